@@ -1,0 +1,1 @@
+"""The netzatlas command line (typer): one module per command group."""

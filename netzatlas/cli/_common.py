@@ -1,0 +1,86 @@
+"""Shared CLI helpers: consoles, progress bars, error reporting."""
+
+from __future__ import annotations
+
+import functools
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any, TypeVar
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from netzatlas.errors import ImportRejected, NetzatlasError
+
+console = Console()
+err_console = Console(stderr=True)
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def friendly_errors(func: F) -> F:
+    """Turn netzatlas errors into a clear message and exit code 2 instead of a traceback."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except ImportRejected as exc:
+            err_console.print(f"[bold red]Import refused[/]: {exc.source}: {len(exc.rejects)} row(s) rejected; "
+                              "the database is unchanged.")
+            t = Table("row", "id", "reason", title="Rejected rows")
+            for r in exc.rejects[:50]:
+                t.add_row(str(r.row), escape(str(r.external_id or "")), escape(r.reason))
+            err_console.print(t)
+            if len(exc.rejects) > 50:
+                err_console.print(f"… and {len(exc.rejects) - 50} more")
+            if exc.hint:
+                err_console.print(f"[yellow]Hint[/]: {escape(exc.hint)}")
+            raise typer.Exit(2) from None
+        except NetzatlasError as exc:
+            err_console.print(f"[bold red]Error[/]: {escape(exc.message)}")
+            if exc.hint:
+                err_console.print(f"[yellow]Hint[/]: {escape(exc.hint)}")
+            raise typer.Exit(2) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+@contextmanager
+def progress_bar(description: str, total: int | None = None) -> Iterator[Callable[..., None]]:
+    """A rich progress bar; yields ``update(completed, total=None, description=None)``."""
+    columns = [TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn()]
+    with Progress(*columns, console=err_console, transient=False, disable=not sys.stderr.isatty() and False) as p:
+        task = p.add_task(description, total=total)
+
+        def update(completed: float, total: float | None = None, description: str | None = None) -> None:
+            kw: dict[str, Any] = {"completed": completed}
+            if total is not None:
+                kw["total"] = total
+            if description is not None:
+                kw["description"] = description
+            p.update(task, **kw)
+
+        yield update
+
+
+def print_report_table(title: str, rows: list[dict[str, object]]) -> None:
+    if not rows:
+        console.print(f"{title}: nothing")
+        return
+    t = Table(*rows[0].keys(), title=title)
+    for r in rows:
+        t.add_row(*(f"{v:,}" if isinstance(v, int) else str(v) for v in r.values()))
+    console.print(t)
+
+
+def print_rejects(rejects: list[tuple[str, Any]], limit: int = 20) -> None:
+    if not rejects:
+        return
+    t = Table("layer", "row", "id", "reason", title=f"{len(rejects)} rejected row(s) (not imported)")
+    for layer, r in rejects[:limit]:
+        t.add_row(layer, str(r.row), escape(str(r.external_id or "")), escape(r.reason))
+    err_console.print(t)

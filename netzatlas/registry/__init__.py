@@ -1,0 +1,1 @@
+"""The PostGIS asset registry: embedded database, schema, reads and writes, importers, exporters."""

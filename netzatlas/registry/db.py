@@ -1,0 +1,141 @@
+"""Connections and the catalogue of registry layers, introspected from the database."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+
+import psycopg
+from psycopg.rows import dict_row
+
+from netzatlas.config import Settings
+from netzatlas.errors import DatabaseUnavailable, NotFound
+
+#: Columns every layer has and that importers / clients do not set directly.
+SYSTEM_COLUMNS = ("id", "version", "created_at", "updated_at", "updated_by", "deleted_at")
+#: Asset layers (the register proper) versus reference layers.
+ASSET_LAYERS = ("fibre_address", "mobile_site", "wlan_hotspot", "streetlight", "charging_point")
+REFERENCE_LAYERS = ("municipality", "population_grid", "poi", "building", "road", "candidate_site")
+CHILD_TABLES = ("mobile_sector", "broadband_supply")
+
+
+def resolve_url(settings: Settings | None = None, *, start: bool = True) -> str:
+    from netzatlas.registry.localdb import database_url
+
+    return database_url(settings, start=start)
+
+
+def connect(url: str | None = None, *, autocommit: bool = False, user: str | None = None) -> psycopg.Connection:
+    """A psycopg connection with dict rows; ``user`` is recorded as the actor in the history."""
+    url = url or resolve_url()
+    try:
+        conn = psycopg.connect(url, autocommit=autocommit, row_factory=dict_row)
+    except psycopg.OperationalError as exc:
+        raise DatabaseUnavailable(
+            f"cannot connect to the database: {str(exc).strip()}",
+            hint="start the embedded one with `netzatlas db start` or check NETZATLAS_DATABASE_URL",
+        ) from exc
+    if user:
+        conn.execute("SELECT set_config('netzatlas.user', %s, false)", [user])
+        if not autocommit:
+            conn.commit()
+    return conn
+
+
+@contextmanager
+def session(url: str | None = None, user: str | None = None) -> Iterator[psycopg.Connection]:
+    """A connection that commits on success and rolls back on error."""
+    conn = connect(url, user=user)
+    try:
+        yield conn
+        conn.commit()
+    except BaseException:
+        conn.rollback()
+        raise
+    finally:
+        conn.close()
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    data_type: str  # PostgreSQL type name (udt), e.g. text, int4, float8, bool, date, jsonb, _text, geometry
+    nullable: bool
+    has_default: bool
+
+
+@dataclass(frozen=True)
+class Layer:
+    """One registry table as the importers and the API see it."""
+
+    name: str
+    schema: str
+    columns: tuple[Column, ...]
+    geometry_type: str | None
+    srid: int | None
+    kind: str  # asset | reference | child
+    description: str | None = None
+    extra: dict[str, object] = field(default_factory=dict)
+
+    @property
+    def qualified(self) -> str:
+        return f'{self.schema}."{self.name}"'
+
+    @property
+    def column_names(self) -> tuple[str, ...]:
+        return tuple(c.name for c in self.columns)
+
+    def column(self, name: str) -> Column:
+        for c in self.columns:
+            if c.name == name:
+                return c
+        raise NotFound(f"layer {self.name} has no column {name!r}", hint=f"columns: {', '.join(self.column_names)}")
+
+    @property
+    def data_columns(self) -> tuple[Column, ...]:
+        """Columns a writer may set (everything but the system columns and the geometry)."""
+        return tuple(c for c in self.columns if c.name not in SYSTEM_COLUMNS and c.name != "geom")
+
+
+_CATALOGUE_SQL = """
+SELECT c.table_name, c.column_name, c.udt_name, c.is_nullable = 'YES' AS nullable,
+       c.column_default IS NOT NULL AS has_default, gc.type AS geometry_type, gc.srid,
+       obj_description(format('%%I.%%I', c.table_schema, c.table_name)::regclass, 'pg_class') AS description
+FROM information_schema.columns c
+LEFT JOIN geometry_columns gc
+  ON gc.f_table_schema = c.table_schema AND gc.f_table_name = c.table_name AND gc.f_geometry_column = c.column_name
+WHERE c.table_schema = 'registry' AND c.table_name = ANY(%(names)s)
+ORDER BY c.table_name, c.ordinal_position
+"""
+
+
+def catalogue(conn: psycopg.Connection) -> dict[str, Layer]:
+    """All registry layers and child tables, from the database (one round trip)."""
+    names = list(ASSET_LAYERS + REFERENCE_LAYERS + CHILD_TABLES)
+    cols: dict[str, list[Column]] = {}
+    geo: dict[str, tuple[str | None, int | None]] = {}
+    desc: dict[str, str | None] = {}
+    with conn.cursor(row_factory=dict_row) as cur:
+        for r in cur.execute(_CATALOGUE_SQL, {"names": names}):
+            cols.setdefault(r["table_name"], []).append(
+                Column(r["column_name"], r["udt_name"], r["nullable"], r["has_default"])
+            )
+            if r["geometry_type"]:
+                geo[r["table_name"]] = (r["geometry_type"], r["srid"])
+            desc[r["table_name"]] = r["description"]
+    out: dict[str, Layer] = {}
+    for name in names:
+        if name not in cols:
+            continue
+        kind = "asset" if name in ASSET_LAYERS else "reference" if name in REFERENCE_LAYERS else "child"
+        gtype, srid = geo.get(name, (None, None))
+        out[name] = Layer(name, "registry", tuple(cols[name]), gtype, srid, kind, desc.get(name))
+    return out
+
+
+def get_layer(conn: psycopg.Connection, name: str) -> Layer:
+    layers = catalogue(conn)
+    if name not in layers:
+        raise NotFound(f"unknown layer {name!r}", hint=f"known layers: {', '.join(sorted(layers))}")
+    return layers[name]

@@ -1,0 +1,1 @@
+"""Importers: readers turn source files into layer-shaped GeoDataFrames; load.py writes them."""

@@ -1,0 +1,107 @@
+"""Writing imported layers: validate, then upsert every layer in ONE transaction.
+
+A run either writes everything or nothing. Rejected rows abort the run with a report, unless
+``skip_invalid`` is set, in which case the valid rows are written and the rejects reported.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+import geopandas as gpd
+import shapely
+
+from netzatlas.config import get_settings
+from netzatlas.errors import ImportRejected, Reject
+from netzatlas.registry import store
+from netzatlas.registry.db import connect, get_layer
+from netzatlas.registry.validate import prepare
+
+Progress = Callable[[str, int, int], None]
+
+
+@dataclass
+class ImportReport:
+    """The outcome of one import run."""
+
+    source: str
+    batch_id: str
+    results: list[store.UpsertResult] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def rejects(self) -> list[tuple[str, Reject]]:
+        return [(r.layer, j) for r in self.results for j in r.rejected]
+
+    @property
+    def changed(self) -> int:
+        return sum(r.created + r.updated for r in self.results)
+
+    def table(self) -> list[dict[str, object]]:
+        return [
+            {"layer": r.layer, "created": r.created, "updated": r.updated, "unchanged": r.unchanged,
+             "rejected": len(r.rejected)}
+            for r in self.results
+        ]
+
+
+@lru_cache(maxsize=8)
+def _boundary(path: str) -> shapely.Geometry | None:
+    p = Path(path)
+    if not p.exists():
+        return None
+    gdf = gpd.read_file(p).to_crs("EPSG:4326")
+    return shapely.union_all(gdf.geometry.values)
+
+
+def municipality_boundary_4326() -> shapely.Geometry | None:
+    """The configured municipality (used to reject coordinates that are evidently wrong)."""
+    return _boundary(str(get_settings().municipality_boundary))
+
+
+def load_layers(
+    layers: Mapping[str, gpd.GeoDataFrame],
+    *,
+    source: str,
+    kind: str,
+    url: str | None = None,
+    owner_org: str | None = None,
+    skip_invalid: bool = False,
+    repair: bool = False,
+    check_location: bool = True,
+    label: str | None = None,
+    actor: str | None = None,
+    progress: Progress | None = None,
+) -> ImportReport:
+    """Validate and write layer frames (``{layer name: GeoDataFrame}``) in one transaction."""
+    settings = get_settings()
+    batch_id = store.new_batch_id(kind)
+    report = ImportReport(source=source, batch_id=batch_id)
+    boundary = municipality_boundary_4326() if check_location else None
+    with connect(url) as conn:
+        with conn.transaction():
+            store.begin_batch(conn, batch_id, kind=kind, source=source, target=",".join(layers), actor=actor)
+            prepared = {}
+            all_rejects: list[Reject] = []
+            for name, gdf in layers.items():
+                layer = get_layer(conn, name)
+                prep = prepare(gdf, layer, srid=layer.srid or settings.storage_srid, boundary_4326=boundary,
+                               max_outside_m=settings.max_distance_outside_km * 1000, repair=repair)
+                prepared[name] = (layer, prep)
+                all_rejects += [Reject(r.row, f"[{name}] {r.reason}", r.external_id) for r in prep.rejects]
+            if all_rejects and not skip_invalid:
+                raise ImportRejected(label or source, all_rejects)
+            total = len(prepared)
+            for i, (name, (layer, prep)) in enumerate(prepared.items()):
+                if progress:
+                    progress(name, i, total)
+                res = store.upsert(conn, layer, prep.frame, prep.columns, source=source, owner_org=owner_org)
+                res.rejected = prep.rejects
+                report.results.append(res)
+            if progress:
+                progress("done", total, total)
+            store.finish_batch(conn, batch_id, report.results)
+    return report

@@ -1,0 +1,150 @@
+"""Writes to the registry: bulk upsert by (source, external_id), soft delete, import batches.
+
+Every write goes through the tables' triggers, so versions increase and each change lands in
+``audit.change`` with the actor and the batch id set here.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import uuid
+from dataclasses import dataclass, field
+
+import pandas as pd
+import psycopg
+from psycopg import sql
+
+from netzatlas.errors import NotFound, Reject
+from netzatlas.registry.db import Layer
+
+
+@dataclass
+class UpsertResult:
+    """What one write did."""
+
+    layer: str
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    rejected: list[Reject] = field(default_factory=list)
+
+    @property
+    def total(self) -> int:
+        return self.created + self.updated + self.unchanged
+
+
+def new_batch_id(kind: str) -> str:
+    return f"{kind}-{uuid.uuid4().hex[:12]}"
+
+
+def begin_batch(conn: psycopg.Connection, batch_id: str, *, kind: str, source: str, target: str,
+                actor: str | None = None) -> None:
+    """Mark the transaction's changes with the batch id and actor, and record the batch."""
+    conn.execute("SELECT set_config('netzatlas.batch', %s, true)", [batch_id])
+    if actor:
+        conn.execute("SELECT set_config('netzatlas.user', %s, true)", [actor])
+    conn.execute(
+        "INSERT INTO audit.batch (id, kind, source, target, changed_by) VALUES (%s, %s, %s, %s, audit.actor())",
+        [batch_id, kind, source, target],
+    )
+
+
+def finish_batch(conn: psycopg.Connection, batch_id: str, results: list[UpsertResult],
+                 details: dict | None = None) -> None:
+    conn.execute(
+        "UPDATE audit.batch SET finished_at = clock_timestamp(), created = %s, updated = %s, unchanged = %s, "
+        "rejected = %s, details = %s WHERE id = %s",
+        [sum(r.created for r in results), sum(r.updated for r in results), sum(r.unchanged for r in results),
+         sum(len(r.rejected) for r in results), json.dumps(details or {}), batch_id],
+    )
+
+
+def _to_copy_buffer(frame: pd.DataFrame, columns: list[str]) -> bytes:
+    """CSV for COPY; missing values (and empty strings) become NULL."""
+    out = frame[columns].copy()
+    for col in out.columns:
+        s = out[col]
+        if s.dtype == object and len(s) and s.map(lambda v: isinstance(v, list)).any():
+            out[col] = s.map(lambda v: None if v is None else
+                             "{" + ",".join('"' + str(x).replace("\\", "\\\\").replace('"', '\\"') + '"'
+                                            for x in v) + "}")
+        elif str(s.dtype) == "boolean":
+            out[col] = s.astype(object).where(s.notna(), None)
+    buf = io.StringIO()
+    out.to_csv(buf, index=False, header=False, quoting=csv.QUOTE_MINIMAL, na_rep="")
+    return buf.getvalue().encode("utf-8")
+
+
+def upsert(
+    conn: psycopg.Connection,
+    layer: Layer,
+    frame: pd.DataFrame,
+    columns: list[str],
+    *,
+    source: str,
+    owner_org: str | None = None,
+    extra_values: dict[str, object] | None = None,
+) -> UpsertResult:
+    """Insert new rows and update changed ones, keyed by (source, external_id).
+
+    Rows whose stored values equal the incoming ones are left alone: no update, no new
+    version, no history row. Must run inside the caller's transaction.
+    """
+    result = UpsertResult(layer.name)
+    if frame.empty:
+        return result
+    stage = sql.Identifier(f"_stage_{layer.name}")
+    conn.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(stage))
+    conn.execute(
+        sql.SQL("CREATE TEMP TABLE {} (LIKE {}.{} INCLUDING DEFAULTS) ON COMMIT DROP").format(
+            stage, sql.Identifier(layer.schema), sql.Identifier(layer.name)
+        )
+    )
+    copy_cols = sql.SQL(", ").join(sql.Identifier(c) for c in columns)
+    payload = _to_copy_buffer(frame, columns)
+    with conn.cursor() as cur:
+        with cur.copy(sql.SQL("COPY {} ({}) FROM STDIN (FORMAT csv)").format(stage, copy_cols)) as cp:
+            cp.write(payload)
+    fixed = {"source": source, "owner_org": owner_org, **(extra_values or {})}
+    fixed = {k: v for k, v in fixed.items() if k not in columns and (v is not None or k == "source")}
+    set_cols = [c for c in columns if c != "external_id"] + [c for c in fixed if c != "source"]
+    insert_cols = columns + list(fixed)
+    select_items = [sql.SQL("s.{}").format(sql.Identifier(c)) for c in columns] + [
+        sql.Placeholder(k) for k in fixed
+    ]
+    target = sql.SQL("{}.{}").format(sql.Identifier(layer.schema), sql.Identifier(layer.name))
+    query = sql.SQL(
+        "INSERT INTO {target} AS t ({cols}) SELECT {sel} FROM {stage} s "
+        "ON CONFLICT (source, external_id) DO UPDATE SET {sets} "
+        "WHERE ({old}) IS DISTINCT FROM ({new}) RETURNING (xmax = 0) AS inserted"
+    ).format(
+        target=target,
+        cols=sql.SQL(", ").join(sql.Identifier(c) for c in insert_cols),
+        sel=sql.SQL(", ").join(select_items),
+        stage=stage,
+        sets=sql.SQL(", ").join(sql.SQL("{0} = EXCLUDED.{0}").format(sql.Identifier(c)) for c in set_cols),
+        old=sql.SQL(", ").join(sql.SQL("t.{}").format(sql.Identifier(c)) for c in set_cols),
+        new=sql.SQL(", ").join(sql.SQL("EXCLUDED.{}").format(sql.Identifier(c)) for c in set_cols),
+    )
+    with conn.cursor() as cur:
+        cur.execute(query, fixed)
+        flags = [r[0] if isinstance(r, tuple) else r["inserted"] for r in cur.fetchall()]
+    result.created = sum(1 for f in flags if f)
+    result.updated = len(flags) - result.created
+    result.unchanged = len(frame) - len(flags)
+    return result
+
+
+def soft_delete(conn: psycopg.Connection, layer: Layer, fid: str) -> int:
+    """Mark a row deleted (kept, with history); returns its new version."""
+    row = conn.execute(
+        sql.SQL("UPDATE {}.{} SET deleted_at = now() WHERE id = %s AND deleted_at IS NULL RETURNING version").format(
+            sql.Identifier(layer.schema), sql.Identifier(layer.name)
+        ),
+        [fid],
+    ).fetchone()
+    if row is None:
+        raise NotFound(f"{layer.name} {fid} does not exist or is already deleted")
+    return row["version"] if isinstance(row, dict) else row[0]

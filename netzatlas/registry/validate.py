@@ -1,0 +1,277 @@
+"""Validation of incoming features before they reach the database.
+
+Turns a GeoDataFrame shaped like a registry layer into rows ready to stage, and a list of
+:class:`~netzatlas.errors.Reject` (row, reason) for everything that cannot be stored as it is.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+from shapely.validation import explain_validity
+
+from netzatlas.errors import CRSError, FileFormatError, Reject
+from netzatlas.registry.db import SYSTEM_COLUMNS, Layer
+
+INT_TYPES = {"int2", "int4", "int8"}
+FLOAT_TYPES = {"float4", "float8", "numeric"}
+#: Numeric columns that may not be negative (the database checks them too).
+NON_NEGATIVE = {"dwellings", "height_m", "range_m", "charge_points", "power_kw", "band_mhz", "down_mbps", "up_mbps",
+                "population", "buildings", "area_m2", "weight"}
+ROW_COLUMN = "_row"
+TYPE_NAMES = {"int2": "whole number", "int4": "whole number", "int8": "whole number", "float4": "number",
+              "float8": "number", "numeric": "number", "bool": "yes/no value",
+              "date": "date (dd.mm.yyyy or yyyy-mm-dd)"}
+
+
+@dataclass
+class Prepared:
+    """Rows ready to stage (columns named as in the layer) and the rejected rows."""
+
+    frame: pd.DataFrame
+    rejects: list[Reject]
+    columns: list[str]
+
+
+def _row_labels(df: pd.DataFrame) -> pd.Series:
+    if ROW_COLUMN in df.columns:
+        return df[ROW_COLUMN]
+    return pd.Series(np.arange(1, len(df) + 1), index=df.index)
+
+
+def _jsonable(value: Any) -> Any:
+    if value is None:
+        return None
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    if isinstance(value, np.generic):
+        return _jsonable(value.item())
+    if isinstance(value, (datetime, date, pd.Timestamp)):
+        return value.isoformat()
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    return value
+
+
+def _coerce(series: pd.Series, udt: str) -> tuple[pd.Series, pd.Series]:
+    """Coerce a column to the layer type; return (values, mask of rows that failed)."""
+    present = series.notna() & (series.astype(str).str.strip() != "")
+    if udt in INT_TYPES | FLOAT_TYPES:
+        text = series.astype("string").str.strip().str.replace(",", ".", regex=False) if series.dtype == object \
+            else series
+        values = pd.to_numeric(text, errors="coerce")
+        bad = present & values.isna()
+        if udt in INT_TYPES:
+            frac = values.notna() & (values != np.floor(values.fillna(0)))
+            bad |= frac
+            values = values.round().astype("Int64")
+        return values, bad
+    if udt == "bool":
+        mapping = {"true": True, "t": True, "yes": True, "ja": True, "1": True, "y": True,
+                   "false": False, "f": False, "no": False, "nein": False, "0": False, "n": False}
+        norm = series.map(lambda v: v if isinstance(v, bool) or v is None else mapping.get(str(v).strip().lower()))
+        bad = present & norm.isna()
+        return norm.astype("boolean"), bad
+    if udt == "date":
+        parsed = pd.to_datetime(series, errors="coerce", dayfirst=True, format="mixed")
+        bad = present & parsed.isna()
+        return parsed.dt.date.astype(object).where(parsed.notna(), None), bad
+    if udt == "_text":
+        def to_list(v: Any) -> list[str] | None:
+            if v is None or (isinstance(v, float) and math.isnan(v)):
+                return []
+            if isinstance(v, (list, tuple, np.ndarray)):
+                return [str(x) for x in v]
+            return [s.strip() for s in str(v).split(",") if s.strip()]
+        return series.map(to_list), pd.Series(False, index=series.index)
+    values = series.map(lambda v: None if v is None or (isinstance(v, float) and math.isnan(v)) else str(v))
+    return values, pd.Series(False, index=series.index)
+
+
+def _check_geometry(geoms: gpd.GeoSeries, layer: Layer, repair: bool) -> tuple[gpd.GeoSeries, pd.Series]:
+    """Reasons (or None) per row for geometries that cannot be stored; repaired/promoted geometries."""
+    reasons = pd.Series([None] * len(geoms), index=geoms.index, dtype=object)
+    isnull = geoms.isna() | geoms.is_empty
+    reasons[isnull] = "empty or missing geometry"
+    want = (layer.geometry_type or "").upper()
+    arr = geoms.values
+    if repair:
+        invalid = ~isnull & ~geoms.is_valid
+        if invalid.any():
+            fixed = shapely.make_valid(arr[invalid.values])
+            if want in ("POLYGON", "MULTIPOLYGON"):
+                fixed = np.array([_polygonal(g) for g in fixed], dtype=object)
+            arr = arr.copy()
+            arr[invalid.values] = fixed
+            geoms = gpd.GeoSeries(arr, index=geoms.index, crs=geoms.crs)
+            isnull = geoms.isna() | geoms.is_empty
+            reasons[isnull & reasons.isna()] = "geometry is invalid and could not be repaired"
+    ok = ~isnull
+    invalid = ok & ~geoms.is_valid
+    for idx in geoms.index[invalid]:
+        reasons[idx] = f"invalid geometry: {explain_validity(geoms[idx])}"
+    gtypes = geoms.geom_type
+    if want == "MULTIPOLYGON":
+        promote = ok & (gtypes == "Polygon")
+        geoms = geoms.copy()
+        geoms[promote] = shapely.multipolygons(geoms[promote].values.reshape(-1, 1)) if promote.any() \
+            else geoms[promote]
+        gtypes = geoms.geom_type
+    if want == "LINESTRING":
+        single = ok & (gtypes == "MultiLineString")
+        merged = shapely.line_merge(geoms[single].values) if single.any() else None
+        if merged is not None:
+            geoms = geoms.copy()
+            geoms[single] = merged
+            gtypes = geoms.geom_type
+    if want and want != "GEOMETRY":
+        wrong = ok & reasons.isna() & (gtypes.str.upper() != want)
+        for idx in geoms.index[wrong]:
+            reasons[idx] = f"expected a {layer.geometry_type} geometry, got {gtypes[idx]}"
+    return geoms, reasons
+
+
+def _polygonal(g: shapely.Geometry) -> shapely.Geometry:
+    if g.geom_type in ("Polygon", "MultiPolygon"):
+        return g
+    polys = [p for p in getattr(g, "geoms", []) if p.geom_type in ("Polygon", "MultiPolygon")]
+    return shapely.union_all(polys) if polys else shapely.Polygon()
+
+
+def check_location(
+    gdf: gpd.GeoDataFrame, boundary_4326: shapely.Geometry | None, max_outside_m: float
+) -> pd.Series:
+    """Reasons per row for features far outside the municipality (checked in EPSG:4326 → metres)."""
+    reasons = pd.Series([None] * len(gdf), index=gdf.index, dtype=object)
+    if boundary_4326 is None or gdf.crs is None or len(gdf) == 0:
+        return reasons
+    metric = "EPSG:3035"
+    bnd = gpd.GeoSeries([boundary_4326], crs="EPSG:4326").to_crs(metric).iloc[0]
+    valid = gdf.geometry.notna() & ~gdf.geometry.is_empty
+    if not valid.any():
+        return reasons
+    pts = gdf.geometry[valid].representative_point()
+    try:
+        pts_m = pts.to_crs(metric)
+    except Exception as exc:  # pyproj cannot transform: the CRS is unusable
+        raise CRSError(f"cannot transform from {gdf.crs}: {exc}") from exc
+    finite = np.isfinite(pts_m.x.values) & np.isfinite(pts_m.y.values)
+    dist = np.full(len(pts_m), np.inf)
+    dist[finite] = shapely.distance(pts_m.values[finite], bnd)
+    far_idx = pts.index[dist > max_outside_m]
+    if len(far_idx) == 0:
+        return reasons
+    swapped = pts[far_idx].map(lambda p: shapely.Point(p.y, p.x)).set_crs(gdf.crs, allow_override=True)
+    try:
+        swapped_m = swapped.to_crs(metric)
+        swapped_inside = shapely.distance(swapped_m.values, bnd) <= max_outside_m
+    except Exception:
+        swapped_inside = np.zeros(len(far_idx), dtype=bool)
+    crs_name = gdf.crs.to_string()
+    for idx, d, sw in zip(far_idx, dist[dist > max_outside_m], swapped_inside, strict=True):
+        where = "cannot be placed" if not np.isfinite(d) else f"lies {d / 1000:,.1f} km outside the municipality"
+        if sw:
+            reasons[idx] = f"{where}: latitude and longitude look swapped (x/y columns exchanged?)"
+        else:
+            reasons[idx] = f"{where}: likely a wrong CRS (read as {crs_name}) or swapped axes"
+    return reasons
+
+
+def prepare(
+    gdf: gpd.GeoDataFrame,
+    layer: Layer,
+    *,
+    srid: int,
+    boundary_4326: shapely.Geometry | None = None,
+    max_outside_m: float = 20_000.0,
+    repair: bool = False,
+) -> Prepared:
+    """Validate and shape a layer-like GeoDataFrame; nothing is dropped silently."""
+    if "external_id" not in gdf.columns:
+        raise FileFormatError(
+            f"no external_id column for layer {layer.name}",
+            hint="map the column holding a stable id, e.g. --map external_id=ID",
+        )
+    df = gdf.copy()
+    rows = _row_labels(df)
+    reasons = pd.Series([None] * len(df), index=df.index, dtype=object)
+
+    def add(mask: pd.Series, reason: str | pd.Series) -> None:
+        sel = mask & reasons.isna()
+        reasons[sel] = reason[sel] if isinstance(reason, pd.Series) else reason
+
+    ext = df["external_id"].map(lambda v: None if v is None or (isinstance(v, float) and math.isnan(v)) else str(v))
+    if ext.map(lambda s: isinstance(s, str) and s.endswith(".0")).all() and len(ext):
+        ext = ext.str.slice(0, -2)
+    df["external_id"] = ext
+    add(ext.isna() | (ext.astype(str).str.strip() == ""), "missing external id")
+    dup = ext.notna() & ext.duplicated(keep=False)
+    if dup.any():
+        first_rows = rows[dup].groupby(ext[dup]).agg(lambda s: ", ".join(map(str, s)))
+        add(dup, ext.map(lambda e: f"duplicate external id {e!r} in this file (rows {first_rows.get(e)})"))
+
+    if layer.geometry_type:
+        if not isinstance(df, gpd.GeoDataFrame) or df.geometry.name not in df.columns:
+            raise FileFormatError(f"the input for {layer.name} has no geometry")
+        if df.crs is None:
+            raise CRSError("the input has no coordinate reference system", hint="pass --crs EPSG:xxxx")
+        add(pd.Series(True, index=df.index), check_location(df, boundary_4326, max_outside_m))
+        geoms, greasons = _check_geometry(df.geometry, layer, repair)
+        add(greasons.notna(), greasons)
+        geoms = geoms.to_crs(epsg=srid)
+        ok = geoms.notna() & ~geoms.is_empty
+        hexes = pd.Series([None] * len(df), index=df.index, dtype=object)
+        if ok.any():
+            arr = shapely.set_srid(geoms[ok].values, srid)
+            hexes[ok] = shapely.to_wkb(arr, hex=True, include_srid=True)
+        df["geom"] = hexes
+
+    columns = ["external_id"]
+    known = {c.name: c for c in layer.data_columns}
+    extras: dict[str, pd.Series] = {}
+    for col in list(df.columns):
+        if col in ("external_id", "geom", ROW_COLUMN) or (isinstance(df, gpd.GeoDataFrame) and col == df.geometry.name):
+            continue
+        if col in SYSTEM_COLUMNS or col == "source":
+            continue
+        if col in known and col != "properties":
+            values, bad = _coerce(df[col], known[col].data_type)
+            if bad.any():
+                orig = df[col]
+                add(bad, orig.map(lambda v, c=col, t=known[col].data_type: f"column {c}: {v!r} is not a {TYPE_NAMES.get(t, t)}"))
+            if col in NON_NEGATIVE:
+                neg = values.notna() & (pd.to_numeric(values, errors="coerce") < 0)
+                add(neg.fillna(False).astype(bool), f"column {col}: negative value")
+            df[col] = values
+            columns.append(col)
+        elif col != "properties":
+            extras[col] = df[col]
+
+    props = df["properties"] if "properties" in df.columns else pd.Series([{}] * len(df), index=df.index)
+    if extras:
+        extra_df = pd.DataFrame(extras)
+        merged = []
+        for p, (_, extra) in zip(props, extra_df.iterrows(), strict=True):
+            d = dict(p) if isinstance(p, dict) else {}
+            d.update({k: v for k, v in extra.items() if not (v is None or (isinstance(v, float) and math.isnan(v)))})
+            merged.append(d)
+        props = pd.Series(merged, index=df.index)
+    df["properties"] = props.map(lambda p: json.dumps(_jsonable(p if isinstance(p, dict) else {}),
+                                                      ensure_ascii=False, sort_keys=True))
+    columns.append("properties")
+    if layer.geometry_type:
+        columns.append("geom")
+
+    bad = reasons.notna()
+    rejects = [Reject(row=rows[i], reason=reasons[i], external_id=df.at[i, "external_id"]) for i in df.index[bad]]
+    return Prepared(frame=pd.DataFrame(df.loc[~bad, columns]), rejects=rejects, columns=columns)
