@@ -95,46 +95,62 @@ def upsert(
     result = UpsertResult(layer.name)
     if frame.empty:
         return result
+    target = sql.SQL("{}.{}").format(sql.Identifier(layer.schema), sql.Identifier(layer.name))
     stage = sql.Identifier(f"_stage_{layer.name}")
+    types = {c.name: c.data_type for c in layer.columns}
+    # one writer per (layer, source) at a time, so the insert / update split below is safe
+    conn.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", [f"{layer.name}|{source}"])
     conn.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(stage))
     conn.execute(
-        sql.SQL("CREATE TEMP TABLE {} (LIKE {}.{} INCLUDING DEFAULTS) ON COMMIT DROP").format(
-            stage, sql.Identifier(layer.schema), sql.Identifier(layer.name)
+        sql.SQL("CREATE TEMP TABLE {} ({}) ON COMMIT DROP").format(
+            stage,
+            sql.SQL(", ").join(
+                sql.SQL("{} {}").format(sql.Identifier(c), sql.SQL(_sql_type(types[c]))) for c in columns
+            ),
         )
     )
     copy_cols = sql.SQL(", ").join(sql.Identifier(c) for c in columns)
-    payload = _to_copy_buffer(frame, columns)
     with conn.cursor() as cur:
         with cur.copy(sql.SQL("COPY {} ({}) FROM STDIN (FORMAT csv)").format(stage, copy_cols)) as cp:
-            cp.write(payload)
+            cp.write(_to_copy_buffer(frame, columns))
     fixed = {"source": source, "owner_org": owner_org, **(extra_values or {})}
     fixed = {k: v for k, v in fixed.items() if k not in columns and (v is not None or k == "source")}
     set_cols = [c for c in columns if c != "external_id"] + [c for c in fixed if c != "source"]
+    ident = sql.Identifier
+    value_of = {c: sql.SQL("s.{}").format(ident(c)) for c in columns} | {k: sql.Placeholder(k) for k in fixed}
     insert_cols = columns + list(fixed)
-    select_items = [sql.SQL("s.{}").format(sql.Identifier(c)) for c in columns] + [
-        sql.Placeholder(k) for k in fixed
-    ]
-    target = sql.SQL("{}.{}").format(sql.Identifier(layer.schema), sql.Identifier(layer.name))
-    query = sql.SQL(
-        "INSERT INTO {target} AS t ({cols}) SELECT {sel} FROM {stage} s "
-        "ON CONFLICT (source, external_id) DO UPDATE SET {sets} "
-        "WHERE ({old}) IS DISTINCT FROM ({new}) RETURNING (xmax = 0) AS inserted"
-    ).format(
-        target=target,
-        cols=sql.SQL(", ").join(sql.Identifier(c) for c in insert_cols),
-        sel=sql.SQL(", ").join(select_items),
-        stage=stage,
-        sets=sql.SQL(", ").join(sql.SQL("{0} = EXCLUDED.{0}").format(sql.Identifier(c)) for c in set_cols),
-        old=sql.SQL(", ").join(sql.SQL("t.{}").format(sql.Identifier(c)) for c in set_cols),
-        new=sql.SQL(", ").join(sql.SQL("EXCLUDED.{}").format(sql.Identifier(c)) for c in set_cols),
-    )
     with conn.cursor() as cur:
-        cur.execute(query, fixed)
-        flags = [r[0] if isinstance(r, tuple) else r["inserted"] for r in cur.fetchall()]
-    result.created = sum(1 for f in flags if f)
-    result.updated = len(flags) - result.created
-    result.unchanged = len(frame) - len(flags)
+        cur.execute(
+            sql.SQL(
+                "UPDATE {target} AS t SET {sets} FROM {stage} s "
+                "WHERE t.source = %(source)s AND t.external_id = s.external_id AND ({old}) IS DISTINCT FROM ({new})"
+            ).format(
+                target=target, stage=stage,
+                sets=sql.SQL(", ").join(sql.SQL("{} = {}").format(ident(c), value_of[c]) for c in set_cols),
+                old=sql.SQL(", ").join(sql.SQL("t.{}").format(ident(c)) for c in set_cols),
+                new=sql.SQL(", ").join(value_of[c] for c in set_cols),
+            ),
+            fixed,
+        )
+        result.updated = cur.rowcount
+        cur.execute(
+            sql.SQL(
+                "INSERT INTO {target} ({cols}) SELECT {sel} FROM {stage} s WHERE NOT EXISTS "
+                "(SELECT 1 FROM {target} t WHERE t.source = %(source)s AND t.external_id = s.external_id)"
+            ).format(
+                target=target, stage=stage,
+                cols=sql.SQL(", ").join(ident(c) for c in insert_cols),
+                sel=sql.SQL(", ").join(value_of[c] for c in insert_cols),
+            ),
+            fixed,
+        )
+        result.created = cur.rowcount
+    result.unchanged = len(frame) - result.created - result.updated
     return result
+
+
+def _sql_type(udt: str) -> str:
+    return {"_text": "text[]", "geometry": "geometry"}.get(udt, udt)
 
 
 def soft_delete(conn: psycopg.Connection, layer: Layer, fid: str) -> int:

@@ -63,8 +63,32 @@ def _jsonable(value: Any) -> Any:
     return value
 
 
+def _properties_json(df: pd.DataFrame, extras: dict[str, pd.Series]) -> pd.Series:
+    """The properties column as JSON text: given dicts merged with the unmapped columns."""
+    extra_df = pd.DataFrame(extras, index=df.index)
+    if "properties" not in df.columns:
+        if extra_df.empty or not len(extra_df.columns):
+            return pd.Series(["{}"] * len(df), index=df.index)
+        extra_df = extra_df[sorted(extra_df.columns)]
+        for col in extra_df.columns:  # dates and other objects as ISO text
+            if not (pd.api.types.is_numeric_dtype(extra_df[col]) or pd.api.types.is_string_dtype(extra_df[col])):
+                extra_df[col] = extra_df[col].map(_jsonable)
+        lines = extra_df.to_json(orient="records", lines=True, force_ascii=False, date_format="iso")
+        return pd.Series(lines.splitlines(), index=df.index)
+    records = extra_df.to_dict("records") if len(extra_df.columns) else [{}] * len(df)
+    out = []
+    for p, extra in zip(df["properties"], records, strict=True):
+        d = dict(p) if isinstance(p, dict) else {}
+        d.update({k: v for k, v in extra.items() if _jsonable(v) is not None})
+        out.append(json.dumps(_jsonable(d), ensure_ascii=False, sort_keys=True))
+    return pd.Series(out, index=df.index)
+
+
 def _coerce(series: pd.Series, udt: str) -> tuple[pd.Series, pd.Series]:
     """Coerce a column to the layer type; return (values, mask of rows that failed)."""
+    if udt not in INT_TYPES | FLOAT_TYPES | {"bool", "date", "_text"}:
+        values = series.astype(object).where(series.isna(), series.astype(str)).where(series.notna(), None)
+        return values, pd.Series(False, index=series.index)
     present = series.notna() & (series.astype(str).str.strip() != "")
     if udt in INT_TYPES | FLOAT_TYPES:
         text = series.astype("string").str.strip().str.replace(",", ".", regex=False) if series.dtype == object \
@@ -124,8 +148,8 @@ def _check_geometry(geoms: gpd.GeoSeries, layer: Layer, repair: bool) -> tuple[g
     if want == "MULTIPOLYGON":
         promote = ok & (gtypes == "Polygon")
         geoms = geoms.copy()
-        geoms[promote] = shapely.multipolygons(geoms[promote].values.reshape(-1, 1)) if promote.any() \
-            else geoms[promote]
+        if promote.any():
+            geoms[promote] = [shapely.MultiPolygon([g]) for g in geoms[promote].values]
         gtypes = geoms.geom_type
     if want == "LINESTRING":
         single = ok & (gtypes == "MultiLineString")
@@ -157,7 +181,7 @@ def check_location(
         return reasons
     metric = "EPSG:3035"
     bnd = gpd.GeoSeries([boundary_4326], crs="EPSG:4326").to_crs(metric).iloc[0]
-    valid = gdf.geometry.notna() & ~gdf.geometry.is_empty
+    valid = ~gdf.geometry.isna() & ~gdf.geometry.is_empty
     if not valid.any():
         return reasons
     pts = gdf.geometry[valid].representative_point()
@@ -210,9 +234,11 @@ def prepare(
         sel = mask & reasons.isna()
         reasons[sel] = reason[sel] if isinstance(reason, pd.Series) else reason
 
-    ext = df["external_id"].map(lambda v: None if v is None or (isinstance(v, float) and math.isnan(v)) else str(v))
-    if ext.map(lambda s: isinstance(s, str) and s.endswith(".0")).all() and len(ext):
-        ext = ext.str.slice(0, -2)
+    raw_ext = df["external_id"]
+    if pd.api.types.is_float_dtype(raw_ext) and (raw_ext.dropna() % 1 == 0).all():
+        raw_ext = raw_ext.astype("Int64")
+    ext = raw_ext.astype("string").str.strip().astype(object)
+    ext = ext.where(pd.notna(ext), None)
     df["external_id"] = ext
     add(ext.isna() | (ext.astype(str).str.strip() == ""), "missing external id")
     dup = ext.notna() & ext.duplicated(keep=False)
@@ -229,7 +255,7 @@ def prepare(
         geoms, greasons = _check_geometry(df.geometry, layer, repair)
         add(greasons.notna(), greasons)
         geoms = geoms.to_crs(epsg=srid)
-        ok = geoms.notna() & ~geoms.is_empty
+        ok = ~geoms.isna() & ~geoms.is_empty
         hexes = pd.Series([None] * len(df), index=df.index, dtype=object)
         if ok.any():
             arr = shapely.set_srid(geoms[ok].values, srid)
@@ -257,21 +283,11 @@ def prepare(
         elif col != "properties":
             extras[col] = df[col]
 
-    props = df["properties"] if "properties" in df.columns else pd.Series([{}] * len(df), index=df.index)
-    if extras:
-        extra_df = pd.DataFrame(extras)
-        merged = []
-        for p, (_, extra) in zip(props, extra_df.iterrows(), strict=True):
-            d = dict(p) if isinstance(p, dict) else {}
-            d.update({k: v for k, v in extra.items() if not (v is None or (isinstance(v, float) and math.isnan(v)))})
-            merged.append(d)
-        props = pd.Series(merged, index=df.index)
-    df["properties"] = props.map(lambda p: json.dumps(_jsonable(p if isinstance(p, dict) else {}),
-                                                      ensure_ascii=False, sort_keys=True))
+    df["properties"] = _properties_json(df, extras)
     columns.append("properties")
     if layer.geometry_type:
         columns.append("geom")
 
     bad = reasons.notna()
-    rejects = [Reject(row=rows[i], reason=reasons[i], external_id=df.at[i, "external_id"]) for i in df.index[bad]]
+    rejects = [Reject(row=rows[i].item() if hasattr(rows[i], 'item') else rows[i], reason=reasons[i], external_id=df.at[i, "external_id"]) for i in df.index[bad]]
     return Prepared(frame=pd.DataFrame(df.loc[~bad, columns]), rejects=rejects, columns=columns)

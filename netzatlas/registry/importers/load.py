@@ -49,17 +49,26 @@ class ImportReport:
 
 
 @lru_cache(maxsize=8)
-def _boundary(path: str) -> shapely.Geometry | None:
+def _boundary(path: str, ars: str | None) -> shapely.Geometry | None:
     p = Path(path)
     if not p.exists():
         return None
-    gdf = gpd.read_file(p).to_crs("EPSG:4326")
-    return shapely.union_all(gdf.geometry.values)
+    gdf = gpd.read_file(p)
+    if ars and "ARS" in gdf.columns and len(gdf) > 1:
+        gdf = gdf[gdf["ARS"] == ars]
+    if gdf.empty:
+        return None
+    return shapely.union_all(gdf.to_crs("EPSG:4326").geometry.values)
 
 
 def municipality_boundary_4326() -> shapely.Geometry | None:
-    """The configured municipality (used to reject coordinates that are evidently wrong)."""
-    return _boundary(str(get_settings().municipality_boundary))
+    """The configured municipality (used to reject coordinates that are evidently wrong).
+
+    The boundary file may hold one municipality, or many with an ``ARS`` column (VG250), in which
+    case ``NETZATLAS_MUNICIPALITY_ARS`` selects one.
+    """
+    s = get_settings()
+    return _boundary(str(s.municipality_boundary), s.municipality_ars)
 
 
 def load_layers(

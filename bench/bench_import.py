@@ -1,0 +1,87 @@
+"""Import benchmark: the 102,981 real Essen address points into fibre_address through the importer
+(validation, transform, upsert, version + history triggers), against raw COPY of the same rows into an
+unindexed table on the same database. Run: .venv/bin/python bench/bench_import.py
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("NETZATLAS_MUNICIPALITY_BOUNDARY", str(ROOT / "data/germany/VG250_GEM_simplified.zip"))
+os.environ.setdefault("NETZATLAS_MUNICIPALITY_ARS", "051130000000")  # Essen
+
+import psycopg  # noqa: E402
+import pyogrio  # noqa: E402
+import shapely  # noqa: E402
+
+from bench._db import fresh_database  # noqa: E402
+from netzatlas.registry.importers.files import apply_mapping  # noqa: E402
+from netzatlas.registry.importers.load import load_layers  # noqa: E402
+
+ESSEN = f"/vsizip/{ROOT}/data/essen/hauskoordinaten_essen_2022-10-05_4326.zip/hauskoordinaten_essen_2022-10-05_4326.geojson"
+MAPPING = {"external_id": "objectid", "street": "strname", "house_number": "hsnr", "house_number_suffix": "hsnrzu"}
+
+
+def read() -> tuple[object, float]:
+    t = time.perf_counter()
+    gdf = pyogrio.read_dataframe(ESSEN)
+    gdf["_row"] = gdf.index + 1
+    gdf = apply_mapping(gdf, MAPPING, "hauskoordinaten_essen.geojson")
+    gdf["city"] = "Essen"
+    return gdf, time.perf_counter() - t
+
+
+def raw_copy(url: str, gdf) -> float:  # noqa: ANN001
+    """COPY the same rows (already in storage CRS as hex EWKB) into an unindexed table."""
+    g = gdf.to_crs(25832)
+    hexes = shapely.to_wkb(shapely.set_srid(g.geometry.values, 25832), hex=True, include_srid=True)
+    df = g.drop(columns=g.geometry.name)[["external_id", "street", "house_number", "house_number_suffix", "city"]].copy()
+    df["geom"] = hexes
+    buf = io.StringIO()
+    df.to_csv(buf, index=False, header=False)
+    payload = buf.getvalue().encode()
+    with psycopg.connect(url) as conn:
+        conn.execute("DROP TABLE IF EXISTS raw_copy_target")
+        conn.execute("CREATE UNLOGGED TABLE raw_copy_target (external_id text, street text, house_number text, "
+                     "house_number_suffix text, city text, geom geometry(Point, 25832))")
+        conn.execute("ALTER TABLE raw_copy_target SET LOGGED")
+        conn.commit()
+        t = time.perf_counter()
+        with conn.cursor() as cur, cur.copy("COPY raw_copy_target FROM STDIN (FORMAT csv)") as cp:
+            cp.write(payload)
+        conn.commit()
+        return time.perf_counter() - t
+
+
+def main() -> None:
+    url = fresh_database("netzatlas_bench_import")
+    gdf, t_read = read()
+    n = len(gdf)
+    t_copy = raw_copy(url, gdf)
+    t0 = time.perf_counter()
+    report = load_layers({"fibre_address": gdf}, source="essen-hauskoordinaten", kind="bench", url=url)
+    t_import = time.perf_counter() - t0
+    assert report.results[0].created == n, report.table()
+    t0 = time.perf_counter()
+    again = load_layers({"fibre_address": gdf}, source="essen-hauskoordinaten", kind="bench", url=url)
+    t_again = time.perf_counter() - t0
+    with psycopg.connect(url) as conn:
+        hist = conn.execute("SELECT count(*) FROM audit.change WHERE table_name = 'registry.fibre_address'").fetchone()[0]
+    rate_import, rate_copy = n / t_import, n / t_copy
+    print(f"\nEssen address points: {n:,} rows (file read {t_read:.2f} s, not counted on either side)\n")
+    print(f"{'':42}{'seconds':>10}{'rows/s':>12}")
+    print(f"{'raw COPY into an unindexed table':42}{t_copy:>10.2f}{rate_copy:>12,.0f}")
+    print(f"{'netzatlas import (validate+upsert+history)':42}{t_import:>10.2f}{rate_import:>12,.0f}")
+    print(f"{'netzatlas re-import (0 changes)':42}{t_again:>10.2f}{n / t_again:>12,.0f}")
+    print(f"\nratio import / raw COPY: {rate_import / rate_copy:.1%}  (goal ≥ 30 %)")
+    print(f"history rows written: {hist:,} (one per inserted row; re-import wrote {again.changed} changes)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,30 @@
+"""``netzatlas export``: any layer to GeoPackage, GeoJSON or CSV."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from netzatlas.cli._common import console, friendly_errors
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("export")
+    @friendly_errors
+    def export(
+        layer: str = typer.Argument(..., help="Layer, e.g. charging_point, streetlight, building."),
+        path: Path = typer.Argument(..., help="Output file: .gpkg, .geojson or .csv."),
+        fmt: str = typer.Option(None, "--format", help="GPKG, GeoJSON or CSV (default: from the file name)."),
+        crs: str = typer.Option(None, "--crs", help="Output CRS for GPKG/CSV (GeoJSON is always CRS84)."),
+        include_deleted: bool = typer.Option(False, "--include-deleted", help="Also soft-deleted rows."),
+    ) -> None:
+        """Export a registry layer to GeoPackage, GeoJSON (RFC 7946) or CSV (lon/lat or WKT)."""
+        from netzatlas.registry.db import connect, get_layer
+        from netzatlas.registry.exporters.files import export_frame, read_layer
+
+        with connect() as conn:
+            lyr = get_layer(conn, layer)
+            gdf = read_layer(conn, lyr, include_deleted=include_deleted)
+        out = export_frame(gdf, path, fmt=fmt, crs=crs, layer_name=layer)
+        console.print(f"wrote {len(gdf):,} {layer} features to {out}")

@@ -1,0 +1,1 @@
+"""Exporters: registry layers to GeoPackage, GeoJSON and CSV."""
