@@ -29,7 +29,7 @@ want() { for p in "$@"; do have_pkg "$p" || need+=("$p"); done; }
 
 want postgresql postgresql-contrib gdal-bin python3 python3-venv python3-dev ca-certificates
 if [ "$DEV" = 1 ]; then
-  want chromium python3-qgis qgis-providers xvfb xauth npm
+  want chromium python3-qgis qgis-providers xvfb xauth
 fi
 
 APT_UPDATED=0

@@ -81,7 +81,7 @@ CREATE TABLE audit.change (
   changed_at timestamptz NOT NULL DEFAULT now(),
   changed_by text,
   batch_id text);
-CREATE INDEX change_row_idx ON audit.change (table_name, row_id, seq);
+CREATE INDEX change_row_idx ON audit.change (row_id);
 CREATE INDEX change_batch_idx ON audit.change (batch_id) WHERE batch_id IS NOT NULL;
 
 CREATE TABLE audit.batch (

@@ -1,0 +1,1 @@
+"""Reports: HTML maps (folium with local Leaflet) and charts."""
