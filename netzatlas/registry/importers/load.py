@@ -84,6 +84,7 @@ def load_layers(
     label: str | None = None,
     actor: str | None = None,
     progress: Progress | None = None,
+    details: dict | None = None,
 ) -> ImportReport:
     """Validate and write layer frames (``{layer name: GeoDataFrame}``) in one transaction."""
     settings = get_settings()
@@ -112,5 +113,5 @@ def load_layers(
                 report.results.append(res)
             if progress:
                 progress("done", total, total)
-            store.finish_batch(conn, batch_id, report.results)
+            store.finish_batch(conn, batch_id, report.results, details)
     return report
