@@ -57,3 +57,75 @@ def import_file(
         report = load_layers({layer: gdf}, source=source or path.stem, kind="file", owner_org=owner,
                              skip_invalid=skip_invalid, label=path.name, progress=_bar_callback(update))
     show(report, f"{path.name} → {layer}")
+
+
+def _load(layers: dict, source: str, kind: str, label: str, owner: str | None, skip_invalid: bool,
+          repair: bool = False) -> ImportReport:
+    from netzatlas.registry.importers.load import load_layers
+
+    with progress_bar(f"importing {label}", total=len(layers)) as update:
+        return load_layers(layers, source=source, kind=kind, owner_org=owner, skip_invalid=skip_invalid,
+                           repair=repair, label=label, progress=_bar_callback(update))
+
+
+@app.command("osm")
+@friendly_errors
+def import_osm(
+    path: Path = typer.Argument(..., help="OpenStreetMap extract (.osm.pbf)."),
+    source: str = typer.Option("osm", "--source", help="Source name."),
+    layers: list[str] = typer.Option([], "--layer", "-l",
+                                     help="Only these layers (default: all; see docs/importers.md for the tags)."),
+    skip_invalid: bool = typer.Option(True, "--skip-invalid/--strict",
+                                      help="OSM is messy: by default import valid features and report the rest."),
+) -> None:
+    """Import an OpenStreetMap extract: addresses, street lamps, chargers, masts, WLAN, POIs, buildings, roads."""
+    from netzatlas.registry.importers.osm import read_osm
+
+    with progress_bar(f"reading {path.name}") as update:
+        frames = read_osm(path, layers=layers or None, progress=lambda done, total: update(done, total=total))
+    show(_load(frames, source, "osm", path.name, "osm", skip_invalid, repair=True), f"{path.name}")
+
+
+@app.command("charging-register")
+@friendly_errors
+def import_charging_register(
+    path: Path = typer.Argument(..., help="Ladesäulenregister: the 2019 xlsx or a current CSV (;, UTF-8/Latin-1)."),
+    source: str = typer.Option("bnetza-ladesaeulenregister", "--source", help="Source name."),
+    clip: bool = typer.Option(True, "--clip/--no-clip", help="Keep only stations inside the municipality."),
+    skip_invalid: bool = SkipInvalid,
+) -> None:
+    """Import the Bundesnetzagentur charging register (Ladesäulenregister), clipped to the municipality."""
+    from netzatlas.registry.importers.charging_register import read_charging_register
+    from netzatlas.registry.importers.load import municipality_boundary_4326
+
+    gdf = read_charging_register(path, clip=municipality_boundary_4326() if clip else None)
+    show(_load({"charging_point": gdf}, source, "charging-register", path.name, "bnetza", skip_invalid), path.name)
+
+
+@app.command("zensus")
+@friendly_errors
+def import_zensus(
+    grid_1km: Path = typer.Argument(..., help="Zensus 2011 1 km population grid (GeoPackage)."),
+    grid_100m: Path = typer.Argument(..., help="Zensus 2011 100 m buildings/dwellings grid (GeoPackage)."),
+    source: str = typer.Option("zensus2011", "--source", help="Source name."),
+) -> None:
+    """Import the Zensus 2011 grids and the 100 m population estimate (1 km population spread by dwellings)."""
+    from netzatlas.registry.importers.load import municipality_boundary_4326
+    from netzatlas.registry.importers.zensus import read_population_grid
+
+    gdf = read_population_grid(grid_1km, grid_100m, clip=municipality_boundary_4326())
+    show(_load({"population_grid": gdf}, source, "zensus", grid_1km.name, "city", False), "Zensus 2011")
+
+
+@app.command("boundary")
+@friendly_errors
+def import_boundary(
+    path: Path = typer.Argument(..., help="VG250 boundary: GeoJSON, GeoPackage or the zipped Shapefile."),
+    ars: str = typer.Option(None, "--ars", help="Regional key to select (e.g. 053340002002 Aachen)."),
+    source: str = typer.Option("vg250", "--source", help="Source name."),
+) -> None:
+    """Import a municipality boundary (VG250)."""
+    from netzatlas.registry.importers.boundary import read_boundary
+
+    show(_load({"municipality": read_boundary(path, ars=ars)}, source, "boundary", path.name, "city", False),
+         path.name)
