@@ -29,6 +29,7 @@ def register(app: typer.Typer) -> None:
         print_report_table("Registry: features per layer and source", result.summary)
         console.print(f"Conflation: {result.links} charging stations found in both OpenStreetMap and the "
                       "Bundesnetzagentur register are linked (registry.asset_link), not counted twice.")
-        basemap = "the registry's own roads and buildings" if result.basemap == "registry" else "the tile server"
-        console.print(f"[bold green]Map[/]: {result.map_path}  (offline; basemap: {basemap})")
+        basemap = {"registry": "basemap: the registry's own roads and buildings", "tiles": "basemap: the tile server",
+                   "unchanged": "registry unchanged since the map was written"}[result.basemap]
+        console.print(f"[bold green]Map[/]: {result.map_path}  (works offline; {basemap})")
         console.print(f"done in {time.perf_counter() - t0:.1f} s")

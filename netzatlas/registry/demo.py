@@ -193,5 +193,12 @@ def run_demo(*, force: bool = False, step: Step | None = None, url: str | None =
     result.links = conflate_charging(url)
     result.summary = summary(url)
     out = get_settings().output_dir / "demo" / "registry_map.html"
+    stamp = out.with_suffix(".seq")
+    with connect(url) as conn:
+        seq = str(conn.execute("SELECT coalesce(max(seq), 0) AS s FROM audit.change").fetchone()["s"])
+    if out.exists() and stamp.exists() and stamp.read_text() == seq and not force:
+        result.map_path, result.basemap = out, "unchanged"
+        return result
     result.map_path, result.basemap = write_map(url, out)
+    stamp.write_text(seq)
     return result

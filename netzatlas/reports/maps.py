@@ -11,6 +11,7 @@ from pathlib import Path
 
 import folium
 import geopandas as gpd
+import shapely
 
 STATIC = Path(__file__).with_name("static")
 ASSET_DIR = "assets"
@@ -52,6 +53,7 @@ def basemap_reachable(url: str | None, timeout_s: float = 2.0) -> bool:
 def _geojson(gdf: gpd.GeoDataFrame, columns: Iterable[str]) -> gpd.GeoDataFrame:
     keep = [c for c in columns if c in gdf.columns]
     out = gdf[keep + [gdf.geometry.name]].to_crs("EPSG:4326")
+    out = out.set_geometry(shapely.set_precision(out.geometry.values, 1e-6))  # ~0.1 m: smaller pages
     for c in keep:
         out[c] = out[c].astype(object).where(out[c].notna(), "").astype(str)
     return out
