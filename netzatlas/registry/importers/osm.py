@@ -53,7 +53,10 @@ def split_housenumber(value: str) -> tuple[str, str | None]:
     return v, None
 
 
-def _matches(tags: dict[str, str], cond: dict[str, list[str]]) -> bool:
+def _matches(tags: dict[str, str], cond: dict[str, list[str]] | list[dict[str, list[str]]]) -> bool:
+    """All conditions of a rule hold (a list of rules: any of them)."""
+    if isinstance(cond, list):
+        return any(_matches(tags, c) for c in cond)
     return all(tags.get(k) is not None and ("*" in vals or tags.get(k) in vals) for k, vals in cond.items())
 
 
@@ -126,7 +129,8 @@ class _Collector:
                                                               else "normal"))
             if _matches(tags, cfg["mobile_site"]):
                 mobile = tags.get("tower:type") == "communication" or tags.get("communication:mobile_phone") == "yes"
-                self.add("mobile_site", osm_id, point, tags, site_type=tags["man_made"],
+                site_type = tags.get("man_made") if tags.get("man_made") in ("mast", "tower") else "other"
+                self.add("mobile_site", osm_id, point, tags, site_type=site_type,
                          operator=tags.get("operator"), height_m=parse_number(tags.get("height")), is_mobile=mobile,
                          assumed=["sectors", "eirp_dbm", "azimuth_deg", "tilt_deg"] +
                          ([] if tags.get("height") else ["height_m"]))
