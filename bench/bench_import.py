@@ -37,33 +37,35 @@ def read() -> tuple[object, float]:
     return gdf, time.perf_counter() - t
 
 
-def raw_copy(url: str, gdf) -> float:  # noqa: ANN001
-    """COPY the same rows (already in storage CRS as hex EWKB) into an unindexed table."""
+def raw_copy(url: str, gdf) -> tuple[float, float]:  # noqa: ANN001
+    """COPY the same rows into an unindexed table; returns (seconds for COPY alone, seconds to prepare the rows:
+    transform to the storage CRS, EWKB, CSV)."""
+    t0 = time.perf_counter()
     g = gdf.to_crs(25832)
     hexes = shapely.to_wkb(shapely.set_srid(g.geometry.values, 25832), hex=True, include_srid=True)
-    df = g.drop(columns=g.geometry.name)[["external_id", "street", "house_number", "house_number_suffix", "city"]].copy()
-    df["geom"] = hexes
+    df = g.drop(columns=g.geometry.name)[["external_id", "street", "house_number", "house_number_suffix", "city"]]
+    df = df.assign(geom=hexes)
     buf = io.StringIO()
     df.to_csv(buf, index=False, header=False)
     payload = buf.getvalue().encode()
+    t_prep = time.perf_counter() - t0
     with psycopg.connect(url) as conn:
         conn.execute("DROP TABLE IF EXISTS raw_copy_target")
-        conn.execute("CREATE UNLOGGED TABLE raw_copy_target (external_id text, street text, house_number text, "
+        conn.execute("CREATE TABLE raw_copy_target (external_id text, street text, house_number text, "
                      "house_number_suffix text, city text, geom geometry(Point, 25832))")
-        conn.execute("ALTER TABLE raw_copy_target SET LOGGED")
         conn.commit()
         t = time.perf_counter()
         with conn.cursor() as cur, cur.copy("COPY raw_copy_target FROM STDIN (FORMAT csv)") as cp:
             cp.write(payload)
         conn.commit()
-        return time.perf_counter() - t
+        return time.perf_counter() - t, t_prep
 
 
 def main() -> None:
     url = fresh_database("netzatlas_bench_import")
     gdf, t_read = read()
     n = len(gdf)
-    t_copy = raw_copy(url, gdf)
+    t_copy, t_prep = raw_copy(url, gdf)
     t0 = time.perf_counter()
     report = load_layers({"fibre_address": gdf}, source="essen-hauskoordinaten", kind="bench", url=url)
     t_import = time.perf_counter() - t0
@@ -73,14 +75,18 @@ def main() -> None:
     t_again = time.perf_counter() - t0
     with psycopg.connect(url) as conn:
         hist = conn.execute("SELECT count(*) FROM audit.change WHERE table_name = 'registry.fibre_address'").fetchone()[0]
-    rate_import, rate_copy = n / t_import, n / t_copy
-    print(f"\nEssen address points: {n:,} rows (file read {t_read:.2f} s, not counted on either side)\n")
-    print(f"{'':42}{'seconds':>10}{'rows/s':>12}")
-    print(f"{'raw COPY into an unindexed table':42}{t_copy:>10.2f}{rate_copy:>12,.0f}")
-    print(f"{'netzatlas import (validate+upsert+history)':42}{t_import:>10.2f}{rate_import:>12,.0f}")
-    print(f"{'netzatlas re-import (0 changes)':42}{t_again:>10.2f}{n / t_again:>12,.0f}")
-    print(f"\nratio import / raw COPY: {rate_import / rate_copy:.1%}  (goal ≥ 30 %)")
-    print(f"history rows written: {hist:,} (one per inserted row; re-import wrote {again.changed} changes)")
+    e2e_copy, e2e_import = t_read + t_prep + t_copy, t_read + t_import
+    print(f"\nEssen address points (Amtliche Hauskoordinaten): {n:,} rows; reading the zipped GeoJSON: {t_read:.2f} s\n")
+    print(f"{'':48}{'seconds':>9}{'rows/s':>12}")
+    print(f"{'raw COPY into an unindexed table (COPY only)':48}{t_copy:>9.2f}{n / t_copy:>12,.0f}")
+    print(f"{'netzatlas import (validate+upsert+history)':48}{t_import:>9.2f}{n / t_import:>12,.0f}")
+    print(f"{'  ratio':48}{'':>9}{t_copy / t_import:>12.1%}")
+    print(f"{'raw COPY end to end (read file, transform, COPY)':48}{e2e_copy:>9.2f}{n / e2e_copy:>12,.0f}")
+    print(f"{'netzatlas import end to end (read file + import)':48}{e2e_import:>9.2f}{n / e2e_import:>12,.0f}")
+    print(f"{'  ratio':48}{'':>9}{e2e_copy / e2e_import:>12.1%}")
+    print(f"{'netzatlas re-import, nothing changed':48}{t_again:>9.2f}{n / t_again:>12,.0f}")
+    print("\ngoal: the importer reaches >= 30 % of raw COPY's rows/s")
+    print(f"history rows written: {hist:,} (one per inserted row); the re-import changed {again.changed} rows")
 
 
 if __name__ == "__main__":

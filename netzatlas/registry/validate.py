@@ -173,37 +173,44 @@ def _polygonal(g: shapely.Geometry) -> shapely.Geometry:
 
 
 def check_location(
-    gdf: gpd.GeoDataFrame, boundary_4326: shapely.Geometry | None, max_outside_m: float
+    gdf: gpd.GeoDataFrame, boundary_4326: shapely.Geometry | None, max_outside_m: float,
+    metric: gpd.GeoSeries | None = None,
 ) -> pd.Series:
-    """Reasons per row for features far outside the municipality (checked in EPSG:4326 → metres)."""
+    """Reasons per row for features far outside the municipality.
+
+    ``metric`` may pass the geometries already transformed to a projected CRS (saves a transform).
+    """
     reasons = pd.Series([None] * len(gdf), index=gdf.index, dtype=object)
     if boundary_4326 is None or gdf.crs is None or len(gdf) == 0:
         return reasons
-    metric = "EPSG:3035"
-    bnd = gpd.GeoSeries([boundary_4326], crs="EPSG:4326").to_crs(metric).iloc[0]
-    valid = ~gdf.geometry.isna() & ~gdf.geometry.is_empty
-    if not valid.any():
-        return reasons
-    pts = gdf.geometry[valid].representative_point()
     try:
-        pts_m = pts.to_crs(metric)
+        geoms_m = metric if metric is not None else gdf.geometry.to_crs("EPSG:3035")
     except Exception as exc:  # pyproj cannot transform: the CRS is unusable
         raise CRSError(f"cannot transform from {gdf.crs}: {exc}") from exc
-    finite = np.isfinite(pts_m.x.values) & np.isfinite(pts_m.y.values)
-    dist = np.full(len(pts_m), np.inf)
-    dist[finite] = shapely.distance(pts_m.values[finite], bnd)
-    far_idx = pts.index[dist > max_outside_m]
-    if len(far_idx) == 0:
+    bnd = gpd.GeoSeries([boundary_4326], crs="EPSG:4326").to_crs(geoms_m.crs).iloc[0]
+    valid = (~geoms_m.isna() & ~geoms_m.is_empty).values
+    if not valid.any():
         return reasons
-    swapped = pts[far_idx].map(lambda p: shapely.Point(p.y, p.x)).set_crs(gdf.crs, allow_override=True)
+    dist = np.full(len(geoms_m), np.inf)
+    vals = geoms_m.values[valid]
+    bounds = shapely.bounds(vals)
+    finite = np.isfinite(bounds).all(axis=1)
+    d = np.full(len(vals), np.inf)
+    d[finite] = shapely.distance(vals[finite], bnd)
+    dist[valid] = d
+    far = valid & (dist > max_outside_m)
+    if not far.any():
+        return reasons
+    far_idx = gdf.index[far]
+    orig = gdf.geometry[far_idx].representative_point()
+    swapped = orig.map(lambda p: shapely.Point(p.y, p.x)).set_crs(gdf.crs, allow_override=True)
     try:
-        swapped_m = swapped.to_crs(metric)
-        swapped_inside = shapely.distance(swapped_m.values, bnd) <= max_outside_m
+        swapped_inside = shapely.distance(swapped.to_crs(geoms_m.crs).values, bnd) <= max_outside_m
     except Exception:
         swapped_inside = np.zeros(len(far_idx), dtype=bool)
     crs_name = gdf.crs.to_string()
-    for idx, d, sw in zip(far_idx, dist[dist > max_outside_m], swapped_inside, strict=True):
-        where = "cannot be placed" if not np.isfinite(d) else f"lies {d / 1000:,.1f} km outside the municipality"
+    for idx, dd, sw in zip(far_idx, dist[far], swapped_inside, strict=True):
+        where = "cannot be placed" if not np.isfinite(dd) else f"lies {dd / 1000:,.1f} km outside the municipality"
         if sw:
             reasons[idx] = f"{where}: latitude and longitude look swapped (x/y columns exchanged?)"
         else:
@@ -251,10 +258,13 @@ def prepare(
             raise FileFormatError(f"the input for {layer.name} has no geometry")
         if df.crs is None:
             raise CRSError("the input has no coordinate reference system", hint="pass --crs EPSG:xxxx")
-        add(pd.Series(True, index=df.index), check_location(df, boundary_4326, max_outside_m))
         geoms, greasons = _check_geometry(df.geometry, layer, repair)
+        try:
+            geoms = geoms.to_crs(epsg=srid)
+        except Exception as exc:
+            raise CRSError(f"cannot transform from {df.crs}: {exc}") from exc
+        add(pd.Series(True, index=df.index), check_location(df, boundary_4326, max_outside_m, metric=geoms))
         add(greasons.notna(), greasons)
-        geoms = geoms.to_crs(epsg=srid)
         ok = ~geoms.isna() & ~geoms.is_empty
         hexes = pd.Series([None] * len(df), index=df.index, dtype=object)
         if ok.any():

@@ -187,7 +187,6 @@ BEGIN
       CONSTRAINT %1$s_geom_valid CHECK (geom IS NULL OR (NOT ST_IsEmpty(geom) AND ST_IsValid(geom))))$f$,
     name, typed_columns, geomtype, srid, CASE WHEN geomtype = 'Geometry' THEN '' ELSE '' END);
   EXECUTE format('CREATE INDEX %1$s_geom_idx ON registry.%1$I USING gist (geom)', name);
-  EXECUTE format('CREATE INDEX %1$s_live_idx ON registry.%1$I (id) WHERE deleted_at IS NULL', name);
   PERFORM audit.track(format('registry.%I', name)::regclass);
 END $$;
 
