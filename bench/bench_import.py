@@ -24,7 +24,9 @@ from bench._db import fresh_database  # noqa: E402
 from netzatlas.registry.importers.files import apply_mapping  # noqa: E402
 from netzatlas.registry.importers.load import load_layers  # noqa: E402
 
-ESSEN = f"/vsizip/{ROOT}/data/essen/hauskoordinaten_essen_2022-10-05_4326.zip/hauskoordinaten_essen_2022-10-05_4326.geojson"
+ESSEN = (
+    f"/vsizip/{ROOT}/data/essen/hauskoordinaten_essen_2022-10-05_4326.zip/hauskoordinaten_essen_2022-10-05_4326.geojson"
+)
 MAPPING = {"external_id": "objectid", "street": "strname", "house_number": "hsnr", "house_number_suffix": "hsnrzu"}
 
 
@@ -51,8 +53,10 @@ def raw_copy(url: str, gdf) -> tuple[float, float]:  # noqa: ANN001
     t_prep = time.perf_counter() - t0
     with psycopg.connect(url) as conn:
         conn.execute("DROP TABLE IF EXISTS raw_copy_target")
-        conn.execute("CREATE TABLE raw_copy_target (external_id text, street text, house_number text, "
-                     "house_number_suffix text, city text, geom geometry(Point, 25832))")
+        conn.execute(
+            "CREATE TABLE raw_copy_target (external_id text, street text, house_number text, "
+            "house_number_suffix text, city text, geom geometry(Point, 25832))"
+        )
         conn.commit()
         t = time.perf_counter()
         with conn.cursor() as cur, cur.copy("COPY raw_copy_target FROM STDIN (FORMAT csv)") as cp:
@@ -74,9 +78,13 @@ def main() -> None:
     again = load_layers({"fibre_address": gdf}, source="essen-hauskoordinaten", kind="bench", url=url)
     t_again = time.perf_counter() - t0
     with psycopg.connect(url) as conn:
-        hist = conn.execute("SELECT count(*) FROM audit.change WHERE table_name = 'registry.fibre_address'").fetchone()[0]
+        hist = conn.execute("SELECT count(*) FROM audit.change WHERE table_name = 'registry.fibre_address'").fetchone()[
+            0
+        ]
     e2e_copy, e2e_import = t_read + t_prep + t_copy, t_read + t_import
-    print(f"\nEssen address points (Amtliche Hauskoordinaten): {n:,} rows; reading the zipped GeoJSON: {t_read:.2f} s\n")
+    print(
+        f"\nEssen address points (Amtliche Hauskoordinaten): {n:,} rows; reading the zipped GeoJSON: {t_read:.2f} s\n"
+    )
     print(f"{'':48}{'seconds':>9}{'rows/s':>12}")
     print(f"{'raw COPY into an unindexed table (COPY only)':48}{t_copy:>9.2f}{n / t_copy:>12,.0f}")
     print(f"{'netzatlas import (validate+upsert+history)':48}{t_import:>9.2f}{n / t_import:>12,.0f}")

@@ -218,6 +218,77 @@ def check_location(
     return reasons
 
 
+class _Reasons:
+    """The first reason found for each row."""
+
+    def __init__(self, index: pd.Index) -> None:
+        self.series = pd.Series([None] * len(index), index=index, dtype=object)
+
+    def add(self, mask: pd.Series, reason: str | pd.Series) -> None:
+        sel = mask & self.series.isna()
+        self.series[sel] = reason[sel] if isinstance(reason, pd.Series) else reason
+
+
+def _external_ids(df: pd.DataFrame, rows: pd.Series, reasons: _Reasons) -> pd.Series:
+    raw = df["external_id"]
+    if pd.api.types.is_float_dtype(raw) and (raw.dropna() % 1 == 0).all():
+        raw = raw.astype("Int64")
+    ext = raw.astype("string").str.strip().astype(object)
+    ext = ext.where(pd.notna(ext), None)
+    reasons.add(ext.isna() | (ext.astype(str).str.strip() == ""), "missing external id")
+    dup = ext.notna() & ext.duplicated(keep=False)
+    if dup.any():
+        where = rows[dup].groupby(ext[dup]).agg(lambda s: ", ".join(map(str, s)))
+        reasons.add(dup, ext.map(lambda e: f"duplicate external id {e!r} in this file (rows {where.get(e)})"))
+    return ext
+
+
+def _geometries(df: gpd.GeoDataFrame, layer: Layer, srid: int, reasons: _Reasons, boundary_4326: shapely.Geometry
+                | None, max_outside_m: float, repair: bool) -> pd.Series:
+    """Hex EWKB in the storage CRS per row (None where the geometry cannot be stored)."""
+    if not isinstance(df, gpd.GeoDataFrame) or df.geometry.name not in df.columns:
+        raise FileFormatError(f"the input for {layer.name} has no geometry")
+    if df.crs is None:
+        raise CRSError("the input has no coordinate reference system", hint="pass --crs EPSG:xxxx")
+    geoms, greasons = _check_geometry(df.geometry, layer, repair)
+    try:
+        geoms = geoms.to_crs(epsg=srid)
+    except Exception as exc:
+        raise CRSError(f"cannot transform from {df.crs}: {exc}") from exc
+    reasons.add(pd.Series(True, index=df.index), check_location(df, boundary_4326, max_outside_m, metric=geoms))
+    reasons.add(greasons.notna(), greasons)
+    ok = ~geoms.isna() & ~geoms.is_empty
+    hexes = pd.Series([None] * len(df), index=df.index, dtype=object)
+    if ok.any():
+        hexes[ok] = shapely.to_wkb(shapely.set_srid(geoms[ok].values, srid), hex=True, include_srid=True)
+    return hexes
+
+
+def _typed_columns(df: pd.DataFrame, layer: Layer, reasons: _Reasons) -> tuple[list[str], dict[str, pd.Series]]:
+    """Coerce the layer's columns in place; return them and the other columns (for properties)."""
+    columns: list[str] = []
+    extras: dict[str, pd.Series] = {}
+    known = {c.name: c for c in layer.data_columns}
+    skip = {"external_id", "geom", ROW_COLUMN, "source", "properties", *SYSTEM_COLUMNS}
+    if isinstance(df, gpd.GeoDataFrame):
+        skip.add(df.geometry.name)
+    for col in [c for c in df.columns if c not in skip]:
+        if col not in known:
+            extras[col] = df[col]
+            continue
+        udt = known[col].data_type
+        values, bad = _coerce(df[col], udt)
+        if bad.any():
+            what = TYPE_NAMES.get(udt, udt)
+            reasons.add(bad, df[col].map(lambda v, c=col, w=what: f"column {c}: {v!r} is not a {w}"))
+        if col in NON_NEGATIVE:
+            neg = values.notna() & (pd.to_numeric(values, errors="coerce") < 0)
+            reasons.add(neg.fillna(False).astype(bool), f"column {col}: negative value")
+        df[col] = values
+        columns.append(col)
+    return columns, extras
+
+
 def prepare(
     gdf: gpd.GeoDataFrame,
     layer: Layer,
@@ -235,69 +306,14 @@ def prepare(
         )
     df = gdf.copy()
     rows = _row_labels(df)
-    reasons = pd.Series([None] * len(df), index=df.index, dtype=object)
-
-    def add(mask: pd.Series, reason: str | pd.Series) -> None:
-        sel = mask & reasons.isna()
-        reasons[sel] = reason[sel] if isinstance(reason, pd.Series) else reason
-
-    raw_ext = df["external_id"]
-    if pd.api.types.is_float_dtype(raw_ext) and (raw_ext.dropna() % 1 == 0).all():
-        raw_ext = raw_ext.astype("Int64")
-    ext = raw_ext.astype("string").str.strip().astype(object)
-    ext = ext.where(pd.notna(ext), None)
-    df["external_id"] = ext
-    add(ext.isna() | (ext.astype(str).str.strip() == ""), "missing external id")
-    dup = ext.notna() & ext.duplicated(keep=False)
-    if dup.any():
-        first_rows = rows[dup].groupby(ext[dup]).agg(lambda s: ", ".join(map(str, s)))
-        add(dup, ext.map(lambda e: f"duplicate external id {e!r} in this file (rows {first_rows.get(e)})"))
-
+    reasons = _Reasons(df.index)
+    df["external_id"] = _external_ids(df, rows, reasons)
     if layer.geometry_type:
-        if not isinstance(df, gpd.GeoDataFrame) or df.geometry.name not in df.columns:
-            raise FileFormatError(f"the input for {layer.name} has no geometry")
-        if df.crs is None:
-            raise CRSError("the input has no coordinate reference system", hint="pass --crs EPSG:xxxx")
-        geoms, greasons = _check_geometry(df.geometry, layer, repair)
-        try:
-            geoms = geoms.to_crs(epsg=srid)
-        except Exception as exc:
-            raise CRSError(f"cannot transform from {df.crs}: {exc}") from exc
-        add(pd.Series(True, index=df.index), check_location(df, boundary_4326, max_outside_m, metric=geoms))
-        add(greasons.notna(), greasons)
-        ok = ~geoms.isna() & ~geoms.is_empty
-        hexes = pd.Series([None] * len(df), index=df.index, dtype=object)
-        if ok.any():
-            arr = shapely.set_srid(geoms[ok].values, srid)
-            hexes[ok] = shapely.to_wkb(arr, hex=True, include_srid=True)
-        df["geom"] = hexes
-
-    columns = ["external_id"]
-    known = {c.name: c for c in layer.data_columns}
-    extras: dict[str, pd.Series] = {}
-    for col in list(df.columns):
-        if col in ("external_id", "geom", ROW_COLUMN) or (isinstance(df, gpd.GeoDataFrame) and col == df.geometry.name):
-            continue
-        if col in SYSTEM_COLUMNS or col == "source":
-            continue
-        if col in known and col != "properties":
-            values, bad = _coerce(df[col], known[col].data_type)
-            if bad.any():
-                orig = df[col]
-                add(bad, orig.map(lambda v, c=col, t=known[col].data_type: f"column {c}: {v!r} is not a {TYPE_NAMES.get(t, t)}"))
-            if col in NON_NEGATIVE:
-                neg = values.notna() & (pd.to_numeric(values, errors="coerce") < 0)
-                add(neg.fillna(False).astype(bool), f"column {col}: negative value")
-            df[col] = values
-            columns.append(col)
-        elif col != "properties":
-            extras[col] = df[col]
-
+        df["geom"] = _geometries(df, layer, srid, reasons, boundary_4326, max_outside_m, repair)
+    typed, extras = _typed_columns(df, layer, reasons)
     df["properties"] = _properties_json(df, extras)
-    columns.append("properties")
-    if layer.geometry_type:
-        columns.append("geom")
-
-    bad = reasons.notna()
-    rejects = [Reject(row=rows[i].item() if hasattr(rows[i], 'item') else rows[i], reason=reasons[i], external_id=df.at[i, "external_id"]) for i in df.index[bad]]
+    columns = ["external_id", *typed, "properties"] + (["geom"] if layer.geometry_type else [])
+    bad = reasons.series.notna()
+    rejects = [Reject(row=rows[i].item() if hasattr(rows[i], "item") else rows[i], reason=reasons.series[i],
+                      external_id=df.at[i, "external_id"]) for i in df.index[bad]]
     return Prepared(frame=pd.DataFrame(df.loc[~bad, columns]), rejects=rejects, columns=columns)

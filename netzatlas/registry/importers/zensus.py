@@ -42,30 +42,45 @@ def _inside(gdf: gpd.GeoDataFrame, clip: shapely.Geometry | None) -> gpd.GeoData
 def read_1km(path: str | Path, clip: shapely.Geometry | None = None) -> gpd.GeoDataFrame:
     gdf = _inside(_read(path, ["GITTER_ID_1km", "Einwohner"]), clip)
     pop = pd.to_numeric(gdf["Einwohner"], errors="coerce")
-    return gpd.GeoDataFrame({
-        "external_id": gdf["GITTER_ID_1km"].astype(str), "cell_id": gdf["GITTER_ID_1km"].astype(str),
-        "resolution_m": 1000, "population": pop.where(pop >= 0).astype("Int64"),
-        "buildings": pd.array([None] * len(gdf), dtype="Int64"), "dwellings": pd.array([None] * len(gdf), dtype="Int64"),
-        "population_estimate": pop.where(pop >= 0).astype(float),
-    }, geometry=gdf.geometry.values, crs=gdf.crs).reset_index(drop=True)
+    return gpd.GeoDataFrame(
+        {
+            "external_id": gdf["GITTER_ID_1km"].astype(str),
+            "cell_id": gdf["GITTER_ID_1km"].astype(str),
+            "resolution_m": 1000,
+            "population": pop.where(pop >= 0).astype("Int64"),
+            "buildings": pd.array([None] * len(gdf), dtype="Int64"),
+            "dwellings": pd.array([None] * len(gdf), dtype="Int64"),
+            "population_estimate": pop.where(pop >= 0).astype(float),
+        },
+        geometry=gdf.geometry.values,
+        crs=gdf.crs,
+    ).reset_index(drop=True)
 
 
 def read_100m(path: str | Path, clip: shapely.Geometry | None = None) -> gpd.GeoDataFrame:
     gdf = _inside(_read(path, ["GITTER_ID_100m", "buildings_total", "dwellings_total"]), clip)
     b = pd.to_numeric(gdf["buildings_total"], errors="coerce")
     d = pd.to_numeric(gdf["dwellings_total"], errors="coerce")
-    return gpd.GeoDataFrame({
-        "external_id": gdf["GITTER_ID_100m"].astype(str), "cell_id": gdf["GITTER_ID_100m"].astype(str),
-        "resolution_m": 100, "population": pd.array([None] * len(gdf), dtype="Int64"),
-        "buildings": b.where(b >= 0).round().astype("Int64"), "dwellings": d.where(d >= 0).round().astype("Int64"),
-    }, geometry=gdf.geometry.values, crs=gdf.crs).reset_index(drop=True)
+    return gpd.GeoDataFrame(
+        {
+            "external_id": gdf["GITTER_ID_100m"].astype(str),
+            "cell_id": gdf["GITTER_ID_100m"].astype(str),
+            "resolution_m": 100,
+            "population": pd.array([None] * len(gdf), dtype="Int64"),
+            "buildings": b.where(b >= 0).round().astype("Int64"),
+            "dwellings": d.where(d >= 0).round().astype("Int64"),
+        },
+        geometry=gdf.geometry.values,
+        crs=gdf.crs,
+    ).reset_index(drop=True)
 
 
 def parent_1km(cell_100m: gpd.GeoDataFrame, grid_1km: gpd.GeoDataFrame) -> pd.Series:
     """The 1 km cell id that contains each 100 m cell (by its centre)."""
     centres = gpd.GeoDataFrame(geometry=cell_100m.geometry.centroid, crs=cell_100m.crs)
-    joined = gpd.sjoin(centres, grid_1km[["cell_id", grid_1km.geometry.name]].to_crs(cell_100m.crs),
-                       predicate="within", how="left")
+    joined = gpd.sjoin(
+        centres, grid_1km[["cell_id", grid_1km.geometry.name]].to_crs(cell_100m.crs), predicate="within", how="left"
+    )
     joined = joined[~joined.index.duplicated()]
     return joined["cell_id"].reindex(cell_100m.index)
 
@@ -85,8 +100,9 @@ def estimate_population_100m(grid_1km: gpd.GeoDataFrame, grid_100m: gpd.GeoDataF
     return out.drop(columns="_parent")
 
 
-def read_population_grid(path_1km: str | Path, path_100m: str | Path,
-                         clip: shapely.Geometry | None = None) -> gpd.GeoDataFrame:
+def read_population_grid(
+    path_1km: str | Path, path_100m: str | Path, clip: shapely.Geometry | None = None
+) -> gpd.GeoDataFrame:
     """Both grids as one ``population_grid`` layer frame (1 km cells + 100 m cells with the estimate)."""
     g1 = read_1km(path_1km)
     g100 = read_100m(path_100m)
