@@ -29,6 +29,8 @@ class UpsertResult:
     updated: int = 0
     unchanged: int = 0
     rejected: list[Reject] = field(default_factory=list)
+    created_ids: dict[str, str] = field(default_factory=dict)
+    updated_ids: dict[str, str] = field(default_factory=dict)
 
     @property
     def total(self) -> int:
@@ -86,6 +88,7 @@ def upsert(
     source: str,
     owner_org: str | None = None,
     extra_values: dict[str, object] | None = None,
+    return_ids: bool = False,
 ) -> UpsertResult:
     """Insert new rows and update changed ones, keyed by (source, external_id).
 
@@ -124,7 +127,8 @@ def upsert(
             sql.SQL(
                 "UPDATE {target} AS t SET {sets} FROM {stage} s "
                 "WHERE t.source = %(source)s AND t.external_id = s.external_id AND ({old}) IS DISTINCT FROM ({new})"
-            ).format(
+                "{ret}"
+            ).format(ret=sql.SQL(" RETURNING t.external_id, t.id::text AS id" if return_ids else ""),
                 target=target, stage=stage,
                 sets=sql.SQL(", ").join(sql.SQL("{} = {}").format(ident(c), value_of[c]) for c in set_cols),
                 old=sql.SQL(", ").join(sql.SQL("t.{}").format(ident(c)) for c in set_cols),
@@ -133,11 +137,14 @@ def upsert(
             fixed,
         )
         result.updated = cur.rowcount
+        if return_ids:
+            result.updated_ids = {_v(r, 0, "external_id"): _v(r, 1, "id") for r in cur.fetchall()}
         cur.execute(
             sql.SQL(
                 "INSERT INTO {target} ({cols}) SELECT {sel} FROM {stage} s WHERE NOT EXISTS "
                 "(SELECT 1 FROM {target} t WHERE t.source = %(source)s AND t.external_id = s.external_id)"
-            ).format(
+                "{ret}"
+            ).format(ret=sql.SQL(" RETURNING external_id, id::text AS id" if return_ids else ""),
                 target=target, stage=stage,
                 cols=sql.SQL(", ").join(ident(c) for c in insert_cols),
                 sel=sql.SQL(", ").join(value_of[c] for c in insert_cols),
@@ -145,8 +152,14 @@ def upsert(
             fixed,
         )
         result.created = cur.rowcount
+        if return_ids:
+            result.created_ids = {_v(r, 0, "external_id"): _v(r, 1, "id") for r in cur.fetchall()}
     result.unchanged = len(frame) - result.created - result.updated
     return result
+
+
+def _v(row: object, i: int, key: str) -> str:
+    return row[key] if isinstance(row, dict) else row[i]  # type: ignore[index]
 
 
 def _sql_type(udt: str) -> str:

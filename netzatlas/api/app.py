@@ -1,0 +1,64 @@
+"""The application factory: ``create_app(database_url)``; ``netzatlas serve`` runs it with uvicorn."""
+
+from __future__ import annotations
+
+import importlib
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+
+from netzatlas import __version__
+from netzatlas.api import features, problems, sync, tiles, writes
+from netzatlas.api.state import load_state
+from netzatlas.config import get_settings
+
+log = logging.getLogger("netzatlas.api")
+#: Routers contributed by other modules when present (processes, web map).
+OPTIONAL_ROUTERS = ("netzatlas.api.processes", "netzatlas.api.webmap")
+
+
+def create_app(database_url: str | None = None, *, migrate: bool = True) -> FastAPI:
+    """The API for a database (default: NETZATLAS_DATABASE_URL or the embedded cluster)."""
+    settings = get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        from netzatlas.registry import migrate as mig
+        from netzatlas.registry.db import resolve_url
+
+        url = database_url or resolve_url()
+        if migrate:
+            mig.upgrade(url)
+        app.state.api = load_state(url, settings.storage_srid)
+        try:
+            yield
+        finally:
+            app.state.api.pool.close()
+
+    app = FastAPI(
+        title="netzatlas API",
+        version=__version__,
+        description="OGC API – Features (Parts 1–4) and Tiles over the netzatlas registry of digital "
+                    "infrastructure; sync for utilities; change feed. Keys: `Authorization: Bearer <key>` or "
+                    "`X-API-Key`.",
+        openapi_url="/api",
+        docs_url="/docs",
+        redoc_url=None,
+        lifespan=lifespan,
+    )
+    app.openapi_version = "3.0.3"
+    app.add_middleware(CORSMiddleware, allow_origins=["*"], allow_methods=["*"], allow_headers=["*"],
+                       expose_headers=["ETag", "Location", "Content-Crs", "Allow"])
+    problems.install(app)
+    for r in (features.router, writes.router, tiles.router, sync.router):
+        app.include_router(r)
+    for module in OPTIONAL_ROUTERS:
+        try:
+            app.include_router(importlib.import_module(module).router)
+        except ModuleNotFoundError as exc:
+            if exc.name != module:
+                raise
+    return app

@@ -1,0 +1,134 @@
+"""CQL2 (text and JSON) → parameterised SQL, via pygeofilter's parsers.
+
+Only queryable columns may appear; every literal becomes a bound parameter (``%(pN)s``), never SQL text.
+Supported: comparisons, AND/OR/NOT, LIKE, BETWEEN, IN, IS NULL, and the spatial functions S_INTERSECTS,
+S_WITHIN, S_CONTAINS, S_DISJOINT, S_EQUALS, S_TOUCHES, S_CROSSES, S_OVERLAPS with geometry literals in the
+filter CRS (CRS84 by default), transformed to the table's CRS.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import date, datetime
+from typing import Any
+
+from psycopg import sql
+from pygeofilter import ast, values
+from pygeofilter.parsers.cql2_json import parse as parse_json
+from pygeofilter.parsers.cql2_text import parse as parse_text
+
+from netzatlas.errors import InvalidParameter
+
+COMPARE = {ast.Equal: "=", ast.NotEqual: "<>", ast.LessThan: "<", ast.LessEqual: "<=", ast.GreaterThan: ">",
+           ast.GreaterEqual: ">="}
+SPATIAL = {ast.GeometryIntersects: "ST_Intersects", ast.GeometryWithin: "ST_Within",
+           ast.GeometryContains: "ST_Contains", ast.GeometryDisjoint: "ST_Disjoint", ast.GeometryEquals: "ST_Equals",
+           ast.GeometryTouches: "ST_Touches", ast.GeometryCrosses: "ST_Crosses", ast.GeometryOverlaps: "ST_Overlaps"}
+
+
+def parse(text: str, lang: str | None) -> ast.Node:
+    lang = (lang or "cql2-text").lower()
+    try:
+        if lang == "cql2-json":
+            return parse_json(json.loads(text) if isinstance(text, str) else text)
+        if lang == "cql2-text":
+            return parse_text(text)
+    except Exception as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise InvalidParameter(f"the filter is not valid {lang}: {first}",
+                               hint="example: height_m > 8 AND S_INTERSECTS(geom, POINT(6.08 50.77))") from exc
+    raise InvalidParameter(f"unknown filter-lang {lang!r}", hint="use cql2-text or cql2-json")
+
+
+class Translator:
+    """Turns a pygeofilter AST into an SQL condition with bound parameters."""
+
+    def __init__(self, queryables: dict[str, str], table_srid: int, filter_srid: int = 4326,
+                 filter_lat_first: bool = False, alias: str = "t") -> None:
+        self.queryables = queryables  # name → udt type; "geom" for the geometry
+        self.table_srid = table_srid
+        self.filter_srid = filter_srid
+        self.lat_first = filter_lat_first
+        self.alias = alias
+        self.params: dict[str, Any] = {}
+
+    def _param(self, value: Any) -> sql.Composable:
+        name = f"p{len(self.params)}"
+        if isinstance(value, (datetime, date)):
+            value = value.isoformat()
+        self.params[name] = value
+        return sql.Placeholder(name)
+
+    def _attr(self, node: ast.Attribute) -> sql.Composable:
+        name = node.name
+        if name not in self.queryables:
+            raise InvalidParameter(f"{name!r} is not queryable here",
+                                   hint="see /collections/{id}/queryables: " + ", ".join(sorted(self.queryables)))
+        return sql.SQL("{}.{}").format(sql.Identifier(self.alias), sql.Identifier(name))
+
+    def _geom_literal(self, node: Any) -> sql.Composable:
+        if isinstance(node, values.Geometry):
+            gj = dict(node.geometry)
+        elif isinstance(node, values.Envelope):
+            gj = {"type": "Polygon", "coordinates": [[(node.x1, node.y1), (node.x2, node.y1), (node.x2, node.y2),
+                                                      (node.x1, node.y2), (node.x1, node.y1)]]}
+        else:
+            raise InvalidParameter("a spatial function needs a geometry literal, e.g. POINT(6.08 50.77)")
+        gj.pop("crs", None)
+        geom = sql.SQL("ST_SetSRID(ST_GeomFromGeoJSON({}), {})").format(self._param(json.dumps(gj)),
+                                                                        sql.Literal(self.filter_srid))
+        if self.lat_first:
+            geom = sql.SQL("ST_FlipCoordinates({})").format(geom)
+        return sql.SQL("ST_Transform({}, {})").format(geom, sql.Literal(self.table_srid))
+
+    def _value(self, node: Any) -> sql.Composable:
+        if isinstance(node, ast.Attribute):
+            return self._attr(node)
+        if isinstance(node, (values.Geometry, values.Envelope)):
+            return self._geom_literal(node)
+        if isinstance(node, (str, int, float, bool, date, datetime)) or node is None:
+            return self._param(node)
+        if isinstance(node, values.Timestamp if hasattr(values, "Timestamp") else ()):  # pragma: no cover
+            return self._param(node.value)
+        raise InvalidParameter(f"unsupported expression in the filter: {type(node).__name__}")
+
+    def __call__(self, node: Any) -> sql.Composable:  # noqa: C901 - one branch per operator family
+        if isinstance(node, ast.And):
+            return sql.SQL("({} AND {})").format(self(node.lhs), self(node.rhs))
+        if isinstance(node, ast.Or):
+            return sql.SQL("({} OR {})").format(self(node.lhs), self(node.rhs))
+        if isinstance(node, ast.Not):
+            return sql.SQL("(NOT {})").format(self(node.sub_node))
+        if type(node) in COMPARE:
+            return sql.SQL("({} {} {})").format(self._value(node.lhs), sql.SQL(COMPARE[type(node)]),
+                                                self._value(node.rhs))
+        if isinstance(node, ast.Like):
+            op = "ILIKE" if node.nocase else "LIKE"
+            pattern = node.pattern.replace(node.singlechar, "_") if node.singlechar != "_" else node.pattern
+            expr = sql.SQL("({}::text {} {})").format(self._attr(node.lhs), sql.SQL(op), self._param(pattern))
+            return sql.SQL("(NOT {})").format(expr) if node.not_ else expr
+        if isinstance(node, ast.Between):
+            expr = sql.SQL("({} BETWEEN {} AND {})").format(self._value(node.lhs), self._value(node.low),
+                                                           self._value(node.high))
+            return sql.SQL("(NOT {})").format(expr) if node.not_ else expr
+        if isinstance(node, ast.In):
+            items = sql.SQL(", ").join(self._value(v) for v in node.sub_nodes)
+            return sql.SQL("({} {} ({}))").format(self._value(node.lhs), sql.SQL("NOT IN" if node.not_ else "IN"),
+                                                  items)
+        if isinstance(node, ast.IsNull):
+            return sql.SQL("({} IS {}NULL)").format(self._value(node.lhs), sql.SQL("NOT " if node.not_ else ""))
+        if type(node) in SPATIAL:
+            lhs = self._value(node.lhs)
+            rhs = self._value(node.rhs)
+            return sql.SQL("{}({}, {})").format(sql.SQL(SPATIAL[type(node)]), lhs, rhs)
+        if isinstance(node, bool):
+            return sql.SQL("TRUE" if node else "FALSE")
+        raise InvalidParameter(f"the filter uses {type(node).__name__}, which is not supported",
+                               hint="supported: comparisons, AND/OR/NOT, LIKE, BETWEEN, IN, IS NULL, S_INTERSECTS…")
+
+
+def to_sql(text: str, lang: str | None, queryables: dict[str, str], table_srid: int, filter_srid: int = 4326,
+           filter_lat_first: bool = False) -> tuple[sql.Composable, dict[str, Any]]:
+    tr = Translator(queryables, table_srid, filter_srid, filter_lat_first)
+    cond = tr(parse(text, lang))
+    return cond, tr.params

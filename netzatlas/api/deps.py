@@ -1,0 +1,22 @@
+"""Request dependencies: the API state and the calling principal."""
+
+from __future__ import annotations
+
+from fastapi import Header, Request
+
+from netzatlas.api import auth
+from netzatlas.api.state import ApiState
+
+
+def get_state(request: Request) -> ApiState:
+    return request.app.state.api
+
+
+def get_principal(request: Request, authorization: str | None = Header(None),
+                  x_api_key: str | None = Header(None, alias="X-API-Key")) -> auth.Principal:
+    token = auth.token_from_headers(authorization, x_api_key)
+    if token is None:
+        return auth.ANONYMOUS
+    state: ApiState = request.app.state.api
+    with state.pool.connection() as conn:
+        return auth.verify(conn, token)

@@ -1,0 +1,353 @@
+"""OGC API – Features, Part 1 (core, GeoJSON), Part 2 (CRS) and Part 3 (queryables, CQL2 filter): reads."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import JSONResponse, Response
+from psycopg import sql
+
+from netzatlas.api import cql, models
+from netzatlas.api import crs as crsmod
+from netzatlas.api.auth import Principal
+from netzatlas.api.deps import get_principal, get_state
+from netzatlas.api.sqlbuild import (
+    api_name,
+    decode_cursor,
+    encode_cursor,
+    feature_expr,
+    order_and_seek,
+    parse_sortby,
+)
+from netzatlas.api.state import JSON_TYPES, TITLES, ApiState
+from netzatlas.errors import InvalidParameter, NotFound, Unauthorized
+from netzatlas.registry.db import Layer
+
+router = APIRouter()
+GEOJSON = "application/geo+json"
+CONFORMANCE = [
+    "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core",
+    "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/geojson",
+    "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/oas30",
+    "http://www.opengis.net/spec/ogcapi-features-2/1.0/conf/crs",
+    "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/queryables",
+    "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/queryables-query-parameters",
+    "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/filter",
+    "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/features-filter",
+    "http://www.opengis.net/spec/cql2/1.0/conf/cql2-text",
+    "http://www.opengis.net/spec/cql2/1.0/conf/cql2-json",
+    "http://www.opengis.net/spec/cql2/1.0/conf/basic-cql2",
+    "http://www.opengis.net/spec/cql2/1.0/conf/basic-spatial-functions",
+    "http://www.opengis.net/spec/ogcapi-features-4/1.0/conf/create-replace-delete",
+    "http://www.opengis.net/spec/ogcapi-features-4/1.0/conf/update",
+    "http://www.opengis.net/spec/ogcapi-features-4/1.0/conf/optimistic-locking-etags",
+    "http://www.opengis.net/spec/ogcapi-tiles-1/1.0/conf/core",
+    "http://www.opengis.net/spec/ogcapi-tiles-1/1.0/conf/tileset",
+    "http://www.opengis.net/spec/ogcapi-tiles-1/1.0/conf/tilesets-list",
+    "http://www.opengis.net/spec/ogcapi-tiles-1/1.0/conf/geodata-tilesets",
+    "http://www.opengis.net/spec/ogcapi-tiles-1/1.0/conf/mvt",
+]
+MAX_LIMIT = 10_000
+
+
+def base_url(request: Request) -> str:
+    return str(request.base_url).rstrip("/")
+
+
+def readable(state: ApiState, layer: Layer, principal: Principal) -> None:
+    if not state.public.get(layer.name, True) and principal.anonymous:
+        raise Unauthorized(f"the collection {layer.name} is not public", hint="send an API key")
+
+
+@router.get("/", response_model=models.LandingPage, summary="Landing page")
+def landing(request: Request) -> dict[str, Any]:
+    b = base_url(request)
+    return {
+        "title": "netzatlas — municipal register of digital infrastructure",
+        "description": "OGC API Features / Tiles over the netzatlas registry: fibre addresses, mobile sites, public "
+                       "WLAN, streetlights, charging points and reference layers.",
+        "links": [
+            {"href": f"{b}/", "rel": "self", "type": "application/json", "title": "this document"},
+            {"href": f"{b}/api", "rel": "service-desc", "type": "application/vnd.oai.openapi+json;version=3.0",
+             "title": "the API definition"},
+            {"href": f"{b}/docs", "rel": "service-doc", "type": "text/html", "title": "the API documentation"},
+            {"href": f"{b}/conformance", "rel": "conformance", "type": "application/json",
+             "title": "OGC API conformance classes implemented by this server"},
+            {"href": f"{b}/collections", "rel": "data", "type": "application/json", "title": "the collections"},
+            {"href": f"{b}/tileMatrixSets", "rel": "http://www.opengis.net/def/rel/ogc/1.0/tiling-schemes",
+             "type": "application/json", "title": "tile matrix sets"},
+            {"href": f"{b}/map", "rel": "alternate", "type": "text/html", "title": "web map"},
+        ],
+    }
+
+
+@router.get("/conformance", response_model=models.Conformance, summary="Conformance classes")
+def conformance() -> dict[str, Any]:
+    return {"conformsTo": CONFORMANCE}
+
+
+def collection_doc(state: ApiState, layer: Layer, b: str) -> dict[str, Any]:
+    with state.pool.connection() as conn:
+        ext = conn.execute(
+            sql.SQL("SELECT ST_XMin(e) AS x1, ST_YMin(e) AS y1, ST_XMax(e) AS x2, ST_YMax(e) AS y2, "
+                    "(SELECT min(updated_at) FROM {t}) AS t1, (SELECT max(updated_at) FROM {t}) AS t2 "
+                    "FROM (SELECT ST_Transform(ST_SetSRID(ST_EstimatedExtent('registry', {n}, 'geom')::geometry, "
+                    "{s}), 4326) AS e) q").format(t=sql.Identifier("registry", layer.name),
+                                                 n=sql.Literal(layer.name), s=sql.Literal(layer.srid)),
+        ).fetchone() if state.extra.get("extent", True) else None
+    cid = layer.name
+    spatial = {"bbox": [[ext["x1"], ext["y1"], ext["x2"], ext["y2"]]], "crs": crsmod.CRS84} \
+        if ext and ext["x1"] is not None else {"bbox": [[-180, -90, 180, 90]], "crs": crsmod.CRS84}
+    temporal = {"interval": [[ext["t1"].isoformat() if ext and ext["t1"] else None,
+                              ext["t2"].isoformat() if ext and ext["t2"] else None]],
+                "trs": "http://www.opengis.net/def/uom/ISO-8601/0/Gregorian"}
+    return {
+        "id": cid, "title": TITLES.get(cid, cid), "description": layer.description or TITLES.get(cid, cid),
+        "itemType": "feature", "extent": {"spatial": spatial, "temporal": temporal},
+        "crs": [c.uri for c in crsmod.supported(state.storage_srid)],
+        "storageCrs": crsmod.epsg_uri(layer.srid or state.storage_srid),
+        "links": [
+            {"href": f"{b}/collections/{cid}", "rel": "self", "type": "application/json"},
+            {"href": f"{b}/collections/{cid}/items", "rel": "items", "type": GEOJSON, "title": "the features"},
+            {"href": f"{b}/collections/{cid}/queryables", "rel": "http://www.opengis.net/def/rel/ogc/1.0/queryables",
+             "type": "application/schema+json", "title": "queryables"},
+            {"href": f"{b}/collections/{cid}/tiles", "rel": "http://www.opengis.net/def/rel/ogc/1.0/tilesets-vector",
+             "type": "application/json", "title": "vector tiles"},
+        ],
+    }
+
+
+@router.get("/collections", response_model=models.Collections, summary="The collections")
+def collections(request: Request, state: ApiState = Depends(get_state),
+                principal: Principal = Depends(get_principal)) -> dict[str, Any]:
+    b = base_url(request)
+    docs = [collection_doc(state, layer, b) for name, layer in state.layers.items()
+            if state.public.get(name, True) or not principal.anonymous]
+    return {"links": [{"href": f"{b}/collections", "rel": "self", "type": "application/json"}],
+            "collections": docs}
+
+
+@router.get("/collections/{collection_id}", response_model=models.Collection, summary="One collection")
+def collection(collection_id: str, request: Request, state: ApiState = Depends(get_state),
+               principal: Principal = Depends(get_principal)) -> dict[str, Any]:
+    layer = state.layer(collection_id)
+    readable(state, layer, principal)
+    return collection_doc(state, layer, base_url(request))
+
+
+@router.get("/collections/{collection_id}/queryables", summary="Queryables (JSON Schema)",
+            response_model=models.Queryables)
+def queryables(collection_id: str, request: Request, state: ApiState = Depends(get_state),
+               principal: Principal = Depends(get_principal)) -> JSONResponse:
+    layer = state.layer(collection_id)
+    readable(state, layer, principal)
+    hide = state.hidden_for(layer, principal.anonymous)
+    props: dict[str, Any] = {}
+    for name, udt in state.queryables(layer).items():
+        if name in hide:
+            continue
+        if name == "geom":
+            props["geom"] = {"title": "geometry", "format": f"geometry-{(layer.geometry_type or 'any').lower()}",
+                             "x-ogc-role": "primary-geometry"}
+        else:
+            entry: dict[str, Any] = {"title": name, "type": JSON_TYPES.get(udt, "string")}
+            if udt == "date":
+                entry["format"] = "date"
+            if udt == "timestamptz":
+                entry["format"] = "date-time"
+            props[api_name(name)] = entry
+    body = {"$schema": "https://json-schema.org/draft/2020-12/schema",
+            "$id": f"{base_url(request)}/collections/{collection_id}/queryables", "type": "object",
+            "title": TITLES.get(collection_id, collection_id), "properties": props, "additionalProperties": False}
+    return JSONResponse(body, media_type="application/schema+json")
+
+
+def _bbox(value: str | None, bbox_crs: crsmod.Crs, layer: Layer) -> tuple[sql.Composable | None, dict[str, Any]]:
+    if not value:
+        return None, {}
+    try:
+        nums = [float(v) for v in value.split(",")]
+    except ValueError as exc:
+        raise InvalidParameter(f"bbox {value!r} is not a list of numbers", hint="bbox=minx,miny,maxx,maxy") from exc
+    if len(nums) == 6:
+        nums = [nums[0], nums[1], nums[3], nums[4]]
+    if len(nums) != 4:
+        raise InvalidParameter("bbox needs 4 (or 6) numbers", hint="bbox=minx,miny,maxx,maxy")
+    x1, y1, x2, y2 = nums
+    if bbox_crs.lat_first:
+        x1, y1, x2, y2 = y1, x1, y2, x2
+    if x1 > x2 or y1 > y2:
+        raise InvalidParameter("bbox minimum is larger than its maximum", hint="bbox=minx,miny,maxx,maxy")
+    env = sql.SQL("ST_Transform(ST_Segmentize(ST_MakeEnvelope(%(bx1)s, %(by1)s, %(bx2)s, %(by2)s, {s}), {seg}), {t})"
+                  ).format(s=sql.Literal(bbox_crs.srid), t=sql.Literal(layer.srid),
+                           seg=sql.Literal(0.01 if bbox_crs.srid in (4326, 4258) else 1000.0))
+    return sql.SQL("t.geom && {}").format(env), {"bx1": x1, "by1": y1, "bx2": x2, "by2": y2}
+
+
+def _datetime(value: str | None) -> tuple[sql.Composable | None, dict[str, Any]]:
+    if not value:
+        return None, {}
+
+    def parse(v: str) -> datetime | None:
+        if v in ("..", ""):
+            return None
+        try:
+            return datetime.fromisoformat(v.replace("Z", "+00:00"))
+        except ValueError as exc:
+            raise InvalidParameter(f"datetime {v!r} is not RFC 3339",
+                                   hint="e.g. 2024-01-01T00:00:00Z or 2024-01-01T00:00:00Z/..") from exc
+
+    if "/" in value:
+        a, b = value.split("/", 1)
+        start, end = parse(a), parse(b)
+        conds, params = [], {}
+        if start:
+            conds.append(sql.SQL("t.updated_at >= %(dt1)s"))
+            params["dt1"] = start
+        if end:
+            conds.append(sql.SQL("t.updated_at <= %(dt2)s"))
+            params["dt2"] = end
+        return (sql.SQL(" AND ").join(conds) if conds else None), params
+    return sql.SQL("t.updated_at = %(dt1)s"), {"dt1": parse(value)}
+
+
+def _props_param(value: str | None, layer: Layer) -> list[str] | None:
+    if value is None:
+        return None
+    names = [p.strip() for p in value.split(",") if p.strip()]
+    known = {api_name(c) for c in layer.column_names}
+    unknown = [n for n in names if n not in known]
+    if unknown:
+        raise InvalidParameter(f"unknown properties {unknown}", hint="known: " + ", ".join(sorted(known)))
+    return names
+
+
+@router.get("/collections/{collection_id}/items", summary="Features (GeoJSON)",
+            response_class=Response, responses={200: {"content": {GEOJSON: {}}}})
+def items(  # noqa: C901 - one branch per query parameter
+    collection_id: str,
+    request: Request,
+    limit: int = Query(100, ge=1, le=MAX_LIMIT, description="Features per page (max 10,000)."),
+    bbox: str | None = Query(None, description="minx,miny,maxx,maxy in bbox-crs (default CRS84)."),
+    bbox_crs: str | None = Query(None, alias="bbox-crs"),
+    crs: str | None = Query(None, description="Output CRS (Part 2)."),
+    datetime_: str | None = Query(None, alias="datetime", description="Instant or interval on updated_at."),
+    properties: str | None = Query(None, description="Comma-separated properties to return."),
+    sortby: str | None = Query(None, description="e.g. -updated_at,name"),
+    filter_: str | None = Query(None, alias="filter", description="CQL2 filter."),
+    filter_lang: str | None = Query(None, alias="filter-lang", description="cql2-text (default) or cql2-json."),
+    filter_crs: str | None = Query(None, alias="filter-crs"),
+    cursor: str | None = Query(None, description="Keyset cursor from a next link."),
+    count: bool = Query(False, description="Also return numberMatched (costs a count)."),
+    state: ApiState = Depends(get_state),
+    principal: Principal = Depends(get_principal),
+) -> Response:
+    layer = state.layer(collection_id)
+    readable(state, layer, principal)
+    allowed = {"limit", "bbox", "bbox-crs", "crs", "datetime", "properties", "sortby", "filter", "filter-lang",
+               "filter-crs", "cursor", "count", "f"} | set(state.queryables(layer))
+    unknown = [k for k in request.query_params if k not in allowed]
+    if unknown:
+        raise InvalidParameter(f"unknown query parameter(s): {', '.join(unknown)}")
+    out_crs = crsmod.parse(crs, state.storage_srid)
+    hide = state.hidden_for(layer, principal.anonymous)
+    props = _props_param(properties, layer)
+    conds: list[sql.Composable] = [sql.SQL("t.deleted_at IS NULL")]
+    params: dict[str, Any] = {}
+    bcond, bparams = _bbox(bbox, crsmod.parse(bbox_crs, state.storage_srid, param="bbox-crs"), layer)
+    if bcond is not None:
+        conds.append(bcond)
+        params.update(bparams)
+    dcond, dparams = _datetime(datetime_)
+    if dcond is not None:
+        conds.append(dcond)
+        params.update(dparams)
+    q = state.queryables(layer)
+    for name, value in request.query_params.items():  # queryables as query parameters (equality)
+        if name in q and name != "geom" and name not in hide:
+            key = f"qp_{len(params)}"
+            conds.append(sql.SQL("t.{}::text = %({})s").format(sql.Identifier(name), sql.SQL(key)))
+            params[key] = value
+    if filter_:
+        fcrs = crsmod.parse(filter_crs, state.storage_srid, param="filter-crs")
+        visible = {k: v for k, v in q.items() if k not in hide}
+        fcond, fparams = cql.to_sql(filter_, filter_lang, visible, layer.srid, fcrs.srid, fcrs.lat_first)
+        conds.append(fcond)
+        params.update(fparams)
+    keys = parse_sortby(sortby, {k for k in q if k != "geom" and k not in hide})
+    order, cursor_exprs, seek, seek_params = order_and_seek(
+        keys, decode_cursor(cursor, 2 * len(keys) + 1) if cursor else None)
+    where_wo_seek = sql.SQL(" AND ").join(conds)
+    if seek is not None:
+        conds.append(seek)
+        params.update(seek_params)
+    query = sql.SQL("SELECT {f}::text AS f, {cur} FROM {tbl} t WHERE {w} ORDER BY {o} LIMIT {n}").format(
+        f=feature_expr(layer, out_crs, hide, props),
+        cur=sql.SQL(", ").join(sql.SQL("{} AS {}").format(e, sql.Identifier(f"_k{i}"))
+                               for i, e in enumerate(cursor_exprs)),
+        tbl=sql.Identifier("registry", layer.name), w=sql.SQL(" AND ").join(conds), o=order,
+        n=sql.Literal(limit + 1))
+    with state.pool.connection() as conn:
+        rows = conn.execute(query, params).fetchall()
+        matched = None
+        if count:
+            matched = conn.execute(sql.SQL("SELECT count(*) AS n FROM {} t WHERE {}").format(
+                sql.Identifier("registry", layer.name), where_wo_seek), params).fetchone()["n"]
+    more = len(rows) > limit
+    rows = rows[:limit]
+    b = base_url(request)
+    self_url = str(request.url)
+    links = [{"href": self_url, "rel": "self", "type": GEOJSON},
+             {"href": f"{b}/collections/{collection_id}", "rel": "collection", "type": "application/json"}]
+    if more:
+        last = rows[-1]
+        token = encode_cursor([last[f"_k{i}"] for i in range(len(cursor_exprs))])
+        qp = dict(request.query_params)
+        qp["cursor"] = token
+        links.append({"href": f"{b}/collections/{collection_id}/items?{urlencode(qp)}", "rel": "next",
+                      "type": GEOJSON})
+    head = {"type": "FeatureCollection", "timeStamp": datetime.now(UTC).isoformat(timespec="seconds"),
+            "numberReturned": len(rows), "links": links}
+    if matched is not None:
+        head["numberMatched"] = matched
+    body = json.dumps(head)[:-1] + ', "features": [' + ",".join(r["f"] for r in rows) + "]}"
+    return Response(body, media_type=GEOJSON, headers={"Content-Crs": f"<{out_crs.uri}>"})
+
+
+def fetch_feature(state: ApiState, layer: Layer, fid: str, out_crs: crsmod.Crs, hide: set[str]
+                  ) -> tuple[str, int, str | None]:
+    """(feature json text, version, owner_org) of a live feature; NotFound otherwise."""
+    query = sql.SQL("SELECT {f}::text AS f, t.version, t.owner_org FROM {tbl} t "
+                    "WHERE t.id = %(fid)s AND t.deleted_at IS NULL").format(
+        f=feature_expr(layer, out_crs, hide, None), tbl=sql.Identifier("registry", layer.name))
+    try:
+        uuid.UUID(fid)
+    except ValueError:
+        raise NotFound(f"{layer.name} has no feature {fid!r} (feature ids are UUIDs)") from None
+    with state.pool.connection() as conn:
+        row = conn.execute(query, {"fid": fid}).fetchone()
+    if row is None:
+        raise NotFound(f"{layer.name} has no feature {fid}")
+    return row["f"], row["version"], row["owner_org"]
+
+
+@router.get("/collections/{collection_id}/items/{feature_id}", summary="One feature",
+            response_class=Response, responses={200: {"content": {GEOJSON: {}}}})
+def item(collection_id: str, feature_id: str, request: Request, crs: str | None = Query(None),
+         state: ApiState = Depends(get_state), principal: Principal = Depends(get_principal)) -> Response:
+    layer = state.layer(collection_id)
+    readable(state, layer, principal)
+    out_crs = crsmod.parse(crs, state.storage_srid)
+    text, version, _ = fetch_feature(state, layer, feature_id, out_crs, state.hidden_for(layer, principal.anonymous))
+    b = base_url(request)
+    links = [{"href": f"{b}/collections/{collection_id}/items/{feature_id}", "rel": "self", "type": GEOJSON},
+             {"href": f"{b}/collections/{collection_id}", "rel": "collection", "type": "application/json"},
+             {"href": f"{b}/collections/{collection_id}/items/{feature_id}/history", "rel": "version-history",
+              "type": "application/json"}]
+    body = text[:-1] + ', "links": ' + json.dumps(links) + "}"
+    return Response(body, media_type=GEOJSON, headers={"ETag": f'W/"{version}"', "Content-Crs": f"<{out_crs.uri}>"})

@@ -1,0 +1,61 @@
+"""RFC 9457 problem details for every error; the status comes from netzatlas.errors.http_status."""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from netzatlas.errors import ImportRejected, NetzatlasError, http_status
+
+log = logging.getLogger("netzatlas.api")
+TITLES = {400: "Bad request", 401: "Unauthorized", 403: "Forbidden", 404: "Not found", 405: "Method not allowed",
+          406: "Not acceptable", 409: "Conflict", 412: "Precondition failed", 413: "Payload too large",
+          415: "Unsupported media type", 422: "Unprocessable content", 428: "Precondition required",
+          500: "Internal server error", 503: "Service unavailable"}
+
+
+def problem(status: int, detail: str, *, instance: str | None = None, hint: str | None = None,
+            headers: dict[str, str] | None = None, **extra: object) -> JSONResponse:
+    body: dict[str, object] = {"type": "about:blank", "title": TITLES.get(status, "Error"), "status": status,
+                               "detail": detail}
+    if instance:
+        body["instance"] = instance
+    if hint:
+        body["hint"] = hint
+    body.update(extra)
+    return JSONResponse(body, status_code=status, media_type="application/problem+json", headers=headers)
+
+
+def install(app: FastAPI) -> None:
+    """Register the handlers (the one place where errors become responses)."""
+
+    @app.exception_handler(NetzatlasError)
+    async def _netzatlas(request: Request, exc: NetzatlasError) -> JSONResponse:
+        status = http_status(exc)
+        extra: dict[str, object] = {}
+        if isinstance(exc, ImportRejected):
+            extra["rejects"] = [{"row": r.row, "external_id": r.external_id, "reason": r.reason} for r in exc.rejects]
+        headers = {"WWW-Authenticate": 'Bearer realm="netzatlas"'} if status == 401 else None
+        return problem(status, exc.message, instance=str(request.url.path), hint=exc.hint, headers=headers, **extra)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
+        parts = []
+        for e in exc.errors():
+            loc = ".".join(str(x) for x in e.get("loc", ()) if x not in ("query", "path", "body"))
+            parts.append(f"{loc}: {e.get('msg')}" if loc else str(e.get("msg")))
+        return problem(400, "invalid request: " + "; ".join(parts), instance=str(request.url.path))
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        return problem(exc.status_code, str(exc.detail), instance=str(request.url.path),
+                       headers=getattr(exc, "headers", None))
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        log.exception("unexpected error on %s", request.url.path)
+        return problem(500, "an unexpected error occurred; it has been logged", instance=str(request.url.path))

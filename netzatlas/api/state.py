@@ -1,0 +1,73 @@
+"""What the running API knows: the connection pool, the layers, their policies. Built once at start-up."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from psycopg.rows import dict_row
+from psycopg_pool import ConnectionPool
+
+from netzatlas.errors import NotFound
+from netzatlas.registry.db import Layer, catalogue
+
+#: Columns never served as properties (the id is the feature id, geom the geometry).
+HIDDEN = {"id", "geom"}
+#: Types a client may filter and sort by.
+QUERYABLE_TYPES = {"text", "int2", "int4", "int8", "float4", "float8", "numeric", "bool", "date", "timestamptz",
+                   "uuid"}
+JSON_TYPES = {"text": "string", "int2": "integer", "int4": "integer", "int8": "integer", "float4": "number",
+              "float8": "number", "numeric": "number", "bool": "boolean", "date": "string", "timestamptz": "string",
+              "uuid": "string", "jsonb": "object", "_text": "array"}
+TITLES = {
+    "fibre_address": "Addresses and their broadband supply (Adressen)",
+    "mobile_site": "Mobile sites (Mobilfunkstandorte)",
+    "wlan_hotspot": "Public WLAN hotspots (öffentliches WLAN)",
+    "streetlight": "Streetlights (Straßenbeleuchtung)",
+    "charging_point": "Charging points (Ladepunkte)",
+    "municipality": "Municipal boundary (Gemeindegrenze)",
+    "population_grid": "Population grid, Zensus 2011 (Bevölkerungsraster)",
+    "poi": "Points of interest (Orte mit Publikumsverkehr)",
+    "building": "Buildings with heights (Gebäude)",
+    "road": "Roads (Straßen)",
+    "candidate_site": "Candidate sites, city-owned (Standortangebote der Stadt)",
+}
+
+
+@dataclass
+class ApiState:
+    pool: ConnectionPool
+    layers: dict[str, Layer]
+    public: dict[str, bool]
+    sensitive: dict[str, set[str]]
+    storage_srid: int
+    database_url: str
+    extra: dict[str, object] = field(default_factory=dict)
+
+    def layer(self, collection_id: str) -> Layer:
+        layer = self.layers.get(collection_id)
+        if layer is None or layer.geometry_type is None:
+            raise NotFound(f"there is no collection {collection_id!r}",
+                           hint="the collections are listed at /collections")
+        return layer
+
+    def hidden_for(self, layer: Layer, anonymous: bool) -> set[str]:
+        if not anonymous:
+            return set()
+        return self.sensitive.get("*", set()) | self.sensitive.get(layer.name, set())
+
+    def queryables(self, layer: Layer) -> dict[str, str]:
+        q = {c.name: c.data_type for c in layer.columns if c.data_type in QUERYABLE_TYPES}
+        q["geom"] = "geometry"
+        return q
+
+
+def load_state(url: str, storage_srid: int, pool_size: int = 10) -> ApiState:
+    pool = ConnectionPool(url, min_size=1, max_size=pool_size, kwargs={"row_factory": dict_row}, open=True,
+                          name="netzatlas")
+    with pool.connection() as conn:
+        layers = {k: v for k, v in catalogue(conn).items() if v.geometry_type}
+        public = {r["layer"]: r["public"] for r in conn.execute("SELECT layer, public FROM registry.layer_policy")}
+        sensitive: dict[str, set[str]] = {}
+        for r in conn.execute("SELECT layer, property FROM registry.sensitive_property"):
+            sensitive.setdefault(r["layer"], set()).add(r["property"])
+    return ApiState(pool, layers, {k: public.get(k, True) for k in layers}, sensitive, storage_srid, url)

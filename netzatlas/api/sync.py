@@ -1,0 +1,185 @@
+"""Sync for utilities: POST /sync/{collection} — a GeoJSON FeatureCollection or NDJSON (streamed), upserted by
+(source, external_id) in ONE transaction, with an Idempotency-Key and a per-feature outcome."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any
+
+import geopandas as gpd
+import pandas as pd
+import shapely
+from fastapi import APIRouter, Depends, Header, Query, Request
+from fastapi.responses import Response
+from psycopg import sql
+
+from netzatlas.api.auth import Principal
+from netzatlas.api.deps import get_principal, get_state
+from netzatlas.api.sqlbuild import db_name
+from netzatlas.api.state import ApiState
+from netzatlas.errors import InvalidInput, Reject
+from netzatlas.registry import store
+from netzatlas.registry.db import SYSTEM_COLUMNS
+from netzatlas.registry.importers.load import municipality_boundary_4326
+from netzatlas.registry.validate import ROW_COLUMN, prepare
+
+router = APIRouter()
+NDJSON = ("application/x-ndjson", "application/ndjson", "application/jsonl", "application/geo+json-seq")
+
+
+class _Collector:
+    """Features parsed from the body, kept column-wise (cheap for 100,000 features)."""
+
+    def __init__(self, writable: set[str]) -> None:
+        self.writable = writable
+        self.rows: list[dict[str, Any]] = []
+        self.geoms: list[Any] = []
+        self.rejects: list[Reject] = []
+
+    def add(self, n: int, feature: Any) -> None:
+        if not isinstance(feature, dict) or feature.get("type") != "Feature":
+            self.rejects.append(Reject(n, "not a GeoJSON Feature"))
+            return
+        props = feature.get("properties") or {}
+        ext = props.get("external_id", feature.get("id"))
+        if ext is None or str(ext).strip() == "":
+            self.rejects.append(Reject(n, "missing external_id (in properties or as the feature id)"))
+            return
+        row: dict[str, Any] = {ROW_COLUMN: n, "external_id": str(ext)}
+        extra: dict[str, Any] = {}
+        for k, v in props.items():
+            name = db_name(k)
+            if name in ("external_id", "source", "owner_org") or name in SYSTEM_COLUMNS:
+                continue
+            if name in self.writable:
+                row[name] = v
+            else:
+                extra[k] = v
+        if extra:
+            base = row.get("properties") if isinstance(row.get("properties"), dict) else {}
+            row["properties"] = {**base, **extra}
+        self.rows.append(row)
+        self.geoms.append(feature.get("geometry"))
+
+    def frame(self) -> gpd.GeoDataFrame:
+        geoms = shapely.from_geojson([json.dumps(g) if g else None for g in self.geoms], on_invalid="ignore") \
+            if self.geoms else []
+        return gpd.GeoDataFrame(pd.DataFrame(self.rows), geometry=list(geoms), crs="EPSG:4326")
+
+
+async def _parse(request: Request, col: _Collector) -> str:
+    """Read the body (NDJSON line by line as it streams in); return its sha256."""
+    digest = hashlib.sha256()
+    ctype = (request.headers.get("content-type") or "").split(";")[0].strip().lower()
+    if ctype in NDJSON:
+        buf = b""
+        n = 0
+        async for chunk in request.stream():
+            digest.update(chunk)
+            buf += chunk
+            *lines, buf = buf.split(b"\n")
+            for line in lines:
+                n += 1
+                _line(col, n, line)
+        if buf.strip():
+            _line(col, n + 1, buf)
+        return digest.hexdigest()
+    body = await request.body()
+    digest.update(body)
+    try:
+        doc = json.loads(body)
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise InvalidInput(f"the body is not valid JSON: {exc}",
+                           hint="send a FeatureCollection, or NDJSON as application/x-ndjson") from exc
+    if isinstance(doc, dict) and doc.get("type") == "Feature":
+        doc = {"type": "FeatureCollection", "features": [doc]}
+    if not isinstance(doc, dict) or doc.get("type") != "FeatureCollection" or not isinstance(doc.get("features"),
+                                                                                             list):
+        raise InvalidInput("the body must be a GeoJSON FeatureCollection (or NDJSON of Features)")
+    for i, f in enumerate(doc["features"], start=1):
+        col.add(i, f)
+    return digest.hexdigest()
+
+
+def _line(col: _Collector, n: int, line: bytes) -> None:
+    line = line.strip()
+    if not line:
+        return
+    try:
+        col.add(n, json.loads(line))
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        col.rejects.append(Reject(n, f"line is not valid JSON: {exc.msg if hasattr(exc, 'msg') else exc}"))
+
+
+@router.post("/sync/{collection_id}", summary="Bulk upsert for utilities (GeoJSON or NDJSON)",
+             response_model=None)
+async def sync(collection_id: str, request: Request,
+               source: str | None = Query(None, description="Source the features belong to (default: api:<org>)."),
+               idempotency_key: str | None = Header(None, alias="Idempotency-Key"),
+               state: ApiState = Depends(get_state), principal: Principal = Depends(get_principal)) -> Response:
+    layer = state.layer(collection_id)
+    principal.require_write(collection_id)
+    source = source or f"api:{principal.org}"
+    col = _Collector({c.name for c in layer.data_columns})
+    body_hash = await _parse(request, col)
+    request_hash = hashlib.sha256(f"{collection_id}|{source}|{body_hash}".encode()).hexdigest()
+    with state.pool.connection() as conn:
+        if idempotency_key:
+            prev = conn.execute("SELECT request_hash, status, response, media_type FROM registry.idempotency "
+                                "WHERE key = %s AND org = %s", [idempotency_key, principal.org]).fetchone()
+            if prev:
+                if prev["request_hash"] != request_hash:
+                    raise InvalidInput("this Idempotency-Key was used for a different request",
+                                       hint="use a new key for a new request")
+                return Response(bytes(prev["response"]), status_code=prev["status"], media_type=prev["media_type"],
+                                headers={"Idempotent-Replayed": "true"})
+        result = _apply(conn, state, layer, principal, source, col)
+        body = json.dumps(result).encode()
+        if idempotency_key:
+            conn.execute("INSERT INTO registry.idempotency (key, org, request_hash, status, response, media_type) "
+                         "VALUES (%s, %s, %s, 200, %s, 'application/json')",
+                         [idempotency_key, principal.org, request_hash, body])
+    return Response(body, media_type="application/json")
+
+
+def _apply(conn, state: ApiState, layer, principal: Principal, source: str, col: _Collector) -> dict[str, Any]:  # noqa: ANN001
+    outcomes: dict[str, dict[str, Any]] = {}
+    rejects = list(col.rejects)
+    batch = store.new_batch_id("sync")
+    created = updated = 0
+    prep = None
+    if col.rows:
+        prep = prepare(col.frame(), layer, srid=layer.srid or state.storage_srid,
+                       boundary_4326=municipality_boundary_4326())
+        rejects += prep.rejects
+    with conn.transaction():
+        store.begin_batch(conn, batch, kind="sync", source=source, target=layer.name, actor=principal.actor)
+        if prep is not None and not prep.frame.empty:
+            frame = prep.frame
+            if not principal.admin:
+                foreign = conn.execute(sql.SQL("SELECT external_id, owner_org FROM {} WHERE source = %s AND "
+                                               "external_id = ANY(%s) AND owner_org IS DISTINCT FROM %s").format(
+                    sql.Identifier("registry", layer.name)),
+                    [source, list(frame["external_id"]), principal.org]).fetchall()
+                if foreign:
+                    bad = {r["external_id"]: r["owner_org"] for r in foreign}
+                    for e, owner in bad.items():
+                        rejects.append(Reject(e, f"belongs to {owner or 'no organization'}, not {principal.org}",
+                                              external_id=e))
+                    frame = frame[~frame["external_id"].isin(bad)]
+            res = store.upsert(conn, layer, frame, prep.columns, source=source, owner_org=principal.org,
+                               return_ids=True)
+            created, updated = res.created, res.updated
+            for e, fid in res.created_ids.items():
+                outcomes[e] = {"external_id": e, "outcome": "created", "id": fid}
+            for e, fid in res.updated_ids.items():
+                outcomes[e] = {"external_id": e, "outcome": "updated", "id": fid}
+            for e in frame["external_id"]:
+                outcomes.setdefault(e, {"external_id": e, "outcome": "unchanged"})
+        store.finish_batch(conn, batch, [store.UpsertResult(layer.name, created, updated,
+                                                             len(outcomes) - created - updated, rejects)])
+    feats = list(outcomes.values()) + [{"external_id": r.external_id, "outcome": "rejected",
+                                        "reason": f"feature {r.row}: {r.reason}"} for r in rejects]
+    return {"collection": layer.name, "source": source, "batch_id": batch, "created": created, "updated": updated,
+            "unchanged": len(outcomes) - created - updated, "rejected": len(rejects), "features": feats}

@@ -1,0 +1,122 @@
+"""OGC API – Tiles: Mapbox vector tiles per collection in WebMercatorQuad, built with ST_AsMVT.
+
+The tile envelope is transformed into the table's CRS (densified first, so the curved edges are covered)
+and compared with ``geom &&`` so the GiST index is used; only the matching rows are transformed to 3857.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Depends, Path, Request
+from fastapi.responses import JSONResponse, Response
+from psycopg import sql
+
+from netzatlas.api.auth import Principal
+from netzatlas.api.deps import get_principal, get_state
+from netzatlas.api.features import base_url, readable
+from netzatlas.api.state import HIDDEN, TITLES, ApiState
+from netzatlas.errors import InvalidParameter, NotFound
+
+router = APIRouter()
+MVT = "application/vnd.mapbox-vector-tile"
+TMS = "WebMercatorQuad"
+TMS_URI = "http://www.opengis.net/def/tilematrixset/OGC/1.0/WebMercatorQuad"
+MAX_FEATURES_PER_TILE = 20_000
+#: columns carried in tiles (small, useful for styling and popups)
+TILE_COLUMNS = ("name", "status", "source", "external_id", "category", "site_type", "operator", "highway",
+                "height_m", "charge_points", "power_kw", "charger_type", "ap_class", "building_type", "population",
+                "population_estimate", "resolution_m", "street", "house_number", "is_mobile", "weight", "kind")
+
+
+@router.get("/tileMatrixSets", summary="Tile matrix sets")
+def tile_matrix_sets(request: Request) -> dict[str, Any]:
+    b = base_url(request)
+    return {"tileMatrixSets": [{"id": TMS, "title": "Google Maps compatible (EPSG:3857)", "uri": TMS_URI,
+                                "links": [{"href": f"{b}/tileMatrixSets/{TMS}", "rel": "self",
+                                           "type": "application/json"}]}]}
+
+
+@router.get("/tileMatrixSets/WebMercatorQuad", summary="WebMercatorQuad")
+def web_mercator_quad() -> dict[str, Any]:
+    size = 20037508.3427892
+    return {
+        "id": TMS, "uri": TMS_URI, "crs": "http://www.opengis.net/def/crs/EPSG/0/3857",
+        "orderedAxes": ["E", "N"],
+        "tileMatrices": [{"id": str(z), "scaleDenominator": 559082264.028717 / 2 ** z,
+                          "cellSize": 156543.033928041 / 2 ** z, "cornerOfOrigin": "topLeft",
+                          "pointOfOrigin": [-size, size], "tileWidth": 256, "tileHeight": 256,
+                          "matrixWidth": 2 ** z, "matrixHeight": 2 ** z} for z in range(25)],
+    }
+
+
+def _tileset(b: str, cid: str) -> dict[str, Any]:
+    return {"title": TITLES.get(cid, cid), "dataType": "vector", "crs": "http://www.opengis.net/def/crs/EPSG/0/3857",
+            "tileMatrixSetURI": TMS_URI,
+            "links": [{"href": f"{b}/collections/{cid}/tiles/{TMS}", "rel": "self", "type": "application/json"},
+                      {"href": f"{b}/tileMatrixSets/{TMS}",
+                       "rel": "http://www.opengis.net/def/rel/ogc/1.0/tiling-scheme", "type": "application/json"},
+                      {"href": f"{b}/collections/{cid}/tiles/{TMS}/{{tileMatrix}}/{{tileRow}}/{{tileCol}}",
+                       "rel": "item", "type": MVT, "templated": True}]}
+
+
+@router.get("/collections/{collection_id}/tiles", summary="Vector tilesets of a collection")
+def tilesets(collection_id: str, request: Request, state: ApiState = Depends(get_state),
+             principal: Principal = Depends(get_principal)) -> dict[str, Any]:
+    readable(state, state.layer(collection_id), principal)
+    return {"links": [], "tilesets": [_tileset(base_url(request), collection_id)]}
+
+
+@router.get("/collections/{collection_id}/tiles/WebMercatorQuad", summary="Tileset metadata")
+def tileset(collection_id: str, request: Request, state: ApiState = Depends(get_state),
+            principal: Principal = Depends(get_principal)) -> JSONResponse:
+    layer = state.layer(collection_id)
+    readable(state, layer, principal)
+    doc = _tileset(base_url(request), collection_id)
+    cols = [c.name for c in layer.columns if c.name in TILE_COLUMNS]
+    doc["layers"] = [{"id": collection_id, "dataType": "vector",
+                      "geometryType": (layer.geometry_type or "").lower().replace("multi", ""),
+                      "propertiesSchema": {"type": "object", "properties": {c: {} for c in ["id", *cols]}}}]
+    # TileJSON-style keys so web maps can use this document directly
+    doc.update({"tilejson": "3.0.0", "tiles": [f"{base_url(request)}/collections/{collection_id}/tiles/{TMS}/"
+                                              "{z}/{y}/{x}"], "minzoom": 0, "maxzoom": 22,
+                "vector_layers": [{"id": collection_id, "fields": {c: "" for c in ["id", *cols]}}]})
+    return JSONResponse(doc)
+
+
+def tile_query(state: ApiState, collection_id: str, hide: set[str]) -> sql.Composable:
+    layer = state.layer(collection_id)
+    cols = [c.name for c in layer.columns if c.name in TILE_COLUMNS and c.name not in hide and c.name not in HIDDEN]
+    return sql.SQL(
+        "WITH b AS (SELECT ST_TileEnvelope(%(z)s, %(x)s, %(y)s) AS e3857), "
+        "e AS (SELECT e3857, ST_Transform(ST_Segmentize(e3857, ST_XMax(e3857) - ST_XMin(e3857)) , {srid}) AS env "
+        "FROM b), "
+        "q AS (SELECT ST_AsMVTGeom(ST_Transform(t.geom, 3857), e.e3857, 4096, 64, true) AS geom, "
+        "t.id::text AS id{cols} "
+        "FROM {tbl} t, e WHERE t.geom && e.env AND t.deleted_at IS NULL LIMIT {lim}) "
+        "SELECT ST_AsMVT(q, {name}, 4096, 'geom', 'id') AS tile FROM q WHERE q.geom IS NOT NULL"
+    ).format(srid=sql.Literal(layer.srid), tbl=sql.Identifier("registry", layer.name),
+             cols=sql.SQL("").join(sql.SQL(", t.{}").format(sql.Identifier(c)) for c in cols),
+             lim=sql.Literal(MAX_FEATURES_PER_TILE), name=sql.Literal(collection_id))
+
+
+@router.get("/collections/{collection_id}/tiles/WebMercatorQuad/{z}/{y}/{x}", summary="A vector tile (MVT)",
+            response_class=Response, responses={200: {"content": {MVT: {}}}, 204: {"description": "empty tile"}})
+def tile(collection_id: str, z: int = Path(..., ge=0, le=24), y: int = Path(..., ge=0), x: int = Path(..., ge=0),
+         state: ApiState = Depends(get_state), principal: Principal = Depends(get_principal)) -> Response:
+    layer = state.layer(collection_id)
+    readable(state, layer, principal)
+    n = 2 ** z
+    if x >= n or y >= n:
+        raise InvalidParameter(f"tile {z}/{y}/{x} is outside the tile matrix (row and column must be < {n})")
+    with state.pool.connection() as conn:
+        row = conn.execute(tile_query(state, collection_id, state.hidden_for(layer, principal.anonymous)),
+                           {"z": z, "x": x, "y": y}).fetchone()
+    data = bytes(row["tile"]) if row and row["tile"] else b""
+    headers = {"Cache-Control": "public, max-age=60"}
+    if not data:
+        return Response(status_code=204, headers=headers)
+    return Response(data, media_type=MVT, headers=headers)
+
+
+_ = NotFound

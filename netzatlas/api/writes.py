@@ -1,0 +1,324 @@
+"""OGC API – Features Part 4: create, replace, update, delete with weak ETags and If-Match; OPTIONS; history."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from typing import Any
+
+import geopandas as gpd
+import pandas as pd
+import shapely.geometry
+from fastapi import APIRouter, Depends, Header, Query, Request
+from fastapi.responses import JSONResponse, Response
+from psycopg import sql
+
+from netzatlas.api import crs as crsmod
+from netzatlas.api.auth import Principal
+from netzatlas.api.deps import get_principal, get_state
+from netzatlas.api.features import GEOJSON, base_url, fetch_feature, readable
+from netzatlas.api.sqlbuild import db_name
+from netzatlas.api.state import ApiState
+from netzatlas.errors import Conflict, ImportRejected, InvalidInput, NotFound, PreconditionRequired
+from netzatlas.registry.db import SYSTEM_COLUMNS, Layer
+from netzatlas.registry.importers.load import municipality_boundary_4326
+from netzatlas.registry.validate import prepare
+
+router = APIRouter()
+READ_METHODS = ["GET", "HEAD", "OPTIONS"]
+
+
+def _allow(principal: Principal, collection: str, item: bool) -> str:
+    methods = list(READ_METHODS)
+    if principal.can_write(collection):
+        methods += ["PUT", "PATCH", "DELETE"] if item else ["POST"]
+    return ", ".join(methods)
+
+
+@router.options("/collections/{collection_id}/items", include_in_schema=False)
+def options_items(collection_id: str, state: ApiState = Depends(get_state),
+                  principal: Principal = Depends(get_principal)) -> Response:
+    state.layer(collection_id)
+    return Response(status_code=204, headers={"Allow": _allow(principal, collection_id, False)})
+
+
+@router.options("/collections/{collection_id}/items/{feature_id}", include_in_schema=False)
+def options_item(collection_id: str, feature_id: str, state: ApiState = Depends(get_state),
+                 principal: Principal = Depends(get_principal)) -> Response:
+    state.layer(collection_id)
+    return Response(status_code=204, headers={"Allow": _allow(principal, collection_id, True)})
+
+
+async def _read_feature(request: Request) -> dict[str, Any]:
+    try:
+        body = json.loads(await request.body())
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise InvalidInput(f"the body is not valid JSON: {exc}") from exc
+    if not isinstance(body, dict) or body.get("type") != "Feature":
+        raise InvalidInput("the body must be a GeoJSON Feature", hint='{"type": "Feature", "geometry": …, '
+                                                                      '"properties": {…}}')
+    if not isinstance(body.get("properties") or {}, dict):
+        raise InvalidInput("the feature's properties must be an object")
+    return body
+
+
+def _frame(layer: Layer, feature: dict[str, Any], in_crs: crsmod.Crs, external_id: str,
+           keep: set[str] | None = None) -> gpd.GeoDataFrame:
+    """A one-row GeoDataFrame in the layer's shape from a GeoJSON feature."""
+    props = dict(feature.get("properties") or {})
+    row: dict[str, Any] = {}
+    writable = {c.name for c in layer.data_columns} - {"source", "owner_org"}
+    for key, value in props.items():
+        name = db_name(key)
+        if name in SYSTEM_COLUMNS or name in ("source", "owner_org", "id"):
+            continue
+        if name not in writable:
+            raise InvalidInput(f"{layer.name} has no property {key!r}",
+                               hint="free-form values go into 'attributes'")
+        row[name] = value
+    if "properties" in row and row["properties"] is not None and not isinstance(row["properties"], dict):
+        raise InvalidInput("'attributes' must be an object")
+    geom = None
+    if feature.get("geometry") is not None:
+        try:
+            geom = shapely.geometry.shape(feature["geometry"])
+        except Exception as exc:
+            raise InvalidInput(f"the geometry is not valid GeoJSON: {exc}") from exc
+        if in_crs.lat_first:
+            geom = shapely.ops.transform(lambda x, y, z=None: (y, x), geom)
+    row["external_id"] = external_id
+    gdf = gpd.GeoDataFrame([row], geometry=[geom], crs=f"EPSG:{in_crs.srid}")
+    return gdf
+
+
+def _prepared(state: ApiState, layer: Layer, gdf: gpd.GeoDataFrame, label: str):  # noqa: ANN202
+    prep = prepare(gdf, layer, srid=layer.srid or state.storage_srid, boundary_4326=municipality_boundary_4326())
+    if prep.rejects:
+        raise ImportRejected(label, prep.rejects, hint="correct the feature and send it again")
+    return prep
+
+
+def _values(prep, columns: list[str]) -> dict[str, Any]:  # noqa: ANN001
+    rec = prep.frame.iloc[0]
+    out = {}
+    for c in columns:
+        v = rec[c]
+        out[c] = None if v is None or (not isinstance(v, (list, dict, str)) and pd.isna(v)) else \
+            (v.item() if hasattr(v, "item") else v)
+    return out
+
+
+def _set_actor(conn, principal: Principal) -> None:  # noqa: ANN001
+    conn.execute("SELECT set_config('netzatlas.user', %s, true)", [principal.actor])
+
+
+def _location(request: Request, cid: str, fid: str) -> str:
+    return f"{base_url(request)}/collections/{cid}/items/{fid}"
+
+
+@router.post("/collections/{collection_id}/items", status_code=201, summary="Create a feature")
+async def create(collection_id: str, request: Request, content_crs: str | None = Header(None, alias="Content-Crs"),
+                 state: ApiState = Depends(get_state), principal: Principal = Depends(get_principal)) -> Response:
+    layer = state.layer(collection_id)
+    principal.require_write(collection_id)
+    feature = await _read_feature(request)
+    in_crs = crsmod.parse((content_crs or "").strip("<>") or None, state.storage_srid, param="Content-Crs")
+    props = feature.get("properties") or {}
+    ext = str(props.get("external_id") or feature.get("id") or uuid.uuid4())
+    source = str(props.get("source") or f"api:{principal.org}")
+    prep = _prepared(state, layer, _frame(layer, feature, in_crs, ext), "feature")
+    owner = principal.org if not principal.admin else (props.get("owner_org") or principal.org)
+    cols = prep.columns
+    vals = _values(prep, cols)
+    query = sql.SQL("INSERT INTO {t} (source, owner_org, {cols}) VALUES (%(source)s, %(owner)s, {vals}) "
+                    "RETURNING id, version").format(
+        t=sql.Identifier("registry", layer.name), cols=sql.SQL(", ").join(sql.Identifier(c) for c in cols),
+        vals=sql.SQL(", ").join(_placeholder(c) for c in cols))
+    with state.pool.connection() as conn:
+        _set_actor(conn, principal)
+        exists = conn.execute(sql.SQL("SELECT id FROM {} WHERE source = %s AND external_id = %s").format(
+            sql.Identifier("registry", layer.name)), [source, ext]).fetchone()
+        if exists:
+            raise Conflict(f"a {layer.name} with source {source!r} and external_id {ext!r} exists already",
+                           hint=f"change it with PUT/PATCH on /collections/{collection_id}/items/{exists['id']}")
+        row = conn.execute(query, {"source": source, "owner": owner, **vals}).fetchone()
+    fid = str(row["id"])
+    return Response(status_code=201, headers={"Location": _location(request, collection_id, fid),
+                                              "ETag": f'W/"{row["version"]}"'})
+
+
+def _placeholder(col: str) -> sql.Composable:
+    if col == "geom":
+        return sql.SQL("%(geom)s::geometry")
+    if col == "properties":
+        return sql.SQL("%(properties)s::jsonb")
+    return sql.Placeholder(col)
+
+
+def _if_match(value: str | None) -> int:
+    if not value:
+        raise PreconditionRequired("this write needs an If-Match header with the feature's ETag",
+                                   hint='GET the feature, then send If-Match: W/"<version>"')
+    tag = value.strip()
+    if tag.startswith("W/"):
+        tag = tag[2:]
+    tag = tag.strip('"')
+    if not tag.isdigit():
+        raise Conflict(f"If-Match {value!r} does not match the current ETag")
+    return int(tag)
+
+
+def _write(state: ApiState, layer: Layer, principal: Principal, fid: str, version: int,
+           assignments: sql.Composable, params: dict[str, Any]) -> int:
+    try:
+        uuid.UUID(fid)
+    except ValueError:
+        raise NotFound(f"{layer.name} has no feature {fid!r}") from None
+    with state.pool.connection() as conn:
+        _set_actor(conn, principal)
+        cur = conn.execute(sql.SQL("SELECT version, owner_org FROM {} WHERE id = %s AND deleted_at IS NULL "
+                                   "FOR UPDATE").format(sql.Identifier("registry", layer.name)), [fid]).fetchone()
+        if cur is None:
+            raise NotFound(f"{layer.name} has no feature {fid}")
+        principal.require_owner(cur["owner_org"], layer.name)
+        if cur["version"] != version:
+            raise Conflict(f"the feature changed since you read it (now version {cur['version']}, you sent "
+                           f"{version})", hint="GET it again and reapply your change")
+        row = conn.execute(sql.SQL("UPDATE {t} SET {a} WHERE id = %(fid)s AND version = %(ver)s "
+                                   "RETURNING version").format(t=sql.Identifier("registry", layer.name),
+                                                              a=assignments),
+                           {**params, "fid": fid, "ver": version}).fetchone()
+        return row["version"] if row else version
+
+
+@router.put("/collections/{collection_id}/items/{feature_id}", status_code=204, summary="Replace a feature")
+async def replace(collection_id: str, feature_id: str, request: Request,
+                  if_match: str | None = Header(None, alias="If-Match"),
+                  content_crs: str | None = Header(None, alias="Content-Crs"),
+                  state: ApiState = Depends(get_state), principal: Principal = Depends(get_principal)) -> Response:
+    layer = state.layer(collection_id)
+    principal.require_write(collection_id)
+    version = _if_match(if_match)
+    feature = await _read_feature(request)
+    if feature.get("geometry") is None:
+        raise InvalidInput("a replacement needs a geometry")
+    in_crs = crsmod.parse((content_crs or "").strip("<>") or None, state.storage_srid, param="Content-Crs")
+    _, _, _ = fetch_feature(state, layer, feature_id, crsmod.parse(None, state.storage_srid), set())
+    prep = _prepared(state, layer, _frame(layer, feature, in_crs, "x"), "feature")
+    given = [c for c in prep.columns if c != "external_id"]
+    others = [c.name for c in layer.data_columns if c.name not in given and c.name not in
+              ("source", "owner_org", "external_id")]
+    vals = _values(prep, given)
+    assignments = sql.SQL(", ").join(
+        [sql.SQL("{} = {}").format(sql.Identifier(c), _placeholder(c)) for c in given]
+        + [sql.SQL("{} = DEFAULT").format(sql.Identifier(c)) for c in others])
+    new = _write(state, layer, principal, feature_id, version, assignments, vals)
+    return Response(status_code=204, headers={"ETag": f'W/"{new}"'})
+
+
+@router.patch("/collections/{collection_id}/items/{feature_id}", status_code=204, summary="Update a feature")
+async def update(collection_id: str, feature_id: str, request: Request,
+                 if_match: str | None = Header(None, alias="If-Match"),
+                 content_crs: str | None = Header(None, alias="Content-Crs"),
+                 state: ApiState = Depends(get_state), principal: Principal = Depends(get_principal)) -> Response:
+    layer = state.layer(collection_id)
+    principal.require_write(collection_id)
+    version = _if_match(if_match)
+    feature = await _read_feature(request)
+    in_crs = crsmod.parse((content_crs or "").strip("<>") or None, state.storage_srid, param="Content-Crs")
+    props = feature.get("properties") or {}
+    if not props and feature.get("geometry") is None:
+        raise InvalidInput("the patch changes nothing")
+    gdf = _frame(layer, feature, in_crs, "x")
+    if feature.get("geometry") is None:
+        gdf = gpd.GeoDataFrame(gdf.drop(columns="geometry"), geometry=[shapely.Point(0, 0)], crs="EPSG:25832")
+    prep = prepare(gdf, layer, srid=layer.srid or state.storage_srid,
+                   boundary_4326=municipality_boundary_4326() if feature.get("geometry") is not None else None)
+    if prep.rejects:
+        raise ImportRejected("feature", prep.rejects)
+    given = [c for c in prep.columns if c != "external_id" and (c in {db_name(k) for k in props} or c == "geom"
+                                                                  and feature.get("geometry") is not None)]
+    vals = _values(prep, given)
+    parts = []
+    for c in given:
+        if c == "properties":
+            parts.append(sql.SQL("properties = jsonb_strip_nulls(properties || %(properties)s::jsonb)"))
+        else:
+            parts.append(sql.SQL("{} = {}").format(sql.Identifier(c), _placeholder(c)))
+    if "properties" in given:
+        vals["properties"] = json.dumps(props.get("attributes") or {})
+    new = _write(state, layer, principal, feature_id, version, sql.SQL(", ").join(parts), vals)
+    return Response(status_code=204, headers={"ETag": f'W/"{new}"'})
+
+
+@router.delete("/collections/{collection_id}/items/{feature_id}", status_code=204, summary="Delete (soft)")
+def delete(collection_id: str, feature_id: str, if_match: str | None = Header(None, alias="If-Match"),
+           state: ApiState = Depends(get_state), principal: Principal = Depends(get_principal)) -> Response:
+    layer = state.layer(collection_id)
+    principal.require_write(collection_id)
+    version = _if_match(if_match)
+    _write(state, layer, principal, feature_id, version, sql.SQL("deleted_at = now()"), {})
+    return Response(status_code=204)
+
+
+@router.get("/collections/{collection_id}/items/{feature_id}/history", summary="A feature's history")
+def history(collection_id: str, feature_id: str, state: ApiState = Depends(get_state),
+            principal: Principal = Depends(get_principal)) -> JSONResponse:
+    layer = state.layer(collection_id)
+    readable(state, layer, principal)
+    try:
+        uuid.UUID(feature_id)
+    except ValueError:
+        raise NotFound(f"{layer.name} has no feature {feature_id!r}") from None
+    hide = state.hidden_for(layer, principal.anonymous)
+    with state.pool.connection() as conn:
+        rows = conn.execute("SELECT seq, operation, version, before, after, changed_at, changed_by, batch_id "
+                            "FROM audit.change WHERE row_id = %s AND table_name = %s ORDER BY seq",
+                            [feature_id, f"registry.{layer.name}"]).fetchall()
+    if not rows:
+        raise NotFound(f"{layer.name} has no feature {feature_id} and no history of one")
+    return JSONResponse({"id": feature_id, "collection": collection_id,
+                         "versions": [_change(r, collection_id, feature_id, hide) for r in rows]})
+
+
+def _scrub(image: dict | None, hide: set[str]) -> dict | None:
+    if image is None:
+        return None
+    out = {k: v for k, v in image.items() if k not in hide}
+    if isinstance(out.get("properties"), dict):
+        out["properties"] = {k: v for k, v in out["properties"].items() if k not in hide}
+    return out
+
+
+def _change(r: dict[str, Any], collection: str, fid: str, hide: set[str]) -> dict[str, Any]:
+    return {"seq": r["seq"], "operation": r["operation"], "collection": collection, "id": fid,
+            "version": r["version"], "before": _scrub(r["before"], hide), "after": _scrub(r["after"], hide),
+            "changed_at": r["changed_at"].isoformat(), "changed_by": None if hide else r["changed_by"],
+            "batch_id": r["batch_id"]}
+
+
+@router.get("/changes", summary="The change feed", response_model=None)
+def changes(request: Request, since: int = Query(0, ge=0, description="Return changes after this sequence."),
+            limit: int = Query(1000, ge=1, le=10_000), state: ApiState = Depends(get_state),
+            principal: Principal = Depends(get_principal)) -> JSONResponse:
+    public = [f"registry.{k}" for k, v in state.public.items() if v or not principal.anonymous]
+    with state.pool.connection() as conn:
+        rows = conn.execute("SELECT seq, table_name, row_id, operation, version, before, after, changed_at, "
+                            "changed_by, batch_id FROM audit.change WHERE seq > %s AND table_name = ANY(%s) "
+                            "ORDER BY seq LIMIT %s", [since, public, limit]).fetchall()
+    out = []
+    for r in rows:
+        coll = r["table_name"].split(".", 1)[1]
+        layer = state.layers.get(coll)
+        hide = state.hidden_for(layer, principal.anonymous) if layer else set()
+        out.append(_change(r, coll, str(r["row_id"]), hide))
+    next_since = out[-1]["seq"] if out else since
+    b = base_url(request)
+    links = [{"href": f"{b}/changes?since={since}&limit={limit}", "rel": "self", "type": "application/json"}]
+    if len(out) == limit:
+        links.append({"href": f"{b}/changes?since={next_since}&limit={limit}", "rel": "next",
+                      "type": "application/json"})
+    return JSONResponse({"changes": out, "next_since": next_since, "links": links})
+
+
+_ = GEOJSON
