@@ -96,3 +96,61 @@ def unique_source() -> str:
 @pytest.fixture(scope="session")
 def data_dir() -> Path:
     return DATA
+
+
+# ---------------------------------------------------------------- API fixtures
+@pytest.fixture(scope="session")
+def api_data(db_url):
+    """A small registry for the API tests: streetlights (city), charging points (stawag), a candidate site."""
+    import geopandas as gpd
+    from shapely.geometry import Point
+
+    from netzatlas.registry.importers.load import load_layers
+
+    pts = [(6.0830 + i * 0.001, 50.7750 + (i % 5) * 0.001) for i in range(30)]
+    lamps = gpd.GeoDataFrame({"external_id": [f"L{i:03d}" for i in range(30)],
+                              "height_m": [6.0 + (i % 7) for i in range(30)],
+                              "name": [f"Leuchte {i}" for i in range(30)],
+                              "lamp_type": ["LED" if i % 3 else "NAV" for i in range(30)],
+                              "properties": [{"contact": "jane@example.org", "pole": "steel"}] * 30},
+                             geometry=[Point(x, y) for x, y in pts], crs="EPSG:4326")
+    load_layers({"streetlight": lamps}, source="api-test-city", kind="test", owner_org="city", url=db_url)
+    chargers = gpd.GeoDataFrame({"external_id": ["C1", "C2", "C3"], "operator": ["STAWAG"] * 3,
+                                 "charge_points": [2, 4, 2], "power_kw": [22.0, 150.0, 11.0]},
+                                geometry=[Point(6.084, 50.776), Point(6.09, 50.78), Point(6.07, 50.77)],
+                                crs="EPSG:4326")
+    load_layers({"charging_point": chargers}, source="api-test-stawag", kind="test", owner_org="stawag", url=db_url)
+    cand = gpd.GeoDataFrame({"external_id": ["S1"], "kind": ["roof"]}, geometry=[Point(6.085, 50.777)],
+                            crs="EPSG:4326")
+    load_layers({"candidate_site": cand}, source="api-test-city", kind="test", owner_org="city", url=db_url)
+    return {"lamps": 30, "chargers": 3}
+
+
+@pytest.fixture(scope="session")
+def api_keys(db_url, api_data):
+    from netzatlas.api.auth import create_key
+    from netzatlas.registry.db import connect
+
+    with connect(db_url) as c:
+        keys = {
+            "admin": create_key(c, "city", ["admin"], "admin"),
+            "city_lights": create_key(c, "city", ["read", "write:streetlight"], "lights"),
+            "stawag": create_key(c, "stawag", ["read", "write:charging_point", "write:streetlight"], "stawag"),
+            "reader": create_key(c, "city", ["read"], "reader"),
+        }
+        c.commit()
+    return keys
+
+
+@pytest.fixture(scope="session")
+def client(db_url, api_data):
+    from fastapi.testclient import TestClient
+
+    from netzatlas.api.app import create_app
+
+    with TestClient(create_app(db_url)) as c:
+        yield c
+
+
+def auth(key: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {key}"}

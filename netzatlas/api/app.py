@@ -50,6 +50,7 @@ def create_app(database_url: str | None = None, *, migrate: bool = True) -> Fast
         lifespan=lifespan,
     )
     app.openapi_version = "3.0.3"
+    _openapi_30(app)
     app.add_middleware(CORSMiddleware, allow_origins=["*"], allow_methods=["*"], allow_headers=["*"],
                        expose_headers=["ETag", "Location", "Content-Crs", "Allow"])
     problems.install(app)
@@ -62,3 +63,45 @@ def create_app(database_url: str | None = None, *, migrate: bool = True) -> Fast
             if exc.name != module:
                 raise
     return app
+
+
+def _to_30(node: object) -> object:
+    """Rewrite the few JSON-Schema 2020-12 constructs FastAPI emits into OpenAPI 3.0 (nullable, no 'null' type)."""
+    if isinstance(node, list):
+        return [_to_30(n) for n in node]
+    if not isinstance(node, dict):
+        return node
+    out = {k: _to_30(v) for k, v in node.items()}
+    for key in ("anyOf", "oneOf"):
+        alts = out.get(key)
+        if isinstance(alts, list) and any(a == {"type": "null"} for a in alts):
+            rest = [a for a in alts if a != {"type": "null"}]
+            out.pop(key)
+            if len(rest) == 1:
+                out.update(rest[0])
+            else:
+                out[key] = rest
+            out["nullable"] = True
+    if out.get("type") == "null":
+        out.pop("type")
+        out["nullable"] = True
+    if "const" in out:
+        out["enum"] = [out.pop("const")]
+    if "examples" in out and isinstance(out["examples"], list):
+        ex = out.pop("examples")
+        if ex:
+            out["example"] = ex[0]
+    return out
+
+
+def _openapi_30(app: FastAPI) -> None:
+    from fastapi.openapi.utils import get_openapi
+
+    def build() -> dict:
+        if app.openapi_schema is None:
+            doc = get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes,
+                              openapi_version="3.0.3")
+            app.openapi_schema = _to_30(doc)  # type: ignore[assignment]
+        return app.openapi_schema  # type: ignore[return-value]
+
+    app.openapi = build  # type: ignore[method-assign]

@@ -118,6 +118,11 @@ class Translator:
         if isinstance(node, ast.IsNull):
             return sql.SQL("({} IS {}NULL)").format(self._value(node.lhs), sql.SQL("NOT " if node.not_ else ""))
         if type(node) in SPATIAL:
+            for side in (node.lhs, node.rhs):
+                if not isinstance(side, (values.Geometry, values.Envelope)) and not (
+                        isinstance(side, ast.Attribute) and self.queryables.get(side.name) == "geometry"):
+                    raise InvalidParameter(f"{SPATIAL[type(node)].replace('ST_', 'S_').upper()} compares geometries: "
+                                           f"{side!r} is not one", hint="e.g. S_INTERSECTS(geom, POINT(6.08 50.77))")
             lhs = self._value(node.lhs)
             rhs = self._value(node.rhs)
             return sql.SQL("{}({}, {})").format(sql.SQL(SPATIAL[type(node)]), lhs, rhs)

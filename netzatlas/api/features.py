@@ -10,6 +10,7 @@ from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse, Response
+import psycopg
 from psycopg import sql
 
 from netzatlas.api import cql, models
@@ -293,7 +294,12 @@ def items(  # noqa: C901 - one branch per query parameter
         tbl=sql.Identifier("registry", layer.name), w=sql.SQL(" AND ").join(conds), o=order,
         n=sql.Literal(limit + 1))
     with state.pool.connection() as conn:
-        rows = conn.execute(query, params).fetchall()
+        try:
+            rows = conn.execute(query, params).fetchall()
+        except (psycopg.errors.DataError, psycopg.errors.UndefinedFunction,
+                psycopg.errors.InvalidParameterValue) as exc:
+            raise InvalidParameter(f"the query cannot be evaluated: {str(exc).splitlines()[0]}",
+                                   hint="check value types in the filter against /queryables") from exc
         matched = None
         if count:
             matched = conn.execute(sql.SQL("SELECT count(*) AS n FROM {} t WHERE {}").format(
