@@ -154,3 +154,36 @@ def client(db_url, api_data):
 
 def auth(key: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {key}"}
+
+
+@pytest.fixture(scope="session")
+def live_server(db_url, api_data):
+    """A real `netzatlas serve` process on a free loopback port against the test database."""
+    import socket
+    import subprocess
+    import sys
+    import time
+
+    import httpx
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {**os.environ, "NETZATLAS_DATABASE_URL": db_url}
+    proc = subprocess.Popen([sys.executable, "-m", "netzatlas.cli.main", "serve", "--port", str(port),
+                             "--log-level", "warning"], env=env, cwd=ROOT, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(url + "/conformance", timeout=1).status_code == 200:
+                break
+        except httpx.HTTPError:
+            time.sleep(0.3)
+    else:
+        proc.kill()
+        raise RuntimeError("the API server did not start: " + (proc.stdout.read() or b"").decode()[-2000:])
+    yield url
+    proc.terminate()
+    proc.wait(timeout=10)

@@ -94,7 +94,7 @@ def tile_query(state: ApiState, collection_id: str, hide: set[str]) -> sql.Compo
         "q AS (SELECT ST_AsMVTGeom(ST_Transform(t.geom, 3857), e.e3857, 4096, 64, true) AS geom, "
         "t.id::text AS id{cols} "
         "FROM {tbl} t, e WHERE t.geom && e.env AND t.deleted_at IS NULL LIMIT {lim}) "
-        "SELECT ST_AsMVT(q, {name}, 4096, 'geom', 'id') AS tile FROM q WHERE q.geom IS NOT NULL"
+        "SELECT ST_AsMVT(q, {name}, 4096, 'geom') AS tile FROM q WHERE q.geom IS NOT NULL"
     ).format(srid=sql.Literal(layer.srid), tbl=sql.Identifier("registry", layer.name),
              cols=sql.SQL("").join(sql.SQL(", t.{}").format(sql.Identifier(c)) for c in cols),
              lim=sql.Literal(MAX_FEATURES_PER_TILE), name=sql.Literal(collection_id))
