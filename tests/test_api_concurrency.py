@@ -25,7 +25,8 @@ def test_twenty_writers_one_winner_per_round(live_server, api_keys):
         results: list[int] = []
         barrier = threading.Barrier(writers)
 
-        def write(i: int, etag: str = etag, rnd: int = rnd) -> None:
+        def write(i: int, etag: str = etag, rnd: int = rnd, barrier: threading.Barrier = barrier,
+                  results: list[int] = results) -> None:
             with httpx.Client(base_url=live_server, timeout=30) as c:
                 barrier.wait()
                 r = c.patch(url, json={"type": "Feature", "geometry": None,
