@@ -18,7 +18,7 @@ try:
 
     collections = json.load(urllib.request.urlopen(url + "/collections"))["collections"]
     for c in collections:
-        layer = QgsVectorLayer(f"url='{url}' typename='{c['id']}' pagingEnabled='true' preferCoordinatesForWfsT11='false'",
+        layer = QgsVectorLayer(f"url='{url}' typename='{c['id']}' pagingEnabled='true'",
                                c["id"], "OAPIF")
         if not layer.isValid():
             out[c["id"]] = {"valid": False, "error": layer.error().summary()}
