@@ -270,8 +270,9 @@ def _typed_columns(df: pd.DataFrame, layer: Layer, reasons: _Reasons) -> tuple[l
     extras: dict[str, pd.Series] = {}
     known = {c.name: c for c in layer.data_columns}
     skip = {"external_id", "geom", ROW_COLUMN, "source", "properties", *SYSTEM_COLUMNS}
-    if isinstance(df, gpd.GeoDataFrame):
-        skip.add(df.geometry.name)
+    geom_col = getattr(df, "_geometry_column_name", None)
+    if geom_col:
+        skip.add(geom_col)
     for col in [c for c in df.columns if c not in skip]:
         if col not in known:
             extras[col] = df[col]

@@ -1,0 +1,100 @@
+"""Funding programmes as data: thresholds, NGA and gigabit technologies, socio-economic rule, horizon, validity.
+
+The programmes shipped with netzatlas live in ``programmes/*.yaml``; a user passes the path of an own YAML file.
+No threshold is a constant in code.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, Field, ValidationError, model_validator
+
+from netzatlas.errors import InvalidParameter, NotFound
+
+DIR = Path(__file__).with_name("programmes")
+
+
+class Threshold(BaseModel):
+    """One way a single network can serve an address: at least this down (and up) rate."""
+
+    down_mbps: float = Field(ge=0)
+    up_mbps: float = Field(default=0, ge=0)
+
+    def text(self) -> str:
+        if self.up_mbps and self.up_mbps == self.down_mbps:
+            return f"{self.down_mbps:g} Mbit/s symmetric"
+        return f"{self.down_mbps:g} Mbit/s down" + (f" and {self.up_mbps:g} up" if self.up_mbps else "")
+
+
+class SocioEconomic(BaseModel):
+    rule: Literal["same", "eligible_regardless", "eligible_without_fibre"] = "same"
+    categories: list[str] = []
+
+
+class Programme(BaseModel):
+    id: str
+    title: str
+    title_en: str
+    valid_from: date
+    valid_to: date | None = None
+    horizon_years: float = Field(gt=0)
+    binding_plans_only: bool = True
+    nga_technologies: list[str]
+    wireless_nga_technologies: list[str] = []
+    wireless_nga_min_down_mbps: float = 30
+    gigabit_technologies: list[str]
+    gigabit_min_down_mbps: float = 1000
+    light_grey_below_down_mbps: float = 100
+    served_if: list[Threshold] = Field(min_length=1)
+    socio_economic: SocioEconomic = SocioEconomic()
+    sources: list[str] = []
+
+    @model_validator(mode="after")
+    def _dates(self) -> Programme:
+        if self.valid_to and self.valid_to < self.valid_from:
+            raise ValueError("valid_to is before valid_from")
+        return self
+
+    def thresholds_text(self) -> str:
+        return " or ".join(t.text() for t in self.served_if)
+
+
+def list_programmes() -> list[str]:
+    return sorted(p.stem.replace("_", "-") for p in DIR.glob("*.yaml"))
+
+
+def load_programme(name_or_path: str | Path) -> Programme:
+    """A shipped programme by id (e.g. ``gigabit-rl-2.0-2024``) or file stem, or a YAML file of one's own."""
+    p = Path(name_or_path)
+    if p.suffix.lower() not in (".yaml", ".yml"):
+        for f in DIR.glob("*.yaml"):
+            data = yaml.safe_load(f.read_text())
+            if str(name_or_path) in (data.get("id"), f.stem, f.stem.replace("_", "-")):
+                p = f
+                break
+        else:
+            ids = [yaml.safe_load(f.read_text())["id"] for f in sorted(DIR.glob("*.yaml"))]
+            raise NotFound(f"unknown funding programme {name_or_path!r}", hint="shipped: " + ", ".join(ids))
+    if not p.exists():
+        raise NotFound(f"programme file {p} does not exist")
+    try:
+        return Programme.model_validate(yaml.safe_load(p.read_text()))
+    except ValidationError as exc:
+        raise InvalidParameter(f"{p.name} is not a valid programme: {exc.errors()[0]['loc']}: "
+                               f"{exc.errors()[0]['msg']}") from exc
+
+
+def shipped() -> list[Programme]:
+    return [Programme.model_validate(yaml.safe_load(f.read_text())) for f in sorted(DIR.glob("*.yaml"))]
+
+
+def in_force(on: date) -> Programme:
+    """The shipped programme valid on a date."""
+    for p in shipped():
+        if p.valid_from <= on and (p.valid_to is None or on <= p.valid_to):
+            return p
+    raise NotFound(f"no shipped programme is valid on {on}")
