@@ -17,10 +17,11 @@ def test_qgis_loads_every_collection(live_server, conn):
     counts = json.loads(res.stdout.strip().splitlines()[-1])
     public = [r["layer"] for r in conn.execute("SELECT layer FROM registry.layer_policy WHERE NOT public")]
     expected = {"fibre_address", "mobile_site", "wlan_hotspot", "streetlight", "charging_point", "municipality",
-                "population_grid", "poi", "building", "road"}
+                "population_grid", "poi", "building", "road", "gigabit_result", "funding_area_result"}
     assert set(counts) == expected and not set(public) & set(counts)
     for name, info in counts.items():
         assert info["valid"], (name, info)
         n_db = conn.execute(f"SELECT count(*) AS n FROM registry.{name} WHERE deleted_at IS NULL").fetchone()["n"]
         assert info["count"] == n_db, (name, info["count"], n_db)
+        conn.rollback()
     assert "height_m" in counts["streetlight"]["fields"]

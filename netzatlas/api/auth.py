@@ -16,6 +16,7 @@ import psycopg
 from netzatlas.errors import Forbidden, InvalidParameter, NotFound, Unauthorized
 
 KNOWN_SCOPES = ("read", "admin")
+READ_ONLY = ("gigabit_result", "funding_area_result")
 
 
 @dataclass(frozen=True)
@@ -39,9 +40,14 @@ class Principal:
         return not self.anonymous
 
     def can_write(self, collection: str) -> bool:
+        if collection in READ_ONLY:
+            return False
         return self.admin or "write:*" in self.scopes or f"write:{collection}" in self.scopes
 
     def require_write(self, collection: str) -> None:
+        if collection in READ_ONLY:
+            raise Forbidden(f"{collection} holds analysis results and is read-only",
+                            hint="run the analysis again through /processes to change it")
         if self.anonymous:
             raise Unauthorized("writing needs an API key", hint="send it as 'Authorization: Bearer <key>' or X-API-Key")
         if not self.can_write(collection):

@@ -30,6 +30,8 @@ TITLES = {
     "building": "Buildings with heights (Gebäude)",
     "road": "Roads (Straßen)",
     "candidate_site": "Candidate sites, city-owned (Standortangebote der Stadt)",
+    "gigabit_result": "Gigabit classification per address (result; Ergebnis Förderfähigkeit)",
+    "funding_area_result": "Funding areas (result; Fördergebiete)",
 }
 
 

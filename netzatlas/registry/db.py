@@ -18,6 +18,8 @@ SYSTEM_COLUMNS = ("id", "version", "created_at", "updated_at", "updated_by", "de
 ASSET_LAYERS = ("fibre_address", "mobile_site", "wlan_hotspot", "streetlight", "charging_point")
 REFERENCE_LAYERS = ("municipality", "population_grid", "poi", "building", "road", "candidate_site")
 CHILD_TABLES = ("mobile_sector", "broadband_supply")
+#: Analysis results, served read-only as collections (views over the result tables).
+RESULT_LAYERS = ("gigabit_result", "funding_area_result")
 
 
 def resolve_url(settings: Settings | None = None, *, start: bool = True) -> str:
@@ -112,7 +114,7 @@ ORDER BY c.table_name, c.ordinal_position
 
 def catalogue(conn: psycopg.Connection) -> dict[str, Layer]:
     """All registry layers and child tables, from the database (one round trip)."""
-    names = list(ASSET_LAYERS + REFERENCE_LAYERS + CHILD_TABLES)
+    names = list(ASSET_LAYERS + REFERENCE_LAYERS + CHILD_TABLES + RESULT_LAYERS)
     cols: dict[str, list[Column]] = {}
     geo: dict[str, tuple[str | None, int | None]] = {}
     desc: dict[str, str | None] = {}
@@ -128,7 +130,8 @@ def catalogue(conn: psycopg.Connection) -> dict[str, Layer]:
     for name in names:
         if name not in cols:
             continue
-        kind = "asset" if name in ASSET_LAYERS else "reference" if name in REFERENCE_LAYERS else "child"
+        kind = ("asset" if name in ASSET_LAYERS else "reference" if name in REFERENCE_LAYERS
+                else "result" if name in RESULT_LAYERS else "child")
         gtype, srid = geo.get(name, (None, None))
         out[name] = Layer(name, "registry", tuple(cols[name]), gtype, srid, kind, desc.get(name))
     return out

@@ -1,0 +1,232 @@
+"""OGC API – Processes: the analyses as processes, run synchronously or as jobs with status and progress.
+
+Processes register themselves with ``register_process``; each is a function ``(inputs, progress, ctx) -> dict``
+where ``progress(percent, message)`` reports progress and raises ``JobDismissed`` when the job was cancelled.
+Jobs run in a small thread pool and are kept in memory (a restart forgets them; the results they wrote to the
+registry stay).
+"""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from fastapi import APIRouter, Depends, Header, Request
+from fastapi.responses import JSONResponse, Response
+
+from netzatlas.api.auth import Principal
+from netzatlas.api.deps import get_principal, get_state
+from netzatlas.api.features import base_url
+from netzatlas.api.state import ApiState
+from netzatlas.errors import InvalidParameter, NetzatlasError, NotFound, Unauthorized
+
+router = APIRouter()
+Progress = Callable[[float, str], None]
+
+
+class JobDismissed(Exception):
+    """Raised inside a process when its job was cancelled."""
+
+
+@dataclass
+class Process:
+    id: str
+    title: str
+    description: str
+    inputs: dict[str, dict[str, Any]]
+    outputs: dict[str, dict[str, Any]]
+    func: Callable[[dict[str, Any], Progress, ApiState], dict[str, Any]]
+    needs_key: bool = True
+
+
+@dataclass
+class Job:
+    id: str
+    process_id: str
+    status: str = "accepted"
+    progress: float = 0.0
+    message: str = ""
+    created: str = field(default_factory=lambda: datetime.now(UTC).isoformat(timespec="seconds"))
+    finished: str | None = None
+    result: dict[str, Any] | None = None
+    error: str | None = None
+    cancel: threading.Event = field(default_factory=threading.Event)
+
+
+PROCESSES: dict[str, Process] = {}
+JOBS: dict[str, Job] = {}
+_POOL = ThreadPoolExecutor(max_workers=2, thread_name_prefix="netzatlas-job")
+
+
+def register_process(process: Process) -> None:
+    PROCESSES[process.id] = process
+
+
+def _summary(p: Process, b: str) -> dict[str, Any]:
+    return {"id": p.id, "title": p.title, "description": p.description, "version": "1.0.0",
+            "jobControlOptions": ["sync-execute", "async-execute", "dismiss"],
+            "outputTransmission": ["value"],
+            "links": [{"href": f"{b}/processes/{p.id}", "rel": "self", "type": "application/json"},
+                      {"href": f"{b}/processes/{p.id}/execution", "rel": "http://www.opengis.net/def/rel/ogc/1.0/"
+                       "execute", "type": "application/json"}]}
+
+
+@router.get("/processes", summary="The analyses (OGC API Processes)")
+def processes(request: Request) -> dict[str, Any]:
+    _load_processes()
+    b = base_url(request)
+    return {"processes": [_summary(p, b) for p in PROCESSES.values()],
+            "links": [{"href": f"{b}/processes", "rel": "self", "type": "application/json"}]}
+
+
+@router.get("/processes/{process_id}", summary="One process with its inputs and outputs")
+def process(process_id: str, request: Request) -> dict[str, Any]:
+    p = _get(process_id)
+    return {**_summary(p, base_url(request)), "inputs": p.inputs, "outputs": p.outputs}
+
+
+def _get(process_id: str) -> Process:
+    _load_processes()
+    if process_id not in PROCESSES:
+        raise NotFound(f"there is no process {process_id!r}", hint="see /processes")
+    return PROCESSES[process_id]
+
+
+def _validate_inputs(p: Process, given: dict[str, Any]) -> dict[str, Any]:
+    unknown = set(given) - set(p.inputs)
+    if unknown:
+        raise InvalidParameter(f"unknown input(s) {sorted(unknown)} for {p.id}", hint=f"inputs: {sorted(p.inputs)}")
+    out = {}
+    for name, spec in p.inputs.items():
+        schema = spec.get("schema", {})
+        if name not in given:
+            if "default" in schema:
+                out[name] = schema["default"]
+            elif spec.get("minOccurs", 1) > 0:
+                raise InvalidParameter(f"input {name!r} is required for {p.id}")
+            continue
+        v = given[name]
+        t = schema.get("type")
+        ok = {"string": isinstance(v, str), "number": isinstance(v, (int, float)) and not isinstance(v, bool),
+              "integer": isinstance(v, int) and not isinstance(v, bool), "boolean": isinstance(v, bool)}.get(t, True)
+        if not ok:
+            raise InvalidParameter(f"input {name!r} must be a {t}, got {v!r}")
+        if "enum" in schema and v not in schema["enum"]:
+            raise InvalidParameter(f"input {name!r} must be one of {schema['enum']}, got {v!r}")
+        if "minimum" in schema and v < schema["minimum"]:
+            raise InvalidParameter(f"input {name!r} must be >= {schema['minimum']}, got {v!r}")
+        out[name] = v
+    return out
+
+
+def _run(job: Job, p: Process, inputs: dict[str, Any], state: ApiState) -> None:
+    def progress(pct: float, msg: str = "") -> None:
+        if job.cancel.is_set():
+            raise JobDismissed()
+        job.progress, job.message = round(min(max(pct, 0), 100), 1), msg
+
+    job.status = "running"
+    try:
+        job.result = p.func(inputs, progress, state)
+        job.status, job.progress = "successful", 100.0
+    except JobDismissed:
+        job.status = "dismissed"
+    except NetzatlasError as exc:
+        job.status, job.error = "failed", str(exc)
+    except Exception as exc:  # reported in the job status, not as a 500
+        job.status, job.error = "failed", f"{type(exc).__name__}: {exc}"
+    job.finished = datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def _status(job: Job, b: str) -> dict[str, Any]:
+    doc = {"jobID": job.id, "processID": job.process_id, "type": "process", "status": job.status,
+           "progress": int(job.progress), "message": job.error or job.message, "created": job.created,
+           "finished": job.finished,
+           "links": [{"href": f"{b}/jobs/{job.id}", "rel": "self", "type": "application/json"}]}
+    if job.status == "successful":
+        doc["links"].append({"href": f"{b}/jobs/{job.id}/results", "rel": "http://www.opengis.net/def/rel/ogc/1.0/"
+                             "results", "type": "application/json"})
+    return doc
+
+
+@router.post("/processes/{process_id}/execution", summary="Execute a process (sync, or async with Prefer)")
+async def execute(process_id: str, request: Request, prefer: str | None = Header(None),
+                  state: ApiState = Depends(get_state), principal: Principal = Depends(get_principal)) -> Response:
+    p = _get(process_id)
+    if p.needs_key and principal.anonymous:
+        raise Unauthorized("running an analysis needs an API key")
+    try:
+        body = await request.json()
+    except Exception as exc:
+        raise InvalidParameter("the body must be JSON: {\"inputs\": {...}}") from exc
+    if not isinstance(body, dict) or not isinstance(body.get("inputs", {}), dict):
+        raise InvalidParameter("the body must look like {\"inputs\": {...}}")
+    inputs = _validate_inputs(p, body.get("inputs", {}))
+    job = Job(id=uuid.uuid4().hex, process_id=p.id)
+    JOBS[job.id] = job
+    b = base_url(request)
+    if prefer and "respond-async" in prefer:
+        _POOL.submit(_run, job, p, inputs, state)
+        return JSONResponse(_status(job, b), status_code=201, headers={"Location": f"{b}/jobs/{job.id}",
+                                                                      "Preference-Applied": "respond-async"})
+    import anyio
+
+    await anyio.to_thread.run_sync(_run, job, p, inputs, state)
+    if job.status != "successful":
+        raise InvalidParameter(f"{p.id} failed: {job.error}")
+    return JSONResponse(job.result, headers={"Location": f"{b}/jobs/{job.id}"})
+
+
+@router.get("/jobs", summary="Jobs")
+def jobs(request: Request) -> dict[str, Any]:
+    b = base_url(request)
+    return {"jobs": [_status(j, b) for j in JOBS.values()],
+            "links": [{"href": f"{b}/jobs", "rel": "self", "type": "application/json"}]}
+
+
+def _job(job_id: str) -> Job:
+    if job_id not in JOBS:
+        raise NotFound(f"there is no job {job_id}")
+    return JOBS[job_id]
+
+
+@router.get("/jobs/{job_id}", summary="A job's status and progress")
+def job_status(job_id: str, request: Request) -> dict[str, Any]:
+    return _status(_job(job_id), base_url(request))
+
+
+@router.get("/jobs/{job_id}/results", summary="A job's results")
+def job_results(job_id: str) -> JSONResponse:
+    job = _job(job_id)
+    if job.status != "successful":
+        raise NotFound(f"job {job_id} has no results ({job.status}{': ' + job.error if job.error else ''})")
+    return JSONResponse(job.result)
+
+
+@router.delete("/jobs/{job_id}", summary="Dismiss (cancel) a job")
+def dismiss(job_id: str, request: Request) -> dict[str, Any]:
+    job = _job(job_id)
+    job.cancel.set()
+    if job.status in ("accepted",):
+        job.status = "dismissed"
+    return _status(job, base_url(request))
+
+
+_LOADED = False
+
+
+def _load_processes() -> None:
+    """Import the modules that register processes (once)."""
+    global _LOADED
+    if _LOADED:
+        return
+    import importlib
+
+    for module in ("netzatlas.api.processes_gigabit",):
+        importlib.import_module(module)
+    _LOADED = True

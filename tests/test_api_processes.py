@@ -1,0 +1,87 @@
+"""OGC API – Processes: the gigabit analyses as processes (sync and as jobs with progress), results as collections."""
+
+from __future__ import annotations
+
+import time
+
+import geopandas as gpd
+import pytest
+from shapely.geometry import Point
+
+from tests.conftest import auth
+
+
+@pytest.fixture(scope="module")
+def gigabit_data(db_url):
+    from netzatlas.registry import gigabit_store
+    from netzatlas.registry.db import connect
+    from netzatlas.registry.importers.load import load_layers
+
+    pts = [Point(6.0700 + i * 0.0004, 50.7600) for i in range(12)]
+    addrs = gpd.GeoDataFrame({"external_id": [f"P{i}" for i in range(12)], "street": ["Teststraße"] * 12,
+                              "house_number": [str(i + 1) for i in range(12)]}, geometry=pts, crs=4326)
+    load_layers({"fibre_address": addrs}, source="proc-test", kind="test", url=db_url)
+    with connect(db_url) as c:
+        ids = [r["id"] for r in c.execute("SELECT id::text AS id FROM registry.fibre_address WHERE source = "
+                                          "'proc-test' ORDER BY external_id").fetchall()]
+    import pandas as pd
+
+    supply = pd.DataFrame({"address_id": ids[:4], "operator": "T", "technology": "fttb", "down_mbps": 1000.0,
+                           "up_mbps": 500.0, "status": "available", "planned_date": None, "binding": False})
+    gigabit_store.write_supply(supply, source="proc-test", url=db_url)
+    return ids
+
+
+def test_process_list_and_description(client):
+    ids = {p["id"] for p in client.get("/processes").json()["processes"]}
+    assert {"gigabit-classify", "gigabit-funding-areas"} <= ids
+    d = client.get("/processes/gigabit-classify").json()
+    assert d["inputs"]["programme"]["schema"]["default"] == "gigabit-rl-2.0-2024"
+
+
+def test_sync_execution_and_result_collection(client, api_keys, gigabit_data):
+    h = auth(api_keys["reader"])
+    r = client.post("/processes/gigabit-classify/execution", headers=h,
+                    json={"inputs": {"snapshot": "proc-sync", "reference_date": "2026-11-26"}})
+    assert r.status_code == 200, r.text
+    res = r.json()
+    assert res["snapshot"] == "proc-sync" and res["eligible"] >= 8
+    fc = client.get("/collections/gigabit_result/items?snapshot_id=proc-sync&limit=1000").json()
+    mine = [f for f in fc["features"] if f["properties"]["external_id"].startswith("P")]
+    assert len(mine) == 12
+    assert sum(f["properties"]["eligible"] for f in mine) == 8
+    assert client.post("/collections/gigabit_result/items", headers=auth(api_keys["admin"]),
+                       json={"type": "Feature", "geometry": None, "properties": {}}).status_code == 403
+
+
+def test_async_job_with_progress_and_results(client, api_keys, gigabit_data):
+    h = {**auth(api_keys["reader"]), "Prefer": "respond-async"}
+    client.post("/processes/gigabit-classify/execution", headers=auth(api_keys["reader"]),
+                json={"inputs": {"snapshot": "proc-async", "reference_date": "2026-11-26"}})
+    r = client.post("/processes/gigabit-funding-areas/execution", headers=h,
+                    json={"inputs": {"snapshot": "proc-async", "link_distance_m": 40, "min_addresses": 3}})
+    assert r.status_code == 201 and "/jobs/" in r.headers["location"]
+    job_url = r.headers["location"].replace("http://testserver", "")
+    for _ in range(200):
+        st = client.get(job_url).json()
+        if st["status"] in ("successful", "failed"):
+            break
+        time.sleep(0.1)
+    assert st["status"] == "successful", st
+    assert st["progress"] == 100
+    res = client.get(job_url + "/results").json()
+    assert res["areas"] >= 1 and res["funding_areas"]["type"] == "FeatureCollection"
+    areas = client.get("/collections/funding_area_result/items?snapshot_id=proc-async").json()
+    assert areas["numberReturned"] == res["areas"]
+
+
+def test_process_errors(client, api_keys):
+    assert client.post("/processes/gigabit-classify/execution", json={"inputs": {}}).status_code == 401
+    h = auth(api_keys["reader"])
+    assert client.post("/processes/nope/execution", headers=h, json={"inputs": {}}).status_code == 404
+    r = client.post("/processes/gigabit-classify/execution", headers=h, json={"inputs": {"programme": "x"}})
+    assert r.status_code == 400 and "must be one of" in r.json()["detail"]
+    r = client.post("/processes/gigabit-funding-areas/execution", headers=h,
+                    json={"inputs": {"snapshot": "none-such"}})
+    assert r.status_code == 400 and "no snapshot" in r.json()["detail"]
+    assert client.get("/jobs/unknown").status_code == 404
