@@ -35,7 +35,14 @@ def horizon_end(reference: date, years: float) -> date:
 
 def fmt(x: pd.Series) -> pd.Series:
     """Numbers as people write them: 100, 16.5 (same as the SQL path)."""
-    return x.map(lambda v: "" if pd.isna(v) else f"{float(v):.3f}".rstrip("0").rstrip("."))
+    return x.map(_num)
+
+
+def _num(v: object) -> str:
+    if v is None or pd.isna(v):
+        return ""
+    text = repr(float(v))  # the shortest exact form, as PostgreSQL prints float8
+    return text[:-2] if text.endswith(".0") else text
 
 
 def _meets(down: pd.Series, up: pd.Series, programme: Programme) -> pd.Series:
@@ -50,7 +57,8 @@ def _best(rows: pd.DataFrame, prefix: str) -> pd.DataFrame:
     if rows.empty:
         return pd.DataFrame(columns=[f"{prefix}_down_mbps", f"{prefix}_up_mbps", f"{prefix}_technology",
                                      f"{prefix}_date"]).rename_axis("address_id")
-    r = rows.sort_values(["address_id", "down_mbps", "up_mbps", "technology"], ascending=[True, False, False, True])
+    r = rows.assign(_pd=pd.to_datetime(rows["planned_date"])).sort_values(
+        ["address_id", "down_mbps", "up_mbps", "technology", "_pd"], ascending=[True, False, False, True, False])
     first = r.drop_duplicates("address_id").set_index("address_id")
     return pd.DataFrame({f"{prefix}_down_mbps": first["down_mbps"], f"{prefix}_up_mbps": first["up_mbps"],
                          f"{prefix}_technology": first["technology"], f"{prefix}_date": first["planned_date"]})

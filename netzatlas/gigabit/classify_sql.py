@@ -13,38 +13,36 @@ from netzatlas.gigabit.classify import horizon_end
 from netzatlas.gigabit.programmes import Programme
 
 SQL = """
-WITH thr AS (SELECT * FROM unnest(%(thr_down)s::float8[], %(thr_up)s::float8[]) AS t(d, u)),
+WITH techs AS (SELECT array_agg(code ORDER BY code) AS t FROM registry.vl_technology),
 s AS (
-  SELECT s.address_id, s.operator, s.technology, s.down_mbps, s.up_mbps, s.planned_date,
-         s.status = 'available' AS avail,
-         (s.technology = ANY(%(nga)s) OR (s.technology = ANY(%(wnga)s) AND s.down_mbps >= %(wmin)s)) AS nga,
-         EXISTS (SELECT 1 FROM thr WHERE s.down_mbps >= thr.d AND s.up_mbps >= thr.u) AS meets,
-         (s.status = 'planned' AND s.planned_date <= %(hend)s AND (s.binding OR NOT %(binding_only)s)) AS counted_plan
-  FROM registry.broadband_supply s
-  JOIN registry.fibre_address a ON a.id = s.address_id AND a.deleted_at IS NULL
-  WHERE s.deleted_at IS NULL),
+  SELECT address_id, operator, technology, down_mbps AS d, up_mbps AS u, planned_date,
+         status = 'available' AS avail,
+         (technology = ANY(%(nga)s) OR (technology = ANY(%(wnga)s) AND down_mbps >= %(wmin)s)) AS nga,
+         ({meets}) AS meets,
+         (status = 'planned' AND planned_date <= %(hend)s AND (binding OR NOT %(binding_only)s)) AS cp,
+         -array_position((SELECT t FROM techs), technology)::float8 AS tk
+  FROM registry.broadband_supply WHERE deleted_at IS NULL),
+per_op AS (
+  SELECT address_id, bool_or(avail AND nga) AS nga_op, bool_or(avail AND meets) AS served,
+         bool_or(cp AND meets) AS plan, bool_or(avail AND technology = ANY(%(gig)s) AND d >= %(gmin)s) AS gigabit,
+         bool_or(avail AND technology IN ('ftth', 'fttb')) AS fibre,
+         max(ARRAY[d, u, tk]) FILTER (WHERE avail) AS best,
+         max(ARRAY[d, u, tk, (planned_date - DATE '1970-01-01')::float8]) FILTER (WHERE cp) AS pbest
+  FROM s GROUP BY address_id, operator),
 agg AS (
-  SELECT address_id,
-         count(DISTINCT operator) FILTER (WHERE avail AND nga) AS nga_networks,
-         coalesce(bool_or(avail AND meets), false) AS served,
-         coalesce(bool_or(counted_plan AND meets), false) AS plan,
-         coalesce(bool_or(avail AND technology = ANY(%(gig)s) AND down_mbps >= %(gmin)s), false) AS gigabit,
-         coalesce(bool_or(avail AND technology IN ('ftth', 'fttb')), false) AS fibre
-  FROM s GROUP BY address_id),
-best AS (
-  SELECT DISTINCT ON (address_id) address_id, down_mbps, up_mbps, technology FROM s WHERE avail
-  ORDER BY address_id, down_mbps DESC, up_mbps DESC, technology),
-pl AS (
-  SELECT DISTINCT ON (address_id) address_id, down_mbps, up_mbps, technology, planned_date FROM s WHERE counted_plan
-  ORDER BY address_id, down_mbps DESC, up_mbps DESC, technology),
+  SELECT address_id, count(*) FILTER (WHERE nga_op) AS nga_networks, bool_or(served) AS served,
+         bool_or(plan) AS plan, bool_or(gigabit) AS gigabit, bool_or(fibre) AS fibre, max(best) AS best,
+         max(pbest) AS pbest
+  FROM per_op GROUP BY address_id),
 c AS (
-  SELECT a.id AS address_id, a.socio_economic, b.down_mbps AS best_down_mbps, b.up_mbps AS best_up_mbps,
-         b.technology AS best_technology, coalesce(g.nga_networks, 0)::int AS nga_networks,
-         p.down_mbps AS planned_down_mbps, p.up_mbps AS planned_up_mbps, p.technology AS planned_technology,
-         p.planned_date, coalesce(g.served, false) AS served, coalesce(g.plan, false) AS plan,
+  SELECT a.id AS address_id, a.socio_economic, g.best[1] AS best_down_mbps, g.best[2] AS best_up_mbps,
+         (SELECT t FROM techs)[-g.best[3]::int] AS best_technology, coalesce(g.nga_networks, 0)::int AS nga_networks,
+         g.pbest[1] AS planned_down_mbps, g.pbest[2] AS planned_up_mbps,
+         (SELECT t FROM techs)[-g.pbest[3]::int] AS planned_technology,
+         DATE '1970-01-01' + g.pbest[4]::int AS planned_date,
+         coalesce(g.served, false) AS served, coalesce(g.plan, false) AS plan,
          coalesce(g.gigabit, false) AS gigabit, coalesce(g.fibre, false) AS fibre
-  FROM registry.fibre_address a
-  LEFT JOIN agg g ON g.address_id = a.id LEFT JOIN best b ON b.address_id = a.id LEFT JOIN pl p ON p.address_id = a.id
+  FROM registry.fibre_address a LEFT JOIN agg g ON g.address_id = a.id
   WHERE a.deleted_at IS NULL),
 k AS (
   SELECT c.*,
@@ -52,24 +50,21 @@ k AS (
          WHEN nga_networks = 1 AND best_down_mbps >= %(grey_split)s THEN 'dunkelgrau'
          WHEN nga_networks = 1 THEN 'hellgrau' ELSE 'weiß' END AS class_de,
     (socio_economic = ANY(%(socio_cats)s) AND CASE %(socio_rule)s WHEN 'eligible_regardless' THEN NOT gigabit
-         WHEN 'eligible_without_fibre' THEN NOT fibre ELSE false END) AS override,
-    trim_scale(round(best_down_mbps::numeric, 3))::text || '/' || trim_scale(round(best_up_mbps::numeric, 3))::text
-      || ' Mbit/s (' || coalesce(best_technology, '') || ')' AS best_txt,
-    trim_scale(round(planned_down_mbps::numeric, 3))::text || '/' ||
-      trim_scale(round(planned_up_mbps::numeric, 3))::text || ' Mbit/s (' || coalesce(planned_technology, '')
-      || ') by ' || planned_date::text AS plan_txt
+         WHEN 'eligible_without_fibre' THEN NOT fibre ELSE false END) AS override
   FROM c)
 SELECT address_id::text AS address_id, best_down_mbps, best_up_mbps, best_technology, nga_networks,
        planned_down_mbps, planned_up_mbps, planned_date, plan AS binding_plan, class_de,
        CASE class_de WHEN 'weiß' THEN 'white' WHEN 'hellgrau' THEN 'light grey' WHEN 'dunkelgrau' THEN 'dark grey'
             WHEN 'schwarz' THEN 'black' ELSE 'gigabit' END AS class_en,
        (NOT served AND NOT plan) OR coalesce(override, false) AS eligible,
-       CASE WHEN served THEN 'served: ' || best_txt || ' meets ' || %(thr_text)s
-            WHEN plan THEN %(plan_word)s || ' within ' || %(years)s || ' years: ' || plan_txt || ' meets '
+       CASE WHEN served THEN 'served: ' || best_down_mbps || '/' || best_up_mbps || ' Mbit/s (' || best_technology
+                 || ') meets ' || %(thr_text)s
+            WHEN plan THEN %(plan_word)s || ' within ' || %(years)s || ' years: ' || planned_down_mbps || '/'
+                 || planned_up_mbps || ' Mbit/s (' || planned_technology || ') by ' || planned_date || ' meets '
                  || %(thr_text)s
             WHEN nga_networks = 0 THEN 'no NGA network; no ' || %(plan_word)s || ' within ' || %(years)s || ' years'
-            ELSE 'best ' || best_txt || ' below ' || %(thr_text)s || '; no ' || %(plan_word)s || ' within '
-                 || %(years)s || ' years' END
+            ELSE 'best ' || best_down_mbps || '/' || best_up_mbps || ' Mbit/s (' || best_technology || ') below '
+                 || %(thr_text)s || '; no ' || %(plan_word)s || ' within ' || %(years)s || ' years' END
        || CASE WHEN coalesce(override, false) THEN '; socio-economic focal point (' || coalesce(socio_economic, '')
                || '): ' || %(socio_why)s || ' under ' || %(pid)s ELSE '' END AS reason
 FROM k
@@ -78,9 +73,10 @@ FROM k
 
 def classification_sql(programme: Programme, reference_date: date) -> tuple[str, dict[str, Any]]:
     """The statement and its parameters (psycopg ``%(name)s`` style)."""
-    params = {
-        "thr_down": [float(t.down_mbps) for t in programme.served_if],
-        "thr_up": [float(t.up_mbps) for t in programme.served_if],
+    meets = " OR ".join(f"(down_mbps >= %(td{i})s AND up_mbps >= %(tu{i})s)" for i in range(len(programme.served_if)))
+    params: dict[str, Any] = {f"td{i}": float(t.down_mbps) for i, t in enumerate(programme.served_if)}
+    params.update({f"tu{i}": float(t.up_mbps) for i, t in enumerate(programme.served_if)})
+    params.update({
         "nga": programme.nga_technologies, "wnga": programme.wireless_nga_technologies,
         "wmin": programme.wireless_nga_min_down_mbps, "hend": horizon_end(reference_date, programme.horizon_years),
         "binding_only": programme.binding_plans_only, "gig": programme.gigabit_technologies,
@@ -90,8 +86,8 @@ def classification_sql(programme: Programme, reference_date: date) -> tuple[str,
         "plan_word": "binding plan" if programme.binding_plans_only else "plan",
         "socio_why": "eligible regardless" if programme.socio_economic.rule == "eligible_regardless" else "no FTTB/H",
         "pid": programme.id,
-    }
-    return SQL, params
+    })
+    return SQL.replace("{meets}", meets), params
 
 
 def compare_results(a, b):  # noqa: ANN001, ANN201 - DataFrames
