@@ -119,3 +119,20 @@ def test_bad_files(tmp_path, text, needle):
     assert needle in msg, msg
     if isinstance(info.value, ImportRejected):
         assert all(r.row >= 2 for r in info.value.rejects)
+
+
+def test_review_fixes(tmp_path):
+    """ISO dates stay year-first; current technology needs speeds; letter ranges; unknown address conflicts."""
+    p = _write(tmp_path, "strasse;hnr;download;upload;technologie;technologie_geplant;download_geplant;"
+                         "upload_geplant;datum_geplant;verbindlich\nA;1;10;1;VDSL2;FTTH;1000;500;2028-03-01;ja\n")
+    a = read_answers(p, "T", reference_date=REF)
+    assert a.at[0, "planned_date"] == date(2028, 3, 1) and a.at[0, "technology"] == "fttc_vdsl"
+    p = _write(tmp_path, "strasse;hnr;download;upload;technologie\nA;1;;;VDSL\n")
+    with pytest.raises(ImportRejected, match="needs the current download and upload"):
+        read_answers(p, "T", reference_date=REF)
+    assert split_number("12a-12c") == [("12", "a"), ("12", "b"), ("12", "c")] == split_number("12a-c")
+    assert split_number("14-12") == split_number("12-14")
+    answers = pd.DataFrame({"operator": ["A"], "planned_technology": [None], "binding": [False], "down_mbps": [50],
+                            "street": ["Nowhere"], "house_number": ["1"]})
+    c = conflicts(answers, pd.DataFrame(columns=["row", "address_id", "method"]))
+    assert c["kind"].tolist() == ["address not in the register"]

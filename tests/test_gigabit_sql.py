@@ -29,8 +29,27 @@ def aachen_supply(db_url):
         addrs = gigabit_store.read_addresses(conn)
     addrs = addrs[addrs.external_id.str.startswith(("node/", "way/", "relation/"))].to_crs(25832)
     supply = simulate_supply(addrs, breitbandatlas.targets(), seed=7, reference_date=date(2025, 6, 1))
-    # a few socio-economic addresses and binding plans at the horizon's edge make the comparison sharper
     gigabit_store.write_supply(supply, source="simulation-test", url=db_url)
+    # edge cases make the comparison sharper: plans exactly at and one day after the 3-year horizon, binding and
+    # not, wireless exactly at and below 30 Mbit/s, and socio-economic addresses
+    import pandas as pd
+
+    from netzatlas.gigabit.classify import horizon_end
+
+    edge = horizon_end(REF, 3)
+    ids = list(addrs["address_id"])
+    cases = [("EdgeA", "ftth", 1000, 1000, "planned", edge, True), ("EdgeB", "ftth", 1000, 1000, "planned",
+             edge + pd.Timedelta(days=1), True), ("EdgeC", "fttb", 500, 200, "planned", edge, False),
+             ("EdgeD", "fwa", 30, 5, "available", None, False), ("EdgeE", "fwa", 29.9, 5, "available", None, False),
+             ("EdgeF", "fttb", 300, 150, "available", None, False)]
+    rows = [{"address_id": ids[i * 40 + k], "operator": op, "technology": t, "down_mbps": d, "up_mbps": u,
+             "status": st, "planned_date": pdate, "binding": b}
+            for i, (op, t, d, u, st, pdate, b) in enumerate(cases) for k in range(40)]
+    gigabit_store.write_supply(pd.DataFrame(rows), source="edge-test", url=db_url)
+    with connect(db_url) as conn:
+        conn.execute("UPDATE registry.fibre_address SET socio_economic = 'school' WHERE id = ANY(%s::uuid[])",
+                     [ids[300:340]])
+        conn.commit()
     return addrs, supply
 
 

@@ -4,9 +4,10 @@ Order: by address id, else by normalised street + house number + suffix + postco
 have coordinates) the nearest register address within a tolerance. Rules:
 - streets: case-folded; ß → ss, ä/ö/ü → ae/oe/ue; "straße", "strasse", "str." → "str"; spaces, dots and hyphens
   dropped ("Karl-Marx-Allee" = "karl marx allee");
-- numbers: "12a" = "12 A" = "12 a" (number 12, suffix "a"); a range "12-14" (also "12–14", "12/14" is NOT a range)
-  stands for every number from 12 to 14 — all parities, since German ranges on one building name its entrances —
-  and the answer is applied to each of them that the register has;
+- numbers: "12a" = "12 A" = "12 a" (number 12, suffix "a"); a range "12-14" (also "12–14", "14-12"; "12/14" is NOT a
+  range) stands for every number from 12 to 14 — all parities, since German ranges on one building name its
+  entrances — and the answer is applied to each of them that the register has; "12a-12c" and "12a-c" stand for
+  12a, 12b, 12c; ranges longer than ``MAX_RANGE`` numbers are not expanded (the row stays unmatched);
 - postcode: used when both sides have one; otherwise street + number must be unique in the register.
 """
 
@@ -20,6 +21,7 @@ import pandas as pd
 from scipy.spatial import cKDTree
 
 _RANGE = re.compile(r"^\s*(\d+)\s*[a-zA-Z]?\s*[-–]\s*(\d+)\s*[a-zA-Z]?\s*$")
+_LETTERS = re.compile(r"^\s*(\d+)\s*([a-zA-Z])\s*[-–]\s*(?:(\d+)\s*)?([a-zA-Z])\s*$")   # 12a-12c, 12a-c
 _NUM = re.compile(r"^\s*(\d+)\s*([a-zA-Z])?\s*$")
 MAX_RANGE = 50
 
@@ -40,10 +42,14 @@ def split_number(value: object, suffix: object = None) -> list[tuple[str, str]]:
         return []
     v = str(value).strip()
     suf = "" if suffix is None or (isinstance(suffix, float) and np.isnan(suffix)) else str(suffix).strip().lower()
+    m = _LETTERS.match(v)
+    if m and (m.group(3) is None or int(m.group(3)) == int(m.group(1))):
+        lo, hi = sorted((m.group(2).lower(), m.group(4).lower()))
+        return [(str(int(m.group(1))), chr(c)) for c in range(ord(lo), ord(hi) + 1)]
     m = _RANGE.match(v)
     if m:
-        a, b = int(m.group(1)), int(m.group(2))
-        if a <= b and b - a <= MAX_RANGE:
+        a, b = sorted((int(m.group(1)), int(m.group(2))))
+        if b - a <= MAX_RANGE:
             return [(str(n), "") for n in range(a, b + 1)]
     m = _NUM.match(v)
     if m:
@@ -108,10 +114,20 @@ def match_addresses(answers: pd.DataFrame, register: pd.DataFrame, *, tolerance_
 
 def conflicts(answers: pd.DataFrame, matches: pd.DataFrame, existing_supply: pd.DataFrame | None = None
               ) -> pd.DataFrame:
-    """Conflicting answers: two operators with binding plans for one address; an operator claiming supply at an
-    address where the register has none of that operator."""
+    """Conflicting answers: two operators with binding plans for one address; an operator claiming supply (or a
+    plan) at an address that is not in the register (an unmatched row); an operator claiming supply at an address
+    where the register has none of that operator."""
     m = matches.merge(answers, left_on="row", right_index=True)
     rows = []
+    lost = answers[~answers.index.isin(matches["row"])]
+    claims = lost["down_mbps"].fillna(0).gt(0) if "down_mbps" in lost else pd.Series(False, index=lost.index)
+    if "planned_technology" in lost:
+        claims |= lost["planned_technology"].notna()
+    for i, r in lost[claims].iterrows():
+        where = " ".join(str(r.get(c)) for c in ("street", "house_number", "house_number_suffix", "postcode")
+                         if r.get(c) is not None and not pd.isna(r.get(c)))
+        rows.append({"address_id": None, "kind": "address not in the register",
+                     "detail": f"row {r.get('row', i)}: {r.get('operator', '')} claims supply at {where or '?'}"})
     plans = m[m["planned_technology"].notna() & m["binding"].astype(bool)]
     multi = plans.groupby("address_id")["operator"].nunique()
     for aid in multi[multi > 1].index:

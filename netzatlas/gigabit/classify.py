@@ -30,7 +30,9 @@ OUTPUT_COLUMNS = ["address_id", "best_down_mbps", "best_up_mbps", "best_technolo
 
 
 def horizon_end(reference: date, years: float) -> date:
-    return (pd.Timestamp(reference) + pd.DateOffset(days=round(365.25 * years))).date()
+    """The end of the planning horizon: whole calendar years, plus days for a fraction of a year."""
+    whole = int(years)
+    return (pd.Timestamp(reference) + pd.DateOffset(years=whole, days=round(365.25 * (years - whole)))).date()
 
 
 def fmt(x: pd.Series) -> pd.Series:

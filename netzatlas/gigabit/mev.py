@@ -9,6 +9,7 @@ its row; one bad row rejects the file (nothing is written).
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from pathlib import Path
 
@@ -38,13 +39,18 @@ ALIASES = {
 REQUIRED = ["street", "house_number", "down_mbps", "up_mbps", "technology"]
 TECHNOLOGIES = {
     "ftth": "ftth", "fttb": "fttb", "ftth/b": "fttb", "glasfaser": "ftth",
-    "fttc": "fttc_vdsl", "vdsl": "fttc_vdsl", "vectoring": "fttc_vdsl", "fttc_vdsl": "fttc_vdsl",
+    "fttc": "fttc_vdsl", "vdsl": "fttc_vdsl", "vdsl2": "fttc_vdsl", "vectoring": "fttc_vdsl", "fttc_vdsl": "fttc_vdsl",
     "super-vectoring": "supervectoring", "supervectoring": "supervectoring",
     "adsl": "adsl", "dsl": "adsl",
     "hfc-d3.1": "docsis31", "docsis 3.1": "docsis31", "docsis31": "docsis31", "kabel 3.1": "docsis31",
     "hfc-d3.0": "docsis30", "docsis 3.0": "docsis30", "docsis30": "docsis30", "kabel": "docsis30", "hfc": "docsis30",
     "fwa": "fwa", "richtfunk": "fwa", "lte": "lte", "5g": "5g", "satellit": "satellite", "satellite": "satellite",
 }
+_TECH_KEY = {re.sub(r"[\s\-_.()]", "", k): v for k, v in TECHNOLOGIES.items()}
+KNOWN_TECHNOLOGIES = ", ".join(sorted({"FTTH", "FTTB", "FTTH/B", "Glasfaser", "FTTC", "VDSL", "VDSL2", "Vectoring",
+                                       "Super-Vectoring", "ADSL", "DSL", "HFC", "HFC-D3.0", "HFC-D3.1", "DOCSIS 3.0",
+                                       "DOCSIS 3.1", "Kabel", "Kabel 3.1", "FWA", "Richtfunk", "LTE", "5G",
+                                       "Satellit"}))
 YES = {"ja", "j", "yes", "y", "true", "1", "x", "wahr"}
 NO = {"nein", "n", "no", "false", "0", "", "falsch"}
 
@@ -65,7 +71,7 @@ def _read(p: Path) -> pd.DataFrame:
                 gdf["lon"], gdf["lat"] = g.geometry.x, g.geometry.y
             return pd.DataFrame(gdf.drop(columns=gdf.geometry.name))
         raw = p.read_bytes()
-        for enc in ("utf-8-sig", "cp1252"):
+        for enc in ("utf-8-sig", "cp1252", "latin-1"):
             try:
                 text = raw.decode(enc)
                 break
@@ -102,6 +108,21 @@ def _num(s: pd.Series) -> pd.Series:
                          errors="coerce")
 
 
+def parse_dates(raw: pd.Series) -> pd.Series:
+    """Dates as operators write them: ISO ``2028-03-01`` (and Excel date cells) year-first, everything else
+    (``01.03.2028``, ``1.3.28``, ``01/03/2028``) day-first, as in Germany. Unreadable → NaT."""
+    txt = raw.astype(str).str.strip().where(raw.notna(), "")
+    txt = txt.where(~txt.isin(["nan", "None", "NaT"]), "")
+    iso = txt.str.match(r"^\d{4}-\d{1,2}-\d{1,2}")
+    out = pd.Series(pd.NaT, index=raw.index, dtype="datetime64[ns]")
+    if iso.any():
+        out[iso] = pd.to_datetime(txt[iso], errors="coerce", format="ISO8601")
+    rest = ~iso & (txt != "")
+    if rest.any():
+        out[rest] = pd.to_datetime(txt[rest], errors="coerce", dayfirst=True, format="mixed")
+    return out
+
+
 def read_answers(path: str | Path, operator: str, *, reference_date: date | None = None) -> pd.DataFrame:
     """A validated answer table; raises ImportRejected listing every bad row (nothing is written)."""
     p = Path(path)
@@ -127,17 +148,27 @@ def read_answers(path: str | Path, operator: str, *, reference_date: date | None
     for c, target in (("technology", "technology"), ("planned_technology", "planned_technology")):
         raw = df[c].fillna("").astype(str).str.strip().str.lower() if c in df else \
             pd.Series([""] * len(df), index=df.index)
-        mapped = raw.map(TECHNOLOGIES)
+        mapped = raw.str.replace(r"[\s\-_.()]", "", regex=True).map(_TECH_KEY)
         bad = mapped.isna() & (raw != "") & (raw != "nan")
-        rejects += [Reject(int(rows[i]), f"{c}: unknown technology {df.at[i, c]!r}",
-                           ) for i in df.index[bad]]
+        rejects += [Reject(int(rows[i]), f"{c}: unknown technology {df.at[i, c]!r} (known: {KNOWN_TECHNOLOGIES})")
+                    for i in df.index[bad]]
         out[target] = mapped
     missing_now = out["technology"].isna() & out["down_mbps"].notna()
     rejects += [Reject(int(rows[i]), "technology is required where a current speed is given")
                 for i in df.index[missing_now & ~df.index.isin([r.row - 2 for r in rejects])]]
+    no_speed = out["technology"].notna() & (out["down_mbps"].isna() | out["up_mbps"].isna())
+    rejects += [Reject(int(rows[i]), "a current technology needs the current download and upload speeds")
+                for i in df.index[no_speed]]
+    orphan = out["planned_technology"].isna() & (out["planned_down_mbps"].notna() | out["planned_up_mbps"].notna())
+    rejects += [Reject(int(rows[i]), "planned speeds are given without a planned technology")
+                for i in df.index[orphan]]
+    no_pspeed = out["planned_technology"].notna() & (out["planned_down_mbps"].isna() | out["planned_up_mbps"].isna())
+    rejects += [Reject(int(rows[i]), "a planned technology needs the planned download and upload speeds")
+                for i in df.index[no_pspeed]]
     raw_date = df["planned_date"] if "planned_date" in df else pd.Series([None] * len(df), index=df.index)
-    dates = pd.to_datetime(raw_date.replace({"": None}), errors="coerce", dayfirst=True, format="mixed")
-    bad = dates.isna() & raw_date.notna() & (raw_date.astype(str).str.strip() != "")
+    dates = parse_dates(raw_date)
+    txt = raw_date.astype(str).str.strip()
+    bad = dates.isna() & raw_date.notna() & ~txt.isin(["", "nan", "None", "NaT"])
     rejects += [Reject(int(rows[i]), f"planned_date: {raw_date[i]!r} is not a date") for i in df.index[bad]]
     past = dates.notna() & (dates < pd.Timestamp(ref))
     rejects += [Reject(int(rows[i]), f"planned_date {dates[i].date()} lies in the past (before {ref})")
@@ -151,7 +182,13 @@ def read_answers(path: str | Path, operator: str, *, reference_date: date | None
     badb = ~bind.isin(YES | NO | {"nan", "none"})
     rejects += [Reject(int(rows[i]), f"binding: {df.at[i, 'binding']!r} is not yes/no") for i in df.index[badb]]
     out["binding"] = bind.isin(YES)
-    key = out[["address_id", "street", "house_number", "house_number_suffix", "postcode", "technology"]].astype(str)
+    from netzatlas.gigabit.addressmatch import normalise_street, split_number
+
+    number = [",".join(n + x for n, x in split_number(h, z)) or str(h).strip().lower()
+              for h, z in zip(out["house_number"], out["house_number_suffix"], strict=True)]
+    key = pd.DataFrame({"id": out["address_id"].astype(str), "street": out["street"].map(normalise_street),
+                        "number": number, "postcode": out["postcode"].astype(str),
+                        "technology": out["technology"].astype(str)}, index=out.index)
     dup = key.duplicated(keep=False)
     rejects += [Reject(int(rows[i]), "duplicate row (same address and technology appears twice)")
                 for i in df.index[dup]]

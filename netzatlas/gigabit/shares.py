@@ -12,7 +12,8 @@ def shares_per_cell(addresses: gpd.GeoDataFrame, cells: gpd.GeoDataFrame, cell_i
                     ) -> gpd.GeoDataFrame:
     """Per cell: addresses, share (percent) with best download ≥ 30/100/1000, counts per class, eligible."""
     j = gpd.sjoin(addresses[["best_down_mbps", "class_de", "eligible", addresses.geometry.name]],
-                  cells[[cell_id, cells.geometry.name]].to_crs(addresses.crs), predicate="within", how="inner")
+                  cells[[cell_id, cells.geometry.name]].to_crs(addresses.crs), predicate="intersects", how="inner")
+    j = j[~j.index.duplicated()]  # a point on a cell edge counts once
     down = pd.to_numeric(j["best_down_mbps"]).fillna(0)
     agg = pd.DataFrame({cell_id: j[cell_id], **{f"ge_{s}": down >= s for s in SPEEDS},
                         "eligible": j["eligible"].astype(bool)}).groupby(cell_id)
