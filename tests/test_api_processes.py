@@ -85,3 +85,22 @@ def test_process_errors(client, api_keys):
                     json={"inputs": {"snapshot": "none-such"}})
     assert r.status_code == 400 and "no snapshot" in r.json()["detail"]
     assert client.get("/jobs/unknown").status_code == 404
+
+
+def test_charging_gaps_process(client, api_keys):
+    import geopandas as gpd
+    from shapely.geometry import LineString, box
+
+    from netzatlas.registry.importers.load import load_layers
+
+    roads = gpd.GeoDataFrame({"external_id": ["R1"], "highway": ["residential"]},
+                             geometry=[LineString([(6.070, 50.7601), (6.080, 50.7601)])], crs=4326)
+    cells = gpd.GeoDataFrame({"external_id": ["C1"], "cell_id": ["C1"], "resolution_m": [100],
+                              "population_estimate": [120.0]},
+                             geometry=[box(6.0705, 50.7597, 6.0719, 50.7606)], crs=4326)
+    load_layers({"road": roads, "population_grid": cells}, source="proc-test", kind="test")
+    r = client.post("/processes/charging-gaps/execution", headers=auth(api_keys["reader"]),
+                    json={"inputs": {"gap_distance_m": 300}})
+    assert r.status_code == 200, r.text
+    res = r.json()
+    assert res["summary"]["population"] >= 120 and res["gaps"]["type"] == "FeatureCollection"

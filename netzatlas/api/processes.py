@@ -227,6 +227,6 @@ def _load_processes() -> None:
         return
     import importlib
 
-    for module in ("netzatlas.api.processes_gigabit",):
+    for module in ("netzatlas.api.processes_gigabit", "netzatlas.api.processes_charging"):
         importlib.import_module(module)
     _LOADED = True

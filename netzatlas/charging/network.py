@@ -59,6 +59,8 @@ class RoadGraph:
                 g[SOURCE][n]["weight"] = min(g[SOURCE][n]["weight"], float(d))
             else:
                 g.add_edge(SOURCE, n, weight=float(d))
+        if SOURCE not in g:  # no source lies near a road
+            return np.full(len(targets), np.inf)
         dist = nx.single_source_dijkstra_path_length(g, SOURCE, cutoff=cutoff, weight="weight")
         td, tn = self.snap(targets)
         return np.array([dist.get(n, np.inf) + d if d <= max_snap_m else np.inf for d, n in zip(td, tn, strict=True)])

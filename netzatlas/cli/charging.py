@@ -1,0 +1,60 @@
+"""``netzatlas charging``: access to public charging, gaps, siting."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from netzatlas.cli._common import console, friendly_errors, print_report_table, progress_bar
+
+app = typer.Typer(help="Ladeinfrastruktur (public charging): distance from homes to the nearest charger, charge "
+                       "points and kW per 1,000 inhabitants, gaps, and siting of new locations.",
+                  no_args_is_help=True)
+
+
+@app.command("gaps")
+@friendly_errors
+def gaps_cmd(gap_distance_m: float = typer.Option(500.0, "--gap-distance", help="A home farther than this (m, "
+                                                                                 "along roads) is in a gap."),
+             out: Path = typer.Option(None, "--out", help="Output folder (default NETZATLAS_HOME/output/charging).")
+             ) -> None:
+    """Distances from every address and 100 m cell to the nearest public charger (straight and along roads),
+    supply per 1,000 inhabitants per cell, and the gaps; writes a GeoPackage and an HTML map."""
+    from netzatlas.charging.access import AccessParams
+    from netzatlas.charging.report import charging_gaps
+    from netzatlas.config import get_settings
+    from netzatlas.registry import analysis_inputs as ai
+    from netzatlas.registry.db import connect
+    from netzatlas.reports.maps import MapLayer, make_map, save_map
+
+    with progress_bar("charging gaps", total=3) as update:
+        with connect() as conn:
+            chargers, cells = ai.chargers(conn), ai.population_cells(conn, 100)
+            addresses, roads = ai.layer(conn, "fibre_address"), ai.layer(conn, "road")
+        update(1, description="distances along roads")
+        res = charging_gaps(addresses, cells, chargers, roads, AccessParams(gap_distance_m=gap_distance_m))
+        update(2, description="writing")
+        target = out or get_settings().output_dir / "charging"
+        target.mkdir(parents=True, exist_ok=True)
+        gpkg = target / "charging_gaps.gpkg"
+        if gpkg.exists():
+            gpkg.unlink()
+        res.cells.replace([float("inf")], None).to_file(gpkg, layer="cells_100m")
+        res.gaps.to_file(gpkg, layer="gaps")
+        res.addresses[["external_id", "street", "house_number", "straight_m", "road_m", "gap", "geometry"]] \
+            .replace([float("inf")], None).to_file(gpkg, layer="addresses")
+        m, _ = make_map([MapLayer("gaps (population)", res.gaps, color="#d7191c", fill_opacity=0.35,
+                                  tooltip=("population", "area_ha")),
+                         MapLayer("public chargers", chargers, color="#1a9641", radius=5,
+                                  tooltip=("name", "operator", "charge_points", "power_kw"))],
+                        bounds_gdf=res.cells, roads=roads, buildings=None,
+                        attribution="© OpenStreetMap contributors · Zensus 2011 · Ladesäulenregister BNetzA",
+                        title=f"Charging gaps (> {gap_distance_m:g} m along roads)")
+        page = save_map(m, target / "charging_gaps.html")
+        update(3)
+    print_report_table("Public charging (registry; OSM stations linked to the register counted once)",
+                       [{"measure": k, "value": round(v, 2) if isinstance(v, float) else v}
+                        for k, v in res.summary.items()])
+    console.print(f"{len(res.gaps)} gap areas; largest: {int(res.gaps.population.max()) if len(res.gaps) else 0:,} "
+                  f"inhabitants\n[green]GeoPackage[/]: {gpkg}\n[green]map[/]: {page}")
