@@ -30,11 +30,14 @@ def charging_gaps(addresses: gpd.GeoDataFrame, cells: gpd.GeoDataFrame, chargers
     c["straight_m"], c["road_m"], c["gap"] = acc["straight_m"].values, acc["road_m"].values, acc["gap"].values
     # cells more than 250 m from any road of the registry lie outside the road data (the demo's OSM extract covers
     # central Aachen only): they are reported, not counted as gaps
-    c["outside_road_data"] = ~np.isfinite(c["road_m"])
+    r = roads.to_crs(cells.crs)
+    _, dist = r.sindex.nearest(centroids.geometry.values, return_distance=True, return_all=False)
+    c["outside_road_data"] = dist > 250.0
     c.loc[c["outside_road_data"], "gap"] = False
     outside_pop = float(pd.to_numeric(c.loc[c["outside_road_data"], "population_estimate"], errors="coerce").sum())
     c = c[~c["outside_road_data"]]
-    addr = addr[np.isfinite(addr["road_m"])]
+    _, adist = r.sindex.nearest(addr.geometry.values, return_distance=True, return_all=False)
+    addr = addr[adist <= 250.0]
     pop = pd.to_numeric(c["population_estimate"], errors="coerce").fillna(0)
     total = float(pop.sum())
     within = {f"population_within_{d}m_pct": round(float(pop[c["road_m"] <= d].sum() / total * 100), 1)
