@@ -1,0 +1,1 @@
+"""The shared coverage engine: demand, coverage models, gaps and the siting solver (pure functions)."""
