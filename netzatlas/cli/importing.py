@@ -99,7 +99,12 @@ def import_charging_register(
     from netzatlas.registry.importers.load import municipality_boundary_4326
 
     gdf = read_charging_register(path, clip=municipality_boundary_4326() if clip else None)
-    show(_load({"charging_point": gdf}, source, "charging-register", path.name, "bnetza", skip_invalid), path.name)
+    report = _load({"charging_point": gdf}, source, "charging-register", path.name, "bnetza", skip_invalid)
+    left_out = gdf.attrs.get("rejects", [])
+    report.notes.append(f"register 'Stand': {gdf.attrs.get('stand') or 'not given'}")
+    show(report, path.name)
+    if left_out:
+        print_rejects([("charging_point (left out by the reader)", r) for r in left_out])
 
 
 @app.command("zensus")

@@ -23,8 +23,20 @@ import yaml
 from netzatlas.errors import FileFormatError, InvalidParameter
 
 LAYERS = ("fibre_address", "streetlight", "charging_point", "mobile_site", "wlan_hotspot", "poi", "building", "road")
+#: the typed columns of each layer (an empty layer still has them)
+LAYER_COLUMNS = {
+    "fibre_address": ["street", "house_number", "house_number_suffix", "postcode", "city", "is_business",
+                      "socio_economic"],
+    "streetlight": ["height_m", "lamp_type", "permanent_power"],
+    "charging_point": ["operator", "address", "postcode", "city", "charge_points", "power_kw", "charger_type"],
+    "mobile_site": ["site_type", "operator", "height_m", "is_mobile", "assumed"],
+    "wlan_hotspot": ["operator", "ssid", "ap_class"],
+    "poi": ["category", "area_m2"],
+    "building": ["height_m", "height_source", "levels", "building_type"],
+    "road": ["highway"],
+}
 TAGS_FILE = Path(__file__).with_name("osm_tags.yaml")
-_NUM = re.compile(r"[-+]?\d+(?:[.,]\d+)?")
+_NUM = re.compile(r"[-+]?(?:\d+(?:[.,]\d+)?|[.,]\d+)")
 Progress = Callable[[int, int | None], None]
 
 
@@ -68,10 +80,12 @@ def _poi_category(tags: dict[str, str], rules: list[dict]) -> str | None:
 
 
 def _max_kw(tags: dict[str, str]) -> float | None:
-    vals = [parse_number(v) for k, v in tags.items() if k.startswith("socket:") and k.endswith(":output")]
-    vals = [v for v in vals if v is not None]
+    def values(text: str) -> list[float]:
+        return [v for v in (parse_number(x) for x in text.split(";")) if v is not None]
+
+    vals = [v for k, t in tags.items() if k.startswith("socket:") and k.endswith(":output") for v in values(t)]
     if not vals and tags.get("charging_station:output"):
-        vals = [parse_number(tags["charging_station:output"]) or 0]
+        vals = values(tags["charging_station:output"])
     return max(vals) if vals else None
 
 
@@ -163,6 +177,23 @@ def _socio_economic(tags: dict[str, str]) -> str | None:
     return None
 
 
+def _dedupe_addresses(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """The same address (street, number, suffix, postcode) on a node and on its building: keep one row.
+
+    The node (usually the entrance) is kept; ``is_business`` and ``socio_economic`` are taken from any row of
+    the group. Addresses without a street (or ``addr:place``) are never merged: the number alone says nothing.
+    """
+    parts = gdf[["street", "house_number", "house_number_suffix", "postcode"]].astype(object).fillna("")
+    key = parts.astype(str).agg("|".join, axis=1).where(gdf["street"].notna(), gdf["external_id"])
+    gdf = gdf.assign(_key=key, _pref=(gdf["_osm_type"] != "node").astype(int)).sort_values(
+        ["_key", "_pref", "external_id"], kind="stable")
+    grouped = gdf.groupby("_key", sort=False)
+    business = grouped["is_business"].transform("any")
+    socio = grouped["socio_economic"].transform("first")  # first non-null value, in the kept row's order
+    gdf = gdf.assign(is_business=business.astype(bool), socio_economic=socio.astype(object).where(socio.notna(), None))
+    return gdf.drop_duplicates("_key").drop(columns=["_key", "_pref"])
+
+
 def _frames(col: _Collector) -> dict[str, gpd.GeoDataFrame]:
     out: dict[str, gpd.GeoDataFrame] = {}
     for layer in LAYERS:
@@ -170,18 +201,17 @@ def _frames(col: _Collector) -> dict[str, gpd.GeoDataFrame]:
             continue
         rows = col.rows.get(layer, [])
         gdf = gpd.GeoDataFrame(rows, geometry="geometry", crs="EPSG:4326") if rows else \
-            gpd.GeoDataFrame({"external_id": [], "geometry": []}, geometry="geometry", crs="EPSG:4326")
+            gpd.GeoDataFrame({c: [] for c in ["external_id", "name", *LAYER_COLUMNS[layer], "properties", "geometry"]},
+                             geometry="geometry", crs="EPSG:4326")
         if layer == "fibre_address" and len(gdf):
-            # The same address tagged on a node (usually the entrance) and on its building: keep the node.
-            parts = gdf[["street", "house_number", "house_number_suffix", "postcode"]].astype(object).fillna("")
-            key = parts.astype(str).agg("|".join, axis=1)
-            gdf["_pref"] = (gdf["_osm_type"] != "node").astype(int)
-            gdf = gdf.assign(_key=key).sort_values(["_key", "_pref"]).drop_duplicates("_key").drop(
-                columns=["_key", "_pref"])
+            gdf = _dedupe_addresses(gdf)
         if layer == "poi" and len(gdf):
             areas = gpd.GeoSeries(gdf.pop("_area").values, crs="EPSG:4326")
             gdf["area_m2"] = areas.to_crs(25832).area.where(areas.notna(), None).round(1).values
         gdf = gdf.drop(columns=[c for c in ("_osm_type", "_area") if c in gdf.columns])
+        for c in gdf.columns.drop(gdf.geometry.name, errors="ignore"):
+            if gdf[c].isna().any():  # missing values are None, not NaN
+                gdf[c] = gdf[c].astype(object).where(gdf[c].notna(), None)
         out[layer] = gdf.sort_values("external_id").reset_index(drop=True) if len(gdf) else gdf
     return out
 
