@@ -104,3 +104,25 @@ def test_charging_gaps_process(client, api_keys):
     assert r.status_code == 200, r.text
     res = r.json()
     assert res["summary"]["population"] >= 120 and res["gaps"]["type"] == "FeatureCollection"
+
+
+@pytest.mark.parametrize("pid,inputs,key", [
+    ("wifi-priority", {"cell_size_m": 200, "top": 5}, "priority_areas"),
+    ("wifi-siting", {"k": 2, "radius_m": 70}, "new_access_points"),
+    ("charging-siting", {"k": 1, "radius_m": 300}, "new_locations"),
+])
+def test_siting_processes(client, api_keys, pid, inputs, key):
+    import geopandas as gpd
+    from shapely.geometry import Point, box
+
+    from netzatlas.registry.importers.load import load_layers
+
+    pois = gpd.GeoDataFrame({"external_id": ["Q1", "Q2"], "category": ["square", "bus_stop"]},
+                            geometry=[Point(6.0731, 50.7611), Point(6.0735, 50.7613)], crs=4326)
+    cells = gpd.GeoDataFrame({"external_id": ["Z1"], "cell_id": ["Z1"], "resolution_m": [100],
+                              "population_estimate": [80.0]}, geometry=[box(6.0728, 50.7608, 6.0742, 50.7617)],
+                             crs=4326)
+    load_layers({"poi": pois, "population_grid": cells}, source="proc-siting", kind="test")
+    r = client.post(f"/processes/{pid}/execution", headers=auth(api_keys["reader"]), json={"inputs": inputs})
+    assert r.status_code == 200, r.text
+    assert r.json()[key]["type"] == "FeatureCollection"

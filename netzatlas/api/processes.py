@@ -227,6 +227,7 @@ def _load_processes() -> None:
         return
     import importlib
 
-    for module in ("netzatlas.api.processes_gigabit", "netzatlas.api.processes_charging"):
+    for module in ("netzatlas.api.processes_gigabit", "netzatlas.api.processes_charging",
+                   "netzatlas.api.processes_siting"):
         importlib.import_module(module)
     _LOADED = True

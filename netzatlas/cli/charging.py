@@ -58,3 +58,30 @@ def gaps_cmd(gap_distance_m: float = typer.Option(500.0, "--gap-distance", help=
                         for k, v in res.summary.items()])
     console.print(f"{len(res.gaps)} gap areas; largest: {int(res.gaps.population.max()) if len(res.gaps) else 0:,} "
                   f"inhabitants\n[green]GeoPackage[/]: {gpkg}\n[green]map[/]: {page}")
+
+
+@app.command("siting")
+@friendly_errors
+def siting_cmd(k: int = typer.Option(10, "--k", help="Number of new charging locations."),
+               radius_m: float = typer.Option(300.0, "--radius", help="Reach of a location (m, straight line)."),
+               certify: bool = typer.Option(True, "--certify/--no-certify", help="Also solve the exact MILP.")) -> None:
+    """Choose N new public charging locations (streetlights, city-offered sites) that bring the most residents
+    within reach; existing chargers stay."""
+    from netzatlas.charging.siting import site_chargers
+    from netzatlas.registry import analysis_inputs as ai
+    from netzatlas.registry.db import connect
+    from netzatlas.wifi.inputs import wlan_candidates
+
+    with progress_bar("charging siting", total=1) as update:
+        with connect() as conn:
+            cells, chargers = ai.population_cells(conn, 100), ai.chargers(conn)
+            cands = wlan_candidates(ai.layer(conn, "streetlight"), ai.layer(conn, "poi").iloc[:0],
+                                    ai.layer(conn, "candidate_site"))
+        s = site_chargers(cells, chargers, cands, k=k, radius_m=radius_m, certify=certify)
+        update(1)
+    r = s.result
+    console.print(f"residents within {radius_m:g} m of a charger: {r.covered_weight:,.0f} of {r.total_weight:,.0f} "
+                  f"({r.share:.1%}) with {len(chargers)} chargers kept and {len(r.chosen)} new locations"
+                  + (f"; greedy gap to the exact bound {r.gap:.2%}" if r.gap is not None else ""))
+    print_report_table("New charging locations",
+                       s.new_sites[["pick", "kind", "ref", "residents_gained"]].to_dict("records"))
