@@ -1,0 +1,63 @@
+"""The 3GPP sector antenna (TR 38.901 Table 7.3-1): horizontal and vertical pattern with azimuth and downtilt,
+and received power (RSRP) from EIRP. Sources: DOMAIN.md §4.6–4.7."""
+
+from __future__ import annotations
+
+import numpy as np
+import numpy.typing as npt
+
+from netzatlas.errors import InvalidParameter
+
+Array = npt.NDArray[np.float64]
+PHI_3DB, THETA_3DB, A_MAX, SLA_V, G_MAX_DBI = 65.0, 65.0, 30.0, 30.0, 8.0
+
+
+def check_azimuth(azimuth_deg: float) -> float:
+    if not 0 <= azimuth_deg < 360:
+        raise InvalidParameter(f"azimuth must be in [0, 360) degrees (compass, clockwise from north), "
+                               f"got {azimuth_deg:g}")
+    return azimuth_deg
+
+
+def check_tilt(tilt_deg: float) -> float:
+    if not -90 <= tilt_deg <= 90:
+        raise InvalidParameter(f"tilt must be within ±90 degrees (positive = down), got {tilt_deg:g}")
+    return tilt_deg
+
+
+def horizontal(phi_deg: Array) -> Array:
+    """A_H(φ) = −min(12 (φ/φ3dB)², A_max), φ relative to boresight in [−180, 180]."""
+    phi = (np.asarray(phi_deg, dtype=float) + 180) % 360 - 180
+    return -np.minimum(12 * (phi / PHI_3DB) ** 2, A_MAX)
+
+
+def vertical(theta_deg: Array, tilt_deg: float = 0.0) -> Array:
+    """A_V(θ) = −min(12 ((θ − 90° − tilt)/θ3dB)², SLA_V); θ is the zenith angle (90° = horizon)."""
+    theta = np.asarray(theta_deg, dtype=float)
+    return -np.minimum(12 * ((theta - 90 - tilt_deg) / THETA_3DB) ** 2, SLA_V)
+
+
+def gain(phi_deg: Array, theta_deg: Array, tilt_deg: float = 0.0, g_max: float = G_MAX_DBI) -> Array:
+    """G = G_max − min(−(A_H + A_V), A_max) in dBi."""
+    return g_max - np.minimum(-(horizontal(phi_deg) + vertical(theta_deg, tilt_deg)), A_MAX)
+
+
+def attenuation(dx: Array, dy: Array, dz: Array, azimuth_deg: float, tilt_deg: float) -> Array:
+    """Pattern attenuation (dB ≤ 0, relative to boresight) towards points at offsets dx (east), dy (north),
+    dz (up) from the antenna."""
+    check_azimuth(azimuth_deg)
+    check_tilt(tilt_deg)
+    bearing = np.degrees(np.arctan2(dx, dy)) % 360
+    phi = bearing - azimuth_deg
+    horiz = np.hypot(dx, dy)
+    theta = 90 - np.degrees(np.arctan2(dz, horiz))  # zenith angle: below the antenna → > 90°
+    return -np.minimum(-(horizontal(phi) + vertical(theta, tilt_deg)), A_MAX)
+
+
+def rsrp_dbm(eirp_dbm: float, n_rb: int, path_loss_db: Array, pattern_db: Array | float = 0.0,
+             other_losses_db: float = 0.0) -> Array:
+    """RSRP ≈ EIRP per resource element + pattern − path loss − losses; EIRP_RE = EIRP − 10 log10(12 N_RB).
+    ``eirp_dbm`` is the boresight EIRP (transmit power + G_max − cable losses)."""
+    if n_rb <= 0:
+        raise InvalidParameter("the number of resource blocks must be positive")
+    return eirp_dbm - 10 * np.log10(12 * n_rb) + pattern_db - path_loss_db - other_losses_db
