@@ -17,7 +17,7 @@ SYSTEM_COLUMNS = ("id", "version", "created_at", "updated_at", "updated_by", "de
 #: Asset layers (the register proper) versus reference layers.
 ASSET_LAYERS = ("fibre_address", "mobile_site", "wlan_hotspot", "streetlight", "charging_point")
 REFERENCE_LAYERS = ("municipality", "population_grid", "poi", "building", "road", "candidate_site")
-CHILD_TABLES = ("mobile_sector", "broadband_supply")
+CHILD_TABLES = ("mobile_sector", "broadband_supply", "mast_request")
 #: Analysis results, served read-only as collections (views over the result tables).
 RESULT_LAYERS = ("gigabit_result", "funding_area_result")
 

@@ -1,0 +1,93 @@
+"""Registry side of the mobile-site analyses: sectors, the surface, the incremental coverage run, mast requests."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import psycopg
+
+from netzatlas.config import get_settings
+from netzatlas.coverage.surface import Surface, buildings_surface
+from netzatlas.mobile_sites.run import CoverageRun, run_coverage
+from netzatlas.mobile_sites.sites import sectors_from_registry
+from netzatlas.registry import analysis_inputs as ai
+
+TABLES = ("registry.mobile_site", "registry.mobile_sector")
+
+
+def demo_surface(conn: psycopg.Connection, resolution: float = 10.0) -> Surface:
+    """Buildings on flat terrain over the extent of the registry's buildings."""
+    b = ai.layer(conn, "building")
+    return buildings_surface(b, resolution=resolution)
+
+
+def surface_key(surface: Surface) -> str:
+    h = hashlib.sha1(surface.dsm.astype(np.float32).tobytes())
+    h.update(str(tuple(surface.transform)).encode())
+    return h.hexdigest()[:12]
+
+
+def sectors(conn: psycopg.Connection) -> list:
+    sites = ai.layer(conn, "mobile_site")
+    sec = pd.DataFrame(conn.execute("SELECT site_id::text AS site_id, operator, technology, band_mhz, height_m, "
+                                    "azimuth_deg, tilt_deg, eirp_dbm FROM registry.mobile_sector "
+                                    "WHERE deleted_at IS NULL").fetchall(),
+                       columns=["site_id", "operator", "technology", "band_mhz", "height_m", "azimuth_deg",
+                                "tilt_deg", "eirp_dbm"])
+    return sectors_from_registry(sites, sec)
+
+
+def changed_sites_since(conn: psycopg.Connection, seq: int) -> set[str]:
+    rows = conn.execute(
+        "SELECT table_name, row_id::text AS row_id, coalesce(after->>'site_id', before->>'site_id') AS site_id "
+        "FROM audit.change WHERE seq > %s AND table_name = ANY(%s)", [seq, list(TABLES)]).fetchall()
+    return {r["row_id"] if r["table_name"] == "registry.mobile_site" else r["site_id"] for r in rows}
+
+
+def max_seq(conn: psycopg.Connection) -> int:
+    return int(conn.execute("SELECT coalesce(max(seq), 0) AS s FROM audit.change").fetchone()["s"])
+
+
+def incremental_run(conn: psycopg.Connection, resolution: float = 10.0, progress=None  # noqa: ANN001
+                    ) -> tuple[CoverageRun, Surface, Path]:
+    """Run coverage, recomputing only the sites changed since the last run on the same surface."""
+    surface = demo_surface(conn, resolution)
+    base = get_settings().output_dir / "mobile"
+    cache = base / f"cache-{surface_key(surface)}"
+    state_file = base / "state.json"
+    state = json.loads(state_file.read_text()) if state_file.exists() else {}
+    seq_now = max_seq(conn)
+    changed = None
+    if state.get("cache") == cache.name:
+        changed = changed_sites_since(conn, int(state.get("last_seq", 0)))
+    run = run_coverage(sectors(conn), surface, cache, changed, progress)
+    base.mkdir(parents=True, exist_ok=True)
+    state_file.write_text(json.dumps({"last_seq": seq_now, "cache": cache.name}))
+    return run, surface, base
+
+
+def current_best(run: CoverageRun) -> np.ndarray:
+    return np.max(np.stack(list(run.rasters.values())), axis=0) if run.rasters else None  # type: ignore[return-value]
+
+
+def candidates(conn: psycopg.Connection) -> gpd.GeoDataFrame:
+    """Candidate layers for a mast request: city-offered sites, public buildings, streetlights, existing masts."""
+    parts = []
+    cs = ai.layer(conn, "candidate_site")
+    if len(cs):
+        parts.append(cs.assign(kind="candidate_site")[["kind", "external_id", "name", "height_m", "geometry"]])
+    pois = ai.layer(conn, "poi")
+    pb = pois[pois["category"].isin(["townhall", "public_building", "library", "cultural_venue"])]
+    parts.append(pb.assign(kind="public_building", height_m=np.nan)[["kind", "external_id", "name", "height_m",
+                                                                      "geometry"]])
+    sl = ai.layer(conn, "streetlight")
+    parts.append(sl.assign(kind="streetlight")[["kind", "external_id", "name", "height_m", "geometry"]])
+    ms = ai.layer(conn, "mobile_site")
+    parts.append(ms.assign(kind="existing_mast")[["kind", "external_id", "name", "height_m", "geometry"]])
+    crs = parts[0].crs
+    return gpd.GeoDataFrame(pd.concat([p.to_crs(crs) for p in parts], ignore_index=True), crs=crs)
