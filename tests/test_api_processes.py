@@ -126,3 +126,40 @@ def test_siting_processes(client, api_keys, pid, inputs, key):
     r = client.post(f"/processes/{pid}/execution", headers=auth(api_keys["reader"]), json={"inputs": inputs})
     assert r.status_code == 200, r.text
     assert r.json()[key]["type"] == "FeatureCollection"
+
+
+def test_mobile_processes(client, api_keys, db_url):
+    import geopandas as gpd
+    from shapely.geometry import Point, box
+
+    from netzatlas.registry.db import connect
+    from netzatlas.registry.importers.load import load_layers
+
+    b = gpd.GeoDataFrame({"external_id": ["B1", "B2"], "height_m": [12.0, 20.0]},
+                         geometry=[box(6.0740, 50.7620, 6.0745, 50.7623), box(6.0760, 50.7630, 6.0765, 50.7634)],
+                         crs=4326)
+    site = gpd.GeoDataFrame({"external_id": ["M1"], "site_type": ["mast"], "height_m": [25.0], "is_mobile": [True]},
+                            geometry=[Point(6.0750, 50.7625)], crs=4326)
+    lamp = gpd.GeoDataFrame({"external_id": ["SL1"], "height_m": [8.0]}, geometry=[Point(6.0752, 50.7627)], crs=4326)
+    cells = gpd.GeoDataFrame({"external_id": ["MC1"], "cell_id": ["MC1"], "resolution_m": [100],
+                              "population_estimate": [150.0]}, geometry=[box(6.0745, 50.7620, 6.0759, 50.7629)],
+                             crs=4326)
+    load_layers({"building": b, "mobile_site": site, "streetlight": lamp, "population_grid": cells},
+                source="proc-mobile", kind="test")
+    h = auth(api_keys["reader"])
+    r = client.post("/processes/mobile-coverage-holes/execution", headers=h, json={"inputs": {"resolution_m": 20}})
+    assert r.status_code == 200, r.text
+    res = r.json()
+    assert res["rasters"] and res["holes"]["type"] == "FeatureCollection" and res["assumptions"]
+    assert client.get(res["rasters"][0]["href"]).status_code == 200
+    with connect(db_url) as conn:
+        rid = conn.execute("INSERT INTO registry.mast_request (operator, radius_m, desired_height_m, received_on, "
+                           "deadline, geom) VALUES ('T', 300, 30, '2026-11-01', '2026-12-27', ST_Transform("
+                           "ST_SetSRID(ST_MakePoint(6.0751, 50.7626), 4326), 25832)) RETURNING id::text AS id"
+                           ).fetchone()["id"]
+        conn.commit()
+    r = client.post("/processes/mast-request-evaluation/execution", headers=h, json={"inputs": {"request_id": rid}})
+    assert r.status_code == 200, r.text
+    assert r.json()["deadline"] == "2026-12-27" and r.json()["candidates"]["features"]
+    r = client.post("/processes/small-cell-screening/execution", headers=h, json={"inputs": {"top": 5}})
+    assert r.status_code == 200 and r.json()["streetlights"] >= 1

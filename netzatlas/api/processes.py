@@ -228,6 +228,6 @@ def _load_processes() -> None:
     import importlib
 
     for module in ("netzatlas.api.processes_gigabit", "netzatlas.api.processes_charging",
-                   "netzatlas.api.processes_siting"):
+                   "netzatlas.api.processes_siting", "netzatlas.api.processes_mobile"):
         importlib.import_module(module)
     _LOADED = True

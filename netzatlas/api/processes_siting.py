@@ -22,7 +22,11 @@ def _wlan_inputs(state: ApiState):  # noqa: ANN202
 
 
 def _fc(gdf) -> dict:  # noqa: ANN001
-    return json.loads(gdf.to_crs(4326).to_json()) if len(gdf) else {"type": "FeatureCollection", "features": []}
+    if not len(gdf):
+        return {"type": "FeatureCollection", "features": []}
+    import numpy as np
+
+    return json.loads(gdf.replace([np.inf, -np.inf], np.nan).to_crs(4326).to_json())
 
 
 def wifi_priority(inputs: dict[str, Any], progress: Progress, state: ApiState) -> dict[str, Any]:

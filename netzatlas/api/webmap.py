@@ -51,3 +51,13 @@ def vendor(name: str) -> FileResponse:
 @router.get("/favicon.ico", include_in_schema=False)
 def favicon() -> FileResponse:
     return FileResponse(STATIC / "favicon.svg", media_type="image/svg+xml")
+
+
+@router.get("/results/mobile/{name}", include_in_schema=False)
+def mobile_raster(name: str) -> FileResponse:
+    """Download a coverage raster (Cloud-Optimized GeoTIFF) written by the mobile-coverage-holes process."""
+    base = (get_settings().output_dir / "mobile").resolve()
+    path = (base / name).resolve()
+    if path.parent != base or path.suffix != ".tif" or not path.exists():
+        raise NotFound(f"no coverage raster {name}")
+    return FileResponse(path, media_type="image/tiff; application=geotiff; profile=cloud-optimized")
