@@ -67,7 +67,7 @@ def load_state(url: str, storage_srid: int, pool_size: int = 10) -> ApiState:
     pool = ConnectionPool(url, min_size=1, max_size=pool_size, kwargs={"row_factory": dict_row}, open=True,
                           name="netzatlas")
     with pool.connection() as conn:
-        layers = {k: v for k, v in catalogue(conn).items() if v.geometry_type}
+        layers = {k: v for k, v in catalogue(conn).items() if v.geometry_type and v.kind != "child"}
         public = {r["layer"]: r["public"] for r in conn.execute("SELECT layer, public FROM registry.layer_policy")}
         sensitive: dict[str, set[str]] = {}
         for r in conn.execute("SELECT layer, property FROM registry.sensitive_property"):
