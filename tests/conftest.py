@@ -187,3 +187,13 @@ def live_server(db_url, api_data):
     yield url
     proc.terminate()
     proc.wait(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def aachen_loaded(db_url):
+    """The real Aachen demo data (OSM extract, Zensus, boundary, register) in the test database, once."""
+    from netzatlas.registry import demo
+
+    demo.import_all(db_url)
+    demo.conflate_charging(db_url)
+    return db_url

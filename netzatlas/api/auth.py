@@ -114,5 +114,13 @@ def token_from_headers(authorization: str | None, x_api_key: str | None) -> str 
         scheme, _, value = authorization.partition(" ")
         if scheme.lower() == "bearer" and value:
             return value.strip()
+        if scheme.lower() == "basic" and value:  # clients that only do Basic (QGIS 3.22): the password is the key
+            import base64
+            import binascii
+
+            try:
+                return base64.b64decode(value.strip()).decode().partition(":")[2] or None
+            except (binascii.Error, UnicodeDecodeError):
+                raise Unauthorized("the Basic credentials are malformed") from None
         raise Unauthorized("unsupported Authorization header", hint="use 'Authorization: Bearer <key>'")
     return None

@@ -60,7 +60,7 @@ def funding_process(inputs: dict[str, Any], progress: Progress, state: ApiState)
         progress(30, "clustering")
         import pandas as pd
 
-        addrs = res.merge(pd.DataFrame(cls), on="address_id")
+        addrs = res.merge(pd.DataFrame(cls, columns=["address_id", "eligible"]), on="address_id")
         areas = funding_areas(gpd.GeoDataFrame(addrs, geometry="geometry", crs=res.crs).to_crs(25832), roads, params)
         progress(80, "storing")
         conn.execute("DELETE FROM registry.funding_area WHERE snapshot_id = %s", [snap])

@@ -53,6 +53,7 @@ def demand_points(pois: gpd.GeoDataFrame | None = None, cells: gpd.GeoDataFrame 
                                        "source": c.get("cell_id", c.index)},
                                       geometry=c.geometry.centroid.values, crs=cells.crs))
     if not parts:
-        return gpd.GeoDataFrame({"weight": [], "kind": [], "category": [], "source": []}, geometry=[])
+        crs = (pois.crs if pois is not None else None) or (cells.crs if cells is not None else None)
+        return gpd.GeoDataFrame({"weight": [], "kind": [], "category": [], "source": []}, geometry=[], crs=crs)
     crs = parts[0].crs
     return gpd.GeoDataFrame(pd.concat([p.to_crs(crs) for p in parts], ignore_index=True), crs=crs)

@@ -23,6 +23,11 @@ TABLES = ("registry.mobile_site", "registry.mobile_sector")
 def demo_surface(conn: psycopg.Connection, resolution: float = 10.0) -> Surface:
     """Buildings on flat terrain over the extent of the registry's buildings."""
     b = ai.layer(conn, "building")
+    if b.empty:
+        from netzatlas.errors import InvalidInput
+
+        raise InvalidInput("the registry holds no buildings to build the surface from",
+                           hint="import buildings (netzatlas import osm) or give a surface raster")
     return buildings_surface(b, resolution=resolution)
 
 

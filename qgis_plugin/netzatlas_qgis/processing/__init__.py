@@ -1,0 +1,1 @@
+"""The netzatlas Processing provider."""

@@ -1,0 +1,122 @@
+"""A Processing algorithm that runs one server process as a job: progress through the feedback, cancel through
+DELETE /jobs/{id}, results written to a GeoJSON file and loaded as a styled layer."""
+
+from __future__ import annotations
+
+import json
+import time
+
+from qgis.core import (
+    QgsProcessingAlgorithm,
+    QgsProcessingException,
+    QgsProcessingOutputNumber,
+    QgsProcessingParameterBoolean,
+    QgsProcessingParameterEnum,
+    QgsProcessingParameterFileDestination,
+    QgsProcessingParameterNumber,
+    QgsProcessingParameterString,
+)
+
+from ..client import ApiError, Client
+from ..logic import LAYER_OUTPUT, PROCESSES, process_inputs
+
+PROGRAMMES = ["bund-2015", "gigabit-rl-1.0-2021", "gigabit-rl-2.0-2023", "gigabit-rl-2.0-2024"]
+
+
+class ServerProcessAlgorithm(QgsProcessingAlgorithm):
+    process_id = ""
+
+    def name(self) -> str:
+        return PROCESSES[self.process_id][0]
+
+    def displayName(self) -> str:  # noqa: N802
+        return PROCESSES[self.process_id][1]
+
+    def group(self) -> str:
+        return PROCESSES[self.process_id][2]
+
+    def groupId(self) -> str:  # noqa: N802
+        return PROCESSES[self.process_id][2].lower()
+
+    def shortHelpString(self) -> str:  # noqa: N802
+        return f"Runs the netzatlas server process '{self.process_id}' (OGC API Processes) and loads its result."
+
+    def createInstance(self):  # noqa: N802, ANN201
+        return type(self)()
+
+    def initAlgorithm(self, config=None) -> None:  # noqa: N802, ANN001
+        for name, (kind, default, help_) in PROCESSES[self.process_id][3].items():
+            if kind == "enum":
+                self.addParameter(QgsProcessingParameterEnum(name, help_, PROGRAMMES,
+                                                             defaultValue=PROGRAMMES.index(default)))
+            elif kind == "number":
+                self.addParameter(QgsProcessingParameterNumber(name, help_, QgsProcessingParameterNumber.Double,
+                                                               defaultValue=default))
+            elif kind == "integer":
+                self.addParameter(QgsProcessingParameterNumber(name, help_, QgsProcessingParameterNumber.Integer,
+                                                               defaultValue=default))
+            elif kind == "boolean":
+                self.addParameter(QgsProcessingParameterBoolean(name, help_, defaultValue=default))
+            else:
+                self.addParameter(QgsProcessingParameterString(name, help_, defaultValue=default, optional=True))
+        if LAYER_OUTPUT[self.process_id]:
+            self.addParameter(QgsProcessingParameterFileDestination("OUTPUT", "result layer", "GeoJSON (*.geojson)"))
+        self.addOutput(QgsProcessingOutputNumber("FEATURES", "number of result features"))
+
+    def processAlgorithm(self, parameters, context, feedback):  # noqa: N802, ANN001, ANN201
+        values = {}
+        for name, (kind, _d, _h) in PROCESSES[self.process_id][3].items():
+            if kind == "enum":
+                values[name] = PROGRAMMES[self.parameterAsEnum(parameters, name, context)]
+            elif kind == "number":
+                values[name] = self.parameterAsDouble(parameters, name, context)
+            elif kind == "integer":
+                values[name] = self.parameterAsInt(parameters, name, context)
+            elif kind == "boolean":
+                values[name] = self.parameterAsBool(parameters, name, context)
+            else:
+                values[name] = self.parameterAsString(parameters, name, context)
+        client = Client()
+        try:
+            status, body, headers = client.call("POST", f"/processes/{self.process_id}/execution",
+                                                process_inputs(self.process_id, values),
+                                                {"Prefer": "respond-async"})
+            if status >= 400:
+                raise QgsProcessingException(f"the server refused: HTTP {status} {body[:300].decode(errors='replace')}")
+            job = headers.get("location", "").split(client.url, 1)[-1]
+            while True:
+                if feedback.isCanceled():
+                    client.call("DELETE", job)
+                    raise QgsProcessingException("cancelled; the server job was dismissed")
+                st = client.json("GET", job)
+                feedback.setProgress(st.get("progress", 0))
+                if st.get("message"):
+                    feedback.pushInfo(st["message"])
+                if st["status"] in ("successful", "failed", "dismissed"):
+                    break
+                time.sleep(0.3)
+            if st["status"] != "successful":
+                raise QgsProcessingException(f"the analysis failed: {st.get('message')}")
+            result = client.json("GET", job + "/results")
+        except ApiError as exc:
+            raise QgsProcessingException(str(exc)) from exc
+        out = {"FEATURES": 0}
+        key = LAYER_OUTPUT[self.process_id]
+        if key:
+            fc = result.get(key) or {"type": "FeatureCollection", "features": []}
+            path = self.parameterAsFileOutput(parameters, "OUTPUT", context)
+            with open(path, "w", encoding="utf-8") as fh:
+                json.dump(fc, fh)
+            out["OUTPUT"] = path
+            out["FEATURES"] = len(fc.get("features", []))
+            context.addLayerToLoadOnCompletion(path, context.LayerDetails(self.displayName(), context.project(),
+                                                                          "OUTPUT"))
+        else:
+            out["FEATURES"] = int(result.get("addresses", 0))
+            feedback.pushInfo(json.dumps({k: v for k, v in result.items() if k != "classes"}, default=str))
+        return out
+
+
+def make_algorithm(process_id: str) -> ServerProcessAlgorithm:
+    cls = type(f"Alg_{process_id.replace('-', '_')}", (ServerProcessAlgorithm,), {"process_id": process_id})
+    return cls()

@@ -1,0 +1,94 @@
+"""Run with Debian's python3 (python3-qgis), headless: load the netzatlas plugin, register its provider, add the
+registry layers, run every algorithm through processing.run against a live server, test bad connections.
+Prints one JSON document. Usage: plugin_check.py URL KEY OUTDIR"""
+
+import json
+import os
+import sys
+import tempfile
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+os.environ.setdefault("QGIS_AUTH_DB_DIR_PATH", tempfile.mkdtemp())
+url, key, outdir = sys.argv[1], sys.argv[2], sys.argv[3]
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "qgis_plugin"))
+sys.path.insert(0, "/usr/share/qgis/python/plugins")
+
+from qgis.core import QgsApplication, QgsProject, QgsVectorLayer  # noqa: E402
+
+app = QgsApplication([], False)
+app.initQgis()
+out = {"qgis": QgsApplication.instance().applicationVersion() if hasattr(QgsApplication, "applicationVersion")
+       else "", "errors": []}
+try:
+    from qgis.core import Qgis
+
+    out["qgis"] = Qgis.QGIS_VERSION
+    QgsApplication.authManager().setMasterPassword("netzatlas-test", True)
+    from processing.core.Processing import Processing
+
+    Processing.initialize()
+    import processing
+
+    import netzatlas_qgis
+    from netzatlas_qgis.client import Client, store_key
+    from netzatlas_qgis.layers import add_collections
+    from netzatlas_qgis.logic import PROCESSES
+
+    class Iface:  # the few parts of QgisInterface the plugin touches
+        def mainWindow(self):  # noqa: N802
+            return None
+
+        def addPluginToMenu(self, *a):  # noqa: N802
+            pass
+
+        def removePluginMenu(self, *a):  # noqa: N802
+            pass
+
+    plugin = netzatlas_qgis.classFactory(Iface())
+    plugin.initGui()
+    reg = QgsApplication.processingRegistry()
+    prov = reg.providerById("netzatlas")
+    out["provider"] = prov is not None
+    out["algorithms"] = sorted(a.name() for a in prov.algorithms()) if prov else []
+    # connection tests
+    out["unreachable"] = Client("http://127.0.0.1:9", "").test()
+    bad = store_key("na_deadbeef_wrong")
+    out["bad_key"] = Client(url, bad).test()
+    out["not_netzatlas"] = Client(url + "/conformance", "").test()
+    good = store_key(key)
+    client = Client(url, good)
+    out["good"] = client.test()
+    client.save()
+    # layers
+    layers = add_collections(client)
+    out["layers"] = {lyr.name(): {"valid": lyr.isValid(), "count": sum(1 for _ in lyr.getFeatures()),
+                                  "renderer": lyr.renderer().type() if lyr.renderer() else None,
+                                  "typename": lyr.source().split("typename='")[1].split("'")[0]} for lyr in layers}
+    # every algorithm through processing.run
+    runs = {}
+    defaults = {"snapshot": "qgis-test", "request_id": os.environ.get("NETZATLAS_TEST_REQUEST", ""),
+                "k": 2, "top": 5}
+    for pid, (alg, _name, _group, specs) in PROCESSES.items():
+        params = {n: defaults[n] for n in specs if n in defaults}
+        target = os.path.join(outdir, f"{alg}.geojson")
+        params["OUTPUT"] = target
+        try:
+            res = processing.run(f"netzatlas:{alg}", params)
+            count = None
+            if os.path.exists(target):
+                lyr = QgsVectorLayer(target, alg, "ogr")
+                count = lyr.featureCount() if lyr.isValid() else -1
+            runs[alg] = {"ok": True, "features": res.get("FEATURES"), "file_features": count}
+        except Exception as exc:  # reported, the test decides
+            runs[alg] = {"ok": False, "error": str(exc)[:300]}
+    out["runs"] = runs
+    plugin.unload()
+    out["provider_after_unload"] = reg.providerById("netzatlas") is not None
+    QgsProject.instance().clear()
+except Exception as exc:
+    import traceback
+
+    out["errors"].append(traceback.format_exc()[-2000:])
+finally:
+    print(json.dumps(out), flush=True)
+    os._exit(0)
