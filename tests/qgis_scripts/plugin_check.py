@@ -27,9 +27,8 @@ try:
     from processing.core.Processing import Processing
 
     Processing.initialize()
-    import processing
-
     import netzatlas_qgis
+    import processing
     from netzatlas_qgis.client import Client, store_key
     from netzatlas_qgis.layers import add_collections
     from netzatlas_qgis.logic import PROCESSES
@@ -68,7 +67,7 @@ try:
     runs = {}
     defaults = {"snapshot": "qgis-test", "request_id": os.environ.get("NETZATLAS_TEST_REQUEST", ""),
                 "k": 2, "top": 5}
-    for pid, (alg, _name, _group, specs) in PROCESSES.items():
+    for alg, _name, _group, specs in PROCESSES.values():
         params = {n: defaults[n] for n in specs if n in defaults}
         target = os.path.join(outdir, f"{alg}.geojson")
         params["OUTPUT"] = target
@@ -85,7 +84,7 @@ try:
     plugin.unload()
     out["provider_after_unload"] = reg.providerById("netzatlas") is not None
     QgsProject.instance().clear()
-except Exception as exc:
+except Exception:
     import traceback
 
     out["errors"].append(traceback.format_exc()[-2000:])
