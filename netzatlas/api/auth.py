@@ -16,7 +16,7 @@ import psycopg
 from netzatlas.errors import Forbidden, InvalidParameter, NotFound, Unauthorized
 
 KNOWN_SCOPES = ("read", "admin")
-READ_ONLY = ("gigabit_result", "funding_area_result")
+READ_ONLY = ("gigabit_result", "funding_area_result", "coverage_hole_result")
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,6 @@ from typing import Any
 from netzatlas.api.processes import Process, Progress, register_process
 from netzatlas.api.state import ApiState
 from netzatlas.coverage.demand import demand_points
-from netzatlas.coverage.gaps import holes
 from netzatlas.coverage.signal import write_cog
 from netzatlas.errors import NotFound
 from netzatlas.mobile_sites.mast_request import MastRequest, evaluate
@@ -38,11 +37,11 @@ def coverage_holes(inputs: dict[str, Any], progress: Progress, state: ApiState) 
                       surface.crs, tags={"assumptions": " | ".join(run.assumptions)})
         rasters.append({"operator": op, "technology": tech, "href": f"/results/mobile/{p.name}",
                         "type": "image/tiff; application=geotiff; profile=cloud-optimized"})
-    best = mobile_io.current_best(run)
-    h = holes(best, surface.transform, surface.crs, inputs["threshold_dbm"], cells, addresses, min_people=1) \
-        if best is not None else None
-    return {"holes": _fc(h) if h is not None else {"type": "FeatureCollection", "features": []},
-            "rasters": rasters, "recomputed_sites": len(run.recomputed_sites), "assumptions": run.assumptions}
+    with state.pool.connection() as conn:
+        h = mobile_io.store_holes(conn, run, surface, inputs["threshold_dbm"], cells, addresses)
+    return {"holes": _fc(h), "rasters": rasters, "recomputed_sites": len(run.recomputed_sites),
+            "assumptions": run.assumptions, "collection": "/collections/coverage_hole_result/items",
+            "tiles": "/collections/coverage_hole_result/tiles/WebMercatorQuad"}
 
 
 def mast_request(inputs: dict[str, Any], progress: Progress, state: ApiState) -> dict[str, Any]:

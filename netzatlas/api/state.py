@@ -32,6 +32,7 @@ TITLES = {
     "candidate_site": "Candidate sites, city-owned (Standortangebote der Stadt)",
     "gigabit_result": "Gigabit classification per address (result; Ergebnis Förderfähigkeit)",
     "funding_area_result": "Funding areas (result; Fördergebiete)",
+    "coverage_hole_result": "Mobile coverage holes per operator and technology (result; Funklöcher)",
 }
 
 

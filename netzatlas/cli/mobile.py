@@ -21,9 +21,15 @@ THRESHOLD = typer.Option(-105.0, "--threshold", help="RSRP (dBm) below which a c
 @app.command("coverage")
 @friendly_errors
 def coverage_cmd(resolution: float = typer.Option(10.0, "--resolution", help="Raster cell size (m)."),
-                 threshold: float = THRESHOLD) -> None:
+                 threshold: float = THRESHOLD,
+                 surface: str = typer.Option(None, "--surface", help="A DSM GeoTIFF (the city's DOM) instead of the "
+                                                                     "demo's buildings on flat terrain.")) -> None:
     """Best-server RSRP rasters (Cloud-Optimized GeoTIFF) per operator and technology, holes with population and
     addresses. Incremental: only sites changed since the last run are recomputed."""
+    import os
+
+    if surface:
+        os.environ["NETZATLAS_SURFACE"] = surface
     from netzatlas.coverage.gaps import holes, stats_per_area
     from netzatlas.coverage.signal import write_cog
     from netzatlas.registry import analysis_inputs as ai
@@ -35,6 +41,8 @@ def coverage_cmd(resolution: float = typer.Option(10.0, "--resolution", help="Ra
             run, surface, base = mobile_io.incremental_run(conn, resolution, lambda i, n: update(i, total=n))
         cells, cells1k = ai.population_cells(conn, 100), ai.population_cells(conn, 1000)
         addresses = ai.layer(conn, "fibre_address")
+        per_group = mobile_io.store_holes(conn, run, surface, threshold, cells, addresses)
+        conn.commit()
     tags = {"assumptions": " | ".join(run.assumptions), "unit": "RSRP dBm"}
     for (op, tech), raster in run.rasters.items():
         write_cog(base / f"rsrp_{op}_{tech}.tif".replace(" ", "_"), raster.astype("float32"), surface.transform,
@@ -46,13 +54,16 @@ def coverage_cmd(resolution: float = typer.Option(10.0, "--resolution", help="Ra
     if gpkg.exists():
         gpkg.unlink()
     h.to_file(gpkg, layer="holes")
+    if len(per_group):
+        per_group.to_file(gpkg, layer="holes_per_operator_technology")
     st.to_file(gpkg, layer="stats_1km")
     console.print(f"sites recomputed: {len(run.recomputed_sites)}, reused from the last run: {len(run.reused_sites)}")
     print_report_table(f"Largest holes (RSRP < {threshold:g} dBm)",
                        h.head(10)[["hole", "people", "addresses", "area_ha"]].to_dict("records"))
     for note in run.assumptions:
         console.print(f"[yellow]assumption[/]: {note}")
-    console.print(f"[green]rasters[/]: {base}/rsrp_*.tif  [green]holes[/]: {gpkg}")
+    console.print(f"[green]rasters[/]: {base}/rsrp_*.tif  [green]holes[/]: {gpkg} (also the collection "
+                  "coverage_hole_result)")
 
 
 @request_app.command("create")

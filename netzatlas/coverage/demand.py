@@ -31,6 +31,13 @@ def demand_points(pois: gpd.GeoDataFrame | None = None, cells: gpd.GeoDataFrame 
 
     ``unknown`` = "error" refuses a POI category without a weight (naming it and the known ones); "ignore" drops it.
     """
+    if unknown not in ("error", "ignore"):
+        raise InvalidParameter(f"unknown must be 'error' or 'ignore', got {unknown!r}")
+    for g, what in ((pois, "points of interest"), (cells, "population cells")):
+        if g is not None and len(g) and (g.crs is None or g.crs.is_geographic):
+            from netzatlas.errors import CRSError
+
+            raise CRSError(f"{what} must be in a projected CRS (metres)", hint="e.g. .to_crs(25832)")
     w = weights or load_weights()
     cats = w["categories"]
     parts = []

@@ -21,7 +21,13 @@ TABLES = ("registry.mobile_site", "registry.mobile_sector")
 
 
 def demo_surface(conn: psycopg.Connection, resolution: float = 10.0) -> Surface:
-    """Buildings on flat terrain over the extent of the registry's buildings."""
+    """The surface: NETZATLAS_SURFACE (a DSM GeoTIFF) when set, else the registry's buildings on flat terrain."""
+    import os
+
+    if os.environ.get("NETZATLAS_SURFACE"):
+        from netzatlas.coverage.surface import read_surface
+
+        return read_surface(os.environ["NETZATLAS_SURFACE"])
     b = ai.layer(conn, "building")
     if b.empty:
         from netzatlas.errors import InvalidInput
@@ -96,3 +102,23 @@ def candidates(conn: psycopg.Connection) -> gpd.GeoDataFrame:
     parts.append(ms.assign(kind="existing_mast")[["kind", "external_id", "name", "height_m", "geometry"]])
     crs = parts[0].crs
     return gpd.GeoDataFrame(pd.concat([p.to_crs(crs) for p in parts], ignore_index=True), crs=crs)
+
+
+def store_holes(conn: psycopg.Connection, run: CoverageRun, surface: Surface, threshold: float,
+                cells: gpd.GeoDataFrame, addresses: gpd.GeoDataFrame, run_id: str = "latest") -> gpd.GeoDataFrame:
+    """Holes per operator and technology, kept in registry.coverage_hole (served as coverage_hole_result)."""
+    from netzatlas.coverage.gaps import holes
+
+    frames = []
+    for (op, tech), raster in run.rasters.items():
+        h = holes(raster, surface.transform, surface.crs, threshold, cells, addresses, min_people=1)
+        frames.append(h.assign(operator=op, technology=tech))
+    out = gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), crs=surface.crs) if frames else \
+        gpd.GeoDataFrame({"hole": []}, geometry=[], crs=surface.crs)
+    conn.execute("DELETE FROM registry.coverage_hole WHERE run_id = %s", [run_id])
+    for r in out.itertuples():
+        conn.execute("INSERT INTO registry.coverage_hole (run_id, operator, technology, hole, threshold_dbm, people, "
+                     "addresses, area_ha, geom) VALUES (%s,%s,%s,%s,%s,%s,%s,%s, ST_Multi(ST_GeomFromText(%s, %s)))",
+                     [run_id, r.operator, r.technology, int(r.hole), threshold, float(r.people), int(r.addresses),
+                      float(r.area_ha), r.geometry.wkt, int(surface.crs.split(":")[-1])])
+    return out

@@ -43,7 +43,7 @@ LAYER_OUTPUT = {"gigabit-classify": None, "gigabit-funding-areas": "funding_area
                 "charging-siting": "new_locations"}
 GROUPS = {"Assets / Anlagen": ["fibre_address", "mobile_site", "wlan_hotspot", "streetlight", "charging_point"],
           "Reference / Bezug": ["municipality", "population_grid", "poi", "building", "road", "candidate_site"],
-          "Results / Ergebnisse": ["gigabit_result", "funding_area_result"]}
+          "Results / Ergebnisse": ["gigabit_result", "funding_area_result", "coverage_hole_result"]}
 
 
 def normalise_url(url: str) -> str:
