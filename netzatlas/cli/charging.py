@@ -51,13 +51,31 @@ def gaps_cmd(gap_distance_m: float = typer.Option(500.0, "--gap-distance", help=
                         bounds_gdf=res.cells, roads=roads, buildings=None,
                         attribution="© OpenStreetMap contributors · Zensus 2011 · Ladesäulenregister BNetzA",
                         title=f"Charging gaps (> {gap_distance_m:g} m along roads)")
-        page = save_map(m, target / "charging_gaps.html")
+        page = save_map(m, target / "charging_gaps_map.html")
+        from netzatlas.reports.page import bar_chart, histogram, img, table, write_page
+
+        sm = res.summary
+        report = write_page(
+            target / "charging_gaps.html", "Ladeinfrastruktur: Lücken / public charging gaps",
+            f"{sm['chargers']} public chargers, {sm['charge_points_per_1000']} charge points and "
+            f"{sm['kw_per_1000']} kW per 1,000 inhabitants; gap = farther than {gap_distance_m:g} m along roads.",
+            [("Population within reach (along roads)",
+              img(bar_chart(["≤ 250 m", "≤ 500 m", "≤ 1000 m"], [sm["population_within_250m_pct"],
+                            sm["population_within_500m_pct"], sm["population_within_1000m_pct"]],
+                            "Share of the population", "%", "#1a9641"))),
+             ("Distance from addresses to the nearest charger",
+              img(histogram(res.addresses["road_m"].replace(float("inf"), float("nan")).clip(upper=3000),
+                            "Road distance (capped at 3 km)", "metres"))),
+             ("Gap areas", table(res.gaps.drop(columns="geometry"))),
+             ("Summary", table(__import__("pandas").DataFrame([sm])))],
+            map_file=page.name, notes=["OSM stations linked to a register entry are counted once.",
+                                       "Cells more than 250 m from any registry road lie outside the road data."])
         update(3)
     print_report_table("Public charging (registry; OSM stations linked to the register counted once)",
                        [{"measure": k, "value": round(v, 2) if isinstance(v, float) else v}
                         for k, v in res.summary.items()])
     console.print(f"{len(res.gaps)} gap areas; largest: {int(res.gaps.population.max()) if len(res.gaps) else 0:,} "
-                  f"inhabitants\n[green]GeoPackage[/]: {gpkg}\n[green]map[/]: {page}")
+                  f"inhabitants\n[green]GeoPackage[/]: {gpkg}\n[green]report[/]: {report}")
 
 
 @app.command("siting")

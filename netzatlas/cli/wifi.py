@@ -58,7 +58,19 @@ def priority_cmd(cell_size_m: float = typer.Option(100.0, "--cell-size", help="G
                          MapLayer("hotspots today", hotspots, color="#2b83ba", radius=5, tooltip=("name", "operator"))],
                         bounds_gdf=cov, attribution="© OpenStreetMap contributors · Zensus 2011",
                         title="Public WLAN: priority areas")
-        page = save_map(m, target / "wifi_priority.html")
+        page = save_map(m, target / "wifi_priority_map.html")
+        from netzatlas.reports.page import bar_chart, img, table, write_page
+
+        top15 = cells.head(15)
+        report = write_page(
+            target / "wifi_priority.html", "Öffentliches WLAN: Prioritätsgebiete / public WLAN priority areas",
+            f"Demand covered by today's {len(hotspots)} hotspots: "
+            f"{cov.loc[cov.covered, 'weight'].sum() / max(cov['weight'].sum(), 1e-9):.1%} of the weighted demand.",
+            [("Uncovered demand, top cells", img(bar_chart(list(top15["cell_id"]), list(top15["uncovered_weight"]),
+                                                           "Uncovered demand per cell", "weight"))),
+             ("Priority cells", table(cells.drop(columns="geometry"))),
+             ("Priority districts (1 km cells)", table(dist.drop(columns="geometry"), 15))],
+            map_file=page.name, notes=["Demand weights: netzatlas/coverage/demand_weights.yaml (assumptions)."])
         update(3)
     covered = cov.loc[cov.covered, "weight"].sum() / cov["weight"].sum()
     console.print(f"demand covered by today's {len(hotspots)} hotspots: {covered:.1%} of the weighted demand")
@@ -66,7 +78,7 @@ def priority_cmd(cell_size_m: float = typer.Option(100.0, "--cell-size", help="G
                        cells.head(top)[["rank", "cell_id", "uncovered_weight", "why"]].to_dict("records"))
     print_report_table("Priority districts (1 km Zensus cells; no district polygons in the open data), top 10",
                        dist.head(10)[["rank", "cell_id", "uncovered_weight", "why"]].to_dict("records"))
-    console.print(f"[green]GeoPackage[/]: {gpkg}\n[green]map[/]: {page}")
+    console.print(f"[green]GeoPackage[/]: {gpkg}\n[green]report[/]: {report}")
 
 
 @app.command("siting")

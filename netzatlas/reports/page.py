@@ -1,0 +1,62 @@
+"""A small HTML report page: headings, tables, embedded charts (matplotlib, as PNG data) and an iframe map."""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import pandas as pd  # noqa: E402
+
+
+def chart_png(fig: plt.Figure) -> str:
+    buf = io.BytesIO()
+    fig.tight_layout()
+    fig.savefig(buf, format="png", dpi=110)
+    plt.close(fig)
+    return base64.b64encode(buf.getvalue()).decode()
+
+
+def bar_chart(labels: list[str], values: list[float], title: str, ylabel: str, color: str = "#2b83ba") -> str:
+    fig, ax = plt.subplots(figsize=(8, 3.2))
+    ax.bar(range(len(values)), values, color=color)
+    ax.set_xticks(range(len(values)), labels, rotation=45, ha="right", fontsize=8)
+    ax.set_title(title)
+    ax.set_ylabel(ylabel)
+    return chart_png(fig)
+
+
+def histogram(values: pd.Series, title: str, xlabel: str, bins: int = 40) -> str:
+    fig, ax = plt.subplots(figsize=(8, 3.2))
+    ax.hist(values.dropna(), bins=bins, color="#1a9641")
+    ax.set_title(title)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel("count")
+    return chart_png(fig)
+
+
+def write_page(path: Path, title: str, intro: str, blocks: list[tuple[str, str]], map_file: str | None = None,
+               notes: list[str] | None = None) -> Path:
+    """``blocks``: (heading, html) — use ``table()`` and ``img()`` for the html."""
+    body = "".join(f"<h2>{html.escape(h)}</h2>{b}" for h, b in blocks)
+    mp = f"<h2>Map / Karte</h2><iframe src='{html.escape(map_file)}'></iframe>" if map_file else ""
+    nt = "".join(f"<li>{html.escape(n)}</li>" for n in notes or [])
+    path.write_text(f"""<!DOCTYPE html><html lang="de"><head><meta charset="utf-8"><title>{html.escape(title)}</title>
+<style>body{{font:14px system-ui,sans-serif;margin:2em;max-width:1200px}} table{{border-collapse:collapse;
+font-size:12px}} td,th{{padding:2px 8px;border-bottom:1px solid #ddd;text-align:right}} iframe{{width:100%;
+height:560px;border:1px solid #ccc}}</style></head><body><h1>{html.escape(title)}</h1><p>{html.escape(intro)}</p>
+{mp}{body}{'<h2>Notes and assumptions</h2><ul>' + nt + '</ul>' if nt else ''}</body></html>""", encoding="utf-8")
+    return path
+
+
+def table(df: pd.DataFrame, rows: int = 30) -> str:
+    return df.head(rows).to_html(index=False, border=0, float_format=lambda v: f"{v:,.1f}")
+
+
+def img(b64: str) -> str:
+    return f"<img alt='chart' src='data:image/png;base64,{b64}'>"
