@@ -94,3 +94,9 @@ def test_bad_geometry_parameters():
         coverage_matrix(np.zeros((2, 2)), np.zeros((0, 2)), 10.0)
     with pytest.raises(InvalidParameter, match="no candidate"):
         greedy(sparse.csc_matrix((3, 0), dtype=bool), np.ones(3), 1)
+
+
+def test_milp_time_limit_without_solution_is_reported_not_raised():
+    a, w, _, _ = instance(2, n_d=400, n_c=60)
+    r = solve_milp(a, w, 10, time_limit=1e-9)
+    assert r.status.startswith("no solution") or r.status == "optimal" or r.status.startswith("stopped")

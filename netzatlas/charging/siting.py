@@ -43,8 +43,10 @@ def site_chargers(cells: gpd.GeoDataFrame, chargers: gpd.GeoDataFrame, candidate
     locked = list(range(len(cand), len(cand) + len(ch)))
     g = greedy(a, w, k, locked=locked)
     exact = solve_milp(a, w, k, locked=locked, time_limit=60) if certify else None
-    if exact is not None and exact.bound:
+    if exact is not None and exact.bound and exact.bound == exact.bound:  # not NaN
         g.bound, g.gap = exact.bound, max(0.0, (exact.bound - g.covered_weight) / exact.bound)
+    if exact is not None and not exact.chosen and exact.covered_weight != exact.covered_weight:
+        exact = None  # the MILP stopped without a solution (time limit): the greedy answer stands, gap unknown
     sites = cand.iloc[g.chosen].copy()
     sites["pick"] = np.arange(1, len(sites) + 1)
     sites["residents_gained"] = np.round(g.gains, 0)

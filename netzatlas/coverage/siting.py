@@ -238,8 +238,10 @@ def solve_milp(a: sparse.spmatrix, weights: Array, k: int | None = None, *, lock
                                      -np.inf, budget))
     res = milp(c, constraints=cons, integrality=integrality, bounds=Bounds(lb, ub),
                options={"time_limit": time_limit, "disp": False, "mip_rel_gap": 1e-6})
-    if res.x is None:
-        raise InvalidParameter(f"the MILP found no solution: {res.message}")
+    if res.x is None:  # e.g. the time limit ran out before a first solution: say so, do not fail the caller
+        bound = float(-res.mip_dual_bound) if getattr(res, "mip_dual_bound", None) is not None else None
+        return SitingResult([], lk, float("nan"), float(w.sum()), [], "milp (HiGHS)", time.perf_counter() - t0,
+                            bound=bound, gap=None, status=f"no solution ({res.message})")
     x = res.x[:n_c] > 0.5
     chosen = [int(j) for j in np.nonzero(x)[0] if j not in set(lk)]
     objective = float(-res.fun)

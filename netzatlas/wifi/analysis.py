@@ -106,8 +106,10 @@ def site_access_points(demand: gpd.GeoDataFrame, candidates: gpd.GeoDataFrame, h
     g = greedy(a, w, k, locked=locked, budget=budget, costs=costs, capacity=capacity)
     exact = solve_milp(a, w, k, locked=locked, budget=budget, costs=costs, capacity=capacity, time_limit=60) \
         if certify else None
-    if exact is not None and exact.bound:
+    if exact is not None and exact.bound and exact.bound == exact.bound:  # not NaN
         g.bound, g.gap = exact.bound, max(0.0, (exact.bound - g.covered_weight) / exact.bound)
+    if exact is not None and not exact.chosen and exact.covered_weight != exact.covered_weight:
+        exact = None  # the MILP stopped without a solution (time limit): the greedy answer stands, gap unknown
     sites = cand.iloc[g.chosen].copy()
     sites["pick"] = np.arange(1, len(sites) + 1)
     sites["gain_weight"] = np.round(g.gains, 1)

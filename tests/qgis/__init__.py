@@ -1,0 +1,1 @@
+"""Headless QGIS tests of the plugin (run in .venv-qgis; see conftest.py)."""
