@@ -30,7 +30,7 @@ def test_twenty_writers_one_winner_per_round(live_server, api_keys):
             with httpx.Client(base_url=live_server, timeout=30) as c:
                 barrier.wait()
                 r = c.patch(url, json={"type": "Feature", "geometry": None,
-                                       "properties": {"height_m": rnd * 100 + i}},
+                                       "properties": {"height_m": rnd * 100 + i + 1}},
                             headers={**h, "If-Match": etag})
                 results.append(r.status_code)
 

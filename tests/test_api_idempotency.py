@@ -48,7 +48,7 @@ def two_workers(db_url, api_data):
 
 def body(n: int = N_FEATURES) -> dict:
     return {"type": "FeatureCollection", "features": [
-        {"type": "Feature", "geometry": {"type": "Point", "coordinates": [6.07 + i * 1e-5, 50.765]},
+        {"type": "Feature", "geometry": {"type": "Point", "coordinates": [6.12 + i * 1e-5, 50.80]},
          "properties": {"external_id": f"I{i}", "height_m": 8}} for i in range(n)]}
 
 

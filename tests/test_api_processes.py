@@ -63,13 +63,13 @@ def test_async_job_with_progress_and_results(client, api_keys, gigabit_data):
     assert r.status_code == 201 and "/jobs/" in r.headers["location"]
     job_url = r.headers["location"].replace("http://testserver", "")
     for _ in range(200):
-        st = client.get(job_url).json()
+        st = client.get(job_url, headers=h).json()
         if st["status"] in ("successful", "failed"):
             break
         time.sleep(0.1)
     assert st["status"] == "successful", st
     assert st["progress"] == 100
-    res = client.get(job_url + "/results").json()
+    res = client.get(job_url + "/results", headers=h).json()
     assert res["areas"] >= 1 and res["funding_areas"]["type"] == "FeatureCollection"
     areas = client.get("/collections/funding_area_result/items?snapshot_id=proc-async").json()
     assert areas["numberReturned"] == res["areas"]
@@ -84,7 +84,7 @@ def test_process_errors(client, api_keys):
     r = client.post("/processes/gigabit-funding-areas/execution", headers=h,
                     json={"inputs": {"snapshot": "none-such"}})
     assert r.status_code == 400 and "no snapshot" in r.json()["detail"]
-    assert client.get("/jobs/unknown").status_code == 404
+    assert client.get("/jobs/unknown", headers=h).status_code == 404
 
 
 def test_charging_gaps_process(client, api_keys):

@@ -258,3 +258,19 @@ def test_sync_of_a_feature_deleted_in_the_registry_is_not_silently_lost(api, api
         assert api.get(url).status_code == 200, out
         ops = [v["operation"] for v in api.get(url + "/history", headers=h).json()["versions"]]
         assert ops[-1] in ("RESTORE", "UPDATE") and "DELETE" in ops
+
+
+@pytest.mark.parametrize("collection,column,value", [("streetlight", "status", "planned"),
+                                                     ("mobile_site", "is_mobile", False)])
+def test_sync_where_only_some_features_carry_a_defaulted_column(api, api_keys, conn, collection, column, value):
+    # status / is_mobile are NOT NULL with a default: the features without the value get the default
+    src = f"robust-{uuid.uuid4().hex[:6]}"
+    body = {"type": "FeatureCollection", "features": [feat("WITHOUT"), feat("WITH", **{column: value})]}
+    r = api.post(f"/sync/{collection}?source={src}", json=body, headers=auth(api_keys["admin"]))
+    assert r.status_code == 200, r.text[:300]
+    assert r.json()["created"] == 2
+    stored = {row["external_id"]: row[column] for row in conn.execute(
+        f"SELECT external_id, {column} FROM registry.{collection} WHERE source = %s", [src])}
+    default = conn.execute("SELECT column_default AS d FROM information_schema.columns WHERE table_schema = "
+                           "'registry' AND table_name = %s AND column_name = %s", [collection, column]).fetchone()["d"]
+    assert stored["WITH"] == value and stored["WITHOUT"] is not None and default is not None

@@ -53,6 +53,7 @@ def create_app(database_url: str | None = None, *, migrate: bool = True) -> Fast
     _openapi_30(app)
     app.add_middleware(CORSMiddleware, allow_origins=["*"], allow_methods=["*"], allow_headers=["*"],
                        expose_headers=["ETag", "Location", "Content-Crs", "Allow"])
+    app.add_middleware(HeadAsGet)
     problems.install(app)
     for r in (features.router, writes.router, tiles.router, sync.router):
         app.include_router(r)
@@ -63,6 +64,27 @@ def create_app(database_url: str | None = None, *, migrate: bool = True) -> Fast
             if exc.name != module:
                 raise
     return app
+
+
+class HeadAsGet:
+    """Answer HEAD like GET without the body (``Allow`` advertises HEAD on every readable resource)."""
+
+    def __init__(self, app) -> None:  # noqa: ANN001 - an ASGI app
+        self.app = app
+
+    async def __call__(self, scope, receive, send) -> None:  # noqa: ANN001 - the ASGI interface
+        if scope["type"] != "http" or scope["method"] != "HEAD":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_headers_only(message: dict) -> None:
+            if message["type"] == "http.response.body":
+                if not message.get("more_body", False):
+                    await send({"type": "http.response.body", "body": b"", "more_body": False})
+                return
+            await send(message)
+
+        await self.app({**scope, "method": "GET"}, receive, send_headers_only)
 
 
 def _to_30(node: object) -> object:

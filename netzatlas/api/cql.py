@@ -9,6 +9,8 @@ filter CRS (CRS84 by default), transformed to the table's CRS.
 from __future__ import annotations
 
 import json
+import math
+import re
 from datetime import date, datetime
 from typing import Any
 
@@ -26,18 +28,48 @@ SPATIAL = {ast.GeometryIntersects: "ST_Intersects", ast.GeometryWithin: "ST_With
            ast.GeometryTouches: "ST_Touches", ast.GeometryCrosses: "ST_Crosses", ast.GeometryOverlaps: "ST_Overlaps"}
 
 
+_BBOX = re.compile(r"\bBBOX\s*\(\s*([-+0-9.eE]+)\s*,\s*([-+0-9.eE]+)\s*,\s*([-+0-9.eE]+)\s*,\s*([-+0-9.eE]+)\s*\)",
+                   re.IGNORECASE)
+
+
+def _bbox_to_polygon(text: str) -> str:
+    """CQL2's envelope literal BBOX(minx, miny, maxx, maxy) as the equivalent POLYGON (the parser lacks it)."""
+    def poly(m: re.Match) -> str:
+        x1, y1, x2, y2 = m.groups()
+        return f"POLYGON(({x1} {y1}, {x2} {y1}, {x2} {y2}, {x1} {y2}, {x1} {y1}))"
+    return _BBOX.sub(poly, text)
+
+
 def parse(text: str, lang: str | None) -> ast.Node:
     lang = (lang or "cql2-text").lower()
+    if len(text) > 20_000:
+        raise InvalidParameter("the filter is too long (more than 20,000 characters)")
+    if lang == "cql2-text":
+        text = _bbox_to_polygon(text)
     try:
         if lang == "cql2-json":
             return parse_json(json.loads(text) if isinstance(text, str) else text)
         if lang == "cql2-text":
             return parse_text(text)
+    except RecursionError as exc:
+        raise InvalidParameter("the filter is nested too deeply to be evaluated") from exc
     except Exception as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise InvalidParameter(f"the filter is not valid {lang}: {first}",
                                hint="example: height_m > 8 AND S_INTERSECTS(geom, POINT(6.08 50.77))") from exc
     raise InvalidParameter(f"unknown filter-lang {lang!r}", hint="use cql2-text or cql2-json")
+
+
+def _bbox_literal(node: Any) -> Any:
+    """CQL2 text's envelope literal BBOX(minx, miny, maxx, maxy) (pygeofilter reads it as a function call)."""
+    if isinstance(node, ast.Function) and node.name.lower() == "bbox":
+        args = node.arguments
+        if len(args) == 6:
+            args = [args[0], args[1], args[3], args[4]]
+        if len(args) != 4 or not all(isinstance(a, (int, float)) and not isinstance(a, bool) for a in args):
+            raise InvalidParameter("BBOX() needs 4 (or 6) numbers: BBOX(minx, miny, maxx, maxy)")
+        return values.Envelope(args[0], args[2], args[1], args[3])   # (x1, x2, y1, y2)
+    return node
 
 
 class Translator:
@@ -67,14 +99,18 @@ class Translator:
         return sql.SQL("{}.{}").format(sql.Identifier(self.alias), sql.Identifier(name))
 
     def _geom_literal(self, node: Any) -> sql.Composable:
+        node = _bbox_literal(node)
         if isinstance(node, values.Geometry):
             gj = dict(node.geometry)
+            if not isinstance(gj.get("coordinates", gj.get("geometries")), (list, tuple)):
+                raise InvalidParameter(f"the {gj.get('type')} literal in the filter has no coordinates list")
         elif isinstance(node, values.Envelope):
             gj = {"type": "Polygon", "coordinates": [[(node.x1, node.y1), (node.x2, node.y1), (node.x2, node.y2),
                                                       (node.x1, node.y2), (node.x1, node.y1)]]}
         else:
             raise InvalidParameter("a spatial function needs a geometry literal, e.g. POINT(6.08 50.77)")
         gj.pop("crs", None)
+        _check_coordinates(gj.get("coordinates"), self.filter_srid in (4326, 4258), self.lat_first)
         geom = sql.SQL("ST_SetSRID(ST_GeomFromGeoJSON({}), {})").format(self._param(json.dumps(gj)),
                                                                         sql.Literal(self.filter_srid))
         if self.lat_first:
@@ -82,6 +118,7 @@ class Translator:
         return sql.SQL("ST_Transform({}, {})").format(geom, sql.Literal(self.table_srid))
 
     def _value(self, node: Any) -> sql.Composable:
+        node = _bbox_literal(node)
         if isinstance(node, ast.Attribute):
             return self._attr(node)
         if isinstance(node, (values.Geometry, values.Envelope)):
@@ -118,7 +155,7 @@ class Translator:
         if isinstance(node, ast.IsNull):
             return sql.SQL("({} IS {}NULL)").format(self._value(node.lhs), sql.SQL("NOT " if node.not_ else ""))
         if type(node) in SPATIAL:
-            for side in (node.lhs, node.rhs):
+            for side in (_bbox_literal(node.lhs), _bbox_literal(node.rhs)):
                 if not isinstance(side, (values.Geometry, values.Envelope)) and not (
                         isinstance(side, ast.Attribute) and self.queryables.get(side.name) == "geometry"):
                     raise InvalidParameter(f"{SPATIAL[type(node)].replace('ST_', 'S_').upper()} compares geometries: "
@@ -135,5 +172,29 @@ class Translator:
 def to_sql(text: str, lang: str | None, queryables: dict[str, str], table_srid: int, filter_srid: int = 4326,
            filter_lat_first: bool = False) -> tuple[sql.Composable, dict[str, Any]]:
     tr = Translator(queryables, table_srid, filter_srid, filter_lat_first)
-    cond = tr(parse(text, lang))
+    try:
+        cond = tr(parse(text, lang))
+        cond.as_string(None)   # composing the SQL recurses as deep as the filter
+    except RecursionError:
+        raise InvalidParameter("the filter is nested too deeply to evaluate",
+                               hint="use IN (…) instead of long chains of OR") from None
     return cond, tr.params
+
+
+def _check_coordinates(coords: Any, geographic: bool, lat_first: bool) -> None:
+    """Numbers only, and inside the world for geographic CRSs (else a 400, not a database error)."""
+    def walk(c: Any) -> None:
+        if isinstance(c, (list, tuple)) and c and not isinstance(c[0], (list, tuple)):
+            if len(c) < 2 or not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in c):
+                raise InvalidParameter(f"geometry coordinates must be numbers, got {c!r}")
+            if not all(math.isfinite(v) for v in c):
+                raise InvalidParameter("geometry coordinates must be finite")
+            lon, lat = (c[1], c[0]) if lat_first else (c[0], c[1])
+            if geographic and not (-180 <= lon <= 180 and -90 <= lat <= 90):
+                raise InvalidParameter(f"coordinate {c!r} lies outside the world (longitude ±180, latitude ±90)")
+        elif isinstance(c, (list, tuple)):
+            for x in c:
+                walk(x)
+        else:
+            raise InvalidParameter("a geometry literal needs coordinates")
+    walk(coords)

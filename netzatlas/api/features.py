@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import uuid
 from datetime import UTC, datetime
 from typing import Any
@@ -179,11 +180,17 @@ def _bbox(value: str | None, bbox_crs: crsmod.Crs, layer: Layer) -> tuple[sql.Co
         nums = [nums[0], nums[1], nums[3], nums[4]]
     if len(nums) != 4:
         raise InvalidParameter("bbox needs 4 (or 6) numbers", hint="bbox=minx,miny,maxx,maxy")
+    if not all(math.isfinite(v) for v in nums):
+        raise InvalidParameter("bbox values must be finite numbers")
     x1, y1, x2, y2 = nums
     if bbox_crs.lat_first:
         x1, y1, x2, y2 = y1, x1, y2, x2
     if x1 > x2 or y1 > y2:
         raise InvalidParameter("bbox minimum is larger than its maximum", hint="bbox=minx,miny,maxx,maxy")
+    if bbox_crs.srid in (4326, 4258) and not (-180 <= x1 <= 180 and -180 <= x2 <= 180 and -90 <= y1 <= 90
+                                               and -90 <= y2 <= 90):
+        raise InvalidParameter("bbox lies outside the world (longitude ±180, latitude ±90)",
+                               hint="for EPSG:4326 give latitude first, or use CRS84 (longitude first)")
     env = sql.SQL("ST_Transform(ST_Segmentize(ST_MakeEnvelope(%(bx1)s, %(by1)s, %(bx2)s, %(by2)s, {s}), {seg}), {t})"
                   ).format(s=sql.Literal(bbox_crs.srid), t=sql.Literal(layer.srid),
                            seg=sql.Literal(0.01 if bbox_crs.srid in (4326, 4258) else 1000.0))
@@ -228,7 +235,7 @@ def _props_param(value: str | None, layer: Layer) -> list[str] | None:
     return names
 
 
-@router.get("/collections/{collection_id}/items", summary="Features (GeoJSON)",
+@router.api_route("/collections/{collection_id}/items", methods=["GET", "HEAD"], summary="Features (GeoJSON)",
             response_class=Response, responses={200: {"content": {GEOJSON: {}}}})
 def items(  # noqa: C901 - one branch per query parameter
     collection_id: str,
@@ -270,7 +277,9 @@ def items(  # noqa: C901 - one branch per query parameter
         params.update(dparams)
     q = state.queryables(layer)
     for name, value in request.query_params.items():  # queryables as query parameters (equality)
-        if name in q and name != "geom" and name not in hide:
+        if name in hide:
+            raise InvalidParameter(f"{name!r} is not queryable for anonymous callers", hint="send an API key")
+        if name in q and name != "geom":
             key = f"qp_{len(params)}"
             conds.append(sql.SQL("t.{}::text = %({})s").format(sql.Identifier(name), sql.SQL(key)))
             params[key] = value
@@ -296,8 +305,8 @@ def items(  # noqa: C901 - one branch per query parameter
     with state.pool.connection() as conn:
         try:
             rows = conn.execute(query, params).fetchall()
-        except (psycopg.errors.DataError, psycopg.errors.UndefinedFunction,
-                psycopg.errors.InvalidParameterValue) as exc:
+        except (psycopg.errors.DataError, psycopg.errors.UndefinedFunction, psycopg.errors.InvalidParameterValue,
+                psycopg.errors.InternalError_) as exc:
             raise InvalidParameter(f"the query cannot be evaluated: {str(exc).splitlines()[0]}",
                                    hint="check value types in the filter against /queryables") from exc
         matched = None
@@ -342,7 +351,7 @@ def fetch_feature(state: ApiState, layer: Layer, fid: str, out_crs: crsmod.Crs, 
     return row["f"], row["version"], row["owner_org"]
 
 
-@router.get("/collections/{collection_id}/items/{feature_id}", summary="One feature",
+@router.api_route("/collections/{collection_id}/items/{feature_id}", methods=["GET", "HEAD"], summary="One feature",
             response_class=Response, responses={200: {"content": {GEOJSON: {}}}})
 def item(collection_id: str, feature_id: str, request: Request, crs: str | None = Query(None),
          state: ApiState = Depends(get_state), principal: Principal = Depends(get_principal)) -> Response:

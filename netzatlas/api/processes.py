@@ -23,7 +23,7 @@ from netzatlas.api.auth import Principal
 from netzatlas.api.deps import get_principal, get_state
 from netzatlas.api.features import base_url
 from netzatlas.api.state import ApiState
-from netzatlas.errors import InvalidParameter, NetzatlasError, NotFound, Unauthorized
+from netzatlas.errors import Forbidden, InvalidParameter, NetzatlasError, NotFound, Unauthorized
 
 router = APIRouter()
 Progress = Callable[[float, str], None]
@@ -56,6 +56,7 @@ class Job:
     result: dict[str, Any] | None = None
     error: str | None = None
     cancel: threading.Event = field(default_factory=threading.Event)
+    org: str | None = None       # who started it: only that organization (or an admin) may see and dismiss it
 
 
 PROCESSES: dict[str, Process] = {}
@@ -167,7 +168,7 @@ async def execute(process_id: str, request: Request, prefer: str | None = Header
     if not isinstance(body, dict) or not isinstance(body.get("inputs", {}), dict):
         raise InvalidParameter("the body must look like {\"inputs\": {...}}")
     inputs = _validate_inputs(p, body.get("inputs", {}))
-    job = Job(id=uuid.uuid4().hex, process_id=p.id)
+    job = Job(id=uuid.uuid4().hex, process_id=p.id, org=principal.org)
     JOBS[job.id] = job
     b = base_url(request)
     if prefer and "respond-async" in prefer:
@@ -182,35 +183,44 @@ async def execute(process_id: str, request: Request, prefer: str | None = Header
     return JSONResponse(job.result, headers={"Location": f"{b}/jobs/{job.id}"})
 
 
+def _visible(job: Job, principal: Principal) -> bool:
+    return principal.admin or (not principal.anonymous and job.org == principal.org)
+
+
 @router.get("/jobs", summary="Jobs")
-def jobs(request: Request) -> dict[str, Any]:
+def jobs(request: Request, principal: Principal = Depends(get_principal)) -> dict[str, Any]:
     b = base_url(request)
-    return {"jobs": [_status(j, b) for j in JOBS.values()],
+    return {"jobs": [_status(j, b) for j in JOBS.values() if _visible(j, principal)],
             "links": [{"href": f"{b}/jobs", "rel": "self", "type": "application/json"}]}
 
 
-def _job(job_id: str) -> Job:
+def _job(job_id: str, principal: Principal) -> Job:
+    if principal.anonymous:
+        raise Unauthorized("jobs are visible to the organization that started them", hint="send your API key")
     if job_id not in JOBS:
         raise NotFound(f"there is no job {job_id}")
-    return JOBS[job_id]
+    job = JOBS[job_id]
+    if not _visible(job, principal):
+        raise Forbidden(f"job {job_id} belongs to {job.org}")
+    return job
 
 
 @router.get("/jobs/{job_id}", summary="A job's status and progress")
-def job_status(job_id: str, request: Request) -> dict[str, Any]:
-    return _status(_job(job_id), base_url(request))
+def job_status(job_id: str, request: Request, principal: Principal = Depends(get_principal)) -> dict[str, Any]:
+    return _status(_job(job_id, principal), base_url(request))
 
 
 @router.get("/jobs/{job_id}/results", summary="A job's results")
-def job_results(job_id: str) -> JSONResponse:
-    job = _job(job_id)
+def job_results(job_id: str, principal: Principal = Depends(get_principal)) -> JSONResponse:
+    job = _job(job_id, principal)
     if job.status != "successful":
         raise NotFound(f"job {job_id} has no results ({job.status}{': ' + job.error if job.error else ''})")
     return JSONResponse(job.result)
 
 
 @router.delete("/jobs/{job_id}", summary="Dismiss (cancel) a job")
-def dismiss(job_id: str, request: Request) -> dict[str, Any]:
-    job = _job(job_id)
+def dismiss(job_id: str, request: Request, principal: Principal = Depends(get_principal)) -> dict[str, Any]:
+    job = _job(job_id, principal)
     job.cancel.set()
     if job.status in ("accepted",):
         job.status = "dismissed"

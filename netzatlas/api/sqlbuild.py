@@ -33,7 +33,7 @@ def geometry_expr(crs: Crs, alias: str = "t") -> sql.Composable:
     if crs.lat_first:
         g = sql.SQL("ST_FlipCoordinates({})").format(g)
     digits = 7 if crs.srid in (4326, 4258) else 3
-    return sql.SQL("ST_AsGeoJSON({}, {})::json").format(g, sql.Literal(digits))
+    return sql.SQL("ST_AsGeoJSON({}, {}, 0)::json").format(g, sql.Literal(digits))  # 0: no "crs" member
 
 
 def feature_expr(layer: Layer, crs: Crs, hide: set[str], props: list[str] | None, alias: str = "t"
@@ -87,7 +87,7 @@ def decode_cursor(token: str, n: int) -> list[Any]:
         values = json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
     except Exception as exc:
         raise InvalidParameter("the paging cursor is damaged", hint="follow the 'next' link as given") from exc
-    if not isinstance(values, list) or len(values) != n:
+    if not isinstance(values, list) or len(values) != n or any(isinstance(v, (dict, list)) for v in values):
         raise InvalidParameter("the paging cursor does not fit this query", hint="follow the 'next' link as given")
     return values
 

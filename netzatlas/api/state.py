@@ -45,6 +45,7 @@ class ApiState:
     storage_srid: int
     database_url: str
     extra: dict[str, object] = field(default_factory=dict)
+    value_lists: dict[str, set[str]] = field(default_factory=dict)  # column → allowed codes
 
     def layer(self, collection_id: str) -> Layer:
         layer = self.layers.get(collection_id)
@@ -73,4 +74,49 @@ def load_state(url: str, storage_srid: int, pool_size: int = 10) -> ApiState:
         sensitive: dict[str, set[str]] = {}
         for r in conn.execute("SELECT layer, property FROM registry.sensitive_property"):
             sensitive.setdefault(r["layer"], set()).add(r["property"])
-    return ApiState(pool, layers, {k: public.get(k, True) for k in layers}, sensitive, storage_srid, url)
+        lists = {}
+        for column, table in VALUE_LISTS.items():
+            lists[column] = {r["code"] for r in conn.execute(f"SELECT code FROM registry.{table}")}
+    return ApiState(pool, layers, {k: public.get(k, True) for k in layers}, sensitive, storage_srid, url,
+                    value_lists=lists)
+
+
+VALUE_LISTS = {"status": "vl_status", "site_type": "vl_site_type", "ap_class": "vl_ap_class",
+               "charger_type": "vl_charger_type", "category": "vl_poi_category"}
+NUMERIC = {"int2", "int4", "int8", "float4", "float8", "numeric"}
+
+
+def value_problems(state: ApiState, layer: Layer, props: dict) -> list[str]:
+    """What the database would refuse, said before it does: unknown codes, wrong JSON types, NUL characters."""
+    types = {c.name: c.data_type for c in layer.columns}
+    out = []
+    for key, value in props.items():
+        name = "properties" if key == "attributes" else key
+        if isinstance(value, str) and "\x00" in value:
+            out.append(f"{key}: text must not contain NUL characters")
+        if name not in types:
+            continue
+        t = types[name]
+        if name == "properties":
+            if _has_nul(value):
+                out.append("attributes: text must not contain NUL characters")
+            continue
+        if value is None:
+            continue
+        if isinstance(value, (dict, list)) and t != "_text":
+            out.append(f"{key}: expected a single value, got {type(value).__name__}")
+        elif isinstance(value, bool) and t in NUMERIC:
+            out.append(f"{key}: expected a number, got {value!r}")
+        elif name in state.value_lists and isinstance(value, str) and value not in state.value_lists[name]:
+            out.append(f"{key}: unknown value {value!r} (allowed: {', '.join(sorted(state.value_lists[name]))})")
+    return out
+
+
+def _has_nul(value: object) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_has_nul(v) for v in value)
+    return False

@@ -13,6 +13,7 @@ import shapely
 from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.responses import Response
 from psycopg import sql
+from starlette.concurrency import run_in_threadpool
 
 from netzatlas.api.auth import Principal
 from netzatlas.api.deps import get_principal, get_state
@@ -31,8 +32,9 @@ NDJSON = ("application/x-ndjson", "application/ndjson", "application/jsonl", "ap
 class _Collector:
     """Features parsed from the body, kept column-wise (cheap for 100,000 features)."""
 
-    def __init__(self, writable: set[str]) -> None:
+    def __init__(self, writable: set[str], check=None) -> None:  # noqa: ANN001
         self.writable = writable
+        self.check = check
         self.rows: list[dict[str, Any]] = []
         self.geoms: list[Any] = []
         self.rejects: list[Reject] = []
@@ -45,6 +47,13 @@ class _Collector:
         ext = props.get("external_id", feature.get("id"))
         if ext is None or str(ext).strip() == "":
             self.rejects.append(Reject(n, "missing external_id (in properties or as the feature id)"))
+            return
+        if isinstance(ext, (dict, list, bool)) or "\x00" in str(ext):
+            self.rejects.append(Reject(n, "external_id must be a plain text or number"))
+            return
+        problems = self.check(props) if self.check else []
+        if problems:
+            self.rejects.append(Reject(n, "; ".join(problems), external_id=str(ext)))
             return
         row: dict[str, Any] = {ROW_COLUMN: n, "external_id": str(ext)}
         extra: dict[str, Any] = {}
@@ -121,11 +130,22 @@ async def sync(collection_id: str, request: Request,
     layer = state.layer(collection_id)
     principal.require_write(collection_id)
     source = source or f"api:{principal.org}"
-    col = _Collector({c.name for c in layer.data_columns})
+    from netzatlas.api.state import value_problems
+
+    col = _Collector({c.name for c in layer.data_columns}, lambda p: value_problems(state, layer, p))
     body_hash = await _parse(request, col)
     request_hash = hashlib.sha256(f"{collection_id}|{source}|{body_hash}".encode()).hexdigest()
+    # the database work runs in a worker thread: a sync waiting for a lock must not stop the event loop
+    return await run_in_threadpool(_finish, state, layer, principal, source, col, idempotency_key, request_hash)
+
+
+def _finish(state: ApiState, layer, principal: Principal, source: str, col: _Collector,  # noqa: ANN001
+            idempotency_key: str | None, request_hash: str) -> Response:
     with state.pool.connection() as conn:
         if idempotency_key:
+            # a retry arriving while the first request still runs waits here, then replays its answer
+            conn.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", [f"idempotency|{principal.org}|"
+                                                                         f"{idempotency_key}"])
             prev = conn.execute("SELECT request_hash, status, response, media_type FROM registry.idempotency "
                                 "WHERE key = %s AND org = %s", [idempotency_key, principal.org]).fetchone()
             if prev:
@@ -168,6 +188,13 @@ def _apply(conn, state: ApiState, layer, principal: Principal, source: str, col:
                         rejects.append(Reject(e, f"belongs to {owner or 'no organization'}, not {principal.org}",
                                               external_id=e))
                     frame = frame[~frame["external_id"].isin(bad)]
+            deleted = conn.execute(sql.SQL("SELECT external_id, id::text AS id FROM {} WHERE source = %s AND "
+                                           "external_id = ANY(%s) AND deleted_at IS NOT NULL").format(
+                sql.Identifier("registry", layer.name)), [source, list(frame["external_id"])]).fetchall()
+            for r in deleted:
+                rejects.append(Reject(r["external_id"], f"deleted in the registry (id {r['id']}); restore it "
+                                      "(netzatlas db restore) before syncing it again", external_id=r["external_id"]))
+            frame = frame[~frame["external_id"].isin({r["external_id"] for r in deleted})]
             res = store.upsert(conn, layer, frame, prep.columns, source=source, owner_org=principal.org,
                                return_ids=True)
             created, updated = res.created, res.updated

@@ -6,6 +6,7 @@ and compared with ``geom &&`` so the GiST index is used; only the matching rows 
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Any
 
 from fastapi import APIRouter, Depends, Path, Request
@@ -23,6 +24,8 @@ MVT = "application/vnd.mapbox-vector-tile"
 TMS = "WebMercatorQuad"
 TMS_URI = "http://www.opengis.net/def/tilematrixset/OGC/1.0/WebMercatorQuad"
 MAX_FEATURES_PER_TILE = 20_000
+#: degrees added around a projected CRS's area of use where tile envelopes are still transformed into it
+DOMAIN_MARGIN_DEG = 20.0
 #: columns carried in tiles (small, useful for styling and popups)
 TILE_COLUMNS = ("name", "status", "source", "external_id", "category", "site_type", "operator", "highway",
                 "height_m", "charge_points", "power_kw", "charger_type", "ap_class", "building_type", "population",
@@ -84,18 +87,36 @@ def tileset(collection_id: str, request: Request, state: ApiState = Depends(get_
     return JSONResponse(doc)
 
 
+@lru_cache(maxsize=16)
+def crs_domain(srid: int) -> tuple[float, float, float, float]:
+    """Where a tile envelope can be transformed into ``srid`` (lon/lat): the CRS's area of use widened by
+    DOMAIN_MARGIN_DEG, within Web Mercator's latitude range. Far outside a UTM zone PROJ refuses to transform."""
+    lat_max = 85.0511
+    if srid in (3857, 4326, 4258):
+        return (-180.0, -lat_max, 180.0, lat_max)
+    from pyproj import CRS
+
+    aou = CRS.from_epsg(srid).area_of_use
+    if aou is None:
+        return (-180.0, -lat_max, 180.0, lat_max)
+    m = DOMAIN_MARGIN_DEG
+    return (max(aou.west - m, -180.0), max(aou.south - m, -lat_max), min(aou.east + m, 180.0),
+            min(aou.north + m, lat_max))
+
+
 def tile_query(state: ApiState, collection_id: str, hide: set[str]) -> sql.Composable:
     layer = state.layer(collection_id)
     cols = [c.name for c in layer.columns if c.name in TILE_COLUMNS and c.name not in hide and c.name not in HIDDEN]
     return sql.SQL(
         "WITH b AS (SELECT ST_TileEnvelope(%(z)s, %(x)s, %(y)s) AS e3857), "
-        "e AS (SELECT e3857, ST_Transform(ST_Segmentize(e3857, ST_XMax(e3857) - ST_XMin(e3857)) , {srid}) AS env "
-        "FROM b), "
+        "e AS (SELECT e3857, ST_Transform(ST_Segmentize(ST_Intersection(e3857, ST_Transform(ST_MakeEnvelope("
+        "{w}, {s}, {e}, {n}, 4326), 3857)), ST_XMax(e3857) - ST_XMin(e3857)), {srid}) AS env FROM b), "
         "q AS (SELECT ST_AsMVTGeom(ST_Transform(t.geom, 3857), e.e3857, 4096, 64, true) AS geom, "
         "t.id::text AS id{cols} "
         "FROM {tbl} t, e WHERE t.geom && e.env AND t.deleted_at IS NULL LIMIT {lim}) "
         "SELECT ST_AsMVT(q, {name}, 4096, 'geom') AS tile FROM q WHERE q.geom IS NOT NULL"
     ).format(srid=sql.Literal(layer.srid), tbl=sql.Identifier("registry", layer.name),
+             **{k: sql.Literal(v) for k, v in zip("wsen", crs_domain(layer.srid or state.storage_srid), strict=True)},
              cols=sql.SQL("").join(sql.SQL(", t.{}").format(sql.Identifier(c)) for c in cols),
              lim=sql.Literal(MAX_FEATURES_PER_TILE), name=sql.Literal(collection_id))
 

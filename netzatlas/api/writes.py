@@ -12,6 +12,7 @@ import shapely.geometry
 from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.responses import JSONResponse, Response
 from psycopg import sql
+from starlette.concurrency import run_in_threadpool
 
 from netzatlas.api import crs as crsmod
 from netzatlas.api.auth import Principal
@@ -45,8 +46,29 @@ def options_items(collection_id: str, state: ApiState = Depends(get_state),
 @router.options("/collections/{collection_id}/items/{feature_id}", include_in_schema=False)
 def options_item(collection_id: str, feature_id: str, state: ApiState = Depends(get_state),
                  principal: Principal = Depends(get_principal)) -> Response:
-    state.layer(collection_id)
-    return Response(status_code=204, headers={"Allow": _allow(principal, collection_id, True)})
+    layer = state.layer(collection_id)
+    allow = _allow(principal, collection_id, True)
+    if principal.can_write(collection_id) and not principal.admin:  # writes only to the key's own assets
+        owner = None
+        try:
+            uuid.UUID(feature_id)
+            with state.pool.connection() as conn:
+                row = conn.execute(sql.SQL("SELECT owner_org FROM {} WHERE id = %s").format(
+                    sql.Identifier("registry", layer.name)), [feature_id]).fetchone()
+                owner = row["owner_org"] if row else None
+        except ValueError:
+            pass
+        if owner != principal.org:
+            allow = ", ".join(READ_METHODS)
+    return Response(status_code=204, headers={"Allow": allow})
+
+
+def _check_values(state: ApiState, layer: Layer, feature: dict[str, Any]) -> None:
+    from netzatlas.api.state import value_problems
+
+    problems = value_problems(state, layer, feature.get("properties") or {})
+    if problems:
+        raise InvalidInput("the feature has values the registry cannot take: " + "; ".join(problems))
 
 
 async def _read_feature(request: Request) -> dict[str, Any]:
@@ -122,6 +144,7 @@ async def create(collection_id: str, request: Request, content_crs: str | None =
     layer = state.layer(collection_id)
     principal.require_write(collection_id)
     feature = await _read_feature(request)
+    _check_values(state, layer, feature)
     in_crs = crsmod.parse((content_crs or "").strip("<>") or None, state.storage_srid, param="Content-Crs")
     props = feature.get("properties") or {}
     ext = str(props.get("external_id") or feature.get("id") or uuid.uuid4())
@@ -134,14 +157,17 @@ async def create(collection_id: str, request: Request, content_crs: str | None =
                     "RETURNING id, version").format(
         t=sql.Identifier("registry", layer.name), cols=sql.SQL(", ").join(sql.Identifier(c) for c in cols),
         vals=sql.SQL(", ").join(_placeholder(c) for c in cols))
-    with state.pool.connection() as conn:
-        _set_actor(conn, principal)
-        exists = conn.execute(sql.SQL("SELECT id FROM {} WHERE source = %s AND external_id = %s").format(
-            sql.Identifier("registry", layer.name)), [source, ext]).fetchone()
-        if exists:
-            raise Conflict(f"a {layer.name} with source {source!r} and external_id {ext!r} exists already",
-                           hint=f"change it with PUT/PATCH on /collections/{collection_id}/items/{exists['id']}")
-        row = conn.execute(query, {"source": source, "owner": owner, **vals}).fetchone()
+    def insert() -> dict:
+        with state.pool.connection() as conn:
+            _set_actor(conn, principal)
+            exists = conn.execute(sql.SQL("SELECT id FROM {} WHERE source = %s AND external_id = %s").format(
+                sql.Identifier("registry", layer.name)), [source, ext]).fetchone()
+            if exists:
+                raise Conflict(f"a {layer.name} with source {source!r} and external_id {ext!r} exists already",
+                               hint=f"change it with PUT/PATCH on /collections/{collection_id}/items/{exists['id']}")
+            return conn.execute(query, {"source": source, "owner": owner, **vals}).fetchone()
+
+    row = await run_in_threadpool(insert)  # database work off the event loop
     fid = str(row["id"])
     return Response(status_code=201, headers={"Location": _location(request, collection_id, fid),
                                               "ETag": f'W/"{row["version"]}"'})
@@ -200,10 +226,11 @@ async def replace(collection_id: str, feature_id: str, request: Request,
     principal.require_write(collection_id)
     version = _if_match(if_match)
     feature = await _read_feature(request)
+    _check_values(state, layer, feature)
     if feature.get("geometry") is None:
         raise InvalidInput("a replacement needs a geometry")
     in_crs = crsmod.parse((content_crs or "").strip("<>") or None, state.storage_srid, param="Content-Crs")
-    _, _, _ = fetch_feature(state, layer, feature_id, crsmod.parse(None, state.storage_srid), set())
+    await run_in_threadpool(fetch_feature, state, layer, feature_id, crsmod.parse(None, state.storage_srid), set())
     prep = _prepared(state, layer, _frame(layer, feature, in_crs, "x"), "feature")
     given = [c for c in prep.columns if c != "external_id"]
     others = [c.name for c in layer.data_columns if c.name not in given and c.name not in
@@ -212,7 +239,7 @@ async def replace(collection_id: str, feature_id: str, request: Request,
     assignments = sql.SQL(", ").join(
         [sql.SQL("{} = {}").format(sql.Identifier(c), _placeholder(c)) for c in given]
         + [sql.SQL("{} = DEFAULT").format(sql.Identifier(c)) for c in others])
-    new = _write(state, layer, principal, feature_id, version, assignments, vals)
+    new = await run_in_threadpool(_write, state, layer, principal, feature_id, version, assignments, vals)
     return Response(status_code=204, headers={"ETag": f'W/"{new}"'})
 
 
@@ -226,9 +253,12 @@ async def update(collection_id: str, feature_id: str, request: Request,
     version = _if_match(if_match)
     feature = await _read_feature(request)
     in_crs = crsmod.parse((content_crs or "").strip("<>") or None, state.storage_srid, param="Content-Crs")
+    _check_values(state, layer, feature)
     props = feature.get("properties") or {}
-    if not props and feature.get("geometry") is None:
-        raise InvalidInput("the patch changes nothing")
+    writable = {c.name for c in layer.data_columns} - {"source", "owner_org", "external_id"}
+    if not {db_name(k) for k in props} & writable and feature.get("geometry") is None:
+        raise InvalidInput("the patch changes nothing that can be written",
+                           hint="id, version, source, owner and timestamps are set by the registry")
     gdf = _frame(layer, feature, in_crs, "x")
     if feature.get("geometry") is None:
         gdf = gpd.GeoDataFrame(gdf.drop(columns="geometry"), geometry=[shapely.Point(0, 0)], crs="EPSG:25832")
@@ -242,12 +272,14 @@ async def update(collection_id: str, feature_id: str, request: Request,
     parts = []
     for c in given:
         if c == "properties":
-            parts.append(sql.SQL("properties = jsonb_strip_nulls(properties || %(properties)s::jsonb)"))
+            parts.append(sql.SQL("properties = %(properties)s::jsonb"))
         else:
             parts.append(sql.SQL("{} = {}").format(sql.Identifier(c), _placeholder(c)))
-    if "properties" in given:
-        vals["properties"] = json.dumps(props.get("attributes") or {})
-    new = _write(state, layer, principal, feature_id, version, sql.SQL(", ").join(parts), vals)
+    if "properties" in given:  # RFC 7396 merge patch of the attributes, on the current version (checked in _write)
+        current = await run_in_threadpool(_current_attributes, state, layer, feature_id)
+        vals["properties"] = json.dumps(_merge_patch(current, props.get("attributes") or {}))
+    new = await run_in_threadpool(_write, state, layer, principal, feature_id, version, sql.SQL(", ").join(parts),
+                                  vals)
     return Response(status_code=204, headers={"ETag": f'W/"{new}"'})
 
 
@@ -322,3 +354,29 @@ def changes(request: Request, since: int = Query(0, ge=0, description="Return ch
 
 
 _ = GEOJSON
+
+
+def _merge_patch(target: Any, patch: Any) -> Any:
+    """RFC 7396: objects merge recursively, null removes the key it names, anything else replaces."""
+    if not isinstance(patch, dict):
+        return patch
+    out = dict(target) if isinstance(target, dict) else {}
+    for k, v in patch.items():
+        if v is None:
+            out.pop(k, None)
+        else:
+            out[k] = _merge_patch(out.get(k), v)
+    return out
+
+
+def _current_attributes(state: ApiState, layer: Layer, fid: str) -> dict:
+    try:
+        uuid.UUID(fid)
+    except ValueError:
+        raise NotFound(f"{layer.name} has no feature {fid!r}") from None
+    with state.pool.connection() as conn:
+        row = conn.execute(sql.SQL("SELECT properties FROM {} WHERE id = %s AND deleted_at IS NULL").format(
+            sql.Identifier("registry", layer.name)), [fid]).fetchone()
+    if row is None:
+        raise NotFound(f"{layer.name} has no feature {fid}")
+    return row["properties"] or {}

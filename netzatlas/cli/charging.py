@@ -32,6 +32,7 @@ def gaps_cmd(gap_distance_m: float = typer.Option(500.0, "--gap-distance", help=
         with connect() as conn:
             chargers, cells = ai.chargers(conn), ai.population_cells(conn, 100)
             addresses, roads = ai.layer(conn, "fibre_address"), ai.layer(conn, "road")
+            districts = ai.population_cells(conn, 1000)
         update(1, description="distances along roads")
         res = charging_gaps(addresses, cells, chargers, roads, AccessParams(gap_distance_m=gap_distance_m))
         update(2, description="writing")
@@ -42,6 +43,10 @@ def gaps_cmd(gap_distance_m: float = typer.Option(500.0, "--gap-distance", help=
             gpkg.unlink()
         res.cells.replace([float("inf")], None).to_file(gpkg, layer="cells_100m")
         res.gaps.to_file(gpkg, layer="gaps")
+        from netzatlas.charging.access import supply_per_cell
+
+        per_district = supply_per_cell(districts, chargers, population="population")
+        per_district.to_file(gpkg, layer="districts_1km")
         res.addresses[["external_id", "street", "house_number", "straight_m", "road_m", "gap", "geometry"]] \
             .replace([float("inf")], None).to_file(gpkg, layer="addresses")
         m, _ = make_map([MapLayer("gaps (population)", res.gaps, color="#d7191c", fill_opacity=0.35,
@@ -67,6 +72,9 @@ def gaps_cmd(gap_distance_m: float = typer.Option(500.0, "--gap-distance", help=
               img(histogram(res.addresses["road_m"].replace(float("inf"), float("nan")).clip(upper=3000),
                             "Road distance (capped at 3 km)", "metres"))),
              ("Gap areas", table(res.gaps.drop(columns="geometry"))),
+             ("Per district (1 km Zensus cells; no district polygons in the open data)",
+              table(per_district.drop(columns="geometry").sort_values("population", ascending=False)
+                    [["cell_id", "population", "charge_points", "kw", "charge_points_per_1000", "kw_per_1000"]])),
              ("Summary", table(__import__("pandas").DataFrame([sm])))],
             map_file=page.name, notes=["OSM stations linked to a register entry are counted once.",
                                        "Cells more than 250 m from any registry road lie outside the road data."])

@@ -96,7 +96,12 @@ def evaluate(request: MastRequest, candidates: gpd.GeoDataFrame, pois: gpd.GeoDa
     people = population_raster(cells.to_crs(surface.crs), surface.transform, surface.dsm.shape)
     covered_now = current_best >= threshold_dbm
     gains = []
+    nrow, ncol = surface.dsm.shape
     for r, (x, y) in zip(inside.itertuples(), xy, strict=True):
+        col, row = ~surface.transform @ (x, y)
+        if not (0 <= row < nrow and 0 <= col < ncol):  # no surface there: no coverage prediction
+            gains.append(float("nan"))
+            continue
         small = r.kind == "streetlight"
         h = float(getattr(r, "height_m", np.nan)) if not pd.isna(getattr(r, "height_m", np.nan)) else None
         h = (h or 8.0) if small else max(h or 0.0, request.desired_height_m)
@@ -109,6 +114,8 @@ def evaluate(request: MastRequest, candidates: gpd.GeoDataFrame, pois: gpd.GeoDa
             new[r0:r1, c0:c1] = np.maximum(new[r0:r1, c0:c1], data[f"rsrp_{i}"])
         gains.append(float(people[(new >= threshold_dbm) & ~covered_now].sum()))
     inside["people_newly_covered"] = np.round(gains, 0)
+    inside["outside_surface"] = np.isnan(inside["people_newly_covered"])
+    inside["people_newly_covered"] = inside["people_newly_covered"].fillna(0)
     sens = inside[[f"nearest_{c}_m" for c in SENSITIVE]].min(axis=1)
     gmax = max(inside["people_newly_covered"].max(), 1.0)
     inside["score_centre"] = (w.centre * (1 - inside["distance_to_centre_m"] / request.radius_m)).round(3)

@@ -30,8 +30,13 @@ class CoverageRun:
 
 
 def _site_windows(sectors: Sequence[Sector], surface: Surface) -> dict[str, np.ndarray]:
+    """Sector windows of one site; none when the site lies outside the surface (no prediction there)."""
     vis_cache: dict[float, np.ndarray] = {}
     data: dict[str, np.ndarray] = {}
+    if sectors:
+        col, row = ~surface.transform @ (sectors[0].x, sectors[0].y)
+        if not (0 <= row < surface.dsm.shape[0] and 0 <= col < surface.dsm.shape[1]):
+            return data
     for i, s in enumerate(sectors):
         if s.height_m not in vis_cache:
             vis_cache[s.height_m] = los.viewshed(surface.dsm, surface.transform, s.x, s.y, s.height_m, 1.5,
@@ -75,4 +80,10 @@ def run_coverage(sectors: Iterable[Sector], surface: Surface, cache_dir: str | P
             progress(n + 1, len(by_site))
     assumed = sorted({a for secs in by_site.values() for s in secs for a in s.assumed})
     notes = list(surface.assumptions) + (["assumed sector parameters: " + ", ".join(assumed)] if assumed else [])
+    nrow, ncol = shape
+    outside = [site for site, secs in by_site.items()
+               if not (0 <= (~surface.transform @ (secs[0].x, secs[0].y))[1] < nrow
+                       and 0 <= (~surface.transform @ (secs[0].x, secs[0].y))[0] < ncol)]
+    if outside:
+        notes.append(f"{len(outside)} site(s) outside the surface raster were left out")
     return CoverageRun(rasters, recomputed, reused, notes)

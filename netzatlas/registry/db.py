@@ -65,6 +65,7 @@ class Column:
     data_type: str  # PostgreSQL type name (udt), e.g. text, int4, float8, bool, date, jsonb, _text, geometry
     nullable: bool
     has_default: bool
+    default: str | None = None  # the default expression, as the database reports it
 
 
 @dataclass(frozen=True)
@@ -102,7 +103,7 @@ class Layer:
 
 _CATALOGUE_SQL = """
 SELECT c.table_name, c.column_name, c.udt_name, c.is_nullable = 'YES' AS nullable,
-       c.column_default IS NOT NULL AS has_default, gc.type AS geometry_type, gc.srid,
+       c.column_default IS NOT NULL AS has_default, c.column_default, gc.type AS geometry_type, gc.srid,
        obj_description(format('%%I.%%I', c.table_schema, c.table_name)::regclass, 'pg_class') AS description
 FROM information_schema.columns c
 LEFT JOIN geometry_columns gc
@@ -121,7 +122,7 @@ def catalogue(conn: psycopg.Connection) -> dict[str, Layer]:
     with conn.cursor(row_factory=dict_row) as cur:
         for r in cur.execute(_CATALOGUE_SQL, {"names": names}):
             cols.setdefault(r["table_name"], []).append(
-                Column(r["column_name"], r["udt_name"], r["nullable"], r["has_default"])
+                Column(r["column_name"], r["udt_name"], r["nullable"], r["has_default"], r["column_default"])
             )
             if r["geometry_type"]:
                 geo[r["table_name"]] = (r["geometry_type"], r["srid"])

@@ -121,6 +121,9 @@ def upsert(
     set_cols = [c for c in columns if c != "external_id"] + [c for c in fixed if c != "source"]
     ident = sql.Identifier
     value_of = {c: sql.SQL("s.{}").format(ident(c)) for c in columns} | {k: sql.Placeholder(k) for k in fixed}
+    for col in layer.columns:  # a NOT NULL column with a default: rows without a value get the default
+        if col.name in columns and not col.nullable and col.default and "nextval" not in col.default:
+            value_of[col.name] = sql.SQL("COALESCE(s.{}, {})").format(ident(col.name), sql.SQL(col.default))
     insert_cols = columns + list(fixed)
     with conn.cursor() as cur:
         cur.execute(

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from qgis.core import QgsApplication
-from qgis.PyQt.QtWidgets import QAction, QInputDialog, QLineEdit, QMessageBox
+from qgis.PyQt.QtWidgets import QAction, QMessageBox
 
-from .client import Client, store_key
+from .client import Client
 from .layers import add_collections
 from .processing.provider import NetzatlasProvider
 
@@ -38,22 +38,10 @@ class NetzatlasPlugin:
             self.provider = None
 
     def connect(self) -> None:
-        client = Client()
-        url, ok = QInputDialog.getText(self.iface.mainWindow(), "netzatlas", "Server URL:", text=client.url)
-        if not ok:
-            return
-        key, ok = QInputDialog.getText(self.iface.mainWindow(), "netzatlas", "API key (empty: anonymous):",
-                                       QLineEdit.Password)
-        if not ok:
-            return
-        authcfg = store_key(key, client.authcfg) if key else None
-        client = Client(url, authcfg or "")
-        msg = client.test()
-        if msg == "ok":
-            client.save()
-            QMessageBox.information(self.iface.mainWindow(), "netzatlas", "Connected.")
-        else:
-            QMessageBox.warning(self.iface.mainWindow(), "netzatlas", msg)
+        """The connection dialog: URL and key (kept in the QGIS auth database), with a connection test."""
+        from .connection_dialog import ConnectionDialog
+
+        ConnectionDialog(self.iface.mainWindow()).exec_()
 
     def add_layers(self) -> None:
         try:
