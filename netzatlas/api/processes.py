@@ -64,6 +64,17 @@ JOBS: dict[str, Job] = {}
 _POOL = ThreadPoolExecutor(max_workers=2, thread_name_prefix="netzatlas-job")
 
 
+def feature_collection(gdf) -> dict[str, Any]:  # noqa: ANN001 - a GeoDataFrame
+    """A process output as GeoJSON in CRS84 (infinite values become null)."""
+    if not len(gdf):
+        return {"type": "FeatureCollection", "features": []}
+    import json
+
+    import numpy as np
+
+    return json.loads(gdf.replace([np.inf, -np.inf], np.nan).to_crs(4326).to_json())
+
+
 def register_process(process: Process) -> None:
     PROCESSES[process.id] = process
 

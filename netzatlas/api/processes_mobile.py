@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from netzatlas.api.processes import Process, Progress, register_process
+from netzatlas.api.processes import Process, Progress, feature_collection, register_process
 from netzatlas.api.state import ApiState
 from netzatlas.coverage.demand import demand_points
 from netzatlas.coverage.signal import write_cog
@@ -15,14 +15,6 @@ from netzatlas.mobile_sites.mast_request import MastRequest, evaluate
 from netzatlas.mobile_sites.small_cells import screen
 from netzatlas.registry import analysis_inputs as ai
 from netzatlas.registry import mobile_io
-
-
-def _fc(gdf) -> dict:  # noqa: ANN001
-    if not len(gdf):
-        return {"type": "FeatureCollection", "features": []}
-    import numpy as np
-
-    return json.loads(gdf.replace([np.inf, -np.inf], np.nan).to_crs(4326).to_json())
 
 
 def coverage_holes(inputs: dict[str, Any], progress: Progress, state: ApiState) -> dict[str, Any]:
@@ -39,7 +31,7 @@ def coverage_holes(inputs: dict[str, Any], progress: Progress, state: ApiState) 
                         "type": "image/tiff; application=geotiff; profile=cloud-optimized"})
     with state.pool.connection() as conn:
         h = mobile_io.store_holes(conn, run, surface, inputs["threshold_dbm"], cells, addresses)
-    return {"holes": _fc(h), "rasters": rasters, "recomputed_sites": len(run.recomputed_sites),
+    return {"holes": feature_collection(h), "rasters": rasters, "recomputed_sites": len(run.recomputed_sites),
             "assumptions": run.assumptions, "collection": "/collections/coverage_hole_result/items",
             "tiles": "/collections/coverage_hole_result/tiles/WebMercatorQuad"}
 
@@ -62,7 +54,7 @@ def mast_request(inputs: dict[str, Any], progress: Progress, state: ApiState) ->
         conn.execute("UPDATE registry.mast_request SET evaluation = %s, status = CASE WHEN status = 'received' THEN "
                      "'under_review' ELSE status END WHERE id = %s",
                      [json.dumps({"candidates": summary, "assumptions": run.assumptions}), r["id"]])
-    return {"deadline": str(req.deadline), "candidates": _fc(ranked), "assumptions": run.assumptions}
+    return {"deadline": str(req.deadline), "candidates": feature_collection(ranked), "assumptions": run.assumptions}
 
 
 def small_cells(inputs: dict[str, Any], progress: Progress, state: ApiState) -> dict[str, Any]:
@@ -72,8 +64,9 @@ def small_cells(inputs: dict[str, Any], progress: Progress, state: ApiState) -> 
     progress(50, "screening")
     res = screen(lamps, sites, demand)
     return {"suitable": int(res["suitable"].sum()), "streetlights": len(res),
-            "best": _fc(res.head(inputs["top"])[["external_id", "demand_weight", "nearest_site_m", "score",
-                                                 "height_assumed", "power_assumed", "geometry"]])}
+            "best": feature_collection(res.head(inputs["top"])[[
+                "external_id", "demand_weight", "nearest_site_m", "score", "height_assumed", "power_assumed",
+                "geometry"]])}
 
 
 THR = {"title": "hole threshold RSRP (dBm)", "schema": {"type": "number", "default": -105}}

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
-from netzatlas.api.processes import Process, Progress, register_process
+from netzatlas.api.processes import Process, Progress, feature_collection, register_process
 from netzatlas.api.state import ApiState
 from netzatlas.charging.siting import site_chargers
 from netzatlas.registry import analysis_inputs as ai
@@ -21,13 +20,6 @@ def _wlan_inputs(state: ApiState):  # noqa: ANN202
     return wlan_demand(pois, cells), hotspots, cands
 
 
-def _fc(gdf) -> dict:  # noqa: ANN001
-    if not len(gdf):
-        return {"type": "FeatureCollection", "features": []}
-    import numpy as np
-
-    return json.loads(gdf.replace([np.inf, -np.inf], np.nan).to_crs(4326).to_json())
-
 
 def wifi_priority(inputs: dict[str, Any], progress: Progress, state: ApiState) -> dict[str, Any]:
     progress(5, "reading the registry")
@@ -37,7 +29,7 @@ def wifi_priority(inputs: dict[str, Any], progress: Progress, state: ApiState) -
     grid = square_grid(tuple(cov.total_bounds), inputs["cell_size_m"], cov.crs)
     cells = priority_areas(cov, grid, top=inputs["top"])
     covered = float(cov.loc[cov.covered, "weight"].sum() / cov["weight"].sum()) if len(cov) else 0.0
-    return {"covered_share": round(covered, 4), "hotspots": len(hotspots), "priority_areas": _fc(cells)}
+    return {"covered_share": round(covered, 4), "hotspots": len(hotspots), "priority_areas": feature_collection(cells)}
 
 
 def wifi_siting(inputs: dict[str, Any], progress: Progress, state: ApiState) -> dict[str, Any]:
@@ -47,7 +39,8 @@ def wifi_siting(inputs: dict[str, Any], progress: Progress, state: ApiState) -> 
     s = site_access_points(demand, cands, hotspots, k=inputs["k"], radius_m=inputs["radius_m"],
                            certify=inputs["certify"])
     r = s.result
-    return {"new_access_points": _fc(s.new_sites), "covered_weight": r.covered_weight, "total_weight": r.total_weight,
+    return {"new_access_points": feature_collection(s.new_sites), "covered_weight": r.covered_weight,
+            "total_weight": r.total_weight,
             "greedy_gap_to_bound": r.gap, "exact_optimum": s.exact.covered_weight if s.exact else None,
             "note": POWER_NOTE}
 
@@ -61,7 +54,8 @@ def charging_siting(inputs: dict[str, Any], progress: Progress, state: ApiState)
     progress(30, "solving")
     s = site_chargers(cells, chargers, cands, k=inputs["k"], radius_m=inputs["radius_m"], certify=inputs["certify"])
     r = s.result
-    return {"new_locations": _fc(s.new_sites), "residents_covered": r.covered_weight, "residents": r.total_weight,
+    return {"new_locations": feature_collection(s.new_sites), "residents_covered": r.covered_weight,
+            "residents": r.total_weight,
             "greedy_gap_to_bound": r.gap}
 
 

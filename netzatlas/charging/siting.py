@@ -10,7 +10,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from netzatlas.coverage.siting import SitingResult, coverage_matrix, greedy, solve_milp
+from netzatlas.coverage.siting import SitingResult, certified_greedy, coverage_matrix
 from netzatlas.errors import InvalidParameter
 
 
@@ -41,12 +41,7 @@ def site_chargers(cells: gpd.GeoDataFrame, chargers: gpd.GeoDataFrame, candidate
     xy = np.r_[_xy(cand), _xy(ch)] if len(ch) else _xy(cand)
     a = coverage_matrix(np.c_[live.geometry.centroid.x, live.geometry.centroid.y], xy, radius_m)
     locked = list(range(len(cand), len(cand) + len(ch)))
-    g = greedy(a, w, k, locked=locked)
-    exact = solve_milp(a, w, k, locked=locked, time_limit=60) if certify else None
-    if exact is not None and exact.bound and exact.bound == exact.bound:  # not NaN
-        g.bound, g.gap = exact.bound, max(0.0, (exact.bound - g.covered_weight) / exact.bound)
-    if exact is not None and not exact.chosen and exact.covered_weight != exact.covered_weight:
-        exact = None  # the MILP stopped without a solution (time limit): the greedy answer stands, gap unknown
+    g, exact = certified_greedy(a, w, k, locked=locked, certify=certify)
     sites = cand.iloc[g.chosen].copy()
     sites["pick"] = np.arange(1, len(sites) + 1)
     sites["residents_gained"] = np.round(g.gains, 0)

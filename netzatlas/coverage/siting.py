@@ -252,6 +252,23 @@ def solve_milp(a: sparse.spmatrix, weights: Array, k: int | None = None, *, lock
                         bound=bound, gap=max(gap, 0.0), status=status)
 
 
+def certified_greedy(a: sparse.spmatrix, weights: Array, k: int | None = None, *, locked: Sequence[int] = (),
+                     budget: float | None = None, costs: Array | None = None, capacity: float | None = None,
+                     certify: bool = True, time_limit: float = 60.0) -> tuple[SitingResult, SitingResult | None]:
+    """The greedy answer and, when ``certify``, the exact MILP whose bound gives the greedy's gap (``None`` when the
+    MILP found no solution within the time limit: the greedy answer stands, its gap unknown)."""
+    g = greedy(a, weights, k, locked=locked, budget=budget, costs=costs, capacity=capacity)
+    if not certify:
+        return g, None
+    exact = solve_milp(a, weights, k, locked=locked, budget=budget, costs=costs, capacity=capacity,
+                       time_limit=time_limit)
+    if exact.bound and exact.bound == exact.bound:  # not NaN
+        g.bound, g.gap = exact.bound, max(0.0, (exact.bound - g.covered_weight) / exact.bound)
+    if not exact.chosen and exact.covered_weight != exact.covered_weight:
+        return g, None
+    return g, exact
+
+
 def covered_by(a: sparse.spmatrix, weights: Array, sites: Sequence[int]) -> float:
     """Demand weight within reach of any of ``sites`` (uncapacitated)."""
     if not len(sites):

@@ -17,7 +17,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from netzatlas.coverage.siting import SitingResult, coverage_matrix, greedy, solve_milp
+from netzatlas.coverage.siting import SitingResult, certified_greedy, coverage_matrix
 from netzatlas.errors import InvalidParameter
 
 AP_CLASS_RANGE_M = {"outdoor": 70.0, "indoor": 25.0}
@@ -103,13 +103,8 @@ def site_access_points(demand: gpd.GeoDataFrame, candidates: gpd.GeoDataFrame, h
             raise InvalidParameter("a budget needs a cost per candidate (cost_column)")
         costs = np.r_[pd.to_numeric(cand[cost_column]).to_numpy(dtype=float), np.zeros(len(h))]
     w = demand["weight"].to_numpy(dtype=float)
-    g = greedy(a, w, k, locked=locked, budget=budget, costs=costs, capacity=capacity)
-    exact = solve_milp(a, w, k, locked=locked, budget=budget, costs=costs, capacity=capacity, time_limit=60) \
-        if certify else None
-    if exact is not None and exact.bound and exact.bound == exact.bound:  # not NaN
-        g.bound, g.gap = exact.bound, max(0.0, (exact.bound - g.covered_weight) / exact.bound)
-    if exact is not None and not exact.chosen and exact.covered_weight != exact.covered_weight:
-        exact = None  # the MILP stopped without a solution (time limit): the greedy answer stands, gap unknown
+    g, exact = certified_greedy(a, w, k, locked=locked, budget=budget, costs=costs, capacity=capacity,
+                                certify=certify)
     sites = cand.iloc[g.chosen].copy()
     sites["pick"] = np.arange(1, len(sites) + 1)
     sites["gain_weight"] = np.round(g.gains, 1)
