@@ -26,7 +26,7 @@ from netzatlas.api.sqlbuild import (
     order_and_seek,
     parse_sortby,
 )
-from netzatlas.api.state import JSON_TYPES, TITLES, ApiState
+from netzatlas.api.state import HIDDEN, JSON_TYPES, TITLES, ApiState
 from netzatlas.errors import InvalidParameter, NotFound, Unauthorized
 from netzatlas.registry.db import Layer
 
@@ -118,6 +118,11 @@ def collection_doc(state: ApiState, layer: Layer, b: str) -> dict[str, Any]:
             {"href": f"{b}/collections/{cid}/items", "rel": "items", "type": GEOJSON, "title": "the features"},
             {"href": f"{b}/collections/{cid}/queryables", "rel": "http://www.opengis.net/def/rel/ogc/1.0/queryables",
              "type": "application/schema+json", "title": "queryables"},
+            # Relation names compare case-insensitively (RFC 8288); GDAL's OAPIF driver matches "describedBy" exactly.
+            {"href": f"{b}/collections/{cid}/schema", "rel": "describedby", "type": "application/schema+json",
+             "title": "JSON Schema of a feature"},
+            {"href": f"{b}/collections/{cid}/schema", "rel": "describedBy", "type": "application/schema+json",
+             "title": "JSON Schema of a feature"},
             {"href": f"{b}/collections/{cid}/tiles", "rel": "http://www.opengis.net/def/rel/ogc/1.0/tilesets-vector",
              "type": "application/json", "title": "vector tiles"},
         ],
@@ -166,6 +171,40 @@ def queryables(collection_id: str, request: Request, state: ApiState = Depends(g
     body = {"$schema": "https://json-schema.org/draft/2020-12/schema",
             "$id": f"{base_url(request)}/collections/{collection_id}/queryables", "type": "object",
             "title": TITLES.get(collection_id, collection_id), "properties": props, "additionalProperties": False}
+    return JSONResponse(body, media_type="application/schema+json")
+
+
+def _json_schema_type(udt: str) -> dict[str, Any]:
+    entry: dict[str, Any] = {"type": JSON_TYPES.get(udt, "string")}
+    if udt == "date":
+        entry["format"] = "date"
+    elif udt == "timestamptz":
+        entry["format"] = "date-time"
+    elif udt == "_text":
+        entry["items"] = {"type": "string"}
+    return entry
+
+
+@router.get("/collections/{collection_id}/schema", summary="JSON Schema of a feature (describedby)",
+            response_model=models.FeatureSchema)
+def feature_schema(collection_id: str, request: Request, state: ApiState = Depends(get_state),
+                   principal: Principal = Depends(get_principal)) -> JSONResponse:
+    """The GeoJSON Feature this collection serves, with each property's type: clients such as GDAL take their
+    field types from it instead of guessing them from a first page (where a column may happen to be all null)."""
+    layer = state.layer(collection_id)
+    readable(state, layer, principal)
+    hide = state.hidden_for(layer, principal.anonymous)
+    props = {api_name(c.name): {"title": api_name(c.name), **_json_schema_type(c.data_type)}
+             for c in layer.columns if c.name not in HIDDEN and c.name not in hide}
+    body = {"$schema": "https://json-schema.org/draft/2020-12/schema",
+            "$id": f"{base_url(request)}/collections/{collection_id}/schema", "type": "object",
+            "title": TITLES.get(collection_id, collection_id), "required": ["type", "geometry", "properties"],
+            "properties": {
+                "type": {"type": "string", "enum": ["Feature"]},
+                "id": {"type": "string", "format": "uuid"},
+                "geometry": {"type": "object", "title": (layer.geometry_type or "geometry").lower()},
+                "properties": {"type": "object", "properties": props},
+            }}
     return JSONResponse(body, media_type="application/schema+json")
 
 

@@ -55,6 +55,10 @@ class Queryables(BaseModel):
     properties: dict[str, dict[str, Any]]
 
 
+class FeatureSchema(Queryables):
+    """JSON Schema of a collection's GeoJSON Feature."""
+
+
 class Feature(BaseModel):
     model_config = ConfigDict(extra="allow")
     type: Literal["Feature"]
