@@ -46,7 +46,8 @@ def test_sync_execution_and_result_collection(client, api_keys, gigabit_data):
     assert r.status_code == 200, r.text
     res = r.json()
     assert res["snapshot"] == "proc-sync" and res["eligible"] >= 8
-    fc = client.get("/collections/gigabit_result/items?snapshot_id=proc-sync&limit=1000").json()
+    fc = client.get("/collections/gigabit_result/items", params={"snapshot_id": "proc-sync", "limit": 1000,
+                                                             "filter": "external_id LIKE 'P%'"}).json()
     mine = [f for f in fc["features"] if f["properties"]["external_id"].startswith("P")]
     assert len(mine) == 12
     assert sum(f["properties"]["eligible"] for f in mine) == 8
@@ -71,7 +72,7 @@ def test_async_job_with_progress_and_results(client, api_keys, gigabit_data):
     assert st["progress"] == 100
     res = client.get(job_url + "/results", headers=h).json()
     assert res["areas"] >= 1 and res["funding_areas"]["type"] == "FeatureCollection"
-    areas = client.get("/collections/funding_area_result/items?snapshot_id=proc-async").json()
+    areas = client.get("/collections/funding_area_result/items?snapshot_id=proc-async&limit=10000").json()
     assert areas["numberReturned"] == res["areas"]
 
 

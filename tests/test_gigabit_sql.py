@@ -93,3 +93,25 @@ def test_simulation_is_calibrated_and_street_coherent(aachen_supply):
     tiers = per_street["down_mbps"].nunique(dropna=False)
     assert (tiers == 1).mean() > 0.97          # (nearly) every street has one cable tier, or none
     assert supply.attrs["simulated"] and "SIMULATED" in supply.attrs["note"]
+
+
+def test_many_operators_and_rate_resolution(conn, db_url, aachen_supply):
+    """More operators than fit one 64-bit word are counted exactly; rates finer than 1 kbit/s are refused."""
+    import pandas as pd
+    import psycopg
+
+    addrs, _ = aachen_supply
+    target = addrs["address_id"].iloc[-1]
+    rows = [{"address_id": target, "operator": f"Netz {i:03d}", "technology": "fttc_vdsl", "down_mbps": 100 + i / 8,
+             "up_mbps": 40, "status": "available", "planned_date": None, "binding": False} for i in range(130)]
+    gigabit_store.write_supply(pd.DataFrame(rows), source="many-ops-test", url=db_url)
+    p = programmes.load_programme("gigabit-rl-2.0-2024")
+    sql_result = gigabit_store.classify_in_db(conn, p, REF).set_index("address_id")
+    row = sql_result.loc[target]
+    assert row["nga_networks"] >= 130 and row["class_de"] in ("schwarz", "gigabitfähig")
+    pure = classify(gigabit_store.read_addresses(conn), gigabit_store.read_supply(conn), p, REF)
+    assert compare_results(pure, sql_result.reset_index()).empty
+    with pytest.raises(psycopg.errors.CheckViolation):
+        conn.execute("INSERT INTO registry.broadband_supply (address_id, operator, technology, down_mbps, up_mbps) "
+                     "VALUES (%s, 'X', 'adsl', 16.0004, 1)", [target])
+    conn.rollback()

@@ -38,8 +38,12 @@ def read_supply(conn: psycopg.Connection, source: str | None = None) -> pd.DataF
 
 def write_supply(supply: pd.DataFrame, *, source: str, url: str | None = None, owner_org: str | None = None
                  ) -> ImportReport:
-    """Upsert supply rows (one transaction, idempotent by a key made of address, operator, technology, status)."""
+    """Upsert supply rows (one transaction, idempotent by a key made of address, operator, technology, status).
+
+    Rates are kept to 1 kbit/s (three decimals in Mbit/s), as the schema requires."""
     df = supply.copy()
+    for col in ("down_mbps", "up_mbps"):
+        df[col] = pd.to_numeric(df[col], errors="coerce").round(3)
     df["external_id"] = (df["address_id"].astype(str) + ":" + df["operator"] + ":" + df["technology"] + ":"
                          + df["status"])
     df = df.drop(columns=[c for c in ("source",) if c in df.columns])
@@ -49,21 +53,23 @@ def write_supply(supply: pd.DataFrame, *, source: str, url: str | None = None, o
 
 def classify_in_db(conn: psycopg.Connection, programme: Programme, reference_date: date) -> pd.DataFrame:
     """The set-based classification in PostGIS (same columns as the pure function)."""
-    query, params = classification_sql(programme, reference_date)
+    query, params = classification_sql(conn, programme, reference_date)
     rows = conn.execute(query, params).fetchall()
-    return pd.DataFrame(rows, columns=OUTPUT_COLUMNS)
+    out = pd.DataFrame(rows, columns=OUTPUT_COLUMNS)
+    out["address_id"] = out["address_id"].astype(str)
+    return out
 
 
 def save_snapshot(conn: psycopg.Connection, snapshot_id: str, programme: Programme, reference_date: date, *,
                   title: str | None = None, simulated: bool = False, note: str | None = None) -> int:
     """Classify in the database and keep the result as a dated snapshot (replacing one of the same id)."""
-    query, params = classification_sql(programme, reference_date)
+    query, params = classification_sql(conn, programme, reference_date)
     conn.execute("DELETE FROM registry.gigabit_snapshot WHERE id = %s", [snapshot_id])
     conn.execute("INSERT INTO registry.gigabit_snapshot (id, title, programme, reference_date, simulated, note) "
                  "VALUES (%s, %s, %s, %s, %s, %s)", [snapshot_id, title, programme.id, reference_date, simulated, note])
     cols = ", ".join(OUTPUT_COLUMNS)
     cur = conn.execute(f"INSERT INTO registry.gigabit_classification (snapshot_id, {cols}) "
-                       f"SELECT %(snap)s, address_id::uuid, {', '.join(OUTPUT_COLUMNS[1:])} FROM ({query}) q",
+                       f"SELECT %(snap)s, address_id, {', '.join(OUTPUT_COLUMNS[1:])} FROM ({query}) q",
                        {**params, "snap": snapshot_id})
     return cur.rowcount
 
