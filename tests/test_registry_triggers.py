@@ -16,7 +16,9 @@ def _insert_lamp(conn, source: str, ext: str = "1", height: float = 8.0) -> str:
 
 
 def _changes(conn, fid: str) -> list[dict]:
-    return conn.execute("SELECT * FROM audit.change WHERE row_id = %s ORDER BY seq", [fid]).fetchall()
+    return conn.execute("SELECT seq, table_name, row_id, operation, version, changed_by, batch_id, "
+                        "audit.image_json(before, row_id) AS before, audit.image_json(after, row_id) AS after "
+                        "FROM audit.change WHERE row_id = %s ORDER BY seq", [fid]).fetchall()
 
 
 def test_insert_writes_one_history_row_with_version_1(conn, unique_source):
@@ -26,6 +28,8 @@ def test_insert_writes_one_history_row_with_version_1(conn, unique_source):
     assert rows[0]["before"] is None
     assert rows[0]["after"]["height_m"] == 8.0
     assert rows[0]["after"]["geom"]["type"] == "Point"
+    raw = conn.execute("SELECT after FROM audit.change WHERE row_id = %s", [fid]).fetchone()["after"]
+    assert raw["geom"].startswith("0101000020") and "version" not in raw  # stored lean: hex EWKB, no envelope fields
     assert rows[0]["table_name"] == "registry.streetlight"
 
 

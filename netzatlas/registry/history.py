@@ -16,7 +16,8 @@ def history(conn: psycopg.Connection, layer: Layer, fid: str) -> list[dict[str, 
     """All changes of one row, oldest first."""
     return list(
         conn.execute(
-            "SELECT seq, operation, version, before, after, changed_at, changed_by, batch_id FROM audit.change "
+            "SELECT seq, operation, version, audit.image_json(before, row_id) AS before, "
+            "audit.image_json(after, row_id) AS after, changed_at, changed_by, batch_id FROM audit.change "
             "WHERE table_name = %s AND row_id = %s ORDER BY seq",
             [f"{layer.schema}.{layer.name}", fid],
         ).fetchall()
@@ -40,7 +41,10 @@ def restore(conn: psycopg.Connection, layer: Layer, fid: str, version: int) -> i
     cols = [c for c in cols if c != "id"]
     target = sql.SQL("{}.{}").format(sql.Identifier(layer.schema), sql.Identifier(layer.name))
     assignments = [
-        sql.SQL("geom = ST_SetSRID(ST_GeomFromGeoJSON(%(snap)s::jsonb ->> 'geom'), {})").format(sql.Literal(layer.srid))
+        sql.SQL("geom = CASE jsonb_typeof(%(snap)s::jsonb -> 'geom') "
+                "WHEN 'string' THEN (%(snap)s::jsonb ->> 'geom')::geometry "  # hex EWKB (since revision 0008)
+                "ELSE ST_SetSRID(ST_GeomFromGeoJSON(%(snap)s::jsonb ->> 'geom'), {}) END").format(
+                    sql.Literal(layer.srid))
         if c == "geom" else sql.SQL("{c} = r.{c}").format(c=sql.Identifier(c))
         for c in cols
     ]

@@ -63,12 +63,14 @@ def finish_batch(conn: psycopg.Connection, batch_id: str, results: list[UpsertRe
     )
 
 
-def _to_copy_buffer(frame: pd.DataFrame, columns: list[str]) -> bytes:
-    """CSV for COPY; missing values (and empty strings) become NULL."""
+def _to_copy_buffer(frame: pd.DataFrame, columns: list[str], types: dict[str, str] | None = None) -> bytes:
+    """CSV for COPY; missing values (and empty strings) become NULL. ``types``: the columns' types, where known
+    (only array columns are then checked for Python lists)."""
     out = frame[columns].copy()
     for col in out.columns:
         s = out[col]
-        if s.dtype == object and len(s) and s.map(lambda v: isinstance(v, list)).any():
+        may_hold_lists = types is None or types.get(col, "").startswith("_")
+        if may_hold_lists and s.dtype == object and len(s) and s.map(lambda v: isinstance(v, list)).any():
             out[col] = s.map(lambda v: None if v is None else
                              "{" + ",".join('"' + str(x).replace("\\", "\\\\").replace('"', '\\"') + '"'
                                             for x in v) + "}")
@@ -115,7 +117,7 @@ def upsert(
     copy_cols = sql.SQL(", ").join(sql.Identifier(c) for c in columns)
     with conn.cursor() as cur:
         with cur.copy(sql.SQL("COPY {} ({}) FROM STDIN (FORMAT csv)").format(stage, copy_cols)) as cp:
-            cp.write(_to_copy_buffer(frame, columns))
+            cp.write(_to_copy_buffer(frame, columns, types))
     fixed = {"source": source, "owner_org": owner_org, **(extra_values or {})}
     fixed = {k: v for k, v in fixed.items() if k not in columns and (v is not None or k == "source")}
     set_cols = [c for c in columns if c != "external_id"] + [c for c in fixed if c != "source"]
