@@ -22,7 +22,7 @@ import pyogrio  # noqa: E402
 
 from bench._db import fresh_database  # noqa: E402
 from netzatlas.gigabit.classify import classify  # noqa: E402
-from netzatlas.gigabit.classify_sql import classification_sql  # noqa: E402
+from netzatlas.gigabit.classify_sql import apply_settings, classification_sql  # noqa: E402
 from netzatlas.gigabit.programmes import load_programme  # noqa: E402
 from netzatlas.registry.importers.osm import read_osm  # noqa: E402
 
@@ -79,19 +79,24 @@ def load(url: str) -> None:
         c.execute("VACUUM ANALYZE registry.broadband_supply")
 
 
-def timed(url: str, query: str | None, programme=None, runs: int = 3) -> float:  # noqa: ANN001
-    """Best of ``runs``, writing the result to a temporary table; the classification's time includes building its
-    statement (listing technologies and operators, the hash lookups)."""
+def timed(url: str, query: str | None, programme=None, runs: int = 3, settings: bool = True) -> float:  # noqa: ANN001
+    """Best of ``runs``, writing the result to a temporary table, with or without the classification's planner
+    settings; the classification's time includes building its statement (technologies, operators, hash lookups)."""
     best = float("inf")
     with psycopg.connect(url) as c:
         c.execute("SET work_mem = '256MB'")
+        c.commit()
         for _ in range(runs):
             c.execute("DROP TABLE IF EXISTS _bench_out")
+            c.commit()
             t = time.perf_counter()
             params: dict = {}
             if programme is not None:
                 query, params = classification_sql(c, programme, date(2026, 11, 26))
+            if settings:
+                apply_settings(c)
             c.execute(f"CREATE TEMP TABLE _bench_out AS {query}", params)
+            c.commit()
             best = min(best, time.perf_counter() - t)
     return best
 
@@ -102,8 +107,10 @@ def main() -> None:
     load(url)
     print(f"set-up: {N_ADDRESSES:,} addresses, {3 * N_ADDRESSES:,} supply rows ({time.perf_counter() - t:.0f} s)")
     programme = load_programme("gigabit-rl-2.0-2024")
-    bare = timed(url, "SELECT address_id, max(down_mbps) AS d, max(up_mbps) AS u FROM registry.broadband_supply "
-                      "GROUP BY address_id")
+    bare_q = ("SELECT address_id, max(down_mbps) AS d, max(up_mbps) AS u FROM registry.broadband_supply "
+              "GROUP BY address_id")
+    # the lower bound gets every chance: the best of default settings and the classification's settings
+    bare = min(timed(url, bare_q, settings=False), timed(url, bare_q, settings=True))
     full = timed(url, None, programme=programme)
     with psycopg.connect(url) as c:
         n = c.execute("SELECT count(*) FROM registry.fibre_address").fetchone()[0]

@@ -30,6 +30,10 @@ SERVED, PLAN, GIGABIT, FIBRE, ADDRESS, SOCIO = (1 << b for b in range(56, 62))
 T_NGA, T_WNGA, T_GIG, T_FIBRE = (1 << b for b in range(6, 10))  # technology value: rank in bits 0..5, then these
 MAX_TECHNOLOGIES = 64
 FIBRE_TECHNOLOGIES = ("ftth", "fttb")
+#: Planner settings for the statement (transaction-local): let parallel workers scan and compute the per-row values
+#: (the default cost of passing rows to the leader rules that out for millions of rows), and compile expressions
+#: without LLVM's optimisation pass, which costs more than it saves here. Measured in bench/bench_gigabit.py.
+SETTINGS = {"parallel_tuple_cost": "0.01", "jit_optimize_above_cost": "-1"}
 
 SQL = """
 WITH s AS (
@@ -59,6 +63,10 @@ c AS (
   SELECT address_id, socio_economic,
          (k >> 33)::float8 / 1000 AS best_down_mbps, ((k >> 6) & 134217727)::float8 / 1000 AS best_up_mbps,
          (%(techs)s::text[])[64 - (k & 63)::int] AS best_technology,
+         CASE WHEN (k >> 33) %% 1000 = 0 THEN ((k >> 33) / 1000)::text  -- whole Mbit/s print as integers (cheaper)
+              ELSE ((k >> 33)::float8 / 1000)::text END AS best_down_text,
+         CASE WHEN ((k >> 6) & 134217727) %% 1000 = 0 THEN (((k >> 6) & 134217727) / 1000)::text
+              ELSE (((k >> 6) & 134217727)::float8 / 1000)::text END AS best_up_text,
          (bit_count((w0 & {opmask0})::bit(64)){words_c})::int AS nga_networks,
          p[1] AS planned_down_mbps, p[2] AS planned_up_mbps, (%(techs)s::text[])[64 - p[3]::int] AS planned_technology,
          DATE '1970-01-01' + p[4]::int AS planned_date,
@@ -78,13 +86,13 @@ SELECT address_id, best_down_mbps, best_up_mbps, best_technology, nga_networks,
        CASE class_de WHEN 'weiß' THEN 'white' WHEN 'hellgrau' THEN 'light grey' WHEN 'dunkelgrau' THEN 'dark grey'
             WHEN 'schwarz' THEN 'black' ELSE 'gigabit' END AS class_en,
        (NOT served AND NOT plan) OR override AS eligible,
-       CASE WHEN served THEN format('served: %%s/%%s Mbit/s (%%s) meets %%s', best_down_mbps, best_up_mbps,
+       CASE WHEN served THEN format('served: %%s/%%s Mbit/s (%%s) meets %%s', best_down_text, best_up_text,
                                     best_technology, %(thr_text)s::text)
             WHEN plan THEN format('%%s within %%s years: %%s/%%s Mbit/s (%%s) by %%s meets %%s', %(plan_word)s::text,
                                   %(years)s::text, planned_down_mbps, planned_up_mbps, planned_technology, planned_date,
                                   %(thr_text)s::text)
             WHEN nga_networks = 0 THEN %(no_nga)s::text
-            ELSE format('best %%s/%%s Mbit/s (%%s) below %%s%%s', best_down_mbps, best_up_mbps, best_technology,
+            ELSE format('best %%s/%%s Mbit/s (%%s) below %%s%%s', best_down_text, best_up_text, best_technology,
                         %(thr_text)s::text, %(no_plan)s::text) END
        || CASE WHEN override THEN format('; socio-economic focal point (%%s): %%s under %%s',
                                          coalesce(socio_economic, ''), %(socio_why)s::text, %(pid)s::text)
@@ -125,9 +133,16 @@ def _operators(conn: psycopg.Connection) -> list[str]:
     return [_first(r) for r in rows]
 
 
+def apply_settings(conn: psycopg.Connection) -> None:
+    """``SETTINGS`` for the rest of the current transaction."""
+    for name, value in SETTINGS.items():
+        conn.execute("SELECT set_config(%s, %s, true)", [name, value])
+
+
 def classification_sql(conn: psycopg.Connection, programme: Programme, reference_date: date
                        ) -> tuple[str, dict[str, Any]]:
-    """The statement and its parameters (psycopg ``%(name)s`` style) for the registry behind ``conn``."""
+    """The statement and its parameters (psycopg ``%(name)s`` style) for the registry behind ``conn``; run it in
+    the same transaction after ``apply_settings``."""
     techs = [_first(r) for r in conn.execute('SELECT code FROM registry.vl_technology ORDER BY code COLLATE "C"')]
     if len(techs) > MAX_TECHNOLOGIES:
         raise InvalidInput(f"the classification handles at most {MAX_TECHNOLOGIES} technology codes, "

@@ -10,7 +10,7 @@ import psycopg
 import shapely
 
 from netzatlas.gigabit.classify import OUTPUT_COLUMNS
-from netzatlas.gigabit.classify_sql import classification_sql
+from netzatlas.gigabit.classify_sql import apply_settings, classification_sql
 from netzatlas.gigabit.programmes import Programme
 from netzatlas.registry.importers.load import ImportReport, load_layers
 
@@ -54,6 +54,7 @@ def write_supply(supply: pd.DataFrame, *, source: str, url: str | None = None, o
 def classify_in_db(conn: psycopg.Connection, programme: Programme, reference_date: date) -> pd.DataFrame:
     """The set-based classification in PostGIS (same columns as the pure function)."""
     query, params = classification_sql(conn, programme, reference_date)
+    apply_settings(conn)
     rows = conn.execute(query, params).fetchall()
     out = pd.DataFrame(rows, columns=OUTPUT_COLUMNS)
     out["address_id"] = out["address_id"].astype(str)
@@ -64,6 +65,7 @@ def save_snapshot(conn: psycopg.Connection, snapshot_id: str, programme: Program
                   title: str | None = None, simulated: bool = False, note: str | None = None) -> int:
     """Classify in the database and keep the result as a dated snapshot (replacing one of the same id)."""
     query, params = classification_sql(conn, programme, reference_date)
+    apply_settings(conn)
     conn.execute("DELETE FROM registry.gigabit_snapshot WHERE id = %s", [snapshot_id])
     conn.execute("INSERT INTO registry.gigabit_snapshot (id, title, programme, reference_date, simulated, note) "
                  "VALUES (%s, %s, %s, %s, %s, %s)", [snapshot_id, title, programme.id, reference_date, simulated, note])
