@@ -29,7 +29,7 @@ END $$;
 
 
 def upgrade() -> None:
-    op.get_bind().connection.driver_connection.execute((HERE / "0008_lean_history.sql").read_text())
+    op.get_bind().connection.driver_connection.execute((HERE / "0008_lean_history.sql").read_text() + RETRACK)
 
 
 def downgrade() -> None:

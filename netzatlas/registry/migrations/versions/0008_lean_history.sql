@@ -66,10 +66,4 @@ CREATE FUNCTION audit.image_json(img jsonb, row_id uuid) RETURNS jsonb LANGUAGE 
               ELSE jsonb_build_object('id', row_id) || img END
 $$;
 
-DO $$
-DECLARE t regclass;
-BEGIN
-  FOR t IN SELECT DISTINCT tgrelid::regclass FROM pg_trigger WHERE tgname = 't_log_insert' LOOP
-    PERFORM audit.track(t);
-  END LOOP;
-END $$;
+-- the tracked tables are re-tracked by 0008_lean_history.py (RETRACK)
