@@ -56,3 +56,28 @@ def test_every_layer_has_the_shared_columns_and_a_spatial_index(conn):
         idx = conn.execute("SELECT indexdef FROM pg_indexes WHERE schemaname='registry' AND tablename=%s",
                            [name]).fetchall()
         assert any("USING gist (geom)" in r["indexdef"] for r in idx), name
+
+
+def test_downgrading_below_0010_writes_the_derived_after_images_down(db_url):
+    from tests.conftest import _cluster
+
+    cluster = _cluster()
+    name = f"netzatlas_mig_{uuid.uuid4().hex[:6]}"
+    cluster.ensure_database(name)
+    url = cluster.url(name)
+    try:
+        migrate.upgrade(url)
+        with psycopg.connect(url, autocommit=True) as conn:
+            fid = conn.execute("INSERT INTO registry.streetlight (source, external_id, height_m, geom) VALUES "
+                               "('m', '1', 8, ST_SetSRID(ST_MakePoint(294000, 5629000), 25832)) RETURNING id"
+                               ).fetchone()[0]
+            conn.execute("UPDATE registry.streetlight SET height_m = 9 WHERE id = %s", [fid])
+        migrate.downgrade(url, "0009")
+        with psycopg.connect(url) as conn:
+            stored = conn.execute("SELECT operation, after ->> 'height_m' FROM audit.change WHERE row_id = %s "
+                                  "ORDER BY seq", [fid]).fetchall()
+        assert stored == [("INSERT", "8"), ("UPDATE", "9")]
+        migrate.upgrade(url)
+        assert migrate.is_current(url)
+    finally:
+        cluster.drop_database(name)

@@ -17,8 +17,9 @@ def _insert_lamp(conn, source: str, ext: str = "1", height: float = 8.0) -> str:
 
 def _changes(conn, fid: str) -> list[dict]:
     return conn.execute("SELECT seq, table_name, row_id, operation, version, changed_by, batch_id, "
-                        "audit.image_json(before, row_id) AS before, audit.image_json(after, row_id) AS after "
-                        "FROM audit.change WHERE row_id = %s ORDER BY seq", [fid]).fetchall()
+                        "audit.image_json(before, row_id) AS before, "
+                        "audit.image_json(audit.after_state(c), row_id) AS after "
+                        "FROM audit.change c WHERE row_id = %s ORDER BY seq", [fid]).fetchall()
 
 
 def test_insert_writes_one_history_row_with_version_1(conn, unique_source):
@@ -28,8 +29,8 @@ def test_insert_writes_one_history_row_with_version_1(conn, unique_source):
     assert rows[0]["before"] is None
     assert rows[0]["after"]["height_m"] == 8.0
     assert rows[0]["after"]["geom"]["type"] == "Point"
-    raw = conn.execute("SELECT after FROM audit.change WHERE row_id = %s", [fid]).fetchone()["after"]
-    assert raw["geom"].startswith("0101000020") and "version" not in raw  # stored lean: hex EWKB, no envelope fields
+    stored = conn.execute("SELECT before, after FROM audit.change WHERE row_id = %s", [fid]).fetchone()
+    assert stored["before"] is None and stored["after"] is None  # an insert stores no image: the row holds it
     assert rows[0]["table_name"] == "registry.streetlight"
 
 
@@ -102,3 +103,33 @@ def test_geometry_must_be_valid(conn, unique_source):
         conn.execute(
             "INSERT INTO registry.building (source, external_id, height_m, geom) VALUES (%s, 'b', 5, "
             "ST_Multi(ST_GeomFromText('POLYGON((0 0, 1 1, 1 0, 0 1, 0 0))', 25832)))", [unique_source])
+
+
+def test_history_stores_before_images_and_derives_the_after_state(conn, unique_source):
+    """SQL:2011 layout: the change row keeps the state before; the state after is the next change's before image,
+    or the row itself for its last change."""
+    fid = _insert_lamp(conn, unique_source, height=8.0)
+    conn.execute("UPDATE registry.streetlight SET height_m = 10 WHERE id = %s", [fid])
+    stored = conn.execute("SELECT operation, before, after FROM audit.change WHERE row_id = %s ORDER BY seq",
+                          [fid]).fetchall()
+    assert [(r["operation"], r["after"]) for r in stored] == [("INSERT", None), ("UPDATE", None)]
+    before = stored[1]["before"]
+    assert before["height_m"] == 8.0 and before["geom"].startswith("0101000020") and "version" not in before
+    rows = _changes(conn, fid)
+    assert rows[0]["after"]["height_m"] == 8.0 and rows[1]["after"]["height_m"] == 10.0
+    assert rows[0]["after"] == rows[1]["before"]
+    assert rows[1]["after"]["geom"]["coordinates"] == [294000, 5629000]
+
+
+def test_after_state_of_an_insert_followed_by_a_hard_delete(conn, unique_source):
+    fid = _insert_lamp(conn, unique_source, height=7.0)
+    conn.execute("DELETE FROM registry.streetlight WHERE id = %s", [fid])
+    rows = _changes(conn, fid)
+    assert [r["operation"] for r in rows] == ["INSERT", "HARD_DELETE"]
+    assert rows[0]["after"]["height_m"] == 7.0 and rows[1]["after"] is None
+
+
+def test_stored_after_images_of_older_revisions_are_read_as_they_are(conn, unique_source):
+    fid = _insert_lamp(conn, unique_source, height=7.0)
+    conn.execute("UPDATE audit.change SET after = jsonb_build_object('height_m', 99) WHERE row_id = %s", [fid])
+    assert _changes(conn, fid)[0]["after"] == {"id": fid, "height_m": 99}

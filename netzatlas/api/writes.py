@@ -305,8 +305,8 @@ def history(collection_id: str, feature_id: str, state: ApiState = Depends(get_s
     hide = state.hidden_for(layer, principal.anonymous)
     with state.pool.connection() as conn:
         rows = conn.execute("SELECT seq, operation, version, audit.image_json(before, row_id) AS before, "
-                            "audit.image_json(after, row_id) AS after, changed_at, changed_by, batch_id "
-                            "FROM audit.change WHERE row_id = %s AND table_name = %s ORDER BY seq",
+                            "audit.image_json(audit.after_state(c), row_id) AS after, changed_at, changed_by, batch_id "
+                            "FROM audit.change c WHERE row_id = %s AND table_name = %s ORDER BY seq",
                             [feature_id, f"registry.{layer.name}"]).fetchall()
     if not rows:
         raise NotFound(f"{layer.name} has no feature {feature_id} and no history of one")
@@ -337,8 +337,8 @@ def changes(request: Request, since: int = Query(0, ge=0, description="Return ch
     public = [f"registry.{k}" for k, v in state.public.items() if v or not principal.anonymous]
     with state.pool.connection() as conn:
         rows = conn.execute("SELECT seq, table_name, row_id, operation, version, audit.image_json(before, row_id) "
-                            "AS before, audit.image_json(after, row_id) AS after, changed_at, "
-                            "changed_by, batch_id FROM audit.change WHERE seq > %s AND table_name = ANY(%s) "
+                            "AS before, audit.image_json(audit.after_state(c), row_id) AS after, changed_at, "
+                            "changed_by, batch_id FROM audit.change c WHERE seq > %s AND table_name = ANY(%s) "
                             "ORDER BY seq LIMIT %s", [since, public, limit]).fetchall()
     out = []
     for r in rows:

@@ -17,8 +17,8 @@ def history(conn: psycopg.Connection, layer: Layer, fid: str) -> list[dict[str, 
     return list(
         conn.execute(
             "SELECT seq, operation, version, audit.image_json(before, row_id) AS before, "
-            "audit.image_json(after, row_id) AS after, changed_at, changed_by, batch_id FROM audit.change "
-            "WHERE table_name = %s AND row_id = %s ORDER BY seq",
+            "audit.image_json(audit.after_state(c), row_id) AS after, changed_at, changed_by, batch_id "
+            "FROM audit.change c WHERE table_name = %s AND row_id = %s ORDER BY seq",
             [f"{layer.schema}.{layer.name}", fid],
         ).fetchall()
     )
@@ -27,8 +27,8 @@ def history(conn: psycopg.Connection, layer: Layer, fid: str) -> list[dict[str, 
 def restore(conn: psycopg.Connection, layer: Layer, fid: str, version: int) -> int:
     """Bring a row back to the state it had at ``version`` (a new version is written). Returns it."""
     snap = conn.execute(
-        "SELECT after FROM audit.change WHERE table_name = %s AND row_id = %s AND version = %s "
-        "AND after IS NOT NULL ORDER BY seq DESC LIMIT 1",
+        "SELECT audit.after_state(c) AS after FROM audit.change c WHERE table_name = %s AND row_id = %s "
+        "AND version = %s AND operation <> 'HARD_DELETE' ORDER BY seq DESC LIMIT 1",
         [f"{layer.schema}.{layer.name}", fid, version],
     ).fetchone()
     if snap is None:
