@@ -21,6 +21,7 @@ from netzatlas.api.auth import Principal
 from netzatlas.api.deps import get_principal, get_state
 from netzatlas.api.sqlbuild import db_name
 from netzatlas.api.state import ApiState
+from netzatlas.bulk import gc_paused
 from netzatlas.errors import InvalidInput, Reject
 from netzatlas.registry import store
 from netzatlas.registry.db import SYSTEM_COLUMNS
@@ -28,6 +29,7 @@ from netzatlas.registry.importers.load import municipality_boundary_4326
 from netzatlas.registry.validate import ROW_COLUMN, prepare
 
 router = APIRouter()
+_SKIP, _EXTRA = "\x00skip", "\x00extra"  # route markers (no column name holds a NUL)
 NDJSON = ("application/x-ndjson", "application/ndjson", "application/jsonl", "application/geo+json-seq")
 
 
@@ -40,6 +42,16 @@ class _Collector:
         self.rows: list[dict[str, Any]] = []
         self.geoms: list[Any] = []
         self.rejects: list[Reject] = []
+        self.route: dict[str, str] = {}  # property name → column name, _SKIP or _EXTRA (worked out once per name)
+
+    def _route(self, key: str) -> str:
+        name = db_name(key)
+        if name in ("external_id", "source", "owner_org") or name in SYSTEM_COLUMNS:
+            name = _SKIP
+        elif name not in self.writable:
+            name = _EXTRA
+        self.route[key] = name
+        return name
 
     def add(self, n: int, feature: Any) -> None:
         if not isinstance(feature, dict) or feature.get("type") != "Feature":
@@ -59,14 +71,13 @@ class _Collector:
             return
         row: dict[str, Any] = {ROW_COLUMN: n, "external_id": str(ext)}
         extra: dict[str, Any] = {}
+        route = self.route
         for k, v in props.items():
-            name = db_name(k)
-            if name in ("external_id", "source", "owner_org") or name in SYSTEM_COLUMNS:
-                continue
-            if name in self.writable:
-                row[name] = v
-            else:
+            name = route.get(k) or self._route(k)
+            if name is _EXTRA:
                 extra[k] = v
+            elif name is not _SKIP:
+                row[name] = v
         if extra:
             base = row.get("properties") if isinstance(row.get("properties"), dict) else {}
             row["properties"] = {**base, **extra}
@@ -155,7 +166,8 @@ async def sync(collection_id: str, request: Request,
     from netzatlas.api.state import value_checker
 
     col = _Collector({c.name for c in layer.data_columns}, value_checker(state, layer))
-    body_hash = await _parse(request, col)
+    with gc_paused():
+        body_hash = await _parse(request, col)
     request_hash = hashlib.sha256(f"{collection_id}|{source}|{body_hash}".encode()).hexdigest()
     # the database work runs in a worker thread: a sync waiting for a lock must not stop the event loop
     return await run_in_threadpool(_finish, state, layer, principal, source, col, idempotency_key, request_hash)
@@ -176,8 +188,9 @@ def _finish(state: ApiState, layer, principal: Principal, source: str, col: _Col
                                        hint="use a new key for a new request")
                 return Response(bytes(prev["response"]), status_code=prev["status"], media_type=prev["media_type"],
                                 headers={"Idempotent-Replayed": "true"})
-        result = _apply(conn, state, layer, principal, source, col)
-        body = orjson.dumps(result, option=orjson.OPT_SERIALIZE_NUMPY)
+        with gc_paused():
+            result = _apply(conn, state, layer, principal, source, col)
+            body = orjson.dumps(result, option=orjson.OPT_SERIALIZE_NUMPY)
         if idempotency_key:
             conn.execute("INSERT INTO registry.idempotency (key, org, request_hash, status, response, media_type) "
                          "VALUES (%s, %s, %s, 200, %s, 'application/json')",
@@ -199,24 +212,22 @@ def _apply(conn, state: ApiState, layer, principal: Principal, source: str, col:
         store.begin_batch(conn, batch, kind="sync", source=source, target=layer.name, actor=principal.actor)
         if prep is not None and not prep.frame.empty:
             frame = prep.frame
-            if not principal.admin:
-                foreign = conn.execute(sql.SQL("SELECT external_id, owner_org FROM {} WHERE source = %s AND "
-                                               "external_id = ANY(%s) AND owner_org IS DISTINCT FROM %s").format(
+            # stored features this request may not touch: another organization's (unless admin), or deleted ones
+            blocked = conn.execute(sql.SQL(
+                "SELECT external_id, owner_org, id::text AS id, owner_org IS DISTINCT FROM %(org)s AND NOT %(admin)s "
+                "AS foreign FROM {} WHERE source = %(source)s AND external_id = ANY(%(ids)s) AND "
+                "((owner_org IS DISTINCT FROM %(org)s AND NOT %(admin)s) OR deleted_at IS NOT NULL)").format(
                     sql.Identifier("registry", layer.name)),
-                    [source, list(frame["external_id"]), principal.org]).fetchall()
-                if foreign:
-                    bad = {r["external_id"]: r["owner_org"] for r in foreign}
-                    for e, owner in bad.items():
-                        rejects.append(Reject(e, f"belongs to {owner or 'no organization'}, not {principal.org}",
-                                              external_id=e))
-                    frame = frame[~frame["external_id"].isin(bad)]
-            deleted = conn.execute(sql.SQL("SELECT external_id, id::text AS id FROM {} WHERE source = %s AND "
-                                           "external_id = ANY(%s) AND deleted_at IS NOT NULL").format(
-                sql.Identifier("registry", layer.name)), [source, list(frame["external_id"])]).fetchall()
-            for r in deleted:
-                rejects.append(Reject(r["external_id"], f"deleted in the registry (id {r['id']}); restore it "
-                                      "(netzatlas db restore) before syncing it again", external_id=r["external_id"]))
-            frame = frame[~frame["external_id"].isin({r["external_id"] for r in deleted})]
+                {"org": principal.org, "admin": principal.admin, "source": source,
+                 "ids": frame["external_id"].tolist()}).fetchall()
+            for r in blocked:
+                e = r["external_id"]
+                reason = (f"belongs to {r['owner_org'] or 'no organization'}, not {principal.org}" if r["foreign"]
+                          else f"deleted in the registry (id {r['id']}); restore it (netzatlas db restore) before "
+                          "syncing it again")
+                rejects.append(Reject(e, reason, external_id=e))
+            if blocked:
+                frame = frame[~frame["external_id"].isin({r["external_id"] for r in blocked})]
             res = store.upsert(conn, layer, frame, prep.columns, source=source, owner_org=principal.org,
                                return_ids=True)
             created, updated = res.created, res.updated

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 import pandas as pd
 import psycopg
 from psycopg import sql
+from psycopg.rows import tuple_row
 
 from netzatlas.errors import NotFound, Reject
 from netzatlas.registry.db import Layer
@@ -127,7 +128,7 @@ def upsert(
         if col.name in columns and not col.nullable and col.default and "nextval" not in col.default:
             value_of[col.name] = sql.SQL("COALESCE(s.{}, {})").format(ident(col.name), sql.SQL(col.default))
     insert_cols = columns + list(fixed)
-    with conn.cursor() as cur:
+    with conn.cursor(row_factory=tuple_row) as cur:  # plain tuples: 100,000 returned ids stay cheap
         cur.execute(
             sql.SQL(
                 "UPDATE {target} AS t SET {sets} FROM {stage} s "
@@ -143,7 +144,7 @@ def upsert(
         )
         result.updated = cur.rowcount
         if return_ids:
-            result.updated_ids = {_v(r, 0, "external_id"): _v(r, 1, "id") for r in cur.fetchall()}
+            result.updated_ids = dict(cur.fetchall())
         cur.execute(
             sql.SQL(
                 "INSERT INTO {target} ({cols}) SELECT {sel} FROM {stage} s WHERE NOT EXISTS "
@@ -158,13 +159,9 @@ def upsert(
         )
         result.created = cur.rowcount
         if return_ids:
-            result.created_ids = {_v(r, 0, "external_id"): _v(r, 1, "id") for r in cur.fetchall()}
+            result.created_ids = dict(cur.fetchall())
     result.unchanged = len(frame) - result.created - result.updated
     return result
-
-
-def _v(row: object, i: int, key: str) -> str:
-    return row[key] if isinstance(row, dict) else row[i]  # type: ignore[index]
 
 
 def _sql_type(udt: str) -> str:

@@ -6,6 +6,7 @@ Turns a GeoDataFrame shaped like a registry layer into rows ready to stage, and 
 
 from __future__ import annotations
 
+import binascii
 import json
 import math
 from dataclasses import dataclass
@@ -192,11 +193,16 @@ def check_location(
     if not valid.any():
         return reasons
     dist = np.full(len(geoms_m), np.inf)
-    vals = geoms_m.values[valid]
+    vals = np.asarray(geoms_m.values[valid])
     bounds = shapely.bounds(vals)
     finite = np.isfinite(bounds).all(axis=1)
     d = np.full(len(vals), np.inf)
-    d[finite] = shapely.distance(vals[finite], bnd)
+    shapely.prepare(bnd)  # most features lie inside: a prepared point-in-polygon test, distances only for the rest
+    inside = np.zeros(len(vals), dtype=bool)
+    inside[finite] = shapely.intersects(bnd, vals[finite])
+    d[inside] = 0.0
+    rest = finite & ~inside
+    d[rest] = shapely.distance(vals[rest], bnd)
     dist[valid] = d
     far = valid & (dist > max_outside_m)
     if not far.any():
@@ -260,8 +266,25 @@ def _geometries(df: gpd.GeoDataFrame, layer: Layer, srid: int, reasons: _Reasons
     ok = ~geoms.isna() & ~geoms.is_empty
     hexes = pd.Series([None] * len(df), index=df.index, dtype=object)
     if ok.any():
-        hexes[ok] = shapely.to_wkb(shapely.set_srid(geoms[ok].values, srid), hex=True, include_srid=True)
+        hexes[ok] = ewkb_hex(np.asarray(geoms[ok].values), srid)
     return hexes
+
+
+_POINT_EWKB = np.dtype([("order", "u1"), ("type", "<u4"), ("srid", "<u4"), ("x", "<f8"), ("y", "<f8")])
+
+
+def ewkb_hex(geoms: np.ndarray, srid: int) -> np.ndarray:
+    """Hex EWKB (with the SRID) of shapely geometries, as PostGIS reads it. 2D points — most of what is synced —
+    are packed with numpy (about ten times faster than going through GEOS); anything else goes through shapely."""
+    if len(geoms) and (shapely.get_type_id(geoms) == 0).all() and not shapely.has_z(geoms).any():
+        xy = shapely.get_coordinates(geoms)
+        if len(xy) == len(geoms):
+            rec = np.empty(len(geoms), dtype=_POINT_EWKB)
+            rec["order"], rec["type"], rec["srid"] = 1, 0x20000001, srid  # little endian, point | has-SRID flag
+            rec["x"], rec["y"] = xy[:, 0], xy[:, 1]
+            hexed = binascii.hexlify(rec.tobytes()).upper()
+            return np.frombuffer(hexed, dtype=f"S{2 * _POINT_EWKB.itemsize}").astype(str).astype(object)
+    return shapely.to_wkb(shapely.set_srid(geoms, srid), hex=True, include_srid=True)
 
 
 def _typed_columns(df: pd.DataFrame, layer: Layer, reasons: _Reasons) -> tuple[list[str], dict[str, pd.Series]]:

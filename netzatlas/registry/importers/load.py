@@ -14,6 +14,7 @@ from pathlib import Path
 import geopandas as gpd
 import shapely
 
+from netzatlas.bulk import gc_paused
 from netzatlas.config import get_settings
 from netzatlas.errors import ImportRejected, Reject
 from netzatlas.registry import store
@@ -91,7 +92,7 @@ def load_layers(
     batch_id = store.new_batch_id(kind)
     report = ImportReport(source=source, batch_id=batch_id)
     boundary = municipality_boundary_4326() if check_location else None
-    with connect(url) as conn:
+    with gc_paused(), connect(url) as conn:
         with conn.transaction():
             store.begin_batch(conn, batch_id, kind=kind, source=source, target=",".join(layers), actor=actor)
             prepared = {}
