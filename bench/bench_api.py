@@ -13,6 +13,7 @@ import os
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from pathlib import Path
@@ -24,6 +25,7 @@ import httpx  # noqa: E402
 import psycopg  # noqa: E402
 
 from bench._db import fresh_database  # noqa: E402
+from bench._peers import ogr2ogr_copy  # noqa: E402
 
 DURATION_S = float(os.environ.get("BENCH_SECONDS", "10"))
 CONCURRENCY = int(os.environ.get("BENCH_CONCURRENCY", "8"))
@@ -166,7 +168,11 @@ def sync_vs_copy(url: str, base: str) -> dict[str, float]:
             cp.write(payload)
         c.commit()
         t_floor = time.perf_counter() - t0
-    return {"n": n, "sync": t_sync, "copy": t_copy, "copy_e2e": t_prep + t_copy, "floor": t_floor}
+    with tempfile.TemporaryDirectory() as tmp:
+        seq = Path(tmp) / "lamps.geojsonl"  # the same NDJSON bytes, as a GeoJSON sequence file
+        seq.write_bytes(body)
+        t_ogr = ogr2ogr_copy(url, str(seq), "ogr_lamps")
+    return {"n": n, "sync": t_sync, "copy": t_copy, "copy_e2e": t_prep + t_copy, "floor": t_floor, "ogr": t_ogr}
 
 
 def print_sync(s: dict[str, float]) -> None:
@@ -177,6 +183,9 @@ def print_sync(s: dict[str, float]) -> None:
           f"{s['copy'] / s['sync']:>10.1%}")
     print(f"{'raw COPY end to end (parse the NDJSON, transform, COPY)':58}{s['copy_e2e']:>9.2f}"
           f"{n / s['copy_e2e']:>11,.0f}{s['copy_e2e'] / s['sync']:>10.1%}")
+    if s.get("ogr"):
+        print(f"{'ogr2ogr (GDAL, C++) from the same NDJSON, COPY, end to end':58}{s['ogr']:>9.2f}"
+              f"{n / s['ogr']:>11,.0f}{s['ogr'] / s['sync']:>10.1%}")
     print(f"{'netzatlas sync (HTTP, validate, upsert, history, answer)':58}{s['sync']:>9.2f}{n / s['sync']:>11,.0f}")
     print(f"{'floor: COPY into a table like streetlight':58}{s['floor']:>9.2f}{n / s['floor']:>11,.0f}"
           f"{s['copy'] / s['floor']:>10.1%}")
@@ -186,6 +195,9 @@ def print_sync(s: dict[str, float]) -> None:
 
 
 def main() -> None:
+    if "--help" in sys.argv or "-h" in sys.argv:
+        print(__doc__)
+        return
     url = fresh_database("netzatlas_bench_api")
     if "--sync-only" in sys.argv:
         na, na_base = start_netzatlas(url)

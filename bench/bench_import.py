@@ -21,6 +21,7 @@ import pyogrio  # noqa: E402
 import shapely  # noqa: E402
 
 from bench._db import fresh_database  # noqa: E402
+from bench._peers import ogr2ogr_copy  # noqa: E402
 from netzatlas.registry.importers.files import apply_mapping  # noqa: E402
 from netzatlas.registry.importers.load import load_layers  # noqa: E402
 
@@ -88,6 +89,7 @@ def main() -> None:
     t0 = time.perf_counter()
     again = load_layers({"fibre_address": gdf}, source="essen-hauskoordinaten", kind="bench", url=url)
     t_again = time.perf_counter() - t0
+    t_ogr = ogr2ogr_copy(url, ESSEN, "ogr_essen")
     with psycopg.connect(url) as conn:
         hist = conn.execute("SELECT count(*) FROM audit.change WHERE table_name = 'registry.fibre_address'").fetchone()[
             0
@@ -105,6 +107,9 @@ def main() -> None:
     print(f"{'raw COPY end to end (read file, transform, COPY)':48}{e2e_copy:>9.2f}{n / e2e_copy:>12,.0f}")
     print(f"{'netzatlas import end to end (read file + import)':48}{e2e_import:>9.2f}{n / e2e_import:>12,.0f}")
     print(f"{'  ratio':48}{'':>9}{e2e_copy / e2e_import:>12.1%}")
+    if t_ogr:
+        print(f"{'ogr2ogr (GDAL, C++) from the same file, COPY':48}{t_ogr:>9.2f}{n / t_ogr:>12,.0f}")
+        print(f"{'  ratio (netzatlas end to end / ogr2ogr)':48}{'':>9}{t_ogr / e2e_import:>12.1%}")
     print(f"{'netzatlas re-import, nothing changed':48}{t_again:>9.2f}{n / t_again:>12,.0f}")
     print("\ngoal: the importer reaches >= 30 % of raw COPY's rows/s")
     print(f"history rows written: {hist:,} (one per inserted row); the re-import changed {again.changed} rows")

@@ -41,13 +41,14 @@ def ndjson_lines(n: int, height_offset: int = 0) -> list[bytes]:
 def run_sync(url: str, lines: list[bytes], source: str) -> dict[str, float]:
     """The phases of POST /sync, timed one by one, in one transaction as the endpoint does."""
     from netzatlas.api.sync import _Collector, _line
+    from netzatlas.bulk import gc_paused
     from netzatlas.registry import store
     from netzatlas.registry.db import catalogue
     from netzatlas.registry.importers.load import municipality_boundary_4326
     from netzatlas.registry.validate import prepare
 
     t: dict[str, float] = {}
-    with psycopg.connect(url, row_factory=dict_row) as conn:
+    with gc_paused(), psycopg.connect(url, row_factory=dict_row) as conn:  # as POST /sync does
         layer = catalogue(conn)["streetlight"]
         t0 = time.perf_counter()
         col = _Collector({c.name for c in layer.data_columns})

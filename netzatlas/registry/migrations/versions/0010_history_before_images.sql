@@ -55,22 +55,29 @@ BEGIN
                  'FOR EACH STATEMENT EXECUTE FUNCTION audit.%I()', tbl, 'log_update_' || fname);
   EXECUTE format('CREATE TRIGGER t_log_delete AFTER DELETE ON %s REFERENCING OLD TABLE AS old_rows '
                  'FOR EACH STATEMENT EXECUTE FUNCTION audit.%I()', tbl, 'log_delete_' || fname);
+  -- audit.current_image(table, id) dispatches to the tracked tables' functions (static calls, cached plans)
+  EXECUTE (SELECT format($f$
+    CREATE OR REPLACE FUNCTION audit.current_image(table_name text, row_id uuid) RETURNS jsonb
+    LANGUAGE plpgsql STABLE AS $b$
+    BEGIN
+      CASE table_name %s
+        ELSE RETURN NULL;
+      END CASE;
+    END $b$ $f$, string_agg(format('WHEN %L THEN RETURN audit.%I(row_id);', t, 'current_' || replace(t, '.', '_')),
+                            ' ' ORDER BY t))
+    FROM (SELECT DISTINCT tgrelid::regclass::text AS t FROM pg_trigger WHERE tgname = 't_log_insert') tracked);
 END $$;
 
--- the row's state after change c, in the stored form (see above)
-CREATE FUNCTION audit.after_state(c audit.change) RETURNS jsonb LANGUAGE plpgsql STABLE AS $$
-DECLARE
-  img jsonb;
-BEGIN
-  IF c.after IS NOT NULL OR c.operation = 'HARD_DELETE' THEN
-    RETURN c.after;
-  END IF;
-  SELECT n.before INTO img FROM audit.change n WHERE n.row_id = c.row_id AND n.seq > c.seq ORDER BY n.seq LIMIT 1;
-  IF img IS NULL THEN
-    EXECUTE format('SELECT audit.%I($1)', 'current_' || replace(c.table_name, '.', '_')) INTO img USING c.row_id;
-  END IF;
-  RETURN img;
-END $$;
+-- the row's state after change c, in the stored form (see above); a SQL function, so it is inlined into readers
+CREATE FUNCTION audit.current_image(table_name text, row_id uuid) RETURNS jsonb LANGUAGE sql STABLE
+  AS $$ SELECT NULL::jsonb $$;  -- replaced by audit.track() with one branch per tracked table
+
+CREATE FUNCTION audit.after_state(c audit.change) RETURNS jsonb LANGUAGE sql STABLE AS $$
+  SELECT CASE WHEN c.after IS NOT NULL OR c.operation = 'HARD_DELETE' THEN c.after
+              ELSE coalesce((SELECT n.before FROM audit.change n WHERE n.row_id = c.row_id AND n.seq > c.seq
+                             ORDER BY n.seq LIMIT 1),
+                            audit.current_image(c.table_name, c.row_id)) END
+$$;
 
 CREATE INDEX change_row_seq_idx ON audit.change (row_id, seq);
 DROP INDEX audit.change_row_idx;
