@@ -54,10 +54,19 @@ def sectors(conn: psycopg.Connection) -> list:
 
 
 def changed_sites_since(conn: psycopg.Connection, seq: int) -> set[str]:
+    """Sites whose row or sectors changed after ``seq`` (a moved sector marks the site it left and the one it
+    joined)."""
     rows = conn.execute(
-        "SELECT table_name, row_id::text AS row_id, coalesce(after->>'site_id', before->>'site_id') AS site_id "
-        "FROM audit.change WHERE seq > %s AND table_name = ANY(%s)", [seq, list(TABLES)]).fetchall()
-    return {r["row_id"] if r["table_name"] == "registry.mobile_site" else r["site_id"] for r in rows}
+        "SELECT table_name, row_id::text AS row_id, audit.after_state(c)->>'site_id' AS site_after, "
+        "before->>'site_id' AS site_before FROM audit.change c WHERE seq > %s AND table_name = ANY(%s)",
+        [seq, list(TABLES)]).fetchall()
+    out: set[str] = set()
+    for r in rows:
+        if r["table_name"] == "registry.mobile_site":
+            out.add(r["row_id"])
+        else:
+            out.update(s for s in (r["site_after"], r["site_before"]) if s)
+    return out
 
 
 def max_seq(conn: psycopg.Connection) -> int:
