@@ -89,6 +89,10 @@ class Conflict(NetzatlasError):
     """The resource changed since the caller read it (stale version / ETag)."""
 
 
+class ConstraintViolation(NetzatlasError):
+    """The database refused a write: a code not (or no longer) in its value list, a duplicate key, a check."""
+
+
 class PreconditionRequired(NetzatlasError):
     """A write needs an If-Match header with the current ETag."""
 
@@ -107,6 +111,7 @@ HTTP_STATUS: dict[type[NetzatlasError], int] = {
     Unauthorized: 401,
     Forbidden: 403,
     Conflict: 412,
+    ConstraintViolation: 409,
     PreconditionRequired: 428,
     ImportRejected: 422,
     InvalidInput: 400,

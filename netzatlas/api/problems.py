@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import logging
 
+import psycopg
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from netzatlas.errors import ImportRejected, NetzatlasError, http_status
+from netzatlas.errors import ConstraintViolation, ImportRejected, NetzatlasError, http_status
 
 log = logging.getLogger("netzatlas.api")
 TITLES = {400: "Bad request", 401: "Unauthorized", 403: "Forbidden", 404: "Not found", 405: "Method not allowed",
@@ -54,6 +55,15 @@ def install(app: FastAPI) -> None:
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         return problem(exc.status_code, str(exc.detail), instance=str(request.url.path),
                        headers=getattr(exc, "headers", None))
+
+    @app.exception_handler(psycopg.errors.IntegrityError)
+    async def _integrity(request: Request, exc: psycopg.errors.IntegrityError) -> JSONResponse:
+        # what validation could not know in advance (a value list changed since the server started, a concurrent
+        # writer): the database's own words, as a conflict
+        diag = exc.diag
+        return await _netzatlas(request, ConstraintViolation(
+            f"the database refused the write: {diag.message_primary or exc}",
+            hint=diag.message_detail or diag.message_hint))
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
