@@ -141,6 +141,25 @@ def test_wrong_types(db_url, conn, unique_source, tmp_path):
     ]
 
 
+def test_unknown_value_list_codes_are_rejected_per_row(db_url, conn, unique_source, tmp_path):
+    csv = tmp_path / "codes.csv"
+    csv.write_text("id,lon,lat,status\n1,6.09,50.776,active\n2,6.09,50.776,kaputt\n3,6.09,50.776,planned\n")
+    err = _assert_rejected_and_unchanged(conn, lambda: _import(csv, "streetlight", unique_source),
+                                         "not a known code")
+    assert [r.row for r in err.rejects] == [3]
+    assert err.rejects[0].reason.startswith("[streetlight] column status: 'kaputt' is not a known code (known: active,")
+
+
+def test_unknown_owner_organization_is_refused(db_url, conn, unique_source, tmp_path):
+    from netzatlas.errors import InvalidInput
+
+    gdf = gpd.GeoDataFrame({"external_id": ["1"]}, geometry=[Point(*AACHEN[0])], crs="EPSG:4326")
+    before = _changes(conn)
+    with pytest.raises(InvalidInput, match="unknown organization 'nobody'") as info:
+        load_layers({"streetlight": gdf}, source=unique_source, kind="file", owner_org="nobody")
+    assert "city" in info.value.hint and _changes(conn) == before
+
+
 def test_empty_file(db_url, conn, unique_source, tmp_path):
     for name, content in (("e.csv", ""), ("h.csv", "id,lon,lat\n"), ("e.geojson", "")):
         p = tmp_path / name

@@ -7,6 +7,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import psycopg
+from psycopg import sql
 from psycopg.rows import dict_row
 
 from netzatlas.config import Settings
@@ -143,3 +144,19 @@ def get_layer(conn: psycopg.Connection, name: str) -> Layer:
     if name not in layers:
         raise NotFound(f"unknown layer {name!r}", hint=f"known layers: {', '.join(sorted(layers))}")
     return layers[name]
+
+
+def value_lists(conn: psycopg.Connection, layer: Layer) -> dict[str, set[str]]:
+    """The codes each value-list column of a layer may hold (status, category, owner_org, …), from
+    ``registry.value_reference`` (revision 0009); so importers can name a wrong code per row before the database
+    refuses the whole statement."""
+    out: dict[str, set[str]] = {}
+    with conn.cursor(row_factory=dict_row) as cur:
+        refs = cur.execute("SELECT column_name::text AS col, ref_table::text AS ref, ref_column::text AS ref_col "
+                           "FROM registry.value_reference WHERE table_name = %s::regclass",
+                           [f"{layer.schema}.{layer.name}"]).fetchall()
+        for r in refs:
+            rows = cur.execute(sql.SQL("SELECT {}::text AS code FROM {}").format(
+                sql.Identifier(r["ref_col"]), sql.Identifier(*r["ref"].split(".", 1)))).fetchall()
+            out[r["col"]] = {x["code"] for x in rows}
+    return out

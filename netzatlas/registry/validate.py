@@ -9,6 +9,7 @@ from __future__ import annotations
 import binascii
 import json
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -287,6 +288,20 @@ def ewkb_hex(geoms: np.ndarray, srid: int) -> np.ndarray:
     return shapely.to_wkb(shapely.set_srid(geoms, srid), hex=True, include_srid=True)
 
 
+def _known_codes(df: pd.DataFrame, columns: list[str], value_lists: Mapping[str, set[str]], reasons: _Reasons) -> None:
+    """Rows whose value-list columns (status, category, …) hold a code the list does not know."""
+    for col in columns:
+        allowed = value_lists.get(col)
+        if allowed is None:
+            continue
+        values = df[col]
+        bad = values.notna() & ~values.isin(allowed)
+        if bad.any():
+            known = ", ".join(sorted(allowed)[:15]) + (", …" if len(allowed) > 15 else "")
+            reasons.add(bad, values.map(lambda v, c=col, k=known: f"column {c}: {v!r} is not a known code "
+                                                                   f"(known: {k})"))
+
+
 def _typed_columns(df: pd.DataFrame, layer: Layer, reasons: _Reasons) -> tuple[list[str], dict[str, pd.Series]]:
     """Coerce the layer's columns in place; return them and the other columns (for properties)."""
     columns: list[str] = []
@@ -321,8 +336,10 @@ def prepare(
     boundary_4326: shapely.Geometry | None = None,
     max_outside_m: float = 20_000.0,
     repair: bool = False,
+    value_lists: Mapping[str, set[str]] | None = None,
 ) -> Prepared:
-    """Validate and shape a layer-like GeoDataFrame; nothing is dropped silently."""
+    """Validate and shape a layer-like GeoDataFrame; nothing is dropped silently. ``value_lists``: the codes each
+    value-list column may hold (``registry.db.value_lists``)."""
     if "external_id" not in gdf.columns:
         raise FileFormatError(
             f"no external_id column for layer {layer.name}",
@@ -335,6 +352,8 @@ def prepare(
     if layer.geometry_type:
         df["geom"] = _geometries(df, layer, srid, reasons, boundary_4326, max_outside_m, repair)
     typed, extras = _typed_columns(df, layer, reasons)
+    if value_lists:
+        _known_codes(df, typed, value_lists, reasons)
     df["properties"] = _properties_json(df, extras)
     columns = ["external_id", *typed, "properties"] + (["geom"] if layer.geometry_type else [])
     bad = reasons.series.notna()

@@ -16,9 +16,9 @@ import shapely
 
 from netzatlas.bulk import gc_paused
 from netzatlas.config import get_settings
-from netzatlas.errors import ImportRejected, Reject
+from netzatlas.errors import ImportRejected, InvalidInput, Reject
 from netzatlas.registry import store
-from netzatlas.registry.db import connect, get_layer
+from netzatlas.registry.db import connect, get_layer, value_lists
 from netzatlas.registry.validate import prepare
 
 Progress = Callable[[str, int, int], None]
@@ -99,8 +99,13 @@ def load_layers(
             all_rejects: list[Reject] = []
             for name, gdf in layers.items():
                 layer = get_layer(conn, name)
+                codes = value_lists(conn, layer)
+                if owner_org is not None and "owner_org" in codes and owner_org not in codes["owner_org"]:
+                    raise InvalidInput(f"unknown organization {owner_org!r}",
+                                       hint=f"known organizations: {', '.join(sorted(codes['owner_org']))}")
                 prep = prepare(gdf, layer, srid=layer.srid or settings.storage_srid, boundary_4326=boundary,
-                               max_outside_m=settings.max_distance_outside_km * 1000, repair=repair)
+                               max_outside_m=settings.max_distance_outside_km * 1000, repair=repair,
+                               value_lists=codes)
                 prepared[name] = (layer, prep)
                 all_rejects += [Reject(r.row, f"[{name}] {r.reason}", r.external_id) for r in prep.rejects]
             if all_rejects and not skip_invalid:
