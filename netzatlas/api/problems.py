@@ -10,7 +10,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from netzatlas.errors import ConstraintViolation, ImportRejected, NetzatlasError, http_status
+from netzatlas.errors import ImportRejected, NetzatlasError, http_status
+from netzatlas.registry.db import refusal
 
 log = logging.getLogger("netzatlas.api")
 TITLES = {400: "Bad request", 401: "Unauthorized", 403: "Forbidden", 404: "Not found", 405: "Method not allowed",
@@ -60,10 +61,7 @@ def install(app: FastAPI) -> None:
     async def _integrity(request: Request, exc: psycopg.errors.IntegrityError) -> JSONResponse:
         # what validation could not know in advance (a value list changed since the server started, a concurrent
         # writer): the database's own words, as a conflict
-        diag = exc.diag
-        return await _netzatlas(request, ConstraintViolation(
-            f"the database refused the write: {diag.message_primary or exc}",
-            hint=diag.message_detail or diag.message_hint))
+        return await _netzatlas(request, refusal(exc))
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:

@@ -8,6 +8,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, TypeVar
 
+import psycopg
 import typer
 from rich.console import Console
 from rich.markup import escape
@@ -15,6 +16,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from netzatlas.errors import ImportRejected, NetzatlasError
+from netzatlas.registry.db import refusal
 
 console = Console()
 err_console = Console(stderr=True)
@@ -40,7 +42,8 @@ def friendly_errors(func: F) -> F:
             if exc.hint:
                 err_console.print(f"[yellow]Hint[/]: {escape(exc.hint)}")
             raise typer.Exit(2) from None
-        except NetzatlasError as exc:
+        except (NetzatlasError, psycopg.errors.IntegrityError) as caught:
+            exc = refusal(caught) if isinstance(caught, psycopg.errors.IntegrityError) else caught
             err_console.print(f"[bold red]Error[/]: {escape(exc.message)}")
             if exc.hint:
                 err_console.print(f"[yellow]Hint[/]: {escape(exc.hint)}")

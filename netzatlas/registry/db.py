@@ -11,7 +11,7 @@ from psycopg import sql
 from psycopg.rows import dict_row
 
 from netzatlas.config import Settings
-from netzatlas.errors import DatabaseUnavailable, NotFound
+from netzatlas.errors import ConstraintViolation, DatabaseUnavailable, NotFound
 
 #: Columns every layer has and that importers / clients do not set directly.
 SYSTEM_COLUMNS = ("id", "version", "created_at", "updated_at", "updated_by", "deleted_at")
@@ -160,3 +160,10 @@ def value_lists(conn: psycopg.Connection, layer: Layer) -> dict[str, set[str]]:
                 sql.Identifier(r["ref_col"]), sql.Identifier(*r["ref"].split(".", 1)))).fetchall()
             out[r["col"]] = {x["code"] for x in rows}
     return out
+
+
+def refusal(exc: psycopg.errors.IntegrityError) -> ConstraintViolation:
+    """A database integrity refusal (unknown code, duplicate key, failed check) in the database's own words."""
+    diag = exc.diag
+    return ConstraintViolation(f"the database refused the write: {diag.message_primary or exc}",
+                               hint=diag.message_detail or diag.message_hint)
