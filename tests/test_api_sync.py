@@ -84,3 +84,25 @@ def test_change_feed_and_history(client, api_keys, conn):
     assert len(mine) == 1 and mine[0].operation == "INSERT" and mine[0].collection == "streetlight"
     hist = client.get(f"/collections/streetlight/items/{mine[0].id}/history").json()
     assert [v["operation"] for v in hist["versions"]] == ["INSERT"]
+
+
+def test_a_feature_deleted_in_the_registry_is_held_back(client, api_keys, db_url):
+    import psycopg
+
+    h = auth(api_keys["stawag"])
+    src = f"stawag-{uuid.uuid4().hex[:6]}"
+    r = client.post(f"/sync/streetlight?source={src}", json=fc([feat("A", 6.08, 50.77, height_m=8),
+                                                                   feat("B", 6.081, 50.771, height_m=9)]), headers=h)
+    ids = {o["external_id"]: o["id"] for o in r.json()["features"]}
+    with psycopg.connect(db_url, autocommit=True) as c:
+        c.execute("UPDATE registry.streetlight SET deleted_at = now() WHERE id = %s", [ids["A"]])
+    second = [feat("A", 6.08, 50.77, height_m=12), feat("B", 6.081, 50.771, height_m=10), feat("C", 6.082, 50.772)]
+    res = models.SyncResult.model_validate(
+        client.post(f"/sync/streetlight?source={src}", json=fc(second), headers=h).json())
+    by = {o.external_id: o for o in res.features}
+    assert (res.created, res.updated, res.unchanged, res.rejected) == (1, 1, 0, 1)
+    assert by["A"].outcome == "rejected" and f"deleted in the registry (id {ids['A']})" in by["A"].reason
+    assert by["B"].outcome == "updated" and by["C"].outcome == "created"
+    with psycopg.connect(db_url) as c:
+        row = c.execute("SELECT height_m, version FROM registry.streetlight WHERE id = %s", [ids["A"]]).fetchone()
+    assert row == (8.0, 2)  # the deleted lamp was not touched by the sync (version 2 = the delete)

@@ -14,7 +14,6 @@ import pandas as pd
 import shapely
 from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.responses import Response
-from psycopg import sql
 from starlette.concurrency import run_in_threadpool
 
 from netzatlas.api.auth import Principal
@@ -212,31 +211,20 @@ def _apply(conn, state: ApiState, layer, principal: Principal, source: str, col:
         store.begin_batch(conn, batch, kind="sync", source=source, target=layer.name, actor=principal.actor)
         if prep is not None and not prep.frame.empty:
             frame = prep.frame
-            # stored features this request may not touch: another organization's (unless admin), or deleted ones
-            blocked = conn.execute(sql.SQL(
-                "SELECT external_id, owner_org, id::text AS id, owner_org IS DISTINCT FROM %(org)s AND NOT %(admin)s "
-                "AS foreign FROM {} WHERE source = %(source)s AND external_id = ANY(%(ids)s) AND "
-                "((owner_org IS DISTINCT FROM %(org)s AND NOT %(admin)s) OR deleted_at IS NOT NULL)").format(
-                    sql.Identifier("registry", layer.name)),
-                {"org": principal.org, "admin": principal.admin, "source": source,
-                 "ids": frame["external_id"].tolist()}).fetchall()
-            for r in blocked:
-                e = r["external_id"]
-                reason = (f"belongs to {r['owner_org'] or 'no organization'}, not {principal.org}" if r["foreign"]
-                          else f"deleted in the registry (id {r['id']}); restore it (netzatlas db restore) before "
-                          "syncing it again")
-                rejects.append(Reject(e, reason, external_id=e))
-            if blocked:
-                frame = frame[~frame["external_id"].isin({r["external_id"] for r in blocked})]
+            # stored features this request may not touch — another organization's (unless admin), deleted ones —
+            # are held back and answered as rejected
             res = store.upsert(conn, layer, frame, prep.columns, source=source, owner_org=principal.org,
-                               return_ids=True)
+                               return_ids=True, hold_back_deleted=True,
+                               only_owner=None if principal.admin else principal.org)
+            rejects += [Reject(e, reason, external_id=e) for e, reason in res.held_back.items()]
             created, updated = res.created, res.updated
             for e, fid in res.created_ids.items():
                 outcomes[e] = {"external_id": e, "outcome": "created", "id": fid}
             for e, fid in res.updated_ids.items():
                 outcomes[e] = {"external_id": e, "outcome": "updated", "id": fid}
             for e in frame["external_id"]:
-                outcomes.setdefault(e, {"external_id": e, "outcome": "unchanged"})
+                if e not in res.held_back:
+                    outcomes.setdefault(e, {"external_id": e, "outcome": "unchanged"})
         store.finish_batch(conn, batch, [store.UpsertResult(layer.name, created, updated,
                                                              len(outcomes) - created - updated, rejects)])
     feats = list(outcomes.values()) + [{"external_id": r.external_id, "outcome": "rejected",

@@ -32,6 +32,7 @@ class UpsertResult:
     rejected: list[Reject] = field(default_factory=list)
     created_ids: dict[str, str] = field(default_factory=dict)
     updated_ids: dict[str, str] = field(default_factory=dict)
+    held_back: dict[str, str] = field(default_factory=dict)  # external id → why it was not written
 
     @property
     def total(self) -> int:
@@ -92,11 +93,15 @@ def upsert(
     owner_org: str | None = None,
     extra_values: dict[str, object] | None = None,
     return_ids: bool = False,
+    hold_back_deleted: bool = False,
+    only_owner: str | None = None,
 ) -> UpsertResult:
     """Insert new rows and update changed ones, keyed by (source, external_id).
 
     Rows whose stored values equal the incoming ones are left alone: no update, no new
-    version, no history row. Must run inside the caller's transaction.
+    version, no history row. Must run inside the caller's transaction. Held back (``result.held_back``, external
+    id → reason) and not written: stored rows owned by another organization than ``only_owner`` (when given) and,
+    with ``hold_back_deleted``, rows deleted in the registry.
     """
     result = UpsertResult(layer.name)
     if frame.empty:
@@ -119,6 +124,8 @@ def upsert(
     with conn.cursor() as cur:
         with cur.copy(sql.SQL("COPY {} ({}) FROM STDIN (FORMAT csv)").format(stage, copy_cols)) as cp:
             cp.write(_to_copy_buffer(frame, columns, types))
+    if hold_back_deleted or only_owner is not None:
+        _hold_back(conn, result, target, stage, source, hold_back_deleted, only_owner)
     fixed = {"source": source, "owner_org": owner_org, **(extra_values or {})}
     fixed = {k: v for k, v in fixed.items() if k not in columns and (v is not None or k == "source")}
     set_cols = [c for c in columns if c != "external_id"] + [c for c in fixed if c != "source"]
@@ -160,8 +167,27 @@ def upsert(
         result.created = cur.rowcount
         if return_ids:
             result.created_ids = dict(cur.fetchall())
-    result.unchanged = len(frame) - result.created - result.updated
+    result.unchanged = len(frame) - result.created - result.updated - len(result.held_back)
     return result
+
+
+def _hold_back(conn: psycopg.Connection, result: UpsertResult, target: sql.Composable, stage: sql.Composable,
+               source: str, deleted: bool, only_owner: str | None) -> None:
+    """Take the staged rows this write may not touch out of the stage (one join, not one probe per row)."""
+    with conn.cursor(row_factory=tuple_row) as cur:
+        rows = cur.execute(sql.SQL(
+            "SELECT s.external_id, t.id::text, t.owner_org, t.owner_org IS DISTINCT FROM %(owner)s AS foreign "
+            "FROM {stage} s JOIN {target} t ON t.source = %(source)s AND t.external_id = s.external_id "
+            "WHERE (%(deleted)s AND t.deleted_at IS NOT NULL) "
+            "OR (%(owner)s::text IS NOT NULL AND t.owner_org IS DISTINCT FROM %(owner)s)").format(
+                stage=stage, target=target),
+            {"owner": only_owner, "source": source, "deleted": deleted}).fetchall()
+    for ext, fid, owner, foreign in rows:
+        result.held_back[ext] = (
+            f"belongs to {owner or 'no organization'}, not {only_owner}" if only_owner is not None and foreign
+            else f"deleted in the registry (id {fid}); restore it (netzatlas db restore) before syncing it again")
+    if result.held_back:
+        conn.execute(sql.SQL("DELETE FROM {} WHERE external_id = ANY(%s)").format(stage), [list(result.held_back)])
 
 
 def _sql_type(udt: str) -> str:
