@@ -40,3 +40,23 @@ def test_a_code_removed_after_start_is_a_409_problem(db_url, api_keys, unique_so
     finally:
         with psycopg.connect(db_url, autocommit=True) as admin:
             admin.execute("DELETE FROM registry.vl_status WHERE code = %s", [code])
+
+
+def test_a_code_added_after_start_is_accepted(db_url, api_keys, unique_source):
+    code = "pilot_" + unique_source.split("-")[1]
+    with TestClient(create_app(db_url)) as client:  # its value lists do not know the code yet
+        with psycopg.connect(db_url, autocommit=True) as admin:
+            admin.execute("INSERT INTO registry.vl_status VALUES (%s, 'Pilot', 'pilot', 97)", [code])
+        try:
+            body = {**LAMP, "properties": {**LAMP["properties"], "status": code}}
+            client.app.state.api.value_lists_read = 0.0  # as if the last read were older than 5 s
+            r = client.post("/collections/streetlight/items", json=body, headers=auth(api_keys["city_lights"]))
+            assert r.status_code == 201, r.text
+            r = client.post("/collections/streetlight/items",
+                            json={**LAMP, "properties": {**LAMP["properties"], "status": "nonsense"}},
+                            headers=auth(api_keys["city_lights"]))
+            assert r.status_code == 400 and "allowed: active" in r.json()["detail"] and code in r.json()["detail"]
+        finally:
+            with psycopg.connect(db_url, autocommit=True) as admin:
+                admin.execute("DELETE FROM registry.streetlight WHERE status = %s", [code])
+                admin.execute("DELETE FROM registry.vl_status WHERE code = %s", [code])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -47,6 +48,17 @@ class ApiState:
     database_url: str
     extra: dict[str, object] = field(default_factory=dict)
     value_lists: dict[str, set[str]] = field(default_factory=dict)  # column → allowed codes
+    value_lists_read: float = 0.0  # time.monotonic() of the last read
+
+    def refresh_value_lists(self, min_age_s: float = 5.0) -> bool:
+        """Read the value lists again (a code may have been added since start-up); at most every ``min_age_s``
+        seconds, so a request full of wrong codes costs one read. Returns whether they were read."""
+        if time.monotonic() - self.value_lists_read < min_age_s:
+            return False
+        with self.pool.connection() as conn:
+            self.value_lists = _read_value_lists(conn)
+        self.value_lists_read = time.monotonic()
+        return True
 
     def layer(self, collection_id: str) -> Layer:
         layer = self.layers.get(collection_id)
@@ -75,11 +87,14 @@ def load_state(url: str, storage_srid: int, pool_size: int = 10) -> ApiState:
         sensitive: dict[str, set[str]] = {}
         for r in conn.execute("SELECT layer, property FROM registry.sensitive_property"):
             sensitive.setdefault(r["layer"], set()).add(r["property"])
-        lists = {}
-        for column, table in VALUE_LISTS.items():
-            lists[column] = {r["code"] for r in conn.execute(f"SELECT code FROM registry.{table}")}
+        lists = _read_value_lists(conn)
     return ApiState(pool, layers, {k: public.get(k, True) for k in layers}, sensitive, storage_srid, url,
-                    value_lists=lists)
+                    value_lists=lists, value_lists_read=time.monotonic())
+
+
+def _read_value_lists(conn) -> dict[str, set[str]]:  # noqa: ANN001
+    return {column: {r["code"] for r in conn.execute(f"SELECT code FROM registry.{table}")}
+            for column, table in VALUE_LISTS.items()}
 
 
 VALUE_LISTS = {"status": "vl_status", "site_type": "vl_site_type", "ap_class": "vl_ap_class",
@@ -112,11 +127,20 @@ def value_checker(state: ApiState, layer: Layer) -> Callable[[dict], list[str]]:
                 out.append(f"{key}: expected a single value, got {type(value).__name__}")
             elif isinstance(value, bool) and t in NUMERIC:
                 out.append(f"{key}: expected a number, got {value!r}")
-            elif name in lists and isinstance(value, str) and value not in lists[name]:
+            elif name in lists and isinstance(value, str) and value not in lists[name] \
+                    and not _known_after_refresh(state, lists, types, name, value):
                 out.append(f"{key}: unknown value {value!r} (allowed: {', '.join(sorted(lists[name]))})")
         return out
 
     return problems
+
+
+def _known_after_refresh(state: ApiState, lists: dict[str, set[str]], types: dict[str, str], name: str,
+                         value: str) -> bool:
+    """Whether a code missing from the request's lists has been added since (read again, at most every 5 s)."""
+    state.refresh_value_lists()
+    lists.update({n: a for n, a in state.value_lists.items() if n in types})
+    return value in lists[name]
 
 
 def value_problems(state: ApiState, layer: Layer, props: dict) -> list[str]:
