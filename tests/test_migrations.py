@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import psycopg
 
@@ -24,14 +26,22 @@ def test_fresh_database_is_at_head(db_url):
     assert migrate.is_current(db_url)
 
 
-def test_downgrade_and_upgrade_gives_the_same_schema(db_url):
+@contextmanager
+def _scratch_database() -> Iterator[str]:
+    """A database of its own in the test cluster (migrated by the test), dropped afterwards."""
     from tests.conftest import _cluster
 
     cluster = _cluster()
     name = f"netzatlas_mig_{uuid.uuid4().hex[:6]}"
     cluster.ensure_database(name)
-    url = cluster.url(name)
     try:
+        yield cluster.url(name)
+    finally:
+        cluster.drop_database(name)
+
+
+def test_downgrade_and_upgrade_gives_the_same_schema(db_url):
+    with _scratch_database() as url:
         migrate.upgrade(url)
         fresh = _columns(url)
         migrate.downgrade(url, "base")
@@ -40,8 +50,6 @@ def test_downgrade_and_upgrade_gives_the_same_schema(db_url):
         assert _columns(url) == fresh
         assert any(c.startswith("registry.fibre_address.geom:geometry") for c in fresh)
         assert any(c.startswith("audit.change.after:jsonb") for c in fresh)
-    finally:
-        cluster.drop_database(name)
 
 
 def test_every_layer_has_the_shared_columns_and_a_spatial_index(conn):
@@ -60,13 +68,7 @@ def test_every_layer_has_the_shared_columns_and_a_spatial_index(conn):
 
 
 def test_downgrading_below_0010_writes_the_derived_after_images_down(db_url):
-    from tests.conftest import _cluster
-
-    cluster = _cluster()
-    name = f"netzatlas_mig_{uuid.uuid4().hex[:6]}"
-    cluster.ensure_database(name)
-    url = cluster.url(name)
-    try:
+    with _scratch_database() as url:
         migrate.upgrade(url)
         with psycopg.connect(url, autocommit=True) as conn:
             fid = conn.execute("INSERT INTO registry.streetlight (source, external_id, height_m, geom) VALUES "
@@ -80,5 +82,3 @@ def test_downgrading_below_0010_writes_the_derived_after_images_down(db_url):
         assert stored == [("INSERT", "8"), ("UPDATE", "9")]
         migrate.upgrade(url)
         assert migrate.is_current(url)
-    finally:
-        cluster.drop_database(name)

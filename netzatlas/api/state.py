@@ -10,7 +10,7 @@ from psycopg.rows import dict_row
 from psycopg_pool import ConnectionPool
 
 from netzatlas.errors import NotFound
-from netzatlas.registry.db import Layer, catalogue
+from netzatlas.registry.db import Layer, catalogue, value_lists_of
 
 #: Columns never served as properties (the id is the feature id, geom the geometry).
 HIDDEN = {"id", "geom"}
@@ -47,7 +47,7 @@ class ApiState:
     storage_srid: int
     database_url: str
     extra: dict[str, object] = field(default_factory=dict)
-    value_lists: dict[str, set[str]] = field(default_factory=dict)  # column → allowed codes
+    value_lists: dict[str, dict[str, set[str]]] = field(default_factory=dict)  # layer → column → allowed codes
     value_lists_read: float = 0.0  # time.monotonic() of the last read
 
     def refresh_value_lists(self, min_age_s: float = 5.0) -> bool:
@@ -56,7 +56,7 @@ class ApiState:
         if time.monotonic() - self.value_lists_read < min_age_s:
             return False
         with self.pool.connection() as conn:
-            self.value_lists = _read_value_lists(conn)
+            self.value_lists = _read_value_lists(conn, self.layers)
         self.value_lists_read = time.monotonic()
         return True
 
@@ -87,18 +87,17 @@ def load_state(url: str, storage_srid: int, pool_size: int = 10) -> ApiState:
         sensitive: dict[str, set[str]] = {}
         for r in conn.execute("SELECT layer, property FROM registry.sensitive_property"):
             sensitive.setdefault(r["layer"], set()).add(r["property"])
-        lists = _read_value_lists(conn)
+        lists = _read_value_lists(conn, layers)
     return ApiState(pool, layers, {k: public.get(k, True) for k in layers}, sensitive, storage_srid, url,
                     value_lists=lists, value_lists_read=time.monotonic())
 
 
-def _read_value_lists(conn) -> dict[str, set[str]]:  # noqa: ANN001
-    return {column: {r["code"] for r in conn.execute(f"SELECT code FROM registry.{table}")}
-            for column, table in VALUE_LISTS.items()}
+def _read_value_lists(conn, layers: dict[str, Layer]) -> dict[str, dict[str, set[str]]]:  # noqa: ANN001
+    """The collections' value lists; owner_org is left out — the API sets it from the key."""
+    return {name: {col: codes for col, codes in cols.items() if col != "owner_org"}
+            for name, cols in value_lists_of(conn, layers.values()).items()}
 
 
-VALUE_LISTS = {"status": "vl_status", "site_type": "vl_site_type", "ap_class": "vl_ap_class",
-               "charger_type": "vl_charger_type", "category": "vl_poi_category"}
 NUMERIC = {"int2", "int4", "int8", "float4", "float8", "numeric"}
 
 
@@ -106,7 +105,7 @@ def value_checker(state: ApiState, layer: Layer) -> Callable[[dict], list[str]]:
     """What the database would refuse, said before it does: unknown codes, wrong JSON types, NUL characters.
     The layer's types and value lists are looked up once, so checking 100,000 features stays cheap."""
     types = {c.name: c.data_type for c in layer.columns}
-    lists = {name: allowed for name, allowed in state.value_lists.items() if name in types}
+    lists = dict(state.value_lists.get(layer.name, {}))
 
     def problems(props: dict) -> list[str]:
         out = []
@@ -128,18 +127,17 @@ def value_checker(state: ApiState, layer: Layer) -> Callable[[dict], list[str]]:
             elif isinstance(value, bool) and t in NUMERIC:
                 out.append(f"{key}: expected a number, got {value!r}")
             elif name in lists and isinstance(value, str) and value not in lists[name] \
-                    and not _known_after_refresh(state, lists, types, name, value):
+                    and not _known_after_refresh(state, layer, lists, name, value):
                 out.append(f"{key}: unknown value {value!r} (allowed: {', '.join(sorted(lists[name]))})")
         return out
 
     return problems
 
 
-def _known_after_refresh(state: ApiState, lists: dict[str, set[str]], types: dict[str, str], name: str,
-                         value: str) -> bool:
+def _known_after_refresh(state: ApiState, layer: Layer, lists: dict[str, set[str]], name: str, value: str) -> bool:
     """Whether a code missing from the request's lists has been added since (read again, at most every 5 s)."""
     state.refresh_value_lists()
-    lists.update({n: a for n, a in state.value_lists.items() if n in types})
+    lists.update(state.value_lists.get(layer.name, {}))
     return value in lists[name]
 
 

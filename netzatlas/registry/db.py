@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
@@ -150,15 +150,25 @@ def value_lists(conn: psycopg.Connection, layer: Layer) -> dict[str, set[str]]:
     """The codes each value-list column of a layer may hold (status, category, owner_org, …), from
     ``registry.value_reference`` (revision 0009); so importers can name a wrong code per row before the database
     refuses the whole statement."""
-    out: dict[str, set[str]] = {}
+    return value_lists_of(conn, [layer]).get(layer.name, {})
+
+
+def value_lists_of(conn: psycopg.Connection, layers: Iterable[Layer]) -> dict[str, dict[str, set[str]]]:
+    """``value_lists`` for several layers (layer name → column → codes), each value list read once."""
+    tables = {f"{layer.schema}.{layer.name}": layer.name for layer in layers}
+    out: dict[str, dict[str, set[str]]] = {}
+    codes: dict[tuple[str, str], set[str]] = {}
     with conn.cursor(row_factory=dict_row) as cur:
-        refs = cur.execute("SELECT column_name::text AS col, ref_table::text AS ref, ref_column::text AS ref_col "
-                           "FROM registry.value_reference WHERE table_name = %s::regclass",
-                           [f"{layer.schema}.{layer.name}"]).fetchall()
+        refs = cur.execute("SELECT table_name::text AS tbl, column_name::text AS col, ref_table::text AS ref, "
+                           "ref_column::text AS ref_col FROM registry.value_reference "
+                           "WHERE table_name::text = ANY(%s)", [list(tables)]).fetchall()
         for r in refs:
-            rows = cur.execute(sql.SQL("SELECT {}::text AS code FROM {}").format(
-                sql.Identifier(r["ref_col"]), sql.Identifier(*r["ref"].split(".", 1)))).fetchall()
-            out[r["col"]] = {x["code"] for x in rows}
+            key = (r["ref"], r["ref_col"])
+            if key not in codes:
+                rows = cur.execute(sql.SQL("SELECT {}::text AS code FROM {}").format(
+                    sql.Identifier(r["ref_col"]), sql.Identifier(*r["ref"].split(".", 1)))).fetchall()
+                codes[key] = {x["code"] for x in rows}
+            out.setdefault(tables[r["tbl"]], {})[r["col"]] = codes[key]
     return out
 
 
