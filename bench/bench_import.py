@@ -1,118 +1,159 @@
-"""Import benchmark: the 102,981 real Essen address points into fibre_address through the importer
-(validation, transform, upsert, version + history triggers), against raw COPY of the same rows into an
-unindexed table on the same database. Run: .venv/bin/python bench/bench_import.py
+"""Import benchmark, measured as a user runs it: ``netzatlas import file`` in its own process (start-up, reading
+the file, validation, transform, upsert, version + history triggers), side by side with a raw COPY loader end to end
+(read the same file, transform, EWKB, CSV, COPY into an unindexed table; also its own process) and GDAL's
+``ogr2ogr`` from the same file. Two inputs: the 102,981 real Essen address points (zipped GeoJSON) and a generated
+file of 1,000,000 points (GeoPackage). Seconds, rows/s and peak memory (max RSS) of each process.
+
+Run: .venv/bin/python bench/bench_import.py [--points N]   (N default 1,000,000; 0 skips the large file)
+Database: the benchmarks' own cluster on a free port, or NETZATLAS_BENCH_DATABASE_URL (see bench/_db.py). The
+generated file lives in a temporary folder that is removed at the end.
 """
 
 from __future__ import annotations
 
+import argparse
 import io
 import os
+import shutil
+import subprocess
 import sys
+import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-os.environ.setdefault("NETZATLAS_MUNICIPALITY_BOUNDARY", str(ROOT / "data/germany/VG250_GEM_simplified.zip"))
-os.environ.setdefault("NETZATLAS_MUNICIPALITY_ARS", "051130000000")  # Essen
+BOUNDARY = str(ROOT / "data/germany/VG250_GEM_simplified.zip")
+ESSEN_ARS = "051130000000"
+os.environ.setdefault("NETZATLAS_MUNICIPALITY_BOUNDARY", BOUNDARY)
+os.environ.setdefault("NETZATLAS_MUNICIPALITY_ARS", ESSEN_ARS)
 
-import psycopg  # noqa: E402
-import pyogrio  # noqa: E402
-import shapely  # noqa: E402
-
-from bench._db import fresh_database  # noqa: E402
-from bench._peers import ogr2ogr_copy  # noqa: E402
-from netzatlas.registry.importers.files import apply_mapping  # noqa: E402
-from netzatlas.registry.importers.load import load_layers  # noqa: E402
-
-ESSEN = (
-    f"/vsizip/{ROOT}/data/essen/hauskoordinaten_essen_2022-10-05_4326.zip/hauskoordinaten_essen_2022-10-05_4326.geojson"
-)
-MAPPING = {"external_id": "objectid", "street": "strname", "house_number": "hsnr", "house_number_suffix": "hsnrzu"}
+ESSEN = ROOT / "data/essen/hauskoordinaten_essen_2022-10-05_4326.zip"
+ESSEN_GDAL = f"/vsizip/{ESSEN}/hauskoordinaten_essen_2022-10-05_4326.geojson"
+ESSEN_MAP = ["--map", "external_id=objectid", "--map", "street=strname", "--map", "house_number=hsnr",
+             "--map", "house_number_suffix=hsnrzu"]
+GOAL_SHARE_OF_OGR = 0.60
+GOAL_PEAK_MB_1M = 1500
 
 
-def read() -> tuple[object, float]:
-    t = time.perf_counter()
-    gdf = pyogrio.read_dataframe(ESSEN)
-    gdf["_row"] = gdf.index + 1
-    gdf = apply_mapping(gdf, MAPPING, "hauskoordinaten_essen.geojson")
-    gdf["city"] = "Essen"
-    return gdf, time.perf_counter() - t
+@dataclass
+class Run:
+    label: str
+    seconds: float
+    rows: int
+    peak_mb: float
+
+    @property
+    def rate(self) -> float:
+        return self.rows / self.seconds
 
 
-def raw_copy(url: str, gdf) -> tuple[float, float, float]:  # noqa: ANN001
-    """COPY the same rows into an unindexed table; returns (seconds for COPY alone, seconds to prepare the rows:
-    transform to the storage CRS, EWKB, CSV, seconds for the same COPY into a table shaped like fibre_address with
-    its indexes, defaults and checks — but no history, no foreign keys, no validation: the floor of any import)."""
+def timed(cmd: list[str], env: dict[str, str] | None = None) -> tuple[float, float, str]:
+    """(seconds, peak RSS in MB, output) of one child process, measured by the kernel (wait4)."""
     t0 = time.perf_counter()
-    g = gdf.to_crs(25832)
-    hexes = shapely.to_wkb(shapely.set_srid(g.geometry.values, 25832), hex=True, include_srid=True)
-    df = g.drop(columns=g.geometry.name)[["external_id", "street", "house_number", "house_number_suffix", "city"]]
-    df = df.assign(geom=hexes)
+    proc = subprocess.Popen(cmd, env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    out = proc.stdout.read().decode(errors="replace") if proc.stdout else ""
+    _, status, usage = os.wait4(proc.pid, 0)
+    seconds = time.perf_counter() - t0
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    if proc.returncode != 0:
+        raise SystemExit(f"failed ({proc.returncode}): {' '.join(cmd)}\n{out[-3000:]}")
+    return seconds, usage.ru_maxrss / 1024, out
+
+
+def raw_copy_main(url: str, source: str, table: str) -> None:
+    """The raw COPY peer, run in its own process: read, transform, EWKB, CSV, COPY into an unindexed table."""
+    import psycopg
+    import pyogrio
+    import shapely
+
+    gdf = pyogrio.read_dataframe(source).to_crs(25832)
+    hexes = shapely.to_wkb(shapely.set_srid(gdf.geometry.values, 25832), hex=True, include_srid=True)
+    df = gdf.drop(columns=gdf.geometry.name).astype(str).assign(geom=hexes)
     buf = io.StringIO()
     df.to_csv(buf, index=False, header=False)
-    payload = buf.getvalue().encode()
-    t_prep = time.perf_counter() - t0
+    cols = ", ".join(f'"{c}" text' for c in df.columns[:-1])
     with psycopg.connect(url) as conn:
-        conn.execute("DROP TABLE IF EXISTS raw_copy_target")
-        conn.execute(
-            "CREATE TABLE raw_copy_target (external_id text, street text, house_number text, "
-            "house_number_suffix text, city text, geom geometry(Point, 25832))"
-        )
+        conn.execute(f"DROP TABLE IF EXISTS {table}")
+        conn.execute(f"CREATE TABLE {table} ({cols}, geom geometry(Point, 25832))")
+        with conn.cursor() as cur, cur.copy(f"COPY {table} FROM STDIN (FORMAT csv)") as cp:
+            cp.write(buf.getvalue().encode())
         conn.commit()
-        t = time.perf_counter()
-        with conn.cursor() as cur, cur.copy("COPY raw_copy_target FROM STDIN (FORMAT csv)") as cp:
-            cp.write(payload)
-        conn.commit()
-        t_copy = time.perf_counter() - t
-        conn.execute("DROP TABLE IF EXISTS indexed_copy_target")
-        conn.execute("CREATE TABLE indexed_copy_target (LIKE registry.fibre_address INCLUDING ALL)")
-        conn.execute("ALTER TABLE indexed_copy_target ALTER COLUMN source SET DEFAULT 'raw'")
-        conn.commit()
-        t = time.perf_counter()
-        with conn.cursor() as cur, cur.copy("COPY indexed_copy_target (external_id, street, house_number, "
-                                            "house_number_suffix, city, geom) FROM STDIN (FORMAT csv)") as cp:
-            cp.write(payload)
-        conn.commit()
-        return t_copy, t_prep, time.perf_counter() - t
+
+
+def make_points(path: Path, n: int) -> None:
+    """n points spread over Essen (EPSG:25832) with an id, a height and a lamp type, as a GeoPackage."""
+    import geopandas as gpd
+    import numpy as np
+
+    rng = np.random.default_rng(7)
+    x = rng.uniform(353_000, 375_000, n)
+    y = rng.uniform(5_694_000, 5_708_000, n)
+    gdf = gpd.GeoDataFrame({"lamp_id": np.char.add("L", np.arange(n).astype(str)),
+                            "hoehe": np.round(rng.uniform(4, 12, n), 1),
+                            "typ": rng.choice(["LED", "NAV", "HQL"], n)},
+                           geometry=gpd.points_from_xy(x, y), crs="EPSG:25832")
+    gdf.to_file(path, driver="GPKG", layer="lamps")
+
+
+def compare(name: str, url: str, path: str, gdal_path: str, layer: str, mapping: list[str], n: int,
+            source: str) -> list[Run]:
+    env = {**os.environ, "NETZATLAS_DATABASE_URL": url, "COLUMNS": "120"}
+    cli = [sys.executable, "-m", "netzatlas.cli.main", "import", "file", path, "--layer", layer, "--source", source,
+           *mapping]
+    runs = []
+    s, mb, _ = timed(cli, env)
+    runs.append(Run("netzatlas import file (CLI, end to end)", s, n, mb))
+    s, mb, _ = timed(cli, env)
+    runs.append(Run("  re-import, nothing changed", s, n, mb))
+    s, mb, _ = timed([sys.executable, __file__, "--raw-copy", url, gdal_path, f"raw_{source.replace('-', '_')}"])
+    runs.append(Run("raw COPY end to end (Python: read, EWKB, COPY)", s, n, mb))
+    exe = shutil.which("ogr2ogr")
+    if exe:
+        s, mb, _ = timed([exe, "-f", "PostgreSQL", f"PG:{url}", gdal_path, "-nln", f"ogr_{source.replace('-', '_')}",
+                          "-overwrite", "-t_srs", "EPSG:25832", "-lco", "SPATIAL_INDEX=NONE", "-lco",
+                          "GEOMETRY_NAME=geom", "-gt", "unlimited", "--config", "PG_USE_COPY", "YES"])
+        runs.append(Run("ogr2ogr (GDAL, C++, COPY, no index)", s, n, mb))
+    print(f"\n{name}: {n:,} rows")
+    print(f"{'':50}{'seconds':>9}{'rows/s':>11}{'peak MB':>9}")
+    for r in runs:
+        print(f"{r.label:50}{r.seconds:>9.2f}{r.rate:>11,.0f}{r.peak_mb:>9.0f}")
+    ours, ogr, raw = runs[0], runs[-1] if exe else None, runs[2]
+    print(f"{'  netzatlas ÷ raw COPY end to end (rows/s)':50}{ours.rate / raw.rate:>20.1%}")
+    if ogr:
+        share = ours.rate / ogr.rate
+        print(f"{'  netzatlas ÷ ogr2ogr (rows/s)':50}{share:>20.1%}  (goal >= {GOAL_SHARE_OF_OGR:.0%})")
+    return runs
 
 
 def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--points", type=int, default=1_000_000, help="size of the generated file (0: skip it)")
+    ap.add_argument("--raw-copy", nargs=3, metavar=("URL", "FILE", "TABLE"), help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.raw_copy:
+        raw_copy_main(*args.raw_copy)
+        return
+    from bench._db import fresh_database
+
     url = fresh_database("netzatlas_bench_import")
-    gdf, t_read = read()
-    n = len(gdf)
-    t_copy, t_prep, t_indexed = raw_copy(url, gdf)
-    t0 = time.perf_counter()
-    report = load_layers({"fibre_address": gdf}, source="essen-hauskoordinaten", kind="bench", url=url)
-    t_import = time.perf_counter() - t0
-    assert report.results[0].created == n, report.table()
-    t0 = time.perf_counter()
-    again = load_layers({"fibre_address": gdf}, source="essen-hauskoordinaten", kind="bench", url=url)
-    t_again = time.perf_counter() - t0
-    t_ogr = ogr2ogr_copy(url, ESSEN, "ogr_essen")
-    with psycopg.connect(url) as conn:
-        hist = conn.execute("SELECT count(*) FROM audit.change WHERE table_name = 'registry.fibre_address'").fetchone()[
-            0
-        ]
-    e2e_copy, e2e_import = t_read + t_prep + t_copy, t_read + t_import
-    print(
-        f"\nEssen address points (Amtliche Hauskoordinaten): {n:,} rows; reading the zipped GeoJSON: {t_read:.2f} s\n"
-    )
-    print(f"{'':48}{'seconds':>9}{'rows/s':>12}")
-    print(f"{'raw COPY into an unindexed table (COPY only)':48}{t_copy:>9.2f}{n / t_copy:>12,.0f}")
-    print(f"{'netzatlas import (validate+upsert+history)':48}{t_import:>9.2f}{n / t_import:>12,.0f}")
-    print(f"{'  ratio':48}{'':>9}{t_copy / t_import:>12.1%}")
-    print(f"{'floor: COPY into a table like fibre_address':48}{t_indexed:>9.2f}{n / t_indexed:>12,.0f}")
-    print(f"{'  (its indexes and checks; no history, no FKs)':48}{'':>9}{t_copy / t_indexed:>12.1%}")
-    print(f"{'raw COPY end to end (read file, transform, COPY)':48}{e2e_copy:>9.2f}{n / e2e_copy:>12,.0f}")
-    print(f"{'netzatlas import end to end (read file + import)':48}{e2e_import:>9.2f}{n / e2e_import:>12,.0f}")
-    print(f"{'  ratio':48}{'':>9}{e2e_copy / e2e_import:>12.1%}")
-    if t_ogr:
-        print(f"{'ogr2ogr (GDAL, C++) from the same file, COPY':48}{t_ogr:>9.2f}{n / t_ogr:>12,.0f}")
-        print(f"{'  ratio (netzatlas end to end / ogr2ogr)':48}{'':>9}{t_ogr / e2e_import:>12.1%}")
-    print(f"{'netzatlas re-import, nothing changed':48}{t_again:>9.2f}{n / t_again:>12,.0f}")
-    print("\ngoal: the importer reaches >= 30 % of raw COPY's rows/s")
-    print(f"history rows written: {hist:,} (one per inserted row); the re-import changed {again.changed} rows")
+    import pyogrio
+
+    n_essen = pyogrio.read_info(ESSEN_GDAL)["features"]
+    compare("Essen address points (Amtliche Hauskoordinaten, zipped GeoJSON)", url, str(ESSEN), ESSEN_GDAL,
+            "fibre_address", ESSEN_MAP, n_essen, "essen-hauskoordinaten")
+    if args.points:
+        with tempfile.TemporaryDirectory(prefix="netzatlas-bench-") as tmp:
+            big = Path(tmp) / "points.gpkg"
+            t0 = time.perf_counter()
+            make_points(big, args.points)
+            print(f"\n(generated {args.points:,} points in {time.perf_counter() - t0:.1f} s: "
+                  f"{big.stat().st_size / 1e6:.0f} MB GeoPackage)")
+            runs = compare("Generated points (GeoPackage, EPSG:25832) → streetlight", url, str(big), str(big),
+                           "streetlight", ["--map", "external_id=lamp_id", "--map", "height_m=hoehe",
+                                           "--map", "lamp_type=typ"], args.points, "bench-points")
+            print(f"  peak memory of the import: {runs[0].peak_mb:,.0f} MB (goal <= {GOAL_PEAK_MB_1M:,} MB)")
 
 
 if __name__ == "__main__":

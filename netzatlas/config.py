@@ -46,6 +46,27 @@ class Settings(BaseSettings):
     basemap_url: str | None = Field(
         default=None, description="XYZ tile URL of an external basemap; unset draws the registry's own."
     )
+    # --- API limits (docs/security.md): refused with 413/400 before the work is done ---------------------------
+    limit_body_bytes: int = Field(default=8_388_608, description="Largest body of a single-feature write "
+                                  "(POST/PUT/PATCH items).")
+    limit_sync_body_bytes: int = Field(default=134_217_728, description="Largest body of a sync request.")
+    limit_sync_json_bytes: int = Field(default=33_554_432, description="Largest sync body sent as one GeoJSON "
+                                       "document (parsed whole; larger syncs are sent as NDJSON, streamed).")
+    limit_process_body_bytes: int = Field(default=65_536, description="Largest body of a process execution.")
+    limit_other_body_bytes: int = Field(default=65_536, description="Largest body of any other request.")
+    limit_value_bytes: int = Field(default=16_384, description="Largest text value of one property (UTF-8 bytes).")
+    limit_attributes_bytes: int = Field(default=65_536, description="Largest free-form attributes object (as JSON).")
+    limit_vertices: int = Field(default=100_000, description="Most vertices in one geometry.")
+    limit_sync_features: int = Field(default=250_000, description="Most features in one sync request.")
+    limit_sync_vertices: int = Field(default=3_000_000, description="Most vertices of all geometries in one sync "
+                                     "request (what a sync holds in memory grows with it).")
+    limit_ndjson_line_bytes: int = Field(default=8_388_608, description="Longest NDJSON line of a sync.")
+    limit_json_depth: int = Field(default=64, description="Deepest nesting of a feature's JSON.")
+    limit_page_bytes: int = Field(default=33_554_432, description="A page of items or changes is cut after this.")
+    limit_tile_bytes: int = Field(default=4_194_304, description="Largest vector tile served.")
+    limit_jobs_per_org: int = Field(default=2, description="Analysis jobs one organization may run at once.")
+    limit_process_min_resolution_m: float = Field(default=5.0, description="Finest raster cell of an API run (m).")
+    limit_process_cells: int = Field(default=25_000_000, description="Most raster cells of an API coverage run.")
 
     @property
     def local_db_dir(self) -> Path:

@@ -81,12 +81,24 @@ class FileFormatError(InvalidInput, OSError):
     """A file cannot be read: empty, truncated, wrong encoding or layout."""
 
 
+class PayloadTooLarge(InvalidInput):
+    """A request (its body, a line, a value, a geometry, its feature count) is larger than a declared limit."""
+
+
+class ResultTooLarge(InvalidInput):
+    """An answer (a vector tile) would be larger than its declared limit even after thinning."""
+
+
 class NotFound(NetzatlasError, LookupError):
     """A collection, feature, job or record does not exist."""
 
 
 class Conflict(NetzatlasError):
     """The resource changed since the caller read it (stale version / ETag)."""
+
+
+class AlreadyExists(NetzatlasError):
+    """A create names a resource that exists already (e.g. a feature's source + external_id)."""
 
 
 class ConstraintViolation(NetzatlasError):
@@ -105,15 +117,22 @@ class Forbidden(NetzatlasError, PermissionError):
     """The key is valid but may not do this."""
 
 
+class TooManyRequests(NetzatlasError):
+    """The caller already runs as much as it may at once (e.g. analysis jobs of one organization)."""
+
+
 #: The one place where errors become HTTP status codes (most specific class first).
 HTTP_STATUS: dict[type[NetzatlasError], int] = {
     NotFound: 404,
     Unauthorized: 401,
     Forbidden: 403,
+    TooManyRequests: 429,
     Conflict: 412,
+    AlreadyExists: 409,
     ConstraintViolation: 409,
     PreconditionRequired: 428,
     ImportRejected: 422,
+    PayloadTooLarge: 413,
     InvalidInput: 400,
     ConfigError: 500,
     MissingDependency: 503,

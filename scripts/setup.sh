@@ -27,9 +27,10 @@ need=()
 have_pkg() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok installed"; }
 want() { for p in "$@"; do have_pkg "$p" || need+=("$p"); done; }
 
-want postgresql postgresql-contrib gdal-bin python3 python3-venv python3-dev ca-certificates
+want postgresql postgresql-contrib gdal-bin proj-data python3 python3-venv python3-dev ca-certificates  # proj-data: BETA2007 grid (exact Gauss-Krüger)
 if [ "$DEV" = 1 ]; then
   want chromium python3-qgis qgis-providers xvfb xauth
+  want python3-gdal  # bench/bench_coverage.py: GDAL's in-process viewshed (system python; the venv has no osgeo)
 fi
 
 APT_UPDATED=0

@@ -137,6 +137,10 @@ def api_keys(db_url, api_data):
             "city_lights": create_key(c, "city", ["read", "write:streetlight"], "lights"),
             "stawag": create_key(c, "stawag", ["read", "write:charging_point", "write:streetlight"], "stawag"),
             "reader": create_key(c, "city", ["read"], "reader"),
+            # the city's analysts: confidential layers and the analyses that replace results
+            "analyst": create_key(c, "city", ["read", "read:confidential", "write:gigabit_result",
+                                              "write:funding_area_result", "write:coverage_hole_result",
+                                              "write:mast_request"], "analyst"),
         }
         c.commit()
     return keys
@@ -157,7 +161,7 @@ def auth(key: str) -> dict[str, str]:
 
 
 @pytest.fixture(scope="session")
-def live_server(db_url, api_data):
+def live_server(db_url, api_data, tmp_path_factory):
     """A real `netzatlas serve` process on a free loopback port against the test database."""
     import socket
     import subprocess
@@ -170,8 +174,11 @@ def live_server(db_url, api_data):
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     env = {**os.environ, "NETZATLAS_DATABASE_URL": db_url}
+    # the server's output goes to a file: a pipe nobody reads would block the server once it logged ~64 KB
+    log = tmp_path_factory.mktemp("live-server") / "serve.log"
+    log_file = log.open("wb")
     proc = subprocess.Popen([sys.executable, "-m", "netzatlas.cli.main", "serve", "--port", str(port),
-                             "--log-level", "warning"], env=env, cwd=ROOT, stdout=subprocess.PIPE,
+                             "--log-level", "warning"], env=env, cwd=ROOT, stdout=log_file,
                             stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
@@ -183,10 +190,11 @@ def live_server(db_url, api_data):
             time.sleep(0.3)
     else:
         proc.kill()
-        raise RuntimeError("the API server did not start: " + (proc.stdout.read() or b"").decode()[-2000:])
+        raise RuntimeError("the API server did not start: " + log.read_text(errors="replace")[-2000:])
     yield url
     proc.terminate()
     proc.wait(timeout=10)
+    log_file.close()
 
 
 @pytest.fixture(scope="session")

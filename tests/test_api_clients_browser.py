@@ -34,7 +34,7 @@ def test_web_map_loads_offline_and_draws(live_server, browser, tmp_path):
     page.on("requestfailed", lambda r: problems.append((r.url, r.failure)))
     page.on("response", lambda r: problems.append((r.url, r.status)) if r.status >= 400 else None)
     page.goto(f"{live_server}/map#16/50.7755/6.0845")
-    page.wait_for_function("window.netzatlasReady === true", timeout=30_000)
+    page.wait_for_function("() => window.netzatlasReady === true", timeout=30_000)
     page.wait_for_load_state("networkidle")
     shot = tmp_path / "map.png"
     page.screenshot(path=str(shot))

@@ -29,7 +29,11 @@ def test_collections_lists_public_layers_only_for_anonymous(client, api_keys):
     assert "candidate_site" not in ids
     keyed = models.Collections.model_validate(
         client.get("/collections", headers={"X-API-Key": api_keys["reader"]}).json())
-    assert "candidate_site" in {c.id for c in keyed.collections}
+    assert "candidate_site" not in {c.id for c in keyed.collections}  # confidential: read:confidential only
+    assert "gigabit_result" not in {c.id for c in keyed.collections}
+    admin = models.Collections.model_validate(
+        client.get("/collections", headers={"X-API-Key": api_keys["admin"]}).json())
+    assert {"candidate_site", "gigabit_result"} <= {c.id for c in admin.collections}
     sl = client.get("/collections/streetlight").json()
     col = models.Collection.model_validate(sl)
     assert col.storageCrs.endswith("/25832") and any(c.endswith("CRS84") for c in col.crs)

@@ -16,8 +16,8 @@ from netzatlas.config import get_settings
 
 
 def page_config(html: str) -> dict:
-    m = re.search(r"const CONFIG = (\{.*?\});\n", html)
-    assert m, "the page carries its configuration"
+    m = re.search(r'<script type="application/json" id="netzatlas-config">(.*?)</script>', html, re.DOTALL)
+    assert m, "the page carries its configuration (as data; the code is static/map.js)"
     return json.loads(m.group(1))
 
 

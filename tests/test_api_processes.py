@@ -40,14 +40,14 @@ def test_process_list_and_description(client):
 
 
 def test_sync_execution_and_result_collection(client, api_keys, gigabit_data):
-    h = auth(api_keys["reader"])
+    h = auth(api_keys["analyst"])
     r = client.post("/processes/gigabit-classify/execution", headers=h,
                     json={"inputs": {"snapshot": "proc-sync", "reference_date": "2026-11-26"}})
     assert r.status_code == 200, r.text
     res = r.json()
     assert res["snapshot"] == "proc-sync" and res["eligible"] >= 8
-    fc = client.get("/collections/gigabit_result/items", params={"snapshot_id": "proc-sync", "limit": 1000,
-                                                             "filter": "external_id LIKE 'P%'"}).json()
+    fc = client.get("/collections/gigabit_result/items", headers=h, params={
+        "snapshot_id": "proc-sync", "limit": 1000, "filter": "external_id LIKE 'P%'"}).json()
     mine = [f for f in fc["features"] if f["properties"]["external_id"].startswith("P")]
     assert len(mine) == 12
     assert sum(f["properties"]["eligible"] for f in mine) == 8
@@ -56,8 +56,8 @@ def test_sync_execution_and_result_collection(client, api_keys, gigabit_data):
 
 
 def test_async_job_with_progress_and_results(client, api_keys, gigabit_data):
-    h = {**auth(api_keys["reader"]), "Prefer": "respond-async"}
-    client.post("/processes/gigabit-classify/execution", headers=auth(api_keys["reader"]),
+    h = {**auth(api_keys["analyst"]), "Prefer": "respond-async"}
+    client.post("/processes/gigabit-classify/execution", headers=auth(api_keys["analyst"]),
                 json={"inputs": {"snapshot": "proc-async", "reference_date": "2026-11-26"}})
     r = client.post("/processes/gigabit-funding-areas/execution", headers=h,
                     json={"inputs": {"snapshot": "proc-async", "link_distance_m": 40, "min_addresses": 3}})
@@ -78,7 +78,9 @@ def test_async_job_with_progress_and_results(client, api_keys, gigabit_data):
 
 def test_process_errors(client, api_keys):
     assert client.post("/processes/gigabit-classify/execution", json={"inputs": {}}).status_code == 401
-    h = auth(api_keys["reader"])
+    r = client.post("/processes/gigabit-classify/execution", json={"inputs": {}}, headers=auth(api_keys["reader"]))
+    assert r.status_code == 403 and "write:gigabit_result" in r.json()["detail"]
+    h = auth(api_keys["analyst"])
     assert client.post("/processes/nope/execution", headers=h, json={"inputs": {}}).status_code == 404
     r = client.post("/processes/gigabit-classify/execution", headers=h, json={"inputs": {"programme": "x"}})
     assert r.status_code == 400 and "must be one of" in r.json()["detail"]
@@ -147,12 +149,13 @@ def test_mobile_processes(client, api_keys, db_url):
                              crs=4326)
     load_layers({"building": b, "mobile_site": site, "streetlight": lamp, "population_grid": cells},
                 source="proc-mobile", kind="test")
-    h = auth(api_keys["reader"])
+    h = auth(api_keys["analyst"])
     r = client.post("/processes/mobile-coverage-holes/execution", headers=h, json={"inputs": {"resolution_m": 20}})
     assert r.status_code == 200, r.text
     res = r.json()
     assert res["rasters"] and res["holes"]["type"] == "FeatureCollection" and res["assumptions"]
-    assert client.get(res["rasters"][0]["href"]).status_code == 200
+    assert client.get(res["rasters"][0]["href"], headers=h).status_code == 200
+    assert client.get(res["rasters"][0]["href"]).status_code == 401
     with connect(db_url) as conn:
         rid = conn.execute("INSERT INTO registry.mast_request (operator, radius_m, desired_height_m, received_on, "
                            "deadline, geom) VALUES ('T', 300, 30, '2026-11-01', '2026-12-27', ST_Transform("

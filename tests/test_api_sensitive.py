@@ -1,8 +1,9 @@
 """Sensitive properties (registry.sensitive_property) never reach anonymous callers, on any surface.
 
 A matrix of surfaces × callers: items, one item, ``properties=``, queryables, ``filter``, ``sortby``, queryables
-as query parameters, vector tiles, a feature's history and the change feed. A key with the ``read`` scope sees
-everything (the positive control, so the test cannot pass by serving nothing).
+as query parameters, vector tiles, a feature's history and the change feed. A key sees the sensitive values of its
+own organization's features only; admins see all (the positive controls, so the test cannot pass by serving
+nothing); filtering and sorting on sensitive columns is for admins only.
 """
 
 from __future__ import annotations
@@ -62,7 +63,9 @@ def test_items_and_single_item(client, api_keys, seeded):
 def test_meter_keys_of_chargers(client, api_keys, seeded):
     anon = one(client, "charging_point", seeded)
     assert anon["properties"]["attributes"] == {"plug": "Type 2"}
-    keyed = one(client, "charging_point", seeded, auth(api_keys["reader"]))
+    other = one(client, "charging_point", seeded, auth(api_keys["reader"]))   # a city key: stawag's meter keys
+    assert other["properties"]["attributes"] == {"plug": "Type 2"}            # are not the city's to see
+    keyed = one(client, "charging_point", seeded, auth(api_keys["stawag"]))  # the owner sees its own
     assert keyed["properties"]["attributes"]["Public Key1"] == SECRET_METER_KEY
 
 
@@ -79,7 +82,9 @@ def test_queryables_hide_sensitive_columns(client, api_keys, seeded):
     anon = models.Queryables.model_validate(client.get("/collections/fibre_address/queryables").json())
     assert "dwellings" not in anon.properties and "updated_by" not in anon.properties
     keyed = client.get("/collections/fibre_address/queryables", headers=auth(api_keys["reader"])).json()
-    assert "dwellings" in keyed["properties"]
+    assert "dwellings" not in keyed["properties"]   # filtering would probe other organizations' rows
+    admin = client.get("/collections/fibre_address/queryables", headers=auth(api_keys["admin"])).json()
+    assert "dwellings" in admin["properties"]
 
 
 @pytest.mark.parametrize("query", [
@@ -96,7 +101,9 @@ def test_no_filtering_or_sorting_on_sensitive_columns(client, api_keys, seeded, 
     assert r.status_code == 400, (query, r.status_code, r.text[:200])
     assert r.headers["content-type"].startswith("application/problem+json")
     keyed = client.get(f"/collections/fibre_address/items?source={seeded}&{query}", headers=auth(api_keys["reader"]))
-    assert keyed.status_code == 200 and keyed.json()["numberReturned"] == 1
+    assert keyed.status_code == 400   # a key sees its own organization's values, but filters across all rows
+    admin = client.get(f"/collections/fibre_address/items?source={seeded}&{query}", headers=auth(api_keys["admin"]))
+    assert admin.status_code == 200 and admin.json()["numberReturned"] == 1
 
 
 def tile_of(lon: float, lat: float, z: int) -> tuple[int, int]:
@@ -114,7 +121,17 @@ def test_vector_tiles_carry_no_sensitive_values(client, api_keys, seeded):
         assert b"dwellings" not in anon.content and b"updated_by" not in anon.content
 
 
+def _feed_from_before(client, conn, fid: str, headers: dict) -> list[models.Change]:
+    """The changes from just before the feature's first change (its position, as the feed orders them)."""
+    row = conn.execute("SELECT xact::text AS x, seq FROM audit.change WHERE row_id = %s ORDER BY xact, seq LIMIT 1",
+                       [fid]).fetchone()
+    conn.rollback()
+    doc = client.get(f"/changes?since={row['x']}.{row['seq'] - 1}&limit=50", headers=headers).json()
+    return models.ChangeFeed.model_validate(doc).changes
+
+
 def test_history_and_change_feed_are_scrubbed(client, api_keys, seeded, conn):
+    # the address belongs to the city: a key of the city sees its non-public values, anonymous callers do not
     fid = one(client, "fibre_address", seeded)["id"]
     for headers, visible in (({}, False), (auth(api_keys["reader"]), True)):
         hist = client.get(f"/collections/fibre_address/items/{fid}/history", headers=headers).json()
@@ -122,10 +139,22 @@ def test_history_and_change_feed_are_scrubbed(client, api_keys, seeded, conn):
         assert v["operation"] == "INSERT"
         assert ("dwellings" in v["after"]) is visible and (SECRET_EMAIL in str(v)) is visible
         assert (v["changed_by"] is not None) is visible
-    seq = conn.execute("SELECT min(seq) - 1 AS s FROM audit.change WHERE row_id = %s", [fid]).fetchone()["s"]
     for headers, visible in (({}, False), (auth(api_keys["reader"]), True)):
-        feed = models.ChangeFeed.model_validate(client.get(f"/changes?since={seq}&limit=50", headers=headers).json())
-        mine = [c for c in feed.changes if c.id == fid]
+        mine = [c for c in _feed_from_before(client, conn, fid, headers) if c.id == fid]
         assert len(mine) == 1
         text = str(mine[0].after)
         assert (SECRET_EMAIL in text) is visible and ("'dwellings'" in text) is visible
+
+
+def test_history_and_change_feed_show_a_meter_key_only_to_its_organization(client, api_keys, seeded, conn):
+    # the charger belongs to stawag: the city's read key sees the charger, not its meter key (nor do anonymous
+    # callers); stawag's own key and an admin do
+    fid = one(client, "charging_point", seeded)["id"]
+    for who, visible in ((None, False), ("reader", False), ("stawag", True), ("admin", True)):
+        headers = auth(api_keys[who]) if who else {}
+        hist = client.get(f"/collections/charging_point/items/{fid}/history", headers=headers).json()
+        assert hist["versions"][0]["after"]["properties"]["plug"] == "Type 2"
+        assert (SECRET_METER_KEY in str(hist)) is visible, who
+        mine = [c for c in _feed_from_before(client, conn, fid, headers) if c.id == fid]
+        assert len(mine) == 1 and mine[0].after["properties"]["plug"] == "Type 2"
+        assert (SECRET_METER_KEY in str(mine[0].after)) is visible, who

@@ -13,15 +13,17 @@ from netzatlas.gigabit.programmes import load_programme
 REF = date(2026, 11, 26)
 
 
-def run(programme: str, rows: list[tuple], socio: str | None = None) -> pd.Series:
-    """rows: (operator, technology, down, up[, status, planned_date, binding]) for one address 'a'."""
+def run(programme: str, rows: list[tuple], socio: str | None = None, *, business_area: bool = False,
+        ref: date = REF) -> pd.Series:
+    """rows: (operator, technology, down, up[, status, planned_date, binding, vorvermarktung]) for one address."""
     supply = pd.DataFrame([
         {"address_id": "a", "operator": r[0], "technology": r[1], "down_mbps": r[2], "up_mbps": r[3],
          "status": r[4] if len(r) > 4 else "available", "planned_date": r[5] if len(r) > 5 else None,
-         "binding": r[6] if len(r) > 6 else False} for r in rows],
-        columns=["address_id", "operator", "technology", "down_mbps", "up_mbps", "status", "planned_date", "binding"])
-    addresses = pd.DataFrame({"address_id": ["a"], "socio_economic": [socio]})
-    return classify(addresses, supply, load_programme(programme), REF).iloc[0]
+         "binding": r[6] if len(r) > 6 else False, "vorvermarktung": r[7] if len(r) > 7 else False} for r in rows],
+        columns=["address_id", "operator", "technology", "down_mbps", "up_mbps", "status", "planned_date", "binding",
+                 "vorvermarktung"])
+    addresses = pd.DataFrame({"address_id": ["a"], "socio_economic": [socio], "business_area": [business_area]})
+    return classify(addresses, supply, load_programme(programme), ref).iloc[0]
 
 
 @pytest.mark.parametrize("down,eligible", [(29.9, True), (30, False), (30.1, False)])
@@ -91,9 +93,15 @@ def test_socio_economic_rules():
     assert school.eligible and "socio-economic focal point (school): eligible regardless" in school.reason
     assert not run("gigabit-rl-1.0-2021", served_100, socio=None).eligible
     assert not run("gigabit-rl-1.0-2021", [("N", "ftth", 1000, 1000)], socio="school").eligible
-    # 2015 Sonderaufruf: schools etc. without FTTB/H
-    assert run("bund-2015", [("V", "docsis31", 1000, 50)], socio="hospital").eligible
-    assert not run("bund-2015", [("N", "fttb", 1000, 500)], socio="hospital").eligible
+    # 2015 programme, Sonderaufrufe from 15.11.2018: schools, hospitals, Gewerbegebiete in GREY areas only
+    grey = [("T", "fttc_vdsl", 50, 10)]
+    h = run("bund-2015", grey, socio="hospital", ref=date(2019, 6, 1))
+    assert h.eligible and h.class_de == "hellgrau" and "grey area (one NGA network, no gigabit)" in h.reason
+    assert not run("bund-2015", grey, socio="hospital", ref=date(2018, 6, 1)).eligible      # before the Sonderaufruf
+    assert not run("bund-2015", [("V", "docsis31", 1000, 50)], socio="hospital", ref=date(2019, 6, 1)).eligible
+    assert not run("bund-2015", [("N", "fttb", 1000, 500)], socio="hospital", ref=date(2019, 6, 1)).eligible
+    black = grey + [("V", "docsis30", 200, 20)]
+    assert not run("bund-2015", black, socio="school", ref=date(2019, 6, 1)).eligible      # two NGA networks
     # RL 2.0: no special rule
     assert not run("gigabit-rl-2.0-2024", [("N", "fttb", 1000, 500)], socio="school").eligible
 
@@ -117,3 +125,54 @@ def test_programmes_as_data():
 
     with pytest.raises(NotFound, match="shipped"):
         load_programme("foo")
+
+
+def test_business_counts_only_in_a_gewerbegebiet_rule_or_hint():
+    grey = [("T", "fttc_vdsl", 50, 10)]
+    on = date(2019, 6, 1)
+    # bund-2015: a rule — a shop outside a Gewerbegebiet is not a focal point, one inside is
+    assert not run("bund-2015", grey, socio="business", ref=on).eligible
+    inside = run("bund-2015", grey, socio="business", business_area=True, ref=on)
+    assert inside.eligible and "hint" not in inside.reason
+    # RL 1.0 ("alle Unternehmen"): a hint — it counts, and the reason says to check it
+    served = [("T", "fttc_vdsl", 100, 40)]
+    r = run("gigabit-rl-1.0-2021", served, socio="business", ref=date(2022, 1, 1))
+    assert r.eligible and r.reason.endswith("(hint: business outside any Gewerbegebiet, check)")
+    r = run("gigabit-rl-1.0-2021", served, socio="business", business_area=True, ref=date(2022, 1, 1))
+    assert r.eligible and "hint" not in r.reason
+    assert run("gigabit-rl-1.0-2021", served, socio="transport_hub", ref=date(2022, 1, 1)).eligible
+
+
+@pytest.mark.parametrize("technology", ["fttc_vdsl", "docsis30", "fttb", "lte"])
+def test_nga_needs_30_mbit_down_for_every_technology(technology):
+    slow = run("gigabit-rl-2.0-2024", [("T", technology, 16, 1)])
+    assert (slow.class_de, slow.nga_networks) == ("weiß", 0)          # VDSL 16 is not NGA
+    assert run("gigabit-rl-2.0-2024", [("T", technology, 30, 5)]).class_de == "hellgrau"
+
+
+def test_overdue_plans_are_flagged_and_do_not_count():
+    base = [("T", "fttc_vdsl", 50, 10)]
+    past = date(2026, 6, 30)  # before REF
+    r = run("gigabit-rl-2.0-2024", base + [("N", "ftth", 1000, 1000, "planned", past, True)])
+    assert r.eligible and r.overdue_plan and not r.binding_plan
+    assert "plan overdue (milestone 2026-06-30 passed): not counted" in r.reason
+    on_time = run("gigabit-rl-2.0-2024", base + [("N", "ftth", 1000, 1000, "planned", REF, True)])
+    assert not on_time.eligible and not on_time.overdue_plan
+
+
+def test_pre_marketing_is_kept_and_shown():
+    base = [("T", "fttc_vdsl", 50, 10)]
+    r = run("gigabit-rl-2.0-2024", base + [("N", "ftth", 1000, 1000, "planned", date(2028, 1, 1), True, True)])
+    assert r.pre_marketing and not r.eligible and r.reason.endswith("; plan in pre-marketing (Vorvermarktung)")
+    # shown also where the plan does not count (not binding): the coordinator sees it
+    r = run("gigabit-rl-2.0-2024", base + [("N", "ftth", 1000, 1000, "planned", date(2028, 1, 1), False, True)])
+    assert r.pre_marketing and r.eligible
+    assert not run("gigabit-rl-2.0-2024", base).pre_marketing
+
+
+def test_validity_warning():
+    p = load_programme("bund-2015")
+    assert "outside the validity of bund-2015" in p.validity_warning(date(2025, 6, 1))
+    assert p.validity_warning(date(2019, 1, 1)) is None
+    assert load_programme("gigabit-rl-2.0-2024").validity_warning(date(2025, 6, 1)) is None
+    assert load_programme("gigabit-rl-2.0-2024").validity_warning(date(2024, 1, 1)) is not None

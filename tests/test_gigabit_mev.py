@@ -31,7 +31,8 @@ def test_street_normalisation(a, b):
 
 def test_number_forms():
     assert split_number("12a") == split_number("12 A") == split_number("12", "a") == [("12", "a")]
-    assert split_number("12-14") == [("12", ""), ("13", ""), ("14", "")]
+    assert split_number("12-14") == [("12", ""), ("14", "")]          # one side of the street
+    assert split_number("12-14", both_sides=True) == [("12", ""), ("13", ""), ("14", "")]
     assert split_number("12–14") == split_number("12 - 14")
     assert split_number("") == [] and split_number(None) == []
 
@@ -50,7 +51,7 @@ def test_matching_order_and_edge_cases():
     assert got[(0, "r5")] == "address_id"
     assert got[(1, "r6")] == "street+number+postcode"            # same street and number, other postcode
     assert got[(2, "r4")] == "street+number+postcode"            # ß/ss, "5 A" = 5a
-    assert {a for (r, a) in got if r == 3} == {"r1", "r2", "r3"}  # range 12-14
+    assert {a for (r, a) in got if r == 3} == {"r1", "r3"}        # range 12-14: 12 and 14, not 13
     assert got[(5, "r7")] == "street+number"                     # no postcode: street + number unique
     assert got[(6, "r5")] == "nearest"
     assert 4 not in {r for (r, _) in got}                        # unmatched
@@ -63,6 +64,11 @@ def test_conflicts():
     existing = pd.DataFrame({"address_id": ["r1"], "operator": ["C"]})
     c = conflicts(answers, matches, existing)
     assert set(c["kind"]) == {"two binding plans", "supply unknown to the register"}
+    # a binding plan of another operator already in the register is a conflict too
+    existing = pd.DataFrame({"address_id": ["r2"], "operator": ["D"], "status": ["planned"], "binding": [True]})
+    answers = pd.DataFrame({"operator": ["A"], "planned_technology": ["ftth"], "binding": [True], "down_mbps": [0]})
+    c = conflicts(answers, pd.DataFrame({"row": [0], "address_id": ["r2"], "method": ["x"]}), existing)
+    assert c["kind"].tolist() == ["two binding plans"] and c["detail"].tolist() == ["A and D"]
 
 
 def _write(tmp_path, text: str, name: str = "op.csv", enc: str = "utf-8"):
@@ -101,8 +107,10 @@ def test_xlsx_and_gpkg(tmp_path):
 
 @pytest.mark.parametrize("text,needle", [
     ("strasse;hnr;download;upload\nA;1;10;1\n", "missing column(s) technology"),
-    ("strasse;hnr;download;upload;technologie\nA;1;10;1;Brieftaube\n", "unknown technology 'Brieftaube'"),
+    ("strasse;hnr;download;upload;technologie\nA;1;10;1;Brieftaube\n",
+     "technologie = 'Brieftaube': unknown technology"),
     ("strasse;hnr;download;upload;technologie\nA;1;-5;1;VDSL\n", "negative speed"),
+    ("strasse;hnr;download;upload;technologie\nA;1;10;200 Gbit/s;VDSL\n", "100,000 Mbit/s or more"),
     ("strasse;hnr;download;upload;technologie\nA;1;viel;1;VDSL\n", "is not a number"),
     ("strasse;hnr;download;upload;technologie;technologie_geplant;datum_geplant\nA;1;10;1;VDSL;FTTH;01.01.2020\n",
      "lies in the past"),

@@ -41,31 +41,60 @@ def aachen_supply(db_url):
     cases = [("EdgeA", "ftth", 1000, 1000, "planned", edge, True), ("EdgeB", "ftth", 1000, 1000, "planned",
              edge + pd.Timedelta(days=1), True), ("EdgeC", "fttb", 500, 200, "planned", edge, False),
              ("EdgeD", "fwa", 30, 5, "available", None, False), ("EdgeE", "fwa", 29.9, 5, "available", None, False),
-             ("EdgeF", "fttb", 300, 150, "available", None, False)]
+             ("EdgeF", "fttb", 300, 150, "available", None, False),
+             # VDSL 16 is not NGA; a plan overdue at REF (inside the horizon at 2022-01-01); pre-marketing
+             ("EdgeG", "fttc_vdsl", 16, 2, "available", None, False),
+             ("EdgeH", "ftth", 1000, 1000, "planned", date(2025, 1, 1), True),
+             ("EdgeI", "ftth", 1000, 1000, "planned", edge, True), ("EdgeJ", "fttb", 1000, 200, "planned", edge, False)]
     rows = [{"address_id": ids[i * 40 + k], "operator": op, "technology": t, "down_mbps": d, "up_mbps": u,
-             "status": st, "planned_date": pdate, "binding": b}
+             "status": st, "planned_date": pdate, "binding": b, "vorvermarktung": op in ("EdgeI", "EdgeJ")}
             for i, (op, t, d, u, st, pdate, b) in enumerate(cases) for k in range(40)]
     gigabit_store.write_supply(pd.DataFrame(rows), source="edge-test", url=db_url)
     with connect(db_url) as conn:
         conn.execute("UPDATE registry.fibre_address SET socio_economic = 'school' WHERE id = ANY(%s::uuid[])",
                      [ids[300:340]])
+        # businesses inside and outside a Gewerbegebiet, transport hubs, and Gewerbegebiet flags without a business
+        conn.execute("UPDATE registry.fibre_address SET socio_economic = 'business', business_area = true "
+                     "WHERE id = ANY(%s::uuid[])", [ids[400:440]])
+        conn.execute("UPDATE registry.fibre_address SET socio_economic = 'business', business_area = false "
+                     "WHERE id = ANY(%s::uuid[])", [ids[440:480]])
+        conn.execute("UPDATE registry.fibre_address SET socio_economic = 'transport_hub' WHERE id = ANY(%s::uuid[])",
+                     [ids[480:500]])
+        conn.execute("UPDATE registry.fibre_address SET business_area = true WHERE id = ANY(%s::uuid[])",
+                     [ids[500:520]])
         conn.commit()
     return addrs, supply
 
 
-@pytest.mark.parametrize("programme", ["bund-2015", "gigabit-rl-1.0-2021", "gigabit-rl-2.0-2023",
-                                       "gigabit-rl-2.0-2024"])
-def test_sql_equals_pure_function_on_real_addresses(conn, aachen_supply, programme):
+@pytest.mark.parametrize("programme,ref", [
+    ("bund-2015", REF), ("bund-2015", date(2019, 6, 1)), ("bund-2015", date(2018, 6, 1)),
+    ("gigabit-rl-1.0-2021", REF), ("gigabit-rl-1.0-2021", date(2022, 1, 1)), ("gigabit-rl-2.0-2023", REF),
+    ("gigabit-rl-2.0-2024", REF)])
+def test_sql_equals_pure_function_on_real_addresses(conn, aachen_supply, programme, ref):
     addrs, _ = aachen_supply
     p = programmes.load_programme(programme)
-    sql_result = gigabit_store.classify_in_db(conn, p, REF)
+    sql_result = gigabit_store.classify_in_db(conn, p, ref)
     supply = gigabit_store.read_supply(conn)
     all_addresses = gigabit_store.read_addresses(conn)
-    pure = classify(all_addresses, supply, p, REF)
+    pure = classify(all_addresses, supply, p, ref)
     assert len(sql_result) == len(pure) >= len(addrs) > 20_000
     diff = compare_results(pure, sql_result)
-    assert diff.empty, diff.head().to_dict("records")
+    assert diff.empty, diff.head(3).T.to_string()
     assert pure["eligible"].sum() > 0 and pure["class_de"].nunique() >= 4
+    # the new rules are exercised on both paths, not only agreed on
+    if ref == REF:
+        assert sql_result["overdue_plan"].sum() >= 40 and sql_result["pre_marketing"].sum() >= 80
+    if programme == "gigabit-rl-1.0-2021" and ref.year == 2022:
+        assert sql_result["reason"].str.contains("hint: business outside any Gewerbegebiet", regex=False).sum() > 0
+    if programme == "bund-2015":
+        socio = sql_result["reason"].str.contains("socio-economic focal point", regex=False)
+        assert (socio.sum() > 0) == (ref >= date(2018, 11, 15))
+        assert not sql_result["reason"].str.contains("focal point (business)", regex=False)[
+            ~sql_result["address_id"].isin(_business_area_ids(conn))].any()
+
+
+def _business_area_ids(conn) -> set[str]:  # noqa: ANN001
+    return {r["id"] for r in conn.execute("SELECT id::text AS id FROM registry.fibre_address WHERE business_area")}
 
 
 def test_snapshots_and_comparison(conn, aachen_supply):

@@ -99,7 +99,10 @@ def centre():
 def test_mast_request_in_the_aachen_centre(centre):
     surface, pois, lamps = centre
     req = MastRequest("Telekom", 294000.0, 5629000.0, 300.0, received_on=date(2026, 11, 1))
-    assert req.deadline == date(2026, 12, 27)
+    assert req.deadline == date(2026, 12, 27) and req.days_left(date(2026, 12, 20)) == 7
+    assert "8 weeks" in req.period_text and "Mobilfunkvereinbarung" in req.period_text
+    assert MastRequest("T", 0, 0, 100, received_on=date(2026, 11, 1), coordination_weeks=4).deadline == \
+        date(2026, 11, 29)
     cands = gpd.GeoDataFrame(
         {"kind": ["candidate_site", "existing_mast", "candidate_site"], "external_id": ["roof", "mast", "far"],
          "height_m": [25.0, 30.0, 20.0]},
@@ -117,13 +120,14 @@ def test_mast_request_in_the_aachen_centre(centre):
     assert ranked["rank"].tolist() == list(range(1, len(ranked) + 1))
     top = ranked.iloc[0]
     for col in ("distance_to_centre_m", "nearest_school_m", "nearest_kindergarten_m", "nearest_hospital_m",
-                "people_newly_covered", "score_centre", "score_sensitive", "score_colocation", "score_gain"):
+                "people_newly_covered_outdoor", "people_newly_covered_indoor", "score_centre", "score_sensitive",
+                "score_colocation", "score_city_property", "score_heritage", "score_gain", "reasons"):
         assert col in ranked.columns
-    assert top.score == pytest.approx(top.score_centre + top.score_sensitive + top.score_colocation + top.score_gain,
-                                      abs=0.002)
+    assert top.score == pytest.approx(top.score_centre + top.score_sensitive + top.score_colocation
+                                      + top.score_city_property + top.score_heritage + top.score_gain, abs=0.003)
     mast = ranked[ranked.external_id == "mast"].iloc[0]
-    assert mast.colocation and mast.score_colocation > 0
-    assert ranked.people_newly_covered.max() > 0
+    assert mast.colocation and mast.score_colocation > 0 and "co-location" in mast.reasons
+    assert ranked.people_newly_covered_outdoor.max() > 0 and ranked.people_newly_covered_indoor.max() > 0
 
 
 def test_small_cell_screening():

@@ -51,6 +51,33 @@ def test_styles_and_uri():
     assert "url='http://localhost:8080'" in uri and "typename='streetlight'" in uri and "authcfg='abc123'" in uri
 
 
+def test_one_snapshot_is_chosen_default_the_newest():
+    snaps = [{"id": "mev-2025", "programme": "gigabit-rl-2.0-2024", "reference_date": "2025-06-01",
+              "created_at": "2025-06-02T10:00:00+00:00", "created_by": "analyst"},
+             {"id": "mev-2026", "programme": "gigabit-rl-2.0-2024", "reference_date": "2026-06-01",
+              "created_at": "2026-06-03T09:30:00+00:00", "created_by": None},
+             {"id": "test", "programme": "bund-2015", "reference_date": "2019-01-01",
+              "created_at": "2026-01-01T00:00:00+00:00"}]
+    assert logic.choose_snapshot(snaps) == "mev-2026"
+    assert logic.choose_snapshot(snaps, "mev-2025") == "mev-2025"
+    assert logic.choose_snapshot([]) is None
+    with pytest.raises(ValueError, match="no snapshot 'x'"):
+        logic.choose_snapshot(snaps, "x")
+    assert [s["id"] for s in logic.order_snapshots(snaps)] == ["mev-2026", "test", "mev-2025"]
+    assert logic.snapshot_label(snaps[0]) == ("mev-2025 — gigabit-rl-2.0-2024, Stichtag 2025-06-01 "
+                                              "(2025-06-02 10:00, analyst)")
+    assert logic.snapshot_subset("mev-2026") == "\"snapshot_id\" = 'mev-2026'"
+    assert logic.snapshot_subset("o'brien") == "\"snapshot_id\" = 'o''brien'"
+    assert set(logic.SNAPSHOT_COLLECTIONS) <= set(logic.GROUPS["Results / Ergebnisse"])
+    assert logic.snapshot_items_path("gigabit_result", "mev 2026/ä") == \
+        "/collections/gigabit_result/items?snapshot_id=mev+2026%2F%C3%A4&limit=10000"
+    page = {"links": [{"rel": "self", "href": "http://h:8080/x"},
+                      {"rel": "next", "href": "http://h:8080/collections/gigabit_result/items?cursor=abc&limit=10"}]}
+    assert logic.next_page_path(page, "h:8080") == "/collections/gigabit_result/items?cursor=abc&limit=10"
+    assert logic.next_page_path({"links": []}, "h:8080") is None
+    assert logic.snapshot_file_name("gigabit_result", "mev/2026 ä") == "gigabit_result__mev_2026_.geojson"
+
+
 def test_metadata_and_zip(tmp_path):
     import configparser
 

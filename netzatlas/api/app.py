@@ -7,11 +7,14 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
 from netzatlas import __version__
-from netzatlas.api import features, problems, sync, tiles, writes
+from netzatlas.api import changes, features, problems, sync, tiles, writes
+from netzatlas.api.deps import authorized
+from netzatlas.api.headers import SecurityHeaders
+from netzatlas.api.limits import BodyLimit
 from netzatlas.api.state import load_state
 from netzatlas.config import get_settings
 
@@ -45,17 +48,20 @@ def create_app(database_url: str | None = None, *, migrate: bool = True) -> Fast
                     "infrastructure; sync for utilities; change feed. Keys: `Authorization: Bearer <key>` or "
                     "`X-API-Key`.",
         openapi_url="/api",
-        docs_url="/docs",
+        docs_url=None,  # /docs is served by api/webmap.py from packaged files (no CDN, no inline script)
         redoc_url=None,
         lifespan=lifespan,
+        dependencies=[Depends(authorized)],  # every route's declared access rule (api/authz.py), in one place
     )
     app.openapi_version = "3.0.3"
     _openapi_30(app)
+    app.add_middleware(BodyLimit)  # bodies over their route's limit → 413 before they are read (api/limits.py)
     app.add_middleware(CORSMiddleware, allow_origins=["*"], allow_methods=["*"], allow_headers=["*"],
                        expose_headers=["ETag", "Location", "Content-Crs", "Allow"])
     app.add_middleware(HeadAsGet)
+    app.add_middleware(SecurityHeaders, basemap_url=settings.basemap_url)  # CSP etc. on every response
     problems.install(app)
-    for r in (features.router, writes.router, tiles.router, sync.router):
+    for r in (features.router, writes.router, changes.router, tiles.router, sync.router):
         app.include_router(r)
     for module in OPTIONAL_ROUTERS:
         try:
@@ -96,8 +102,9 @@ def _to_30(node: object) -> object:
     out = {k: _to_30(v) for k, v in node.items()}
     for key in ("anyOf", "oneOf"):
         alts = out.get(key)
-        if isinstance(alts, list) and any(a == {"type": "null"} for a in alts):
-            rest = [a for a in alts if a != {"type": "null"}]
+        nulls = ({"type": "null"}, {"nullable": True})   # the second: a 'null' alternative already rewritten
+        if isinstance(alts, list) and any(a in nulls for a in alts):
+            rest = [a for a in alts if a not in nulls]
             out.pop(key)
             if len(rest) == 1:
                 out.update(rest[0])
@@ -117,13 +124,24 @@ def _to_30(node: object) -> object:
 
 
 def _openapi_30(app: FastAPI) -> None:
+    """/api: FastAPI's document, completed by api/openapi.py (bodies, errors, keys, links), as OpenAPI 3.0."""
+    import warnings
+
     from fastapi.openapi.utils import get_openapi
+
+    from netzatlas.api import openapi
 
     def build() -> dict:
         if app.openapi_schema is None:
-            doc = get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes,
-                              openapi_version="3.0.3")
-            app.openapi_schema = _to_30(doc)  # type: ignore[assignment]
+            with warnings.catch_warnings():   # GET+HEAD routes share an operationId; complete() makes them unique
+                warnings.filterwarnings("ignore", message="Duplicate Operation ID")
+                doc = get_openapi(title=app.title, version=app.version, description=app.description,
+                                  routes=app.routes, openapi_version="3.0.3")
+            catalogue = openapi.catalogue(app)
+            doc = _to_30(openapi.complete(doc, **catalogue))
+            if not catalogue:   # asked before start-up: build it again once the collections are known
+                return doc  # type: ignore[return-value]
+            app.openapi_schema = doc  # type: ignore[assignment]
         return app.openapi_schema  # type: ignore[return-value]
 
     app.openapi = build  # type: ignore[method-assign]

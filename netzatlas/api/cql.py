@@ -91,7 +91,10 @@ class Translator:
         self.params[name] = value
         return sql.Placeholder(name)
 
-    def _attr(self, node: ast.Attribute) -> sql.Composable:
+    def _attr(self, node: Any, role: str = "the left side of this comparison") -> sql.Composable:
+        if not isinstance(node, ast.Attribute) or not isinstance(node.name, str):
+            raise InvalidParameter(f"{role} must be a queryable property, got {_shown(node)}",
+                                   hint='in cql2-json: {"property": "name"}')
         name = node.name
         if name not in self.queryables:
             raise InvalidParameter(f"{name!r} is not queryable here",
@@ -120,7 +123,7 @@ class Translator:
     def _value(self, node: Any) -> sql.Composable:
         node = _bbox_literal(node)
         if isinstance(node, ast.Attribute):
-            return self._attr(node)
+            return self._attr(node, "a property reference")
         if isinstance(node, (values.Geometry, values.Envelope)):
             return self._geom_literal(node)
         if isinstance(node, (str, int, float, bool, date, datetime)) or node is None:
@@ -128,6 +131,17 @@ class Translator:
         if isinstance(node, values.Timestamp if hasattr(values, "Timestamp") else ()):  # pragma: no cover
             return self._param(node.value)
         raise InvalidParameter(f"unsupported expression in the filter: {type(node).__name__}")
+
+    def _scalar(self, node: Any) -> sql.Composable:
+        """A value that is compared (=, <, BETWEEN, IN): anything but a geometry."""
+        node = _bbox_literal(node)
+        if isinstance(node, (values.Geometry, values.Envelope)) or (
+                isinstance(node, ast.Attribute) and isinstance(node.name, str)
+                and self.queryables.get(node.name) == "geometry"):
+            raise InvalidParameter("geometries cannot be compared with =, <, BETWEEN or IN",
+                                   hint="use a spatial function, e.g. S_EQUALS(geom, POINT(6.08 50.77)) or "
+                                        "S_INTERSECTS(geom, BBOX(6.0, 50.7, 6.2, 50.8))")
+        return self._value(node)
 
     def __call__(self, node: Any) -> sql.Composable:  # noqa: C901 - one branch per operator family
         if isinstance(node, ast.And):
@@ -137,20 +151,29 @@ class Translator:
         if isinstance(node, ast.Not):
             return sql.SQL("(NOT {})").format(self(node.sub_node))
         if type(node) in COMPARE:
-            return sql.SQL("({} {} {})").format(self._value(node.lhs), sql.SQL(COMPARE[type(node)]),
-                                                self._value(node.rhs))
+            return sql.SQL("({} {} {})").format(self._scalar(node.lhs), sql.SQL(COMPARE[type(node)]),
+                                                self._scalar(node.rhs))
         if isinstance(node, ast.Like):
+            if not isinstance(node.pattern, str):
+                raise InvalidParameter(f"LIKE needs a text pattern, got {_shown(node.pattern)}",
+                                       hint='e.g. name LIKE \'Leuchte%\', in cql2-json {"op": "like", '
+                                            '"args": [{"property": "name"}, "Leuchte%"]}')
             op = "ILIKE" if node.nocase else "LIKE"
             pattern = node.pattern.replace(node.singlechar, "_") if node.singlechar != "_" else node.pattern
-            expr = sql.SQL("({}::text {} {})").format(self._attr(node.lhs), sql.SQL(op), self._param(pattern))
+            expr = sql.SQL("({}::text {} {})").format(self._attr(node.lhs, "the left side of LIKE"), sql.SQL(op),
+                                                    self._param(pattern))
             return sql.SQL("(NOT {})").format(expr) if node.not_ else expr
         if isinstance(node, ast.Between):
-            expr = sql.SQL("({} BETWEEN {} AND {})").format(self._value(node.lhs), self._value(node.low),
-                                                           self._value(node.high))
+            expr = sql.SQL("({} BETWEEN {} AND {})").format(self._scalar(node.lhs), self._scalar(node.low),
+                                                           self._scalar(node.high))
             return sql.SQL("(NOT {})").format(expr) if node.not_ else expr
         if isinstance(node, ast.In):
-            items = sql.SQL(", ").join(self._value(v) for v in node.sub_nodes)
-            return sql.SQL("({} {} ({}))").format(self._value(node.lhs), sql.SQL("NOT IN" if node.not_ else "IN"),
+            if not isinstance(node.sub_nodes, (list, tuple)) or not node.sub_nodes:
+                raise InvalidParameter(f"IN needs a non-empty list of values, got {_shown(node.sub_nodes)}",
+                                       hint='e.g. lamp_type IN (\'LED\', \'NAV\'), in cql2-json {"op": "in", '
+                                            '"args": [{"property": "lamp_type"}, ["LED", "NAV"]]}')
+            items = sql.SQL(", ").join(self._scalar(v) for v in node.sub_nodes)
+            return sql.SQL("({} {} ({}))").format(self._scalar(node.lhs), sql.SQL("NOT IN" if node.not_ else "IN"),
                                                   items)
         if isinstance(node, ast.IsNull):
             return sql.SQL("({} IS {}NULL)").format(self._value(node.lhs), sql.SQL("NOT " if node.not_ else ""))
@@ -179,6 +202,21 @@ def to_sql(text: str, lang: str | None, queryables: dict[str, str], table_srid: 
         raise InvalidParameter("the filter is nested too deeply to evaluate",
                                hint="use IN (…) instead of long chains of OR") from None
     return cond, tr.params
+
+
+def _shown(value: Any) -> str:
+    """A filter operand as a user wrote it, for a message (short)."""
+    if isinstance(value, ast.Attribute):
+        text = f"the property {value.name!r}"
+    elif isinstance(value, (list, tuple)):
+        text = "a list"
+    elif isinstance(value, (values.Geometry, values.Envelope)):
+        text = "a geometry"
+    elif isinstance(value, ast.Node):
+        text = f"an expression ({type(value).__name__})"
+    else:
+        text = f"{type(value).__name__} {value!r}"
+    return text if len(text) <= 80 else text[:77] + "…"
 
 
 def _check_coordinates(coords: Any, geographic: bool, lat_first: bool) -> None:

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from netzatlas.errors import InvalidParameter
 
 CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
+#: EPSG:nnnn with ASCII digits only ('²'.isdigit() is True, int('²') fails) and at most 9 of them
+_EPSG_CODE = re.compile(r"EPSG:([0-9]{1,9})", re.IGNORECASE | re.ASCII)
 
 
 def epsg_uri(code: int) -> str:
@@ -33,8 +36,9 @@ def parse(value: str | None, storage_srid: int, *, param: str = "crs") -> Crs:
     if value is None or value == "":
         return Crs(CRS84, 4326, False)
     v = value.strip().strip("[]")
-    if v.upper().startswith("EPSG:"):
-        v = epsg_uri(int(v.split(":")[1])) if v.split(":")[1].isdigit() else v
+    m = _EPSG_CODE.fullmatch(v)
+    if m:
+        v = epsg_uri(int(m.group(1)))
     for c in supported(storage_srid):
         if c.uri == v:
             return c

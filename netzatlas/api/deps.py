@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fastapi import Header, Request
+from fastapi import Depends, Header, Request
 
 from netzatlas.api import auth
 from netzatlas.api.state import ApiState
@@ -20,3 +20,11 @@ def get_principal(request: Request, authorization: str | None = Header(None),
     state: ApiState = request.app.state.api
     with state.pool.connection() as conn:
         return auth.verify(conn, token)
+
+
+def authorized(request: Request, state: ApiState = Depends(get_state),
+               principal: auth.Principal = Depends(get_principal)) -> None:
+    """The app-wide guard: every route's declared rule (netzatlas.api.authz.ROUTE_RULES), before its handler."""
+    from netzatlas.api import authz
+
+    authz.authorize(request, state, principal)

@@ -14,7 +14,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse, Response
 from psycopg import sql
 
-from netzatlas.api import cql, models
+from netzatlas.api import authz, cql, models
 from netzatlas.api import crs as crsmod
 from netzatlas.api.auth import Principal
 from netzatlas.api.deps import get_principal, get_state
@@ -27,7 +27,8 @@ from netzatlas.api.sqlbuild import (
     parse_sortby,
 )
 from netzatlas.api.state import HIDDEN, JSON_TYPES, TITLES, ApiState
-from netzatlas.errors import InvalidParameter, NotFound, Unauthorized
+from netzatlas.config import get_settings
+from netzatlas.errors import InvalidParameter, NotFound
 from netzatlas.registry.db import Layer
 
 router = APIRouter()
@@ -62,8 +63,8 @@ def base_url(request: Request) -> str:
 
 
 def readable(state: ApiState, layer: Layer, principal: Principal) -> None:
-    if not state.public.get(layer.name, True) and principal.anonymous:
-        raise Unauthorized(f"the collection {layer.name} is not public", hint="send an API key")
+    """Unauthorized / Forbidden unless the caller may read the collection (the rule is in api/authz.py)."""
+    authz.require_read(state, principal, layer.name)
 
 
 @router.get("/", response_model=models.LandingPage, summary="Landing page")
@@ -133,8 +134,7 @@ def collection_doc(state: ApiState, layer: Layer, b: str) -> dict[str, Any]:
 def collections(request: Request, state: ApiState = Depends(get_state),
                 principal: Principal = Depends(get_principal)) -> dict[str, Any]:
     b = base_url(request)
-    docs = [collection_doc(state, layer, b) for name, layer in state.layers.items()
-            if state.public.get(name, True) or not principal.anonymous]
+    docs = [collection_doc(state, state.layers[name], b) for name in authz.readable_collections(state, principal)]
     return {"links": [{"href": f"{b}/collections", "rel": "self", "type": "application/json"}],
             "collections": docs}
 
@@ -153,7 +153,7 @@ def queryables(collection_id: str, request: Request, state: ApiState = Depends(g
                principal: Principal = Depends(get_principal)) -> JSONResponse:
     layer = state.layer(collection_id)
     readable(state, layer, principal)
-    hide = state.hidden_for(layer, principal.anonymous)
+    hide, _ = authz.value_policy(state, principal, layer.name)  # sensitive names are not queryable (but for admins)
     props: dict[str, Any] = {}
     for name, udt in state.queryables(layer).items():
         if name in hide:
@@ -302,7 +302,7 @@ def items(  # noqa: C901 - one branch per query parameter
     if unknown:
         raise InvalidParameter(f"unknown query parameter(s): {', '.join(unknown)}")
     out_crs = crsmod.parse(crs, state.storage_srid)
-    hide = state.hidden_for(layer, principal.anonymous)
+    hide, own_org = authz.value_policy(state, principal, layer.name)
     props = _props_param(properties, layer)
     conds: list[sql.Composable] = [sql.SQL("t.deleted_at IS NULL")]
     params: dict[str, Any] = {}
@@ -317,7 +317,7 @@ def items(  # noqa: C901 - one branch per query parameter
     q = state.queryables(layer)
     for name, value in request.query_params.items():  # queryables as query parameters (equality)
         if name in hide:
-            raise InvalidParameter(f"{name!r} is not queryable for anonymous callers", hint="send an API key")
+            raise InvalidParameter(f"{name!r} holds personal or confidential data and is not queryable")
         if name in q and name != "geom":
             key = f"qp_{len(params)}"
             conds.append(sql.SQL("t.{}::text = %({})s").format(sql.Identifier(name), sql.SQL(key)))
@@ -335,12 +335,13 @@ def items(  # noqa: C901 - one branch per query parameter
     if seek is not None:
         conds.append(seek)
         params.update(seek_params)
-    query = sql.SQL("SELECT {f}::text AS f, {cur} FROM {tbl} t WHERE {w} ORDER BY {o} LIMIT {n}").format(
-        f=feature_expr(layer, out_crs, hide, props),
+    page_bytes = get_settings().limit_page_bytes
+    query = _page_query(sql.SQL("SELECT {f}::text AS f, {cur} FROM {tbl} t WHERE {w} ORDER BY {o} LIMIT {n}").format(
+        f=feature_expr(layer, out_crs, hide, props, own_org=own_org),
         cur=sql.SQL(", ").join(sql.SQL("{} AS {}").format(e, sql.Identifier(f"_k{i}"))
                                for i, e in enumerate(cursor_exprs)),
         tbl=sql.Identifier("registry", layer.name), w=sql.SQL(" AND ").join(conds), o=order,
-        n=sql.Literal(limit + 1))
+        n=sql.Literal(limit + 1)), len(cursor_exprs), page_bytes)
     with state.pool.connection() as conn:
         try:
             rows = conn.execute(query, params).fetchall()
@@ -352,8 +353,9 @@ def items(  # noqa: C901 - one branch per query parameter
         if count:
             matched = conn.execute(sql.SQL("SELECT count(*) AS n FROM {} t WHERE {}").format(
                 sql.Identifier("registry", layer.name), where_wo_seek), params).fetchone()["n"]
-    more = len(rows) > limit
-    rows = rows[:limit]
+    page = [r for r in rows if r["fits"]][:limit]
+    more = len(rows) > len(page)  # a row after the page (over the limit, or past the page's bytes) exists
+    rows = page
     b = base_url(request)
     self_url = str(request.url)
     links = [{"href": self_url, "rel": "self", "type": GEOJSON},
@@ -369,16 +371,49 @@ def items(  # noqa: C901 - one branch per query parameter
             "numberReturned": len(rows), "links": links}
     if matched is not None:
         head["numberMatched"] = matched
-    body = json.dumps(head)[:-1] + ', "features": [' + ",".join(r["f"] for r in rows) + "]}"
+    feats = ",".join(r["f"] if r["f"] is not None else _omitted(r, len(cursor_exprs), page_bytes) for r in rows)
+    body = json.dumps(head)[:-1] + ', "features": [' + feats + "]}"
     return Response(body, media_type=GEOJSON, headers={"Content-Crs": f"<{out_crs.uri}>"})
 
 
-def fetch_feature(state: ApiState, layer: Layer, fid: str, out_crs: crsmod.Crs, hide: set[str]
-                  ) -> tuple[str, int, str | None]:
-    """(feature json text, version, owner_org) of a live feature; NotFound otherwise."""
-    query = sql.SQL("SELECT {f}::text AS f, t.version, t.owner_org FROM {tbl} t "
-                    "WHERE t.id = %(fid)s AND t.deleted_at IS NULL").format(
-        f=feature_expr(layer, out_crs, hide, None), tbl=sql.Identifier("registry", layer.name))
+def _page_query(inner: sql.Composable, nkeys: int, page_bytes: int) -> sql.Composable:
+    """The page of ``inner`` (features ``f`` with keyset values ``_k0…``, in page order) cut where its features'
+    bytes would pass ``page_bytes``: the running sum is taken in the database, so no feature beyond the page (nor
+    one feature larger than a page) leaves it. ``fits`` marks the rows of the page; the one row after the cut is
+    returned too, without its feature, to tell that a next page exists. The first feature of a page is always in
+    it; when it is larger than a page by itself (only rows stored before the limits existed can be) its text is
+    not sent (``f`` null) and it is answered as a stub (:func:`_omitted`), so the page still ends and paging goes
+    on after it."""
+    keys = sql.SQL(", ").join(sql.SQL("p.{}").format(sql.Identifier(f"_k{i}")) for i in range(nkeys))
+    fits = sql.SQL("(p.cum <= {page} OR p.rn = 1)").format(page=sql.Literal(page_bytes))
+    return sql.SQL(
+        "SELECT CASE WHEN {fits} AND p.nb <= {page} THEN p.f END AS f, p.nb, {fits} AS fits, {keys} "
+        "FROM (SELECT a.*, octet_length(a.f) AS nb, sum(octet_length(a.f)) OVER w AS cum, row_number() OVER w AS rn "
+        "FROM ({inner}) a WINDOW w AS (ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)) p "
+        "WHERE p.cum - p.nb <= {page} OR p.rn <= 2 ORDER BY p.rn"
+    ).format(fits=fits, page=sql.Literal(page_bytes), keys=keys, inner=inner)
+
+
+def _omitted(row: dict[str, Any], nkeys: int, page_bytes: int) -> str:
+    """A stub for a feature larger than a whole page (its id; the reason instead of its content)."""
+    return json.dumps({"type": "Feature", "id": str(row[f"_k{nkeys - 1}"]), "geometry": None, "properties": None,
+                       "omitted": f"this feature is {row['nb']:,} bytes as GeoJSON, more than a page may hold "
+                                  f"({page_bytes:,} bytes, NETZATLAS_LIMIT_PAGE_BYTES); it was stored before the "
+                                  "registry's size limits and should be corrected"})
+
+
+def fetch_feature(state: ApiState, layer: Layer, fid: str, out_crs: crsmod.Crs, hide: set[str],
+                  own_org: str | None = None) -> tuple[str, int, str | None]:
+    """(feature json text, version, owner_org) of a live feature; NotFound otherwise. A feature larger than a page
+    (only rows stored before the size limits can be) is not sent: its text is a stub saying why (``_omitted``)."""
+    page_bytes = get_settings().limit_page_bytes
+    query = sql.SQL("SELECT CASE WHEN octet_length(x.f) <= {page} THEN x.f END AS f, octet_length(x.f) AS nb, "
+                    "x.id AS _k0, x.version, x.owner_org FROM (SELECT {f}::text AS f, t.id, t.version, {owner} "
+                    "FROM {tbl} t WHERE t.id = %(fid)s AND t.deleted_at IS NULL) x").format(
+        f=feature_expr(layer, out_crs, hide, None, own_org=own_org), tbl=sql.Identifier("registry", layer.name),
+        page=sql.Literal(page_bytes),
+        # result views (gigabit_result, …) have no owner_org: selecting it was a 500 on every GET of one item
+        owner=sql.SQL("t.owner_org" if "owner_org" in layer.column_names else "NULL::text AS owner_org"))
     try:
         uuid.UUID(fid)
     except ValueError:
@@ -387,7 +422,7 @@ def fetch_feature(state: ApiState, layer: Layer, fid: str, out_crs: crsmod.Crs, 
         row = conn.execute(query, {"fid": fid}).fetchone()
     if row is None:
         raise NotFound(f"{layer.name} has no feature {fid}")
-    return row["f"], row["version"], row["owner_org"]
+    return row["f"] or _omitted(row, 1, page_bytes), row["version"], row["owner_org"]
 
 
 @router.api_route("/collections/{collection_id}/items/{feature_id}", methods=["GET", "HEAD"], summary="One feature",
@@ -397,7 +432,8 @@ def item(collection_id: str, feature_id: str, request: Request, crs: str | None 
     layer = state.layer(collection_id)
     readable(state, layer, principal)
     out_crs = crsmod.parse(crs, state.storage_srid)
-    text, version, _ = fetch_feature(state, layer, feature_id, out_crs, state.hidden_for(layer, principal.anonymous))
+    text, version, _ = fetch_feature(state, layer, feature_id, out_crs,
+                                     *authz.value_policy(state, principal, layer.name))
     b = base_url(request)
     links = [{"href": f"{b}/collections/{collection_id}/items/{feature_id}", "rel": "self", "type": GEOJSON},
              {"href": f"{b}/collections/{collection_id}", "rel": "collection", "type": "application/json"},

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -77,13 +77,23 @@ class FeatureCollection(BaseModel):
     timeStamp: str | None = None  # noqa: N815
 
 
+class RejectedRow(BaseModel):
+    row: int | str
+    external_id: str | None = None
+    reason: str
+
+
 class Problem(BaseModel):
+    """An error (RFC 9457 problem details, ``application/problem+json``)."""
+
     model_config = ConfigDict(extra="allow")
     type: str = "about:blank"
     title: str
     status: int
     detail: str
     instance: str | None = None
+    hint: str | None = Field(None, description="What to do about it.")
+    rejects: list[RejectedRow] | None = Field(None, description="422: each rejected feature and why.")
 
 
 class SyncOutcome(BaseModel):
@@ -106,6 +116,7 @@ class SyncResult(BaseModel):
 
 class Change(BaseModel):
     seq: int
+    position: str  # "<xact>.<seq>": where the change stands in the feed (api/changes.py)
     operation: str
     collection: str
     id: str
@@ -119,7 +130,7 @@ class Change(BaseModel):
 
 class ChangeFeed(BaseModel):
     changes: list[Change]
-    next_since: int
+    next_since: str  # the position to continue from ("<xact>.<seq>")
     links: list[Link]
 
 
@@ -134,3 +145,94 @@ class TileSet(BaseModel):
 
 class TileSetList(BaseModel):
     tilesets: list[TileSet]
+
+
+# ---------------------------------------------------------------- request bodies (GeoJSON in, process execution)
+Position = Annotated[list[float], Field(min_length=2, max_length=3, description="x, y (, z) in the Content-Crs")]
+Ring = Annotated[list[Position], Field(min_length=4, description="closed: the first position again at the end")]
+
+
+class PointGeometry(BaseModel):
+    type: Literal["Point"]
+    coordinates: Position
+
+
+class MultiPointGeometry(BaseModel):
+    type: Literal["MultiPoint"]
+    coordinates: Annotated[list[Position], Field(min_length=1)]
+
+
+class LineStringGeometry(BaseModel):
+    type: Literal["LineString"]
+    coordinates: Annotated[list[Position], Field(min_length=2)]
+
+
+class MultiLineStringGeometry(BaseModel):
+    type: Literal["MultiLineString"]
+    coordinates: Annotated[list[Annotated[list[Position], Field(min_length=2)]], Field(min_length=1)]
+
+
+class PolygonGeometry(BaseModel):
+    type: Literal["Polygon"]
+    coordinates: Annotated[list[Ring], Field(min_length=1)]
+
+
+class MultiPolygonGeometry(BaseModel):
+    type: Literal["MultiPolygon"]
+    coordinates: Annotated[list[Annotated[list[Ring], Field(min_length=1)]], Field(min_length=1)]
+
+
+Geometry = Annotated[PointGeometry | MultiPointGeometry | LineStringGeometry | MultiLineStringGeometry
+                     | PolygonGeometry | MultiPolygonGeometry, Field(discriminator="type")]
+
+FEATURE_PROPERTIES = (
+    "The collection's properties (see /collections/{collection_id}/schema): typed columns such as `name`, "
+    "`status` (a code of its value list) or `height_m`, `external_id` (with `source` the key of sync; default: the "
+    "feature id), and `attributes` (an object of free-form values). System columns (id, version, timestamps) are "
+    "ignored."
+)
+
+
+class FeatureInput(BaseModel):
+    """A GeoJSON Feature to create (POST). Coordinates are in the Content-Crs (default CRS84: longitude,
+    latitude)."""
+
+    model_config = ConfigDict(extra="allow", title="FeatureInput")
+    type: Literal["Feature"]
+    id: str | int | None = Field(None, description="Becomes the external_id unless properties has one: a text or "
+                                                   "a number (an object, list or boolean is refused).")
+    geometry: Geometry | None
+    properties: dict[str, Any] | None = Field(None, description=FEATURE_PROPERTIES)
+
+
+class FeatureReplacement(FeatureInput):
+    """A GeoJSON Feature that replaces a stored one (PUT): all properties not given return to their defaults."""
+
+    model_config = ConfigDict(extra="allow", title="FeatureReplacement")
+    geometry: Geometry
+
+
+class FeaturePatch(BaseModel):
+    """A partial GeoJSON Feature (PATCH, also as application/merge-patch+json): only the properties given change;
+    ``attributes`` is merged by RFC 7396 (null removes a key); a geometry, if given, replaces the stored one."""
+
+    model_config = ConfigDict(extra="allow", title="FeaturePatch")
+    type: Literal["Feature"]
+    geometry: Geometry | None = None
+    properties: dict[str, Any] | None = Field(None, description=FEATURE_PROPERTIES)
+
+
+class FeatureCollectionInput(BaseModel):
+    """Features to sync (POST /sync): each needs an external_id (``properties.external_id`` or the feature id)."""
+
+    model_config = ConfigDict(extra="allow", title="FeatureCollectionInput")
+    type: Literal["FeatureCollection"]
+    features: list[FeatureInput]
+
+
+class Execute(BaseModel):
+    """How a process is run: its inputs by name (see /processes/{process_id}); async with `Prefer:
+    respond-async`."""
+
+    model_config = ConfigDict(title="Execute")
+    inputs: dict[str, Any] = Field(default_factory=dict)

@@ -1,4 +1,10 @@
-"""RFC 9457 problem details for every error; the status comes from netzatlas.errors.http_status."""
+"""RFC 9457 problem details for every error; the status comes from netzatlas.errors.http_status.
+
+Unexpected errors are answered by :class:`CatchUnexpected`, the innermost middleware, with a 500 problem on a
+connection that stays usable. (Starlette's ServerErrorMiddleware also answers them, but then re-raises the error
+into the server, and uvicorn closes the connection after a response it has already sent: a keep-alive client
+finds it dead on its next request.)
+"""
 
 from __future__ import annotations
 
@@ -9,6 +15,8 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.middleware import Middleware
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from netzatlas.errors import ImportRejected, NetzatlasError, http_status
 from netzatlas.registry.db import refusal
@@ -17,7 +25,7 @@ log = logging.getLogger("netzatlas.api")
 TITLES = {400: "Bad request", 401: "Unauthorized", 403: "Forbidden", 404: "Not found", 405: "Method not allowed",
           406: "Not acceptable", 409: "Conflict", 412: "Precondition failed", 413: "Payload too large",
           415: "Unsupported media type", 422: "Unprocessable content", 428: "Precondition required",
-          500: "Internal server error", 503: "Service unavailable"}
+          429: "Too many requests", 500: "Internal server error", 503: "Service unavailable"}
 
 
 def problem(status: int, detail: str, *, instance: str | None = None, hint: str | None = None,
@@ -32,8 +40,46 @@ def problem(status: int, detail: str, *, instance: str | None = None, hint: str 
     return JSONResponse(body, status_code=status, media_type="application/problem+json", headers=headers)
 
 
+def unexpected(path: str) -> JSONResponse:
+    """The answer to an error nobody foresaw (the details go to the log, not to the caller)."""
+    return problem(500, "an unexpected error occurred; it has been logged", instance=path)
+
+
+class CatchUnexpected:
+    """Innermost ASGI middleware: an unexpected error becomes a 500 problem and is not re-raised.
+
+    The connection stays open for the client's next request. Only when part of the response was already sent is
+    the error re-raised: then closing the connection is the one way left to tell the client its answer is broken.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def tracked(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, receive, tracked)
+        except Exception:
+            if started:
+                raise
+            log.exception("unexpected error on %s %s", scope.get("method"), scope.get("path"))
+            await unexpected(str(scope.get("path", "")))(scope, receive, send)
+
+
 def install(app: FastAPI) -> None:
     """Register the handlers (the one place where errors become responses)."""
+    # innermost, so that the other middlewares (CORS, HEAD, security headers) also see the 500 answer
+    app.user_middleware.append(Middleware(CatchUnexpected))
 
     @app.exception_handler(NetzatlasError)
     async def _netzatlas(request: Request, exc: NetzatlasError) -> JSONResponse:
@@ -65,5 +111,6 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        # reached only by an error outside CatchUnexpected (in an outer middleware)
         log.exception("unexpected error on %s", request.url.path)
-        return problem(500, "an unexpected error occurred; it has been logged", instance=str(request.url.path))
+        return unexpected(str(request.url.path))

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import threading
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -22,8 +23,9 @@ from fastapi.responses import JSONResponse, Response
 from netzatlas.api.auth import Principal
 from netzatlas.api.deps import get_principal, get_state
 from netzatlas.api.features import base_url
-from netzatlas.api.state import ApiState
-from netzatlas.errors import Forbidden, InvalidParameter, NetzatlasError, NotFound, Unauthorized
+from netzatlas.api.state import CURRENT_ACTOR, ApiState
+from netzatlas.config import get_settings
+from netzatlas.errors import InvalidParameter, NetzatlasError, NotFound, TooManyRequests, Unauthorized
 
 router = APIRouter()
 Progress = Callable[[float, str], None]
@@ -41,7 +43,9 @@ class Process:
     inputs: dict[str, dict[str, Any]]
     outputs: dict[str, dict[str, Any]]
     func: Callable[[dict[str, Any], Progress, ApiState], dict[str, Any]]
-    needs_key: bool = True
+    #: the scope a key needs to run it (``read`` for analyses that only answer; ``write:<result>`` for those that
+    #: replace stored results — see netzatlas.api.authz)
+    scope: str = "read"
 
 
 @dataclass
@@ -56,7 +60,9 @@ class Job:
     result: dict[str, Any] | None = None
     error: str | None = None
     cancel: threading.Event = field(default_factory=threading.Event)
-    org: str | None = None       # who started it: only that organization (or an admin) may see and dismiss it
+    org: str | None = None       # the organization of the key that started it
+    key_id: str | None = None    # the key that started it: only that key (or an admin) may see and dismiss it
+    actor: str | None = None     # who, for the history of the results it writes
 
 
 PROCESSES: dict[str, Process] = {}
@@ -132,6 +138,10 @@ def _validate_inputs(p: Process, given: dict[str, Any]) -> dict[str, Any]:
             raise InvalidParameter(f"input {name!r} must be one of {schema['enum']}, got {v!r}")
         if "minimum" in schema and v < schema["minimum"]:
             raise InvalidParameter(f"input {name!r} must be >= {schema['minimum']}, got {v!r}")
+        if "maximum" in schema and v > schema["maximum"]:
+            raise InvalidParameter(f"input {name!r} must be <= {schema['maximum']}, got {v!r}")
+        if "maxLength" in schema and isinstance(v, str) and len(v) > schema["maxLength"]:
+            raise InvalidParameter(f"input {name!r} is longer than {schema['maxLength']} characters")
         out[name] = v
     return out
 
@@ -144,7 +154,8 @@ def _run(job: Job, p: Process, inputs: dict[str, Any], state: ApiState) -> None:
 
     job.status = "running"
     try:
-        job.result = p.func(inputs, progress, state)
+        with actor(job.actor):
+            job.result = p.func(inputs, progress, state)
         job.status, job.progress = "successful", 100.0
     except JobDismissed:
         job.status = "dismissed"
@@ -169,9 +180,7 @@ def _status(job: Job, b: str) -> dict[str, Any]:
 @router.post("/processes/{process_id}/execution", summary="Execute a process (sync, or async with Prefer)")
 async def execute(process_id: str, request: Request, prefer: str | None = Header(None),
                   state: ApiState = Depends(get_state), principal: Principal = Depends(get_principal)) -> Response:
-    p = _get(process_id)
-    if p.needs_key and principal.anonymous:
-        raise Unauthorized("running an analysis needs an API key")
+    p = _get(process_id)  # the key's scope for it was checked by the app-wide guard (api/authz.py)
     try:
         body = await request.json()
     except Exception as exc:
@@ -179,8 +188,9 @@ async def execute(process_id: str, request: Request, prefer: str | None = Header
     if not isinstance(body, dict) or not isinstance(body.get("inputs", {}), dict):
         raise InvalidParameter("the body must look like {\"inputs\": {...}}")
     inputs = _validate_inputs(p, body.get("inputs", {}))
-    job = Job(id=uuid.uuid4().hex, process_id=p.id, org=principal.org)
-    JOBS[job.id] = job
+    job = Job(id=uuid.uuid4().hex, process_id=p.id, org=principal.org, key_id=principal.key_id,
+              actor=principal.actor)
+    _admit(job)
     b = base_url(request)
     if prefer and "respond-async" in prefer:
         _POOL.submit(_run, job, p, inputs, state)
@@ -195,7 +205,34 @@ async def execute(process_id: str, request: Request, prefer: str | None = Header
 
 
 def _visible(job: Job, principal: Principal) -> bool:
-    return principal.admin or (not principal.anonymous and job.org == principal.org)
+    """Only the key that started a job (or an admin) sees, fetches and dismisses it."""
+    return principal.admin or (not principal.anonymous and job.key_id == principal.key_id)
+
+
+_ADMIT = threading.Lock()
+ACTIVE = ("accepted", "running")
+
+
+def _admit(job: Job) -> None:
+    """Register a job unless its organization already has as many running as allowed (429)."""
+    limit = get_settings().limit_jobs_per_org
+    with _ADMIT:
+        busy = sum(1 for j in JOBS.values() if j.org == job.org and j.status in ACTIVE)
+        if busy >= limit:
+            raise TooManyRequests(f"{job.org} already has {busy} analysis job(s) running (at most {limit})",
+                                  hint="wait for them to finish (GET /jobs) or dismiss one")
+        JOBS[job.id] = job
+
+
+@contextmanager
+def actor(name: str | None) -> Iterator[None]:
+    """Writes of the process run under ``name`` in the registry's history (``netzatlas.user`` on every pool
+    connection the process takes, see ``api/state.py::ActorPool``)."""
+    token = CURRENT_ACTOR.set(name)
+    try:
+        yield
+    finally:
+        CURRENT_ACTOR.reset(token)
 
 
 @router.get("/jobs", summary="Jobs")
@@ -207,12 +244,10 @@ def jobs(request: Request, principal: Principal = Depends(get_principal)) -> dic
 
 def _job(job_id: str, principal: Principal) -> Job:
     if principal.anonymous:
-        raise Unauthorized("jobs are visible to the organization that started them", hint="send your API key")
-    if job_id not in JOBS:
-        raise NotFound(f"there is no job {job_id}")
-    job = JOBS[job_id]
-    if not _visible(job, principal):
-        raise Forbidden(f"job {job_id} belongs to {job.org}")
+        raise Unauthorized("jobs are visible to the key that started them", hint="send your API key")
+    job = JOBS.get(job_id)
+    if job is None or not _visible(job, principal):  # another key's job: as if it did not exist
+        raise NotFound(f"there is no job {job_id} of this key")
     return job
 
 

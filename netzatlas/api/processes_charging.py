@@ -32,7 +32,7 @@ register_process(Process(
     description="Distance from every address and 100 m population cell to the nearest public charger (straight "
                 "and along roads), charge points and kW per 1,000 inhabitants, and gap areas with their population.",
     inputs={"gap_distance_m": {"title": "gap distance along roads (m)",
-                               "schema": {"type": "number", "default": 500, "minimum": 1}}},
+                               "schema": {"type": "number", "default": 500, "minimum": 1, "maximum": 20_000}}},
     outputs={"gaps": {"title": "GeoJSON FeatureCollection of gap areas", "schema": {"type": "object"}},
              "summary": {"title": "summary figures", "schema": {"type": "object"}}},
     func=gaps_process))

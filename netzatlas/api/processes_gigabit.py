@@ -7,37 +7,41 @@ from datetime import date
 from typing import Any
 
 import geopandas as gpd
-from psycopg import sql
 
 from netzatlas.api.processes import Process, Progress, register_process
 from netzatlas.api.state import ApiState
 from netzatlas.gigabit.funding_areas import FundingAreaParams, funding_areas
 from netzatlas.gigabit.programmes import load_programme, shipped
 from netzatlas.gigabit.simulate import SIMULATED_NOTE
-from netzatlas.registry import gigabit_store
+from netzatlas.registry import gigabit_store, result_runs
 from netzatlas.registry.db import get_layer
 from netzatlas.registry.exporters.files import read_layer
 
 
-def _simulated(conn) -> bool:  # noqa: ANN001
-    return conn.execute("SELECT count(*) AS n FROM registry.broadband_supply WHERE source LIKE 'simulation%%' "
-                        "AND deleted_at IS NULL").fetchone()["n"] > 0
+def snapshots_process(inputs: dict[str, Any], progress: Progress, state: ApiState) -> dict[str, Any]:
+    """The kept snapshots, newest first (what a client offers to choose from; the QGIS plugin loads one)."""
+    with state.pool.connection() as conn:
+        snaps = gigabit_store.list_snapshots(conn)
+    rows = [{k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in dict(s).items()} for s in snaps]
+    for r in rows:
+        r["collection"] = f"/collections/gigabit_result/items?snapshot_id={r['id']}"
+    return {"snapshots": rows, "newest": rows[0]["id"] if rows else None}
 
 
 def classify_process(inputs: dict[str, Any], progress: Progress, state: ApiState) -> dict[str, Any]:
     p = load_programme(inputs["programme"])
     ref = date.fromisoformat(inputs["reference_date"]) if inputs.get("reference_date") else date.today()
     snap = inputs.get("snapshot") or f"{p.id}-{ref}"
+    warning = p.validity_warning(ref)
     progress(5, "classifying in PostGIS")
     with state.pool.connection() as conn:
-        sim = _simulated(conn)
-        n = gigabit_store.save_snapshot(conn, snap, p, ref, simulated=sim, note=SIMULATED_NOTE if sim else None)
+        sim = gigabit_store.has_simulated_supply(conn)
+        n = gigabit_store.save_snapshot(conn, snap, p, ref, simulated=sim, note=SIMULATED_NOTE if sim else None,
+                                        warning=warning)
         progress(80, "counting")
-        rows = conn.execute("SELECT class_de, class_en, count(*) AS addresses, count(*) FILTER (WHERE eligible) "
-                            "AS eligible FROM registry.gigabit_classification WHERE snapshot_id = %s "
-                            "GROUP BY 1, 2 ORDER BY 1", [snap]).fetchall()
+        rows = gigabit_store.snapshot_counts(conn, snap)
     return {"snapshot": snap, "programme": p.id, "reference_date": str(ref), "addresses": n,
-            "eligible": sum(r["eligible"] for r in rows), "classes": rows,
+            "eligible": sum(r["eligible"] for r in rows), "classes": rows, "warnings": [warning] if warning else [],
             "collection": f"/collections/gigabit_result/items?snapshot_id={snap}",
             "tiles": "/collections/gigabit_result/tiles/WebMercatorQuad", "simulated": sim,
             "note": SIMULATED_NOTE if sim else None}
@@ -46,6 +50,8 @@ def classify_process(inputs: dict[str, Any], progress: Progress, state: ApiState
 def funding_process(inputs: dict[str, Any], progress: Progress, state: ApiState) -> dict[str, Any]:
     snap = inputs["snapshot"]
     params = FundingAreaParams(link_distance_m=inputs["link_distance_m"], min_addresses=inputs["min_addresses"],
+                               max_addresses=inputs.get("max_addresses", 1500),
+                               max_cost_eur=inputs.get("max_cost_eur"),
                                eur_per_m=inputs["eur_per_m"], eur_per_connection=inputs["eur_per_connection"])
     progress(5, "reading the snapshot")
     with state.pool.connection() as conn:
@@ -63,16 +69,11 @@ def funding_process(inputs: dict[str, Any], progress: Progress, state: ApiState)
         addrs = res.merge(pd.DataFrame(cls, columns=["address_id", "eligible"]), on="address_id")
         areas = funding_areas(gpd.GeoDataFrame(addrs, geometry="geometry", crs=res.crs).to_crs(25832), roads, params)
         progress(80, "storing")
-        conn.execute("DELETE FROM registry.funding_area WHERE snapshot_id = %s", [snap])
-        for r in areas.itertuples():
-            conn.execute(sql.SQL(
-                "INSERT INTO registry.funding_area (snapshot_id, area_no, rank, addresses, dwellings, businesses, "
-                "schools, hospitals, trench_m, cost_eur, cost_per_connection_eur, geom) VALUES (%s,%s,%s,%s,%s,%s,%s,"
-                "%s,%s,%s,%s, ST_Multi(ST_GeomFromText(%s, 25832)))"),
-                [snap, r.area_no, r.rank, r.addresses, r.dwellings, r.businesses, r.schools, r.hospitals, r.trench_m,
-                 r.cost_eur, r.cost_per_connection_eur, r.geometry.wkt])
+        gigabit_store.save_funding_areas(conn, snap, areas)  # names and cost assumptions with each area
+        result_runs.record_funding_areas(conn, snap)  # the replaced areas' summary stays in the history
     fc = json.loads(areas.to_crs(4326).to_json())
-    return {"snapshot": snap, "areas": len(areas), "funding_areas": fc,
+    return {"snapshot": snap, "areas": len(areas), "funding_areas": fc, "assumptions": params.assumptions(),
+            "unassigned_addresses": int(areas.attrs.get("unassigned", 0)),
             "collection": f"/collections/funding_area_result/items?snapshot_id={snap}"}
 
 
@@ -85,20 +86,36 @@ register_process(Process(
                                                                    "default": "gigabit-rl-2.0-2024"}},
             "reference_date": {"title": "reference date (YYYY-MM-DD), default today", "minOccurs": 0,
                                "schema": {"type": "string", "format": "date"}},
-            "snapshot": {"title": "snapshot name", "minOccurs": 0, "schema": {"type": "string"}}},
+            "snapshot": {"title": "snapshot name", "minOccurs": 0, "schema": {"type": "string", "maxLength": 100}}},
     outputs={"result": {"title": "counts per class and the result collection", "schema": {"type": "object"}}},
-    func=classify_process))
+    func=classify_process, scope="write:gigabit_result"))
+
+register_process(Process(
+    id="gigabit-snapshots", title="Gigabit: kept snapshots (Stände)",
+    description="Lists the kept classification snapshots, newest first, with programme, reference date, who made "
+                "them and when; gigabit_result and funding_area_result are read per snapshot with "
+                "?snapshot_id=<id> (or the CQL2 filter snapshot_id='<id>').",
+    inputs={}, outputs={"snapshots": {"title": "snapshots, newest first", "schema": {"type": "object"}}},
+    func=snapshots_process))
 
 register_process(Process(
     id="gigabit-funding-areas", title="Gigabit: funding areas (Fördergebiete)",
-    description="Clusters the eligible addresses of a snapshot into funding areas with counts, trench length along "
-                "streets, cost and a ranking; served as the collection funding_area_result.",
-    inputs={"snapshot": {"title": "classification snapshot", "schema": {"type": "string"}},
+    description="Groups the eligible addresses of a snapshot into funding areas contiguous along the roads, split "
+                "above a size (addresses or cost), named by district and main streets, with counts, trench length "
+                "along the roads, cost under the stated assumptions and a ranking; served as the collection "
+                "funding_area_result.",
+    inputs={"snapshot": {"title": "classification snapshot", "schema": {"type": "string", "maxLength": 100}},
             "link_distance_m": {"title": "clustering distance (m)", "schema": {"type": "number", "default": 150,
-                                                                               "minimum": 1}},
-            "min_addresses": {"title": "smallest area", "schema": {"type": "integer", "default": 5, "minimum": 1}},
+                                                                               "minimum": 1, "maximum": 2000}},
+            "min_addresses": {"title": "smallest area", "schema": {"type": "integer", "default": 5, "minimum": 1,
+                                                                   "maximum": 100_000}},
+            "max_addresses": {"title": "largest area (addresses); larger ones are split along the roads",
+                              "minOccurs": 0, "schema": {"type": "integer", "default": 1500, "minimum": 1,
+                                                         "maximum": 1_000_000}},
+            "max_cost_eur": {"title": "costliest area (€); costlier ones are split", "minOccurs": 0,
+                             "schema": {"type": "number", "minimum": 0}},
             "eur_per_m": {"title": "€ per trench metre", "schema": {"type": "number", "default": 100, "minimum": 0}},
             "eur_per_connection": {"title": "€ per connection", "schema": {"type": "number", "default": 800,
                                                                            "minimum": 0}}},
     outputs={"funding_areas": {"title": "GeoJSON FeatureCollection", "schema": {"type": "object"}}},
-    func=funding_process))
+    func=funding_process, scope="write:funding_area_result"))

@@ -6,29 +6,54 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import numpy as np
+
 from netzatlas.api.processes import Process, Progress, feature_collection, register_process
 from netzatlas.api.state import ApiState
+from netzatlas.config import get_settings
 from netzatlas.coverage.demand import demand_points
-from netzatlas.coverage.signal import write_cog
-from netzatlas.errors import NotFound
-from netzatlas.mobile_sites.mast_request import MastRequest, evaluate
-from netzatlas.mobile_sites.small_cells import screen
+from netzatlas.coverage.signal import coverage_views, write_cog
+from netzatlas.errors import InvalidParameter, NotFound, PayloadTooLarge
+from netzatlas.mobile_sites.mast_request import MastRequest, evaluate, gain_explanation, own_network
+from netzatlas.mobile_sites.run import raster_name
+from netzatlas.mobile_sites.small_cells import choose, screen
 from netzatlas.registry import analysis_inputs as ai
 from netzatlas.registry import mobile_io
 
 
+def check_run_size(conn, resolution_m: float) -> None:  # noqa: ANN001
+    """Refuse a coverage run whose raster would exceed the declared cell limit, before any work is done."""
+    limits = get_settings()
+    if resolution_m < limits.limit_process_min_resolution_m:
+        raise InvalidParameter(f"resolution_m {resolution_m} is finer than this server allows "
+                               f"({limits.limit_process_min_resolution_m} m)")
+    row = conn.execute("SELECT ST_XMax(e) - ST_XMin(e) AS w, ST_YMax(e) - ST_YMin(e) AS h FROM "
+                       "(SELECT ST_Extent(geom) AS e FROM registry.building WHERE deleted_at IS NULL) x").fetchone()
+    if row and row["w"] is not None:
+        cells = (row["w"] / resolution_m + 1) * (row["h"] / resolution_m + 1)
+        if cells > limits.limit_process_cells:
+            raise PayloadTooLarge(f"a coverage run at {resolution_m} m would compute {cells:,.0f} cells per layer, "
+                                  f"more than this server allows ({limits.limit_process_cells:,})",
+                                  hint="choose a coarser resolution_m or run it with the CLI (netzatlas mobile "
+                                       "coverage)")
+
+
 def coverage_holes(inputs: dict[str, Any], progress: Progress, state: ApiState) -> dict[str, Any]:
     with state.pool.connection() as conn:
+        check_run_size(conn, inputs["resolution_m"])
         run, surface, base = mobile_io.incremental_run(conn, inputs["resolution_m"],
                                                        lambda i, n: progress(5 + 70 * i / max(n, 1), "sites"))
         cells, addresses = ai.population_cells(conn, 100), ai.layer(conn, "fibre_address")
     progress(80, "holes")
     rasters = []
     for (op, tech), r in run.rasters.items():
-        p = write_cog(base / f"rsrp_{op}_{tech}.tif".replace(" ", "_"), r.astype("float32"), surface.transform,
-                      surface.crs, tags={"assumptions": " | ".join(run.assumptions)})
-        rasters.append({"operator": op, "technology": tech, "href": f"/results/mobile/{p.name}",
-                        "type": "image/tiff; application=geotiff; profile=cloud-optimized"})
+        for view, (rsrp, valid) in coverage_views(r, surface, run.frequencies.get((op, tech), 1800.0)).items():
+            p = write_cog(base / raster_name(view, op, tech), np.where(valid, rsrp, np.nan).astype("float32"),
+                          surface.transform, surface.crs, nodata=float("nan"),
+                          tags={"assumptions": " | ".join(run.assumptions), "coverage": view})
+            rasters.append({"operator": op, "technology": tech, "coverage": view,
+                            "href": f"/results/mobile/{p.name}",
+                            "type": "image/tiff; application=geotiff; profile=cloud-optimized"})
     with state.pool.connection() as conn:
         h = mobile_io.store_holes(conn, run, surface, inputs["threshold_dbm"], cells, addresses)
     return {"holes": feature_collection(h), "rasters": rasters, "recomputed_sites": len(run.recomputed_sites),
@@ -43,18 +68,24 @@ def mast_request(inputs: dict[str, Any], progress: Progress, state: ApiState) ->
         if r is None:
             raise NotFound(f"no mast request {inputs['request_id']}")
         req = MastRequest(r["operator"], r["x"], r["y"], r["radius_m"], r["technology"], r["desired_height_m"],
-                          r["received_on"], r["status"])
+                          r["received_on"], r["status"], r.get("coordination_weeks") or 8)
         progress(10, "coverage today")
         run, surface, _ = mobile_io.incremental_run(conn)
         progress(50, "candidates")
-        ranked = evaluate(req, mobile_io.candidates(conn), ai.layer(conn, "poi"), surface,
-                          mobile_io.current_best(run), ai.population_cells(conn, 100),
-                          threshold_dbm=inputs["threshold_dbm"])
-        summary = json.loads(ranked.drop(columns="geometry").head(20).to_json(orient="records", date_format="iso"))
+        own, groups = own_network(run.rasters, req.operator, req.technology)
+        cells = ai.population_cells(conn, 100)
+        ranked = evaluate(req, mobile_io.candidates(conn), ai.layer(conn, "poi"), surface, own, cells,
+                          threshold_dbm=inputs["threshold_dbm"], current_all=mobile_io.current_best(run))
+        note = gain_explanation(req, groups, cells.to_crs(surface.crs), inputs["threshold_dbm"])
+        keep = [c for c in ranked.columns if c not in ("geometry", "properties")]
+        summary = json.loads(ranked[keep].head(20).to_json(orient="records", date_format="iso"))
         conn.execute("UPDATE registry.mast_request SET evaluation = %s, status = CASE WHEN status = 'received' THEN "
                      "'under_review' ELSE status END WHERE id = %s",
-                     [json.dumps({"candidates": summary, "assumptions": run.assumptions}), r["id"]])
-    return {"deadline": str(req.deadline), "candidates": feature_collection(ranked), "assumptions": run.assumptions}
+                     [json.dumps({"candidates": summary, "assumptions": run.assumptions, "gain_note": note}),
+                      r["id"]])
+    return {"deadline": str(req.deadline), "coordination_period": req.period_text, "gain_note": note,
+            "candidates": feature_collection(ranked.drop(columns=[c for c in ("properties",) if c in ranked])),
+            "assumptions": run.assumptions}
 
 
 def small_cells(inputs: dict[str, Any], progress: Progress, state: ApiState) -> dict[str, Any]:
@@ -63,31 +94,35 @@ def small_cells(inputs: dict[str, Any], progress: Progress, state: ApiState) -> 
         demand = demand_points(ai.layer(conn, "poi"), ai.population_cells(conn, 100), unknown="ignore")
     progress(50, "screening")
     res = screen(lamps, sites, demand)
+    best = choose(res, inputs["top"])
     return {"suitable": int(res["suitable"].sum()), "streetlights": len(res),
-            "best": feature_collection(res.head(inputs["top"])[[
-                "external_id", "demand_weight", "nearest_site_m", "score", "height_assumed", "power_assumed",
-                "geometry"]])}
+            "min_lamp_spacing_m": float(best["min_lamp_spacing_m"].iloc[0]) if len(best) else None,
+            "best": feature_collection(best[[
+                "external_id", "demand_weight", "nearest_site_m", "nearest_chosen_m", "score", "height_assumed",
+                "power_assumed", "assumed", "geometry"]])}
 
 
-THR = {"title": "hole threshold RSRP (dBm)", "schema": {"type": "number", "default": -105}}
+THR = {"title": "hole threshold RSRP (dBm)", "schema": {"type": "number", "default": -105, "minimum": -160,
+                                                        "maximum": -30}}
 register_process(Process(
     id="mobile-coverage-holes", title="Mobile: best-server coverage and holes (Funklöcher)",
     description="Best-server RSRP per operator and technology (COG downloads) and holes with people and addresses; "
                 "incremental over the change table.",
-    inputs={"resolution_m": {"title": "raster cell size (m)", "schema": {"type": "number", "minimum": 2,
-                                                                         "default": 10}},
+    inputs={"resolution_m": {"title": "raster cell size (m)", "schema": {
+        "type": "number", "minimum": get_settings().limit_process_min_resolution_m, "maximum": 1000, "default": 10}},
             "threshold_dbm": THR},
     outputs={"holes": {"title": "GeoJSON FeatureCollection", "schema": {"type": "object"}}},
-    func=coverage_holes))
+    func=coverage_holes, scope="write:coverage_hole_result"))
 register_process(Process(
     id="mast-request-evaluation", title="Mobile: evaluate a mast request (Standortanfrage)",
     description="Ranks the candidates inside the search ring with the score's components and stores the record.",
-    inputs={"request_id": {"title": "mast request id", "schema": {"type": "string"}}, "threshold_dbm": THR},
+    inputs={"request_id": {"title": "mast request id", "schema": {"type": "string", "maxLength": 64}},
+            "threshold_dbm": THR},
     outputs={"candidates": {"title": "GeoJSON FeatureCollection", "schema": {"type": "object"}}},
-    func=mast_request))
+    func=mast_request, scope="write:mast_request"))
 register_process(Process(
     id="small-cell-screening", title="Mobile: small cells on streetlights (Kleinzellen)",
     description="Screens every streetlight (height, power, spacing, demand) and returns the best.",
-    inputs={"top": {"title": "how many", "schema": {"type": "integer", "minimum": 1, "default": 20}}},
+    inputs={"top": {"title": "how many", "schema": {"type": "integer", "minimum": 1, "maximum": 1000, "default": 20}}},
     outputs={"best": {"title": "GeoJSON FeatureCollection", "schema": {"type": "object"}}},
     func=small_cells))

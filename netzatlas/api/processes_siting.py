@@ -63,16 +63,19 @@ NUM = {"type": "number", "minimum": 1}
 register_process(Process(
     id="wifi-priority", title="Public WLAN: priority areas (Prioritätsgebiete)",
     description="Demand (weighted places and residents) beyond today's hotspots, summed per grid cell and ranked.",
-    inputs={"cell_size_m": {"title": "grid cell size (m)", "schema": {**NUM, "default": 100}},
-            "top": {"title": "number of areas", "schema": {"type": "integer", "minimum": 1, "default": 50}}},
+    inputs={"cell_size_m": {"title": "grid cell size (m)", "schema": {"type": "number", "minimum": 10, "maximum": 5000,
+                                                                      "default": 100}},
+            "top": {"title": "number of areas", "schema": {"type": "integer", "minimum": 1, "maximum": 5000,
+                                                           "default": 50}}},
     outputs={"priority_areas": {"title": "GeoJSON FeatureCollection", "schema": {"type": "object"}}},
     func=wifi_priority))
 register_process(Process(
     id="wifi-siting", title="Public WLAN: new access points (Standortwahl)",
     description="K new access points from streetlights, public buildings and city-offered sites, today's hotspots "
                 "locked in; lazy greedy with the exact MILP certifying its gap.",
-    inputs={"k": {"title": "new access points", "schema": {"type": "integer", "minimum": 0, "default": 20}},
-            "radius_m": {"title": "outdoor range (m)", "schema": {**NUM, "default": 70}},
+    inputs={"k": {"title": "new access points", "schema": {"type": "integer", "minimum": 0, "maximum": 500,
+                                                           "default": 20}},
+            "radius_m": {"title": "outdoor range (m)", "schema": {**NUM, "maximum": 1000, "default": 70}},
             "certify": {"title": "solve the exact MILP too", "schema": {"type": "boolean", "default": True}}},
     outputs={"new_access_points": {"title": "GeoJSON FeatureCollection", "schema": {"type": "object"}}},
     func=wifi_siting))
@@ -80,8 +83,9 @@ register_process(Process(
     id="charging-siting", title="Charging: new public charging locations (Standortwahl Ladeinfrastruktur)",
     description="N new charging locations (streetlights, city-offered sites) maximising residents within reach, "
                 "existing chargers locked in.",
-    inputs={"k": {"title": "new locations", "schema": {"type": "integer", "minimum": 0, "default": 10}},
-            "radius_m": {"title": "reach (m, straight line)", "schema": {**NUM, "default": 300}},
+    inputs={"k": {"title": "new locations", "schema": {"type": "integer", "minimum": 0, "maximum": 500,
+                                                       "default": 10}},
+            "radius_m": {"title": "reach (m, straight line)", "schema": {**NUM, "maximum": 5000, "default": 300}},
             "certify": {"title": "solve the exact MILP too", "schema": {"type": "boolean", "default": True}}},
     outputs={"new_locations": {"title": "GeoJSON FeatureCollection", "schema": {"type": "object"}}},
     func=charging_siting))

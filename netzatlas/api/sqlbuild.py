@@ -36,20 +36,25 @@ def geometry_expr(crs: Crs, alias: str = "t") -> sql.Composable:
     return sql.SQL("ST_AsGeoJSON({}, {}, 0)::json").format(g, sql.Literal(digits))  # 0: no "crs" member
 
 
-def feature_expr(layer: Layer, crs: Crs, hide: set[str], props: list[str] | None, alias: str = "t"
-                 ) -> sql.Composable:
-    """One GeoJSON Feature per row, as json."""
+def feature_expr(layer: Layer, crs: Crs, hide: set[str], props: list[str] | None, alias: str = "t",
+                 own_org: str | None = None) -> sql.Composable:
+    """One GeoJSON Feature per row, as json. ``hide``: sensitive columns and attribute keys; left out entirely,
+    or — with ``own_org`` — shown only on that organization's own features (null / absent on the others)."""
     t = sql.Identifier(alias)
     hidden_keys = sorted(h for h in hide if h not in layer.column_names)
+    mine = sql.SQL("{}.owner_org = {}").format(t, sql.Literal(own_org)) if own_org is not None else None
     pairs: list[sql.Composable] = []
     for c in layer.columns:
-        if c.name in HIDDEN or c.name in hide:
+        if c.name in HIDDEN or (c.name in hide and mine is None):
             continue
         if props is not None and api_name(c.name) not in props:
             continue
         value: sql.Composable = sql.SQL("{}.{}").format(t, sql.Identifier(c.name))
-        if c.name == "properties" and hidden_keys:
-            value = sql.SQL("({} - {}::text[])").format(value, sql.Literal(hidden_keys))
+        if c.name in hide:
+            value = sql.SQL("CASE WHEN {} THEN {} END").format(mine, value)
+        elif c.name == "properties" and hidden_keys:
+            stripped = sql.SQL("({} - {}::text[])").format(value, sql.Literal(hidden_keys))
+            value = sql.SQL("CASE WHEN {} THEN {} ELSE {} END").format(mine, value, stripped) if mine else stripped
         pairs += [sql.Literal(api_name(c.name)), value]
     props_obj = sql.SQL("json_build_object({})").format(sql.SQL(", ").join(pairs)) if pairs else sql.SQL("'{}'::json")
     return sql.SQL("json_build_object('type', 'Feature', 'id', {t}.id, 'geometry', {g}, 'properties', {p})").format(

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 
+from psycopg import Connection
 from psycopg.rows import dict_row
 from psycopg_pool import ConnectionPool
 
@@ -35,6 +38,9 @@ TITLES = {
     "gigabit_result": "Gigabit classification per address (result; Ergebnis Förderfähigkeit)",
     "funding_area_result": "Funding areas (result; Fördergebiete)",
     "coverage_hole_result": "Mobile coverage holes per operator and technology (result; Funklöcher)",
+    "mev_summary_result": "Market exploration: each operator's answers per import (result; Markterkundung)",
+    "mev_unmatched_result": "Market exploration: answer rows not matched to the register (result)",
+    "mev_conflict_result": "Market exploration: conflicting answers (result)",
 }
 
 
@@ -44,6 +50,7 @@ class ApiState:
     layers: dict[str, Layer]
     public: dict[str, bool]
     sensitive: dict[str, set[str]]
+    confidential: set[str]
     storage_srid: int
     database_url: str
     extra: dict[str, object] = field(default_factory=dict)
@@ -78,17 +85,44 @@ class ApiState:
         return q
 
 
+#: who runs the current analysis process (set by api/processes.py around the process function)
+CURRENT_ACTOR: ContextVar[str | None] = ContextVar("netzatlas_process_actor", default=None)
+
+
+class ActorPool(ConnectionPool):
+    """The pool; a connection taken while a process runs writes its history under the process's caller."""
+
+    @contextmanager
+    def connection(self, timeout: float | None = None) -> Iterator[Connection]:
+        with super().connection(timeout) as conn:
+            who = CURRENT_ACTOR.get()
+            if who:
+                conn.execute("SELECT set_config('netzatlas.user', %s, false)", [who])
+                conn.info_actor = True  # type: ignore[attr-defined]
+            yield conn
+
+
+def _reset_actor(conn: Connection) -> None:
+    """Back in the pool: no process's name sticks to the connection."""
+    if getattr(conn, "info_actor", False):
+        conn.execute("SELECT set_config('netzatlas.user', '', false)")
+        conn.commit()
+        conn.info_actor = False  # type: ignore[attr-defined]
+
+
 def load_state(url: str, storage_srid: int, pool_size: int = 10) -> ApiState:
-    pool = ConnectionPool(url, min_size=1, max_size=pool_size, kwargs={"row_factory": dict_row}, open=True,
-                          name="netzatlas")
+    pool = ActorPool(url, min_size=1, max_size=pool_size, kwargs={"row_factory": dict_row}, open=True,
+                     name="netzatlas", reset=_reset_actor)
     with pool.connection() as conn:
         layers = {k: v for k, v in catalogue(conn).items() if v.geometry_type and v.kind != "child"}
-        public = {r["layer"]: r["public"] for r in conn.execute("SELECT layer, public FROM registry.layer_policy")}
+        policy = conn.execute("SELECT layer, public, confidential FROM registry.layer_policy").fetchall()
+        public = {r["layer"]: r["public"] and not r["confidential"] for r in policy}
+        confidential = {r["layer"] for r in policy if r["confidential"]}
         sensitive: dict[str, set[str]] = {}
         for r in conn.execute("SELECT layer, property FROM registry.sensitive_property"):
             sensitive.setdefault(r["layer"], set()).add(r["property"])
         lists = _read_value_lists(conn, layers)
-    return ApiState(pool, layers, {k: public.get(k, True) for k in layers}, sensitive, storage_srid, url,
+    return ApiState(pool, layers, {k: public.get(k, True) for k in layers}, sensitive, confidential, storage_srid, url,
                     value_lists=lists, value_lists_read=time.monotonic())
 
 

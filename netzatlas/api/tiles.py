@@ -2,6 +2,9 @@
 
 The tile envelope is transformed into the table's CRS (densified first, so the curved edges are covered)
 and compared with ``geom &&`` so the GiST index is used; only the matching rows are transformed to 3857.
+
+A tile is never larger than ``limit_tile_bytes`` (:func:`render_tile`): text values are cut in the SQL, an
+oversized tile is built again thinned and, if still too large, refused (400) — its bytes never leave the database.
 """
 
 from __future__ import annotations
@@ -13,17 +16,23 @@ from fastapi import APIRouter, Depends, Path, Request
 from fastapi.responses import JSONResponse, Response
 from psycopg import sql
 
+from netzatlas.api import authz
 from netzatlas.api.auth import Principal
 from netzatlas.api.deps import get_principal, get_state
 from netzatlas.api.features import base_url, readable
 from netzatlas.api.state import HIDDEN, TITLES, ApiState
-from netzatlas.errors import InvalidParameter, NotFound
+from netzatlas.config import get_settings
+from netzatlas.errors import InvalidParameter, NotFound, ResultTooLarge
 
 router = APIRouter()
 MVT = "application/vnd.mapbox-vector-tile"
 TMS = "WebMercatorQuad"
 TMS_URI = "http://www.opengis.net/def/tilematrixset/OGC/1.0/WebMercatorQuad"
 MAX_FEATURES_PER_TILE = 20_000
+#: text values in tiles are cut to this many characters (labels and popups; the full value is in /items)
+TILE_TEXT_CHARS = 256
+#: a tile over limit_tile_bytes is built again on this coarser grid with at most this many features
+THIN_EXTENT, THIN_FEATURES = 512, 5_000
 #: degrees added around a projected CRS's area of use where tile envelopes are still transformed into it
 DOMAIN_MARGIN_DEG = 20.0
 #: columns carried in tiles (small, useful for styling and popups)
@@ -104,21 +113,48 @@ def crs_domain(srid: int) -> tuple[float, float, float, float]:
             min(aou.north + m, lat_max))
 
 
-def tile_query(state: ApiState, collection_id: str, hide: set[str]) -> sql.Composable:
+def tile_query(state: ApiState, collection_id: str, hide: set[str], *, extent: int = 4096,
+               max_features: int = MAX_FEATURES_PER_TILE, max_bytes: int | None = None) -> sql.Composable:
+    """The tile (``tile``, null when over ``max_bytes``) and its size (``nb``). Text values are cut to
+    TILE_TEXT_CHARS characters, so a long stored text (accepted before the limits existed) cannot swell a tile."""
     layer = state.layer(collection_id)
-    cols = [c.name for c in layer.columns if c.name in TILE_COLUMNS and c.name not in hide and c.name not in HIDDEN]
+    cols = [c for c in layer.columns if c.name in TILE_COLUMNS and c.name not in hide and c.name not in HIDDEN]
+    values = [sql.SQL(", left(t.{c}, {n}) AS {c}" if c.data_type == "text" else ", t.{c}").format(
+        c=sql.Identifier(c.name), n=sql.Literal(TILE_TEXT_CHARS)) for c in cols]
     return sql.SQL(
         "WITH b AS (SELECT ST_TileEnvelope(%(z)s, %(x)s, %(y)s) AS e3857), "
         "e AS (SELECT e3857, ST_Transform(ST_Segmentize(ST_Intersection(e3857, ST_Transform(ST_MakeEnvelope("
         "{w}, {s}, {e}, {n}, 4326), 3857)), ST_XMax(e3857) - ST_XMin(e3857)), {srid}) AS env FROM b), "
-        "q AS (SELECT ST_AsMVTGeom(ST_Transform(t.geom, 3857), e.e3857, 4096, 64, true) AS geom, "
+        "q AS (SELECT ST_AsMVTGeom(ST_Transform(t.geom, 3857), e.e3857, {extent}, {buffer}, true) AS geom, "
         "t.id::text AS id{cols} "
-        "FROM {tbl} t, e WHERE t.geom && e.env AND t.deleted_at IS NULL LIMIT {lim}) "
-        "SELECT ST_AsMVT(q, {name}, 4096, 'geom') AS tile FROM q WHERE q.geom IS NOT NULL"
+        "FROM {tbl} t, e WHERE t.geom && e.env AND t.deleted_at IS NULL LIMIT {lim}), "
+        "m AS (SELECT ST_AsMVT(q, {name}, {extent}, 'geom') AS tile FROM q WHERE q.geom IS NOT NULL) "
+        "SELECT CASE WHEN octet_length(m.tile) <= {max} THEN m.tile END AS tile, octet_length(m.tile) AS nb FROM m"
     ).format(srid=sql.Literal(layer.srid), tbl=sql.Identifier("registry", layer.name),
              **{k: sql.Literal(v) for k, v in zip("wsen", crs_domain(layer.srid or state.storage_srid), strict=True)},
-             cols=sql.SQL("").join(sql.SQL(", t.{}").format(sql.Identifier(c)) for c in cols),
-             lim=sql.Literal(MAX_FEATURES_PER_TILE), name=sql.Literal(collection_id))
+             cols=sql.SQL("").join(values), extent=sql.Literal(extent), buffer=sql.Literal(extent // 64),
+             lim=sql.Literal(max_features), name=sql.Literal(collection_id),
+             max=sql.Literal(max_bytes if max_bytes is not None else get_settings().limit_tile_bytes))
+
+
+def render_tile(state: ApiState, collection_id: str, hide: set[str], z: int, x: int, y: int) -> bytes:
+    """The MVT bytes of a tile, never more than ``limit_tile_bytes``: when the full tile is larger, it is built
+    again thinned (THIN_EXTENT grid, at most THIN_FEATURES features); when that is still too large, ResultTooLarge
+    (400) asks for a higher zoom level. The oversized tile itself never leaves the database."""
+    max_bytes = get_settings().limit_tile_bytes
+    nb = 0
+    with state.pool.connection() as conn:
+        for extent, features in ((4096, MAX_FEATURES_PER_TILE), (THIN_EXTENT, THIN_FEATURES)):
+            row = conn.execute(tile_query(state, collection_id, hide, extent=extent, max_features=features,
+                                          max_bytes=max_bytes), {"z": z, "x": x, "y": y}).fetchone()
+            if row is None or row["nb"] is None:
+                return b""
+            if row["tile"] is not None:
+                return bytes(row["tile"])
+            nb = max(nb, row["nb"])
+    raise ResultTooLarge(f"tile {z}/{y}/{x} of {collection_id} would be {nb:,} bytes even thinned, more than the "
+                         f"limit of {max_bytes:,} bytes", hint="ask for tiles of a higher zoom level "
+                                                                "(NETZATLAS_LIMIT_TILE_BYTES)")
 
 
 @router.get("/collections/{collection_id}/tiles/WebMercatorQuad/{z}/{y}/{x}", summary="A vector tile (MVT)",
@@ -130,10 +166,7 @@ def tile(collection_id: str, z: int = Path(..., ge=0, le=24), y: int = Path(...,
     n = 2 ** z
     if x >= n or y >= n:
         raise InvalidParameter(f"tile {z}/{y}/{x} is outside the tile matrix (row and column must be < {n})")
-    with state.pool.connection() as conn:
-        row = conn.execute(tile_query(state, collection_id, state.hidden_for(layer, principal.anonymous)),
-                           {"z": z, "x": x, "y": y}).fetchone()
-    data = bytes(row["tile"]) if row and row["tile"] else b""
+    data = render_tile(state, collection_id, authz.value_policy(state, principal, layer.name)[0], z, x, y)
     headers = {"Cache-Control": "public, max-age=60"}
     if not data:
         return Response(status_code=204, headers=headers)

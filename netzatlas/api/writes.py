@@ -3,24 +3,26 @@
 from __future__ import annotations
 
 import json
+import math
 import uuid
 from typing import Any
 
 import geopandas as gpd
 import pandas as pd
 import shapely.geometry
-from fastapi import APIRouter, Depends, Header, Query, Request
-from fastapi.responses import JSONResponse, Response
+from fastapi import APIRouter, Depends, Header, Request
+from fastapi.responses import Response
 from psycopg import sql
 from starlette.concurrency import run_in_threadpool
 
 from netzatlas.api import crs as crsmod
 from netzatlas.api.auth import Principal
 from netzatlas.api.deps import get_principal, get_state
-from netzatlas.api.features import GEOJSON, base_url, fetch_feature, readable
+from netzatlas.api.features import GEOJSON, base_url, fetch_feature
 from netzatlas.api.sqlbuild import db_name
 from netzatlas.api.state import ApiState
-from netzatlas.errors import Conflict, ImportRejected, InvalidInput, NotFound, PreconditionRequired
+from netzatlas.errors import AlreadyExists, Conflict, ImportRejected, InvalidInput, NotFound, PreconditionRequired
+from netzatlas.registry import sources
 from netzatlas.registry.db import SYSTEM_COLUMNS, Layer
 from netzatlas.registry.importers.load import municipality_boundary_4326
 from netzatlas.registry.validate import prepare
@@ -72,15 +74,33 @@ def _check_values(state: ApiState, layer: Layer, feature: dict[str, Any]) -> Non
 
 
 async def _read_feature(request: Request) -> dict[str, Any]:
+    """The GeoJSON Feature of a POST/PUT/PATCH body, checked against the limits (netzatlas.api.limits): the body
+    itself is bounded by the BodyLimit middleware (413 before it is read); a text value, the attributes or the
+    vertices over their limit → 413, nesting deeper than the limit → 400."""
+    from netzatlas.api.limits import feature_problems, limits
+    from netzatlas.errors import PayloadTooLarge
+
+    lim = limits()
     try:
         body = json.loads(await request.body())
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise InvalidInput(f"the body is not valid JSON: {exc}") from exc
+    except RecursionError:
+        raise InvalidInput(f"the body is nested deeper than the limit of {lim.json_depth} levels") from None
     if not isinstance(body, dict) or body.get("type") != "Feature":
         raise InvalidInput("the body must be a GeoJSON Feature", hint='{"type": "Feature", "geometry": …, '
                                                                       '"properties": {…}}')
     if not isinstance(body.get("properties") or {}, dict):
         raise InvalidInput("the feature's properties must be an object")
+    size, form = feature_problems(body.get("properties") or {}, body.get("geometry"), lim)
+    fid = body.get("id")
+    if isinstance(fid, str) and len(fid.encode("utf-8", "surrogatepass")) > lim.value_bytes:
+        size.append(f"id: longer than the limit of {lim.value_bytes:,} bytes")
+    if form:
+        raise InvalidInput("the feature cannot be taken: " + "; ".join(form))
+    if size:
+        raise PayloadTooLarge("the feature is larger than the registry's limits: " + "; ".join(size),
+                              hint="the limits are listed in docs/security.md (NETZATLAS_LIMIT_*)")
     return body
 
 
@@ -138,6 +158,28 @@ def _location(request: Request, cid: str, fid: str) -> str:
     return f"{base_url(request)}/collections/{cid}/items/{fid}"
 
 
+def _external_id(props: dict[str, Any], feature: dict[str, Any]) -> str:
+    """A new feature's external_id: its ``external_id`` property, else its ``id``, else a new uuid.
+
+    Only a text or a finite number is an id; an object, a list or a boolean is refused (not stored as its Python
+    text), so is a NUL character.
+    """
+    for where, raw in (("properties.external_id", props.get("external_id")), ("id", feature.get("id"))):
+        if raw is None:
+            continue
+        if isinstance(raw, bool) or not isinstance(raw, (str, int, float)) or (
+                isinstance(raw, float) and not math.isfinite(raw)):
+            kind = {dict: "an object", list: "a list", bool: "a boolean"}.get(type(raw), "a non-finite number")
+            raise InvalidInput(f"the feature's {where} must be a text or a number, not {kind}",
+                               hint='e.g. "id": "L-0815"')
+        text = str(raw)
+        if "\x00" in text:
+            raise InvalidInput(f"the feature's {where} contains a NUL character")
+        if text.strip():
+            return text
+    return str(uuid.uuid4())
+
+
 @router.post("/collections/{collection_id}/items", status_code=201, summary="Create a feature")
 async def create(collection_id: str, request: Request, content_crs: str | None = Header(None, alias="Content-Crs"),
                  state: ApiState = Depends(get_state), principal: Principal = Depends(get_principal)) -> Response:
@@ -147,8 +189,8 @@ async def create(collection_id: str, request: Request, content_crs: str | None =
     _check_values(state, layer, feature)
     in_crs = crsmod.parse((content_crs or "").strip("<>") or None, state.storage_srid, param="Content-Crs")
     props = feature.get("properties") or {}
-    ext = str(props.get("external_id") or feature.get("id") or uuid.uuid4())
-    source = str(props.get("source") or f"api:{principal.org}")
+    ext = _external_id(props, feature)
+    source = _source(props.get("source"), principal)
     prep = _prepared(state, layer, _frame(layer, feature, in_crs, ext), "feature")
     owner = principal.org if not principal.admin else (props.get("owner_org") or principal.org)
     cols = prep.columns
@@ -160,10 +202,11 @@ async def create(collection_id: str, request: Request, content_crs: str | None =
     def insert() -> dict:
         with state.pool.connection() as conn:
             _set_actor(conn, principal)
+            sources.claim(conn, source, owner, admin=principal.admin)  # another organization's source: 403
             exists = conn.execute(sql.SQL("SELECT id FROM {} WHERE source = %s AND external_id = %s").format(
                 sql.Identifier("registry", layer.name)), [source, ext]).fetchone()
             if exists:
-                raise Conflict(f"a {layer.name} with source {source!r} and external_id {ext!r} exists already",
+                raise AlreadyExists(f"a {layer.name} with source {source!r} and external_id {ext!r} exists already",
                                hint=f"change it with PUT/PATCH on /collections/{collection_id}/items/{exists['id']}")
             return conn.execute(query, {"source": source, "owner": owner, **vals}).fetchone()
 
@@ -171,6 +214,15 @@ async def create(collection_id: str, request: Request, content_crs: str | None =
     fid = str(row["id"])
     return Response(status_code=201, headers={"Location": _location(request, collection_id, fid),
                                               "ETag": f'W/"{row["version"]}"'})
+
+
+def _source(value: Any, principal: Principal) -> str:
+    """The source a created feature goes under (default ``api:<org>``): plain text of at most 200 characters."""
+    if value is None or value == "":
+        return f"api:{principal.org}"
+    if not isinstance(value, str) or not value.strip() or len(value) > 200 or "\x00" in value:
+        raise InvalidInput("'source' must be a text of 1 to 200 characters", hint="e.g. 'api:stawag' or 'stawag:sap'")
+    return value
 
 
 def _placeholder(col: str) -> sql.Composable:
@@ -189,7 +241,7 @@ def _if_match(value: str | None) -> int:
     if tag.startswith("W/"):
         tag = tag[2:]
     tag = tag.strip('"')
-    if not tag.isdigit():
+    if not (tag.isascii() and tag.isdigit()):
         raise Conflict(f"If-Match {value!r} does not match the current ETag")
     return int(tag)
 
@@ -291,68 +343,6 @@ def delete(collection_id: str, feature_id: str, if_match: str | None = Header(No
     version = _if_match(if_match)
     _write(state, layer, principal, feature_id, version, sql.SQL("deleted_at = now()"), {})
     return Response(status_code=204)
-
-
-@router.get("/collections/{collection_id}/items/{feature_id}/history", summary="A feature's history")
-def history(collection_id: str, feature_id: str, state: ApiState = Depends(get_state),
-            principal: Principal = Depends(get_principal)) -> JSONResponse:
-    layer = state.layer(collection_id)
-    readable(state, layer, principal)
-    try:
-        uuid.UUID(feature_id)
-    except ValueError:
-        raise NotFound(f"{layer.name} has no feature {feature_id!r}") from None
-    hide = state.hidden_for(layer, principal.anonymous)
-    with state.pool.connection() as conn:
-        rows = conn.execute("SELECT seq, operation, version, audit.image_json(before, row_id) AS before, "
-                            "audit.image_json(audit.after_state(c), row_id) AS after, changed_at, changed_by, batch_id "
-                            "FROM audit.change c WHERE row_id = %s AND table_name = %s ORDER BY seq",
-                            [feature_id, f"registry.{layer.name}"]).fetchall()
-    if not rows:
-        raise NotFound(f"{layer.name} has no feature {feature_id} and no history of one")
-    return JSONResponse({"id": feature_id, "collection": collection_id,
-                         "versions": [_change(r, collection_id, feature_id, hide) for r in rows]})
-
-
-def _scrub(image: dict | None, hide: set[str]) -> dict | None:
-    if image is None:
-        return None
-    out = {k: v for k, v in image.items() if k not in hide}
-    if isinstance(out.get("properties"), dict):
-        out["properties"] = {k: v for k, v in out["properties"].items() if k not in hide}
-    return out
-
-
-def _change(r: dict[str, Any], collection: str, fid: str, hide: set[str]) -> dict[str, Any]:
-    return {"seq": r["seq"], "operation": r["operation"], "collection": collection, "id": fid,
-            "version": r["version"], "before": _scrub(r["before"], hide), "after": _scrub(r["after"], hide),
-            "changed_at": r["changed_at"].isoformat(), "changed_by": None if hide else r["changed_by"],
-            "batch_id": r["batch_id"]}
-
-
-@router.get("/changes", summary="The change feed", response_model=None)
-def changes(request: Request, since: int = Query(0, ge=0, description="Return changes after this sequence."),
-            limit: int = Query(1000, ge=1, le=10_000), state: ApiState = Depends(get_state),
-            principal: Principal = Depends(get_principal)) -> JSONResponse:
-    public = [f"registry.{k}" for k, v in state.public.items() if v or not principal.anonymous]
-    with state.pool.connection() as conn:
-        rows = conn.execute("SELECT seq, table_name, row_id, operation, version, audit.image_json(before, row_id) "
-                            "AS before, audit.image_json(audit.after_state(c), row_id) AS after, changed_at, "
-                            "changed_by, batch_id FROM audit.change c WHERE seq > %s AND table_name = ANY(%s) "
-                            "ORDER BY seq LIMIT %s", [since, public, limit]).fetchall()
-    out = []
-    for r in rows:
-        coll = r["table_name"].split(".", 1)[1]
-        layer = state.layers.get(coll)
-        hide = state.hidden_for(layer, principal.anonymous) if layer else set()
-        out.append(_change(r, coll, str(r["row_id"]), hide))
-    next_since = out[-1]["seq"] if out else since
-    b = base_url(request)
-    links = [{"href": f"{b}/changes?since={since}&limit={limit}", "rel": "self", "type": "application/json"}]
-    if len(out) == limit:
-        links.append({"href": f"{b}/changes?since={next_since}&limit={limit}", "rel": "next",
-                      "type": "application/json"})
-    return JSONResponse({"changes": out, "next_since": next_since, "links": links})
 
 
 _ = GEOJSON

@@ -76,7 +76,7 @@ def print_report_table(title: str, rows: list[dict[str, object]]) -> None:
         return
     t = Table(*rows[0].keys(), title=title)
     for r in rows:
-        t.add_row(*(f"{v:,}" if isinstance(v, int) else str(v) for v in r.values()))
+        t.add_row(*(f"{v:,}" if isinstance(v, int) else escape(str(v)) for v in r.values()))  # data is no markup
     console.print(t)
 
 

@@ -28,10 +28,16 @@ def programmes_cmd() -> None:
     """List the shipped funding programmes with their thresholds, horizon and validity."""
     from netzatlas.gigabit.programmes import shipped
 
-    t = Table("id", "title", "eligible unless one network meets", "horizon", "valid", title="Funding programmes")
+    t = Table("id", "title", "eligible unless one network meets", "NGA from", "horizon", "socio-economic rule",
+              "valid", title="Förderprogramme / funding programmes")
     for p in shipped():
-        t.add_row(p.id, p.title_en, p.thresholds_text(), f"{p.horizon_years:g} y",
-                  f"{p.valid_from} – {p.valid_to or 'today'}")
+        se = p.socio_economic
+        rule = "—" if se.rule == "same" else (
+            f"{se.why()}: {', '.join(se.categories)}" + (f" (from {se.valid_from})" if se.valid_from else "")
+            + ("" if "business" not in se.categories else "; business only in a Gewerbegebiet"
+               if se.business_area == "rule" else "; a business outside a Gewerbegebiet counts, flagged"))
+        t.add_row(p.id, p.title_en, p.thresholds_text(), f"{p.nga_min_down_mbps:g} Mbit/s down",
+                  f"{p.horizon_years:g} y", rule, f"{p.valid_from} – {p.valid_to or 'today'}")
     console.print(t)
 
 
@@ -66,43 +72,35 @@ def simulate_cmd(seed: int = typer.Option(2021, "--seed", help="Random seed (the
 
 @app.command("mev-import")
 @friendly_errors
-def mev_import(path: Path = typer.Argument(..., help="One operator's answer: CSV, xlsx or GeoPackage."),
-               operator: str = typer.Option(..., "--operator", help="The operator who answered."),
+def mev_import(paths: list[Path] = typer.Argument(..., help="Answer files, one per operator: CSV, xlsx or GeoPackage."),
+               operator: list[str] = typer.Option(None, "--operator",
+                                                  help="The operator who answered; once per file, in order (default: "
+                                                       "the file's betreiber/operator column)."),
                mev: str = typer.Option(..., "--mev", help="Name of the market exploration, e.g. mev-2026."),
                tolerance_m: float = typer.Option(25.0, "--tolerance", help="Nearest-match tolerance in metres."),
+               decimal: str = typer.Option(None, "--decimal",
+                                           help="The files' decimal mark, ',' or '.' (default: detected per column; "
+                                                "a value that reads two ways is refused)."),
+               encoding: str = typer.Option(None, "--encoding", help="Force the CSV encoding (default: detected)."),
+               separator: str = typer.Option(None, "--separator", help="Force the CSV separator: ';', ',' or tab."),
+               sheet: str = typer.Option(None, "--sheet", help="xlsx: the sheet to read (default: the first)."),
+               out: Path = typer.Option(None, "--out", help="Report folder (default NETZATLAS_HOME/output/mev/<mev>)."),
                ref: str = REF) -> None:
-    """Import a Markterkundungsverfahren answer: validate every row, match to the register (id, street + number +
-    postcode, nearest), store the supply (one transaction) and report unmatched rows and conflicts."""
-    from netzatlas.config import get_settings
-    from netzatlas.gigabit.addressmatch import conflicts, match_addresses
-    from netzatlas.gigabit.mev import read_answers, to_supply
-    from netzatlas.registry import gigabit_store
-    from netzatlas.registry.db import connect
+    """Import Markterkundungsverfahren answers in ONE transaction: validate every row (numbers, dates, units),
+    match to the register (id, street + number + postcode, ranges along one side, nearest), store the supply, the
+    per-operator summary and the unmatched / conflict reports (database and CSV). Exit 0 imported, 2 refused
+    (nothing written; every bad row listed with row, column, value and reason)."""
+    from netzatlas.cli import _mev
+    from netzatlas.errors import ImportRejected
 
-    answers = read_answers(path, operator, reference_date=_date(ref))
-    with connect() as conn:
-        reg = gigabit_store.read_addresses(conn).to_crs(25832)
-        existing = gigabit_store.read_supply(conn)
-    reg["x"], reg["y"] = reg.geometry.x, reg.geometry.y
-    if answers["lon"].notna().any():
-        import geopandas as gpd
-
-        pts = gpd.GeoSeries(gpd.points_from_xy(answers["lon"], answers["lat"]), crs=4326).to_crs(25832)
-        answers["x"], answers["y"] = pts.x.where(answers["lon"].notna()), pts.y.where(answers["lon"].notna())
-    matches = match_addresses(answers, reg, tolerance_m=tolerance_m)
-    supply = to_supply(answers, matches)
-    supply["mev_id"] = mev
-    rep = gigabit_store.write_supply(supply, source=f"mev:{mev}:{operator}")
-    print_report_table(f"{path.name}: supply rows", rep.table())
-    unmatched = answers[~answers.index.isin(matches["row"])]
-    conf = conflicts(answers, matches, existing[existing["source"] != f"mev:{mev}:{operator}"])
-    out = get_settings().output_dir / "mev" / mev
-    out.mkdir(parents=True, exist_ok=True)
-    unmatched.to_csv(out / f"{operator}_unmatched.csv", index=False)
-    conf.to_csv(out / f"{operator}_conflicts.csv", index=False)
-    console.print(f"matched {matches['row'].nunique():,} of {len(answers):,} rows "
-                  f"({matches.groupby('method')['row'].nunique().to_dict()}); unmatched: {len(unmatched):,}; "
-                  f"conflicts: {len(conf):,} — reports in {out}")
+    opt = _mev.MevOptions(mev=mev, tolerance_m=tolerance_m, reference_date=_date(ref), decimal=decimal,
+                          encoding=encoding, separator=separator, sheet=sheet, out=out)
+    try:
+        summaries = _mev.run(paths, list(operator or []), opt)
+    except ImportRejected as exc:
+        _mev.print_rejects(exc)
+        raise typer.Exit(2) from None
+    _mev.print_summary(summaries, mev)
 
 
 @app.command("classify")
@@ -111,7 +109,7 @@ def classify_cmd(programme: str = PROGRAMME, ref: str = REF,
                  snapshot: str = typer.Option(None, "--snapshot", help="Keep the result as this dated snapshot.")
                  ) -> None:
     """Classify every address in PostGIS (weiß / hellgrau / dunkelgrau / schwarz / gigabitfähig) with eligibility
-    and a reason; optionally keep it as a snapshot."""
+    and a reason; optionally keep it as a snapshot. Warns when the date is outside the programme's validity."""
     from netzatlas.gigabit.programmes import load_programme
     from netzatlas.gigabit.simulate import SIMULATED_NOTE
     from netzatlas.registry import gigabit_store
@@ -119,23 +117,30 @@ def classify_cmd(programme: str = PROGRAMME, ref: str = REF,
 
     p = load_programme(programme)
     d = _date(ref)
+    warning = p.validity_warning(d)
+    if warning:
+        console.print(f"[bold yellow]Warnung / warning:[/] {warning}")
     with connect() as conn:
-        simulated = conn.execute("SELECT count(*) AS n FROM registry.broadband_supply WHERE source LIKE 'simulation%%' "
-                                 "AND deleted_at IS NULL").fetchone()["n"] > 0
+        simulated = gigabit_store.has_simulated_supply(conn)
         with progress_bar(f"classifying ({p.id})", total=1) as update:
-            res = gigabit_store.classify_in_db(conn, p, d)
-            if snapshot:
+            if snapshot:  # one statement inside PostGIS writes the snapshot; the counts are read from it
                 gigabit_store.save_snapshot(conn, snapshot, p, d, simulated=simulated,
-                                            note=SIMULATED_NOTE if simulated else None)
+                                            note=SIMULATED_NOTE if simulated else None, warning=warning)
+                counts = gigabit_store.snapshot_counts(conn, snapshot)
                 conn.commit()
+            else:
+                counts = gigabit_store.classify_counts(conn, p, d)
             update(1)
-    counts = res.groupby(["class_de", "class_en"]).agg(addresses=("eligible", "size"), eligible=("eligible", "sum"))
     print_report_table(f"{p.title_en} — reference date {d}",
-                       [{"class": f"{a} / {b}", "addresses": int(r.addresses), "eligible": int(r.eligible)}
-                        for (a, b), r in counts.iterrows()])
-    console.print(f"eligible addresses: {int(res['eligible'].sum()):,} of {len(res):,}")
+                       [{"class": f"{r['class_de']} / {r['class_en']}", "addresses": r["addresses"],
+                         "eligible": r["eligible"], "overdue plans": r["overdue_plans"],
+                         "pre-marketing": r["pre_marketing"]} for r in counts])
+    console.print(f"eligible addresses: {sum(r['eligible'] for r in counts):,} of "
+                  f"{sum(r['addresses'] for r in counts):,}")
     if simulated:
         console.print(f"[bold yellow]{SIMULATED_NOTE}[/]")
+    if warning:
+        console.print(f"[bold yellow]Warnung / warning:[/] {warning}")
     if snapshot:
         console.print(f"kept as snapshot {snapshot!r}")
 
@@ -159,15 +164,25 @@ def compare_cmd(a: str = typer.Argument(..., help="Earlier snapshot."),
 
 @app.command("report")
 @friendly_errors
-def report_cmd(programme: str = PROGRAMME, ref: str = REF,
+def report_cmd(snapshot: str = typer.Option(None, "--snapshot", help="The snapshot to report (default: the newest; "
+                                            "with none kept yet, the registry is classified now)."),
+               programme: str = typer.Option(None, "--programme", "-p", help="Only without any snapshot: the "
+                                             "programme to classify under (default gigabit-rl-2.0-2024)."),
+               ref: str = REF,
                out: Path = typer.Option(None, "--out", help="Output folder (default NETZATLAS_HOME/output/gigabit)."),
-               link_distance_m: float = typer.Option(150.0, "--link-distance", help="Funding-area clustering (m)."),
-               min_addresses: int = typer.Option(5, "--min-addresses", help="Smallest funding area."),
+               link_distance_m: float = typer.Option(150.0, "--link-distance",
+                                                     help="Funding areas: addresses belong together up to this "
+                                                          "distance along the roads (m)."),
+               min_addresses: int = typer.Option(5, "--min-addresses", help="Smallest funding area (addresses)."),
+               max_addresses: int = typer.Option(1500, "--max-addresses", help="Largest funding area (addresses); "
+                                                 "larger ones are split along the roads."),
+               max_cost: float = typer.Option(None, "--max-cost", help="Costliest funding area (€), split above."),
                eur_per_m: float = typer.Option(100.0, "--eur-per-m", help="Civil works € per trench metre."),
                eur_per_connection: float = typer.Option(800.0, "--eur-per-connection", help="€ per connection."),
                ) -> None:
-    """Classify, cut funding areas and write the report: HTML (map, tables per 100 m cell and postcode, charts,
-    Breitbandatlas comparison), a GeoPackage and a CSV of eligible addresses."""
+    """Write the report of a snapshot: HTML in German with English alongside (map, classes, funding areas with
+    their cost assumptions, postcodes, 100 m cells, the Breitbandatlas beside the registry's coverage, sources), a
+    GeoPackage and a CSV of eligible addresses for German Excel."""
     from netzatlas.config import get_settings
     from netzatlas.gigabit import breitbandatlas
     from netzatlas.gigabit.funding_areas import FundingAreaParams, funding_areas
@@ -177,34 +192,57 @@ def report_cmd(programme: str = PROGRAMME, ref: str = REF,
     from netzatlas.registry import gigabit_store
     from netzatlas.registry.db import connect, get_layer
     from netzatlas.registry.exporters.files import read_layer
-    from netzatlas.reports.gigabit_report import write_report
+    from netzatlas.reports.gigabit_report import ReportContext, write_report
 
-    p = load_programme(programme)
-    d = _date(ref)
+    params = FundingAreaParams(link_distance_m=link_distance_m, min_addresses=min_addresses,
+                               max_addresses=max_addresses, max_cost_eur=max_cost, eur_per_m=eur_per_m,
+                               eur_per_connection=eur_per_connection)
     with progress_bar("gigabit report", total=4) as update:
         with connect() as conn:
-            res = gigabit_store.classify_in_db(conn, p, d)
+            snaps = gigabit_store.list_snapshots(conn)
+            if snapshot or snaps:
+                snap = gigabit_store.get_snapshot(conn, snapshot)
+                p = load_programme(snap["programme"])
+                d = snap["reference_date"]
+                res = gigabit_store.read_snapshot(conn, snap["id"])
+                simulated = bool(snap["simulated"])
+                warning = snap.get("warning") or p.validity_warning(d)
+            else:
+                snap = None
+                p = load_programme(programme or "gigabit-rl-2.0-2024")
+                d = _date(ref)
+                res = gigabit_store.classify_in_db(conn, p, d)
+                simulated = gigabit_store.has_simulated_supply(conn)
+                warning = p.validity_warning(d)
             addrs = gigabit_store.read_addresses(conn)
             roads = read_layer(conn, get_layer(conn, "road"))
             from psycopg import sql
 
             cells = read_layer(conn, get_layer(conn, "population_grid"), where=sql.SQL("resolution_m = 100"))
-            simulated = conn.execute("SELECT count(*) AS n FROM registry.broadband_supply "
-                                     "WHERE source LIKE 'simulation%%' AND deleted_at IS NULL").fetchone()["n"] > 0
+            coverage = gigabit_store.registry_coverage(conn)
+            sources = gigabit_store.import_sources(conn)
         update(1, description="funding areas")
         classified = addrs.merge(res, on="address_id")
-        areas = funding_areas(classified.to_crs(25832), roads, FundingAreaParams(
-            link_distance_m=link_distance_m, min_addresses=min_addresses, eur_per_m=eur_per_m,
-            eur_per_connection=eur_per_connection))
+        areas = funding_areas(classified.to_crs(25832), roads, params)
         update(2, description="cells")
         per_cell = shares_per_cell(classified, cells)
         atlas = compare_with_atlas(res, breitbandatlas.shares())
         update(3, description="writing")
         target = out or get_settings().output_dir / "gigabit"
-        rep = write_report(classified, areas, per_cell, atlas, p, target,
-                           note=SIMULATED_NOTE if simulated else None, roads=roads, reference_date=d)
+        ctx = ReportContext(snapshot=snap, warning=warning, coverage=coverage, sources=sources,
+                            assumptions=params.assumptions(), unassigned=areas.attrs.get("unassigned", 0))
+        rep = write_report(classified, areas, per_cell, atlas, p, target, note=SIMULATED_NOTE if simulated else None,
+                           roads=roads, reference_date=d, context=ctx)
         update(4)
-    console.print(f"eligible addresses: {int(res['eligible'].sum()):,}; funding areas: {len(areas)}")
+    if snap is None:
+        console.print("no snapshot kept yet: the registry was classified now "
+                      "(keep one with `netzatlas gigabit classify --snapshot NAME`)")
+    else:
+        console.print(f"snapshot {snap['id']!r} ({snap['programme']}, reference date {d})")
+    if warning:
+        console.print(f"[bold yellow]Warnung / warning:[/] {warning}")
+    console.print(f"eligible addresses: {int(res['eligible'].sum()):,}; funding areas: {len(areas)} "
+                  f"(largest {int(areas['addresses'].max()) if len(areas) else 0:,} addresses)")
     if simulated:
         console.print(f"[bold yellow]{SIMULATED_NOTE}[/]")
     console.print(f"[green]report[/]: {rep.html}\n[green]GeoPackage[/]: {rep.gpkg}\n[green]CSV[/]: {rep.csv}")

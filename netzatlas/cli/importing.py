@@ -2,12 +2,31 @@
 
 from __future__ import annotations
 
+import warnings
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import typer
+from rich.markup import escape
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    ProgressColumn,
+    SpinnerColumn,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+from rich.text import Text
 
-from netzatlas.cli._common import console, friendly_errors, print_rejects, print_report_table, progress_bar
-from netzatlas.registry.importers.load import ImportReport
+from netzatlas.cli._common import console, err_console, friendly_errors, print_rejects, print_report_table
+from netzatlas.errors import ImportRejected
+
+if TYPE_CHECKING:  # geopandas & co. load only when an import runs (keeps `netzatlas --help` quick)
+    from netzatlas.registry.importers.load import ImportReport
 
 app = typer.Typer(help="Import data into the registry. Every run is one transaction (all or nothing), "
                        "idempotent by (source, external_id), and reports rejected rows with their reason.",
@@ -17,55 +36,121 @@ SkipInvalid = typer.Option(False, "--skip-invalid",
                            help="Import the valid rows and report the rejected ones (default: reject the whole run).")
 
 
-def show(report: ImportReport, title: str) -> None:
+def show(report: ImportReport, title: str, notes: list[str] | None = None) -> None:
     print_report_table(f"{title} (batch {report.batch_id})", report.table())
     print_rejects(report.rejects)
-    for note in report.notes:
-        console.print(f"[dim]{note}[/]")
+    for note in [*(notes or []), *report.notes]:
+        console.print(f"[dim]note: {escape(note)}[/]")
+    for warning in report.warnings:
+        err_console.print(f"[bold yellow]Warning[/]: {escape(warning)}")
 
 
-def _bar_callback(update):  # noqa: ANN001, ANN202
-    def cb(name: str, i: int, total: int) -> None:
-        update(i, total=total, description=f"writing {name}")
+class RateColumn(ProgressColumn):
+    """Rows per second."""
 
-    return cb
+    def render(self, task: Any) -> Text:
+        speed = task.finished_speed or task.speed
+        return Text(f"{speed:,.0f} rows/s" if speed else "", style="progress.data.speed")
+
+
+@contextmanager
+def rows_progress(description: str) -> Iterator[Callable[[str, int, int], None]]:
+    """A rich progress display for long work: phase, bar, rows done/total, rows/s, ETA, elapsed.
+
+    Yields ``update(phase, done, total)``; ``total`` 0 shows a spinner (size unknown, e.g. while reading)."""
+    columns = [SpinnerColumn(), TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+               RateColumn(), TextColumn("ETA"), TimeRemainingColumn(), TextColumn("elapsed"), TimeElapsedColumn()]
+    with Progress(*columns, console=err_console, transient=False) as p:
+        tasks: dict[str, Any] = {}
+
+        def update(phase: str, done: int, total: int) -> None:
+            if phase == "done":
+                for t in tasks.values():
+                    task = p.tasks[t]
+                    p.update(t, completed=task.total or 0)
+                return
+            if phase not in tasks:
+                for t in tasks.values():  # the previous phase is finished (a reading phase: as many rows as read)
+                    task = p.tasks[t]
+                    end = task.total if task.total is not None else total
+                    p.update(t, completed=end, total=end)
+                tasks[phase] = p.add_task(phase, total=total or None)
+            p.update(tasks[phase], completed=done, total=total or None)
+
+        update(description, 0, 0)
+        yield update
+
+
+@contextmanager
+def collected_warnings(notes: list[str]) -> Iterator[None]:
+    """Python warnings (RuntimeWarning from numpy, GDAL notices) become report notes instead of stderr noise."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        yield
+    for w in caught:
+        text = str(w.message).strip().splitlines()[0][:200] if str(w.message).strip() else type(w.message).__name__
+        if text not in notes:
+            notes.append(text)
 
 
 @app.command("file")
 @friendly_errors
 def import_file(
-    path: Path = typer.Argument(..., help="GeoPackage, GeoJSON, Shapefile or CSV."),
+    path: Path = typer.Argument(..., help="GeoPackage, GeoJSON, Shapefile, CSV/TXT or XLSX."),
     layer: str = typer.Option(..., "--layer", "-l", help="Target layer, e.g. streetlight, charging_point."),
-    source: str = typer.Option(None, "--source", help="Source name (the key with external_id). Default: file stem."),
+    source: str = typer.Option(
+        None, "--source",
+        help="Source name: the key with external_id (a re-import with the same source updates; a new source "
+             "creates new features). Default: the file name without extension — so give the same --source when the "
+             "same data arrives under a new file name."),
     map_: list[str] = typer.Option([], "--map", help="Column mapping layer_column=file_column (repeatable)."),
     mapping_file: Path = typer.Option(None, "--mapping", help="YAML file with a column mapping."),
-    file_layer: str = typer.Option(None, "--file-layer", help="Layer inside a GeoPackage."),
+    file_layer: str = typer.Option(None, "--file-layer",
+                                   help="Layer inside a GeoPackage (required when the file holds several)."),
+    sheet: str = typer.Option(None, "--sheet", help="XLSX sheet (default: the first)."),
     crs: str = typer.Option(None, "--crs", help="CRS of CSV x/y columns, e.g. EPSG:25832 (lon/lat: EPSG:4326)."),
     x_column: str = typer.Option(None, "--x-column", help="CSV column with x / longitude."),
     y_column: str = typer.Option(None, "--y-column", help="CSV column with y / latitude."),
-    encoding: str = typer.Option(None, "--encoding", help="File encoding (CSV default UTF-8)."),
+    encoding: str = typer.Option(None, "--encoding", help="File encoding (CSV default UTF-8; UTF-16 by its BOM)."),
+    sep: str = typer.Option(None, "--sep", "--separator",
+                            help="CSV separator (default: detected from the header line)."),
+    decimal: str = typer.Option(
+        None, "--decimal",
+        help="Decimal mark of numbers in the file: ',' or '.' (default: detected; values that could be read "
+             "either way, such as 1.000, are refused until it is given)."),
     owner: str = typer.Option(None, "--owner", help="Owning organization (slug)."),
     skip_invalid: bool = SkipInvalid,
 ) -> None:
-    """Import a vector file or CSV into one layer, with a column mapping."""
+    """Import a vector file, CSV or XLSX into one layer, with a column mapping."""
+    from netzatlas.registry.db import connect, get_layer
     from netzatlas.registry.importers.files import apply_mapping, load_mapping, read_any
     from netzatlas.registry.importers.load import load_layers
 
-    gdf = read_any(path, layer=file_layer, crs=crs, x_column=x_column, y_column=y_column, encoding=encoding)
-    gdf = apply_mapping(gdf, load_mapping(mapping_file, map_), path)
-    with progress_bar(f"importing {path.name}", total=1) as update:
+    notes: list[str] = []
+    mapping = load_mapping(mapping_file, map_)
+    with connect() as conn:
+        columns = [c.name for c in get_layer(conn, layer).data_columns]
+    with rows_progress(f"reading {path.name}") as update, collected_warnings(notes):
+        gdf = read_any(path, layer=file_layer, crs=crs, x_column=x_column, y_column=y_column, encoding=encoding,
+                       sep=sep, sheet=sheet, decimal=decimal)
+        notes += gdf.attrs.get("notes", [])
+        gdf = apply_mapping(gdf, mapping, path, layer_columns=columns, layer=layer)
         report = load_layers({layer: gdf}, source=source or path.stem, kind="file", owner_org=owner,
-                             skip_invalid=skip_invalid, label=path.name, progress=_bar_callback(update))
-    show(report, f"{path.name} → {layer}")
+                             skip_invalid=skip_invalid, label=path.name, progress=update,
+                             decimal=gdf.attrs.get("decimal"))
+    show(report, f"{path.name} → {layer}", notes)
 
 
 def _load(layers: dict, source: str, kind: str, label: str, owner: str | None, skip_invalid: bool,
           repair: bool = False) -> ImportReport:
     from netzatlas.registry.importers.load import load_layers
 
-    with progress_bar(f"importing {label}", total=len(layers)) as update:
-        return load_layers(layers, source=source, kind=kind, owner_org=owner, skip_invalid=skip_invalid,
-                           repair=repair, label=label, progress=_bar_callback(update))
+    notes: list[str] = []
+    with rows_progress(f"importing {label}") as update, collected_warnings(notes):
+        report = load_layers(layers, source=source, kind=kind, owner_org=owner, skip_invalid=skip_invalid,
+                             repair=repair, label=label, progress=update)
+    report.notes += notes
+    return report
 
 
 @app.command("osm")
@@ -81,8 +166,9 @@ def import_osm(
     """Import an OpenStreetMap extract: addresses, street lamps, chargers, masts, WLAN, POIs, buildings, roads."""
     from netzatlas.registry.importers.osm import read_osm
 
-    with progress_bar(f"reading {path.name}") as update:
-        frames = read_osm(path, layers=layers or None, progress=lambda done, total: update(done, total=total))
+    with rows_progress(f"reading {path.name}") as update:
+        frames = read_osm(path, layers=layers or None,
+                          progress=lambda done, total: update(f"reading {path.name}", done, total))
     show(_load(frames, source, "osm", path.name, "osm", skip_invalid, repair=True), f"{path.name}")
 
 
@@ -98,9 +184,13 @@ def import_charging_register(
     from netzatlas.registry.importers.charging_register import read_charging_register
     from netzatlas.registry.importers.load import municipality_boundary_4326
 
-    gdf = read_charging_register(path, clip=municipality_boundary_4326() if clip else None)
-    report = _load({"charging_point": gdf}, source, "charging-register", path.name, "bnetza", skip_invalid)
+    with rows_progress(f"reading {path.name}") as update:
+        gdf = read_charging_register(path, clip=municipality_boundary_4326() if clip else None,
+                                     progress=lambda done, total: update(f"reading {path.name}", done, total))
     left_out = gdf.attrs.get("rejects", [])
+    if left_out and not skip_invalid:  # all or nothing, like every import
+        raise ImportRejected(path.name, left_out)
+    report = _load({"charging_point": gdf}, source, "charging-register", path.name, "bnetza", skip_invalid)
     report.notes.append(f"register 'Stand': {gdf.attrs.get('stand') or 'not given'}")
     show(report, path.name)
     if left_out:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+from datetime import UTC, datetime, timedelta
+
 import typer
 from rich.table import Table
 
@@ -14,20 +17,43 @@ app = typer.Typer(help="API keys: create (shown once), list, revoke; organizatio
 @friendly_errors
 def create(
     org: str = typer.Option(..., "--org", help="Organization slug, e.g. city, stawag."),
-    scope: list[str] = typer.Option(["read"], "--scope",
-                                    help="read | admin | write:* | write:<collection> (repeatable)."),
+    scope: list[str] = typer.Option(
+        ["read"], "--scope",
+        help="read | read:confidential | read:staff | admin | write:* | write:<collection> (repeatable); "
+             "see docs/security.md."),
     name: str = typer.Option(None, "--name", help="A label, e.g. 'GIS team' or 'STAWAG sync job'."),
+    expires: str = typer.Option(None, "--expires",
+                                help="Expiry: a date (2027-06-30, 30.06.2027) or a duration in days (90d)."),
 ) -> None:
     """Create an API key. It is printed ONCE; only a salted hash is stored."""
     from netzatlas.api.auth import create_key, validate_scopes
     from netzatlas.registry.db import ASSET_LAYERS, REFERENCE_LAYERS, session
 
     validate_scopes(scope, list(ASSET_LAYERS + REFERENCE_LAYERS))
+    expires_at = parse_expiry(expires) if expires else None
     with session(user="cli") as conn:
-        key = create_key(conn, org, scope, name)
+        key = create_key(conn, org, scope, name, expires_at)
     typer.echo(key)
-    console.print(f"[dim]key for {org} with scopes {', '.join(scope)} — store it now, it cannot be shown again[/]",
-                  highlight=False)
+    until = f", valid until {expires_at:%Y-%m-%d %H:%M} UTC" if expires_at else ""
+    console.print(f"[dim]key for {org} with scopes {', '.join(scope)}{until} — store it now, it cannot be shown "
+                  "again[/]", highlight=False)
+
+
+def parse_expiry(text: str) -> datetime:
+    """``90d`` (days from now), ``2027-06-30`` or ``30.06.2027`` (end of that day, UTC)."""
+    from netzatlas.errors import InvalidParameter
+
+    text = text.strip()
+    m = re.fullmatch(r"(\d{1,5})\s*d", text)
+    if m:
+        return datetime.now(UTC) + timedelta(days=int(m.group(1)))
+    for fmt in ("%Y-%m-%d", "%d.%m.%Y"):
+        try:
+            day = datetime.strptime(text, fmt).replace(tzinfo=UTC)
+        except ValueError:
+            continue
+        return day + timedelta(days=1) - timedelta(seconds=1)
+    raise InvalidParameter(f"cannot read the expiry {text!r}", hint="write 2027-06-30, 30.06.2027 or 90d")
 
 
 @app.command("list")
@@ -37,12 +63,18 @@ def list_keys() -> None:
     from netzatlas.registry.db import connect
 
     with connect() as conn:
-        rows = conn.execute("SELECT prefix, org, name, scopes, created_at, revoked_at FROM registry.api_key "
-                            "ORDER BY created_at").fetchall()
-    t = Table("prefix", "org", "name", "scopes", "created", "state", title="API keys")
+        rows = conn.execute("SELECT prefix, org, name, scopes, created_at, revoked_at, expires_at, "
+                            "expires_at <= now() AS expired FROM registry.api_key ORDER BY created_at").fetchall()
+    t = Table(title="API keys")
+    for col in ("prefix", "org", "state", "expires"):
+        t.add_column(col, no_wrap=True)
+    t.add_column("scopes", overflow="fold")
+    t.add_column("name", overflow="fold")
+    t.add_column("created", no_wrap=True)
     for r in rows:
-        t.add_row(r["prefix"], r["org"], r["name"] or "", ", ".join(r["scopes"]), f"{r['created_at']:%Y-%m-%d}",
-                  "revoked" if r["revoked_at"] else "active")
+        state = "revoked" if r["revoked_at"] else "expired" if r["expired"] else "active"
+        t.add_row(r["prefix"], r["org"], state, f"{r['expires_at']:%Y-%m-%d}" if r["expires_at"] else "never",
+                  ", ".join(r["scopes"]), r["name"] or "", f"{r['created_at']:%Y-%m-%d}")
     console.print(t)
 
 

@@ -1,4 +1,5 @@
-"""``netzatlas mobile``: coverage of mobile sites, holes, mast requests, small cells on streetlights."""
+"""``netzatlas mobile``: coverage of mobile sites (outdoor and indoor), holes, mast requests from receipt to the
+city's statement, small cells on streetlights."""
 
 from __future__ import annotations
 
@@ -9,13 +10,26 @@ import typer
 
 from netzatlas.cli._common import console, friendly_errors, print_report_table, progress_bar
 
-app = typer.Typer(help="Mobilfunk (mobile sites): best-server coverage per operator and technology, coverage holes "
-                       "with population, mast-request evaluation (Standortanfragen), small cells on streetlights.",
-                  no_args_is_help=True)
-request_app = typer.Typer(help="Mast requests (Standortanfragen): record, evaluate, decide.", no_args_is_help=True)
+app = typer.Typer(help="Mobilfunk (mobile sites): best-server coverage per operator and technology, outdoor and "
+                       "indoor, coverage holes with population, mast-request evaluation (Standortanfragen), small "
+                       "cells on streetlights.", no_args_is_help=True)
+request_app = typer.Typer(help="Mast requests (Standortanfragen): record, list, evaluate, decide, export the city's "
+                               "statement.", no_args_is_help=True)
 app.add_typer(request_app, name="request")
 THRESHOLD = typer.Option(-105.0, "--threshold", help="RSRP (dBm) below which a cell is a hole (operators' outdoor "
                                                      "limit; RTR classes in docs).")
+HIGH_LOSS = typer.Option(None, "--high-loss-share", min=0.0, max=1.0,
+                         help="Share of high-loss (IRR glass) buildings for the indoor building-entry loss "
+                              "(TR 38.901 O2I; default 0.2).")
+
+
+def _surface_env(surface: str | None, terrain: list[str] | None) -> None:
+    import os
+
+    if surface:
+        os.environ["NETZATLAS_SURFACE"] = surface
+    if terrain:
+        os.environ["NETZATLAS_TERRAIN"] = os.pathsep.join(terrain)
 
 
 @app.command("coverage")
@@ -23,47 +37,65 @@ THRESHOLD = typer.Option(-105.0, "--threshold", help="RSRP (dBm) below which a c
 def coverage_cmd(resolution: float = typer.Option(10.0, "--resolution", help="Raster cell size (m)."),
                  threshold: float = THRESHOLD,
                  surface: str = typer.Option(None, "--surface", help="A DSM GeoTIFF (the city's DOM) instead of the "
-                                                                     "demo's buildings on flat terrain.")) -> None:
-    """Best-server RSRP rasters (Cloud-Optimized GeoTIFF) per operator and technology, holes with population and
-    addresses. Incremental: only sites changed since the last run are recomputed."""
-    import os
+                                                                     "registry's buildings."),
+                 terrain: list[str] = typer.Option(None, "--terrain", help="DGM tiles (GeoTIFF or XYZ files, or a "
+                                                   "folder), resampled to the run's grid. Without: terrain assumed "
+                                                   "flat."),
+                 high_loss_share: float = HIGH_LOSS) -> None:
+    """Best-server RSRP rasters (Cloud-Optimized GeoTIFF) per operator and technology, outdoor (1.5 m above ground,
+    outside buildings) and indoor (building-entry loss), holes and statistics for both. Incremental: only sites
+    changed since the last run are recomputed."""
+    import numpy as np
 
-    if surface:
-        os.environ["NETZATLAS_SURFACE"] = surface
     from netzatlas.coverage.gaps import holes, stats_per_area
-    from netzatlas.coverage.signal import write_cog
+    from netzatlas.coverage.signal import coverage_views, indoor_note, write_cog
+    from netzatlas.mobile_sites.run import raster_name
     from netzatlas.registry import analysis_inputs as ai
     from netzatlas.registry import mobile_io
     from netzatlas.registry.db import connect
 
+    _surface_env(surface, terrain)
     with connect() as conn:
+        links = mobile_io.link_duplicate_sites(conn)
         with progress_bar("coverage (sites)") as update:
-            run, surface, base = mobile_io.incremental_run(conn, resolution, lambda i, n: update(i, total=n))
+            run, surf, base = mobile_io.incremental_run(conn, resolution, lambda i, n: update(i, total=n))
         cells, cells1k = ai.population_cells(conn, 100), ai.population_cells(conn, 1000)
         addresses = ai.layer(conn, "fibre_address")
-        per_group = mobile_io.store_holes(conn, run, surface, threshold, cells, addresses)
+        per_group = mobile_io.store_holes(conn, run, surf, threshold, cells, addresses,
+                                          high_loss_share=high_loss_share)
         conn.commit()
-    tags = {"assumptions": " | ".join(run.assumptions), "unit": "RSRP dBm"}
+    notes = run.assumptions + [indoor_note(high_loss_share)]
+    tags = {"assumptions": " | ".join(notes), "unit": "RSRP dBm"}
     for (op, tech), raster in run.rasters.items():
-        write_cog(base / f"rsrp_{op}_{tech}.tif".replace(" ", "_"), raster.astype("float32"), surface.transform,
-                  surface.crs, tags=tags)
+        for view, (rsrp, valid) in coverage_views(raster, surf, run.frequencies.get((op, tech), 1800.0),
+                                                  high_loss_share).items():
+            write_cog(base / raster_name(view, op, tech), np.where(valid, rsrp, np.nan).astype("float32"),
+                      surf.transform, surf.crs, nodata=float("nan"),
+                      tags={**tags, "coverage": view, "operator": op, "technology": tech})
     best = mobile_io.current_best(run)
-    h = holes(best, surface.transform, surface.crs, threshold, cells, addresses, min_people=1)
-    st = stats_per_area(best, surface.transform, cells1k, threshold, cells)
     gpkg = base / "coverage_holes.gpkg"
     if gpkg.exists():
         gpkg.unlink()
-    h.to_file(gpkg, layer="holes")
+    views = coverage_views(best, surf, max(run.frequencies.values(), default=1800.0), high_loss_share)
+    stats = None
+    for view, (rsrp, valid) in views.items():
+        h = holes(rsrp, surf.transform, surf.crs, threshold, cells, addresses, min_people=1, valid=valid)
+        h.assign(coverage=view, assumptions=" | ".join(notes)).to_file(gpkg, layer=f"holes_{view}")
+        st = stats_per_area(rsrp, surf.transform, cells1k, threshold, cells, valid=valid, prefix=f"{view}_")
+        stats = st if stats is None else stats.join(st.drop(columns=[c for c in st.columns if c in stats.columns
+                                                                     and not c.startswith(f"{view}_")]))
+        print_report_table(f"Largest {view} holes, all public networks (RSRP < {threshold:g} dBm)",
+                           h.head(5)[["hole", "people", "addresses", "area_ha"]].to_dict("records"))
     if len(per_group):
         per_group.to_file(gpkg, layer="holes_per_operator_technology")
-    st.to_file(gpkg, layer="stats_1km")
-    console.print(f"sites recomputed: {len(run.recomputed_sites)}, reused from the last run: {len(run.reused_sites)}")
-    print_report_table(f"Largest holes (RSRP < {threshold:g} dBm)",
-                       h.head(10)[["hole", "people", "addresses", "area_ha"]].to_dict("records"))
-    for note in run.assumptions:
+    if stats is not None:
+        stats.to_file(gpkg, layer="stats_1km")
+    console.print(f"sites recomputed: {len(run.recomputed_sites)}, reused from the last run: "
+                  f"{len(run.reused_sites)}; duplicate-site links: {links}")
+    for note in notes:
         console.print(f"[yellow]assumption[/]: {note}")
-    console.print(f"[green]rasters[/]: {base}/rsrp_*.tif  [green]holes[/]: {gpkg} (also the collection "
-                  "coverage_hole_result)")
+    console.print(f"[green]rasters[/]: {base}/rsrp_outdoor_*.tif, rsrp_indoor_*.tif  [green]holes[/]: {gpkg} "
+                  "(also the collection coverage_hole_result, column coverage = outdoor / indoor)")
 
 
 @request_app.command("create")
@@ -72,114 +104,231 @@ def request_create(operator: str = typer.Option(..., "--operator"), lon: float =
                    lat: float = typer.Option(..., "--lat"),
                    radius_m: float = typer.Option(..., "--radius", help="Search ring radius (m)."),
                    technology: str = typer.Option("LTE", "--technology"),
-                   height_m: float = typer.Option(30.0, "--height", help="Desired antenna height (m)."),
+                   height_m: float = typer.Option(30.0, "--height", help="Desired antenna height above ground (m)."),
+                   site_type: str = typer.Option(None, "--site-type", help="mast, rooftop or small cell."),
+                   weeks: int = typer.Option(8, "--weeks", min=1, help="Coordination period (Mobilfunkvereinbarung: "
+                                                                       "8 weeks)."),
                    received: str = typer.Option(None, "--received", help="Date received (default today).")) -> None:
-    """Record an operator's site request (search ring); the answer is due 8 weeks after receipt."""
+    """Record an operator's site request (search ring) and its coordination period."""
     from netzatlas.mobile_sites.mast_request import MastRequest
     from netzatlas.registry.db import session
 
     req = MastRequest(operator, lon, lat, radius_m, technology, height_m,
-                      date.fromisoformat(received) if received else date.today())
+                      date.fromisoformat(received) if received else date.today(), coordination_weeks=weeks)
     with session(user="cli") as conn:
         row = conn.execute(
             "INSERT INTO registry.mast_request (operator, technology, radius_m, desired_height_m, received_on, "
-            "deadline, geom) VALUES (%s, %s, %s, %s, %s, %s, ST_Transform(ST_SetSRID(ST_MakePoint(%s, %s), 4326), "
-            "25832)) RETURNING id::text AS id", [operator, technology, radius_m, height_m, req.received_on,
-                                                 req.deadline, lon, lat]).fetchone()
-    console.print(f"request {row['id']} recorded; answer due by {req.deadline}")
+            "deadline, coordination_weeks, site_type, geom) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, "
+            "ST_Transform(ST_SetSRID(ST_MakePoint(%s, %s), 4326), 25832)) RETURNING id::text AS id",
+            [operator, technology, radius_m, height_m, req.received_on, req.deadline, weeks, site_type, lon,
+             lat]).fetchone()
+    console.print(f"request {row['id']} recorded. {req.period_text}.")
+
+
+@request_app.command("list")
+@friendly_errors
+def request_list(all_: bool = typer.Option(False, "--all", help="Also decided (agreed, rejected) requests."),
+                 today: str = typer.Option(None, "--today", help="Reference date for the days left (ISO).")) -> None:
+    """Open requests with status, deadline and days left (overdue ones first)."""
+    from netzatlas.mobile_sites.mast_request import OPEN_STATUSES
+    from netzatlas.registry.db import connect
+
+    ref = date.fromisoformat(today) if today else date.today()
+    with connect() as conn:
+        rows = conn.execute(
+            "SELECT id::text AS id, operator, technology, status, received_on, deadline, coordination_weeks, "
+            "outcome FROM registry.mast_request WHERE deleted_at IS NULL AND (%s OR status = ANY(%s)) "
+            "ORDER BY deadline, received_on", [all_, list(OPEN_STATUSES)]).fetchall()
+    out = []
+    for r in rows:
+        left = (r["deadline"] - ref).days
+        out.append({"id": r["id"][:8], "operator": r["operator"], "tech": r["technology"], "status": r["status"],
+                    "deadline": str(r["deadline"]),
+                    "days left": "closed" if r["status"] not in OPEN_STATUSES else
+                    (f"{left}" if left >= 0 else f"overdue by {-left}")})
+    print_report_table(f"{'All' if all_ else 'Open'} mast requests ({len(out)}), as of {ref}", out)
+    if out:
+        console.print("the commands take the id or its first 8 characters")
+
+
+def _load_request(conn, request_id: str):  # noqa: ANN001, ANN202
+    from netzatlas.errors import InvalidParameter, NotFound
+    from netzatlas.mobile_sites.mast_request import MastRequest
+
+    rows = conn.execute("SELECT *, id::text AS id, ST_X(geom) AS x, ST_Y(geom) AS y FROM registry.mast_request "
+                        "WHERE id::text LIKE %s AND deleted_at IS NULL LIMIT 2",
+                        [request_id.lower().replace("%", "").replace("_", "") + "%"]).fetchall()
+    if not rows or len(request_id) < 8:
+        raise NotFound(f"no mast request {request_id}", hint="netzatlas mobile request list (ids: 8+ characters)")
+    if len(rows) > 1:
+        raise InvalidParameter(f"{request_id} names more than one request", hint="give more of the id")
+    r = rows[0]
+    return r, MastRequest(r["operator"], r["x"], r["y"], r["radius_m"], r["technology"], r["desired_height_m"],
+                          r["received_on"], r["status"], r.get("coordination_weeks") or 8)
 
 
 @request_app.command("evaluate")
 @friendly_errors
-def request_evaluate(request_id: str = typer.Argument(...), threshold: float = THRESHOLD) -> None:
-    """Rank the candidates inside the search ring (city sites, public buildings, streetlights, existing masts) and
-    write the HTML report, a GeoJSON and the decision record."""
-    from netzatlas.errors import NotFound
-    from netzatlas.mobile_sites.mast_request import MastRequest, evaluate
+def request_evaluate(request_id: str = typer.Argument(...), threshold: float = THRESHOLD,
+                     high_loss_share: float = HIGH_LOSS) -> None:
+    """Rank the candidates inside the search ring (city sites, public buildings, streetlights, existing masts) by
+    name and address, with the coverage gain for the requesting operator's own network and technology (outdoor and
+    indoor); write the HTML report with its map, a GeoJSON and the evaluation into the request record."""
+    from netzatlas.config import get_settings
+    from netzatlas.mobile_sites.mast_request import ScoreWeights, evaluate, gain_explanation, own_network
     from netzatlas.registry import analysis_inputs as ai
     from netzatlas.registry import mobile_io
     from netzatlas.registry.db import connect
+    from netzatlas.registry.demo import ATTRIBUTION
     from netzatlas.reports.mast_report import write_mast_report
 
     with connect(user="cli") as conn:
-        r = conn.execute("SELECT *, ST_X(geom) AS x, ST_Y(geom) AS y FROM registry.mast_request WHERE id = %s",
-                         [request_id]).fetchone()
-        if r is None:
-            raise NotFound(f"no mast request {request_id}")
-        req = MastRequest(r["operator"], r["x"], r["y"], r["radius_m"], r["technology"], r["desired_height_m"],
-                          r["received_on"], r["status"])
+        row, req = _load_request(conn, request_id)
+        request_id = row["id"]
         with progress_bar("evaluating", total=2) as update:
             run, surface, base = mobile_io.incremental_run(conn)
             update(1)
-            ranked = evaluate(req, mobile_io.candidates(conn), ai.layer(conn, "poi"), surface,
-                              mobile_io.current_best(run), ai.population_cells(conn, 100), threshold_dbm=threshold)
+            own, groups = own_network(run.rasters, req.operator, req.technology)
+            cells, pois = ai.population_cells(conn, 100), ai.layer(conn, "poi")
+            weights = ScoreWeights()
+            ranked = evaluate(req, mobile_io.candidates(conn), pois, surface, own, cells, threshold_dbm=threshold,
+                              weights=weights, current_all=mobile_io.current_best(run),
+                              high_loss_share=high_loss_share)
             update(2)
+        note = gain_explanation(req, groups, cells.to_crs(surface.crs), threshold, high_loss_share)
         out = base / "requests" / request_id
-        report = write_mast_report(req, ranked, out, run.assumptions, request_id)
-        summary = json.loads(ranked.drop(columns="geometry").head(20).to_json(orient="records", date_format="iso"))
+        context = {"pois": pois, "roads": ai.layer(conn, "road"), "attribution": ATTRIBUTION,
+                   "buildings": ai.layer(conn, "building").cx[req.x - req.radius_m - 500:req.x + req.radius_m + 500,
+                                                              req.y - req.radius_m - 500:req.y + req.radius_m + 500],
+                   "basemap_url": get_settings().basemap_url}
+        context["roads"] = context["roads"].cx[req.x - req.radius_m - 500:req.x + req.radius_m + 500,
+                                               req.y - req.radius_m - 500:req.y + req.radius_m + 500]
+        report = write_mast_report(req, ranked, out, run.assumptions, request_id, gain_note=note, weights=weights,
+                                   context=context)
+        keep = [c for c in ranked.columns if c not in ("geometry", "properties")]
+        summary = json.loads(ranked[keep].head(20).to_json(orient="records", date_format="iso"))
         conn.execute("UPDATE registry.mast_request SET evaluation = %s, report = %s, status = CASE WHEN status = "
-                     "'received' THEN 'under_review' ELSE status END WHERE id = %s",
-                     [json.dumps({"candidates": summary, "assumptions": run.assumptions}, default=str), str(report),
+                     "'received' THEN 'under_review' ELSE status END WHERE id::text = %s",
+                     [json.dumps({"candidates": summary, "assumptions": run.assumptions, "gain_note": note,
+                                  "own_network": [list(g) for g in groups]}, default=str), str(report),
                       request_id])
         conn.commit()
-    cols = ["rank", "kind", "external_id", "distance_to_centre_m", "people_newly_covered", "score"]
+    cols = ["rank", "label", "kind", "distance_to_centre_m", "people_newly_covered_outdoor",
+            "people_newly_covered_indoor", "score"]
     print_report_table(f"Candidates in the search ring ({len(ranked)})", ranked[cols].head(10).to_dict("records"))
-    console.print(f"[green]report[/]: {report}  (answer due by {req.deadline})")
+    console.print(note)
+    console.print(f"[green]report[/]: {report}  ({req.period_text})")
 
 
 @request_app.command("decide")
 @friendly_errors
 def request_decide(request_id: str = typer.Argument(...),
-                   status: str = typer.Option(..., "--status", help="alternative_proposed, agreed or rejected."),
-                   note: str = typer.Option("", "--note", help="The decision's reasoning.")) -> None:
-    """Record the decision (kept in the request's history)."""
-    from netzatlas.errors import InvalidParameter, NotFound
+                   status: str = typer.Option(..., "--status", help="under_review, alternative_proposed, agreed or "
+                                                                    "rejected."),
+                   note: str = typer.Option("", "--note", help="The decision's reasoning."),
+                   alternative: list[int] = typer.Option(None, "--alternative", help="Rank of an evaluated "
+                                                         "candidate the city proposes (repeatable)."),
+                   operator_answer: str = typer.Option(None, "--operator-answer", help="The operator's answer."),
+                   outcome: str = typer.Option(None, "--outcome", help="The outcome (e.g. built on alternative #1)."),
+                   ) -> None:
+    """Record the decision record: proposed alternatives, the operator's answer, the outcome (history kept)."""
+    from netzatlas.errors import InvalidParameter
     from netzatlas.mobile_sites.mast_request import STATUSES
     from netzatlas.registry.db import session
 
     if status not in STATUSES:
         raise InvalidParameter(f"unknown status {status!r}", hint=", ".join(STATUSES))
     with session(user="cli") as conn:
-        n = conn.execute("UPDATE registry.mast_request SET status = %s, decision = %s WHERE id = %s",
-                         [status, note, request_id]).rowcount
-    if not n:
-        raise NotFound(f"no mast request {request_id}")
-    console.print(f"request {request_id}: {status}")
+        r, _ = _load_request(conn, request_id)
+        request_id = r["id"]
+        alts = list(r["alternatives"] or [])
+        if alternative:
+            cands = {c.get("rank"): c for c in (r["evaluation"] or {}).get("candidates", [])}
+            missing = [a for a in alternative if a not in cands]
+            if missing:
+                raise InvalidParameter(f"no evaluated candidate with rank {missing}",
+                                       hint=f"netzatlas mobile request evaluate {request_id} first")
+            alts += [{k: cands[a].get(k) for k in ("rank", "label", "kind", "address", "distance_to_centre_m",
+                                                   "reasons", "external_id")} for a in alternative]
+        decided = date.today() if status in ("agreed", "rejected") or outcome else None
+        conn.execute("UPDATE registry.mast_request SET status = %s, decision = coalesce(nullif(%s, ''), decision), "
+                     "alternatives = %s, operator_answer = coalesce(%s, operator_answer), outcome = "
+                     "coalesce(%s, outcome), decided_on = coalesce(%s, decided_on) WHERE id::text = %s",
+                     [status, note, json.dumps(alts, default=str), operator_answer, outcome, decided, request_id])
+    console.print(f"request {request_id}: {status}" + (f", {len(alts)} alternative(s) proposed" if alts else ""))
+
+
+@request_app.command("statement")
+@friendly_errors
+def request_statement(request_id: str = typer.Argument(...)) -> None:
+    """Export the decision record as the city's statement (Stellungnahme): HTML and JSON."""
+    from netzatlas.config import get_settings
+    from netzatlas.registry.db import connect
+    from netzatlas.reports.mast_report import write_statement
+
+    with connect() as conn:
+        r, _ = _load_request(conn, request_id)
+        request_id = r["id"]
+    record = {k: r.get(k) for k in ("id", "operator", "technology", "received_on", "deadline", "coordination_weeks",
+                                    "status", "decision", "alternatives", "operator_answer", "outcome",
+                                    "decided_on")}
+    page, js = write_statement(record, get_settings().output_dir / "mobile" / "requests" / request_id)
+    console.print(f"[green]statement[/]: {page} and {js}")
 
 
 @app.command("small-cells")
 @friendly_errors
 def small_cells_cmd(top: int = typer.Option(20, "--top", help="How many of the best lamps to assess for coverage."),
+                    min_spacing: float = typer.Option(None, "--min-spacing", help="Minimum distance between two "
+                                                      "chosen lamps (m, default 150)."),
                     threshold: float = THRESHOLD) -> None:
-    """Screen every streetlight as a small-cell host (height, power, spacing, demand, fibre) and the coverage gain
-    of the best N."""
+    """Screen every streetlight as a small-cell host (height, power, spacing, demand, fibre), choose the best N at
+    least --min-spacing apart, and their coverage gain; writes a layer and a map."""
     from netzatlas.coverage.demand import demand_points
-    from netzatlas.mobile_sites.small_cells import screen
+    from netzatlas.mobile_sites.small_cells import ScreeningParams, choose, screen
     from netzatlas.registry import analysis_inputs as ai
     from netzatlas.registry import mobile_io
     from netzatlas.registry.db import connect
 
+    params = ScreeningParams() if min_spacing is None else ScreeningParams(min_lamp_spacing_m=min_spacing)
     with connect() as conn:
         lamps, sites = ai.layer(conn, "streetlight"), ai.layer(conn, "mobile_site")
         demand = demand_points(ai.layer(conn, "poi"), ai.population_cells(conn, 100), unknown="ignore")
-        fibre = conn.execute("SELECT DISTINCT a.id FROM registry.fibre_address a JOIN registry.broadband_supply s "
+        fibre = conn.execute("SELECT a.id::text AS id, bool_or(s.source LIKE 'simulation%%') AS simulated "
+                             "FROM registry.fibre_address a JOIN registry.broadband_supply s "
                              "ON s.address_id = a.id WHERE s.technology IN ('ftth', 'fttb') AND s.status = "
-                             "'available'").fetchall()
+                             "'available' AND s.deleted_at IS NULL GROUP BY a.id").fetchall()
         addrs = ai.layer(conn, "fibre_address")
-        fibre_pts = addrs[addrs["id"].isin({r["id"].__str__() for r in fibre})]
-        res = screen(lamps, sites, demand, fibre_pts)
-        gain = _gain(conn, res.head(top), threshold)
+        fibre_pts = addrs[addrs["id"].isin({r["id"] for r in fibre})]
+        simulated = any(r["simulated"] for r in fibre)
+        res = screen(lamps, sites, demand, fibre_pts, params, fibre_simulated=simulated)
+        chosen = choose(res, top, params)
+        gain = _gain(conn, chosen, threshold)
     base = mobile_io.get_settings().output_dir / "mobile"
     base.mkdir(parents=True, exist_ok=True)
     res.to_file(base / "small_cells.gpkg", layer="streetlights")
+    chosen.to_file(base / "small_cells.gpkg", layer="chosen")
+    _small_cell_map(chosen, base / "small_cells_map.html")
     n_h, n_p = int(res["height_assumed"].sum()), int(res["power_assumed"].sum())
     console.print(f"{int(res['suitable'].sum()):,} of {len(res):,} streetlights suitable; heights assumed for "
-                  f"{n_h:,}, permanent power assumed for {n_p:,}")
-    console.print(f"the best {top} small cells would newly cover ≈ {gain:,.0f} people (RSRP ≥ {threshold:g} dBm; "
-                  "small-cell defaults assumed)")
-    print_report_table(f"Best {min(top, 10)} lamps", res.head(10)[["external_id", "demand_weight", "nearest_site_m",
-                                                                  "fibre_distance_m", "score"]].to_dict("records"))
-    console.print(f"[green]layer[/]: {base / 'small_cells.gpkg'}")
+                  f"{n_h:,}, permanent power assumed for {n_p:,}; fibre distances from "
+                  f"{'the SIMULATED demo supply' if simulated else 'the registry supply'}")
+    console.print(f"the {len(chosen)} chosen small cells (≥ {params.min_lamp_spacing_m:g} m apart) would newly "
+                  f"cover ≈ {gain:,.0f} people outdoor (RSRP ≥ {threshold:g} dBm; small-cell defaults assumed: "
+                  "8 m, 37 dBm EIRP, 3.6 GHz NR, 400 m)")
+    print_report_table(f"Chosen lamps ({min(len(chosen), 10)} of {len(chosen)})",
+                       chosen.head(10)[["external_id", "demand_weight", "nearest_site_m", "nearest_chosen_m",
+                                        "fibre_distance_m", "score", "assumed"]].to_dict("records"))
+    console.print(f"[green]layer[/]: {base / 'small_cells.gpkg'}  [green]map[/]: {base / 'small_cells_map.html'}")
+
+
+def _small_cell_map(chosen, path) -> None:  # noqa: ANN001
+    from netzatlas.reports.maps import MapLayer, make_map, save_map
+
+    tooltip_fields = ("external_id", "score", "nearest_chosen_m", "assumed")
+    m, _ = make_map([MapLayer("chosen small-cell lamps", chosen, color="#f2b100", radius=6,
+                              tooltip=tooltip_fields)], bounds_gdf=chosen, title="small cells on streetlights")
+    save_map(m, path)
 
 
 def _gain(conn, best_lamps, threshold: float) -> float:  # noqa: ANN001
@@ -198,8 +347,10 @@ def _gain(conn, best_lamps, threshold: float) -> float:  # noqa: ANN001
     for r in best_lamps.to_crs(surface.crs).itertuples():
         secs = sectors_for_site(f"sc-{r.Index}", r.geometry.x, r.geometry.y, kind="small_cell")
         data = _site_windows(secs, surface)
-        for i in range(len(secs)):
+        for i in range(sum(k.startswith("rsrp_") for k in data)):
             r0, r1, c0, c1 = (int(v) for v in data[f"win_{i}"])
             new[r0:r1, c0:c1] = np.maximum(new[r0:r1, c0:c1], data[f"rsrp_{i}"])
-    people = population_raster(ai.population_cells(conn, 100).to_crs(surface.crs), surface.transform, now.shape)
-    return float(people[(new >= threshold) & (now < threshold)].sum())
+    outdoor = ~surface.in_building
+    people = population_raster(ai.population_cells(conn, 100).to_crs(surface.crs), surface.transform, now.shape,
+                               valid=outdoor)
+    return float(people[(new >= threshold) & ~(now >= threshold) & outdoor].sum())

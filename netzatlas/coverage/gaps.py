@@ -1,5 +1,7 @@
 """Coverage holes: cells below a threshold → polygons with their population and addresses; statistics per
-grid cell or district."""
+grid cell or district. ``valid`` restricts both to some cells — outdoor coverage to the cells outside buildings,
+indoor coverage to the building cells — and the people of each population cell are then spread over its valid
+cells only."""
 
 from __future__ import annotations
 
@@ -14,28 +16,42 @@ from scipy import ndimage
 
 
 def population_raster(cells: gpd.GeoDataFrame, transform: Affine, shape: tuple[int, int],
-                      population: str = "population_estimate") -> npt.NDArray[np.float64]:
-    """People per raster cell: each population cell's people spread evenly over the raster cells it contains."""
+                      population: str = "population_estimate",
+                      valid: npt.NDArray[np.bool_] | None = None) -> npt.NDArray[np.float64]:
+    """People per raster cell: each population cell's people spread evenly over the raster cells it contains (only
+    over its ``valid`` cells when given; a population cell without valid cells keeps its people on all of them)."""
     res = abs(transform.a)
     c = cells.to_crs(cells.crs)
     pop = pd.to_numeric(c[population], errors="coerce").fillna(0).to_numpy()
     per_area = pop / c.area.to_numpy()
     dens = rasterize(zip(c.geometry.values, per_area, strict=True), out_shape=shape, transform=transform, fill=0.0,
                      dtype="float64")
-    return dens * res * res
+    people = dens * res * res
+    if valid is None:
+        return people
+    ids = np.arange(1, len(c) + 1)
+    zone = rasterize(zip(c.geometry.values, ids, strict=True), out_shape=shape, transform=transform, fill=0,
+                     dtype="int32")
+    total = ndimage.sum_labels(people, zone, index=ids)
+    n_valid = ndimage.sum_labels(valid.astype(float), zone, index=ids)
+    per_valid = np.r_[0.0, np.where(n_valid > 0, total / np.maximum(n_valid, 1), 0.0)]
+    return np.where(valid & (zone > 0), per_valid[zone], np.where(np.r_[False, n_valid == 0][zone], people, 0.0))
 
 
 def holes(rsrp: npt.NDArray[np.float64], transform: Affine, crs: str, threshold_dbm: float,
           cells: gpd.GeoDataFrame | None = None, addresses: gpd.GeoDataFrame | None = None,
-          min_people: float = 0.0) -> gpd.GeoDataFrame:
-    """Connected areas where RSRP < threshold (no signal counts as below), with people and addresses."""
-    mask = rsrp < threshold_dbm
+          min_people: float = 0.0, valid: npt.NDArray[np.bool_] | None = None) -> gpd.GeoDataFrame:
+    """Connected areas where RSRP < threshold (no signal counts as below) among the ``valid`` cells, with people
+    and addresses."""
+    mask = ~(rsrp >= threshold_dbm)
+    if valid is not None:
+        mask &= valid
     labels, n = ndimage.label(mask)
     if n == 0:
         return gpd.GeoDataFrame({"hole": [], "people": [], "addresses": [], "area_ha": []}, geometry=[], crs=crs)
     people = np.zeros(n + 1)
     if cells is not None and len(cells):
-        pr = population_raster(cells.to_crs(crs), transform, rsrp.shape)
+        pr = population_raster(cells.to_crs(crs), transform, rsrp.shape, valid=valid)
         people = ndimage.sum_labels(pr, labels, index=np.arange(n + 1))
     addr = np.zeros(n + 1)
     if addresses is not None and len(addresses):
@@ -56,20 +72,25 @@ def holes(rsrp: npt.NDArray[np.float64], transform: Affine, crs: str, threshold_
 
 
 def stats_per_area(rsrp: npt.NDArray[np.float64], transform: Affine, areas: gpd.GeoDataFrame, threshold_dbm: float,
-                   cells: gpd.GeoDataFrame | None = None, id_column: str = "cell_id") -> gpd.GeoDataFrame:
-    """Per area (grid cell or district): share of the area and of the people with RSRP ≥ threshold."""
+                   cells: gpd.GeoDataFrame | None = None, id_column: str = "cell_id",
+                   valid: npt.NDArray[np.bool_] | None = None, prefix: str = "") -> gpd.GeoDataFrame:
+    """Per area (grid cell or district): share of the (valid) area and of the people with RSRP ≥ threshold;
+    column names start with ``prefix`` (``outdoor_``, ``indoor_``)."""
     ids = np.arange(1, len(areas) + 1)
     zone = rasterize(zip(areas.geometry.values, ids, strict=True), out_shape=rsrp.shape, transform=transform, fill=0,
                      dtype="int32")
+    if valid is not None:
+        zone = np.where(valid, zone, 0)
     ok = (rsrp >= threshold_dbm).astype(float)
     n = ndimage.sum_labels(np.ones_like(ok), zone, index=ids)
     covered = ndimage.sum_labels(ok, zone, index=ids)
     out = areas[[id_column, areas.geometry.name]].copy() if id_column in areas else areas[[areas.geometry.name]].copy()
-    out["area_covered_pct"] = np.where(n > 0, covered / np.maximum(n, 1) * 100, np.nan).round(1)
+    out[f"{prefix}area_covered_pct"] = np.where(n > 0, covered / np.maximum(n, 1) * 100, np.nan).round(1)
     if cells is not None and len(cells):
-        pr = population_raster(cells.to_crs(areas.crs), transform, rsrp.shape)
+        pr = population_raster(cells.to_crs(areas.crs), transform, rsrp.shape, valid=valid)
         people = ndimage.sum_labels(pr, zone, index=ids)
         ppl_cov = ndimage.sum_labels(pr * ok, zone, index=ids)
         out["people"] = people.round(0)
-        out["people_covered_pct"] = np.where(people > 0, ppl_cov / np.maximum(people, 1e-9) * 100, np.nan).round(1)
+        out[f"{prefix}people_covered_pct"] = np.where(people > 0, ppl_cov / np.maximum(people, 1e-9) * 100,
+                                                      np.nan).round(1)
     return out

@@ -198,3 +198,31 @@ def path_loss(model: str, d2d: float | Array, fc_ghz: float, h_bs: float, h_ut: 
     if isinstance(los, (bool, np.bool_)):
         return pl_los if los else pl_nlos
     return np.where(np.asarray(los, dtype=bool), pl_los, pl_nlos)
+
+
+# ---------------------------------------------------------------- outdoor-to-indoor (TR 38.901 § 7.4.3)
+#: the mean indoor distance: d2D-in is the minimum of two U(0, 25 m) draws for UMa/UMi → E = 25/3 m
+MEAN_INDOOR_DISTANCE_M = 25.0 / 3.0
+#: share of high-loss buildings (IRR glass) assumed where the city does not know its building stock (the 20 %
+#: high-loss / 80 % low-loss mix of the 3GPP UMa/UMi calibration); configurable
+HIGH_LOSS_SHARE = 0.2
+
+
+def o2i_loss_db(fc_ghz: float, model: str = "low", d_in_m: float = MEAN_INDOOR_DISTANCE_M) -> float:
+    """Building-entry loss of TR 38.901 § 7.4.3 (median, without its standard deviation) + indoor loss 0.5·d_in.
+
+    low-loss:  PL_tw = 5 − 10·log10(0.3·10^(−L_glass/10) + 0.7·10^(−L_concrete/10))
+    high-loss: PL_tw = 5 − 10·log10(0.7·10^(−L_IRRglass/10) + 0.3·10^(−L_concrete/10))
+    with L_glass = 2 + 0.2·fc, L_IRRglass = 23 + 0.3·fc, L_concrete = 5 + 4·fc (fc in GHz)."""
+    if fc_ghz <= 0:
+        raise InvalidParameter("the frequency must be positive")
+    if d_in_m < 0:
+        raise InvalidParameter("the indoor distance must be >= 0")
+    l_conc = 5 + 4 * fc_ghz
+    if model == "low":
+        tw = 5 - 10 * np.log10(0.3 * 10 ** (-(2 + 0.2 * fc_ghz) / 10) + 0.7 * 10 ** (-l_conc / 10))
+    elif model == "high":
+        tw = 5 - 10 * np.log10(0.7 * 10 ** (-(23 + 0.3 * fc_ghz) / 10) + 0.3 * 10 ** (-l_conc / 10))
+    else:
+        raise InvalidParameter(f"unknown O2I model {model!r}", hint="'low' or 'high' (TR 38.901 § 7.4.3)")
+    return float(tw + 0.5 * d_in_m)

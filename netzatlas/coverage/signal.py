@@ -1,5 +1,11 @@
 """Received power over a grid: per sector RSRP from path loss (LOS from the viewshed), the 3GPP antenna pattern and
-EIRP; the best server; coverage classes; Cloud-Optimized GeoTIFF output."""
+EIRP; the best server; outdoor and indoor coverage; coverage classes; Cloud-Optimized GeoTIFF output.
+
+Heights: a sector's ``height_m`` is its antenna height above ground. The antenna stands at terrain + height_m
+(never on top of the surface, which already holds the structure carrying it), the receiver at terrain + 1.5 m;
+the path-loss models take hBS = height_m and hUT = 1.5 m, the heights above ground they are defined with.
+Outdoor coverage is read on the cells outside buildings; indoor coverage per building cell (and per address) is the
+RSRP at the nearest outdoor cell (the facade) minus the TR 38.901 building-entry loss."""
 
 from __future__ import annotations
 
@@ -25,6 +31,8 @@ HOLE_THRESHOLD_DBM = -105.0
 
 @dataclass(frozen=True)
 class Sector:
+    """One sector. ``height_m``: antenna height above ground (terrain), m."""
+
     site_id: str
     x: float
     y: float
@@ -58,28 +66,91 @@ class BestServer:
 
 
 def sector_rsrp(sector: Sector, surface: Surface, visible: npt.NDArray[np.bool_] | None = None,
-                h_ut: float = 1.5) -> tuple[npt.NDArray[np.float64], tuple[slice, slice]]:
-    """RSRP of one sector in the window of its radius; returns the window array and its slices."""
+                h_ut: float = 1.5, shared: dict | None = None) -> tuple[npt.NDArray[np.float64], tuple[slice, slice]]:
+    """RSRP of one sector in the window of its radius; returns the window array and its slices. ``shared``: a dict
+    kept across the sectors of one site (same place, height, band and LOS): their geometry and path loss are
+    computed once."""
     t = surface.transform
     res = surface.resolution
     col, row = ~t @ (sector.x, sector.y)
+    row, col = np.floor(row), np.floor(col)
     rad = int(np.ceil(sector.max_radius_m / res))
     r0, r1 = max(int(row) - rad, 0), min(int(row) + rad + 1, surface.dsm.shape[0])
     c0, c1 = max(int(col) - rad, 0), min(int(col) + rad + 1, surface.dsm.shape[1])
-    rows, cols = np.mgrid[r0:r1, c0:c1]
-    xs, ys = t @ (cols + 0.5, rows + 0.5)
-    dx, dy = xs - sector.x, ys - sector.y
-    d2d = np.hypot(dx, dy)
-    ground = surface.dsm[int(row), int(col)]
-    dz = (surface.dsm[r0:r1, c0:c1] + h_ut) - (ground + sector.height_m)
-    model = pathloss.pick_model(sector.environment, sector.frequency_mhz / 1000, sector.height_m)
-    los_mask = visible[r0:r1, c0:c1] if visible is not None else None
-    pl = pathloss.path_loss(model, d2d.ravel(), sector.frequency_mhz / 1000, max(sector.height_m, 1.0), h_ut,
-                            los=None if los_mask is None else los_mask.ravel()).reshape(d2d.shape)
+    key = (sector.x, sector.y, sector.height_m, sector.frequency_mhz, sector.environment, sector.max_radius_m,
+           h_ut, id(visible))
+    if shared is not None and shared.get("key") == key:
+        dx, dy, d2d, dz, pl = shared["value"]
+    else:
+        rows, cols = np.mgrid[r0:r1, c0:c1]
+        xs, ys = t @ (cols + 0.5, rows + 0.5)
+        dx, dy = xs - sector.x, ys - sector.y
+        d2d = np.hypot(dx, dy)
+        terrain = surface.ground
+        dz = (terrain[r0:r1, c0:c1] + h_ut) - (terrain[int(row), int(col)] + sector.height_m)
+        model = pathloss.pick_model(sector.environment, sector.frequency_mhz / 1000, sector.height_m)
+        los_mask = visible[r0:r1, c0:c1] if visible is not None else None
+        pl = pathloss.path_loss(model, d2d.ravel(), sector.frequency_mhz / 1000, max(sector.height_m, 1.0), h_ut,
+                                los=None if los_mask is None else los_mask.ravel()).reshape(d2d.shape)
+        if shared is not None:
+            shared["key"], shared["value"] = key, (dx, dy, d2d, dz, pl)
     att = antenna.attenuation(dx, dy, dz, sector.azimuth_deg, sector.tilt_deg)
     rsrp = antenna.rsrp_dbm(sector.eirp_dbm, sector.n_rb, pl, att)
     rsrp = np.where(d2d <= sector.max_radius_m, rsrp, NODATA)
     return rsrp, (slice(r0, r1), slice(c0, c1))
+
+
+def site_viewshed(sector: Sector, surface: Surface, h_ut: float = 1.5) -> npt.NDArray[np.bool_]:
+    """Line of sight from the antenna (terrain + height above ground) to receivers at terrain + ``h_ut``; the
+    structure carrying the antenna (``Surface.structure_at``) does not block it."""
+    dsm, ground = surface.float32()
+    return los.viewshed(dsm, surface.transform, sector.x, sector.y, sector.height_m, h_ut, sector.max_radius_m,
+                        ground=ground, ignore=surface.structure_at(sector.x, sector.y))
+
+
+def outdoor(rsrp: npt.NDArray[np.float64], surface: Surface) -> npt.NDArray[np.float64]:
+    """Outdoor RSRP (1.5 m above ground): NaN on cells inside a building, where outdoor is not defined."""
+    return np.where(surface.in_building, np.nan, rsrp)
+
+
+def o2i_mix_db(frequency_mhz: float, high_loss_share: float = pathloss.HIGH_LOSS_SHARE) -> float:
+    """The building-entry loss for a mix of low- and high-loss buildings (TR 38.901 § 7.4.3), as the loss of the
+    mean received power: −10·log10((1 − s)·10^(−L_low/10) + s·10^(−L_high/10))."""
+    if not 0 <= high_loss_share <= 1:
+        raise InvalidParameter(f"the share of high-loss buildings must be in [0, 1], got {high_loss_share:g}")
+    fc = frequency_mhz / 1000
+    lo, hi = pathloss.o2i_loss_db(fc, "low"), pathloss.o2i_loss_db(fc, "high")
+    return float(-10 * np.log10((1 - high_loss_share) * 10 ** (-lo / 10) + high_loss_share * 10 ** (-hi / 10)))
+
+
+def indoor(rsrp: npt.NDArray[np.float64], surface: Surface, frequency_mhz: float,
+           high_loss_share: float = pathloss.HIGH_LOSS_SHARE,
+           nearest: tuple[npt.NDArray[np.int_], npt.NDArray[np.int_]] | None = None) -> npt.NDArray[np.float64]:
+    """Indoor RSRP on every cell: the outdoor RSRP at the nearest outdoor cell (the facade) minus the O2I loss of
+    the building mix; NODATA stays NODATA. Read it on building cells and at addresses."""
+    rows, cols = nearest if nearest is not None else surface.nearest_outdoor()
+    facade = rsrp[rows, cols]
+    return np.where(facade > NODATA, facade - o2i_mix_db(frequency_mhz, high_loss_share), NODATA)
+
+
+def coverage_views(rsrp: npt.NDArray[np.float64], surface: Surface, frequency_mhz: float,
+                   high_loss_share: float | None = None
+                   ) -> dict[str, tuple[npt.NDArray[np.float64], npt.NDArray[np.bool_]]]:
+    """``{"outdoor": (RSRP, cells outside buildings), "indoor": (RSRP with building-entry loss, building cells)}``.
+    A surface without building cells has only the outdoor view."""
+    share = pathloss.HIGH_LOSS_SHARE if high_loss_share is None else high_loss_share
+    inside = surface.in_building
+    views = {"outdoor": (rsrp, ~inside)}
+    if inside.any():
+        views["indoor"] = (indoor(rsrp, surface, frequency_mhz, share), inside)
+    return views
+
+
+def indoor_note(high_loss_share: float | None = None) -> str:
+    share = pathloss.HIGH_LOSS_SHARE if high_loss_share is None else high_loss_share
+    return (f"indoor = RSRP at the nearest outdoor cell (facade) − TR 38.901 O2I building-entry loss, "
+            f"{1 - share:.0%} low-loss / {share:.0%} high-loss (IRR glass) buildings (assumed share, configurable), "
+            f"mean indoor distance {pathloss.MEAN_INDOOR_DISTANCE_M:.1f} m, no shadow fading")
 
 
 def best_server(sectors: Sequence[Sector], surface: Surface, *, use_los: bool = True,
@@ -90,14 +161,15 @@ def best_server(sectors: Sequence[Sector], surface: Surface, *, use_los: bool = 
     best = np.full(surface.dsm.shape, NODATA)
     server = np.full(surface.dsm.shape, -1, dtype=np.int32)
     cache: dict[tuple[str, float], npt.NDArray[np.bool_]] = {}
+    shared: dict = {}
     for i, s in enumerate(sectors):
         vis = None
         if use_los:
             key = (s.site_id, s.height_m)
             if key not in cache:
-                cache[key] = los.viewshed(surface.dsm, surface.transform, s.x, s.y, s.height_m, 1.5, s.max_radius_m)
+                cache[key] = site_viewshed(s, surface)
             vis = cache[key]
-        rsrp, win = sector_rsrp(s, surface, vis)
+        rsrp, win = sector_rsrp(s, surface, vis, shared=shared)
         better = rsrp > best[win]
         best[win] = np.where(better, rsrp, best[win])
         server[win] = np.where(better, i, server[win])

@@ -1,5 +1,11 @@
-"""The surface raster (DSM) for line of sight: a user-supplied GeoTIFF, or — for the demo — buildings rasterised
-with their heights on flat terrain, plus a check of building heights against the NRW laser-scan tile."""
+"""Terrain (DGM) and surface (DSM) for line of sight, as two separate inputs on one grid.
+
+The ground of every cell is the terrain; the surface is terrain plus what stands on it (buildings). Antennas sit at
+terrain + their height above ground, outdoor receivers at terrain + 1.5 m on cells that are not inside a building.
+Terrain comes from GeoTIFF or XYZ DGM tiles (the formats NRW and other Länder publish), resampled to the run's grid
+(``terrain_on_grid``); without it the terrain is assumed flat and every output says so (``FLAT_TERRAIN_NOTE``).
+The surface is a user's DSM GeoTIFF, or — for the demo — the registry's buildings rasterised with their heights on
+the terrain. Also a check of building heights against the NRW laser-scan tile."""
 
 from __future__ import annotations
 
@@ -16,21 +22,116 @@ from rasterio.features import rasterize
 
 from netzatlas.errors import FileFormatError, InvalidParameter
 
-FLAT_TERRAIN_NOTE = ("Surface = OSM buildings rasterised with their (partly estimated) heights on FLAT terrain; "
-                     "no terrain model (DGM) of Aachen is openly available here. Replace with the city's DOM/DGM.")
+FLAT_TERRAIN_NOTE = ("terrain assumed flat: no terrain model (DGM) was given, so the ground is one level "
+                     "everywhere (Aachen's ground rises from ~125 m to ~410 m); import the DGM tiles (--terrain)")
+OSM_BUILDINGS_NOTE = "surface = OSM buildings rasterised with their (partly estimated) heights on the terrain"
 DEFAULT_HEIGHT_M = 9.0
+#: a cell whose surface stands this much above the terrain is taken as inside a building (a user's DSM)
+BUILDING_MIN_HEIGHT_M = 2.5
+#: how far from the antenna the structure carrying it may reach (and so never block it)
+STRUCTURE_RADIUS_M = 30.0
 
 
 @dataclass
 class Surface:
+    """Surface (DSM) and terrain (DGM) in metres on one grid, and which cells lie inside a building.
+
+    ``dtm`` None means no terrain model: the ground is taken as flat at ``flat_ground`` (the assumptions say so)."""
+
     dsm: npt.NDArray[np.float64]
     transform: Affine
     crs: str
     assumptions: list[str] = field(default_factory=list)
+    dtm: npt.NDArray[np.float64] | None = None
+    building: npt.NDArray[np.bool_] | None = None
+    flat_ground: float = 0.0
+    _flat: npt.NDArray[np.float64] | None = field(default=None, init=False, repr=False)
+    _nearest: tuple[npt.NDArray[np.int_], npt.NDArray[np.int_]] | None = field(default=None, init=False, repr=False)
+    _f32: tuple[npt.NDArray[np.float32], npt.NDArray[np.float32]] | None = field(default=None, init=False,
+                                                                                 repr=False)
+
+    def __post_init__(self) -> None:
+        if self.dtm is not None and self.dtm.shape != self.dsm.shape:
+            raise InvalidParameter(f"terrain {self.dtm.shape} and surface {self.dsm.shape} are not on one grid")
+        if self.dtm is None and not any("terrain assumed flat" in a for a in self.assumptions):
+            self.assumptions.insert(0, FLAT_TERRAIN_NOTE)
 
     @property
     def resolution(self) -> float:
         return abs(self.transform.a)
+
+    @property
+    def terrain_flat(self) -> bool:
+        return self.dtm is None
+
+    @property
+    def ground(self) -> npt.NDArray[np.float64]:
+        """The terrain height of every cell (flat when no terrain model was given)."""
+        if self.dtm is not None:
+            return self.dtm
+        if self._flat is None or self._flat.shape != self.dsm.shape:
+            self._flat = np.full(self.dsm.shape, float(self.flat_ground))
+        return self._flat
+
+    @property
+    def in_building(self) -> npt.NDArray[np.bool_]:
+        """Cells inside a building (the burnt footprints, else surface ≥ terrain + BUILDING_MIN_HEIGHT_M)."""
+        if self.building is None:
+            self.building = (self.dsm - self.ground) >= BUILDING_MIN_HEIGHT_M
+        return self.building
+
+    def float32(self) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.float32]]:
+        """(surface, terrain) as float32, made once: what the viewshed reads."""
+        if self._f32 is None or self._f32[0].shape != self.dsm.shape:
+            self._f32 = (np.ascontiguousarray(self.dsm, dtype=np.float32),
+                         np.ascontiguousarray(self.ground, dtype=np.float32))
+        return self._f32
+
+    def nearest_outdoor(self) -> tuple[npt.NDArray[np.int_], npt.NDArray[np.int_]]:
+        """For every cell the (row, col) of the nearest cell outside buildings (itself when outside); cached."""
+        if self._nearest is None:
+            from scipy import ndimage
+
+            inside = self.in_building
+            if inside.all() or not inside.any():
+                rows, cols = np.indices(inside.shape)
+                self._nearest = (rows, cols)
+            else:
+                idx = ndimage.distance_transform_edt(inside, return_distances=False, return_indices=True)
+                self._nearest = (idx[0], idx[1])
+        return self._nearest
+
+    def cell_of(self, x: float, y: float) -> tuple[int, int] | None:
+        """(row, col) of a point, None outside the grid."""
+        col, row = ~self.transform @ (x, y)
+        r, c = int(np.floor(row)), int(np.floor(col))
+        return (r, c) if 0 <= r < self.dsm.shape[0] and 0 <= c < self.dsm.shape[1] else None
+
+    def structure_at(self, x: float, y: float, radius_m: float = STRUCTURE_RADIUS_M
+                     ) -> tuple[npt.NDArray[np.int_], npt.NDArray[np.int_]]:
+        """(rows, cols) of the structure carrying an antenna at (x, y): the site's cell and the building cells
+        connected to it within ``radius_m`` (a tower mapped as a building, the roof of a rooftop site). These
+        cells never block their own antenna."""
+        from scipy import ndimage
+
+        cell = self.cell_of(x, y)
+        if cell is None:
+            raise InvalidParameter(f"the site ({x:.1f}, {y:.1f}) lies outside the surface raster")
+        r, c = cell
+        k = max(int(np.ceil(radius_m / self.resolution)), 1)
+        r0, c0 = max(r - k, 0), max(c - k, 0)
+        win = self.in_building[r0:r + k + 1, c0:c + k + 1]
+        if not win[r - r0, c - c0]:
+            return np.array([r]), np.array([c])
+        labels, _ = ndimage.label(win, structure=np.ones((3, 3)))
+        rows, cols = np.nonzero(labels == labels[r - r0, c - c0])
+        return rows + r0, cols + c0
+
+    def ground_at(self, x: float, y: float) -> float:
+        cell = self.cell_of(x, y)
+        if cell is None:
+            raise InvalidParameter(f"the point ({x:.1f}, {y:.1f}) lies outside the surface raster")
+        return float(self.ground[cell])
 
 
 def grid(bounds: tuple[float, float, float, float], resolution: float) -> tuple[Affine, tuple[int, int]]:
@@ -43,9 +144,11 @@ def grid(bounds: tuple[float, float, float, float], resolution: float) -> tuple[
 
 
 def buildings_surface(buildings: gpd.GeoDataFrame, bounds: tuple[float, float, float, float] | None = None,
-                      resolution: float = 10.0, ground: float = 0.0) -> Surface:
-    """Buildings burnt with their height (tallest wins in a cell) on flat ground; missing heights get the default
-    and are counted in the assumptions."""
+                      resolution: float = 10.0, ground: float = 0.0,
+                      terrain: npt.NDArray[np.float64] | None = None, terrain_note: str | None = None) -> Surface:
+    """Buildings burnt with their height above ground (tallest wins in a cell) on the terrain — ``terrain`` on the
+    grid of ``grid(bounds, resolution)`` (see ``terrain_on_grid``), else flat ground at ``ground`` (flagged).
+    Missing heights get the default and are counted in the assumptions."""
     if buildings.crs is None or buildings.crs.is_geographic:
         raise InvalidParameter("buildings must be in a projected CRS (metres)")
     h = pd.to_numeric(buildings.get("height_m"), errors="coerce")
@@ -55,16 +158,75 @@ def buildings_surface(buildings: gpd.GeoDataFrame, bounds: tuple[float, float, f
     order = np.argsort(h.to_numpy())
     shapes = ((g, float(v)) for g, v in zip(buildings.geometry.values[order], h.to_numpy()[order], strict=True)
               if g is not None and not g.is_empty)
-    dsm = rasterize(shapes, out_shape=shape, transform=transform, fill=0.0, dtype="float32",
-                    all_touched=False).astype(float) + ground
-    notes = [FLAT_TERRAIN_NOTE]
+    heights = rasterize(shapes, out_shape=shape, transform=transform, fill=np.nan, dtype="float32",
+                        all_touched=False).astype(float)
+    inside = ~np.isnan(heights)
+    if terrain is not None and terrain.shape != shape:
+        raise InvalidParameter(f"the terrain grid {terrain.shape} differs from the run's grid {shape}",
+                               hint="resample it with terrain_on_grid(files, transform, shape)")
+    notes = [OSM_BUILDINGS_NOTE]
+    if terrain is not None:
+        notes.insert(0, terrain_note or "terrain from a terrain model (DGM)")
+    base = terrain if terrain is not None else np.full(shape, float(ground))
+    dsm = base + np.where(inside, np.nan_to_num(heights), 0.0)
     if missing:
         notes.append(f"{missing} building(s) without height got {DEFAULT_HEIGHT_M:g} m")
-    return Surface(dsm, transform, str(buildings.crs), notes)
+    return Surface(dsm, transform, str(buildings.crs), notes, dtm=None if terrain is None else base,
+                   building=inside, flat_ground=float(ground))
 
 
-def read_surface(path: str | Path, terrain: str | Path | None = None) -> Surface:
-    """A user's DSM (DOM) GeoTIFF, optionally with a DGM to subtract/compare (band 1)."""
+def terrain_on_grid(paths: str | Path | list[str | Path], transform: Affine, shape: tuple[int, int], crs: str,
+                    resampling: str = "bilinear") -> tuple[npt.NDArray[np.float64], str]:
+    """DGM tiles (GeoTIFF, or XYZ ``x y z`` text as NRW publishes them; a folder means every *.tif/*.xyz in it)
+    resampled onto the run's grid. Returns the terrain and a note naming the tiles. Cells no tile covers are
+    filled with the nearest known height and counted in the note; no tile over the grid at all is an error."""
+    from rasterio.enums import Resampling
+    from rasterio.warp import reproject
+
+    files: list[Path] = []
+    for p in [paths] if isinstance(paths, str | Path) else paths:
+        p = Path(p)
+        files += sorted(q for q in p.iterdir() if q.suffix.lower() in (".tif", ".tiff", ".xyz", ".txt")) \
+            if p.is_dir() else [p]
+    if not files:
+        raise FileFormatError(f"no terrain tiles (*.tif, *.xyz) in {paths}")
+    out = np.full(shape, np.nan)
+    for f in files:
+        try:
+            with rasterio.open(f) as src:
+                if src.crs is None and f.suffix.lower() in (".xyz", ".txt"):
+                    src_crs = crs  # XYZ tiles carry no CRS: the tiles of a Land are in its UTM zone (as the run)
+                elif src.crs is None:
+                    raise FileFormatError(f"{f}: the terrain tile has no CRS")
+                else:
+                    src_crs = src.crs
+                tile = np.full(shape, np.nan)
+                reproject(src.read(1).astype("float64"), tile, src_transform=src.transform, src_crs=src_crs,
+                          src_nodata=src.nodata, dst_transform=transform, dst_crs=crs, dst_nodata=np.nan,
+                          resampling=getattr(Resampling, resampling))
+        except rasterio.errors.RasterioIOError as exc:
+            raise FileFormatError(f"{f}: cannot read the terrain tile ({exc})") from exc
+        out = np.where(np.isnan(out), tile, out)
+    known = ~np.isnan(out)
+    if not known.any():
+        raise InvalidParameter(f"the terrain tiles ({len(files)}) do not overlap the run's area",
+                               hint="check their CRS and extent")
+    gaps = int((~known).sum())
+    if gaps:
+        from scipy import ndimage
+
+        idx = ndimage.distance_transform_edt(~known, return_distances=False, return_indices=True)
+        out = out[tuple(idx)]
+    note = (f"terrain from {len(files)} DGM tile(s) ({', '.join(f.name for f in files[:3])}"
+            f"{' …' if len(files) > 3 else ''}) resampled ({resampling}) to {abs(transform.a):g} m")
+    if gaps:
+        note += f"; {gaps} cell(s) outside the tiles took the nearest terrain height"
+    return out, note
+
+
+def read_surface(path: str | Path, terrain: str | Path | list[str | Path] | None = None) -> Surface:
+    """A user's DSM (DOM) GeoTIFF with, optionally, DGM tiles resampled to its grid. Without terrain the ground is
+    taken as flat at the DSM's lowest value (flagged)."""
     try:
         with rasterio.open(path) as src:
             dsm, transform, crs = src.read(1).astype(float), src.transform, src.crs.to_string()
@@ -73,10 +235,14 @@ def read_surface(path: str | Path, terrain: str | Path | None = None) -> Surface
         raise FileFormatError(f"{path}: cannot read the surface raster ({exc})") from exc
     if nodata is not None:
         dsm = np.where(dsm == nodata, np.nan, dsm)
+    dsm = np.nan_to_num(dsm, nan=float(np.nanmin(dsm)))
     notes = [f"surface from {Path(path).name}"]
+    dtm = None
     if terrain:
-        notes.append(f"terrain from {Path(terrain).name}")
-    return Surface(np.nan_to_num(dsm, nan=float(np.nanmin(dsm))), transform, crs, notes)
+        dtm, note = terrain_on_grid(terrain, transform, dsm.shape, crs)
+        notes.insert(0, note)
+        notes.append(f"cells ≥ {BUILDING_MIN_HEIGHT_M:g} m above the terrain taken as inside buildings (trees too)")
+    return Surface(dsm, transform, crs, notes, dtm=dtm, flat_ground=float(dsm.min()))
 
 
 def compare_with_lidar(osm_buildings: gpd.GeoDataFrame, lidar: gpd.GeoDataFrame, ground_radius_m: float = 150.0,

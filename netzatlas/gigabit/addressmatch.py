@@ -1,32 +1,59 @@
-"""Address normalisation and matching of market-exploration answers to the register.
+"""Address normalisation and matching of market-exploration answers to the register (pure; no I/O).
 
-Order: by address id, else by normalised street + house number + suffix + postcode, else (where both sides
-have coordinates) the nearest register address within a tolerance. Rules:
-- streets: case-folded; ß → ss, ä/ö/ü → ae/oe/ue; "straße", "strasse", "str." → "str"; spaces, dots and hyphens
-  dropped ("Karl-Marx-Allee" = "karl marx allee");
-- numbers: "12a" = "12 A" = "12 a" (number 12, suffix "a"); a range "12-14" (also "12–14", "14-12"; "12/14" is NOT a
-  range) stands for every number from 12 to 14 — all parities, since German ranges on one building name its
-  entrances — and the answer is applied to each of them that the register has; "12a-12c" and "12a-c" stand for
-  12a, 12b, 12c; ranges longer than ``MAX_RANGE`` numbers are not expanded (the row stays unmatched);
-- postcode: used when both sides have one; otherwise street + number must be unique in the register.
+Order, each step only for the rows the one before left:
+
+1. ``address_id``: the register's id (uuid) or its ``external_id`` (e.g. the ALKIS / Hauskoordinate id);
+2. street + number + suffix + postcode, exactly (single numbers on both sides);
+3. street + number + suffix where the postcode is missing or differs, if exactly one register address has it;
+4. ranges: an answer range applies to every register address it names, a single number to the register range
+   that holds it (``range``); postcodes must agree where both sides have one;
+5. the nearest register address within a tolerance, where the answer has coordinates.
+
+A row that fits several register addresses where it names one (two "Hauptstr. 7" without postcode, 13 inside
+both "11-13" and "13-15") is not applied anywhere: it is reported as ambiguous.
+
+Rules:
+
+- streets: case-folded; ß → ss, ä/ö/ü → ae/oe/ue, other accents dropped; "straße", "strasse", "str." → "str";
+  spaces, dots and hyphens dropped ("Karl-Marx-Allee" = "karl marx allee");
+- numbers: every Unicode decimal digit counts as a digit (``١٢`` = 12, full-width ``１２`` = 12); what follows the
+  digits is the suffix, normalised (NFKC, lower case, spaces dropped): "12a" = "12 A" = "12" + suffix "a",
+  "12/1" = 12 + "/1", "21¹" = 21 + "1", "12½" = 12 + "1/2"; no leading digit ("½", "", "o. Nr.") → unreadable;
+- lists ``108,110`` / ``24; 24a; 26`` (as OSM writes them) name each of their numbers;
+- ranges ``12-14`` (also ``–``, ``—``, ``bis``) follow ONE side of the street, as German numbering does: the
+  numbers of the same parity from one end to the other ("13-15" = 13 and 15, never 14). A range whose ends differ in
+  parity (``12-15``) is not applied unless the row says it spans both sides (answer column ``beidseitig`` /
+  ``both_sides`` = ja), which makes it every number from one end to the other. In the register, such a range
+  stands for every number (the register says so). ``12a-12c`` and ``12a-c`` = 12a, 12b, 12c; ``12-12a`` = 12,
+  12a. Ranges over more than ``MAX_RANGE`` numbers are not expanded (the row stays unmatched, with the reason).
 """
 
 from __future__ import annotations
 
 import re
 import unicodedata
+from dataclasses import dataclass, field
+from functools import lru_cache
 
 import numpy as np
 import pandas as pd
 from scipy.spatial import cKDTree
 
-_RANGE = re.compile(r"^\s*(\d+)\s*[a-zA-Z]?\s*[-–]\s*(\d+)\s*[a-zA-Z]?\s*$")
-_LETTERS = re.compile(r"^\s*(\d+)\s*([a-zA-Z])\s*[-–]\s*(?:(\d+)\s*)?([a-zA-Z])\s*$")   # 12a-12c, 12a-c
-_NUM = re.compile(r"^\s*(\d+)\s*([a-zA-Z])?\s*$")
+__all__ = ["MAX_RANGE", "Matching", "ParsedNumber", "RegisterIndex", "conflicts", "index_register", "match",
+           "match_addresses", "normalise_street", "parse_house_number", "split_number"]
+
 MAX_RANGE = 50
+MAX_NUMBER = 999_999
+_DASHES = dict.fromkeys(map(ord, "–—‐‑−‒"), "-")
+_RANGE = re.compile(r"^(\d+)\s*([a-z]?)\s*(?:-|bis)\s*(\d+)\s*([a-z]?)$")
+_LETTERS = re.compile(r"^(\d+)\s*([a-z]?)\s*-\s*([a-z])$")
+_SINGLE = re.compile(r"^(\d+)(.*)$", re.DOTALL)
+METHODS = ("address_id", "street+number+postcode", "street+number", "range", "nearest")
 
 
+@lru_cache(maxsize=200_000)
 def normalise_street(name: object) -> str:
+    """A street name as a comparison key ("Krefelder Straße" = "krefelder str.")."""
     if not isinstance(name, str):
         return ""
     s = name.strip().lower()
@@ -36,108 +63,391 @@ def normalise_street(name: object) -> str:
     return re.sub(r"[\s.\-]+", "", s)
 
 
-def split_number(value: object, suffix: object = None) -> list[tuple[str, str]]:
-    """House number (+ separate suffix) → [(number, suffix)], ranges expanded; [] if unreadable."""
-    if value is None or (isinstance(value, float) and np.isnan(value)):
-        return []
-    v = str(value).strip()
-    suf = "" if suffix is None or (isinstance(suffix, float) and np.isnan(suffix)) else str(suffix).strip().lower()
+@dataclass(frozen=True)
+class ParsedNumber:
+    """The register numbers a house-number cell names: ``keys`` (number, suffix); ``is_range``; ``problem``
+    (why it names none)."""
+
+    keys: tuple[tuple[int, str], ...] = ()
+    is_range: bool = False
+    problem: str | None = None
+
+
+def _ascii_digits(text: str) -> str:
+    """Every Unicode decimal digit → its ASCII digit; other characters kept (superscripts are not decimal)."""
+    out = []
+    for ch in text:
+        d = unicodedata.decimal(ch, None) if not ch.isascii() else None
+        out.append(str(d) if d is not None else ch)
+    return "".join(out)
+
+
+def _suffix(text: str) -> str:
+    s = unicodedata.normalize("NFKC", text).lower().replace("⁄", "/")
+    return re.sub(r"\s+", "", s).strip(".,;")
+
+
+def _blank(value: object) -> bool:
+    return value is None or (isinstance(value, float) and np.isnan(value)) or value is pd.NA or value is pd.NaT
+
+
+@lru_cache(maxsize=100_000)
+def _parse_cached(value: str, suffix: str, both_sides: bool, register: bool) -> ParsedNumber:
+    v = _ascii_digits(value).translate(_DASHES).strip().lower()
+    v = re.sub(r"\s+", " ", v)
+    if not v:
+        return ParsedNumber(problem="no house number")
+    if "," in v or ";" in v:  # a list, as OSM writes it: "108,110", "24; 24a; 26"
+        parts = [_parse_cached(x, "", both_sides, register) for x in re.split(r"\s*[,;]\s*", v) if x]
+        if len(parts) == 1:
+            return parts[0]
+        if len(parts) > 1 and all(p.keys for p in parts):
+            return ParsedNumber(tuple(dict.fromkeys(k for p in parts for k in p.keys)), True)
+        bad = next((p.problem for p in parts if p.problem), None)
+        return ParsedNumber(problem=bad or f"house number {value!r} is not a list of numbers")
     m = _LETTERS.match(v)
-    if m and (m.group(3) is None or int(m.group(3)) == int(m.group(1))):
-        lo, hi = sorted((m.group(2).lower(), m.group(4).lower()))
-        return [(str(int(m.group(1))), chr(c)) for c in range(ord(lo), ord(hi) + 1)]
+    if m:
+        n, lo, hi = int(m.group(1)), m.group(2), m.group(3)
+        lo, hi = sorted((lo, hi))
+        return ParsedNumber(_letter_span(n, lo, hi), True)
     m = _RANGE.match(v)
     if m:
-        a, b = sorted((int(m.group(1)), int(m.group(2))))
-        if b - a <= MAX_RANGE:
-            return [(str(n), "") for n in range(a, b + 1)]
-    m = _NUM.match(v)
-    if m:
-        return [(str(int(m.group(1))), (m.group(2) or suf).lower())]
-    if v.isdigit():
-        return [(str(int(v)), suf)]
-    return []
+        a, la, b, lb = int(m.group(1)), m.group(2), int(m.group(3)), m.group(4)
+        if a == b:
+            lo, hi = sorted((la, lb))
+            return ParsedNumber(_letter_span(a, lo, hi), True)
+        if (a, la) > (b, lb):
+            a, la, b, lb = b, lb, a, la
+        if b - a > MAX_RANGE:
+            return ParsedNumber(problem=f"range {value!r} spans more than {MAX_RANGE} numbers")
+        if (a - b) % 2 and not (both_sides or register):
+            return ParsedNumber(problem=f"range {value!r} has ends on both sides of the street (odd and even); "
+                                        "mark the row as both-sided (column beidseitig = ja) to apply it to "
+                                        "every number")
+        step = 1 if (a - b) % 2 or both_sides else 2
+        keys = [(n, "") for n in range(a, b + 1, step)]
+        keys = [(a, la)] + keys[1:] if la else keys
+        keys = keys[:-1] + [(b, lb)] if lb and keys[-1][0] == b else keys
+        return ParsedNumber(tuple(dict.fromkeys(keys)), True)
+    m = _SINGLE.match(v)
+    if not m:
+        return ParsedNumber(problem=f"house number {value!r} has no number")
+    n = int(m.group(1))
+    if n > MAX_NUMBER:
+        return ParsedNumber(problem=f"house number {value!r} is too large")
+    suf = _suffix(m.group(2)) or suffix
+    return ParsedNumber(((n, suf),))
 
 
-def _keys(df: pd.DataFrame, with_postcode: bool) -> pd.DataFrame:
-    """One row per (row index, key) — ranges give several keys for one row."""
-    rows = []
-    for idx, street, num, suf, plz in zip(df.index, df["street"], df["house_number"],
-                                          df.get("house_number_suffix", pd.Series(None, index=df.index)),
-                                          df.get("postcode", pd.Series(None, index=df.index)), strict=True):
-        st = normalise_street(street)
-        for n, s in split_number(num, suf):
-            key = f"{st}|{n}|{s}" + (f"|{str(plz).strip()}" if with_postcode else "")
-            rows.append((idx, key))
-    return pd.DataFrame(rows, columns=["row", "key"])
+def _letter_span(n: int, lo: str, hi: str) -> tuple[tuple[int, str], ...]:
+    if hi == "":  # "12-12"
+        return ((n, ""),)
+    letters = [""] if lo == "" else []
+    start = ord(lo) if lo else ord("a")
+    letters += [chr(c) for c in range(start, ord(hi) + 1)]
+    return tuple((n, s) for s in letters)
+
+
+def parse_house_number(value: object, suffix: object = None, *, both_sides: bool = False,
+                       register: bool = False) -> ParsedNumber:
+    """Parse a house number cell (+ a separate suffix cell); never raises.
+
+    >>> parse_house_number("13-15").keys, parse_house_number("12 a").keys, parse_house_number("21¹").keys
+    (((13, ''), (15, '')), ((12, 'a'),), ((21, '1'),))
+    """
+    if _blank(value):
+        return ParsedNumber(problem="no house number")
+    suf = "" if _blank(suffix) else _suffix(str(suffix))
+    try:
+        return _parse_cached(str(value), suf, bool(both_sides), bool(register))
+    except (ValueError, TypeError, OverflowError, RecursionError) as exc:  # never let a number crash an import
+        return ParsedNumber(problem=f"house number {value!r} unreadable ({exc})")
+
+
+def split_number(value: object, suffix: object = None, *, both_sides: bool = False) -> list[tuple[str, str]]:
+    """House number (+ suffix) → [(number, suffix)], ranges expanded along one side; [] if unreadable."""
+    return [(str(n), s) for n, s in parse_house_number(value, suffix, both_sides=both_sides).keys]
+
+
+# ---------------------------------------------------------------- vectorised keys
+def _col(df: pd.DataFrame, name: str) -> pd.Series:
+    return df[name] if name in df.columns else pd.Series(None, index=df.index, dtype=object)
+
+
+def _postcode(s: pd.Series) -> pd.Series:
+    uniq = pd.unique(s.astype(object))
+    out = {}
+    for u in uniq:
+        if _blank(u):
+            out[u] = ""
+            continue
+        t = str(u).strip()
+        t = t[:-2] if t.endswith(".0") else t
+        out[u] = t.zfill(5) if t.isdigit() and len(t) == 4 else t
+    return s.astype(object).map(out).fillna("")
+
+
+@dataclass
+class _Keys:
+    pos: np.ndarray        # position of the row in the frame
+    street: np.ndarray     # street code (shared code space)
+    number: np.ndarray
+    suffix: np.ndarray     # suffix code
+    plz: np.ndarray        # postcode code, 0 = none
+    single: np.ndarray     # the cell names one number (no range)
+
+
+def _keys(df: pd.DataFrame, codes: dict[str, dict[str, int]], *, register: bool
+          ) -> tuple[_Keys, dict[int, str], np.ndarray]:
+    """One key per (row, number) — ranges give several; (keys, problem per row position, is-range per row)."""
+    n = len(df)
+    hn = _col(df, "house_number").astype(object)
+    suf = _col(df, "house_number_suffix").astype(object)
+    both = _col(df, "both_sides").fillna(False).astype(bool) if "both_sides" in df.columns else \
+        pd.Series(False, index=df.index)
+    combo = pd.MultiIndex.from_arrays([hn.where(hn.notna(), None), suf.where(suf.notna(), None), both.to_numpy()])
+    ucodes, uniques = pd.factorize(combo)
+    parsed = [parse_house_number(h, s, both_sides=b, register=register) for h, s, b in uniques]
+    lengths = np.array([len(p.keys) for p in parsed], dtype=np.int64)
+    offsets = np.concatenate([[0], np.cumsum(lengths)[:-1]]) if len(parsed) else np.zeros(0, dtype=np.int64)
+    flat_n = np.array([k[0] for p in parsed for k in p.keys], dtype=np.int64)
+    suf_codes = codes["suffix"]
+    flat_s = np.array([suf_codes.setdefault(k[1], len(suf_codes)) for p in parsed for k in p.keys], dtype=np.int64)
+    is_range_u = np.array([p.is_range for p in parsed], dtype=bool)
+    counts = lengths[ucodes] if n else np.zeros(0, dtype=np.int64)
+    total = int(counts.sum())
+    pos = np.repeat(np.arange(n, dtype=np.int64), counts)
+    within = np.arange(total, dtype=np.int64) - np.repeat(np.cumsum(counts) - counts, counts)
+    flat_idx = np.repeat(offsets[ucodes], counts) + within
+    st = _coded(_col(df, "street"), codes["street"], normalise_street, missing=-1)
+    pc = _coded(_postcode(_col(df, "postcode")), codes["plz"], str, missing=0)
+    is_range = is_range_u[ucodes] if n else np.zeros(0, dtype=bool)
+    keys = _Keys(pos, st[pos], flat_n[flat_idx], flat_s[flat_idx], pc[pos], ~is_range[pos])
+    ok = keys.street >= 0
+    keys = _Keys(*(a[ok] for a in (keys.pos, keys.street, keys.number, keys.suffix, keys.plz, keys.single)))
+    bad_u = np.array([p.problem is not None for p in parsed] + [False], dtype=bool)
+    problems = {int(i): parsed[ucodes[i]].problem for i in np.flatnonzero(bad_u[ucodes])}
+    for i in np.flatnonzero(st < 0):
+        problems.setdefault(int(i), "no street")
+    return keys, problems, is_range
+
+
+def _coded(s: pd.Series, space: dict[str, int], norm, *, missing: int) -> np.ndarray:  # noqa: ANN001
+    """Codes in a shared code space, each distinct value normalised once; blank → ``missing``."""
+    codes, uniques = pd.factorize(s.astype(object), use_na_sentinel=True)
+    per_unique = np.array([space.setdefault(k, len(space)) if (k := norm(u)) else missing for u in uniques]
+                          + [missing], dtype=np.int64)
+    return per_unique[codes]  # code -1 (missing) picks the last element
+
+
+def _frame(k: _Keys) -> pd.DataFrame:
+    key = (k.street << 42) | (k.number << 21) | k.suffix
+    return pd.DataFrame({"pos": k.pos, "key": key, "plz": k.plz, "single": k.single})
+
+
+@dataclass
+class Matching:
+    """Matches (answer row label, address_id, method[, distance_m]) and why the other rows did not match."""
+
+    matches: pd.DataFrame
+    notes: dict[object, str] = field(default_factory=dict)   # answer row label → reason it was not applied
+    ambiguous: set[object] = field(default_factory=set)       # labels of rows that fit several addresses
+
+
+def _take(hits: pd.DataFrame, method: str, label: np.ndarray, reg_ids: np.ndarray, *, many_ok: pd.Series | None,
+          notes: dict, ambiguous: set, why: str) -> tuple[pd.DataFrame, np.ndarray]:
+    """Accept rows with one distinct address (or any number where ``many_ok``); note the rest as ambiguous."""
+    if hits.empty:
+        return pd.DataFrame(columns=["row", "address_id", "method"]), np.zeros(0, dtype=np.int64)
+    hits = hits.drop_duplicates(["pos", "reg"])
+    n_addr = hits.groupby("pos")["reg"].transform("size")
+    accept = n_addr.eq(1)
+    if many_ok is not None:
+        accept |= hits["pos"].map(many_ok).fillna(False).astype(bool)
+    for p, k in hits.loc[~accept].groupby("pos")["reg"].size().items():
+        notes[label[p]] = f"ambiguous: fits {k} register addresses ({why})"
+        ambiguous.add(label[p])
+    got = hits[accept]
+    out = pd.DataFrame({"row": label[got["pos"].to_numpy()], "address_id": reg_ids[got["reg"].to_numpy()],
+                        "method": method})
+    return out, np.unique(hits["pos"].to_numpy())
+
+
+@dataclass
+class RegisterIndex:
+    """The register's keys, built once and used for every answer file of an import."""
+
+    register: pd.DataFrame
+    codes: dict[str, dict[str, int]]
+    keys: pd.DataFrame
+    ids: np.ndarray
+    _lookup: pd.Series | None = None
+    _tree: tuple | None = None
+
+    def lookup(self) -> pd.Series:
+        """Lower-cased id and external id → register position (ids that are not unique left out)."""
+        if self._lookup is None:
+            reg = self.register
+            lk = pd.Series(np.arange(len(reg)), index=pd.Index(reg["address_id"].astype(str).str.lower()))
+            if "external_id" in reg.columns:
+                ext = pd.Series(np.arange(len(reg)), index=pd.Index(reg["external_id"].astype(str).str.lower()))
+                lk = pd.concat([lk, ext[~ext.index.isin(lk.index)]])
+            self._lookup = lk[~lk.index.duplicated(keep=False)]
+        return self._lookup
+
+    def tree(self) -> tuple:
+        """(cKDTree over the register points with coordinates, their positions)."""
+        if self._tree is None:
+            xy = self.register[["x", "y"]].to_numpy(dtype=float)
+            ok = np.flatnonzero(np.isfinite(xy).all(axis=1))
+            self._tree = (cKDTree(xy[ok]) if len(ok) else None, ok)
+        return self._tree
+
+
+def index_register(register: pd.DataFrame) -> RegisterIndex:
+    """Parse and code the register's addresses once (see :func:`match`)."""
+    codes: dict[str, dict[str, int]] = {"street": {}, "suffix": {"": 0}, "plz": {"": 0}}
+    rk, _, _ = _keys(register, codes, register=True)
+    return RegisterIndex(register, codes, _frame(rk).rename(columns={"pos": "reg"}),
+                         register["address_id"].astype(str).to_numpy())
+
+
+def match(answers: pd.DataFrame, register: pd.DataFrame | RegisterIndex, *, tolerance_m: float = 25.0
+          ) -> Matching:
+    """Match answer rows to register addresses (see the module docstring for the order and rules).
+
+    ``register``: address_id, street, house_number, house_number_suffix, postcode, optionally external_id and
+    x/y (metric) — or a :class:`RegisterIndex` of it. ``answers``: the same columns (address_id, both_sides, x/y
+    optional)."""
+    idx = register if isinstance(register, RegisterIndex) else index_register(register)
+    register = idx.register
+    label = answers.index.to_numpy()
+    reg_ids = idx.ids
+    notes: dict[object, str] = {}
+    ambiguous: set[object] = set()
+    out: list[pd.DataFrame] = []
+    done = np.zeros(len(answers), dtype=bool)
+    if "address_id" in answers.columns and len(register) and answers["address_id"].notna().any():
+        aid = answers["address_id"].astype(object).where(answers["address_id"].notna(), None)
+        aid = aid.map(lambda v: None if v is None else str(v).strip().lower() or None)
+        hit = aid.map(idx.lookup())
+        ok = hit.notna().to_numpy()
+        out.append(pd.DataFrame({"row": label[ok], "address_id": reg_ids[hit[ok].astype(np.int64).to_numpy()],
+                                 "method": "address_id"}))
+        done |= ok
+        for p in np.flatnonzero(aid.notna().to_numpy() & ~ok):
+            notes[label[p]] = f"address id {aid.iloc[p]!r} is not in the register"
+    ak, problems, a_range = _keys(answers, idx.codes, register=False)
+    af, rf = _frame(ak), idx.keys
+    for p, why in problems.items():
+        if not done[p]:
+            notes.setdefault(label[p], why)
+    blocked = done.copy()
+
+    def still(frame: pd.DataFrame) -> pd.DataFrame:
+        return frame[~blocked[frame["pos"].to_numpy()]]
+
+    # 2. exact with postcode, 3. exact without
+    a1, r1 = still(af[af["single"]]), rf[rf["single"]]
+    hits = a1[a1["plz"] > 0].merge(r1[r1["plz"] > 0], on=["key", "plz"])
+    got, seen = _take(hits, "street+number+postcode", label, reg_ids, many_ok=None, notes=notes,
+                      ambiguous=ambiguous, why="the register holds this address twice")
+    out.append(got)
+    blocked[seen] = True
+    hits = still(a1).merge(r1[["key", "reg"]], on="key")
+    got, seen = _take(hits, "street+number", label, reg_ids, many_ok=None, notes=notes, ambiguous=ambiguous,
+                      why="street and number exist under several postcodes; give the postcode")
+    out.append(got)
+    blocked[seen] = True
+    # 4. ranges on either side
+    a2 = still(af)
+    hits = a2.merge(rf, on="key", suffixes=("", "_r"))
+    hits = hits[(hits["plz"] == 0) | (hits["plz_r"] == 0) | (hits["plz"] == hits["plz_r"])]
+    hits = hits[~(hits["single"] & hits["single_r"])]
+    per_key = hits.groupby(["pos", "key"])["reg"].transform("nunique")
+    hits = hits[per_key.eq(1) | ~pd.Series(a_range[hits["pos"].to_numpy()], index=hits.index)]
+    many_ok = pd.Series(a_range, index=np.arange(len(answers)))
+    got, seen = _take(hits[["pos", "reg"]], "range", label, reg_ids, many_ok=many_ok, notes=notes,
+                      ambiguous=ambiguous, why="the number lies in several register ranges")
+    out.append(got)
+    blocked[seen] = True
+    matched_rows = set(pd.concat(out)["row"]) if out else set()
+    # 5. nearest
+    if {"x", "y"} <= set(answers.columns) and {"x", "y"} <= set(register.columns) and len(register):
+        left = ~np.isin(label, list(matched_rows)) & answers["x"].notna().to_numpy() & answers["y"].notna().to_numpy()
+        tree, okr = idx.tree() if left.any() else (None, None)
+        if tree is not None:
+            d, i = tree.query(answers.loc[left, ["x", "y"]].to_numpy(dtype=float), distance_upper_bound=tolerance_m)
+            ok = np.isfinite(d)
+            ids = reg_ids[okr[i[ok]]]
+            rows = label[left][ok]
+            out.append(pd.DataFrame({"row": rows, "address_id": ids, "method": "nearest",
+                                     "distance_m": d[ok].round(1)}))
+            for r in rows:
+                notes.pop(r, None)
+                ambiguous.discard(r)
+    res = pd.concat([o for o in out if len(o)], ignore_index=True) if any(len(o) for o in out) else \
+        pd.DataFrame(columns=["row", "address_id", "method"])
+    res = res.drop_duplicates(["row", "address_id"])
+    for r in set(res["row"]):
+        notes.pop(r, None)
+    for p in np.flatnonzero(~np.isin(label, res["row"].to_numpy())):
+        notes.setdefault(label[p], "no register address with this street, number and postcode")
+    return Matching(res.reset_index(drop=True), notes, ambiguous)
 
 
 def match_addresses(answers: pd.DataFrame, register: pd.DataFrame, *, tolerance_m: float = 25.0) -> pd.DataFrame:
-    """Matches (answer row index, address_id, method); an answer row may match several addresses (ranges).
-
-    ``register``: address_id, street, house_number, house_number_suffix, postcode, and optionally x/y (metric).
-    ``answers``: the same columns (address_id optional), optionally x/y in the same CRS.
-    """
-    out: list[pd.DataFrame] = []
-    todo = answers.index
-    if "address_id" in answers.columns:
-        known = set(register["address_id"].astype(str))
-        ids = answers["address_id"].astype(str)
-        hit = answers["address_id"].notna() & ids.isin(known)
-        out.append(pd.DataFrame({"row": answers.index[hit], "address_id": ids[hit], "method": "address_id"}))
-        todo = answers.index[~hit]
-    for with_plz in (True, False):
-        if len(todo) == 0:
-            break
-        sub = answers.loc[todo]
-        if with_plz and "postcode" in sub:
-            sub = sub[sub["postcode"].notna()]
-        ak, rk = _keys(sub, with_plz), _keys(register.set_index(register.index), with_plz)
-        rk["address_id"] = register.loc[rk["row"], "address_id"].astype(str).to_numpy()
-        unique = rk.drop_duplicates("key", keep=False) if not with_plz else rk
-        m = ak.merge(unique[["key", "address_id"]], on="key")
-        if not m.empty:
-            out.append(pd.DataFrame({"row": m["row"], "address_id": m["address_id"],
-                                     "method": "street+number+postcode" if with_plz else "street+number"}))
-            todo = todo.difference(m["row"])
-    if len(todo) and {"x", "y"} <= set(answers.columns) and {"x", "y"} <= set(register.columns):
-        sub = answers.loc[todo].dropna(subset=["x", "y"])
-        if len(sub):
-            tree = cKDTree(register[["x", "y"]].to_numpy())
-            d, i = tree.query(sub[["x", "y"]].to_numpy(), distance_upper_bound=tolerance_m)
-            ok = np.isfinite(d)
-            out.append(pd.DataFrame({"row": sub.index[ok], "address_id": register["address_id"].astype(str)
-                                     .to_numpy()[i[ok]], "method": "nearest", "distance_m": d[ok].round(1)}))
-    res = pd.concat(out, ignore_index=True) if out else pd.DataFrame(columns=["row", "address_id", "method"])
-    return res.drop_duplicates(["row", "address_id"])
+    """Matches only (row, address_id, method[, distance_m]); see :func:`match`."""
+    return match(answers, register, tolerance_m=tolerance_m).matches
 
 
-def conflicts(answers: pd.DataFrame, matches: pd.DataFrame, existing_supply: pd.DataFrame | None = None
-              ) -> pd.DataFrame:
-    """Conflicting answers: two operators with binding plans for one address; an operator claiming supply (or a
-    plan) at an address that is not in the register (an unmatched row); an operator claiming supply at an address
-    where the register has none of that operator."""
-    m = matches.merge(answers, left_on="row", right_index=True)
-    rows = []
-    lost = answers[~answers.index.isin(matches["row"])]
+def conflicts(answers: pd.DataFrame, matches: pd.DataFrame, existing_supply: pd.DataFrame | None = None,
+              notes: dict[object, str] | None = None) -> pd.DataFrame:
+    """Conflicts in one answer file: a claim (supply or plan) at an address the register does not have, or at
+    several it cannot tell apart; two operators with binding plans for one address; an operator claiming supply
+    where the register shows none of that operator (only where the register knows the operator at all).
+
+    Columns: row (answer row label), address_id, kind, detail."""
+    notes = notes or {}
+    cols = ["row", "address_id", "kind", "detail"]
+    rows: list[dict] = []
+    matched = set(matches["row"]) if len(matches) else set()
+    lost = answers[~answers.index.isin(list(matched))]
     claims = lost["down_mbps"].fillna(0).gt(0) if "down_mbps" in lost else pd.Series(False, index=lost.index)
     if "planned_technology" in lost:
         claims |= lost["planned_technology"].notna()
     for i, r in lost[claims].iterrows():
         where = " ".join(str(r.get(c)) for c in ("street", "house_number", "house_number_suffix", "postcode")
                          if r.get(c) is not None and not pd.isna(r.get(c)))
-        rows.append({"address_id": None, "kind": "address not in the register",
-                     "detail": f"row {r.get('row', i)}: {r.get('operator', '')} claims supply at {where or '?'}"})
-    plans = m[m["planned_technology"].notna() & m["binding"].astype(bool)]
-    multi = plans.groupby("address_id")["operator"].nunique()
-    for aid in multi[multi > 1].index:
-        ops = sorted(plans.loc[plans.address_id == aid, "operator"].unique())
-        rows.append({"address_id": aid, "kind": "two binding plans", "detail": " and ".join(ops)})
-    if existing_supply is not None:
-        have = set(zip(existing_supply["address_id"].astype(str), existing_supply["operator"], strict=True))
-        claims = m[m["down_mbps"].fillna(0) > 0]
-        for aid, op in zip(claims["address_id"], claims["operator"], strict=True):
-            if (aid, op) not in have:
-                rows.append({"address_id": aid, "kind": "supply unknown to the register",
-                             "detail": f"{op} claims supply the register does not show"})
-    return pd.DataFrame(rows, columns=["address_id", "kind", "detail"])
+        ambiguous = notes.get(i, "").startswith("ambiguous")
+        rows.append({"row": r.get("row", i), "address_id": None,
+                     "kind": "ambiguous address" if ambiguous else "address not in the register",
+                     "detail": f"{r.get('operator', '')} claims supply at {where or '?'}"
+                               + (f": {notes[i]}" if i in notes else "")})
+    if len(matches):
+        m = matches.merge(answers, left_on="row", right_index=True, suffixes=("", "_answer"))
+        m["row_no"] = m["row_answer"] if "row_answer" in m else m["row"]
+        plans = m[m["planned_technology"].notna() & m["binding"].astype(bool)] if "planned_technology" in m else m[:0]
+        multi = plans.groupby("address_id")["operator"].nunique()
+        for aid in multi[multi > 1].index:
+            sub = plans[plans.address_id == aid]
+            rows.append({"row": sub["row_no"].iloc[0], "address_id": aid, "kind": "two binding plans",
+                         "detail": " and ".join(sorted(sub["operator"].unique()))})
+        if existing_supply is not None and len(existing_supply) and {"status", "binding"} <= set(existing_supply):
+            ex = existing_supply
+            other = ex[(ex["status"] == "planned") & ex["binding"].astype(bool)][["address_id", "operator"]]
+            j = plans[["row_no", "address_id", "operator"]].astype({"address_id": str}).merge(
+                other.astype({"address_id": str}), on="address_id", suffixes=("", "_other"))
+            j = j[j["operator"] != j["operator_other"]]
+            for (rn, aid, op), g in j.groupby(["row_no", "address_id", "operator"]):
+                rows.append({"row": rn, "address_id": aid, "kind": "two binding plans",
+                             "detail": " and ".join(sorted({op, *g["operator_other"]}))})
+        if existing_supply is not None and len(existing_supply):
+            known_ops = set(existing_supply["operator"])
+            have = set(zip(existing_supply["address_id"].astype(str), existing_supply["operator"], strict=True))
+            claims = m[m["down_mbps"].fillna(0).gt(0) & m["operator"].isin(known_ops)]
+            for rn, aid, op in zip(claims["row_no"], claims["address_id"], claims["operator"], strict=True):
+                if (str(aid), op) not in have:
+                    rows.append({"row": rn, "address_id": aid, "kind": "supply unknown to the register",
+                                 "detail": f"{op} claims supply the register does not show"})
+    return pd.DataFrame(rows, columns=cols)

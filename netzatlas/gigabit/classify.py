@@ -6,8 +6,10 @@ Classes (German name, English alongside):
 - ``dunkelgrau`` / dark grey: exactly one NGA network, best download at least ``light_grey_below_down_mbps``;
 - ``hellgrau`` / light grey: exactly one NGA network, best download below that;
 - ``weiß`` / white: no NGA network.
+NGA: an NGA technology (wired, or wireless above its own floor) delivering at least ``nga_min_down_mbps`` down.
 Eligible: no single network meets one of the programme's ``served_if`` thresholds now, and no (binding, where the
-programme demands it) plan within the horizon will; socio-economic addresses follow their programme's rule.
+programme demands it) plan within the horizon will; a plan whose milestone lies before the reference date is
+overdue (flagged, not counted); socio-economic addresses follow their programme's rule while it is in force.
 This module is the pure path (DataFrames in, DataFrame out); ``classify_sql`` is the same logic in PostGIS.
 """
 
@@ -26,7 +28,13 @@ CLASSES = {"weiß": "white", "hellgrau": "light grey", "dunkelgrau": "dark grey"
 SUPPLY_COLUMNS = ["address_id", "operator", "technology", "down_mbps", "up_mbps", "status", "planned_date", "binding"]
 OUTPUT_COLUMNS = ["address_id", "best_down_mbps", "best_up_mbps", "best_technology", "nga_networks",
                   "planned_down_mbps", "planned_up_mbps", "planned_date", "binding_plan", "class_de", "class_en",
-                  "eligible", "reason"]
+                  "eligible", "overdue_plan", "pre_marketing", "reason"]
+FIBRE_TECHNOLOGIES = ("ftth", "fttb")
+#: the reason's wording for an overdue plan (around its date), a plan in pre-marketing and a business outside any
+#: Gewerbegebiet counted under a hint; shared with the SQL path
+OVERDUE_TEXT = ("; plan overdue (milestone ", " passed): not counted")
+PRE_MARKETING_TEXT = "; plan in pre-marketing (Vorvermarktung)"
+BUSINESS_HINT_TEXT = " (hint: business outside any Gewerbegebiet, check)"
 
 
 def horizon_end(reference: date, years: float) -> date:
@@ -71,6 +79,8 @@ def validate_supply(supply: pd.DataFrame) -> pd.DataFrame:
     if missing:
         raise InvalidInput(f"supply is missing column(s) {', '.join(missing)}")
     s = supply[SUPPLY_COLUMNS].copy()
+    pre = supply["vorvermarktung"] if "vorvermarktung" in supply.columns else pd.Series(False, index=supply.index)
+    s["vorvermarktung"] = pre.fillna(False).astype(bool)
     s["down_mbps"] = pd.to_numeric(s["down_mbps"]).astype(float)
     s["up_mbps"] = pd.to_numeric(s["up_mbps"]).astype(float)
     s["binding"] = s["binding"].fillna(False).astype(bool)
@@ -85,29 +95,36 @@ def classify(addresses: pd.DataFrame, supply: pd.DataFrame, programme: Programme
         raise InvalidInput("addresses need an address_id column")
     s = validate_supply(supply)
     s = s[s["address_id"].isin(addresses["address_id"])]
-    nga = s["technology"].isin(programme.nga_technologies) | (
-        s["technology"].isin(programme.wireless_nga_technologies)
-        & (s["down_mbps"] >= programme.wireless_nga_min_down_mbps))
+    down = s["down_mbps"]
+    nga = (s["technology"].isin(programme.nga_technologies) & (down >= programme.nga_min_down_mbps)) | (
+        s["technology"].isin(programme.wireless_nga_technologies) & (down >= programme.wireless_nga_min_down_mbps)
+        & (down >= programme.nga_min_down_mbps))
     meets = _meets(s["down_mbps"], s["up_mbps"], programme)
     available = s["status"] == "available"
     end = horizon_end(reference_date, programme.horizon_years)
-    in_horizon = (s["status"] == "planned") & s["planned_date"].map(lambda d: d is not None and not pd.isna(d)
-                                                                     and d <= end)
+    dated = s["planned_date"].map(lambda d: d is not None and not pd.isna(d))
+    pdate = s["planned_date"].where(dated, date.max)
+    planned = (s["status"] == "planned") & dated
+    overdue = planned & (pdate < reference_date) & (not programme.overdue_plans_count)
+    in_horizon = planned & ~overdue & (pdate <= end)
     counted_plan = in_horizon & (s["binding"] | (not programme.binding_plans_only))
     gigabit = available & s["technology"].isin(programme.gigabit_technologies) & (
         s["down_mbps"] >= programme.gigabit_min_down_mbps)
-    fibre = available & s["technology"].isin(["ftth", "fttb"])
+    fibre = available & s["technology"].isin(FIBRE_TECHNOLOGIES)
 
     g = pd.DataFrame({"address_id": s["address_id"], "nga_op": s["operator"].where(available & nga),
                       "served": available & meets, "plan": counted_plan & meets, "gigabit": gigabit,
-                      "fibre": fibre})
+                      "fibre": fibre, "overdue": overdue, "premkt": in_horizon & s["vorvermarktung"],
+                      "overdue_date": pd.to_datetime(s["planned_date"]).where(overdue)})
     agg = g.groupby("address_id").agg(nga_networks=("nga_op", "nunique"), served=("served", "any"),
-                                      plan=("plan", "any"), gigabit=("gigabit", "any"), fibre=("fibre", "any"))
+                                      plan=("plan", "any"), gigabit=("gigabit", "any"), fibre=("fibre", "any"),
+                                      overdue=("overdue", "any"), premkt=("premkt", "any"),
+                                      overdue_date=("overdue_date", "max"))
     best = _best(s[available], "best")
-    planned = _best(s[counted_plan], "planned")
+    planned_best = _best(s[counted_plan], "planned")
     out = addresses[["address_id"]].drop_duplicates().set_index("address_id")
-    out = out.join(agg).join(best).join(planned)
-    for c in ("served", "plan", "gigabit", "fibre"):
+    out = out.join(agg).join(best).join(planned_best)
+    for c in ("served", "plan", "gigabit", "fibre", "overdue", "premkt"):
         out[c] = out[c].fillna(False).astype(bool)
     out["nga_networks"] = out["nga_networks"].fillna(0).astype(int)
 
@@ -119,24 +136,46 @@ def classify(addresses: pd.DataFrame, supply: pd.DataFrame, programme: Programme
     out["class_de"] = klass
     out["class_en"] = out["class_de"].map(CLASSES)
     eligible = ~out["served"] & ~out["plan"]
-    socio = addresses.drop_duplicates("address_id").set_index("address_id").get("socio_economic")
-    socio = socio.reindex(out.index) if socio is not None else pd.Series(None, index=out.index, dtype=object)
-    in_cat = socio.isin(programme.socio_economic.categories)
-    rule = programme.socio_economic.rule
-    override = pd.Series(False, index=out.index)
-    if rule == "eligible_regardless":
-        override = in_cat & ~out["gigabit"]
-    elif rule == "eligible_without_fibre":
-        override = in_cat & ~out["fibre"]
+    override, hint, socio = _socio_economic(addresses, out, programme, reference_date)
     out["eligible"] = eligible | override
     out["binding_plan"] = out["plan"]
-    out["reason"] = _reasons(out, programme, override, socio)
+    out["overdue_plan"] = out["overdue"]
+    out["pre_marketing"] = out["premkt"]
+    out["reason"] = _reasons(out, programme, override, hint, socio)
     out = out.reset_index()
     out["planned_date"] = out["planned_date"].where(out["planned_date"].notna(), None)
     return out[OUTPUT_COLUMNS]
 
 
-def _reasons(out: pd.DataFrame, programme: Programme, override: pd.Series, socio: pd.Series) -> pd.Series:
+def _socio_economic(addresses: pd.DataFrame, out: pd.DataFrame, programme: Programme, reference_date: date
+                    ) -> tuple[pd.Series, pd.Series, pd.Series]:
+    """Per address: made eligible by the socio-economic rule, counted only with a hint, and the category."""
+    first = addresses.drop_duplicates("address_id").set_index("address_id")
+    socio = first.get("socio_economic")
+    socio = socio.reindex(out.index) if socio is not None else pd.Series(None, index=out.index, dtype=object)
+    area = first.get("business_area")
+    area = (area.reindex(out.index).fillna(False).astype(bool) if area is not None
+            else pd.Series(False, index=out.index))
+    se = programme.socio_economic
+    none = pd.Series(False, index=out.index)
+    if not se.in_force(reference_date):
+        return none, none, socio
+    in_cat = socio.isin(se.categories)
+    outside = in_cat & (socio == "business") & ~area
+    hint = outside if se.business_area == "hint" else none
+    if se.business_area == "rule":
+        in_cat = in_cat & ~outside
+    if se.rule == "eligible_regardless":
+        override = in_cat & ~out["gigabit"]
+    elif se.rule == "eligible_without_fibre":
+        override = in_cat & ~out["fibre"]
+    else:  # eligible_if_grey: a grey address (one NGA network, no gigabit)
+        override = in_cat & (out["nga_networks"] == 1) & ~out["gigabit"]
+    return override, hint & override, socio
+
+
+def _reasons(out: pd.DataFrame, programme: Programme, override: pd.Series, hint: pd.Series, socio: pd.Series
+             ) -> pd.Series:
     years = f"{programme.horizon_years:g}"
     plan_word = "binding plan" if programme.binding_plans_only else "plan"
     thr = programme.thresholds_text()
@@ -152,6 +191,10 @@ def _reasons(out: pd.DataFrame, programme: Programme, override: pd.Series, socio
          "no NGA network" + no_plan],
         default="best " + best + " below " + thr + no_plan)
     reason = pd.Series(reason, index=out.index)
-    why = "eligible regardless" if programme.socio_economic.rule == "eligible_regardless" else "no FTTB/H"
-    extra = "; socio-economic focal point (" + socio.fillna("").astype(str) + f"): {why} under {programme.id}"
+    overdue = OVERDUE_TEXT[0] + pd.to_datetime(out["overdue_date"]).dt.strftime("%Y-%m-%d") + OVERDUE_TEXT[1]
+    reason = reason.where(~out["overdue"], reason + overdue)
+    reason = reason.where(~out["premkt"], reason + PRE_MARKETING_TEXT)
+    extra = "; socio-economic focal point (" + socio.fillna("").astype(str) + \
+        f"): {programme.socio_economic.why()} under {programme.id}"
+    extra = extra.where(~hint, extra + BUSINESS_HINT_TEXT)
     return reason.where(~override, reason + extra)

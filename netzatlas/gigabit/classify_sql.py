@@ -2,7 +2,8 @@
 
 One pass over the supply table, like the bare ``GROUP BY address`` it is benchmarked against: the addresses join
 the same aggregate (``UNION ALL``), and each supply row adds only integers to its address's state —
-- a 64-bit word of flags (served, plan, gigabit, fibre, is-an-address, socio-economic) whose low bits, with more
+- a 64-bit word of flags (served, plan, gigabit, fibre, is-an-address, socio-economic, overdue plan, plan in
+  pre-marketing, business counted under a hint) whose low bits, with more
   words where there are more operators, mark the distinct operators offering an NGA network (counted by popcount);
 - the best current supply as one 64-bit key ``down·1000 << 33 | up·1000 << 6 | technology rank``: exact because the
   schema keeps rates to 1 kbit/s (migration 0007), and ``max`` of it picks the highest download, then upload, then
@@ -22,14 +23,19 @@ from typing import Any
 import psycopg
 
 from netzatlas.errors import InvalidInput
-from netzatlas.gigabit.classify import horizon_end
+from netzatlas.gigabit.classify import (
+    BUSINESS_HINT_TEXT,
+    FIBRE_TECHNOLOGIES,
+    OVERDUE_TEXT,
+    PRE_MARKETING_TEXT,
+    horizon_end,
+)
 from netzatlas.gigabit.programmes import Programme
 
-OPS_IN_WORD0 = 56  # word 0: operator bits 0..55, then the flags below
-SERVED, PLAN, GIGABIT, FIBRE, ADDRESS, SOCIO = (1 << b for b in range(56, 62))
+OPS_IN_WORD0 = 53  # word 0: operator bits 0..52, then the flags below
+SERVED, PLAN, GIGABIT, FIBRE, ADDRESS, SOCIO, OVERDUE, PREMKT, HINT = (1 << b for b in range(53, 62))
 T_NGA, T_WNGA, T_GIG, T_FIBRE = (1 << b for b in range(6, 10))  # technology value: rank in bits 0..5, then these
 MAX_TECHNOLOGIES = 64
-FIBRE_TECHNOLOGIES = ("ftth", "fttb")
 #: Planner settings for the statement (transaction-local): let parallel workers scan and compute the per-row values
 #: (the default cost of passing rows to the leader rules that out for millions of rows), and compile expressions
 #: without LLVM's optimisation pass, which costs more than it saves here. Measured in bench/bench_gigabit.py.
@@ -39,24 +45,33 @@ SQL = """
 WITH s AS (
   SELECT address_id, down_mbps AS d, up_mbps AS u, planned_date,
          CASE status WHEN 'available' THEN 1 WHEN 'planned' THEN
-           CASE WHEN planned_date <= %(hend)s AND (binding OR NOT %(binding_only)s) THEN 2 ELSE 0 END ELSE 0 END AS st,
+           CASE WHEN planned_date < %(ref)s AND NOT %(overdue_count)s THEN 5
+                WHEN planned_date <= %(hend)s THEN CASE WHEN binding OR NOT %(binding_only)s THEN 2 ELSE 6 END
+                ELSE 0 END ELSE 0 END AS st, vorvermarktung AS vm,
          (%(tmap)s::int8[])[(hashtextextended(technology, %(tseed)s) & %(tmask)s) + 1] AS tv,
          (%(omap)s::int4[])[(hashtextextended(operator, %(oseed)s) & %(omask)s) + 1] AS oi, NULL::text AS socio
   FROM registry.broadband_supply WHERE deleted_at IS NULL
   UNION ALL
-  SELECT id, NULL, NULL, NULL, CASE WHEN socio_economic = ANY(%(socio_cats)s) THEN 4 ELSE 3 END, 0, 0, socio_economic
+  SELECT id, NULL, NULL, NULL,
+         CASE WHEN socio_economic = ANY(%(socio_cats)s) THEN
+           CASE WHEN socio_economic <> 'business' OR business_area THEN 4 WHEN %(biz_hint)s THEN 7 ELSE 3 END
+         ELSE 3 END, false, 0, 0, socio_economic
   FROM registry.fibre_address WHERE deleted_at IS NULL),
 g AS (
   SELECT address_id,
     bit_or(CASE st WHEN 1 THEN
-           CASE WHEN (tv & {T_NGA}) <> 0 OR ((tv & {T_WNGA}) <> 0 AND d >= %(wmin)s) THEN {opbit0} ELSE 0 END
+           CASE WHEN {nga} THEN {opbit0} ELSE 0 END
          | CASE WHEN {meets} THEN {SERVED} ELSE 0 END
          | CASE WHEN (tv & {T_GIG}) <> 0 AND d >= %(gmin)s THEN {GIGABIT} ELSE 0 END
          | CASE WHEN (tv & {T_FIBRE}) <> 0 THEN {FIBRE} ELSE 0 END
-         WHEN 2 THEN CASE WHEN {meets} THEN {PLAN} ELSE 0 END
-         WHEN 3 THEN {ADDRESS} WHEN 4 THEN {ADDRESS} | {SOCIO} ELSE 0 END) AS w0,{words_g}
+         WHEN 2 THEN CASE WHEN {meets} THEN {PLAN} ELSE 0 END | CASE WHEN vm THEN {PREMKT} ELSE 0 END
+         WHEN 6 THEN CASE WHEN vm THEN {PREMKT} ELSE 0 END
+         WHEN 5 THEN {OVERDUE}
+         WHEN 3 THEN {ADDRESS} WHEN 4 THEN {ADDRESS} | {SOCIO} WHEN 7 THEN {ADDRESS} | {SOCIO} | {HINT}
+         ELSE 0 END) AS w0,{words_g}
     max(CASE WHEN st = 1 THEN (round(d * 1000)::int8 << 33) | (round(u * 1000)::int8 << 6) | (tv & 63) END) AS k,
     max(CASE WHEN st = 2 THEN ARRAY[d, u, (tv & 63)::float8, (planned_date - DATE '1970-01-01')::float8] END) AS p,
+    max(CASE WHEN st = 5 THEN planned_date END) AS od,
     max(socio) AS socio_economic
   FROM s GROUP BY address_id),
 c AS (
@@ -71,7 +86,8 @@ c AS (
          p[1] AS planned_down_mbps, p[2] AS planned_up_mbps, (%(techs)s::text[])[64 - p[3]::int] AS planned_technology,
          DATE '1970-01-01' + p[4]::int AS planned_date,
          (w0 & {SERVED}) <> 0 AS served, (w0 & {PLAN}) <> 0 AS plan, (w0 & {GIGABIT}) <> 0 AS gigabit,
-         (w0 & {FIBRE}) <> 0 AS fibre, (w0 & {SOCIO}) <> 0 AS socio
+         (w0 & {FIBRE}) <> 0 AS fibre, (w0 & {SOCIO}) <> 0 AS socio, (w0 & {OVERDUE}) <> 0 AS overdue,
+         (w0 & {PREMKT}) <> 0 AS premkt, (w0 & {HINT}) <> 0 AS hint, od
   FROM g WHERE (w0 & {ADDRESS}) <> 0),
 k AS (
   SELECT c.*,
@@ -79,13 +95,15 @@ k AS (
          WHEN nga_networks = 1 AND best_down_mbps >= %(grey_split)s THEN 'dunkelgrau'
          WHEN nga_networks = 1 THEN 'hellgrau' ELSE 'weiß' END AS class_de,
     (socio AND CASE %(socio_rule)s::text WHEN 'eligible_regardless' THEN NOT gigabit
-                                   WHEN 'eligible_without_fibre' THEN NOT fibre ELSE false END) AS override
+                                   WHEN 'eligible_without_fibre' THEN NOT fibre
+                                   WHEN 'eligible_if_grey' THEN nga_networks = 1 AND NOT gigabit ELSE false END)
+      AS override
   FROM c)
 SELECT address_id, best_down_mbps, best_up_mbps, best_technology, nga_networks,
        planned_down_mbps, planned_up_mbps, planned_date, plan AS binding_plan, class_de,
        CASE class_de WHEN 'weiß' THEN 'white' WHEN 'hellgrau' THEN 'light grey' WHEN 'dunkelgrau' THEN 'dark grey'
             WHEN 'schwarz' THEN 'black' ELSE 'gigabit' END AS class_en,
-       (NOT served AND NOT plan) OR override AS eligible,
+       (NOT served AND NOT plan) OR override AS eligible, overdue AS overdue_plan, premkt AS pre_marketing,
        CASE WHEN served THEN format('served: %%s/%%s Mbit/s (%%s) meets %%s', best_down_text, best_up_text,
                                     best_technology, %(thr_text)s::text)
             WHEN plan THEN format('%%s within %%s years: %%s/%%s Mbit/s (%%s) by %%s meets %%s', %(plan_word)s::text,
@@ -94,8 +112,11 @@ SELECT address_id, best_down_mbps, best_up_mbps, best_technology, nga_networks,
             WHEN nga_networks = 0 THEN %(no_nga)s::text
             ELSE format('best %%s/%%s Mbit/s (%%s) below %%s%%s', best_down_text, best_up_text, best_technology,
                         %(thr_text)s::text, %(no_plan)s::text) END
+       || CASE WHEN overdue THEN %(od0)s::text || od::text || %(od1)s::text ELSE '' END
+       || CASE WHEN premkt THEN %(premkt_text)s::text ELSE '' END
        || CASE WHEN override THEN format('; socio-economic focal point (%%s): %%s under %%s',
                                          coalesce(socio_economic, ''), %(socio_why)s::text, %(pid)s::text)
+                                  || CASE WHEN hint THEN %(hint_text)s::text ELSE '' END
                ELSE '' END AS reason
 FROM k
 """
@@ -160,33 +181,40 @@ def classification_sql(conn: psycopg.Connection, programme: Programme, reference
     for i, slot in enumerate(oslots):
         omap[slot] = i
     n_extra = max(0, -(-(len(ops) - OPS_IN_WORD0) // 63))
-    nga = "((tv & {T_NGA}) <> 0 OR ((tv & {T_WNGA}) <> 0 AND d >= %(wmin)s))"
+    nga = ("(((tv & {T_NGA}) <> 0 AND d >= %(nmin)s) OR ((tv & {T_WNGA}) <> 0 AND d >= %(wmin)s "
+           "AND d >= %(nmin)s))")
     words_g = "".join(f"\n    bit_or(CASE WHEN st = 1 AND {nga} AND oi >= {OPS_IN_WORD0 + 63 * j} AND oi < "
                       f"{OPS_IN_WORD0 + 63 * (j + 1)} THEN 1::int8 << (oi - {OPS_IN_WORD0 + 63 * j}) END) AS w{j + 1},"
                       for j in range(n_extra))
     meets = " OR ".join(f"(d >= %(td{i})s AND u >= %(tu{i})s)" for i in range(len(programme.served_if))) or "false"
     marks = {"T_NGA": T_NGA, "T_WNGA": T_WNGA, "T_GIG": T_GIG, "T_FIBRE": T_FIBRE, "SERVED": SERVED, "PLAN": PLAN,
-             "GIGABIT": GIGABIT, "FIBRE": FIBRE, "ADDRESS": ADDRESS, "SOCIO": SOCIO}
+             "GIGABIT": GIGABIT, "FIBRE": FIBRE, "ADDRESS": ADDRESS, "SOCIO": SOCIO, "OVERDUE": OVERDUE,
+             "PREMKT": PREMKT, "HINT": HINT}
     query = (SQL.replace("{words_g}", words_g)
              .replace("{words_c}", "".join(f" + coalesce(bit_count(w{j + 1}::bit(64)), 0)" for j in range(n_extra)))
              .replace("{opbit0}", f"CASE WHEN oi < {OPS_IN_WORD0} THEN 1::int8 << oi ELSE 0 END")
              .replace("{opmask0}", str((1 << OPS_IN_WORD0) - 1))
-             .replace("{meets}", meets))
+             .replace("{nga}", nga).replace("{meets}", meets))
     for name, value in marks.items():
         query = query.replace("{" + name + "}", str(value))
     years = f"{programme.horizon_years:g}"
     plan_word = "binding plan" if programme.binding_plans_only else "plan"
+    se = programme.socio_economic
+    socio_cats = se.categories if se.in_force(reference_date) else []
     params: dict[str, Any] = {f"td{i}": float(t.down_mbps) for i, t in enumerate(programme.served_if)}
     params.update({f"tu{i}": float(t.up_mbps) for i, t in enumerate(programme.served_if)})
     params.update({
         "tmap": tmap, "tseed": tseed, "tmask": tmask, "techs": techs, "omap": omap, "oseed": oseed, "omask": omask,
         "wmin": programme.wireless_nga_min_down_mbps, "hend": horizon_end(reference_date, programme.horizon_years),
         "binding_only": programme.binding_plans_only, "gmin": programme.gigabit_min_down_mbps,
-        "grey_split": programme.light_grey_below_down_mbps, "socio_cats": programme.socio_economic.categories,
-        "socio_rule": programme.socio_economic.rule, "thr_text": programme.thresholds_text(), "years": years,
+        "grey_split": programme.light_grey_below_down_mbps, "socio_cats": socio_cats,
+        "socio_rule": se.rule, "biz_hint": se.business_area == "hint", "nmin": programme.nga_min_down_mbps,
+        "ref": reference_date, "overdue_count": programme.overdue_plans_count, "od0": OVERDUE_TEXT[0],
+        "od1": OVERDUE_TEXT[1], "premkt_text": PRE_MARKETING_TEXT, "hint_text": BUSINESS_HINT_TEXT,
+        "thr_text": programme.thresholds_text(), "years": years,
         "plan_word": plan_word, "no_plan": f"; no {plan_word} within {years} years",
         "no_nga": f"no NGA network; no {plan_word} within {years} years",
-        "socio_why": "eligible regardless" if programme.socio_economic.rule == "eligible_regardless" else "no FTTB/H",
+        "socio_why": se.why(),
         "pid": programme.id,
     })
     return query, params
@@ -207,7 +235,8 @@ def compare_results(a, b):  # noqa: ANN001, ANN201 - DataFrames
         df["planned_date"] = df["planned_date"].astype(str).replace({"None": "", "NaT": "", "nan": ""})
         df["best_technology"] = df["best_technology"].fillna("").astype(str)
         df["eligible"] = df["eligible"].astype(bool)
-        df["binding_plan"] = df["binding_plan"].astype(bool)
+        for col in ("binding_plan", "overdue_plan", "pre_marketing"):
+            df[col] = df[col].astype(bool)
         df["nga_networks"] = df["nga_networks"].astype(int)
     m = x.merge(y, on="address_id", how="outer", suffixes=("_a", "_b"), indicator=True)
     diff = m["_merge"] != "both"

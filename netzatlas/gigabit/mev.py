@@ -1,44 +1,64 @@
 """Market-exploration procedure (Markterkundungsverfahren, MEV): one operator's answer file → validated rows.
 
-Accepted: CSV (``;`` or ``,``; UTF-8 or Latin-1), xlsx, GeoPackage. Columns (German or English names):
+Accepted files (:mod:`netzatlas.gigabit.mev_read`): CSV (``;``, ``,`` or tab; UTF-8, UTF-8 with BOM, Windows-1252 /
+Latin-1; title lines above the header, ``sep=;``, trailing separators and empty rows are fine), xlsx (first sheet
+or a named one), GeoPackage. Columns (German or English names, case, spaces and units in brackets ignored):
 address id (optional), street, house number, suffix, postcode, city, current download / upload (reliably
-available, Mbit/s), current technology, planned technology, planned download / upload, planned date (the
-milestone), binding (yes/no), pre-marketing (optional), lon/lat or x/y (optional). Every problem is reported with
-its row; one bad row rejects the file (nothing is written).
+available, Mbit/s unless a unit is written in the cell or the header), current technology, planned technology,
+planned download / upload, planned date (the milestone), binding (yes/no), pre-marketing (Vorvermarktung,
+optional, kept as written), both-sided range (optional yes/no), lon/lat (optional).
+
+Numbers and dates are read by :mod:`netzatlas.gigabit.numbers`; a value that reads two ways is refused, never
+guessed. Every problem is reported with its row, column and value; one bad row refuses the file.
 """
 
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from netzatlas.errors import FileFormatError, ImportRejected, Reject
+from netzatlas.gigabit.mev_read import normalise_header, read_table
+from netzatlas.gigabit.numbers import parse_date_column, parse_number_column, unit_factor_of_header
 
 ALIASES = {
-    "address_id": ["address_id", "adress_id", "adressid", "alkis_id", "hauskoordinate_id", "id"],
-    "street": ["street", "strasse", "straße", "str"],
-    "house_number": ["house_number", "hnr", "hausnummer", "hausnr"],
-    "house_number_suffix": ["house_number_suffix", "hnr_z", "hnr_zusatz", "zusatz"],
-    "postcode": ["postcode", "plz", "postleitzahl"],
-    "city": ["city", "ort"],
-    "down_mbps": ["dl_mbps_now", "download", "down_mbps", "download_mbit"],
-    "up_mbps": ["ul_mbps_now", "upload", "up_mbps", "upload_mbit"],
-    "technology": ["technology_now", "technologie", "technology"],
+    "address_id": ["address_id", "adress_id", "adressid", "adress_id", "alkis_id", "hauskoordinate_id",
+                   "hauskoordinaten_id", "id", "adresse_id", "objekt_id"],
+    "street": ["street", "strasse", "str", "strassenname"],
+    "house_number": ["house_number", "hnr", "hausnummer", "hausnr", "nr"],
+    "house_number_suffix": ["house_number_suffix", "hnr_z", "hnr_zusatz", "zusatz", "hausnummernzusatz",
+                            "hausnummer_zusatz", "adresszusatz"],
+    "postcode": ["postcode", "plz", "postleitzahl", "zip"],
+    "city": ["city", "ort", "gemeinde", "ortsname"],
+    "down_mbps": ["dl_mbps_now", "download", "down_mbps", "download_mbit", "download_aktuell", "bandbreite_download",
+                  "dl", "downstream"],
+    "up_mbps": ["ul_mbps_now", "upload", "up_mbps", "upload_mbit", "upload_aktuell", "bandbreite_upload", "ul",
+                "upstream"],
+    "technology": ["technology_now", "technologie", "technology", "technologie_aktuell", "anschlusstechnologie"],
     "planned_technology": ["planned_technology", "technologie_geplant", "geplante_technologie"],
-    "planned_down_mbps": ["planned_dl_mbps", "download_geplant", "planned_down_mbps"],
-    "planned_up_mbps": ["planned_ul_mbps", "upload_geplant", "planned_up_mbps"],
-    "planned_date": ["planned_date", "datum_geplant", "inbetriebnahme", "meilenstein"],
-    "binding": ["binding_commitment", "verbindlich", "binding"],
-    "vorvermarktung": ["vorvermarktung", "pre_marketing"],
-    "lon": ["lon", "laengengrad", "längengrad"],
-    "lat": ["lat", "breitengrad"],
+    "planned_down_mbps": ["planned_dl_mbps", "download_geplant", "planned_down_mbps", "geplanter_download",
+                          "planned_download", "download_planned"],
+    "planned_up_mbps": ["planned_ul_mbps", "upload_geplant", "planned_up_mbps", "geplanter_upload", "planned_upload",
+                        "upload_planned"],
+    "planned_date": ["planned_date", "datum_geplant", "inbetriebnahme", "meilenstein", "fertigstellung",
+                     "ausbau_bis", "geplante_inbetriebnahme"],
+    "binding": ["binding_commitment", "verbindlich", "binding", "verbindliche_zusage"],
+    "vorvermarktung": ["vorvermarktung", "pre_marketing", "premarketing"],
+    "both_sides": ["both_sides", "beidseitig", "bereich_beidseitig", "range_both_sides"],
+    "operator": ["operator", "betreiber", "netzbetreiber"],
+    "lon": ["lon", "laengengrad", "longitude", "x_wgs84"],
+    "lat": ["lat", "breitengrad", "latitude", "y_wgs84"],
 }
+KNOWN_HEADERS = {a for names in ALIASES.values() for a in names}
 REQUIRED = ["street", "house_number", "down_mbps", "up_mbps", "technology"]
+NUMBER_COLUMNS = ("down_mbps", "up_mbps", "planned_down_mbps", "planned_up_mbps")
 TECHNOLOGIES = {
-    "ftth": "ftth", "fttb": "fttb", "ftth/b": "fttb", "glasfaser": "ftth",
+    "ftth": "ftth", "fttb": "fttb", "ftth/b": "fttb", "fttb/h": "fttb", "glasfaser": "ftth",
     "fttc": "fttc_vdsl", "vdsl": "fttc_vdsl", "vdsl2": "fttc_vdsl", "vectoring": "fttc_vdsl", "fttc_vdsl": "fttc_vdsl",
     "super-vectoring": "supervectoring", "supervectoring": "supervectoring",
     "adsl": "adsl", "dsl": "adsl",
@@ -46,167 +66,270 @@ TECHNOLOGIES = {
     "hfc-d3.0": "docsis30", "docsis 3.0": "docsis30", "docsis30": "docsis30", "kabel": "docsis30", "hfc": "docsis30",
     "fwa": "fwa", "richtfunk": "fwa", "lte": "lte", "5g": "5g", "satellit": "satellite", "satellite": "satellite",
 }
-_TECH_KEY = {re.sub(r"[\s\-_.()]", "", k): v for k, v in TECHNOLOGIES.items()}
+_TECH_KEY = {re.sub(r"[\s\-_.()/]", "", k): v for k, v in TECHNOLOGIES.items()}
 KNOWN_TECHNOLOGIES = ", ".join(sorted({"FTTH", "FTTB", "FTTH/B", "Glasfaser", "FTTC", "VDSL", "VDSL2", "Vectoring",
                                        "Super-Vectoring", "ADSL", "DSL", "HFC", "HFC-D3.0", "HFC-D3.1", "DOCSIS 3.0",
                                        "DOCSIS 3.1", "Kabel", "Kabel 3.1", "FWA", "Richtfunk", "LTE", "5G",
                                        "Satellit"}))
 YES = {"ja", "j", "yes", "y", "true", "1", "x", "wahr"}
 NO = {"nein", "n", "no", "false", "0", "", "falsch"}
+#: Preference when two rows of one file give the same supply row: the more specific match wins.
+METHOD_RANK = {"address_id": 0, "street+number+postcode": 1, "street+number": 2, "nearest": 3, "range": 4}
 
 
-def _read(p: Path) -> pd.DataFrame:
-    if not p.exists() or p.stat().st_size == 0:
-        raise FileFormatError(f"{p.name}: the file is empty or missing")
-    suffix = p.suffix.lower()
-    try:
-        if suffix in (".xlsx", ".xlsm"):
-            return pd.read_excel(p, dtype=object)
-        if suffix == ".gpkg":
-            import pyogrio
+@dataclass
+class MevReject(Reject):
+    """A refused answer row: row, column, the value as written, and why."""
 
-            gdf = pyogrio.read_dataframe(p)
-            if gdf.crs is not None and len(gdf):
-                g = gdf.to_crs(4326)
-                gdf["lon"], gdf["lat"] = g.geometry.x, g.geometry.y
-            return pd.DataFrame(gdf.drop(columns=gdf.geometry.name))
-        raw = p.read_bytes()
-        for enc in ("utf-8-sig", "cp1252", "latin-1"):
-            try:
-                text = raw.decode(enc)
-                break
-            except UnicodeDecodeError:
-                continue
-        sep = ";" if text.splitlines()[0].count(";") >= text.splitlines()[0].count(",") else ","
-        import io
-
-        return pd.read_csv(io.StringIO(text), sep=sep, dtype=str, keep_default_na=False)
-    except FileFormatError:
-        raise
-    except Exception as exc:
-        raise FileFormatError(f"{p.name}: cannot be read ({exc})") from exc
+    column: str | None = None
+    value: str | None = None
+    why: str = ""
 
 
-def _rename(df: pd.DataFrame, name: str) -> pd.DataFrame:
-    lower = {str(c).strip().lower(): c for c in df.columns}
-    mapping = {}
+def _reject(row: int, column: str | None, value: object, why: str) -> MevReject:
+    shown = None if value is None or (isinstance(value, float) and np.isnan(value)) else str(value)
+    reason = f"{column} = {shown!r}: {why}" if column else why
+    return MevReject(int(row), reason, None, column, shown, why)
+
+
+def _rename(df: pd.DataFrame, name: str) -> tuple[pd.DataFrame, dict[str, str]]:
+    """Columns renamed to the canonical names; returns (frame, canonical → header as written)."""
+    norm = {c: normalise_header(c) for c in df.columns}
+    mapping: dict[object, str] = {}
+    original: dict[str, str] = {}
     for target, names in ALIASES.items():
         for n in names:
-            if n in lower:
-                mapping[lower[n]] = target
+            hit = next((c for c, h in norm.items() if h == n and c not in mapping), None)
+            if hit is not None:
+                mapping[hit] = target
+                original[target] = str(hit)
                 break
     df = df.rename(columns=mapping)
     missing = [c for c in REQUIRED if c not in df.columns]
     if missing:
         raise FileFormatError(f"{name}: missing column(s) {', '.join(missing)}",
-                              hint="expected e.g. strasse, hnr, plz, download, upload, technologie")
-    return df
+                              hint="expected e.g. strasse, hnr, plz, download, upload, technologie (found: "
+                                   + ", ".join(str(c) for c in norm) + ")")
+    return df[[c for c in df.columns if c in ALIASES]], original
 
 
-def _num(s: pd.Series) -> pd.Series:
-    return pd.to_numeric(s.astype(str).str.strip().str.replace(",", ".", regex=False).replace({"": None}),
-                         errors="coerce")
+def _text(s: pd.Series) -> pd.Series:
+    """Cells as stripped text, blank → None (each distinct value handled once)."""
+    uniq = pd.unique(s.astype(object))
+    m = {}
+    for u in uniq:
+        if u is None or (isinstance(u, float) and np.isnan(u)):
+            m[u] = None
+            continue
+        t = (str(int(u)) if isinstance(u, float) and u.is_integer() else str(u)).strip()
+        m[u] = None if t == "" or t.lower() in ("nan", "none", "nat") else t
+    return s.astype(object).map(m).astype(object).where(lambda x: x.notna(), None)
 
 
-def parse_dates(raw: pd.Series) -> pd.Series:
-    """Dates as operators write them: ISO ``2028-03-01`` (and Excel date cells) year-first, everything else
-    (``01.03.2028``, ``1.3.28``, ``01/03/2028``) day-first, as in Germany. Unreadable → NaT."""
-    txt = raw.astype(str).str.strip().where(raw.notna(), "")
-    txt = txt.where(~txt.isin(["nan", "None", "NaT"]), "")
-    iso = txt.str.match(r"^\d{4}-\d{1,2}-\d{1,2}")
-    out = pd.Series(pd.NaT, index=raw.index, dtype="datetime64[ns]")
-    if iso.any():
-        out[iso] = pd.to_datetime(txt[iso], errors="coerce", format="ISO8601")
-    rest = ~iso & (txt != "")
-    if rest.any():
-        out[rest] = pd.to_datetime(txt[rest], errors="coerce", dayfirst=True, format="mixed")
-    return out
+def _yes_no(s: pd.Series, col: str, rows: pd.Series, rejects: list[Reject]) -> pd.Series:
+    t = s.fillna("").astype(str).str.strip().str.lower()
+    bad = ~t.isin(YES | NO | {"nan", "none"})
+    rejects += [_reject(rows[i], col, s[i], "is not yes/no (ja/nein)") for i in s.index[bad]]
+    return t.isin(YES)
 
 
-def read_answers(path: str | Path, operator: str, *, reference_date: date | None = None) -> pd.DataFrame:
-    """A validated answer table; raises ImportRejected listing every bad row (nothing is written)."""
+def read_answers(path: str | Path, operator: str | None, *, reference_date: date | None = None,
+                 decimal: str | None = None, encoding: str | None = None, separator: str | None = None,
+                 sheet: str | None = None) -> pd.DataFrame:
+    """A validated answer table; raises ImportRejected listing every bad row (nothing is written).
+
+    ``decimal``: the file's decimal mark ("," or "."), else detected per column from its unambiguous values.
+    The frame's ``attrs`` hold how the file was read (``read_notes``, ``decimal``)."""
     p = Path(path)
-    df = _rename(_read(p), p.name).reset_index(drop=True)
+    if decimal not in (None, ",", "."):
+        raise FileFormatError(f"decimal mark {decimal!r} is neither ',' nor '.'")
+    raw = read_table(p, known=KNOWN_HEADERS, encoding=encoding, separator=separator, sheet=sheet)
+    df, headers = _rename(raw.frame, p.name)
     if df.empty:
         raise FileFormatError(f"{p.name}: the file has no rows")
+    rows = raw.rows
     ref = reference_date or date.today()
-    rows = df.index + 2  # header = line 1
     rejects: list[Reject] = []
     out = pd.DataFrame(index=df.index)
-    for c in ("address_id", "street", "house_number", "house_number_suffix", "postcode", "city"):
-        out[c] = df[c].fillna("").astype(str).str.strip().replace({"": None, "nan": None, "None": None}) \
-            if c in df else None
-    out["operator"] = operator
-    for c in ("down_mbps", "up_mbps", "planned_down_mbps", "planned_up_mbps", "lon", "lat"):
-        raw = df[c] if c in df else pd.Series([None] * len(df), index=df.index)
-        vals = _num(raw.fillna(""))
-        bad = vals.isna() & raw.notna() & (raw.astype(str).str.strip() != "")
-        rejects += [Reject(int(rows[i]), f"{c}: {raw[i]!r} is not a number") for i in df.index[bad]]
-        if c.endswith("mbps"):
-            rejects += [Reject(int(rows[i]), f"{c}: negative speed {vals[i]:g}") for i in df.index[vals < 0]]
-        out[c] = vals
-    for c, target in (("technology", "technology"), ("planned_technology", "planned_technology")):
-        raw = df[c].fillna("").astype(str).str.strip().str.lower() if c in df else \
-            pd.Series([""] * len(df), index=df.index)
-        mapped = raw.str.replace(r"[\s\-_.()]", "", regex=True).map(_TECH_KEY)
-        bad = mapped.isna() & (raw != "") & (raw != "nan")
-        rejects += [Reject(int(rows[i]), f"{c}: unknown technology {df.at[i, c]!r} (known: {KNOWN_TECHNOLOGIES})")
+    for c in ("address_id", "street", "house_number", "house_number_suffix", "postcode", "city", "vorvermarktung"):
+        out[c] = _text(df[c]) if c in df else None
+    out["operator"] = operator or _operator_from(df, p)
+    decimals = _numbers(df, out, rows, headers, decimal, rejects)
+    for c in ("technology", "planned_technology"):
+        raw_t = _text(df[c]) if c in df else pd.Series(None, index=df.index, dtype=object)
+        known = {u: None if u is None else _TECH_KEY.get(re.sub(r"[\s\-_.()/]", "", str(u).lower()))
+                 for u in pd.unique(raw_t.astype(object))}
+        mapped = raw_t.astype(object).map(known)
+        bad = mapped.isna() & raw_t.notna()
+        rejects += [_reject(rows[i], headers.get(c, c), raw_t[i], f"unknown technology (known: {KNOWN_TECHNOLOGIES})")
                     for i in df.index[bad]]
-        out[target] = mapped
+        out[c] = mapped.astype(object).where(mapped.notna(), None)
+    flagged = {r.row for r in rejects}
     missing_now = out["technology"].isna() & out["down_mbps"].notna()
-    rejects += [Reject(int(rows[i]), "technology is required where a current speed is given")
-                for i in df.index[missing_now & ~df.index.isin([r.row - 2 for r in rejects])]]
+    rejects += [_reject(rows[i], headers.get("technology", "technology"), None,
+                        "technology is required where a current speed is given")
+                for i in df.index[missing_now] if rows[i] not in flagged]
     no_speed = out["technology"].notna() & (out["down_mbps"].isna() | out["up_mbps"].isna())
-    rejects += [Reject(int(rows[i]), "a current technology needs the current download and upload speeds")
-                for i in df.index[no_speed]]
+    rejects += [_reject(rows[i], headers.get("down_mbps", "download"), df.at[i, "down_mbps"],
+                        "a current technology needs the current download and upload speeds")
+                for i in df.index[no_speed] if rows[i] not in flagged]
     orphan = out["planned_technology"].isna() & (out["planned_down_mbps"].notna() | out["planned_up_mbps"].notna())
-    rejects += [Reject(int(rows[i]), "planned speeds are given without a planned technology")
-                for i in df.index[orphan]]
+    rejects += [_reject(rows[i], headers.get("planned_technology", "planned_technology"), None,
+                        "planned speeds are given without a planned technology") for i in df.index[orphan]]
     no_pspeed = out["planned_technology"].notna() & (out["planned_down_mbps"].isna() | out["planned_up_mbps"].isna())
-    rejects += [Reject(int(rows[i]), "a planned technology needs the planned download and upload speeds")
-                for i in df.index[no_pspeed]]
-    raw_date = df["planned_date"] if "planned_date" in df else pd.Series([None] * len(df), index=df.index)
-    dates = parse_dates(raw_date)
-    txt = raw_date.astype(str).str.strip()
-    bad = dates.isna() & raw_date.notna() & ~txt.isin(["", "nan", "None", "NaT"])
-    rejects += [Reject(int(rows[i]), f"planned_date: {raw_date[i]!r} is not a date") for i in df.index[bad]]
-    past = dates.notna() & (dates < pd.Timestamp(ref))
-    rejects += [Reject(int(rows[i]), f"planned_date {dates[i].date()} lies in the past (before {ref})")
-                for i in df.index[past]]
-    out["planned_date"] = dates.dt.date.astype(object).where(dates.notna(), None)
-    has_plan = out["planned_technology"].notna()
-    rejects += [Reject(int(rows[i]), "a planned technology needs a planned date")
-                for i in df.index[has_plan & out["planned_date"].isna() & ~bad]]
-    bind = df["binding"].fillna("").astype(str).str.strip().str.lower() if "binding" in df else \
-        pd.Series("", index=df.index)
-    badb = ~bind.isin(YES | NO | {"nan", "none"})
-    rejects += [Reject(int(rows[i]), f"binding: {df.at[i, 'binding']!r} is not yes/no") for i in df.index[badb]]
-    out["binding"] = bind.isin(YES)
-    from netzatlas.gigabit.addressmatch import normalise_street, split_number
-
-    number = [",".join(n + x for n, x in split_number(h, z)) or str(h).strip().lower()
-              for h, z in zip(out["house_number"], out["house_number_suffix"], strict=True)]
-    key = pd.DataFrame({"id": out["address_id"].astype(str), "street": out["street"].map(normalise_street),
-                        "number": number, "postcode": out["postcode"].astype(str),
-                        "technology": out["technology"].astype(str)}, index=out.index)
-    dup = key.duplicated(keep=False)
-    rejects += [Reject(int(rows[i]), "duplicate row (same address and technology appears twice)")
-                for i in df.index[dup]]
+    rejects += [_reject(rows[i], headers.get("planned_down_mbps", "planned_down_mbps"), None,
+                        "a planned technology needs the planned download and upload speeds")
+                for i in df.index[no_pspeed] if rows[i] not in flagged]
+    _dates(df, out, rows, headers, ref, rejects)
+    out["binding"] = _yes_no(df["binding"], headers["binding"], rows, rejects) if "binding" in df else False
+    out["both_sides"] = _yes_no(df["both_sides"], headers["both_sides"], rows, rejects) if "both_sides" in df \
+        else False
+    _duplicates(out, rows, rejects)
     if rejects:
         rejects.sort(key=lambda r: (r.row, r.reason))
         raise ImportRejected(p.name, rejects, hint="correct the operator's file and import it again")
-    out["row"] = rows
+    out["row"] = rows.to_numpy()
+    out.attrs["read_notes"] = raw.notes
+    out.attrs["decimal"] = {k: v for k, v in decimals.items() if v}
     return out
 
 
+def _numbers(df: pd.DataFrame, out: pd.DataFrame, rows: pd.Series, headers: dict[str, str], decimal: str | None,
+             rejects: list[Reject]) -> dict[str, str | None]:
+    """Speeds and coordinates into ``out``; the decimal mark each column was read with."""
+    decimals: dict[str, str | None] = {}
+    parsed = {}
+    for c in NUMBER_COLUMNS + ("lon", "lat"):
+        if c in df:
+            factor = unit_factor_of_header(headers.get(c, "")) if c in NUMBER_COLUMNS else 1.0
+            parsed[c] = (factor, *parse_number_column(df[c], decimal, factor))
+    proofs = {used for _, _, _, used in parsed.values() if used}
+    if decimal is None and len(proofs) == 1:  # a column without proof of its own: the file's one decimal mark
+        mark = next(iter(proofs))
+        for c, (factor, _, problems, used) in list(parsed.items()):
+            if used is None and any(pr.kind == "ambiguous" for pr in problems.values()):
+                parsed[c] = (factor, *parse_number_column(df[c], mark, factor))
+    for c in NUMBER_COLUMNS + ("lon", "lat"):
+        if c not in df:
+            out[c] = np.nan
+            continue
+        _, vals, problems, used = parsed[c]
+        decimals[c] = used
+        if problems:
+            bad = df[c].astype(object).isin(list(problems))
+            for i in df.index[bad]:
+                pr = problems[df.at[i, c]]
+                hint = "; declare the decimal mark with --decimal , or --decimal ." if pr.kind == "ambiguous" else ""
+                rejects.append(_reject(rows[i], headers.get(c, c), df.at[i, c], pr.reason + hint))
+        if c in NUMBER_COLUMNS:
+            rejects += [_reject(rows[i], headers.get(c, c), df.at[i, c], "negative speed")
+                        for i in df.index[vals < 0]]
+            limit = 100_000 if c.startswith(("up", "planned_up")) else 1_000_000  # the schema's ranges (0007)
+            rejects += [_reject(rows[i], headers.get(c, c), df.at[i, c], f"{limit:,} Mbit/s or more")
+                        for i in df.index[vals >= limit]]
+        out[c] = vals
+    return decimals
+
+
+def _operator_from(df: pd.DataFrame, p: Path) -> str:
+    if "operator" in df:
+        names = _text(df["operator"]).dropna().unique()
+        if len(names) == 1:
+            return str(names[0])
+        if len(names) > 1:
+            raise FileFormatError(f"{p.name}: the file names {len(names)} operators ({', '.join(map(str, names[:5]))})",
+                                  hint="one file per operator, or give --operator")
+    raise FileFormatError(f"{p.name}: which operator answered?", hint="give --operator NAME")
+
+
+def _dates(df: pd.DataFrame, out: pd.DataFrame, rows: pd.Series, headers: dict[str, str], ref: date,
+           rejects: list[Reject]) -> None:
+    col = headers.get("planned_date", "planned_date")
+    if "planned_date" not in df:
+        out["planned_date"] = None
+    else:
+        dates, problems = parse_date_column(df["planned_date"])
+        bad = df["planned_date"].astype(object).isin(list(problems)) if problems else pd.Series(False, index=df.index)
+        rejects += [_reject(rows[i], col, df.at[i, "planned_date"], problems[df.at[i, "planned_date"]])
+                    for i in df.index[bad]]
+        past = dates.map(lambda d: d is not None and d < ref).astype(bool)
+        rejects += [_reject(rows[i], col, df.at[i, "planned_date"], f"lies in the past (before {ref})")
+                    for i in df.index[past]]
+        out["planned_date"] = dates
+        has_plan = out["planned_technology"].notna()
+        rejects += [_reject(rows[i], col, None, "a planned technology needs a planned date")
+                    for i in df.index[has_plan & out["planned_date"].isna() & ~bad]]
+        return
+    rejects += [_reject(rows[i], "planned_date", None, "a planned technology needs a planned date")
+                for i in df.index[out["planned_technology"].notna()]]
+
+
+def _duplicates(out: pd.DataFrame, rows: pd.Series, rejects: list[Reject]) -> None:
+    from netzatlas.gigabit.addressmatch import normalise_street, parse_house_number
+
+    street = out["street"].map(normalise_street, na_action="ignore").fillna("")
+    combo = out["house_number"].fillna("").astype(str) + "\x1f" + out["house_number_suffix"].fillna("").astype(str)
+    codes, uniques = pd.factorize(combo)
+    numbers = np.array([",".join(f"{n}{s}" for n, s in parse_house_number(*u.split("\x1f")).keys) or u
+                        for u in uniques] + [""], dtype=object)
+    key = pd.DataFrame({"id": out["address_id"].fillna("").astype(str), "street": street,
+                        "number": numbers[codes], "postcode": out["postcode"].fillna("").astype(str),
+                        "technology": out["technology"].fillna("").astype(str),
+                        "planned": out["planned_technology"].fillna("").astype(str)}, index=out.index)
+    dup = key.duplicated(keep=False)
+    if dup.any():
+        first = key[dup].groupby(list(key.columns)).ngroup()
+        firsts = {}
+        for i, g in first.items():
+            firsts.setdefault(g, rows[i])
+        rejects += [_reject(rows[i], None, None, f"duplicate row (same address and technology as row {firsts[g]})")
+                    for i, g in first.items() if rows[i] != firsts[g]]
+
+
+def vorvermarktung_flag(text: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """Pre-marketing as (flag, text to keep): yes-words → true; no-words / empty → false; anything else (a quota
+    "40 %", a date, a remark) → true, with the text kept as written."""
+    low = text.astype(object).map(lambda v: "" if v is None or (isinstance(v, float) and np.isnan(v))
+                                  else str(v).strip().lower())
+    flag = ~low.isin(NO | {"nan", "none"})
+    keep = text.astype(object).where(flag & ~low.isin(YES), None)
+    return flag.astype(bool), keep
+
+
 def to_supply(answers: pd.DataFrame, matches: pd.DataFrame) -> pd.DataFrame:
-    """Supply rows (current and planned) for the matched register addresses."""
-    m = matches.merge(answers, left_on="row", right_index=True, suffixes=("", "_answer"))
-    now = m[m["technology"].notna()].assign(status="available", planned_date=None, binding=False)
-    now = now[["address_id", "operator", "technology", "down_mbps", "up_mbps", "status", "planned_date", "binding"]]
-    plan = m[m["planned_technology"].notna()].assign(status="planned")
-    plan = pd.DataFrame({"address_id": plan["address_id"], "operator": plan["operator"],
-                         "technology": plan["planned_technology"], "down_mbps": plan["planned_down_mbps"].fillna(0),
-                         "up_mbps": plan["planned_up_mbps"].fillna(0), "status": "planned",
-                         "planned_date": plan["planned_date"], "binding": plan["binding"]})
-    return pd.concat([now, plan], ignore_index=True)
+    """Supply rows (current and planned) for the matched register addresses, one per (address, operator,
+    technology, status); where several answer rows give the same one, the most specific match (address id, then
+    street + number + postcode, …, range last) and then the first row wins, and the others are listed in
+    ``attrs["overlaps"]`` (row, address_id, kept_row)."""
+    cols = ["address_id", "operator", "technology", "down_mbps", "up_mbps", "status", "planned_date", "binding",
+            "vorvermarktung", "row", "method"]
+    if matches.empty:
+        empty = pd.DataFrame(columns=cols)
+        empty.attrs["overlaps"] = pd.DataFrame(columns=["row", "address_id", "kept_row"])
+        return empty
+    m = matches[["row", "address_id", "method"]].merge(answers, left_on="row", right_index=True,
+                                                       suffixes=("_label", ""))
+    now = m[m["technology"].notna()]
+    now = pd.DataFrame({"address_id": now["address_id_label"] if "address_id_label" in now else now["address_id"],
+                        "operator": now["operator"], "technology": now["technology"], "down_mbps": now["down_mbps"],
+                        "up_mbps": now["up_mbps"], "status": "available", "planned_date": None, "binding": False,
+                        "vorvermarktung": now["vorvermarktung"], "row": now["row"], "method": now["method"]})
+    plan = m[m["planned_technology"].notna()]
+    plan = pd.DataFrame({"address_id": plan["address_id_label"] if "address_id_label" in plan else
+                         plan["address_id"], "operator": plan["operator"], "technology": plan["planned_technology"],
+                         "down_mbps": plan["planned_down_mbps"].fillna(0), "up_mbps": plan["planned_up_mbps"].fillna(0),
+                         "status": "planned", "planned_date": plan["planned_date"],
+                         "binding": plan["binding"].astype(bool), "vorvermarktung": plan["vorvermarktung"],
+                         "row": plan["row"], "method": plan["method"]})
+    s = pd.concat([now, plan], ignore_index=True)
+    s["_rank"] = s["method"].map(METHOD_RANK).fillna(9)
+    s = s.sort_values(["_rank", "row"], kind="stable")
+    key = ["address_id", "operator", "technology", "status"]
+    dup = s.duplicated(key, keep="first")
+    kept = s[~dup].set_index(key)["row"]
+    lost = s[dup]
+    overlaps = pd.DataFrame({"row": lost["row"].to_numpy(), "address_id": lost["address_id"].to_numpy(),
+                             "kept_row": kept.reindex(pd.MultiIndex.from_frame(lost[key])).to_numpy()})
+    s = s[~dup].drop(columns="_rank").sort_index().reset_index(drop=True)
+    s.attrs["overlaps"] = overlaps
+    return s

@@ -31,8 +31,32 @@ class Threshold(BaseModel):
 
 
 class SocioEconomic(BaseModel):
-    rule: Literal["same", "eligible_regardless", "eligible_without_fibre"] = "same"
+    """Socio-economic focal points (schools, hospitals, businesses …) and the rule that makes them eligible.
+
+    ``rule``: ``same`` (no special rule), ``eligible_regardless`` (eligible unless gigabit-capable),
+    ``eligible_without_fibre`` (eligible unless FTTB/H is available), ``eligible_if_grey`` (eligible where exactly
+    one NGA network and no gigabit is available: a grey area). ``valid_from`` / ``valid_to``: the reference dates on
+    which the rule applies (e.g. the 2018 Sonderaufrufe of the 2015 programme). ``business_area``: the category
+    ``business`` counts only where the address lies in a Gewerbegebiet (``fibre_address.business_area``: OSM landuse
+    or the city's flag) — ``rule`` enforces that, ``hint`` lets every business count and flags the ones outside.
+    """
+
+    rule: Literal["same", "eligible_regardless", "eligible_without_fibre", "eligible_if_grey"] = "same"
     categories: list[str] = []
+    valid_from: date | None = None
+    valid_to: date | None = None
+    business_area: Literal["rule", "hint"] = "rule"
+    source: str | None = None
+
+    def in_force(self, on: date) -> bool:
+        """Whether the rule applies on the reference date ``on``."""
+        return (self.rule != "same" and bool(self.categories) and (self.valid_from is None or self.valid_from <= on)
+                and (self.valid_to is None or on <= self.valid_to))
+
+    def why(self) -> str:
+        """How the rule reads in a reason."""
+        return {"eligible_regardless": "eligible regardless", "eligible_without_fibre": "no FTTB/H",
+                "eligible_if_grey": "grey area (one NGA network, no gigabit)"}.get(self.rule, "")
 
 
 class Programme(BaseModel):
@@ -43,9 +67,11 @@ class Programme(BaseModel):
     valid_to: date | None = None
     horizon_years: float = Field(gt=0)
     binding_plans_only: bool = True
+    overdue_plans_count: bool = False  # a plan whose milestone is before the reference date is overdue
     nga_technologies: list[str]
     wireless_nga_technologies: list[str] = []
     wireless_nga_min_down_mbps: float = 30
+    nga_min_down_mbps: float = Field(default=30, ge=0)  # NGA means >= 30 Mbit/s down, whatever the technology
     gigabit_technologies: list[str]
     gigabit_min_down_mbps: float = 1000
     light_grey_below_down_mbps: float = 100
@@ -61,6 +87,15 @@ class Programme(BaseModel):
 
     def thresholds_text(self) -> str:
         return " or ".join(t.text() for t in self.served_if)
+
+    def validity_warning(self, reference_date: date) -> str | None:
+        """A sentence when ``reference_date`` lies outside the programme's validity, else None."""
+        if reference_date < self.valid_from or (self.valid_to is not None and reference_date > self.valid_to):
+            until = self.valid_to.isoformat() if self.valid_to else "today"
+            return (f"reference date {reference_date.isoformat()} is outside the validity of {self.id} "
+                    f"({self.valid_from.isoformat()} – {until}): the result applies rules that were not in force "
+                    f"on that date / Stichtag außerhalb der Geltungsdauer des Programms")
+        return None
 
 
 def list_programmes() -> list[str]:

@@ -32,8 +32,12 @@ def municipality_shares(classified: pd.DataFrame) -> dict[str, float]:
 
 
 def compare_with_atlas(classified: pd.DataFrame, atlas: dict[str, float]) -> pd.DataFrame:
+    """The registry's shares beside the Breitbandatlas (labels in German with English alongside)."""
     ours = municipality_shares(classified)
-    return pd.DataFrame([{"measure": f"≥ {s} Mbit/s (households)", "netzatlas (addresses)": ours[f"all_{s}"],
-                          "Breitbandatlas mid 2021": atlas.get(f"all_{s}"),
-                          "difference (pp)": round(ours[f"all_{s}"] - atlas.get(f"all_{s}", float("nan")), 2)}
+    return pd.DataFrame([{"Kennzahl / measure": f"≥ {s} Mbit/s",
+                          "Register, Anteil der Adressen (%) / registry, share of addresses": ours[f"all_{s}"],
+                          "Breitbandatlas Mitte 2021, Anteil der Haushalte (%) / share of households":
+                              atlas.get(f"all_{s}"),
+                          "Differenz (Prozentpunkte) / difference (percentage points)":
+                              round(ours[f"all_{s}"] - atlas.get(f"all_{s}", float("nan")), 2)}
                          for s in SPEEDS])

@@ -20,7 +20,8 @@ ASSET_LAYERS = ("fibre_address", "mobile_site", "wlan_hotspot", "streetlight", "
 REFERENCE_LAYERS = ("municipality", "population_grid", "poi", "building", "road", "candidate_site")
 CHILD_TABLES = ("mobile_sector", "broadband_supply", "mast_request")
 #: Analysis results, served read-only as collections (views over the result tables).
-RESULT_LAYERS = ("gigabit_result", "funding_area_result", "coverage_hole_result")
+RESULT_LAYERS = ("gigabit_result", "funding_area_result", "coverage_hole_result", "mev_summary_result",
+                 "mev_unmatched_result", "mev_conflict_result")
 
 
 def resolve_url(settings: Settings | None = None, *, start: bool = True) -> str:

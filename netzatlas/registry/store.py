@@ -111,6 +111,10 @@ def upsert(
     types = {c.name: c.data_type for c in layer.columns}
     # one writer per (layer, source) at a time, so the insert / update split below is safe
     conn.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", [f"{layer.name}|{source}"])
+    # the first organization to write under a source owns it (registry/sources.py); the API checks before this
+    if owner_org is not None:
+        conn.execute("INSERT INTO registry.source_owner (source, org) VALUES (%s, %s) ON CONFLICT DO NOTHING",
+                     [source, owner_org])
     conn.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(stage))
     conn.execute(
         sql.SQL("CREATE TEMP TABLE {} ({}) ON COMMIT DROP").format(

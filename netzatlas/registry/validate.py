@@ -9,19 +9,23 @@ from __future__ import annotations
 import binascii
 import json
 import math
+import warnings
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import pyproj
 import shapely
 from shapely.validation import explain_validity
 
 from netzatlas.errors import CRSError, FileFormatError, Reject
+from netzatlas.registry import textvalues
 from netzatlas.registry.db import SYSTEM_COLUMNS, Layer
+from netzatlas.registry.transforms import describe_transform
 
 INT_TYPES = {"int2", "int4", "int8"}
 FLOAT_TYPES = {"float4", "float8", "numeric"}
@@ -29,6 +33,8 @@ FLOAT_TYPES = {"float4", "float8", "numeric"}
 NON_NEGATIVE = {"dwellings", "height_m", "range_m", "charge_points", "power_kw", "band_mhz", "down_mbps", "up_mbps",
                 "population", "buildings", "area_m2", "weight"}
 ROW_COLUMN = "_row"
+#: a reader's own per-row problem (e.g. an unreadable coordinate), reported as the row's reason
+PROBLEM_COLUMN = "_problem"
 TYPE_NAMES = {"int2": "whole number", "int4": "whole number", "int8": "whole number", "float4": "number",
               "float8": "number", "numeric": "number", "bool": "yes/no value",
               "date": "date (dd.mm.yyyy or yyyy-mm-dd)"}
@@ -41,6 +47,7 @@ class Prepared:
     frame: pd.DataFrame
     rejects: list[Reject]
     columns: list[str]
+    notes: list[str] = field(default_factory=list)
 
 
 def _row_labels(df: pd.DataFrame) -> pd.Series:
@@ -86,49 +93,105 @@ def _properties_json(df: pd.DataFrame, extras: dict[str, pd.Series]) -> pd.Serie
     return pd.Series(out, index=df.index)
 
 
-def _coerce(series: pd.Series, udt: str) -> tuple[pd.Series, pd.Series]:
-    """Coerce a column to the layer type; return (values, mask of rows that failed)."""
+def _is_text(series: pd.Series) -> bool:
+    """Object or string dtype (pandas 2 reads CSV text as object, pandas 3 as ``str``)."""
+    return series.dtype == object or pd.api.types.is_string_dtype(series)
+
+
+def _coerce(series: pd.Series, udt: str, decimal: str | None = None, column: str = ""
+            ) -> tuple[pd.Series, pd.Series]:
+    """Coerce a column to the layer type; return (values, reason or None per row)."""
+    none = pd.Series([None] * len(series), index=series.index, dtype=object)
     if udt not in INT_TYPES | FLOAT_TYPES | {"bool", "date", "_text"}:
         values = series.astype(object).where(series.isna(), series.astype(str)).where(series.notna(), None)
-        return values, pd.Series(False, index=series.index)
-    present = series.notna() & (series.astype(str).str.strip() != "")
+        return values, none
+    present = series.notna()
+    if _is_text(series) and udt == "bool":  # blank text is missing, not a wrong value
+        present &= series.astype(str).str.strip() != ""
     if udt in INT_TYPES | FLOAT_TYPES:
-        text = series.astype("string").str.strip().str.replace(",", ".", regex=False) if series.dtype == object \
-            else series
-        values = pd.to_numeric(text, errors="coerce")
-        bad = present & values.isna()
+        if _is_text(series):
+            values, reasons = textvalues.numbers(series, decimal, column)
+        else:
+            values = pd.to_numeric(series, errors="coerce").astype(float)
+            reasons = none.where(~(values.notna() & ~np.isfinite(values.fillna(0))), "not a finite number")
+            reasons = reasons.where(~(present & values.isna() & reasons.isna()), "not a number")
+        values = values.where(np.isfinite(values.fillna(0)))
         if udt in INT_TYPES:
             frac = values.notna() & (values != np.floor(values.fillna(0)))
-            bad |= frac
-            values = values.round().astype("Int64")
-        return values, bad
+            reasons = reasons.where(~(frac & reasons.isna()), "not a whole number")
+            values = values.where(~frac).round().astype("Int64")
+        return values, reasons
     if udt == "bool":
-        mapping = {"true": True, "t": True, "yes": True, "ja": True, "1": True, "y": True,
-                   "false": False, "f": False, "no": False, "nein": False, "0": False, "n": False}
+        mapping = {"true": True, "t": True, "yes": True, "ja": True, "1": True, "y": True, "wahr": True,
+                   "false": False, "f": False, "no": False, "nein": False, "0": False, "n": False, "falsch": False}
         norm = series.map(lambda v: v if isinstance(v, bool) or v is None else mapping.get(str(v).strip().lower()))
         bad = present & norm.isna()
-        return norm.astype("boolean"), bad
+        return norm.astype("boolean"), none.where(~bad, "not a yes/no value")
     if udt == "date":
-        parsed = pd.to_datetime(series, errors="coerce", dayfirst=True, format="mixed")
-        bad = present & parsed.isna()
-        return parsed.dt.date.astype(object).where(parsed.notna(), None), bad
-    if udt == "_text":
-        def to_list(v: Any) -> list[str] | None:
-            if v is None or (isinstance(v, float) and math.isnan(v)):
-                return []
-            if isinstance(v, (list, tuple, np.ndarray)):
-                return [str(x) for x in v]
-            return [s.strip() for s in str(v).split(",") if s.strip()]
-        return series.map(to_list), pd.Series(False, index=series.index)
-    values = series.map(lambda v: None if v is None or (isinstance(v, float) and math.isnan(v)) else str(v))
-    return values, pd.Series(False, index=series.index)
+        return textvalues.dates(series)
+
+    def to_list(v: Any) -> list[str] | None:
+        if v is None or (isinstance(v, float) and math.isnan(v)) or v is pd.NA:
+            return []
+        if isinstance(v, (list, tuple, np.ndarray)):
+            return [str(x) for x in v]
+        return [s.strip() for s in str(v).split(",") if s.strip()]
+    return series.map(to_list), none
 
 
-def _check_geometry(geoms: gpd.GeoSeries, layer: Layer, repair: bool) -> tuple[gpd.GeoSeries, pd.Series]:
+def _drop_zm(geoms: gpd.GeoSeries, notes: list[str]) -> gpd.GeoSeries:
+    """Z and M values dropped (the registry's layers are 2D), with a note."""
+    arr = np.asarray(geoms.values)
+    has_z = shapely.has_z(arr)
+    has_m = shapely.has_m(arr) if hasattr(shapely, "has_m") else np.zeros(len(arr), dtype=bool)
+    if not (has_z.any() or has_m.any()):
+        return geoms
+    flat = arr.copy()
+    sel = has_z | has_m
+    flat[sel] = shapely.force_2d(arr[sel])
+    what = " and ".join(w for w, m in (("heights (Z)", has_z), ("measures (M)", has_m)) if m.any())
+    notes.append(f"{int(sel.sum()):,} geometries had {what}: dropped, the layer stores 2D geometries")
+    return gpd.GeoSeries(flat, index=geoms.index, crs=geoms.crs)
+
+
+_SINGLE = {"POINT": "MultiPoint", "LINESTRING": "MultiLineString", "POLYGON": "MultiPolygon"}
+
+
+def _single_parts(geoms: gpd.GeoSeries, want: str, ok: pd.Series, reasons: pd.Series) -> gpd.GeoSeries:
+    """Multi-part geometries with one part → that part (for single-part layers); more parts → a reason."""
+    multi = _SINGLE.get(want)
+    if multi is None:
+        return geoms
+    sel = ok & (geoms.geom_type == multi) & reasons.isna()
+    if not sel.any():
+        return geoms
+    arr = np.asarray(geoms.values).copy()
+    idx = np.flatnonzero(sel.values)
+    parts = shapely.get_num_geometries(arr[idx])
+    one = parts == 1
+    arr[idx[one]] = shapely.get_geometry(arr[idx[one]], 0)
+    if want == "LINESTRING" and (~one).any():  # lines that join end to end are one line
+        merged = shapely.line_merge(arr[idx[~one]])
+        joined = shapely.get_type_id(merged) == 1
+        arr[idx[~one][joined]] = merged[joined]
+        one[np.flatnonzero(~one)[joined]] = True
+    for i, n in zip(idx[~one], parts[~one], strict=True):
+        reasons.iloc[i] = (f"a {multi} with {n} parts: a feature of this layer is one {want.title()}; split the "
+                           "parts into features with their own ids")
+    return gpd.GeoSeries(arr, index=geoms.index, crs=geoms.crs)
+
+
+def _check_geometry(geoms: gpd.GeoSeries, layer: Layer, repair: bool, notes: list[str] | None = None
+                    ) -> tuple[gpd.GeoSeries, pd.Series]:
     """Reasons (or None) per row for geometries that cannot be stored; repaired/promoted geometries."""
     reasons = pd.Series([None] * len(geoms), index=geoms.index, dtype=object)
     isnull = geoms.isna() | geoms.is_empty
     reasons[isnull] = "empty or missing geometry"
+    geoms = _drop_zm(geoms, notes if notes is not None else [])
+    bounds = shapely.bounds(np.asarray(geoms.values))
+    unfinite = ~isnull & ~np.isfinite(bounds).all(axis=1)
+    reasons[unfinite] = "coordinates are not finite numbers (inf or NaN)"
+    isnull = isnull | unfinite
     want = (layer.geometry_type or "").upper()
     arr = geoms.values
     if repair:
@@ -142,6 +205,7 @@ def _check_geometry(geoms: gpd.GeoSeries, layer: Layer, repair: bool) -> tuple[g
             geoms = gpd.GeoSeries(arr, index=geoms.index, crs=geoms.crs)
             isnull = geoms.isna() | geoms.is_empty
             reasons[isnull & reasons.isna()] = "geometry is invalid and could not be repaired"
+            isnull = isnull | unfinite
     ok = ~isnull
     invalid = ok & ~geoms.is_valid
     for idx in geoms.index[invalid]:
@@ -153,12 +217,15 @@ def _check_geometry(geoms: gpd.GeoSeries, layer: Layer, repair: bool) -> tuple[g
         if promote.any():
             geoms[promote] = [shapely.MultiPolygon([g]) for g in geoms[promote].values]
         gtypes = geoms.geom_type
-    if want == "LINESTRING":
-        single = ok & (gtypes == "MultiLineString")
-        merged = shapely.line_merge(geoms[single].values) if single.any() else None
-        if merged is not None:
+    if want in _SINGLE:
+        geoms = _single_parts(geoms, want, ok, reasons)
+        gtypes = geoms.geom_type
+    if want in ("MULTIPOINT", "MULTILINESTRING"):
+        single = ok & (gtypes.str.upper() == want[5:])
+        if single.any():
+            make = shapely.multipoints if want == "MULTIPOINT" else shapely.multilinestrings
             geoms = geoms.copy()
-            geoms[single] = merged
+            geoms[single] = [make([g]) for g in geoms[single].values]
             gtypes = geoms.geom_type
     if want and want != "GEOMETRY":
         wrong = ok & reasons.isna() & (gtypes.str.upper() != want)
@@ -240,8 +307,13 @@ def _external_ids(df: pd.DataFrame, rows: pd.Series, reasons: _Reasons) -> pd.Se
     raw = df["external_id"]
     if pd.api.types.is_float_dtype(raw) and (raw.dropna() % 1 == 0).all():
         raw = raw.astype("Int64")
-    ext = raw.astype("string").str.strip().astype(object)
-    ext = ext.where(pd.notna(ext), None)
+    elif raw.dtype == object:  # spreadsheet cells: 17.0 → '17'
+        raw = raw.map(lambda v: int(v) if isinstance(v, float) and v.is_integer() else v)
+    if pd.api.types.is_integer_dtype(raw.dtype) and not raw.hasnans:  # whole numbers: no blanks to strip
+        ext = pd.Series(raw.to_numpy().astype(str).astype(object), index=raw.index)
+    else:
+        ext = raw.astype("string").str.strip().astype(object)
+        ext = ext.where(pd.notna(ext), None)
     reasons.add(ext.isna() | (ext.astype(str).str.strip() == ""), "missing external id")
     dup = ext.notna() & ext.duplicated(keep=False)
     if dup.any():
@@ -250,20 +322,41 @@ def _external_ids(df: pd.DataFrame, rows: pd.Series, reasons: _Reasons) -> pd.Se
     return ext
 
 
+def _extent_4326(geoms: gpd.GeoSeries, srid: int) -> tuple[float, float, float, float] | None:
+    """The data's extent in degrees (for choosing the transformation valid there)."""
+    b = shapely.bounds(np.asarray(geoms.values))
+    b = b[np.isfinite(b).all(axis=1)]
+    if not len(b):
+        return None
+    try:
+        t = pyproj.Transformer.from_crs(srid, 4326, always_xy=True)
+        return t.transform_bounds(b[:, 0].min(), b[:, 1].min(), b[:, 2].max(), b[:, 3].max())
+    except Exception:  # outside the CRS's range: no area, all operations considered
+        return None
+
+
 def _geometries(df: gpd.GeoDataFrame, layer: Layer, srid: int, reasons: _Reasons, boundary_4326: shapely.Geometry
-                | None, max_outside_m: float, repair: bool) -> pd.Series:
+                | None, max_outside_m: float, repair: bool, notes: list[str] | None = None) -> pd.Series:
     """Hex EWKB in the storage CRS per row (None where the geometry cannot be stored)."""
     if not isinstance(df, gpd.GeoDataFrame) or df.geometry.name not in df.columns:
         raise FileFormatError(f"the input for {layer.name} has no geometry")
     if df.crs is None:
         raise CRSError("the input has no coordinate reference system", hint="pass --crs EPSG:xxxx")
-    geoms, greasons = _check_geometry(df.geometry, layer, repair)
+    notes = notes if notes is not None else []
+    geoms, greasons = _check_geometry(df.geometry, layer, repair, notes)
     try:
-        geoms = geoms.to_crs(epsg=srid)
+        with warnings.catch_warnings():  # PROJ's "best transformation not available": said in the note instead
+            warnings.simplefilter("ignore")
+            geoms = geoms.to_crs(epsg=srid)
     except Exception as exc:
         raise CRSError(f"cannot transform from {df.crs}: {exc}") from exc
-    reasons.add(pd.Series(True, index=df.index), check_location(df, boundary_4326, max_outside_m, metric=geoms))
+    how = describe_transform(df.crs, f"EPSG:{srid}", _extent_4326(geoms, srid))
+    if how:
+        notes.append(how)
     reasons.add(greasons.notna(), greasons)
+    out = greasons.isna() & ~geoms.isna() & ~np.isfinite(shapely.bounds(np.asarray(geoms.values))).all(axis=1)
+    reasons.add(out, f"coordinates cannot be transformed from {df.crs.to_string()} (outside the CRS's range)")
+    reasons.add(pd.Series(True, index=df.index), check_location(df, boundary_4326, max_outside_m, metric=geoms))
     ok = ~geoms.isna() & ~geoms.is_empty
     hexes = pd.Series([None] * len(df), index=df.index, dtype=object)
     if ok.any():
@@ -302,12 +395,18 @@ def _known_codes(df: pd.DataFrame, columns: list[str], value_lists: Mapping[str,
                                                                    f"(known: {k})"))
 
 
-def _typed_columns(df: pd.DataFrame, layer: Layer, reasons: _Reasons) -> tuple[list[str], dict[str, pd.Series]]:
+def _value_reason(col: str, value: Any, why: str) -> str:
+    joint = " is " if why.startswith(("not ", "ambiguous")) else ": "
+    return f"column {col}: {value!r}{joint}{why}"
+
+
+def _typed_columns(df: pd.DataFrame, layer: Layer, reasons: _Reasons, decimal: str | None = None
+                   ) -> tuple[list[str], dict[str, pd.Series]]:
     """Coerce the layer's columns in place; return them and the other columns (for properties)."""
     columns: list[str] = []
     extras: dict[str, pd.Series] = {}
     known = {c.name: c for c in layer.data_columns}
-    skip = {"external_id", "geom", ROW_COLUMN, "source", "properties", *SYSTEM_COLUMNS}
+    skip = {"external_id", "geom", ROW_COLUMN, PROBLEM_COLUMN, "source", "properties", *SYSTEM_COLUMNS}
     geom_col = getattr(df, "_geometry_column_name", None)
     if geom_col:
         skip.add(geom_col)
@@ -316,10 +415,11 @@ def _typed_columns(df: pd.DataFrame, layer: Layer, reasons: _Reasons) -> tuple[l
             extras[col] = df[col]
             continue
         udt = known[col].data_type
-        values, bad = _coerce(df[col], udt)
+        values, why = _coerce(df[col], udt, decimal, col)
+        bad = why.notna()
         if bad.any():
-            what = TYPE_NAMES.get(udt, udt)
-            reasons.add(bad, df[col].map(lambda v, c=col, w=what: f"column {c}: {v!r} is not a {w}"))
+            texts = [_value_reason(col, v, w) for v, w in zip(df[col][bad].tolist(), why[bad].tolist(), strict=True)]
+            reasons.add(bad, pd.Series(texts, index=df.index[bad]).reindex(df.index))
         if col in NON_NEGATIVE:
             neg = values.notna() & (pd.to_numeric(values, errors="coerce") < 0)
             reasons.add(neg.fillna(False).astype(bool), f"column {col}: negative value")
@@ -337,9 +437,11 @@ def prepare(
     max_outside_m: float = 20_000.0,
     repair: bool = False,
     value_lists: Mapping[str, set[str]] | None = None,
+    decimal: str | None = None,
 ) -> Prepared:
     """Validate and shape a layer-like GeoDataFrame; nothing is dropped silently. ``value_lists``: the codes each
-    value-list column may hold (``registry.db.value_lists``)."""
+    value-list column may hold (``registry.db.value_lists``); ``decimal``: the file's decimal mark (``,`` / ``.``;
+    None: detected from the numeric columns' values, see :mod:`netzatlas.registry.textvalues`)."""
     if "external_id" not in gdf.columns:
         raise FileFormatError(
             f"no external_id column for layer {layer.name}",
@@ -348,10 +450,17 @@ def prepare(
     df = gdf.copy()
     rows = _row_labels(df)
     reasons = _Reasons(df.index)
+    notes: list[str] = []
+    if PROBLEM_COLUMN in df.columns:
+        reasons.add(df[PROBLEM_COLUMN].notna(), df[PROBLEM_COLUMN])
     df["external_id"] = _external_ids(df, rows, reasons)
     if layer.geometry_type:
-        df["geom"] = _geometries(df, layer, srid, reasons, boundary_4326, max_outside_m, repair)
-    typed, extras = _typed_columns(df, layer, reasons)
+        df["geom"] = _geometries(df, layer, srid, reasons, boundary_4326, max_outside_m, repair, notes)
+    if decimal is None:
+        numeric = [c.name for c in layer.data_columns if c.data_type in INT_TYPES | FLOAT_TYPES
+                   and c.name in df.columns and _is_text(df[c.name])]
+        decimal = textvalues.detect_decimal(v for c in numeric for v in df[c].dropna().unique().tolist())
+    typed, extras = _typed_columns(df, layer, reasons, decimal)
     if value_lists:
         _known_codes(df, typed, value_lists, reasons)
     df["properties"] = _properties_json(df, extras)
@@ -359,4 +468,4 @@ def prepare(
     bad = reasons.series.notna()
     rejects = [Reject(row=rows[i].item() if hasattr(rows[i], "item") else rows[i], reason=reasons.series[i],
                       external_id=df.at[i, "external_id"]) for i in df.index[bad]]
-    return Prepared(frame=pd.DataFrame(df.loc[~bad, columns]), rejects=rejects, columns=columns)
+    return Prepared(frame=pd.DataFrame(df.loc[~bad, columns]), rejects=rejects, columns=columns, notes=notes)

@@ -1,5 +1,9 @@
 """HTML maps with folium, working offline: Leaflet's JS/CSS are copied next to the page, and when no
-basemap tile server is configured or reachable the registry's own roads and buildings are the basemap."""
+basemap tile server is configured or reachable the registry's own roads and buildings are the basemap.
+
+folium does not escape tooltip values or layer names (Leaflet renders them as HTML): every value from data is
+escaped here before folium sees it (``safe_html``), and the saved page carries a CSP that allows only its own
+inline scripts."""
 
 from __future__ import annotations
 
@@ -12,6 +16,8 @@ from pathlib import Path
 import folium
 import geopandas as gpd
 import shapely
+
+from netzatlas.reports.safe_html import add_hash_csp, escape_frame, origin_of, text
 
 STATIC = Path(__file__).with_name("static")
 ASSET_DIR = "assets"
@@ -56,7 +62,7 @@ def _geojson(gdf: gpd.GeoDataFrame, columns: Iterable[str]) -> gpd.GeoDataFrame:
     out = out.set_geometry(shapely.set_precision(out.geometry.values, 1e-6))  # ~0.1 m: smaller pages
     for c in keep:
         out[c] = out[c].astype(object).where(out[c].notna(), "").astype(str)
-    return out
+    return escape_frame(out, keep)  # Leaflet shows tooltip values as HTML: data becomes text here
 
 
 def add_layer(m: folium.Map, layer: MapLayer) -> None:
@@ -73,7 +79,7 @@ def add_layer(m: folium.Map, layer: MapLayer) -> None:
     if is_point:
         kwargs["marker"] = folium.CircleMarker(radius=layer.radius, color=layer.color, fill=True,
                                                fill_color=layer.color, fill_opacity=layer.fill_opacity, weight=1)
-    folium.GeoJson(data, name=f"{layer.name} ({len(data):,})", style_function=lambda _f, s=style: s,
+    folium.GeoJson(data, name=text(f"{layer.name} ({len(data):,})"), style_function=lambda _f, s=style: s,
                    tooltip=tooltip, show=layer.show, **kwargs).add_to(m)
 
 
@@ -117,16 +123,18 @@ def make_map(
         minx, miny, maxx, maxy = bounds_gdf.to_crs("EPSG:4326").total_bounds
         m.fit_bounds([[miny, minx], [maxy, maxx]])
     html = (f"<div style='position:fixed;bottom:4px;left:4px;z-index:9999;background:white;padding:2px 6px;"
-            f"font:11px sans-serif;opacity:.85'>{title + ' — ' if title else ''}{attribution}</div>")
+            f"font:11px sans-serif;opacity:.85'>{text(title + ' — ') if title else ''}{text(attribution)}</div>")
     m.get_root().html.add_child(folium.Element(html))
     return m, used
 
 
 def save_map(m: folium.Map, path: str | Path) -> Path:
-    """Write the page and copy the local Leaflet assets beside it."""
+    """Write the page with its Content-Security-Policy and copy the local Leaflet assets beside it."""
     p = Path(path)
     p.parent.mkdir(parents=True, exist_ok=True)
     m.save(str(p))
+    tiles = (origin_of(getattr(c, "tiles", None)) for c in m._children.values() if isinstance(c, folium.TileLayer))
+    add_hash_csp(p, [o for o in tiles if o])
     target = p.parent / ASSET_DIR / "leaflet"
     if not target.exists():
         shutil.copytree(STATIC / "leaflet", target)

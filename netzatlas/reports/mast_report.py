@@ -1,52 +1,115 @@
-"""The mast-request report: a map of the search ring and the ranked candidates, the table with the score's
-components, GeoJSON, and the assumptions."""
+"""The mast-request report: a map (registry basemap of roads and buildings, scale, search ring, sensitive
+facilities, candidates labelled by name), the table with the score's components and weights, what "people newly
+covered" means, GeoJSON, the assumptions; and the decision record as the city's statement. Every value from the
+request or the candidates is escaped."""
 
 from __future__ import annotations
 
-import html
+import json
+from dataclasses import asdict
 from pathlib import Path
 
 import folium
 import geopandas as gpd
 from shapely.geometry import Point
 
-from netzatlas.reports.maps import OfflineMap, save_map
+from netzatlas.reports.maps import MapLayer, make_map, save_map
+from netzatlas.reports.safe_html import PAGE_CSP, js_template_text, meta_tag, text
 
 COLORS = {"candidate_site": "#1a9641", "public_building": "#2b83ba", "streetlight": "#f2b100",
           "existing_mast": "#d7191c"}
+SENSITIVE_COLOR = "#7b3294"
+TABLE_COLUMNS = ["rank", "label", "kind", "distance_to_centre_m", "nearest_kindergarten_m", "nearest_school_m",
+                 "nearest_hospital_m", "city_property", "heritage", "colocation", "people_newly_covered_outdoor",
+                 "people_newly_covered_indoor", "people_newly_covered_indoor_any_network", "score_centre",
+                 "score_sensitive", "score_colocation", "score_city_property", "score_heritage", "score_gain",
+                 "score", "reasons"]
+STYLE = ("body{font:14px system-ui;margin:2em;max-width:1400px} table{border-collapse:collapse;font-size:12px} "
+         "td,th{padding:2px 6px;border-bottom:1px solid #ddd;vertical-align:top} "
+         "iframe{width:100%;height:560px;border:1px solid #ccc}")
+
+
+def _map(req, ranked: gpd.GeoDataFrame, out_dir: Path, context: dict) -> str:  # noqa: ANN001
+    crs = ranked.crs or "EPSG:25832"
+    ring = gpd.GeoDataFrame({"name": [f"search ring (Suchkreis) {req.radius_m:g} m"]},
+                            geometry=[Point(req.x, req.y).buffer(req.radius_m)], crs=crs)
+    layers = [MapLayer("search ring (Suchkreis)", ring, color="#000000", fill_opacity=0.04, weight=2.0)]
+    pois = context.get("pois")
+    if pois is not None and len(pois):
+        near = pois.to_crs(crs)
+        near = near[near["category"].isin(["kindergarten", "school", "hospital"])
+                    & (near.geometry.distance(Point(req.x, req.y)) <= req.radius_m + 300)]
+        tooltip_fields = ("name", "category")  # MapLayer escapes the values (maps._geojson)
+        layers.append(MapLayer("sensitive facilities (kindergarten, school, hospital)", near,
+                               color=SENSITIVE_COLOR, radius=6, tooltip=tooltip_fields))
+    m, used = make_map(layers, bounds_gdf=ring, roads=context.get("roads"), buildings=context.get("buildings"),
+                       basemap_url=context.get("basemap_url"), attribution=context.get("attribution", ""),
+                       title=f"Standortanfrage {req.operator}")
+    labels = ranked["label"] if "label" in ranked else ranked["kind"]
+    for r, label in zip(ranked.to_crs(4326).itertuples(), labels, strict=True):
+        folium.CircleMarker([r.geometry.y, r.geometry.x], radius=7 if r.rank <= 3 else 4,
+                            color=COLORS.get(r.kind, "#555"), fill=True, fill_opacity=0.9,
+                            tooltip=js_template_text(f"#{r.rank} {label} ({r.kind}) — score {r.score:.2f}")
+                            ).add_to(m)
+    save_map(m, out_dir / "map.html")
+    return used
 
 
 def write_mast_report(req, ranked: gpd.GeoDataFrame, out_dir: Path, assumptions: list[str],  # noqa: ANN001
-                      request_id: str) -> Path:
+                      request_id: str, *, gain_note: str = "", weights: object = None,
+                      context: dict | None = None) -> Path:
+    """report.html + map.html + candidates.geojson (with the assumptions on every feature)."""
     out_dir.mkdir(parents=True, exist_ok=True)
-    ranked.to_crs(4326).to_file(out_dir / "candidates.geojson", driver="GeoJSON")
-    ring = gpd.GeoSeries([Point(req.x, req.y).buffer(req.radius_m)], crs=ranked.crs or "EPSG:25832").to_crs(4326)
-    c = ring.iloc[0].centroid
-    m = OfflineMap(location=[c.y, c.x], zoom_start=15, tiles=None)
-    folium.GeoJson(ring.__geo_interface__, name="search ring (Suchkreis)",
-                   style_function=lambda _f: {"color": "#000", "fillOpacity": 0.05, "dashArray": "5,5"}).add_to(m)
-    for r in ranked.to_crs(4326).itertuples():
-        folium.CircleMarker([r.geometry.y, r.geometry.x], radius=7 if r.rank <= 3 else 4,
-                            color=COLORS.get(r.kind, "#555"), fill=True, fill_opacity=0.9,
-                            tooltip=f"#{r.rank} {r.kind} score {r.score:.2f}").add_to(m)
-    folium.LayerControl().add_to(m)
-    save_map(m, out_dir / "map.html")
-    cols = ["rank", "kind", "external_id", "distance_to_centre_m", "nearest_kindergarten_m", "nearest_school_m",
-            "nearest_hospital_m", "colocation", "people_newly_covered", "score_centre", "score_sensitive",
-            "score_colocation", "score_gain", "score"]
-    table = ranked[[c for c in cols if c in ranked.columns]].to_html(index=False, border=0)
-    notes = "".join(f"<li>{html.escape(a)}</li>" for a in assumptions)
+    geo = ranked.assign(assumed=" | ".join(assumptions)).to_crs(4326)
+    geo.drop(columns=[c for c in ("properties",) if c in geo]).to_file(out_dir / "candidates.geojson",
+                                                                       driver="GeoJSON")
+    basemap = _map(req, ranked, out_dir, context or {})
+    cols = [c for c in TABLE_COLUMNS if c in ranked.columns]
+    table = ranked[cols].to_html(index=False, border=0, escape=True, na_rep="—")
+    notes = "".join(f"<li>{text(a)}</li>" for a in assumptions)
+    w = "".join(f"<li>{text(k)}: {text(v)}</li>" for k, v in (asdict(weights).items() if weights else []))
     page = out_dir / "report.html"
-    page.write_text(f"""<!DOCTYPE html><html lang="de"><head><meta charset="utf-8"><title>Standortanfrage</title>
-<style>body{{font:14px system-ui;margin:2em}} table{{border-collapse:collapse;font-size:12px}} td,th{{padding:2px 6px;
-border-bottom:1px solid #ddd}} iframe{{width:100%;height:520px;border:1px solid #ccc}}</style></head><body>
-<h1>Standortanfrage / mast request {html.escape(request_id)}</h1>
-<p>Operator <b>{html.escape(req.operator)}</b>, {html.escape(req.technology)}, search ring radius {req.radius_m:g} m,
-desired height {req.desired_height_m:g} m; received {req.received_on}, <b>answer due by {req.deadline}</b>
-(8 weeks).</p>
-<h2>Map</h2><iframe src="map.html"></iframe>
+    page.write_text(f"""<!DOCTYPE html><html lang="de"><head><meta charset="utf-8">{meta_tag(PAGE_CSP)}
+<title>Standortanfrage</title><style>{STYLE}</style></head><body>
+<h1>Standortanfrage / mast request {text(request_id)}</h1>
+<p>Operator <b>{text(req.operator)}</b>, {text(req.technology)}, search ring radius {req.radius_m:g} m,
+desired antenna height {req.desired_height_m:g} m above ground; received {text(req.received_on)}.<br>
+<b>{text(getattr(req, "period_text", f"answer due by {req.deadline}"))}</b>.</p>
+<h2>Map</h2><p>Basemap: {text('tiles' if basemap == 'tiles' else "the registry's roads and buildings")}; scale bottom
+left; purple: kindergartens, schools, hospitals; candidates labelled by name or address.</p>
+<iframe src="map.html"></iframe>
+<h2>People newly covered</h2><p>{text(gain_note)}</p>
 <h2>Ranked candidates ({len(ranked)})</h2>{table}
-<p>Score = centre proximity + distance to kindergartens/schools/hospitals + co-location + people newly covered
-(components shown). Files: candidates.geojson.</p><h2>Assumptions</h2><ul>{notes}</ul></body></html>""",
-                    encoding="utf-8")
+<h3>Score weights</h3><ul>{w}</ul>
+<p>Score = centre proximity + distance to kindergartens/schools/hospitals + co-location + city property − heritage +
+people newly covered indoor (own network; components shown). Files: candidates.geojson (every feature carries the
+assumptions).</p><h2>Assumptions</h2><ul>{notes}</ul></body></html>""", encoding="utf-8")
     return page
+
+
+def write_statement(record: dict, out_dir: Path) -> tuple[Path, Path]:
+    """The city's statement (Stellungnahme) on a mast request from its decision record: HTML and JSON.
+
+    ``record``: id, operator, technology, received_on, deadline, coordination_weeks, status, decision (reasoning),
+    alternatives (list of {label, address, distance_to_centre_m, reasons}), operator_answer, outcome,
+    decided_on."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    js = out_dir / "statement.json"
+    js.write_text(json.dumps(record, default=str, ensure_ascii=False, indent=2), encoding="utf-8")
+    alts = "".join(
+        f"<li><b>{text(a.get('label'))}</b>{text(', ' + a['address']) if a.get('address') else ''} — "
+        f"{text(a.get('distance_to_centre_m'))} m from the ring centre; {text(a.get('reasons', ''))}</li>"
+        for a in record.get("alternatives") or [])
+    rows = "".join(f"<tr><th>{text(k)}</th><td>{text(record.get(k) or '—')}</td></tr>" for k in (
+        "operator", "technology", "received_on", "deadline", "status", "decision", "operator_answer", "outcome",
+        "decided_on"))
+    page = out_dir / "statement.html"
+    page.write_text(f"""<!DOCTYPE html><html lang="de"><head><meta charset="utf-8">{meta_tag(PAGE_CSP)}
+<title>Stellungnahme</title><style>{STYLE}</style></head><body>
+<h1>Stellungnahme der Stadt zur Standortanfrage {text(record.get('id'))}</h1>
+<p>Coordination period under the Mobilfunkvereinbarung: {text(record.get('coordination_weeks'))} weeks from receipt
+(Stellungnahme und Erörterung), until {text(record.get('deadline'))}.</p>
+<table>{rows}</table>
+<h2>Alternative sites proposed by the city</h2><ol>{alts or '<li>none</li>'}</ol>
+</body></html>""", encoding="utf-8")
+    return page, js

@@ -1,4 +1,6 @@
-"""A small HTML report page: headings, tables, embedded charts (matplotlib, as PNG data) and an iframe map."""
+"""A small HTML report page: headings, tables, embedded charts (matplotlib, as PNG data) and an iframe map.
+
+Every value from data is escaped (titles, notes, table cells); the page has no script and its CSP forbids any."""
 
 from __future__ import annotations
 
@@ -12,6 +14,8 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
+
+from netzatlas.reports.safe_html import PAGE_CSP, meta_tag  # noqa: E402
 
 
 def chart_png(fig: plt.Figure) -> str:
@@ -42,11 +46,12 @@ def histogram(values: pd.Series, title: str, xlabel: str, bins: int = 40) -> str
 
 def write_page(path: Path, title: str, intro: str, blocks: list[tuple[str, str]], map_file: str | None = None,
                notes: list[str] | None = None) -> Path:
-    """``blocks``: (heading, html) — use ``table()`` and ``img()`` for the html."""
+    """``blocks``: (heading, html) — build the html with ``table()`` and ``img()`` only (they escape data)."""
     body = "".join(f"<h2>{html.escape(h)}</h2>{b}" for h, b in blocks)
     mp = f"<h2>Map / Karte</h2><iframe src='{html.escape(map_file)}'></iframe>" if map_file else ""
     nt = "".join(f"<li>{html.escape(n)}</li>" for n in notes or [])
-    path.write_text(f"""<!DOCTYPE html><html lang="de"><head><meta charset="utf-8"><title>{html.escape(title)}</title>
+    path.write_text(f"""<!DOCTYPE html><html lang="de"><head><meta charset="utf-8">{meta_tag(PAGE_CSP)}
+<title>{html.escape(title)}</title>
 <style>body{{font:14px system-ui,sans-serif;margin:2em;max-width:1200px}} table{{border-collapse:collapse;
 font-size:12px}} td,th{{padding:2px 8px;border-bottom:1px solid #ddd;text-align:right}} iframe{{width:100%;
 height:560px;border:1px solid #ccc}}</style></head><body><h1>{html.escape(title)}</h1><p>{html.escape(intro)}</p>
@@ -55,8 +60,9 @@ height:560px;border:1px solid #ccc}}</style></head><body><h1>{html.escape(title)
 
 
 def table(df: pd.DataFrame, rows: int = 30) -> str:
-    return df.head(rows).to_html(index=False, border=0, float_format=lambda v: f"{v:,.1f}")
+    """``df`` as an HTML table; cell values and column names are escaped."""
+    return df.head(rows).to_html(index=False, border=0, escape=True, float_format=lambda v: f"{v:,.1f}")
 
 
 def img(b64: str) -> str:
-    return f"<img alt='chart' src='data:image/png;base64,{b64}'>"
+    return f"<img alt='chart' src='data:image/png;base64,{html.escape(b64)}'>"

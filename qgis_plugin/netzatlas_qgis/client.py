@@ -110,6 +110,6 @@ class Client:
         msg = classify_connection(status, body)
         if msg != "ok" or not self.key:
             return msg
-        status, body, _ = self.call("GET", "/collections/candidate_site/items?limit=1")  # needs a valid key
-        return classify_connection(status if status in (401, 403) else 200, b'{"title": "netzatlas", '
-                                   b'"links": [{"rel": "data"}]}' if status not in (401, 403) else body)
+        status, body, _ = self.call("GET", "/jobs")  # answers 200 to any valid key, 401 otherwise
+        return classify_connection(status if status == 401 else 200, b'{"title": "netzatlas", '
+                                   b'"links": [{"rel": "data"}]}' if status != 401 else body)

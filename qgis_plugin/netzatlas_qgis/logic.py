@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import json
-from urllib.parse import urlparse
+import re
+from urllib.parse import quote, urlencode, urlparse
 
 PROCESSES = {
     # process id: (algorithm name, display name, group, fixed parameter specs: name → (type, default, help))
@@ -64,7 +65,8 @@ def classify_connection(status: int | None, body: bytes | str | None, network_er
     if network_error:
         return f"unreachable: the server does not answer ({network_error}). Check the URL and that it runs."
     if status == 401:
-        return "bad key: the server refused the API key (unknown or revoked). Create one with `netzatlas keys create`."
+        return ("bad key: the server refused the API key (unknown, revoked or expired). "
+                "Create one with `netzatlas keys create`.")
     if status == 403:
         return "bad key: the key may not read this server's collections."
     if status is None or status >= 400:
@@ -112,3 +114,64 @@ def oapif_uri(url: str, collection: str, authcfg: str | None = None) -> str:
     if authcfg:
         uri += f" authcfg='{authcfg}'"
     return uri
+
+
+#: result collections that hold one set of features per gigabit snapshot: the plugin loads ONE snapshot of each
+SNAPSHOT_COLLECTIONS = ("gigabit_result", "funding_area_result")
+SNAPSHOTS_PROCESS = "/processes/gigabit-snapshots/execution"
+
+
+def choose_snapshot(snapshots: list[dict], wanted: str | None = None) -> str | None:
+    """The snapshot to load: ``wanted`` if the server has it, else the newest (by creation time, then id)."""
+    ids = [s.get("id") for s in snapshots]
+    if wanted is not None:
+        if wanted not in ids:
+            raise ValueError(f"the server has no snapshot {wanted!r}; it has: {', '.join(map(str, ids[:20]))}")
+        return wanted
+    if not snapshots:
+        return None
+    newest = max(snapshots, key=lambda s: (str(s.get("created_at") or ""), str(s.get("id") or "")))
+    return newest.get("id")
+
+
+def snapshot_label(snapshot: dict) -> str:
+    """How a snapshot is offered in the chooser: id, programme, reference date, when and by whom."""
+    created = str(snapshot.get("created_at") or "")[:16].replace("T", " ")
+    by = f", {snapshot['created_by']}" if snapshot.get("created_by") else ""
+    return (f"{snapshot.get('id')} — {snapshot.get('programme')}, Stichtag {snapshot.get('reference_date')} "
+            f"({created}{by})")
+
+
+def order_snapshots(snapshots: list[dict]) -> list[dict]:
+    """Newest first (the chooser's default is the first entry)."""
+    return sorted(snapshots, key=lambda s: (str(s.get("created_at") or ""), str(s.get("id") or "")), reverse=True)
+
+
+def snapshot_subset(snapshot_id: str) -> str:
+    """A QGIS filter expression for one snapshot (QGIS 3.22's OAPIF provider applies such a filter on the client,
+    after downloading every snapshot — so the plugin fetches one snapshot with ``snapshot_items_path`` instead)."""
+    return "\"snapshot_id\" = '" + str(snapshot_id).replace("'", "''") + "'"
+
+
+def snapshot_items_path(collection: str, snapshot_id: str, limit: int = 10_000) -> str:
+    """The first page of one snapshot's features: the server filters (the queryable as a query parameter)."""
+    return f"/collections/{quote(collection)}/items?{urlencode({'snapshot_id': snapshot_id, 'limit': limit})}"
+
+
+def next_page_path(page: dict, base_url: str) -> str | None:
+    """The path of the page after ``page`` (its ``next`` link), relative to the server's ``base_url``."""
+    for link in page.get("links", []):
+        if isinstance(link, dict) and link.get("rel") == "next" and link.get("href"):
+            href = str(link["href"])
+            base = normalise_url(base_url)
+            if href.startswith(base):
+                return href[len(base):] or "/"
+            parsed = urlparse(href)
+            return parsed.path + (f"?{parsed.query}" if parsed.query else "")
+    return None
+
+
+def snapshot_file_name(collection: str, snapshot_id: str) -> str:
+    """A file name for one snapshot's features (safe on every file system)."""
+    safe = re.sub(r"[^A-Za-z0-9_.-]+", "_", str(snapshot_id))[:80]
+    return f"{collection}__{safe}.geojson"

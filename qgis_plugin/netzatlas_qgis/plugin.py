@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from qgis.core import QgsApplication
-from qgis.PyQt.QtWidgets import QAction, QMessageBox
+from qgis.PyQt.QtWidgets import QAction, QInputDialog, QMessageBox
 
 from .client import Client
-from .layers import add_collections
+from .layers import add_collections, list_snapshots
+from .logic import order_snapshots, snapshot_label
 from .processing.provider import NetzatlasProvider
 
 
@@ -43,9 +44,23 @@ class NetzatlasPlugin:
 
         ConnectionDialog(self.iface.mainWindow()).exec_()
 
+    def choose_snapshot(self, client: Client) -> tuple[bool, str | None]:
+        """Ask which gigabit snapshot to load (default: the newest); (False, None) when the user cancels."""
+        snaps = order_snapshots(list_snapshots(client))
+        if len(snaps) <= 1:
+            return True, snaps[0]["id"] if snaps else None
+        labels = [snapshot_label(s) for s in snaps]
+        label, ok = QInputDialog.getItem(self.iface.mainWindow(), "netzatlas",
+                                         "Gigabit-Stand laden / snapshot to load:", labels, 0, False)
+        return (True, snaps[labels.index(label)]["id"]) if ok else (False, None)
+
     def add_layers(self) -> None:
         try:
-            layers = add_collections(Client())
+            client = Client()
+            ok, snapshot = self.choose_snapshot(client)
+            if not ok:
+                return
+            layers = add_collections(client, snapshot=snapshot)
         except Exception as exc:  # shown to the user, not swallowed
             QMessageBox.warning(self.iface.mainWindow(), "netzatlas", str(exc))
             return

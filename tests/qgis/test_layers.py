@@ -16,7 +16,7 @@ REGISTRY = ("fibre_address", "mobile_site", "wlan_hotspot", "streetlight", "char
 
 
 def _typename(layer) -> str:  # noqa: ANN001
-    return layer.source().split("typename='")[1].split("'")[0]
+    return layer.customProperty("netzatlas/collection") or layer.source().split("typename='")[1].split("'")[0]
 
 
 @pytest.fixture(scope="module")
@@ -86,4 +86,22 @@ def test_key_not_in_layer_sources(added, registry, connected):
     _, layers = added
     for layer in layers.values():
         assert registry["key"] not in layer.source()
+        if layer.customProperty("netzatlas/snapshot"):  # a fetched snapshot: a local file, no server address
+            assert layer.providerType() == "ogr" and layer.source().endswith(".geojson")
+            assert registry["key"] not in open(layer.source(), encoding="utf-8").read()
+            continue
         assert f"authcfg='{connected.authcfg}'" in layer.source() or f"authcfg={connected.authcfg}" in layer.source()
+
+
+def test_results_hold_one_snapshot_the_newest(added, connected):
+    """gigabit_result and funding_area_result come with ONE snapshot (the newest by default), fetched with the
+    server filtering, not every snapshot stacked (test_algorithms.py kept snapshots before this module runs)."""
+    from netzatlas_qgis.layers import list_snapshots
+
+    _, layers = added
+    snaps = list_snapshots(connected)
+    assert len(snaps) >= 2
+    newest = snaps[0]["id"]
+    layer = layers["gigabit_result"]
+    assert layer.customProperty("netzatlas/snapshot") == newest and newest in layer.name()
+    assert {f["snapshot_id"] for f in layer.getFeatures()} == {newest}

@@ -21,7 +21,7 @@ import io
 import math
 import re
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -32,6 +32,7 @@ import pandas as pd
 import shapely
 
 from netzatlas.errors import CRSError, FileFormatError, ImportRejected, Reject
+from netzatlas.registry import textvalues
 
 #: current name ← older / alternative names
 ALIASES: dict[str, list[str]] = {
@@ -63,7 +64,6 @@ STATUS = {
 }
 CSV_ENCODINGS = ("utf-8-sig", "cp1252", "latin-1")
 CSV_DELIMITERS = (";", ",", "\t")
-DATE_FORMATS = ("%d.%m.%Y", "%Y-%m-%d", "%d.%m.%y", "%d/%m/%Y")
 #: per charging point slot: plug types, power (current / 2019 name), EVSE id, public key
 _SLOT = re.compile(r"(Steckertypen|Nennleistung Stecker|P|EVSE-ID|Public Key)\s?(\d+)(?: \[kW\])?")
 _SLOT_KEY = {"Steckertypen": "types", "Nennleistung Stecker": "power_kw", "P": "power_kw", "EVSE-ID": "evse_id",
@@ -111,21 +111,16 @@ def _num(v: Any) -> float | None:
 
 
 def _date(v: Any) -> date | None:
-    """A date from a spreadsheet date or 'dd.mm.yyyy' (also 'yyyy-mm-dd', with or without a time)."""
+    """A date from a spreadsheet date, 'dd.mm.yyyy' / 'd.m.yy' or ISO 'yyyy-mm-dd' (with or without a time), by
+    the rule of :mod:`netzatlas.registry.textvalues`; anything else (ambiguous 'dd/mm/yyyy', impossible dates)
+    → None (the text is then kept in ``properties``)."""
     v = _clean(v)
-    if isinstance(v, datetime):
-        return v.date()
-    if isinstance(v, date):
-        return v
-    if not isinstance(v, str):
+    if v is None or isinstance(v, (int, float)):
         return None
-    text = v.split()[0]
-    for fmt in DATE_FORMATS:
-        try:
-            return datetime.strptime(text, fmt).date()
-        except ValueError:
-            continue
-    return None
+    try:
+        return textvalues.parse_date(v)
+    except textvalues.ValueProblem:
+        return None
 
 
 def _text(v: Any) -> str | None:
@@ -368,14 +363,18 @@ def _coordinates(rec: dict[str, Any]) -> tuple[float, float, str | None]:
     return lon, lat, None
 
 
-def _rows(df: pd.DataFrame) -> tuple[list[dict[str, Any]], list[Reject]]:
-    """Typed rows (with external_id, _row, lon, lat) and the rejected rows."""
+def _rows(df: pd.DataFrame, progress: Callable[[int, int], None] | None = None
+          ) -> tuple[list[dict[str, Any]], list[Reject]]:
+    """Typed rows (with external_id, _row, lon, lat) and the rejected rows; ``progress(done, total)``."""
     has_id = "Ladeeinrichtungs-ID" in df.columns
     out: list[dict[str, Any]] = []
     rejects: list[Reject] = []
     seen: dict[str, int] = {}
     repeats: Counter[str] = Counter()
-    for rec in df.to_dict("records"):
+    total = len(df)
+    for i, rec in enumerate(df.to_dict("records")):
+        if progress is not None and i % 2000 == 0:
+            progress(i, total)
         row = rec["_row"]
         lon, lat, problem = _coordinates(rec)
         ext = _text(rec.get("Ladeeinrichtungs-ID")) if has_id else _hash_id(rec, lon, lat)
@@ -391,6 +390,8 @@ def _rows(df: pd.DataFrame) -> tuple[list[dict[str, Any]], list[Reject]]:
             ext = ext if repeats[ext] == 1 else f"{ext}-{repeats[ext]}"
         seen[ext] = row
         out.append({"external_id": ext, **_row_values(rec), "_row": row, "lon": lon, "lat": lat})
+    if progress is not None:
+        progress(total, total)
     return out, rejects
 
 
@@ -403,7 +404,8 @@ def _clip_area(clip: shapely.Geometry | gpd.GeoDataFrame | gpd.GeoSeries) -> sha
 
 
 def read_charging_register(
-    path: str | Path, clip: shapely.Geometry | gpd.GeoDataFrame | None = None
+    path: str | Path, clip: shapely.Geometry | gpd.GeoDataFrame | None = None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> gpd.GeoDataFrame:
     """Read the register into ``charging_point`` rows (EPSG:4326), optionally clipped to a municipality.
 
@@ -413,6 +415,8 @@ def read_charging_register(
         The 2019 xlsx or a current CSV download.
     clip
         A (Multi)Polygon in EPSG:4326, or a GeoDataFrame/GeoSeries in any CRS: keep only stations inside.
+    progress
+        Called with (rows read, rows in the file) while the rows are typed.
 
     Returns
     -------
@@ -426,7 +430,7 @@ def read_charging_register(
     if p.stat().st_size == 0:
         raise FileFormatError(f"{p.name}: the file is empty", hint="download the register file again")
     df, stand, rejects = _read_table(p)
-    rows, bad = _rows(df)
+    rows, bad = _rows(df, progress)
     rejects = sorted(rejects + bad, key=lambda r: r.row)
     n_data = len(rows) + len(rejects)
     if not rows or len(rejects) > MAX_REJECTED_SHARE * n_data:

@@ -2,16 +2,25 @@
 
 A run either writes everything or nothing. Rejected rows abort the run with a report, unless
 ``skip_invalid`` is set, in which case the valid rows are written and the rejects reported.
+
+Each layer's delivered features get a content fingerprint (``audit.import_fingerprint``, revision 0015); the same
+fingerprint under another source is reported as a warning (the same file imported under a new name would
+duplicate every feature). ``progress(phase, done, total)`` is called with rows done per phase (``validating``,
+``writing``).
 """
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
 import geopandas as gpd
+import numpy as np
+import pandas as pd
+import psycopg
 import shapely
 
 from netzatlas.bulk import gc_paused
@@ -32,6 +41,7 @@ class ImportReport:
     batch_id: str
     results: list[store.UpsertResult] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
 
     @property
     def rejects(self) -> list[tuple[str, Reject]]:
@@ -72,6 +82,35 @@ def municipality_boundary_4326() -> shapely.Geometry | None:
     return _boundary(str(s.municipality_boundary), s.municipality_ars)
 
 
+def fingerprint(frame: pd.DataFrame) -> str:
+    """An order-independent digest of prepared rows: their external ids and geometries (hex EWKB)."""
+    cols = [c for c in ("external_id", "geom") if c in frame.columns]
+    hashed = np.sort(pd.util.hash_pandas_object(frame[cols], index=False).to_numpy())
+    return hashlib.sha256(hashed.tobytes()).hexdigest()
+
+
+def _same_features_elsewhere(conn: psycopg.Connection, layer: str, source: str, digest: str, n: int
+                             ) -> str | None:
+    row = conn.execute(
+        "SELECT source, batch_id, to_char(recorded_at, 'YYYY-MM-DD HH24:MI') AS at FROM audit.import_fingerprint "
+        "WHERE layer = %s AND fingerprint = %s AND source <> %s ORDER BY recorded_at DESC LIMIT 1",
+        [layer, digest, source]).fetchone()
+    if row is None:
+        return None
+    return (f"the same {n:,} {layer} features (same ids and geometries) were imported on {row['at']} under source "
+            f"{row['source']!r} (batch {row['batch_id']}); this run uses source {source!r}, so they are now stored "
+            f"twice. The source is the key with the id: to update those features, import with --source "
+            f"{row['source']}.")
+
+
+def _record_fingerprint(conn: psycopg.Connection, layer: str, source: str, digest: str, n: int, batch: str) -> None:
+    conn.execute(
+        "INSERT INTO audit.import_fingerprint (layer, source, fingerprint, features, batch_id) "
+        "VALUES (%s, %s, %s, %s, %s) ON CONFLICT (layer, source, fingerprint) "
+        "DO UPDATE SET batch_id = EXCLUDED.batch_id, recorded_at = now()",
+        [layer, source, digest, n, batch])
+
+
 def load_layers(
     layers: Mapping[str, gpd.GeoDataFrame],
     *,
@@ -86,8 +125,12 @@ def load_layers(
     actor: str | None = None,
     progress: Progress | None = None,
     details: dict | None = None,
+    decimal: str | None = None,
 ) -> ImportReport:
-    """Validate and write layer frames (``{layer name: GeoDataFrame}``) in one transaction."""
+    """Validate and write layer frames (``{layer name: GeoDataFrame}``) in one transaction.
+
+    ``decimal``: the files' decimal mark (``,`` / ``.``; None: detected per layer). ``progress(phase, done,
+    total)``: rows validated / written so far."""
     settings = get_settings()
     batch_id = store.new_batch_id(kind)
     report = ImportReport(source=source, batch_id=batch_id)
@@ -97,7 +140,11 @@ def load_layers(
             store.begin_batch(conn, batch_id, kind=kind, source=source, target=",".join(layers), actor=actor)
             prepared = {}
             all_rejects: list[Reject] = []
+            n_rows = sum(len(g) for g in layers.values())
+            done = 0
             for name, gdf in layers.items():
+                if progress:
+                    progress(f"validating {name}", done, n_rows)
                 layer = get_layer(conn, name)
                 codes = value_lists(conn, layer)
                 if owner_org is not None and "owner_org" in codes and owner_org not in codes["owner_org"]:
@@ -105,18 +152,29 @@ def load_layers(
                                        hint=f"known organizations: {', '.join(sorted(codes['owner_org']))}")
                 prep = prepare(gdf, layer, srid=layer.srid or settings.storage_srid, boundary_4326=boundary,
                                max_outside_m=settings.max_distance_outside_km * 1000, repair=repair,
-                               value_lists=codes)
+                               value_lists=codes, decimal=decimal)
                 prepared[name] = (layer, prep)
+                report.notes += [f"{name}: {n}" for n in prep.notes] if len(layers) > 1 else prep.notes
+                done += len(gdf)
                 all_rejects += [Reject(r.row, f"[{name}] {r.reason}", r.external_id) for r in prep.rejects]
             if all_rejects and not skip_invalid:
                 raise ImportRejected(label or source, all_rejects)
-            total = len(prepared)
-            for i, (name, (layer, prep)) in enumerate(prepared.items()):
+            total = sum(len(p.frame) for _, p in prepared.values())
+            done = 0
+            for name, (layer, prep) in prepared.items():
                 if progress:
-                    progress(name, i, total)
+                    progress(f"writing {name}", done, total)
+                digest = fingerprint(prep.frame) if len(prep.frame) else None
+                if digest is not None:
+                    warning = _same_features_elsewhere(conn, name, source, digest, len(prep.frame))
+                    if warning:
+                        report.warnings.append(warning)
                 res = store.upsert(conn, layer, prep.frame, prep.columns, source=source, owner_org=owner_org)
                 res.rejected = prep.rejects
                 report.results.append(res)
+                if digest is not None:
+                    _record_fingerprint(conn, name, source, digest, len(prep.frame), batch_id)
+                done += len(prep.frame)
             if progress:
                 progress("done", total, total)
             store.finish_batch(conn, batch_id, report.results, details)

@@ -26,7 +26,7 @@ LAYERS = ("fibre_address", "streetlight", "charging_point", "mobile_site", "wlan
 #: the typed columns of each layer (an empty layer still has them)
 LAYER_COLUMNS = {
     "fibre_address": ["street", "house_number", "house_number_suffix", "postcode", "city", "is_business",
-                      "socio_economic"],
+                      "socio_economic", "business_area"],
     "streetlight": ["height_m", "lamp_type", "permanent_power"],
     "charging_point": ["operator", "address", "postcode", "city", "charge_points", "power_kw", "charger_type"],
     "mobile_site": ["site_type", "operator", "height_m", "is_mobile", "assumed"],
@@ -108,6 +108,8 @@ class _Collector:
         self.wanted = set(wanted)
         self.rows: dict[str, list[dict[str, Any]]] = defaultdict(list)
         self.cfg = load_tag_mapping()
+        self.business_areas: list[shapely.Geometry] = []  # landuse areas that make an address a Gewerbegebiet one
+        self.hubs: list[shapely.Geometry] = []            # stations (Verkehrsknoten)
 
     def add(self, layer: str, osm_id: str, geom: shapely.Geometry, tags: dict[str, str], **cols: Any) -> None:
         if layer not in self.wanted:
@@ -128,6 +130,10 @@ class _Collector:
                      city=tags.get("addr:city"), is_business=bool(tags.get("shop") or tags.get("office")
                                                                   or tags.get("craft")),
                      socio_economic=_socio_economic(tags))
+        if kind == "area" and tags.get("landuse") in cfg.get("business_landuse", ()):
+            self.business_areas.append(geom)
+        if point is not None and "fibre_address" in self.wanted and _matches(tags, cfg.get("transport_hub", [])):
+            self.hubs.append(point)
         if point is not None:
             if _matches(tags, cfg["streetlight"]):
                 self.add("streetlight", osm_id, point, tags, height_m=parse_number(tags.get("height")),
@@ -194,6 +200,23 @@ def _dedupe_addresses(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     return gdf.drop_duplicates("_key").drop(columns=["_key", "_pref"])
 
 
+def _mark_gigabit_context(gdf: gpd.GeoDataFrame, col: _Collector) -> gpd.GeoDataFrame:
+    """``business_area``: the address lies in a commercial / industrial / retail landuse area; the address nearest to
+    each station (within ``transport_hub_radius_m``) without another category becomes a ``transport_hub``."""
+    inside = pd.Series(False, index=gdf.index)
+    if col.business_areas:
+        tree = shapely.STRtree(col.business_areas)
+        hit = tree.query(gdf.geometry.values, predicate="intersects")[0]
+        inside.iloc[sorted(set(hit.tolist()))] = True
+    gdf = gdf.assign(business_area=inside.values)
+    if col.hubs and len(gdf):
+        hubs = gpd.GeoDataFrame(geometry=col.hubs, crs="EPSG:4326").to_crs(25832)
+        free = gdf[gdf["socio_economic"].isna()].to_crs(25832)
+        near = gpd.sjoin_nearest(hubs, free[[free.geometry.name]], max_distance=col.cfg["transport_hub_radius_m"])
+        gdf.loc[near["index_right"].unique(), "socio_economic"] = "transport_hub"
+    return gdf
+
+
 def _frames(col: _Collector) -> dict[str, gpd.GeoDataFrame]:
     out: dict[str, gpd.GeoDataFrame] = {}
     for layer in LAYERS:
@@ -204,7 +227,7 @@ def _frames(col: _Collector) -> dict[str, gpd.GeoDataFrame]:
             gpd.GeoDataFrame({c: [] for c in ["external_id", "name", *LAYER_COLUMNS[layer], "properties", "geometry"]},
                              geometry="geometry", crs="EPSG:4326")
         if layer == "fibre_address" and len(gdf):
-            gdf = _dedupe_addresses(gdf)
+            gdf = _mark_gigabit_context(_dedupe_addresses(gdf), col)
         if layer == "poi" and len(gdf):
             areas = gpd.GeoSeries(gdf.pop("_area").values, crs="EPSG:4326")
             gdf["area_m2"] = areas.to_crs(25832).area.where(areas.notna(), None).round(1).values

@@ -1,0 +1,155 @@
+// The web map at /map. Untrusted text (feature properties, collection titles) only ever reaches the page as DOM
+// text nodes (textContent), never as markup: a feature named <img src=x onerror=...> shows exactly that text.
+"use strict";
+(function () {
+  const CONFIG = JSON.parse(document.getElementById("netzatlas-config").textContent);
+  const COLORS = {fibre_address: "#7f7f7f", streetlight: "#f2b100", charging_point: "#1a9641", mobile_site: "#d7191c",
+    wlan_hotspot: "#2b83ba", poi: "#9e3ac9", population_grid: "#fdae61", municipality: "#000000",
+    candidate_site: "#e7298a"};
+  const BASEMAP_LAYERS = ["building", "road"];
+  const base = CONFIG.base;
+  const style = {version: 8, sources: {}, layers: [{id: "background", type: "background",
+    paint: {"background-color": "#f2efe9"}}]};
+  if (CONFIG.basemap_url) {
+    style.sources.basemap = {type: "raster", tiles: [CONFIG.basemap_url], tileSize: 256};
+    style.layers.push({id: "basemap", type: "raster", source: "basemap"});
+  }
+  const map = new maplibregl.Map({container: "map", style: style, center: [6.0839, 50.7753], zoom: 13, hash: true});
+  map.addControl(new maplibregl.NavigationControl(), "top-left");
+  map.addControl(new maplibregl.ScaleControl());
+
+  function el(tag, text, className) {
+    const e = document.createElement(tag);
+    if (text !== undefined) { e.textContent = text; }
+    if (className) { e.className = className; }
+    return e;
+  }
+
+  function asText(v) {
+    if (v === null || v === undefined) { return ""; }
+    return typeof v === "object" ? JSON.stringify(v) : String(v);
+  }
+
+  /** The popup's content as DOM nodes: the title and one row per property, all as text. */
+  function popupContent(title, properties) {
+    const root = el("div", undefined, "netzatlas-popup");
+    root.appendChild(el("b", asText(title)));
+    const table = el("table");
+    for (const [k, v] of Object.entries(properties || {})) {
+      const tr = el("tr");
+      tr.appendChild(el("th", k));
+      tr.appendChild(el("td", asText(v)));
+      table.appendChild(tr);
+    }
+    root.appendChild(table);
+    return root;
+  }
+
+  function tiles(id) { return [`${base}/collections/${encodeURIComponent(id)}/tiles/WebMercatorQuad/{z}/{y}/{x}`]; }
+
+  function styleLayers(id, gtype) {
+    const color = COLORS[id] || "#3366cc";
+    if (id === "building") {
+      return [{id: id, type: "fill", minzoom: 13, paint: {"fill-color": "#d9d0c1", "fill-outline-color": "#b9b2a6"}}];
+    }
+    if (id === "road") {
+      return [{id: id, type: "line", minzoom: 11,
+               paint: {"line-color": "#ffffff", "line-width": ["interpolate", ["linear"], ["zoom"], 12, 1, 17, 6]}},
+              {id: id + "-casing", type: "line", minzoom: 11, paint: {"line-color": "#b0a99f", "line-width": 0.5}}];
+    }
+    if (gtype.includes("polygon")) {
+      return [{id: id, type: "fill", paint: {"fill-color": color, "fill-opacity": id === "municipality" ? 0 : 0.25,
+                                             "fill-outline-color": color}},
+              {id: id + "-outline", type: "line",
+               paint: {"line-color": color, "line-width": id === "municipality" ? 2 : 0.5}}];
+    }
+    return [{id: id, type: "circle",
+             paint: {"circle-color": color, "circle-radius": ["interpolate", ["linear"], ["zoom"], 11, 2, 17, 7],
+                     "circle-stroke-color": "#ffffff", "circle-stroke-width": 0.5}}];
+  }
+
+  function addCollection(c) {
+    const id = c.id;
+    map.addSource(id, {type: "vector", tiles: tiles(id), minzoom: 0, maxzoom: 16});
+    const layers = styleLayers(id, (c.geometryType || "").toLowerCase());
+    for (const l of layers) {
+      l.source = id;
+      l["source-layer"] = id;
+      l.layout = {visibility: c.visible ? "visible" : "none"};
+      map.addLayer(l);
+      if (l.type !== "line" || id !== "road") {
+        clickable.set(l.id, c.title || id);
+      }
+    }
+    return layers.map(l => l.id);
+  }
+
+  /** Layer id → collection title of the layers a click may hit (one popup per click lists them all). */
+  const clickable = new Map();
+  const MAX_IN_POPUP = 5;
+  let openPopup = null;
+
+  /** One popup for everything under the cursor: a section per feature (at most MAX_IN_POPUP), all as text. */
+  function popupForFeatures(features) {
+    const root = el("div", undefined, "netzatlas-popups");
+    const seen = new Set();
+    let shown = 0;
+    for (const f of features) {
+      const key = `${f.layer.source}/${f.properties.id ?? f.id}`;
+      if (seen.has(key)) { continue; }
+      seen.add(key);
+      if (shown === MAX_IN_POPUP) {
+        root.appendChild(el("p", `… and more here: zoom in to tell them apart`, "more"));
+        break;
+      }
+      root.appendChild(popupContent(clickable.get(f.layer.id), f.properties));
+      shown += 1;
+    }
+    return root;
+  }
+
+  map.on("click", (e) => {
+    const ids = [...clickable.keys()].filter(i => map.getLayer(i) &&
+                                                  map.getLayoutProperty(i, "visibility") !== "none");
+    const hits = ids.length ? map.queryRenderedFeatures(e.point, {layers: ids}) : [];
+    if (openPopup) { openPopup.remove(); openPopup = null; }
+    if (!hits.length) { return; }
+    openPopup = new maplibregl.Popup().setLngLat(e.lngLat).setDOMContent(popupForFeatures(hits)).addTo(map);
+  });
+
+  function layerSwitch(c, ids) {
+    const label = el("label");
+    const box = el("input");
+    box.type = "checkbox";
+    box.checked = c.visible;
+    box.dataset.collection = c.id;
+    box.onchange = () => ids.forEach(i => map.setLayoutProperty(i, "visibility", box.checked ? "visible" : "none"));
+    const swatch = el("span", undefined, "swatch");
+    swatch.style.background = COLORS[c.id] || "#999";
+    label.append(box, swatch, document.createTextNode(asText(c.title || c.id)));
+    return label;
+  }
+
+  async function init() {
+    const r = await fetch(`${base}/collections`, {headers: {Accept: "application/json"}});
+    const doc = await r.json();
+    const panel = document.getElementById("layers");
+    panel.replaceChildren();
+    const cols = doc.collections.map(c => ({...c, geometryType: CONFIG.geometry[c.id] || "",
+      // analysis results and dense reference layers start switched off (one click away in the layer list)
+      visible: !["fibre_address", "population_grid", "poi"].includes(c.id) && !c.id.endsWith("_result")}));
+    const order = [...BASEMAP_LAYERS, "population_grid", "municipality"];
+    cols.sort((a, b) => (order.indexOf(b.id) - order.indexOf(a.id)));
+    const useRegistryBasemap = !CONFIG.basemap_url;
+    document.getElementById("basemap-note").textContent = useRegistryBasemap
+      ? "Basemap: roads and buildings from the registry" : "Basemap: external tiles";
+    for (const c of cols) {
+      if (BASEMAP_LAYERS.includes(c.id) && !useRegistryBasemap) { c.visible = false; }
+      panel.appendChild(layerSwitch(c, addCollection(c)));
+    }
+    window.netzatlasReady = true;
+  }
+
+  window.netzatlas = {map: map, popupContent: popupContent, popupForFeatures: popupForFeatures};
+  map.on("load", init);
+})();

@@ -1,0 +1,174 @@
+"""``netzatlas gigabit mev-import``: operators' answer files → supply, reports and summary, in ONE transaction.
+
+Order: every file is read and checked first (a bad row refuses the run before the database is touched); then, in
+one transaction, the register is read, every file matched, the supply written, the summaries and report rows
+stored and the report files written to a temporary folder; the transaction commits only when all of that worked,
+and only then are the files moved into the output folder. A refusal leaves the database and the folder as before.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import uuid
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from rich.markup import escape
+from rich.table import Table
+
+from netzatlas.cli._common import console, err_console
+from netzatlas.errors import ImportRejected, InvalidParameter, Reject
+
+
+@dataclass
+class MevOptions:
+    mev: str
+    tolerance_m: float = 25.0
+    reference_date: date | None = None
+    decimal: str | None = None
+    encoding: str | None = None
+    separator: str | None = None
+    sheet: str | None = None
+    out: Path | None = None
+
+
+def _slug(name: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", name).strip("_") or "operator"
+
+
+def _pair(paths: list[Path], operators: list[str]) -> list[tuple[Path, str | None]]:
+    if not operators:
+        return [(p, None) for p in paths]
+    if len(operators) != len(paths):
+        raise InvalidParameter(f"{len(paths)} file(s) but {len(operators)} --operator",
+                               hint="give one --operator per file, in the same order (or none: the file's "
+                                    "betreiber/operator column names it)")
+    return list(zip(paths, operators, strict=True))
+
+
+def print_rejects(exc: ImportRejected) -> None:
+    """The refused rows: file, row, column, value, reason (all of them, up to 200)."""
+    err_console.print(f"[bold red]Import refused[/]: {escape(exc.source)}: {len(exc.rejects)} row(s) rejected; "
+                      "the database and the output folder are unchanged.")
+    t = Table("file", "row", "column", "value", "reason", title="Rejected rows")
+    for r in exc.rejects[:200]:
+        t.add_row(escape(str(getattr(r, "file", "") or "")), str(r.row), escape(str(getattr(r, "column", "") or "")),
+                  escape(str(getattr(r, "value", "") or "")), escape(getattr(r, "why", "") or r.reason))
+    err_console.print(t)
+    if len(exc.rejects) > 200:
+        err_console.print(f"… and {len(exc.rejects) - 200} more")
+    if exc.hint:
+        err_console.print(f"[yellow]Hint[/]: {escape(exc.hint)}")
+
+
+def _read_all(pairs: list[tuple[Path, str | None]], opt: MevOptions) -> list[pd.DataFrame]:
+    from netzatlas.gigabit.mev import read_answers
+
+    frames, rejects, names = [], [], []
+    for path, operator in pairs:
+        try:
+            frames.append(read_answers(path, operator, reference_date=opt.reference_date, decimal=opt.decimal,
+                                       encoding=opt.encoding, separator=opt.separator, sheet=opt.sheet))
+        except ImportRejected as exc:
+            for r in exc.rejects:
+                r.file = path.name  # type: ignore[attr-defined]
+            rejects += exc.rejects
+            names.append(path.name)
+    if rejects:
+        raise ImportRejected(", ".join(names), rejects, hint="correct the operator's file and import it again")
+    ops = [f["operator"].iloc[0] for f in frames]
+    twice = {o for o in ops if ops.count(o) > 1}
+    if twice:
+        raise InvalidParameter(f"operator(s) {', '.join(sorted(twice))} given for several files",
+                               hint="one file per operator in a run")
+    return frames
+
+
+def _add_xy(answers: pd.DataFrame, srid: int) -> None:
+    have = answers["lon"].notna() & answers["lat"].notna()
+    answers["x"], answers["y"] = np.nan, np.nan
+    if have.any():
+        from pyproj import Transformer
+
+        tr = Transformer.from_crs(4326, srid, always_xy=True)
+        x, y = tr.transform(answers.loc[have, "lon"].to_numpy(), answers.loc[have, "lat"].to_numpy())
+        answers.loc[have, "x"], answers.loc[have, "y"] = x, y
+
+
+def run(paths: list[Path], operators: list[str], opt: MevOptions) -> list[dict[str, object]]:
+    """Import the files (see the module docstring); returns the summary rows. Raises on refusal."""
+    from netzatlas.bulk import gc_paused
+    from netzatlas.config import get_settings
+    from netzatlas.gigabit.addressmatch import index_register
+    from netzatlas.gigabit.mev_report import build_outcome, summary_row, write_german_csv
+    from netzatlas.registry import gigabit_store, store
+    from netzatlas.registry.db import connect
+
+    frames = _read_all(_pair(paths, operators), opt)
+    out_dir = opt.out or get_settings().output_dir / "mev" / _slug(opt.mev)
+    batch_id = store.new_batch_id("mev")
+    tmp = out_dir / f".tmp-{batch_id}-{uuid.uuid4().hex[:6]}"
+    summaries: list[dict[str, object]] = []
+    files: list[Path] = []
+    try:
+        with gc_paused(), connect() as conn, conn.transaction():
+            store.begin_batch(conn, batch_id, kind="mev", source=f"mev:{opt.mev}", target="broadband_supply")
+            register, srid = gigabit_store.read_register(conn)
+            register_index = index_register(register)
+            sources = [f"mev:{opt.mev}:{f['operator'].iloc[0]}" for f in frames]
+            other = gigabit_store.read_other_supply(conn, [f["operator"].iloc[0] for f in frames], sources)
+            results = []
+            for answers, source, path in zip(frames, sources, paths, strict=True):
+                operator = str(answers["operator"].iloc[0])
+                _add_xy(answers, srid)
+                o = build_outcome(answers, register_index, operator=operator, file_name=path.name, source=source,
+                                  tolerance_m=opt.tolerance_m, existing=other)
+                summary = summary_row(o)
+                counts = gigabit_store.write_mev_outcome(conn, o, mev_id=opt.mev, batch_id=batch_id, summary=summary)
+                summary |= counts
+                summaries.append(summary)
+                s = o.supply
+                if len(s):  # this file's binding plans count against the next files
+                    plans = s[(s["status"] == "planned") & s["binding"].astype(bool)]
+                    other = pd.concat([other, plans.assign(address_id=plans["address_id"].astype(str))[
+                        ["address_id", "operator", "status", "binding"]]], ignore_index=True)
+                slug = _slug(operator)
+                files.append(write_german_csv(o.unmatched, tmp / f"{slug}_unmatched.csv"))
+                files.append(write_german_csv(o.conflicts, tmp / f"{slug}_conflicts.csv"))
+                files.append(write_german_csv(pd.DataFrame([summary]), tmp / f"{slug}_summary.csv", sort=False))
+                res = store.UpsertResult("broadband_supply", created=counts["created"], updated=counts["updated"],
+                                         unchanged=counts["unchanged"])
+                results.append(res)
+            files.append(write_german_csv(pd.DataFrame(summaries), tmp / "summary.csv", sort=False))
+            store.finish_batch(conn, batch_id, results, {"mev": opt.mev, "files": [p.name for p in paths]})
+        out_dir.mkdir(parents=True, exist_ok=True)
+        for f in files:
+            f.replace(out_dir / f.name)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    for s in summaries:
+        s["out"] = str(out_dir)
+    return summaries
+
+
+def print_summary(summaries: list[dict[str, object]], mev: str) -> None:
+    t = Table("operator", "rows", "id", "str+nr+plz", "str+nr", "range", "near", "unmatched", "ambig", "conflicts",
+              "avail", "planned", "binding", "new", "chg", "gone",
+              title=f"Markterkundung / market exploration {mev}: rows matched by rule, supply rows written",
+              caption="id = address id · str+nr(+plz) = street + number (+ postcode) · near = nearest within the "
+                      "tolerance · ambig = fits several addresses · gone = withdrawn (no longer in the file)")
+    for s in summaries:
+        t.add_row(escape(str(s["operator"])), *(f"{int(s[k]):,}" for k in (
+            "rows", "matched_address_id", "matched_street_number_postcode", "matched_street_number", "matched_range",
+            "matched_nearest", "unmatched", "ambiguous", "conflicts", "supply_available", "supply_planned",
+            "supply_binding", "created", "updated", "withdrawn")))
+    console.print(t)
+    if summaries:
+        console.print(f"reports (CSV for German Excel): {summaries[0]['out']}")
+
+
+__all__ = ["MevOptions", "Reject", "print_rejects", "print_summary", "run"]

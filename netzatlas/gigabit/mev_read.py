@@ -1,0 +1,181 @@
+"""Reading an operator's answer file into a table of raw cells, with the row numbers the user sees.
+
+CSV: encoding detected (UTF-8, UTF-8 with BOM, else Windows-1252, else Latin-1) unless given; separator ``;``,
+``,`` or tab detected from the header line (or a first line ``sep=;``); CRLF; trailing separators and empty
+rows ignored; title lines above the header skipped (the header is the first of the first 20 lines that names at
+least two known columns). xlsx: the first sheet (or the one named), the same header search. GeoPackage: the
+first layer, with lon/lat taken from the points. Every cell stays as it was written (text), so numbers and dates
+are read by :mod:`netzatlas.gigabit.numbers` with their row.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import unicodedata
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from netzatlas.errors import FileFormatError
+
+__all__ = ["RawTable", "normalise_header", "read_table"]
+
+SEPARATORS = {";": ";", ",": ",", "tab": "\t", "\\t": "\t", "\t": "\t"}
+HEADER_SEARCH_LINES = 20
+
+
+@dataclass
+class RawTable:
+    """Cells as text; ``rows`` the 1-based line (CSV) or sheet row (xlsx) of each record."""
+
+    frame: pd.DataFrame
+    rows: pd.Series
+    encoding: str | None = None
+    separator: str | None = None
+    sheet: str | None = None
+    notes: list[str] = field(default_factory=list)
+
+
+def normalise_header(name: object) -> str:
+    """``"Download (Mbit/s)"`` → ``download``, ``"Straße"`` → ``strasse``, ``"Hnr. Zusatz"`` → ``hnr_zusatz``."""
+    s = unicodedata.normalize("NFKC", str(name)).strip().lower()
+    s = re.sub(r"[\(\[].*?[\)\]]", "", s)
+    s = s.replace("ß", "ss").replace("ä", "ae").replace("ö", "oe").replace("ü", "ue")
+    return re.sub(r"[^a-z0-9]+", "_", s).strip("_")
+
+
+def _decode(raw: bytes, encoding: str | None, name: str) -> tuple[str, str]:
+    if encoding:
+        try:
+            return raw.decode(encoding), encoding
+        except (UnicodeDecodeError, LookupError) as exc:
+            raise FileFormatError(f"{name}: cannot be read as {encoding} ({exc})",
+                                  hint="leave out --encoding to detect it") from exc
+    if b"\x00" in raw[:4096]:
+        raise FileFormatError(f"{name}: is not a text file (UTF-16 or binary?)",
+                              hint="save it as CSV (UTF-8 or Windows-1252) or as xlsx")
+    for enc in ("utf-8-sig", "cp1252", "latin-1"):
+        try:
+            return raw.decode(enc), ("utf-8" if enc == "utf-8-sig" and not raw.startswith(b"\xef\xbb\xbf")
+                                     else enc)
+        except UnicodeDecodeError:
+            continue
+    raise FileFormatError(f"{name}: unknown encoding")  # pragma: no cover - latin-1 decodes every byte
+
+
+def _header_index(lines: Iterable[list[str]], known: set[str]) -> int:
+    """The first line naming at least two known columns (0 if none does)."""
+    for i, cells in enumerate(lines):
+        if sum(normalise_header(c) in known for c in cells) >= 2:
+            return i
+    return 0
+
+
+def _pick_separator(text: str, given: str | None, name: str) -> tuple[str, int]:
+    """(separator, number of lines to skip before the search for the header)."""
+    first = text.split("\n", 1)[0].strip().strip('"').lower()
+    skip = 0
+    if first.startswith("sep="):
+        given = given or first[4:5] or ";"
+        skip = 1
+    if given:
+        sep = SEPARATORS.get(given, given)
+        if len(sep) != 1:
+            raise FileFormatError(f"{name}: separator {given!r} is not one character", hint="use ; , or tab")
+        return sep, skip
+    head = text.split("\n", skip + HEADER_SEARCH_LINES)[skip:skip + HEADER_SEARCH_LINES]
+    counts = {s: sum(re.sub(r'"[^"]*"', "", line).count(s) for line in head) for s in (";", "\t", ",")}
+    sep = max(counts, key=lambda s: (counts[s], s == ";"))
+    return sep, skip
+
+
+def read_table(path: Path, *, known: set[str], encoding: str | None = None, separator: str | None = None,
+               sheet: str | None = None) -> RawTable:
+    """Read a CSV / xlsx / GeoPackage answer file into raw text cells (see the module docstring)."""
+    p = Path(path)
+    if not p.exists():
+        raise FileFormatError(f"{p.name}: no such file", hint=str(p))
+    if p.stat().st_size == 0:
+        raise FileFormatError(f"{p.name}: the file is empty")
+    suffix = p.suffix.lower()
+    if suffix in (".xlsx", ".xlsm", ".xls"):
+        return _read_excel(p, known, sheet)
+    if suffix == ".gpkg":
+        return _read_gpkg(p)
+    text, enc = _decode(p.read_bytes(), encoding, p.name)
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    sep, skip = _pick_separator(text, separator, p.name)
+    head_lines = text.split("\n", skip + HEADER_SEARCH_LINES)[skip:skip + HEADER_SEARCH_LINES]
+    hidx = _header_index((line.split(sep) for line in head_lines), known)
+    first_line = skip + hidx  # 0-based line of the header
+    try:
+        df = pd.read_csv(io.StringIO(text), sep=sep, dtype=str, keep_default_na=False, skiprows=first_line,
+                         header=0, skip_blank_lines=False, engine="c", quotechar='"')
+    except pd.errors.EmptyDataError as exc:
+        raise FileFormatError(f"{p.name}: the file has no header") from exc
+    except (pd.errors.ParserError, ValueError) as exc:
+        raise FileFormatError(f"{p.name}: cannot be read as a table with separator {sep!r} ({exc})",
+                              hint="every row needs the header's number of columns; check quotes") from exc
+    rows = pd.Series(range(first_line + 2, first_line + 2 + len(df)), index=df.index)
+    notes = [f"encoding {enc}", f"separator {'tab' if sep == chr(9) else sep}"]
+    if hidx:
+        notes.append(f"header on line {first_line + 1}")
+    return _tidy(RawTable(df, rows, enc, sep, None, notes))
+
+
+def _read_excel(p: Path, known: set[str], sheet: str | None) -> RawTable:
+    try:
+        book = pd.ExcelFile(p)
+        names = book.sheet_names
+        if sheet is not None and sheet not in names:
+            raise FileFormatError(f"{p.name}: no sheet {sheet!r}", hint=f"sheets: {', '.join(names)}")
+        name = sheet if sheet is not None else names[0]
+        grid = pd.read_excel(book, sheet_name=name, header=None, dtype=object)
+    except FileFormatError:
+        raise
+    except Exception as exc:  # openpyxl raises many kinds on broken files
+        raise FileFormatError(f"{p.name}: cannot be read as xlsx ({exc})") from exc
+    if grid.empty:
+        raise FileFormatError(f"{p.name}: sheet {name!r} is empty")
+    hidx = _header_index((["" if pd.isna(c) else str(c) for c in r] for r in
+                          grid.head(HEADER_SEARCH_LINES).itertuples(index=False)), known)
+    header = [("" if pd.isna(c) else str(c)).strip() for c in grid.iloc[hidx]]
+    header = [h or f"Unnamed: {i}" for i, h in enumerate(header)]
+    df = grid.iloc[hidx + 1:].reset_index(drop=True)
+    df.columns = header
+    rows = pd.Series(range(hidx + 2, hidx + 2 + len(df)), index=df.index)
+    notes = [f"sheet {name!r}"] + ([f"header on row {hidx + 1}"] if hidx else [])
+    return _tidy(RawTable(df, rows, None, None, str(name), notes))
+
+
+def _read_gpkg(p: Path) -> RawTable:
+    import pyogrio
+
+    try:
+        gdf = pyogrio.read_dataframe(p)
+    except Exception as exc:
+        raise FileFormatError(f"{p.name}: cannot be read as GeoPackage ({exc})") from exc
+    df = pd.DataFrame(gdf.drop(columns=gdf.geometry.name)).astype(object)
+    if gdf.crs is not None and len(gdf):
+        g = gdf.to_crs(4326).geometry
+        df["lon"], df["lat"] = g.x.to_numpy(), g.y.to_numpy()
+    rows = pd.Series(range(1, len(df) + 1), index=df.index)
+    return _tidy(RawTable(df, rows, None, None, None, ["GeoPackage: row = feature number"]))
+
+
+def _tidy(t: RawTable) -> RawTable:
+    """Drop unnamed all-empty columns (trailing separators) and all-empty rows (``;;;;``)."""
+    df = t.frame
+    blank = df.isna() | (df == "")
+    keep_cols = [c for c in df.columns if not (str(c).startswith("Unnamed") and (len(df) == 0 or blank[c].all()))]
+    df = df[keep_cols]
+    if len(df):
+        empty = blank[keep_cols].all(axis=1)
+        df, rows = df[~empty], t.rows[~empty]
+    else:
+        rows = t.rows
+    t.frame, t.rows = df.reset_index(drop=True), rows.reset_index(drop=True)
+    return t

@@ -1,0 +1,220 @@
+"""Numbers and dates as operators write them in market-exploration answers (pure functions, no I/O).
+
+Numbers: German (``1.000,5``) and English (``1,000.5``) notation, units ``kbit/s`` / ``Mbit/s`` / ``Gbit/s`` (any
+case, also ``Mbps``), result in Mbit/s. A value with one separator followed by exactly three digits (``1.000``,
+``250,000``) reads two ways; it is read with the decimal mark the caller declares, else with the one the
+column's unambiguous values show (``1,5`` → comma; ``1.000.000`` → comma; ``0.500`` → point), else refused —
+never guessed.
+
+Dates: ``dd.mm.yyyy`` / ``d.m.yy``, ISO ``yyyy-mm-dd``, ``dd/mm/yyyy`` where day and month cannot be swapped,
+periods (``03/2028``, ``Q3 2028``, ``Q3/2028``, ``3. Quartal 2028``, ``2028``) as their last day — a milestone
+"in Q3 2028" is met by 30.09.2028. Impossible or two-way dates are refused.
+"""
+
+from __future__ import annotations
+
+import calendar
+import re
+import unicodedata
+from dataclasses import dataclass
+from datetime import date, datetime
+
+import numpy as np
+import pandas as pd
+
+__all__ = ["NumberProblem", "parse_number", "parse_number_column", "parse_date", "parse_date_column",
+           "unit_factor_of_header"]
+
+_UNIT = re.compile(r"^(?P<num>[+\-]?[\d.,' ]*\d[\d.,' ]*?)\s*(?:(?P<prefix>[kmg])\s*(?:bit\s*/\s*s|bit|bps))?$",
+                   re.IGNORECASE)
+_FACTOR = {None: 1.0, "k": 0.001, "m": 1.0, "g": 1000.0}
+_SPACES = dict.fromkeys(map(ord, "\u00a0\u202f\u2009\u2007\u2008\u200a"), " ")
+
+
+@dataclass(frozen=True)
+class NumberProblem:
+    """Why a value was not read: ``ambiguous`` (two readings) or ``invalid``."""
+
+    kind: str
+    reason: str
+
+
+def unit_factor_of_header(header: str) -> float:
+    """The unit a column header declares (``Download [Gbit/s]`` → 1000), Mbit/s if none."""
+    h = header.lower()
+    for prefix, f in (("gbit", 1000.0), ("gb/s", 1000.0), ("gbps", 1000.0), ("kbit", 0.001), ("kbps", 0.001)):
+        if prefix in h:
+            return f
+    return 1.0
+
+
+def _grouped(parts: list[str]) -> bool:
+    """Digit groups as a thousands separator makes them: 1–3 digits, then groups of exactly 3."""
+    return (bool(parts) and 1 <= len(parts[0]) <= 3 and not parts[0].startswith("0")
+            and all(len(p) == 3 and p.isdigit() for p in parts[1:]))
+
+
+def _core(num: str, decimal: str | None) -> tuple[float | None, NumberProblem | None, str | None]:
+    """(value, problem, evidence): evidence is the decimal mark the value proves, if it proves one."""
+    num = num.replace(" ", "").replace("'", "")
+    sign = -1.0 if num.startswith("-") else 1.0
+    num = num.lstrip("+-")
+    if not num or not re.fullmatch(r"[\d.,]+", num) or not num[0].isdigit() and num[0] not in ".,":
+        return None, NumberProblem("invalid", "is not a number"), None
+    dots, commas = num.count("."), num.count(",")
+    if dots == 0 and commas == 0:
+        return sign * float(num), None, None
+    if dots and commas:
+        mark = "." if num.rfind(".") > num.rfind(",") else ","
+        thousands = "," if mark == "." else "."
+        head, _, tail = num.rpartition(mark)
+        if num.count(mark) > 1 or not _grouped(head.split(thousands)) or not tail.isdigit():
+            return None, NumberProblem("invalid", "is not a number (mixed separators)"), None
+        if decimal and decimal != mark:
+            return None, NumberProblem("invalid", f"uses {mark!r} as decimal mark, the file declares {decimal!r}"), None
+        return sign * float(head.replace(thousands, "") + "." + tail), None, mark
+    sep = "." if dots else ","
+    other = "," if sep == "." else "."
+    parts = num.split(sep)
+    if len(parts) > 2:  # 1.000.000: only a thousands separator repeats
+        if not _grouped(parts):
+            return None, NumberProblem("invalid", "is not a number"), None
+        if decimal == sep:
+            return None, NumberProblem("invalid", f"repeats the declared decimal mark {sep!r}"), None
+        return sign * float("".join(parts)), None, other
+    head, tail = parts
+    if decimal == sep or (decimal is None and not (len(tail) == 3 and _grouped([head, tail]))):
+        if not tail.isdigit() and tail != "":
+            return None, NumberProblem("invalid", "is not a number"), None
+        value = float((head or "0") + "." + (tail or "0"))
+        return sign * value, None, (None if decimal else sep)
+    if decimal == other:
+        if not _grouped([head, tail]):
+            return None, NumberProblem("invalid", f"{sep!r} is no thousands separator here and the decimal mark "
+                                                  f"is {decimal!r}"), None
+        return sign * float(head + tail), None, None
+    return None, NumberProblem("ambiguous", f"reads as {head}{tail} (thousands separator {sep!r}) or "
+                                            f"{head}.{tail} (decimal mark {sep!r})"), None
+
+
+def parse_number(text: object, decimal: str | None = None) -> tuple[float | None, NumberProblem | None, str | None]:
+    """One value in Mbit/s: (value, problem, decimal mark it proves). Empty → (None, None, None).
+
+    >>> parse_number("1.000,5 Mbit/s")[0], parse_number("1 GBit/s")[0], parse_number("500 kbit/s")[0]
+    (1000.5, 1000.0, 0.5)
+    >>> parse_number("1.000")[1].kind, parse_number("1.000", ",")[0], parse_number("1.000", ".")[0]
+    ('ambiguous', 1000.0, 1.0)
+    """
+    if text is None or (isinstance(text, float) and np.isnan(text)):
+        return None, None, None
+    if isinstance(text, (bool, np.bool_)):
+        return None, NumberProblem("invalid", "is not a number"), None
+    if isinstance(text, (int, float, np.integer, np.floating)):
+        return float(text), None, None
+    t = unicodedata.normalize("NFKC", str(text).translate(_SPACES)).strip()
+    if t == "" or t.lower() in ("nan", "none", "-", "–"):
+        return None, None, None
+    m = _UNIT.match(t)
+    if not m:
+        return None, NumberProblem("invalid", "is not a number (with an optional unit kbit/s, Mbit/s, Gbit/s)"), None
+    value, problem, evidence = _core(m.group("num").strip(), decimal)
+    if value is None:
+        return None, problem, evidence
+    factor = _FACTOR[(m.group("prefix") or "").lower() or None]
+    return value * factor, None, evidence
+
+
+def parse_number_column(raw: pd.Series, decimal: str | None = None, factor: float = 1.0
+                        ) -> tuple[pd.Series, dict[object, NumberProblem], str | None]:
+    """A column: (values in Mbit/s, problem per bad raw value, decimal mark used for the two-way values).
+
+    Each distinct raw value is parsed once. Without ``decimal`` the column's unambiguous values decide; if they
+    prove both marks (or none), the two-way values are problems."""
+    uniq = pd.unique(raw.astype(object))
+    first = {u: parse_number(u, decimal) for u in uniq}
+    used = decimal
+    if decimal is None:
+        proofs = {ev for _, p, ev in first.values() if p is None and ev}
+        if len(proofs) == 1 and any(p is not None and p.kind == "ambiguous" for _, p, _ in first.values()):
+            used = proofs.pop()
+            first = {u: (parse_number(u, used) if r[1] is not None and r[1].kind == "ambiguous" else r)
+                     for u, r in first.items()}
+        elif len(proofs) == 1:
+            used = proofs.pop()
+    values = {u: (np.nan if r[0] is None else r[0] * factor) for u, r in first.items()}
+    problems = {u: r[1] for u, r in first.items() if r[1] is not None}
+    return raw.astype(object).map(values).astype(float), problems, used
+
+
+_ISO = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})(?:[ T]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?$")
+_DMY = re.compile(r"^(\d{1,2})\.\s*(\d{1,2})\.\s*(\d{2}|\d{4})$")
+_SLASH = re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{2}|\d{4})$")
+_MONTH = re.compile(r"^(\d{1,2})\s*[/.\-]\s*(\d{4})$")
+_QUARTER = re.compile(r"^(?:q\s*([1-4])|([1-4])\s*\.?\s*(?:quartal|q))\s*[/\-. ]?\s*(\d{4})$", re.IGNORECASE)
+_YEAR = re.compile(r"^(\d{4})$")
+
+
+def _year(y: str) -> int:
+    return 2000 + int(y) if len(y) == 2 else int(y)
+
+
+def _end_of_month(y: int, m: int) -> date:
+    return date(y, m, calendar.monthrange(y, m)[1])
+
+
+def parse_date(value: object) -> tuple[date | None, str | None]:
+    """(date, problem); empty → (None, None). Periods give their last day.
+
+    >>> parse_date("01.06.2028")[0], parse_date("Q3 2028")[0], parse_date("03/2028")[0]
+    (datetime.date(2028, 6, 1), datetime.date(2028, 9, 30), datetime.date(2028, 3, 31))
+    >>> parse_date("31.02.2028")[1]
+    'is not a date (day 31 does not exist in month 2)'
+    """
+    if value is None or (isinstance(value, float) and np.isnan(value)) or value is pd.NaT:
+        return None, None
+    if isinstance(value, (datetime, pd.Timestamp)):
+        return (value.date() if not pd.isna(value) else None), None
+    if isinstance(value, date):
+        return value, None
+    t = unicodedata.normalize("NFKC", str(value)).strip()
+    if t == "" or t.lower() in ("nan", "none", "nat"):
+        return None, None
+    try:
+        if m := _ISO.match(t):
+            return _checked(int(m.group(1)), int(m.group(2)), int(m.group(3)))
+        if m := _DMY.match(t):
+            return _checked(_year(m.group(3)), int(m.group(2)), int(m.group(1)))
+        if m := _SLASH.match(t):
+            a, b, y = int(m.group(1)), int(m.group(2)), _year(m.group(3))
+            if a <= 12 and b <= 12 and a != b:
+                return None, "reads two ways (dd/mm or mm/dd); write dd.mm.yyyy"
+            return _checked(y, b, a) if a > 12 or a == b else _checked(y, a, b)
+        if m := _MONTH.match(t):
+            mo, y = int(m.group(1)), int(m.group(2))
+            if not 1 <= mo <= 12:
+                return None, f"is not a date (month {mo})"
+            return _end_of_month(y, mo), None
+        if m := _QUARTER.match(t):
+            q = int(m.group(1) or m.group(2))
+            return _end_of_month(int(m.group(3)), q * 3), None
+        if m := _YEAR.match(t):
+            return date(int(m.group(1)), 12, 31), None
+    except ValueError as exc:
+        return None, f"is not a date ({exc})"
+    return None, "is not a date (dd.mm.yyyy, yyyy-mm-dd, mm/yyyy, Q3 2028 or a year)"
+
+
+def _checked(y: int, m: int, d: int) -> tuple[date | None, str | None]:
+    if not 1 <= m <= 12:
+        return None, f"is not a date (month {m})"
+    if not 1 <= d <= calendar.monthrange(y, m)[1]:
+        return None, f"is not a date (day {d} does not exist in month {m})"
+    return date(y, m, d), None
+
+
+def parse_date_column(raw: pd.Series) -> tuple[pd.Series, dict[object, str]]:
+    """A column of dates (each distinct value parsed once): (dates as objects or None, problem per raw value)."""
+    uniq = pd.unique(raw.astype(object))
+    parsed = {u: parse_date(u) for u in uniq}
+    out = raw.astype(object).map({u: r[0] for u, r in parsed.items()})
+    return out.astype(object).where(out.notna(), None), {u: r[1] for u, r in parsed.items() if r[1]}
