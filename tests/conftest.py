@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -160,9 +161,11 @@ def auth(key: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {key}"}
 
 
-@pytest.fixture(scope="session")
-def live_server(db_url, api_data, tmp_path_factory):
-    """A real `netzatlas serve` process on a free loopback port against the test database."""
+@contextmanager
+def serving(env: dict[str, str], log_dir: Path, timeout_s: float = 90) -> Iterator[tuple[str, int]]:
+    """A real ``netzatlas serve`` (uvicorn) on a free loopback port with ``env`` added: yields (URL, port).
+    Its output goes to ``log_dir/serve.log`` — a file, not a pipe nobody reads, which would block the server once
+    it had logged ~64 KB; the log's tail is in the error when the server does not start."""
     import socket
     import subprocess
     import sys
@@ -173,28 +176,36 @@ def live_server(db_url, api_data, tmp_path_factory):
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    env = {**os.environ, "NETZATLAS_DATABASE_URL": db_url}
-    # the server's output goes to a file: a pipe nobody reads would block the server once it logged ~64 KB
-    log = tmp_path_factory.mktemp("live-server") / "serve.log"
-    log_file = log.open("wb")
-    proc = subprocess.Popen([sys.executable, "-m", "netzatlas.cli.main", "serve", "--port", str(port),
-                             "--log-level", "warning"], env=env, cwd=ROOT, stdout=log_file,
-                            stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
+    log = log_dir / "serve.log"
+    with log.open("wb") as log_file:
+        proc = subprocess.Popen([sys.executable, "-m", "netzatlas.cli.main", "serve", "--port", str(port),
+                                 "--log-level", "warning"], env={**os.environ, **env}, cwd=ROOT, stdout=log_file,
+                                stderr=subprocess.STDOUT)
+        url = f"http://127.0.0.1:{port}"
         try:
-            if httpx.get(url + "/conformance", timeout=1).status_code == 200:
-                break
-        except httpx.HTTPError:
-            time.sleep(0.3)
-    else:
-        proc.kill()
-        raise RuntimeError("the API server did not start: " + log.read_text(errors="replace")[-2000:])
-    yield url
-    proc.terminate()
-    proc.wait(timeout=10)
-    log_file.close()
+            deadline = time.monotonic() + timeout_s
+            while time.monotonic() < deadline:
+                try:
+                    if httpx.get(url + "/conformance", timeout=2).status_code == 200:
+                        break
+                except httpx.HTTPError:
+                    time.sleep(0.3)
+            else:
+                raise RuntimeError("the API server did not start: " + log.read_text(errors="replace")[-2000:])
+            yield url, port
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+
+
+@pytest.fixture(scope="session")
+def live_server(db_url, api_data, tmp_path_factory):
+    """A real `netzatlas serve` process on a free loopback port against the test database."""
+    with serving({"NETZATLAS_DATABASE_URL": db_url}, tmp_path_factory.mktemp("live-server")) as (url, _):
+        yield url
 
 
 @pytest.fixture(scope="session")

@@ -12,15 +12,13 @@ import json
 import math
 import os
 import socket
-import subprocess
-import sys
 import time
 import uuid
 
 import pytest
 
 from netzatlas.api import models
-from tests.conftest import ROOT, auth
+from tests.conftest import auth, serving
 
 LIMITS = {
     "NETZATLAS_LIMIT_BODY_BYTES": "1048576",  # 1 MiB
@@ -72,31 +70,8 @@ def api(db_url, api_data, low_limits):
 @pytest.fixture(scope="module")
 def server(db_url, api_data, low_limits, tmp_path_factory):
     """A real `netzatlas serve` (uvicorn) with the low limits: (host, port)."""
-    import httpx
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    env = {**os.environ, **LIMITS, "NETZATLAS_DATABASE_URL": db_url}
-    log = tmp_path_factory.mktemp("limits-server") / "serve.log"  # a file, not an unread pipe that could fill
-    log_file = log.open("wb")
-    proc = subprocess.Popen([sys.executable, "-m", "netzatlas.cli.main", "serve", "--port", str(port),
-                             "--log-level", "warning"], env=env, cwd=ROOT, stdout=log_file,
-                            stderr=subprocess.STDOUT)
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/conformance", timeout=1).status_code == 200:
-                break
-        except httpx.HTTPError:
-            time.sleep(0.3)
-    else:
-        proc.kill()
-        raise RuntimeError("the API server did not start: " + log.read_text(errors="replace")[-2000:])
-    yield "127.0.0.1", port
-    proc.terminate()
-    proc.wait(timeout=10)
-    log_file.close()
+    with serving({**LIMITS, "NETZATLAS_DATABASE_URL": db_url}, tmp_path_factory.mktemp("limits-server")) as (_, port):
+        yield "127.0.0.1", port
 
 
 def assert_problem(r, status: int) -> dict:

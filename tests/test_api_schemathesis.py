@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import os
 import re
-import socket
 import subprocess
 import sys
 import time
@@ -30,7 +29,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.conftest import ROOT, _cluster, _drop_external
+from tests.conftest import _cluster, _drop_external, serving
 
 SEED = "20261130"
 HOOKS = Path(__file__).with_name("schemathesis_hooks.py")
@@ -89,29 +88,8 @@ def st_server(st_database, tmp_path_factory) -> Iterator[tuple[str, str]]:
         key = create_key(c, "city", ["admin"], "schemathesis")
         c.commit()
     home = tmp_path_factory.mktemp("st-home")
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    log = (home / "server.log").open("wb")    # a file, not a pipe: a full pipe would block the server
-    env = {**os.environ, "NETZATLAS_DATABASE_URL": st_database, "NETZATLAS_HOME": str(home)}
-    proc = subprocess.Popen([sys.executable, "-m", "netzatlas.cli.main", "serve", "--port", str(port),
-                             "--log-level", "warning"], env=env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 90
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(url + "/conformance", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.3)
-        else:
-            raise RuntimeError("the API server did not start: " + (home / "server.log").read_text()[-2000:])
+    with serving({"NETZATLAS_DATABASE_URL": st_database, "NETZATLAS_HOME": str(home)}, home) as (url, _):
         yield url, key
-    finally:
-        proc.terminate()
-        proc.wait(timeout=15)
-        log.close()
 
 
 def schemathesis(url: str, workdir: Path, *args: str) -> tuple[str, int, float]:
