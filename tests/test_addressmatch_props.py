@@ -68,6 +68,7 @@ def test_matching_never_crashes_and_never_spreads_a_single_number(register, answ
     ("12 a", ["12a", "12"], {"r0"}),
     ("12-12a", ["12", "12a", "12b"], {"r0", "r1"}),
     ("12-12", ["12", "12a"], {"r0"}),                # found by hypothesis: crashed once
+    ("12345678901234567890-12345678901234567890", ["12"], set()),  # found by hypothesis: overflowed once
 ])
 def test_range_rules(answer, register, expected):
     reg = pd.DataFrame({"address_id": [f"r{i}" for i in range(len(register))], "street": "Bahnhofstraße",

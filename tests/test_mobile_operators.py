@@ -145,3 +145,20 @@ def test_small_cells_keep_a_minimum_spacing_and_label_what_is_assumed():
     assert chosen["nearest_chosen_m"].min() >= 150
     tight = choose(res, 3, ScreeningParams(min_lamp_spacing_m=0))
     assert min(np.diff(sorted(tight.geometry.x))) < 50             # without spacing: lamps 20 m apart
+
+
+def test_gain_explanation_names_the_own_network_and_the_population():
+    from datetime import date
+
+    from shapely.geometry import box
+
+    from netzatlas.mobile_sites.mast_request import MastRequest, gain_explanation
+
+    cells = gpd.GeoDataFrame({"population_estimate": [100.0, 50.0, 7.0]},
+                             geometry=[box(0, 0, 100, 100), box(300, 0, 400, 100), box(9000, 0, 9100, 100)], crs=CRS)
+    req = MastRequest("Telekom", 50, 50, 200, received_on=date(2026, 11, 1))
+    note = gain_explanation(req, [], cells, -105)
+    assert "no site of this operator" in note and "≈ 100 people live within the 200 m search ring" in note
+    assert "≈ 150 within the reach" in note and "20% high-loss" in note
+    assert "Own network taken from: Deutsche Telekom/LTE" in gain_explanation(req, [("Deutsche Telekom", "LTE")],
+                                                                              cells, -105)

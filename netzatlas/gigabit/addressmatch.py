@@ -105,6 +105,8 @@ def _parse_cached(value: str, suffix: str, both_sides: bool, register: bool) -> 
             return ParsedNumber(tuple(dict.fromkeys(k for p in parts for k in p.keys)), True)
         bad = next((p.problem for p in parts if p.problem), None)
         return ParsedNumber(problem=bad or f"house number {value!r} is not a list of numbers")
+    if any(len(d) > 6 for d in re.findall(r"\d+", v)):
+        return ParsedNumber(problem=f"house number {value!r} is too large")
     m = _LETTERS.match(v)
     if m:
         n, lo, hi = int(m.group(1)), m.group(2), m.group(3)

@@ -291,10 +291,13 @@ def gain_explanation(request: MastRequest, groups: list[tuple[str, str]], cells:
                      threshold_dbm: float, high_loss_share: float | None = None) -> str:
     """What "people newly covered" means for this request, in words for the report."""
     from netzatlas.coverage.signal import indoor_note
+    from netzatlas.mobile_sites.defaults import MACRO
 
-    ring = gpd.GeoSeries(gpd.points_from_xy([request.x], [request.y]), crs=cells.crs).buffer(request.radius_m)
     pop = pd.to_numeric(cells["population_estimate"], errors="coerce").fillna(0)
-    in_ring = float(pop[cells.geometry.centroid.within(ring.iloc[0])].sum()) if len(cells) else 0.0
+    cent = cells.geometry.centroid
+    dist = np.hypot(cent.x - request.x, cent.y - request.y) if len(cells) else np.array([])
+    in_ring = float(pop[dist <= request.radius_m].sum()) if len(cells) else 0.0
+    in_reach = float(pop[dist <= request.radius_m + MACRO.max_radius_m].sum()) if len(cells) else 0.0
     own = (", ".join(f"{o}/{t}" for o, t in groups) if groups else
            "none — the registry knows no site of this operator in this technology (sites with operator unknown "
            "are not counted as its network), so every cell it would serve counts as new; the column "
@@ -304,4 +307,5 @@ def gain_explanation(request: MastRequest, groups: list[tuple[str, str]], cells:
             f"taken from: {own}. Outdoor: 1.5 m above ground on cells outside buildings, people spread over those "
             f"cells; indoor: {indoor_note(high_loss_share)}, people spread over the building cells. Population: "
             f"the 100 m Zensus estimate; ≈ {in_ring:,.0f} people live within the {request.radius_m:g} m search "
-            f"ring (a macro candidate serves up to ~2 km, so its gain may exceed that).")
+            f"ring and ≈ {in_reach:,.0f} within the reach of a macro candidate in it ({MACRO.max_radius_m:g} m "
+            f"beyond the ring) — no gain can exceed that.")
