@@ -250,9 +250,10 @@ def test_no_committed_change_is_missed_or_repeated_under_concurrent_long_and_sho
     assert a.error is None and b.error is None and old.error is None, (a.error, b.error, old.error)
 
     with psycopg.connect(db_url) as c:
-        expected = [(int(x), s) for x, s in c.execute(
-            "SELECT xact::text, seq FROM audit.change WHERE table_name = ANY(%s) ORDER BY xact, seq",
-            [tables]).fetchall()]
+        # the feed order (transaction, sequence) — sorted as numbers here: ORDER BY on the text output column
+        # would sort "1001" before "746"
+        expected = sorted((int(x), s) for x, s in c.execute(
+            "SELECT xact::text, seq FROM audit.change WHERE table_name = ANY(%s)", [tables]).fetchall())
         written = c.execute("SELECT count(*) FROM audit.change WHERE seq > %s", [seq_before]).fetchone()[0]
         ghosts = c.execute("SELECT count(*) FROM registry.streetlight WHERE source IN (%s, %s) "
                            "AND external_id NOT LIKE 'early-%%' AND external_id NOT LIKE 'savepoint-%%'",

@@ -174,8 +174,9 @@ def changes(request: Request,
                 last = Position(int(r["xact"]), r["seq"])
         full = cut or len(parts) == limit
         if not full:
-            tail = conn.execute("SELECT xact::text AS xact, seq FROM audit.change WHERE xact < %s::xid8 "
-                                "ORDER BY xact DESC, seq DESC LIMIT 1", [str(top)]).fetchone()
+            # ORDER BY the column (c.xact, a number), not the text output column of the same name
+            tail = conn.execute("SELECT c.xact::text AS xact, c.seq FROM audit.change c WHERE c.xact < %s::xid8 "
+                                "ORDER BY c.xact DESC, c.seq DESC LIMIT 1", [str(top)]).fetchone()
             if tail:
                 last = max(last, Position(int(tail["xact"]), tail["seq"]))
     b = base_url(request)

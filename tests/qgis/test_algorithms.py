@@ -31,7 +31,8 @@ CASES = [
     ("mobile_coverage_holes", {"resolution_m": 20, "threshold_dbm": -105}, 0, None),
     ("mobile_coverage_holes", {"resolution_m": 20, "threshold_dbm": -60}, 1, QgsWkbTypes.PolygonGeometry),
     ("mast_request_evaluation", {"threshold_dbm": -105}, 3, QgsWkbTypes.PointGeometry),
-    ("small_cell_screening", {"top": 5}, 5, QgsWkbTypes.PointGeometry),
+    # 8 lamps, at most 4 of them 150 m apart (the screening's default minimum spacing between small cells)
+    ("small_cell_screening", {"top": 5}, 4, QgsWkbTypes.PointGeometry),
     ("wifi_priority", {"cell_size_m": 100, "top": 5}, 5, QgsWkbTypes.PolygonGeometry),
     ("wifi_siting", {"k": 2, "radius_m": 70, "certify": True}, 2, QgsWkbTypes.PointGeometry),
     ("charging_gaps", {"gap_distance_m": 500}, 5, QgsWkbTypes.PolygonGeometry),
@@ -105,7 +106,7 @@ def test_defaults_only(classified, tmp_path):
     """Every parameter has a usable default: small-cell screening with nothing but an output."""
     out = tmp_path / "cells.geojson"
     res = processing.run("netzatlas:small_cell_screening", {"OUTPUT": str(out)})
-    assert res["FEATURES"] == 8  # default top 20, the fixture has 8 streetlights
+    assert res["FEATURES"] == 4  # default top 20; of the fixture's 8 lamps, 4 keep the default 150 m spacing
 
 
 def test_server_error_becomes_a_processing_error(classified, tmp_path):

@@ -62,7 +62,10 @@ try:
     layers = add_collections(client)
     out["layers"] = {lyr.name(): {"valid": lyr.isValid(), "count": sum(1 for _ in lyr.getFeatures()),
                                   "renderer": lyr.renderer().type() if lyr.renderer() else None,
-                                  "typename": lyr.source().split("typename='")[1].split("'")[0]} for lyr in layers}
+                                  # OAPIF layers name their collection in the source; a gigabit result layer is
+                                  # one snapshot, fetched as a file, and says it in a custom property
+                                  "typename": lyr.customProperty("netzatlas/collection")
+                                  or lyr.source().split("typename='")[1].split("'")[0]} for lyr in layers}
     # every algorithm through processing.run
     runs = {}
     defaults = {"snapshot": "qgis-test", "request_id": os.environ.get("NETZATLAS_TEST_REQUEST", ""),

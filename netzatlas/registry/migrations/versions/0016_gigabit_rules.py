@@ -16,7 +16,7 @@ The result views are extended in place (columns appended to whatever definition 
 
 ``gigabit_classification`` becomes a table partitioned by snapshot (LIST on ``snapshot_id``): a snapshot is written
 as one ``CREATE TABLE … AS`` of the classification statement (which PostgreSQL runs with parallel workers; an
-``INSERT … SELECT`` runs serially) and attached as a partition; replacing or deleting a snapshot drops its partition
+``INSERT … SELECT`` runs serially) and attached as a partition; replacing a snapshot drops its partition
 instead of deleting a million rows. The row-by-row foreign keys are gone: the one to the snapshot is kept on the
 partitioned table (checked set-based when a partition is attached), the one to ``fibre_address`` is dropped — the
 rows are made from the registry's addresses by the same statement, and ``gigabit_result`` joins the addresses, so a
