@@ -8,7 +8,7 @@ from netzatlas.api import auth
 from netzatlas.api.state import ApiState
 
 
-def get_state(request: Request) -> ApiState:
+async def get_state(request: Request) -> ApiState:
     return request.app.state.api
 
 
@@ -22,9 +22,11 @@ def get_principal(request: Request, authorization: str | None = Header(None),
         return auth.verify(conn, token)
 
 
-def authorized(request: Request, state: ApiState = Depends(get_state),
-               principal: auth.Principal = Depends(get_principal)) -> None:
-    """The app-wide guard: every route's declared rule (netzatlas.api.authz.ROUTE_RULES), before its handler."""
+async def authorized(request: Request, state: ApiState = Depends(get_state),
+                     principal: auth.Principal = Depends(get_principal)) -> None:
+    """The app-wide guard: every route's declared rule (netzatlas.api.authz.ROUTE_RULES), before its handler.
+    ``async``: it does no I/O, and a plain ``def`` would cost every request one more hop through the thread pool
+    (measured: 161 → ~100 req/s for items at 64 connections)."""
     from netzatlas.api import authz
 
     authz.authorize(request, state, principal)
