@@ -9,7 +9,11 @@
 from __future__ import annotations
 
 import os
+import shutil
 import socket
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from urllib.parse import quote, urlencode
 
 import psycopg
@@ -79,3 +83,19 @@ def fresh_database(name: str = "netzatlas_bench") -> str:
         conn.execute("CREATE EXTENSION IF NOT EXISTS postgis")
     migrate.upgrade(url)
     return url
+
+
+@contextmanager
+def temporary_cluster(prefix: str = "netzatlas-bench-") -> Iterator[str]:
+    """A cluster of the project's own kind with its shipped settings, on a free port in a temporary home that is
+    removed afterwards (no files left behind); yields its maintenance URL."""
+    home = tempfile.mkdtemp(prefix=prefix)
+    cluster = LocalCluster(Settings(home=home, db_port=_free_port(), database_url=None))
+    try:
+        cluster.start()
+        yield cluster.url("postgres")
+    finally:
+        try:
+            cluster.reset()
+        finally:
+            shutil.rmtree(home, ignore_errors=True)

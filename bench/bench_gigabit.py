@@ -20,7 +20,6 @@ import argparse
 import io
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -38,13 +37,11 @@ import pandas as pd  # noqa: E402
 import psycopg  # noqa: E402
 import pyogrio  # noqa: E402
 
-from bench._db import fresh_database, url_with_dbname  # noqa: E402
-from netzatlas.config import Settings  # noqa: E402
+from bench._db import fresh_database, temporary_cluster, url_with_dbname  # noqa: E402
 from netzatlas.gigabit.classify_sql import apply_settings, classification_sql  # noqa: E402
 from netzatlas.gigabit.programmes import load_programme  # noqa: E402
 from netzatlas.registry import migrate  # noqa: E402
 from netzatlas.registry.importers.osm import read_osm  # noqa: E402
-from netzatlas.registry.localdb import LocalCluster  # noqa: E402
 
 SIZES = (250_000, 1_000_000)
 PROGRAMME = "gigabit-rl-2.0-2024"
@@ -169,19 +166,8 @@ def bench_server() -> Iterator[str | None]:
     if os.environ.get("NETZATLAS_BENCH_DATABASE_URL"):
         yield None
         return
-    home = tempfile.mkdtemp(prefix="netzatlas-bench-")
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = int(s.getsockname()[1])
-    cluster = LocalCluster(Settings(home=home, db_port=port, database_url=None))
-    try:
-        cluster.start()
-        yield cluster.url("postgres")
-    finally:
-        try:
-            cluster.reset()
-        finally:
-            shutil.rmtree(home, ignore_errors=True)
+    with temporary_cluster("netzatlas-bench-") as url:
+        yield url
 
 
 def database(admin: str | None, name: str) -> str:

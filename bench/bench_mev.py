@@ -24,7 +24,6 @@ import argparse
 import io
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -41,9 +40,8 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import psycopg  # noqa: E402
 
-from netzatlas.config import Settings  # noqa: E402
+from bench._db import temporary_cluster  # noqa: E402
 from netzatlas.registry import migrate  # noqa: E402
-from netzatlas.registry.localdb import LocalCluster  # noqa: E402
 
 OPERATORS = ["Telekom", "Vodafone", "NetAachen", "Deutsche Glasfaser", "1&1 Versatel"]
 STREET_WORDS = ["Haupt", "Bahnhof", "Kirch", "Schul", "Garten", "Berg", "Wald", "Linden", "Mühlen", "Königs",
@@ -189,19 +187,8 @@ def bench_server() -> Iterator[str]:
     if external:
         yield external
         return
-    home = tempfile.mkdtemp(prefix="netzatlas-bench-mev-db-")
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = int(sock.getsockname()[1])
-    cluster = LocalCluster(Settings(home=home, db_port=port, database_url=None))
-    try:
-        cluster.start()
-        yield cluster.url("postgres")
-    finally:
-        try:
-            cluster.reset()
-        finally:
-            shutil.rmtree(home, ignore_errors=True)
+    with temporary_cluster("netzatlas-bench-mev-db-") as url:
+        yield url
 
 
 def database(admin: str, name: str) -> str:
