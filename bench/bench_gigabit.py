@@ -23,6 +23,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -36,6 +37,7 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import psycopg  # noqa: E402
 import pyogrio  # noqa: E402
+from psycopg.rows import dict_row  # noqa: E402
 
 from bench._db import fresh_database, temporary_cluster, url_with_dbname  # noqa: E402
 from netzatlas.gigabit.classify_sql import apply_settings, classification_sql  # noqa: E402
@@ -119,16 +121,68 @@ def timed_statement(url: str, query: str | None, runs: int = 3, settings: bool =
     return best
 
 
-def run_command(url: str, args: list[str]) -> tuple[float, float]:
-    """The installed ``netzatlas`` command as a user runs it: (seconds, peak RSS of the process in MB).
+class BackendMemory:
+    """Samples, every 20 ms, the memory of the server processes serving connections named ``app`` (and their
+    parallel workers) from /proc: the peak of their summed private memory (RssAnon: work_mem, hash tables) and the
+    leader's peak resident size (VmHWM, which also counts the shared buffers it touched). Works when the server
+    runs on this machine (the benchmark's own cluster); otherwise the figures stay empty."""
 
-    The peak is measured by /usr/bin/time (GNU time, ``%M``) around the command: the maximum RSS that ``wait4``
-    reports for a child of this process would include this benchmark's own memory (the child starts as a fork of
-    it, and Linux keeps the high-water mark across exec). Without GNU time the figure is left out."""
+    def __init__(self, url: str, app: str) -> None:
+        self.url, self.app = url, app
+        self.private_mb = float("nan")
+        self.hwm_mb = float("nan")
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def __enter__(self) -> BackendMemory:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    @staticmethod
+    def _status(pid: int) -> dict[str, float]:
+        try:
+            lines = Path(f"/proc/{pid}/status").read_text().splitlines()
+        except OSError:
+            return {}
+        return {k: int(v.split()[0]) / 1024 for k, v in (ln.split(":", 1) for ln in lines)
+                if k in ("RssAnon", "VmHWM")}
+
+    def _run(self) -> None:
+        with psycopg.connect(self.url, autocommit=True) as c:
+            while not self._stop.is_set():
+                rows = c.execute("SELECT pid, leader_pid IS NOT NULL AND leader_pid <> pid FROM pg_stat_activity "
+                                 "WHERE application_name = %(a)s OR leader_pid IN (SELECT pid FROM pg_stat_activity "
+                                 "WHERE application_name = %(a)s)", {"a": self.app}).fetchall()
+                private, hwm = 0.0, float("nan")
+                for pid, worker in rows:
+                    st = self._status(pid)
+                    private += st.get("RssAnon", 0.0)
+                    if not worker and "VmHWM" in st:
+                        hwm = st["VmHWM"]
+                if rows:
+                    self.private_mb = private if self.private_mb != self.private_mb else max(self.private_mb, private)
+                    if hwm == hwm:
+                        self.hwm_mb = hwm if self.hwm_mb != self.hwm_mb else max(self.hwm_mb, hwm)
+                self._stop.wait(0.02)
+
+
+def run_command(url: str, args: list[str]) -> tuple[float, float, float, float]:
+    """The installed ``netzatlas`` command as a user runs it: (seconds, peak RSS of the process in MB, peak private
+    memory of its server backend and workers in MB, the backend's peak resident size in MB).
+
+    The process's peak is measured by /usr/bin/time (GNU time, ``%M``) around the command: the maximum RSS that
+    ``wait4`` reports for a child of this process would include this benchmark's own memory (the child starts as a
+    fork of it, and Linux keeps the high-water mark across exec). Without GNU time the figure is left out."""
     exe = Path(sys.executable).with_name("netzatlas")
-    env = {**os.environ, "NETZATLAS_DATABASE_URL": url, "COLUMNS": "120"}
+    app = f"netzatlas-bench-{os.getpid()}"
+    env = {**os.environ, "NETZATLAS_DATABASE_URL": url, "COLUMNS": "120", "PGAPPNAME": app}
     gnu_time = shutil.which("time") or ("/usr/bin/time" if Path("/usr/bin/time").exists() else None)
-    with tempfile.NamedTemporaryFile(prefix="netzatlas-bench-time-", suffix=".txt") as rss:
+    with tempfile.NamedTemporaryFile(prefix="netzatlas-bench-time-", suffix=".txt") as rss, \
+            BackendMemory(url, app) as backend:
         cmd = [str(exe), *args]
         if gnu_time:
             cmd = [gnu_time, "-f", "%M", "-o", rss.name, *cmd]
@@ -139,10 +193,58 @@ def run_command(url: str, args: list[str]) -> tuple[float, float]:
             raise RuntimeError(f"{' '.join(args)} failed ({proc.returncode}):\n"
                                f"{proc.stdout.decode(errors='replace')[-2000:]}")
         text = Path(rss.name).read_text().strip().splitlines() if gnu_time else []
-    return seconds, (int(text[-1]) / 1024 if text else float("nan"))  # %M is in kB
+    return (seconds, (int(text[-1]) / 1024 if text else float("nan")),  # %M is in kB
+            backend.private_mb, backend.hwm_mb)
 
 
-def measure(url: str, n: int) -> dict[str, tuple[float, float | None]]:
+PHASES = (("CREATE TABLE", "statement written as the partition (CREATE TABLE AS)"),
+          ("ALTER TABLE registry.gigabit_classification ATTACH", "attach (snapshot foreign key checked)"),
+          ("ALTER TABLE", "NOT NULL and partition bound checked"),
+          ("SELECT class_de", "counts per class (one pass)"),
+          ("INSERT INTO registry.result_run", "result_run recorded"))
+
+
+_PHASE_SECONDS: dict[str, float] = {}
+
+
+class _TimedCursor(psycopg.Cursor):
+    """A cursor adding each statement's seconds to its phase in ``_PHASE_SECONDS``."""
+
+    def execute(self, query, params=None, **kw):  # noqa: ANN001, ANN201 - psycopg's signature
+        text = query if isinstance(query, str) else query.as_string(self.connection)
+        label = next((name for prefix, name in PHASES if text.lstrip().startswith(prefix)),
+                     "other statements (catalogue, statement building, snapshot row)")
+        t = time.perf_counter()
+        try:
+            return super().execute(query, params, **kw)
+        finally:
+            _PHASE_SECONDS[label] = _PHASE_SECONDS.get(label, 0.0) + time.perf_counter() - t
+
+
+def phases(url: str, snapshot: str) -> dict[str, float]:
+    """The snapshot command's phases, in this process with the same functions (each SQL statement timed)."""
+    from netzatlas.registry import gigabit_store
+
+    out: dict[str, float] = {}
+    t = time.perf_counter()
+    conn = psycopg.connect(url, row_factory=dict_row, cursor_factory=_TimedCursor)
+    _PHASE_SECONDS.clear()
+    out["connect"] = time.perf_counter() - t
+    t = time.perf_counter()
+    programme = load_programme(PROGRAMME)
+    out["programme loaded"] = time.perf_counter() - t
+    try:
+        gigabit_store.classify_snapshot(conn, snapshot, programme, REF)
+        t = time.perf_counter()
+        conn.commit()
+        out.update(_PHASE_SECONDS)
+        out["commit"] = time.perf_counter() - t
+    finally:
+        conn.close()
+    return out
+
+
+def measure(url: str, n: int) -> tuple[dict[str, tuple[float, ...]], dict[str, float]]:
     bare = min(timed_statement(url, BARE, settings=False), timed_statement(url, BARE, settings=True))
     statement = timed_statement(url, None)
     base = ["gigabit", "classify", "--programme", PROGRAMME, "--date", REF.isoformat()]
@@ -151,11 +253,14 @@ def measure(url: str, n: int) -> dict[str, tuple[float, float | None]]:
     with psycopg.connect(url) as c:
         kept = c.execute("SELECT count(*) FROM registry.gigabit_classification WHERE snapshot_id = 'bench-1'"
                          ).fetchone()[0]
-    assert kept == n, (kept, n)
-    return {"bare aggregate pass (GROUP BY address, max down/up)": (bare, None),
-            "classification statement alone (CREATE TEMP TABLE AS)": (statement, None),
-            "netzatlas gigabit classify (command, no snapshot)": plain,
-            "netzatlas gigabit classify --snapshot X (command)": snap}
+        run = c.execute("SELECT summary, created_by FROM registry.result_run WHERE kind = 'gigabit_snapshot' "
+                        "AND key = 'bench-1'").fetchone()
+    assert kept == n and run is not None and run[0]["addresses"] == n, (kept, n, run)
+    return ({"bare aggregate pass (GROUP BY address, max down/up)": (bare,),
+             "classification statement alone (CREATE TEMP TABLE AS)": (statement,),
+             "netzatlas gigabit classify (command, no snapshot)": plain,
+             "netzatlas gigabit classify --snapshot X (command)": snap},
+            phases(url, "bench-phases"))
 
 
 @contextmanager
@@ -206,13 +311,21 @@ def main() -> None:
                     wm = c.execute("SHOW work_mem").fetchone()[0]
                 print(f"\n{n:,} addresses, {3 * n:,} supply rows (set-up {time.perf_counter() - t:.0f} s; "
                       f"work_mem {wm} as shipped)")
-                res = measure(url, n)
+                res, phase = measure(url, n)
             finally:
                 drop(admin, name)
             bare = res["bare aggregate pass (GROUP BY address, max down/up)"][0]
-            print(f"{'':56}{'seconds':>9}{'x bare':>8}{'peak MB':>9}")
-            for label, (sec, mb) in res.items():
-                print(f"{label:56}{sec:>9.2f}{sec / bare:>8.2f}{'' if mb is None else f'{mb:.0f}':>9}")
+            print(f"{'':56}{'seconds':>9}{'x bare':>8}{'peak MB':>9}{'server':>9}{'srv HWM':>9}")
+            for label, vals in res.items():
+                sec, *mb = vals
+                cells = "".join(f"{'' if m != m else f'{m:.0f}':>9}" for m in mb)
+                print(f"{label:56}{sec:>9.2f}{sec / bare:>8.2f}{cells}")
+            print("peak MB: the command's process (GNU time); server: peak private memory (RssAnon) of its server "
+                  "backend and parallel workers together; srv HWM: the backend's peak resident size, shared "
+                  "buffers it touched included")
+            print("phases of the snapshot command (in-process, same functions, each statement timed):")
+            for label, sec in phase.items():
+                print(f"  {label:54}{sec:>9.2f}{sec / bare:>8.2f}")
             load1, _, _ = os.getloadavg()
             print(f"goal: the command with --snapshot <= 3x the bare aggregate, peak memory <= 1 GB "
                   f"(load average now {load1:.1f} on {os.cpu_count()} CPUs: other work on the machine slows the "

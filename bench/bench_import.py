@@ -1,8 +1,10 @@
 """Import benchmark, measured as a user runs it: ``netzatlas import file`` in its own process (start-up, reading
 the file, validation, transform, upsert, version + history triggers), side by side with a raw COPY loader end to end
 (read the same file, transform, EWKB, CSV, COPY into an unindexed table; also its own process) and GDAL's
-``ogr2ogr`` from the same file. Two inputs: the 102,981 real Essen address points (zipped GeoJSON) and a generated
-file of 1,000,000 points (GeoPackage). Seconds, rows/s and peak memory (max RSS) of each process.
+``ogr2ogr`` from the same file into the same PostGIS with the same CRS transform and a spatial index (GiST, built
+after the COPY, as ogr2ogr does). Two inputs: the 102,981 real Essen address points (zipped GeoJSON) and a generated
+file of 1,000,000 points (GeoPackage). Seconds (wall clock), rows/s, CPU seconds of the process itself (the
+database server's work is in the wall clock only) and peak memory (max RSS) of each process.
 
 Run: .venv/bin/python bench/bench_import.py [--points N]   (N default 1,000,000; 0 skips the large file)
 Database: the benchmarks' own cluster on a free port, or NETZATLAS_BENCH_DATABASE_URL (see bench/_db.py). The
@@ -43,14 +45,15 @@ class Run:
     seconds: float
     rows: int
     peak_mb: float
+    cpu: float = 0.0
 
     @property
     def rate(self) -> float:
         return self.rows / self.seconds
 
 
-def timed(cmd: list[str], env: dict[str, str] | None = None) -> tuple[float, float, str]:
-    """(seconds, peak RSS in MB, output) of one child process, measured by the kernel (wait4)."""
+def timed(cmd: list[str], env: dict[str, str] | None = None) -> tuple[float, float, str, float]:
+    """(seconds, peak RSS in MB, output, CPU seconds) of one child process, measured by the kernel (wait4)."""
     t0 = time.perf_counter()
     proc = subprocess.Popen(cmd, env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     out = proc.stdout.read().decode(errors="replace") if proc.stdout else ""
@@ -59,7 +62,7 @@ def timed(cmd: list[str], env: dict[str, str] | None = None) -> tuple[float, flo
     proc.returncode = os.waitstatus_to_exitcode(status)
     if proc.returncode != 0:
         raise SystemExit(f"failed ({proc.returncode}): {' '.join(cmd)}\n{out[-3000:]}")
-    return seconds, usage.ru_maxrss / 1024, out
+    return seconds, usage.ru_maxrss / 1024, out, usage.ru_utime + usage.ru_stime
 
 
 def raw_copy_main(url: str, source: str, table: str) -> None:
@@ -103,22 +106,23 @@ def compare(name: str, url: str, path: str, gdal_path: str, layer: str, mapping:
     cli = [sys.executable, "-m", "netzatlas.cli.main", "import", "file", path, "--layer", layer, "--source", source,
            *mapping]
     runs = []
-    s, mb, _ = timed(cli, env)
-    runs.append(Run("netzatlas import file (CLI, end to end)", s, n, mb))
-    s, mb, _ = timed(cli, env)
-    runs.append(Run("  re-import, nothing changed", s, n, mb))
-    s, mb, _ = timed([sys.executable, __file__, "--raw-copy", url, gdal_path, f"raw_{source.replace('-', '_')}"])
-    runs.append(Run("raw COPY end to end (Python: read, EWKB, COPY)", s, n, mb))
+    s, mb, _, cpu = timed(cli, env)
+    runs.append(Run("netzatlas import file (CLI, end to end)", s, n, mb, cpu))
+    s, mb, _, cpu = timed(cli, env)
+    runs.append(Run("  re-import, nothing changed", s, n, mb, cpu))
+    s, mb, _, cpu = timed([sys.executable, __file__, "--raw-copy", url, gdal_path, f"raw_{source.replace('-', '_')}"])
+    runs.append(Run("raw COPY end to end (Python: read, EWKB, COPY)", s, n, mb, cpu))
     exe = shutil.which("ogr2ogr")
     if exe:
-        s, mb, _ = timed([exe, "-f", "PostgreSQL", f"PG:{url}", gdal_path, "-nln", f"ogr_{source.replace('-', '_')}",
-                          "-overwrite", "-t_srs", "EPSG:25832", "-lco", "SPATIAL_INDEX=NONE", "-lco",
-                          "GEOMETRY_NAME=geom", "-gt", "unlimited", "--config", "PG_USE_COPY", "YES"])
-        runs.append(Run("ogr2ogr (GDAL, C++, COPY, no index)", s, n, mb))
+        s, mb, _, cpu = timed([exe, "-f", "PostgreSQL", f"PG:{url}", gdal_path, "-nln",
+                               f"ogr_{source.replace('-', '_')}", "-overwrite", "-t_srs", "EPSG:25832",
+                               "-lco", "SPATIAL_INDEX=GIST", "-lco", "GEOMETRY_NAME=geom", "-gt", "unlimited",
+                               "--config", "PG_USE_COPY", "YES"])
+        runs.append(Run("ogr2ogr (GDAL, C++, COPY, GiST index)", s, n, mb, cpu))
     print(f"\n{name}: {n:,} rows")
-    print(f"{'':50}{'seconds':>9}{'rows/s':>11}{'peak MB':>9}")
+    print(f"{'':50}{'seconds':>9}{'rows/s':>11}{'CPU s':>8}{'peak MB':>9}")
     for r in runs:
-        print(f"{r.label:50}{r.seconds:>9.2f}{r.rate:>11,.0f}{r.peak_mb:>9.0f}")
+        print(f"{r.label:50}{r.seconds:>9.2f}{r.rate:>11,.0f}{r.cpu:>8.2f}{r.peak_mb:>9.0f}")
     ours, ogr, raw = runs[0], runs[-1] if exe else None, runs[2]
     print(f"{'  netzatlas ÷ raw COPY end to end (rows/s)':50}{ours.rate / raw.rate:>20.1%}")
     if ogr:
@@ -138,6 +142,8 @@ def main() -> None:
     from bench._db import fresh_database
 
     url = fresh_database("netzatlas_bench_import")
+    print(f"load average before the runs: {' '.join(f'{v:.1f}' for v in os.getloadavg())} "
+          f"on {os.cpu_count()} CPUs (wall clock figures grow with it; compare ratios of one run)")
     import pyogrio
 
     n_essen = pyogrio.read_info(ESSEN_GDAL)["features"]

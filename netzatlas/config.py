@@ -43,6 +43,10 @@ class Settings(BaseSettings):
     )
     api_host: str = "127.0.0.1"
     api_port: int = 8080
+    api_exact_count_below: int = Field(
+        default=100_000, description="numberMatched is an exact count when the planner expects fewer matching rows "
+                                     "than this, else the planner's estimate (flagged numberMatchedEstimated)."
+    )
     basemap_url: str | None = Field(
         default=None, description="XYZ tile URL of an external basemap; unset draws the registry's own."
     )

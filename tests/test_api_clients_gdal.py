@@ -82,3 +82,17 @@ def test_schema_document(client):
     assert "geom" not in props and "id" not in props
     links = client.get("/collections/charging_point").json()["links"]
     assert {"describedby", "describedBy"} <= {link["rel"] for link in links}
+
+
+def test_feature_count_comes_from_number_matched(live_server, conn):
+    # `ogrinfo -so` reports the count from numberMatched of one page instead of reading every page (with one
+    # feature a page, paging through the layer would take one request per feature)
+    res = subprocess.run([OGRINFO, "-ro", "-so", "-oo", "PAGE_SIZE=1", f"OAPIF:{live_server}", "streetlight"],
+                         capture_output=True, text=True, timeout=120,
+                         env={"GDAL_HTTP_TIMEOUT": "30", "CPL_DEBUG": "ON", "PATH": "/usr/bin:/bin"})
+    assert res.returncode == 0, res.stderr
+    n_db = conn.execute("SELECT count(*) AS n FROM registry.streetlight WHERE deleted_at IS NULL").fetchone()["n"]
+    assert n_db > 3 and f"Feature Count: {n_db}" in res.stdout, res.stdout
+    pages = [line for line in res.stderr.splitlines() if "/collections/streetlight/items" in line
+             and "HTTP" in line]
+    assert 1 <= len(pages) < 3, "\n".join(pages[:10])

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from netzatlas.api import models
-from netzatlas.api.features import CONFORMANCE
+from netzatlas.api.features import CONFORMANCE, PROCESSES_CONFORMANCE
 
 
 def test_landing_page(client):
@@ -17,7 +17,7 @@ def test_landing_page(client):
 def test_conformance(client):
     r = client.get("/conformance")
     doc = models.Conformance.model_validate(r.json())
-    assert set(doc.conformsTo) == set(CONFORMANCE)
+    assert set(doc.conformsTo) == set(CONFORMANCE) | set(PROCESSES_CONFORMANCE)  # the processes router is mounted
     assert "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core" in doc.conformsTo
 
 
@@ -54,8 +54,10 @@ def test_items_geojson_and_paging_with_next_links(client, api_data):
     assert pages == 5
 
 
-def test_number_matched_only_on_request(client):
+def test_number_matched_unless_declined(client):
     fc = client.get("/collections/streetlight/items?limit=1&source=api-test-city").json()
+    assert fc["numberMatched"] == 30 and "numberMatchedEstimated" not in fc   # exact: a small layer
+    fc = client.get("/collections/streetlight/items?limit=1&source=api-test-city&count=false").json()
     assert "numberMatched" not in fc
     fc = client.get("/collections/streetlight/items?limit=1&source=api-test-city&count=true").json()
     assert fc["numberMatched"] == 30

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import re
+import subprocess
+import sys
+
 import geopandas as gpd
 import pandas as pd
 import pyogrio
@@ -52,3 +57,57 @@ def test_unknown_format(tmp_path):
 
     with pytest.raises(InvalidParameter, match="format"):
         export_frame(gpd.GeoDataFrame(geometry=[Point(0, 0)], crs=4326), tmp_path / "x.shpx")
+
+
+def _cli(args: list[str], db_url: str, terminal: bool) -> subprocess.CompletedProcess:
+    """``netzatlas …`` in its own process; ``terminal``: rich treats stdout/stderr as a terminal (TTY_COMPATIBLE)."""
+    env = {k: v for k, v in os.environ.items() if k not in ("TTY_COMPATIBLE", "FORCE_COLOR", "NO_COLOR")}
+    env |= {"NETZATLAS_DATABASE_URL": db_url, "COLUMNS": "200", **({"TTY_COMPATIBLE": "1"} if terminal else {})}
+    return subprocess.run([sys.executable, "-m", "netzatlas.cli.main", *args], env=env, capture_output=True,
+                          text=True, timeout=300)
+
+
+def _plain(text: str) -> str:
+    return re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", text)
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".gpkg"])
+def test_export_cli_shows_rows_done_of_total_on_a_terminal(db_url, conn, lamps, tmp_path, suffix):
+    """On a terminal the export draws its progress: rows read from the database and written, of the total."""
+    total = conn.execute("SELECT count(*) AS n FROM registry.streetlight WHERE deleted_at IS NULL").fetchone()["n"]
+    out = tmp_path / f"lamps{suffix}"
+    proc = _cli(["export", "streetlight", str(out)], db_url, terminal=True)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    err = _plain(proc.stderr)
+    assert re.search(rf"reading\s.*\b{total}/{total}\b", err), err
+    assert re.search(rf"writing\s.*\b{total}/{total}\b", err), err
+    assert "ETA" in err and "elapsed" in err  # (the rate needs more than one step to be measured)
+    back = pd.read_csv(out) if suffix == ".csv" else pyogrio.read_dataframe(out)
+    assert len(back) == total and set(back["external_id"].astype(str)) >= {"1", "2"}
+
+
+def test_export_cli_quiet_and_without_terminal_draws_no_progress(db_url, lamps, tmp_path):
+    """No bar with --quiet on a terminal, nor when the output is not a terminal; the file is written either way."""
+    for args, terminal in ((["--quiet"], True), ([], False)):
+        out = tmp_path / f"lamps{len(args)}.csv"
+        proc = _cli(["export", "streetlight", str(out), *args], db_url, terminal=terminal)
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+        assert "reading" not in proc.stderr and "rows/s" not in proc.stderr, proc.stderr
+        assert "features to" in proc.stdout and len(pd.read_csv(out)) >= 2
+
+
+def test_read_layer_in_steps_reports_rows_and_returns_the_same_rows(conn, lamps, monkeypatch):
+    """Fetched through a server-side cursor in steps: progress counts up to the total, the rows are the same."""
+    from psycopg import sql
+
+    from netzatlas.registry.exporters import files
+
+    monkeypatch.setattr(files, "CHUNK_ROWS", 1)
+    layer = get_layer(conn, "streetlight")
+    calls: list[tuple] = []
+    where, params = sql.SQL("source = %(s)s"), {"s": lamps}
+    stepped = read_layer(conn, layer, where=where, params=params, progress=lambda *a: calls.append(a))
+    whole = read_layer(conn, layer, where=where, params=params)
+    assert calls == [("reading", 0, 2), ("reading", 1, 2), ("reading", 2, 2)]
+    assert stepped.drop(columns="geometry").equals(whole.drop(columns="geometry"))
+    assert stepped.geometry.equals(whole.geometry)

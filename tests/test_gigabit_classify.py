@@ -8,6 +8,7 @@ import pandas as pd
 import pytest
 
 from netzatlas.gigabit.classify import classify
+from netzatlas.gigabit.classify_common import horizon_end
 from netzatlas.gigabit.programmes import load_programme
 
 REF = date(2026, 11, 26)
@@ -176,3 +177,13 @@ def test_validity_warning():
     assert p.validity_warning(date(2019, 1, 1)) is None
     assert load_programme("gigabit-rl-2.0-2024").validity_warning(date(2025, 6, 1)) is None
     assert load_programme("gigabit-rl-2.0-2024").validity_warning(date(2024, 1, 1)) is not None
+
+
+@pytest.mark.parametrize("ref", [date(2024, 2, 29), date(2023, 12, 31), date(2026, 11, 26), date(2025, 1, 1)])
+@pytest.mark.parametrize("years", [0, 0.5, 1, 1.25, 2, 2.5, 3, 3.75])
+def test_horizon_end_without_pandas_equals_the_calendar_offset(ref, years):
+    """``classify_common.horizon_end`` (datetime only, so the SQL path loads no pandas) equals pandas' calendar
+    arithmetic: whole years (29 February to 28 February), then days for the fraction."""
+    whole = int(years)
+    want = (pd.Timestamp(ref) + pd.DateOffset(years=whole, days=round(365.25 * (years - whole)))).date()
+    assert horizon_end(ref, years) == want

@@ -155,3 +155,25 @@ def test_a_programme_outside_its_validity_warns(journey, conn, tmp_path, client,
                         json={"inputs": {}}).json()
     ids = [s["id"] for s in snaps["snapshots"]]
     assert {"journey-2024", "journey-api-old"} <= set(ids) and snaps["newest"] == ids[0]
+
+
+def test_snapshot_counts_printed_and_recorded_equal_the_partition(journey, conn):
+    """Issue #12: the snapshot is counted in one pass; what the command prints and what result_run records (who,
+    when, counts per class) equal a fresh count of the snapshot's rows."""
+    steps, _ = journey
+    fresh = {r["class_de"]: r for r in conn.execute(
+        "SELECT class_de, count(*) AS n, count(*) FILTER (WHERE eligible) AS eligible "
+        "FROM registry.gigabit_classification WHERE snapshot_id = 'journey-2024' GROUP BY 1").fetchall()}
+    run = conn.execute("SELECT summary, created_by, created_at FROM registry.result_run "
+                       "WHERE kind = 'gigabit_snapshot' AND key = 'journey-2024'").fetchone()
+    summary = run["summary"]
+    assert run["created_by"] and run["created_at"] is not None
+    assert summary["classes"] == {k: r["n"] for k, r in fresh.items()}
+    assert summary["addresses"] == sum(r["n"] for r in fresh.values())
+    assert summary["eligible"] == sum(r["eligible"] for r in fresh.values())
+    assert summary["programme"] == "gigabit-rl-2.0-2024" and summary["reference_date"] == "2026-11-26"
+    text = " ".join(steps["classify-2024"].output.split())
+    assert f"eligible addresses: {summary['eligible']:,} of {summary['addresses']:,}" in text
+    for klass, r in fresh.items():
+        assert f"{klass} /" in text and f"{r['n']:,}" in text
+    conn.rollback()

@@ -144,3 +144,24 @@ def test_many_operators_and_rate_resolution(conn, db_url, aachen_supply):
         conn.execute("INSERT INTO registry.broadband_supply (address_id, operator, technology, down_mbps, up_mbps) "
                      "VALUES (%s, 'X', 'adsl', 16.0004, 1)", [target])
     conn.rollback()
+
+
+def test_snapshot_summary_from_the_writers_counts_equals_a_recount(conn, aachen_supply):
+    """``classify_snapshot`` counts its partition once and records the summary from those counts; recording it
+    again without counts (one pass over the rows) gives the same summary, and the history keeps both versions."""
+    from netzatlas.registry import result_runs
+
+    p = programmes.load_programme("gigabit-rl-2.0-2024")
+    counts = gigabit_store.classify_snapshot(conn, "t-counts", p, REF, simulated=True)
+    recorded = conn.execute("SELECT summary FROM registry.result_run WHERE kind = 'gigabit_snapshot' "
+                            "AND key = 't-counts'").fetchone()["summary"]
+    direct = conn.execute("SELECT count(*) AS n, count(*) FILTER (WHERE eligible) AS e FROM "
+                          "registry.gigabit_classification WHERE snapshot_id = 't-counts'").fetchone()
+    assert sum(r["addresses"] for r in counts) == direct["n"] == recorded["addresses"]
+    assert recorded["eligible"] == direct["e"] and recorded["title"] is None and recorded["simulated"] is True
+    assert counts == gigabit_store.snapshot_counts(conn, "t-counts")
+    result_runs.record_snapshot(conn, "t-counts")
+    again = conn.execute("SELECT summary FROM registry.result_run WHERE kind = 'gigabit_snapshot' "
+                         "AND key = 't-counts'").fetchone()["summary"]
+    assert again == recorded
+    conn.rollback()

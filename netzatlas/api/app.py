@@ -14,6 +14,7 @@ from netzatlas import __version__
 from netzatlas.api import changes, features, problems, sync, tiles, writes
 from netzatlas.api.deps import authorized
 from netzatlas.api.headers import SecurityHeaders
+from netzatlas.api.html import HtmlViews
 from netzatlas.api.limits import BodyLimit
 from netzatlas.api.state import load_state
 from netzatlas.config import get_settings
@@ -58,6 +59,7 @@ def create_app(database_url: str | None = None, *, migrate: bool = True) -> Fast
     app.add_middleware(BodyLimit)  # bodies over their route's limit → 413 before they are read (api/limits.py)
     app.add_middleware(CORSMiddleware, allow_origins=["*"], allow_methods=["*"], allow_headers=["*"],
                        expose_headers=["ETag", "Location", "Content-Crs", "Allow"])
+    app.add_middleware(HtmlViews)  # ?f=html / Accept: text/html → the resource's page (api/html.py)
     app.add_middleware(HeadAsGet)
     app.add_middleware(SecurityHeaders, basemap_url=settings.basemap_url)  # CSP etc. on every response
     problems.install(app)

@@ -9,7 +9,8 @@ Scopes a key can carry (``docs/security.md`` has the table):
 ``read``
     non-public collections (not confidential ones) and their changes in ``/changes``.
 ``read:confidential``
-    confidential collections too (market-exploration answers and per-address results, candidate sites).
+    confidential collections too (market-exploration answers and per-address results, candidate sites, municipal
+    property, mast requests).
 ``read:staff``
     the full names of the people and keys behind changes (``changed_by``) of other organizations.
 ``write:<collection>`` / ``write:*``
@@ -38,7 +39,8 @@ if TYPE_CHECKING:
 
 #: Result collections: written only by their analysis process, with ``write:<name>``.
 RESULT_COLLECTIONS = RESULT_LAYERS   # every result view (registry/db.py); writing one was a 500, even for admin
-#: Records written by processes that are not collections (``write:mast_request``: evaluating a mast request).
+#: Records a process writes (``write:mast_request``: evaluating a mast request). Since revision 0020 the mast
+#: requests are also a (confidential) collection, created with POST and decided with PATCH under the same scope.
 PROCESS_RECORDS = ("mast_request",)
 
 
@@ -131,11 +133,13 @@ def can_run_writing(principal: Principal, result: str) -> bool:
 
 def can_read(state: ApiState, principal: Principal, collection: str) -> bool:
     """Whether the caller may read ``collection``: public ones anyone; non-public ones a ``read`` key or a key
-    that may write it; confidential ones ``read:confidential`` (or admin) only — never anonymous."""
+    that may write it; confidential ones ``read:confidential`` or the explicit ``write:<collection>`` (a writer needs
+    the ETag; not ``write:*``, not a result's scope) — never anonymous."""
     if principal.admin:
         return True
     if collection in state.confidential:
-        return "read:confidential" in principal.scopes
+        return "read:confidential" in principal.scopes or (
+            collection not in RESULT_COLLECTIONS and f"write:{collection}" in principal.scopes)
     if state.public.get(collection, True):
         return True
     if principal.anonymous:
@@ -271,7 +275,7 @@ def require_scope(principal: Principal, scope: str, what: str) -> None:
 RULE_TEXT = {
     "public": "anyone",
     "collection": "public collections: anyone; non-public: `read` or a write scope for it; confidential: "
-                  "`read:confidential`",
+                  "`read:confidential` or `write:<collection>`",
     "write": "`write:<collection>` or `write:*` (results: never); handler: own organization's features only",
     "feed": "anyone; filtered to the collections the caller may read, values by owner (see below)",
     "key": "any valid key; handler: only the key that started the job (or admin)",

@@ -3,7 +3,8 @@
 Only queryable columns may appear; every literal becomes a bound parameter (``%(pN)s``), never SQL text.
 Supported: comparisons, AND/OR/NOT, LIKE, BETWEEN, IN, IS NULL, and the spatial functions S_INTERSECTS,
 S_WITHIN, S_CONTAINS, S_DISJOINT, S_EQUALS, S_TOUCHES, S_CROSSES, S_OVERLAPS with geometry literals in the
-filter CRS (CRS84 by default), transformed to the table's CRS.
+filter CRS (CRS84 by default), transformed to the table's CRS. ``geometry`` names the primary geometry as well as
+``geom`` (the name the queryables list), as clients commonly send it.
 """
 
 from __future__ import annotations
@@ -48,7 +49,7 @@ def parse(text: str, lang: str | None) -> ast.Node:
         text = _bbox_to_polygon(text)
     try:
         if lang == "cql2-json":
-            return parse_json(json.loads(text) if isinstance(text, str) else text)
+            return parse_json(_bbox_json(json.loads(text) if isinstance(text, str) else text))
         if lang == "cql2-text":
             return parse_text(text)
     except RecursionError as exc:
@@ -58,6 +59,22 @@ def parse(text: str, lang: str | None) -> ast.Node:
         raise InvalidParameter(f"the filter is not valid {lang}: {first}",
                                hint="example: height_m > 8 AND S_INTERSECTS(geom, POINT(6.08 50.77))") from exc
     raise InvalidParameter(f"unknown filter-lang {lang!r}", hint="use cql2-text or cql2-json")
+
+
+def _bbox_json(node: Any) -> Any:
+    """CQL2 JSON's envelope ``{"bbox": [minx, miny, maxx, maxy]}`` (or 6 numbers) as the equivalent Polygon:
+    pygeofilter reads the four numbers into its Envelope in the wrong order (x1, x2, y1, y2), which made such a
+    filter match the wrong area."""
+    if isinstance(node, list):
+        return [_bbox_json(n) for n in node]
+    if not isinstance(node, dict):
+        return node
+    box = node.get("bbox")
+    if set(node) == {"bbox"} and isinstance(box, list) and len(box) in (4, 6) and all(
+            isinstance(v, (int, float)) and not isinstance(v, bool) for v in box):
+        x1, y1, x2, y2 = (box[0], box[1], box[3], box[4]) if len(box) == 6 else box
+        return {"type": "Polygon", "coordinates": [[[x1, y1], [x2, y1], [x2, y2], [x1, y2], [x1, y1]]]}
+    return {k: _bbox_json(v) for k, v in node.items()}
 
 
 def _bbox_literal(node: Any) -> Any:
@@ -95,11 +112,20 @@ class Translator:
         if not isinstance(node, ast.Attribute) or not isinstance(node.name, str):
             raise InvalidParameter(f"{role} must be a queryable property, got {_shown(node)}",
                                    hint='in cql2-json: {"property": "name"}')
-        name = node.name
+        name = self._name(node.name)
         if name not in self.queryables:
             raise InvalidParameter(f"{name!r} is not queryable here",
                                    hint="see /collections/{id}/queryables: " + ", ".join(sorted(self.queryables)))
         return sql.SQL("{}.{}").format(sql.Identifier(self.alias), sql.Identifier(name))
+
+    def _name(self, name: str) -> str:
+        """The column a property name refers to: ``geometry`` is an alias of the primary geometry ``geom`` (clients
+        commonly send it) unless a layer has a column of that name."""
+        return "geom" if name == "geometry" and "geometry" not in self.queryables else name
+
+    def _is_geometry(self, node: Any) -> bool:
+        return isinstance(node, ast.Attribute) and isinstance(node.name, str) and \
+            self.queryables.get(self._name(node.name)) == "geometry"
 
     def _geom_literal(self, node: Any) -> sql.Composable:
         node = _bbox_literal(node)
@@ -135,9 +161,7 @@ class Translator:
     def _scalar(self, node: Any) -> sql.Composable:
         """A value that is compared (=, <, BETWEEN, IN): anything but a geometry."""
         node = _bbox_literal(node)
-        if isinstance(node, (values.Geometry, values.Envelope)) or (
-                isinstance(node, ast.Attribute) and isinstance(node.name, str)
-                and self.queryables.get(node.name) == "geometry"):
+        if isinstance(node, (values.Geometry, values.Envelope)) or self._is_geometry(node):
             raise InvalidParameter("geometries cannot be compared with =, <, BETWEEN or IN",
                                    hint="use a spatial function, e.g. S_EQUALS(geom, POINT(6.08 50.77)) or "
                                         "S_INTERSECTS(geom, BBOX(6.0, 50.7, 6.2, 50.8))")
@@ -179,8 +203,7 @@ class Translator:
             return sql.SQL("({} IS {}NULL)").format(self._value(node.lhs), sql.SQL("NOT " if node.not_ else ""))
         if type(node) in SPATIAL:
             for side in (_bbox_literal(node.lhs), _bbox_literal(node.rhs)):
-                if not isinstance(side, (values.Geometry, values.Envelope)) and not (
-                        isinstance(side, ast.Attribute) and self.queryables.get(side.name) == "geometry"):
+                if not isinstance(side, (values.Geometry, values.Envelope)) and not self._is_geometry(side):
                     raise InvalidParameter(f"{SPATIAL[type(node)].replace('ST_', 'S_').upper()} compares geometries: "
                                            f"{side!r} is not one", hint="e.g. S_INTERSECTS(geom, POINT(6.08 50.77))")
             lhs = self._value(node.lhs)

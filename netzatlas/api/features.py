@@ -55,6 +55,16 @@ CONFORMANCE = [
     "http://www.opengis.net/spec/ogcapi-tiles-1/1.0/conf/geodata-tilesets",
     "http://www.opengis.net/spec/ogcapi-tiles-1/1.0/conf/mvt",
 ]
+#: OGC API – Processes Part 1 classes, declared when the processes router is mounted (api/processes.py): process
+#: list and descriptions (OGC process description), JSON, OpenAPI 3.0, the job list and dismiss (DELETE /jobs/{id}).
+PROCESSES_CONFORMANCE = [
+    "http://www.opengis.net/spec/ogcapi-processes-1/1.0/conf/core",
+    "http://www.opengis.net/spec/ogcapi-processes-1/1.0/conf/ogc-process-description",
+    "http://www.opengis.net/spec/ogcapi-processes-1/1.0/conf/json",
+    "http://www.opengis.net/spec/ogcapi-processes-1/1.0/conf/oas30",
+    "http://www.opengis.net/spec/ogcapi-processes-1/1.0/conf/job-list",
+    "http://www.opengis.net/spec/ogcapi-processes-1/1.0/conf/dismiss",
+]
 MAX_LIMIT = 10_000
 
 
@@ -85,33 +95,51 @@ def landing(request: Request) -> dict[str, Any]:
             {"href": f"{b}/tileMatrixSets", "rel": "http://www.opengis.net/def/rel/ogc/1.0/tiling-schemes",
              "type": "application/json", "title": "tile matrix sets"},
             {"href": f"{b}/map", "rel": "alternate", "type": "text/html", "title": "web map"},
-        ],
+        ] + ([{"href": f"{b}/processes", "rel": "http://www.opengis.net/def/rel/ogc/1.0/processes",
+               "type": "application/json", "title": "the analyses (OGC API – Processes)"}]
+             if _has_processes(request) else []),
     }
 
 
+def _has_processes(request: Request) -> bool:
+    """Whether the processes router (api/processes.py, an optional router) is mounted."""
+    from starlette.routing import NoMatchFound
+
+    try:
+        return request.app.url_path_for("processes") == "/processes"
+    except NoMatchFound:
+        return False
+
+
 @router.get("/conformance", response_model=models.Conformance, summary="Conformance classes")
-def conformance() -> dict[str, Any]:
-    return {"conformsTo": CONFORMANCE}
+def conformance(request: Request) -> dict[str, Any]:
+    return {"conformsTo": CONFORMANCE + (PROCESSES_CONFORMANCE if _has_processes(request) else [])}
+
+
+def collection_extent(state: ApiState, layer: Layer) -> dict[str, Any]:
+    """The collection's extent from its data (``registry.collection_extent_current``, kept current by the layer's
+    writes, revision 0022): the bounding box in CRS84 and the interval of ``updated_at`` (what ``datetime``
+    filters; open at the end for a layer, which is written to until now), when there are features."""
+    with state.pool.connection() as conn:
+        ext = conn.execute("SELECT lon_min, lat_min, lon_max, lat_max, t_min, t_max "
+                           "FROM registry.collection_extent_current(%s)", [layer.name]).fetchone()
+    if ext["lon_min"] is None:   # no features: the whole world, as the standard's default
+        spatial = {"bbox": [[-180, -90, 180, 90]], "crs": crsmod.CRS84}
+    else:
+        spatial = {"bbox": [[ext["lon_min"], ext["lat_min"], ext["lon_max"], ext["lat_max"]]], "crs": crsmod.CRS84}
+    out: dict[str, Any] = {"spatial": spatial}
+    if ext["t_min"] is not None:
+        out["temporal"] = {"interval": [[ext["t_min"].isoformat(), ext["t_max"] and ext["t_max"].isoformat()]],
+                           "trs": "http://www.opengis.net/def/uom/ISO-8601/0/Gregorian"}
+    return out
 
 
 def collection_doc(state: ApiState, layer: Layer, b: str) -> dict[str, Any]:
-    with state.pool.connection() as conn:
-        ext = conn.execute(
-            sql.SQL("SELECT ST_XMin(e) AS x1, ST_YMin(e) AS y1, ST_XMax(e) AS x2, ST_YMax(e) AS y2, "
-                    "(SELECT min(updated_at) FROM {t}) AS t1, (SELECT max(updated_at) FROM {t}) AS t2 "
-                    "FROM (SELECT ST_Transform(ST_SetSRID(ST_EstimatedExtent('registry', {n}, 'geom')::geometry, "
-                    "{s}), 4326) AS e) q").format(t=sql.Identifier("registry", layer.name),
-                                                 n=sql.Literal(layer.name), s=sql.Literal(layer.srid)),
-        ).fetchone() if state.extra.get("extent", True) else None
     cid = layer.name
-    spatial = {"bbox": [[ext["x1"], ext["y1"], ext["x2"], ext["y2"]]], "crs": crsmod.CRS84} \
-        if ext and ext["x1"] is not None else {"bbox": [[-180, -90, 180, 90]], "crs": crsmod.CRS84}
-    temporal = {"interval": [[ext["t1"].isoformat() if ext and ext["t1"] else None,
-                              ext["t2"].isoformat() if ext and ext["t2"] else None]],
-                "trs": "http://www.opengis.net/def/uom/ISO-8601/0/Gregorian"}
     return {
         "id": cid, "title": TITLES.get(cid, cid), "description": layer.description or TITLES.get(cid, cid),
-        "itemType": "feature", "extent": {"spatial": spatial, "temporal": temporal},
+        "itemType": "feature", "extent": collection_extent(state, layer) if state.extra.get("extent", True) else
+        {"spatial": {"bbox": [[-180, -90, 180, 90]], "crs": crsmod.CRS84}},
         "crs": [c.uri for c in crsmod.supported(state.storage_srid)],
         "storageCrs": crsmod.epsg_uri(layer.srid or state.storage_srid),
         "links": [
@@ -290,7 +318,10 @@ def items(  # noqa: C901 - one branch per query parameter
     filter_lang: str | None = Query(None, alias="filter-lang", description="cql2-text (default) or cql2-json."),
     filter_crs: str | None = Query(None, alias="filter-crs"),
     cursor: str | None = Query(None, description="Keyset cursor from a next link."),
-    count: bool = Query(False, description="Also return numberMatched (costs a count)."),
+    count: bool | None = Query(None, description="numberMatched: true = an exact count, false = none; by "
+                                                 "default on a first page, exact below NETZATLAS_API_EXACT_COUNT_"
+                                                 "BELOW expected rows, else the planner's estimate with "
+                                                 "numberMatchedEstimated: true."),
     state: ApiState = Depends(get_state),
     principal: Principal = Depends(get_principal),
 ) -> Response:
@@ -350,9 +381,8 @@ def items(  # noqa: C901 - one branch per query parameter
             raise InvalidParameter(f"the query cannot be evaluated: {str(exc).splitlines()[0]}",
                                    hint="check value types in the filter against /queryables") from exc
         matched = None
-        if count:
-            matched = conn.execute(sql.SQL("SELECT count(*) AS n FROM {} t WHERE {}").format(
-                sql.Identifier("registry", layer.name), where_wo_seek), params).fetchone()["n"]
+        if count or (count is None and cursor is None):
+            matched = number_matched(conn, layer, where_wo_seek, params, exact=bool(count))
     page = [r for r in rows if r["fits"]][:limit]
     more = len(rows) > len(page)  # a row after the page (over the limit, or past the page's bytes) exists
     rows = page
@@ -370,10 +400,51 @@ def items(  # noqa: C901 - one branch per query parameter
     head = {"type": "FeatureCollection", "timeStamp": datetime.now(UTC).isoformat(timespec="seconds"),
             "numberReturned": len(rows), "links": links}
     if matched is not None:
-        head["numberMatched"] = matched
+        head["numberMatched"] = matched[0]
+        if matched[1]:
+            head["numberMatchedEstimated"] = True
     feats = ",".join(r["f"] if r["f"] is not None else _omitted(r, len(cursor_exprs), page_bytes) for r in rows)
     body = json.dumps(head)[:-1] + ', "features": [' + feats + "]}"
     return Response(body, media_type=GEOJSON, headers={"Content-Crs": f"<{out_crs.uri}>"})
+
+
+def number_matched(conn: psycopg.Connection, layer: Layer, where: sql.Composable, params: dict[str, Any],
+                   *, exact: bool = False) -> tuple[int, bool]:
+    """(how many features match ``where``, whether that is an estimate): an exact ``count(*)`` when asked for
+    (``exact``) or when the planner expects the count to read fewer rows than ``NETZATLAS_API_EXACT_COUNT_BELOW``
+    (the rows it matches, and every row of a table it reads in full: a filter no index serves scans the whole
+    layer), else the planner's estimate of the matching rows — so a count never scans a large layer unasked."""
+    def query(what: str) -> sql.Composable:
+        return sql.SQL("SELECT {} FROM {} t WHERE {}").format(sql.SQL(what), sql.Identifier("registry", layer.name),
+                                                              where)
+
+    if not exact:
+        root = _plan(conn, sql.SQL("EXPLAIN (FORMAT JSON) ") + query("1"), params)
+        estimate = int(root["Plan Rows"])
+        read = sum(_plan_rows(conn, sql.SQL("EXPLAIN (FORMAT JSON) SELECT 1 FROM {}").format(sql.Identifier(
+            "registry", name)), {}) for name in sorted(_seq_scanned(root)))   # the planner's size of each table
+        if max(estimate, read) >= get_settings().api_exact_count_below:
+            return estimate, True
+    return conn.execute(query("count(*) AS n"), params).fetchone()["n"], False
+
+
+def _plan(conn: psycopg.Connection, explain: sql.Composable, params: dict[str, Any]) -> dict[str, Any]:
+    doc = next(iter(conn.execute(explain, params).fetchone().values()))
+    return (json.loads(doc) if isinstance(doc, str) else doc)[0]["Plan"]
+
+
+def _plan_rows(conn: psycopg.Connection, explain: sql.Composable, params: dict[str, Any]) -> int:
+    return int(_plan(conn, explain, params)["Plan Rows"])
+
+
+def _seq_scanned(node: dict[str, Any]) -> set[str]:
+    """The registry tables a plan reads in full (sequential scans)."""
+    out = set()
+    if node.get("Node Type", "").endswith("Seq Scan") and node.get("Relation Name"):
+        out.add(node["Relation Name"])
+    for child in node.get("Plans", []):
+        out |= _seq_scanned(child)
+    return out
 
 
 def _page_query(inner: sql.Composable, nkeys: int, page_bytes: int) -> sql.Composable:

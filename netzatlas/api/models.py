@@ -213,11 +213,14 @@ class FeatureReplacement(FeatureInput):
 
 
 class FeaturePatch(BaseModel):
-    """A partial GeoJSON Feature (PATCH, also as application/merge-patch+json): only the properties given change;
-    ``attributes`` is merged by RFC 7396 (null removes a key); a geometry, if given, replaces the stored one."""
+    """A JSON merge patch of a feature (RFC 7396, ``application/merge-patch+json``; ``type`` may be left out):
+    only the members given change — a property set to null is cleared, ``attributes`` merge recursively (null
+    removes a key), a geometry replaces the stored one (``"geometry": null`` is refused: every layer needs one).
+    A full Feature sent as application/json or application/geo+json is taken the same way, except that its
+    ``"geometry": null`` keeps the stored geometry."""
 
     model_config = ConfigDict(extra="allow", title="FeaturePatch")
-    type: Literal["Feature"]
+    type: Literal["Feature"] | None = None
     geometry: Geometry | None = None
     properties: dict[str, Any] | None = Field(None, description=FEATURE_PROPERTIES)
 

@@ -146,9 +146,10 @@ def _bodies() -> dict[tuple[str, str], dict[str, Any]]:
         ("put", ITEM): json_body("FeatureReplacement", (GEOJSON, "application/json"), _FEATURE_EXAMPLE,
                                  "The feature's new state (properties not given return to their defaults)."),
         ("patch", ITEM): json_body("FeaturePatch", (MERGE_PATCH, GEOJSON, "application/json"),
-                                   {"type": "Feature", "properties": {"status": "active",
-                                                                      "attributes": {"pole": None}}},
-                                   "What changes: the properties given, `attributes` merged by RFC 7396."),
+                                   {"properties": {"status": "active", "attributes": {"pole": None}}},
+                                   "A JSON merge patch (RFC 7396) of the feature: the members given change, null "
+                                   "clears a property (removes a key of `attributes`); `\"geometry\": null` is "
+                                   "refused. A Feature sent as GeoJSON keeps the geometry when it is null."),
         ("post", "/sync/{collection_id}"): sync,
         ("post", EXECUTION): json_body("Execute", ("application/json",), {"inputs": {}},
                                        "The process inputs (see /processes/{process_id})."),

@@ -14,7 +14,8 @@ from netzatlas.config import get_settings
 from netzatlas.coverage.demand import demand_points
 from netzatlas.coverage.signal import coverage_views, write_cog
 from netzatlas.errors import InvalidParameter, NotFound, PayloadTooLarge
-from netzatlas.mobile_sites.mast_request import MastRequest, evaluate, gain_explanation, own_network
+from netzatlas.mobile_sites.criteria import apply_property_and_heritage, criteria_table
+from netzatlas.mobile_sites.mast_request import MastRequest, ScoreWeights, evaluate, gain_explanation, own_network
 from netzatlas.mobile_sites.run import raster_name
 from netzatlas.mobile_sites.small_cells import choose, screen
 from netzatlas.registry import analysis_inputs as ai
@@ -74,16 +75,21 @@ def mast_request(inputs: dict[str, Any], progress: Progress, state: ApiState) ->
         progress(50, "candidates")
         own, groups = own_network(run.rasters, req.operator, req.technology)
         cells = ai.population_cells(conn, 100)
-        ranked = evaluate(req, mobile_io.candidates(conn), ai.layer(conn, "poi"), surface, own, cells,
+        weights = ScoreWeights()
+        cands, sources = apply_property_and_heritage(mobile_io.candidates(conn), ai.layer(conn, "monument"),
+                                                     ai.layer(conn, "municipal_property"))
+        ranked = evaluate(req, cands, ai.layer(conn, "poi"), surface, own, cells, weights=weights,
                           threshold_dbm=inputs["threshold_dbm"], current_all=mobile_io.current_best(run))
+        criteria = criteria_table(weights, sources)
         note = gain_explanation(req, groups, cells.to_crs(surface.crs), inputs["threshold_dbm"])
         keep = [c for c in ranked.columns if c not in ("geometry", "properties")]
         summary = json.loads(ranked[keep].head(20).to_json(orient="records", date_format="iso"))
         conn.execute("UPDATE registry.mast_request SET evaluation = %s, status = CASE WHEN status = 'received' THEN "
                      "'under_review' ELSE status END WHERE id = %s",
-                     [json.dumps({"candidates": summary, "assumptions": run.assumptions, "gain_note": note}),
-                      r["id"]])
+                     [json.dumps({"candidates": summary, "assumptions": run.assumptions, "gain_note": note,
+                                  "criteria": criteria}), r["id"]])
     return {"deadline": str(req.deadline), "coordination_period": req.period_text, "gain_note": note,
+            "criteria": criteria,
             "candidates": feature_collection(ranked.drop(columns=[c for c in ("properties",) if c in ranked])),
             "assumptions": run.assumptions}
 

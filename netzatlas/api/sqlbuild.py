@@ -56,6 +56,9 @@ def feature_expr(layer: Layer, crs: Crs, hide: set[str], props: list[str] | None
             stripped = sql.SQL("({} - {}::text[])").format(value, sql.Literal(hidden_keys))
             value = sql.SQL("CASE WHEN {} THEN {} ELSE {} END").format(mine, value, stripped) if mine else stripped
         pairs += [sql.Literal(api_name(c.name)), value]
+    for name, expr in layer.extra.get("computed", {}).items():  # e.g. a mast request's days_left (api/state.py)
+        if props is None or name in props:
+            pairs += [sql.Literal(name), sql.SQL(expr).format(t=t)]
     props_obj = sql.SQL("json_build_object({})").format(sql.SQL(", ").join(pairs)) if pairs else sql.SQL("'{}'::json")
     return sql.SQL("json_build_object('type', 'Feature', 'id', {t}.id, 'geometry', {g}, 'properties', {p})").format(
         t=t, g=geometry_expr(crs, alias), p=props_obj)

@@ -6,7 +6,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from psycopg import Connection
 from psycopg.rows import dict_row
@@ -41,6 +41,18 @@ TITLES = {
     "mev_summary_result": "Market exploration: each operator's answers per import (result; Markterkundung)",
     "mev_unmatched_result": "Market exploration: answer rows not matched to the register (result)",
     "mev_conflict_result": "Market exploration: conflicting answers (result)",
+    "mast_request": "Mast requests and the city's decisions (Standortanfragen der Mobilfunknetzbetreiber)",
+    "monument": "Listed monuments (Denkmalliste)",
+    "municipal_property": "Municipal property, parcels and buildings (städtische Liegenschaften)",
+}
+#: Properties computed when a feature is served, not stored: layer → name → SQL over the row alias ``{t}``.
+#: ``days_left`` of a mast request: days until the end of the coordination period while the request is open
+#: (the open statuses of ``mobile_sites.mast_request.OPEN_STATUSES``), null once decided.
+COMPUTED = {
+    "mast_request": {
+        "days_left": "CASE WHEN {t}.status IN ('received', 'under_review', 'alternative_proposed') "
+                     "THEN {t}.deadline - current_date END",
+    },
 }
 
 
@@ -114,7 +126,8 @@ def load_state(url: str, storage_srid: int, pool_size: int = 10) -> ApiState:
     pool = ActorPool(url, min_size=1, max_size=pool_size, kwargs={"row_factory": dict_row}, open=True,
                      name="netzatlas", reset=_reset_actor)
     with pool.connection() as conn:
-        layers = {k: v for k, v in catalogue(conn).items() if v.geometry_type and v.kind != "child"}
+        layers = {k: replace(v, extra={**v.extra, "computed": COMPUTED[k]}) if k in COMPUTED else v
+                  for k, v in catalogue(conn).items() if v.geometry_type and v.kind != "child"}
         policy = conn.execute("SELECT layer, public, confidential FROM registry.layer_policy").fetchall()
         public = {r["layer"]: r["public"] and not r["confidential"] for r in policy}
         confidential = {r["layer"] for r in policy if r["confidential"]}
@@ -156,7 +169,7 @@ def value_checker(state: ApiState, layer: Layer) -> Callable[[dict], list[str]]:
                 if _has_nul(value):
                     out.append("attributes: text must not contain NUL characters")
                 continue
-            if isinstance(value, (dict, list)) and t != "_text":
+            if isinstance(value, (dict, list)) and t not in ("_text", "jsonb"):
                 out.append(f"{key}: expected a single value, got {type(value).__name__}")
             elif isinstance(value, bool) and t in NUMERIC:
                 out.append(f"{key}: expected a number, got {value!r}")

@@ -38,7 +38,8 @@ DOMAIN_MARGIN_DEG = 20.0
 #: columns carried in tiles (small, useful for styling and popups)
 TILE_COLUMNS = ("name", "status", "source", "external_id", "category", "site_type", "operator", "highway",
                 "height_m", "charge_points", "power_kw", "charger_type", "ap_class", "building_type", "population",
-                "population_estimate", "resolution_m", "street", "house_number", "is_mobile", "weight", "kind")
+                "population_estimate", "resolution_m", "street", "house_number", "is_mobile", "weight", "kind",
+                "class_de", "coverage")  # the last two: the web map colours gigabit classes and holes by them
 
 
 @router.get("/tileMatrixSets", summary="Tile matrix sets")

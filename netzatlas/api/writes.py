@@ -77,19 +77,31 @@ async def _read_feature(request: Request) -> dict[str, Any]:
     """The GeoJSON Feature of a POST/PUT/PATCH body, checked against the limits (netzatlas.api.limits): the body
     itself is bounded by the BodyLimit middleware (413 before it is read); a text value, the attributes or the
     vertices over their limit → 413, nesting deeper than the limit → 400."""
+    body = await _read_json(request)
+    if not isinstance(body, dict) or body.get("type") != "Feature":
+        raise InvalidInput("the body must be a GeoJSON Feature", hint='{"type": "Feature", "geometry": …, '
+                                                                      '"properties": {…}}')
+    return _within_limits(body)
+
+
+async def _read_json(request: Request) -> Any:
+    """The request body parsed as JSON (400 when it is not JSON or nested deeper than the limit)."""
+    from netzatlas.api.limits import limits
+
+    try:
+        return json.loads(await request.body())
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise InvalidInput(f"the body is not valid JSON: {exc}") from exc
+    except RecursionError:
+        raise InvalidInput(f"the body is nested deeper than the limit of {limits().json_depth} levels") from None
+
+
+def _within_limits(body: dict[str, Any]) -> dict[str, Any]:
+    """A feature (or a patch of one) checked against the per-feature limits: 413 for a size, 400 for its form."""
     from netzatlas.api.limits import feature_problems, limits
     from netzatlas.errors import PayloadTooLarge
 
     lim = limits()
-    try:
-        body = json.loads(await request.body())
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise InvalidInput(f"the body is not valid JSON: {exc}") from exc
-    except RecursionError:
-        raise InvalidInput(f"the body is nested deeper than the limit of {lim.json_depth} levels") from None
-    if not isinstance(body, dict) or body.get("type") != "Feature":
-        raise InvalidInput("the body must be a GeoJSON Feature", hint='{"type": "Feature", "geometry": …, '
-                                                                      '"properties": {…}}')
     if not isinstance(body.get("properties") or {}, dict):
         raise InvalidInput("the feature's properties must be an object")
     size, form = feature_problems(body.get("properties") or {}, body.get("geometry"), lim)
@@ -303,12 +315,20 @@ async def update(collection_id: str, feature_id: str, request: Request,
     layer = state.layer(collection_id)
     principal.require_write(collection_id)
     version = _if_match(if_match)
-    feature = await _read_feature(request)
+    body = await _read_json(request)
+    merge = (request.headers.get("content-type") or "").split(";")[0].strip().lower() == MERGE_PATCH or (
+        isinstance(body, dict) and "type" not in body)
+    feature = _within_limits(_merge_patch_feature(body, layer, feature_id) if merge else
+                             _partial_feature(body))
     in_crs = crsmod.parse((content_crs or "").strip("<>") or None, state.storage_srid, param="Content-Crs")
     _check_values(state, layer, feature)
     props = feature.get("properties") or {}
     writable = {c.name for c in layer.data_columns} - {"source", "owner_org", "external_id"}
     if not {db_name(k) for k in props} & writable and feature.get("geometry") is None:
+        if merge:  # RFC 7396: a patch naming nothing writable changes nothing (the ETag must still match)
+            await run_in_threadpool(_write, state, layer, principal, feature_id, version, sql.SQL("version = version"),
+                                    {})
+            return Response(status_code=204, headers={"ETag": f'W/"{version}"'})
         raise InvalidInput("the patch changes nothing that can be written",
                            hint="id, version, source, owner and timestamps are set by the registry")
     gdf = _frame(layer, feature, in_crs, "x")
@@ -329,7 +349,8 @@ async def update(collection_id: str, feature_id: str, request: Request,
             parts.append(sql.SQL("{} = {}").format(sql.Identifier(c), _placeholder(c)))
     if "properties" in given:  # RFC 7396 merge patch of the attributes, on the current version (checked in _write)
         current = await run_in_threadpool(_current_attributes, state, layer, feature_id)
-        vals["properties"] = json.dumps(_merge_patch(current, props.get("attributes") or {}))
+        patch_attrs = props.get("attributes")   # null removes them all
+        vals["properties"] = json.dumps({} if patch_attrs is None else _merge_patch(current, patch_attrs))
     new = await run_in_threadpool(_write, state, layer, principal, feature_id, version, sql.SQL(", ").join(parts),
                                   vals)
     return Response(status_code=204, headers={"ETag": f'W/"{new}"'})
@@ -346,6 +367,42 @@ def delete(collection_id: str, feature_id: str, if_match: str | None = Header(No
 
 
 _ = GEOJSON
+MERGE_PATCH = "application/merge-patch+json"
+#: members of a feature a merge patch may carry without changing anything (set by the registry, or derived)
+_IGNORED_MEMBERS = {"type", "links", "bbox"}
+
+
+def _partial_feature(body: Any) -> dict[str, Any]:
+    """A PATCH body sent as a GeoJSON Feature (application/json, application/geo+json): the properties it names
+    change; ``"geometry": null`` (which a Feature must carry) leaves the geometry as it is."""
+    if not isinstance(body, dict) or body.get("type") != "Feature":
+        raise InvalidInput("the body must be a GeoJSON Feature or a JSON merge patch",
+                           hint='send {"properties": {"name": "x"}} as application/merge-patch+json (RFC 7396)')
+    return body
+
+
+def _merge_patch_feature(body: Any, layer: Layer, feature_id: str) -> dict[str, Any]:
+    """A JSON merge patch (RFC 7396) of the feature as GET returns it, as the partial Feature the update applies:
+    a member not named stays; ``null`` removes (a property: set to null; ``attributes``: the key, recursively);
+    ``"geometry": null`` removes the geometry, which every layer refuses (its geometry is required: 400)."""
+    if not isinstance(body, dict):
+        raise InvalidInput("a JSON merge patch of a feature must be an object",
+                           hint='e.g. {"properties": {"name": "x"}} (RFC 7396)')
+    if body.get("type", "Feature") != "Feature":
+        raise InvalidInput(f"a feature's type is Feature; the patch sets it to {body.get('type')!r}")
+    if "id" in body and str(body["id"]) != feature_id:
+        raise InvalidInput("a feature's id cannot be changed", hint="leave 'id' out of the patch")
+    unknown = sorted(set(body) - _IGNORED_MEMBERS - {"id", "geometry", "properties"})
+    if unknown:
+        raise InvalidInput(f"a feature has no member {', '.join(map(repr, unknown))} to patch",
+                           hint="a feature patch names 'geometry' and/or 'properties'")
+    if "properties" in body and not isinstance(body["properties"], dict):
+        raise InvalidInput("'properties' cannot be removed or replaced by a non-object",
+                           hint='remove single properties with null: {"properties": {"name": null}}')
+    if "geometry" in body and body["geometry"] is None:
+        raise InvalidInput(f"a {layer.name} needs a geometry: the patch's \"geometry\": null would remove it",
+                           hint="leave 'geometry' out to keep it, or send a new one")
+    return {"type": "Feature", "geometry": body.get("geometry"), "properties": body.get("properties") or {}}
 
 
 def _merge_patch(target: Any, patch: Any) -> Any:

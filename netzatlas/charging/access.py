@@ -80,6 +80,7 @@ def gaps(cells_with_access: gpd.GeoDataFrame, population: str = "population_esti
     merged = g.dissolve().explode(index_parts=False).reset_index(drop=True)[[g.geometry.name]]
     joined = gpd.sjoin(gpd.GeoDataFrame(geometry=g.geometry.centroid, crs=g.crs).assign(pop=g[population].values),
                        merged, predicate="within")
-    merged["population"] = joined.groupby("index_right")["pop"].sum().reindex(merged.index).fillna(0).round(0)
+    merged["population"] = joined.groupby("index_right")["pop"].sum().reindex(merged.index).fillna(0).round(0) \
+        .astype(int)  # people are counted in whole numbers
     merged["area_ha"] = (merged.area / 10_000).round(1)
     return merged.sort_values("population", ascending=False).reset_index(drop=True)

@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 
 from netzatlas.charging.access import AccessParams, gaps, home_access, supply_per_cell
+from netzatlas.reports.outputs import inhabitants
 
 
 @dataclass
@@ -34,7 +35,8 @@ def charging_gaps(addresses: gpd.GeoDataFrame, cells: gpd.GeoDataFrame, chargers
     _, dist = r.sindex.nearest(centroids.geometry.values, return_distance=True, return_all=False)
     c["outside_road_data"] = dist > 250.0
     c.loc[c["outside_road_data"], "gap"] = False
-    outside_pop = float(pd.to_numeric(c.loc[c["outside_road_data"], "population_estimate"], errors="coerce").sum())
+    municipality_pop = inhabitants(c)
+    outside_pop = inhabitants(c[c["outside_road_data"]])
     c = c[~c["outside_road_data"]]
     _, adist = r.sindex.nearest(addr.geometry.values, return_distance=True, return_all=False)
     addr = addr[adist <= 250.0]
@@ -42,10 +44,11 @@ def charging_gaps(addresses: gpd.GeoDataFrame, cells: gpd.GeoDataFrame, chargers
     total = float(pop.sum())
     within = {f"population_within_{d}m_pct": round(float(pop[c["road_m"] <= d].sum() / total * 100), 1)
               if total else 0.0 for d in (250, 500, 1000)}
-    summary = {"chargers": len(chargers), "charge_points": float(pd.to_numeric(chargers["charge_points"],
-                                                                                errors="coerce").fillna(1).sum()),
-               "kw": float(pd.to_numeric(chargers["power_kw"], errors="coerce").fillna(0).sum()),
-               "population": total, "population_outside_road_data": round(outside_pop), **within,
+    summary = {"chargers": len(chargers), "charge_points": int(pd.to_numeric(chargers["charge_points"],
+                                                                              errors="coerce").fillna(1).sum()),
+               "kw": round(float(pd.to_numeric(chargers["power_kw"], errors="coerce").fillna(0).sum()), 1),
+               "population_municipality": municipality_pop, "population": inhabitants(c),
+               "population_outside_road_data": outside_pop, **within,
                "addresses_median_road_m": float(np.nanmedian(addr["road_m"].replace(np.inf, np.nan))),
                "addresses_in_gaps_pct": round(float(addr["gap"].mean() * 100), 1)}
     summary["charge_points_per_1000"] = round(summary["charge_points"] / total * 1000, 2) if total else 0.0

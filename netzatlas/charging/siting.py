@@ -10,7 +10,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from netzatlas.coverage.siting import SitingResult, certified_greedy, coverage_matrix
+from netzatlas.coverage.siting import Progress, SitingResult, certified_greedy, coverage_matrix
 from netzatlas.errors import InvalidParameter
 
 
@@ -27,8 +27,8 @@ def _xy(g: gpd.GeoDataFrame) -> np.ndarray:
 
 
 def site_chargers(cells: gpd.GeoDataFrame, chargers: gpd.GeoDataFrame, candidates: gpd.GeoDataFrame, *, k: int,
-                  radius_m: float = 300.0, population: str = "population_estimate", certify: bool = True
-                  ) -> ChargingSiting:
+                  radius_m: float = 300.0, population: str = "population_estimate", certify: bool = True,
+                  progress: Progress | None = None) -> ChargingSiting:
     if cells.crs is None or cells.crs.is_geographic:
         raise InvalidParameter("cells must be in a projected CRS (metres)")
     if candidates.empty:
@@ -41,7 +41,7 @@ def site_chargers(cells: gpd.GeoDataFrame, chargers: gpd.GeoDataFrame, candidate
     xy = np.r_[_xy(cand), _xy(ch)] if len(ch) else _xy(cand)
     a = coverage_matrix(np.c_[live.geometry.centroid.x, live.geometry.centroid.y], xy, radius_m)
     locked = list(range(len(cand), len(cand) + len(ch)))
-    g, exact = certified_greedy(a, w, k, locked=locked, certify=certify)
+    g, exact = certified_greedy(a, w, k, locked=locked, certify=certify, progress=progress)
     sites = cand.iloc[g.chosen].copy()
     sites["pick"] = np.arange(1, len(sites) + 1)
     sites["residents_gained"] = np.round(g.gains, 0)

@@ -8,6 +8,9 @@ import typer
 
 from netzatlas.cli._common import console, friendly_errors, print_report_table, progress_bar
 
+#: the imports a charging report names in its header (with their vintage)
+SOURCE_KINDS = ("osm", "zensus", "boundary", "charging-register")
+
 app = typer.Typer(help="Ladeinfrastruktur (public charging): distance from homes to the nearest charger, charge "
                        "points and kW per 1,000 inhabitants, gaps, and siting of new locations.",
                   no_args_is_help=True)
@@ -26,88 +29,68 @@ def gaps_cmd(gap_distance_m: float = typer.Option(500.0, "--gap-distance", help=
     from netzatlas.config import get_settings
     from netzatlas.registry import analysis_inputs as ai
     from netzatlas.registry.db import connect
-    from netzatlas.reports.maps import MapLayer, make_map, save_map
+    from netzatlas.reports.charging_report import write_gaps_report
+    from netzatlas.reports.outputs import source_lines
 
     with progress_bar("charging gaps", total=3) as update:
         with connect() as conn:
             chargers, cells = ai.chargers(conn), ai.population_cells(conn, 100)
             addresses, roads = ai.layer(conn, "fibre_address"), ai.layer(conn, "road")
-            districts = ai.population_cells(conn, 1000)
+            districts, pois = ai.population_cells(conn, 1000), ai.layer(conn, "poi")
+            buildings = ai.layer(conn, "building")
+            sources = source_lines(conn, SOURCE_KINDS)
         update(1, description="distances along roads")
         res = charging_gaps(addresses, cells, chargers, roads, AccessParams(gap_distance_m=gap_distance_m))
         update(2, description="writing")
-        target = out or get_settings().output_dir / "charging"
-        target.mkdir(parents=True, exist_ok=True)
-        gpkg = target / "charging_gaps.gpkg"
-        if gpkg.exists():
-            gpkg.unlink()
-        res.cells.replace([float("inf")], None).to_file(gpkg, layer="cells_100m")
-        res.gaps.to_file(gpkg, layer="gaps")
-        from netzatlas.charging.access import supply_per_cell
-
-        per_district = supply_per_cell(districts, chargers, population="population")
-        per_district.to_file(gpkg, layer="districts_1km")
-        res.addresses[["external_id", "street", "house_number", "straight_m", "road_m", "gap", "geometry"]] \
-            .replace([float("inf")], None).to_file(gpkg, layer="addresses")
-        m, _ = make_map([MapLayer("gaps (population)", res.gaps, color="#d7191c", fill_opacity=0.35,
-                                  tooltip=("population", "area_ha")),
-                         MapLayer("public chargers", chargers, color="#1a9641", radius=5,
-                                  tooltip=("name", "operator", "charge_points", "power_kw"))],
-                        bounds_gdf=res.cells, roads=roads, buildings=None,
-                        attribution="© OpenStreetMap contributors · Zensus 2011 · Ladesäulenregister BNetzA",
-                        title=f"Charging gaps (> {gap_distance_m:g} m along roads)")
-        page = save_map(m, target / "charging_gaps_map.html")
-        from netzatlas.reports.page import bar_chart, histogram, img, table, write_page
-
-        sm = res.summary
-        report = write_page(
-            target / "charging_gaps.html", "Ladeinfrastruktur: Lücken / public charging gaps",
-            f"{sm['chargers']} public chargers, {sm['charge_points_per_1000']} charge points and "
-            f"{sm['kw_per_1000']} kW per 1,000 inhabitants; gap = farther than {gap_distance_m:g} m along roads.",
-            [("Population within reach (along roads)",
-              img(bar_chart(["≤ 250 m", "≤ 500 m", "≤ 1000 m"], [sm["population_within_250m_pct"],
-                            sm["population_within_500m_pct"], sm["population_within_1000m_pct"]],
-                            "Share of the population", "%", "#1a9641"))),
-             ("Distance from addresses to the nearest charger",
-              img(histogram(res.addresses["road_m"].replace(float("inf"), float("nan")).clip(upper=3000),
-                            "Road distance (capped at 3 km)", "metres"))),
-             ("Gap areas", table(res.gaps.drop(columns="geometry"))),
-             ("Per district (1 km Zensus cells; no district polygons in the open data)",
-              table(per_district.drop(columns="geometry").sort_values("population", ascending=False)
-                    [["cell_id", "population", "charge_points", "kw", "charge_points_per_1000", "kw_per_1000"]])),
-             ("Summary", table(__import__("pandas").DataFrame([sm])))],
-            map_file=page.name, notes=["OSM stations linked to a register entry are counted once.",
-                                       "Cells more than 250 m from any registry road lie outside the road data."])
+        files = write_gaps_report(res, chargers, districts, roads, buildings, pois, sources, gap_distance_m,
+                                  out or get_settings().output_dir / "charging")
         update(3)
     print_report_table("Public charging (registry; OSM stations linked to the register counted once)",
                        [{"measure": k, "value": round(v, 2) if isinstance(v, float) else v}
                         for k, v in res.summary.items()])
     console.print(f"{len(res.gaps)} gap areas; largest: {int(res.gaps.population.max()) if len(res.gaps) else 0:,} "
-                  f"inhabitants\n[green]GeoPackage[/]: {gpkg}\n[green]report[/]: {report}")
+                  f"inhabitants\n[green]GeoPackage[/]: {files.gpkg}\n[green]report[/]: {files.html}\n"
+                  f"[green]CSV[/]: {files.csv}")
 
 
 @app.command("siting")
 @friendly_errors
 def siting_cmd(k: int = typer.Option(10, "--k", help="Number of new charging locations."),
                radius_m: float = typer.Option(300.0, "--radius", help="Reach of a location (m, straight line)."),
-               certify: bool = typer.Option(True, "--certify/--no-certify", help="Also solve the exact MILP.")) -> None:
+               certify: bool = typer.Option(True, "--certify/--no-certify", help="Also solve the exact MILP."),
+               out: Path = typer.Option(None, "--out", help="Output folder (default NETZATLAS_HOME/output/charging).")
+               ) -> None:
     """Choose N new public charging locations (streetlights, city-offered sites) that bring the most residents
-    within reach; existing chargers stay."""
+    within reach; existing chargers stay. Writes a GeoPackage, an HTML report with its map and a CSV (German
+    Excel)."""
     from netzatlas.charging.siting import site_chargers
+    from netzatlas.cli._siting_progress import siting_progress
+    from netzatlas.config import get_settings
+    from netzatlas.coverage.siting import gap_certificate
     from netzatlas.registry import analysis_inputs as ai
     from netzatlas.registry.db import connect
+    from netzatlas.reports.charging_report import write_siting_report
+    from netzatlas.reports.names import site_names
+    from netzatlas.reports.outputs import source_lines
     from netzatlas.wifi.inputs import wlan_candidates
 
-    with progress_bar("charging siting", total=1) as update:
+    with siting_progress("charging siting") as (solver_progress, step):
         with connect() as conn:
             cells, chargers = ai.population_cells(conn, 100), ai.chargers(conn)
             cands = wlan_candidates(ai.layer(conn, "streetlight"), ai.layer(conn, "poi").iloc[:0],
                                     ai.layer(conn, "candidate_site"))
-        s = site_chargers(cells, chargers, cands, k=k, radius_m=radius_m, certify=certify)
-        update(1)
+            roads, buildings = ai.layer(conn, "road"), ai.layer(conn, "building")
+            sources = source_lines(conn, SOURCE_KINDS)
+        step("inputs read")
+        s = site_chargers(cells, chargers, cands, k=k, radius_m=radius_m, certify=certify, progress=solver_progress)
+        step("done")
     r = s.result
     console.print(f"residents within {radius_m:g} m of a charger: {r.covered_weight:,.0f} of {r.total_weight:,.0f} "
-                  f"({r.share:.1%}) with {len(chargers)} chargers kept and {len(r.chosen)} new locations"
-                  + (f"; greedy gap to the exact bound {r.gap:.2%}" if r.gap is not None else ""))
-    print_report_table("New charging locations",
-                       s.new_sites[["pick", "kind", "ref", "residents_gained"]].to_dict("records"))
+                  f"({r.share:.1%}) with {len(chargers)} chargers kept and {len(r.chosen)} new locations")
+    console.print(f"gap certificate: {gap_certificate(r, s.exact)}")
+    files = write_siting_report(s, cells, chargers, roads, buildings, sources, k=k, radius_m=radius_m,
+                                target=out or get_settings().output_dir / "charging")
+    rows = s.new_sites.assign(name=site_names(s.new_sites, roads), residents_gained=s.new_sites["residents_gained"]
+                              .round(0).astype(int))
+    print_report_table("New charging locations", rows[["pick", "name", "kind", "residents_gained"]].to_dict("records"))
+    console.print(f"[green]GeoPackage[/]: {files.gpkg}\n[green]report[/]: {files.html}\n[green]CSV[/]: {files.csv}")

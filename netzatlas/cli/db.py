@@ -7,7 +7,7 @@ import json
 import typer
 from rich.table import Table
 
-from netzatlas.cli._common import console, friendly_errors
+from netzatlas.cli._common import console, err_console, friendly_errors
 from netzatlas.config import get_settings
 
 app = typer.Typer(help="Manage the database: the embedded PostGIS cluster, migrations, history and restore.",
@@ -59,7 +59,11 @@ def url(show_password: bool = typer.Option(False, "--show-password", help="Print
     from netzatlas.registry.localdb import database_url
 
     u = database_url(start=False)
-    typer.echo(u if show_password else _redact(u))
+    shown = u if show_password else _redact(u)
+    typer.echo(shown)
+    if shown != u:   # the hint goes to stderr, so `$(netzatlas db url --show-password)` stays a clean URL
+        err_console.print("[dim]password hidden; `netzatlas db url --show-password` prints a URL you can use "
+                          "(psql, QGIS, NETZATLAS_DATABASE_URL)[/]")
 
 
 @app.command()

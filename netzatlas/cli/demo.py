@@ -33,3 +33,28 @@ def register(app: typer.Typer) -> None:
                    "unchanged": "registry unchanged since the map was written"}[result.basemap]
         console.print(f"[bold green]Map[/]: {result.map_path}  (works offline; {basemap})")
         console.print(f"done in {time.perf_counter() - t0:.1f} s")
+        print_next_steps(str(result.map_path))
+
+
+#: What to try after the demo: (command, what it does); ``{api}`` is the API's address.
+NEXT_STEPS = (
+    ("source .venv/bin/activate", "the netzatlas command in this shell"),
+    ("netzatlas serve", "the API and the web map: open {api}/map (and {api}/docs for the API)"),
+    ("netzatlas charging gaps", "an analysis: distance to the nearest charger, kW per 1,000 inhabitants, gaps"),
+    ("netzatlas wifi priority", "where public WLAN should go first"),
+    ("netzatlas gigabit simulate && netzatlas gigabit classify", "white/grey spots per address (simulated supply)"),
+    ("netzatlas keys create --org city --scope admin", "an API key for writes and the analyses over HTTP"),
+)
+
+
+def print_next_steps(map_path: str) -> None:
+    """The next commands to try, each with what it does."""
+    from netzatlas.config import get_settings
+
+    s = get_settings()
+    api = f"http://{s.api_host}:{s.api_port}"
+    console.print("\n[bold]Next[/] — try:")
+    width = max(len(cmd) for cmd, _ in NEXT_STEPS)
+    for cmd, what in NEXT_STEPS:
+        console.print(f"  [cyan]{cmd.ljust(width)}[/]  # {what.format(api=api)}", highlight=False, soft_wrap=True)
+    console.print(f"  or open {map_path} in a browser (no server needed)", highlight=False, soft_wrap=True)

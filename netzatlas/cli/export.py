@@ -7,6 +7,7 @@ from pathlib import Path
 import typer
 
 from netzatlas.cli._common import console, friendly_errors
+from netzatlas.cli.importing import Quiet, rows_progress
 
 
 def register(app: typer.Typer) -> None:
@@ -18,13 +19,18 @@ def register(app: typer.Typer) -> None:
         fmt: str = typer.Option(None, "--format", help="GPKG, GeoJSON or CSV (default: from the file name)."),
         crs: str = typer.Option(None, "--crs", help="Output CRS for GPKG/CSV (GeoJSON is always CRS84)."),
         include_deleted: bool = typer.Option(False, "--include-deleted", help="Also soft-deleted rows."),
+        quiet: bool = Quiet,
     ) -> None:
-        """Export a registry layer to GeoPackage, GeoJSON (RFC 7946) or CSV (lon/lat or WKT)."""
+        """Export a registry layer to GeoPackage, GeoJSON (RFC 7946) or CSV (lon/lat or WKT).
+
+        A progress display (rows read from the database, rows written, rate, ETA) is shown on a terminal."""
         from netzatlas.registry.db import connect, get_layer
         from netzatlas.registry.exporters.files import export_frame, read_layer
 
-        with connect() as conn:
-            lyr = get_layer(conn, layer)
-            gdf = read_layer(conn, lyr, include_deleted=include_deleted)
-        out = export_frame(gdf, path, fmt=fmt, crs=crs, layer_name=layer)
+        with rows_progress(f"exporting {layer}", quiet) as update:
+            with connect() as conn:
+                lyr = get_layer(conn, layer)
+                gdf = read_layer(conn, lyr, include_deleted=include_deleted, progress=update)
+            out = export_frame(gdf, path, fmt=fmt, crs=crs, layer_name=layer, progress=update)
+            update("done", len(gdf), len(gdf))
         console.print(f"wrote {len(gdf):,} {layer} features to {out}")

@@ -25,19 +25,31 @@ def _date(value: str | None) -> date:
 @app.command("programmes")
 @friendly_errors
 def programmes_cmd() -> None:
-    """List the shipped funding programmes with their thresholds, horizon and validity."""
+    """List the shipped funding programmes with their thresholds, horizon and validity (a table on a terminal;
+    tab-separated lines with a header when the output goes to a file or a pipe)."""
     from netzatlas.gigabit.programmes import shipped
 
-    t = Table("id", "title", "eligible unless one network meets", "NGA from", "horizon", "socio-economic rule",
-              "valid", title="Förderprogramme / funding programmes")
+    header = ("id", "title", "eligible unless one network meets", "NGA from", "horizon", "socio-economic rule",
+              "valid")
+    rows = []
     for p in shipped():
         se = p.socio_economic
         rule = "—" if se.rule == "same" else (
             f"{se.why()}: {', '.join(se.categories)}" + (f" (from {se.valid_from})" if se.valid_from else "")
             + ("" if "business" not in se.categories else "; business only in a Gewerbegebiet"
                if se.business_area == "rule" else "; a business outside a Gewerbegebiet counts, flagged"))
-        t.add_row(p.id, p.title_en, p.thresholds_text(), f"{p.nga_min_down_mbps:g} Mbit/s down",
-                  f"{p.horizon_years:g} y", rule, f"{p.valid_from} – {p.valid_to or 'today'}")
+        rows.append((p.id, p.title_en, p.thresholds_text(), f"{p.nga_min_down_mbps:g} Mbit/s down",
+                     f"{p.horizon_years:g} y", rule, f"{p.valid_from} – {p.valid_to or 'today'}"))
+    if not console.is_terminal:
+        for row in (header, *rows):
+            typer.echo("\t".join(row))
+        return
+    t = Table(title="Förderprogramme / funding programmes")
+    id_width = max(len(r[0]) for r in rows)
+    for i, name in enumerate(header):   # the id is what people type: never cut or wrapped; the texts fold
+        t.add_column(name, no_wrap=True, min_width=id_width) if i == 0 else t.add_column(name, overflow="fold")
+    for row in rows:
+        t.add_row(*row)
     console.print(t)
 
 
@@ -111,8 +123,7 @@ def classify_cmd(programme: str = PROGRAMME, ref: str = REF,
     """Classify every address in PostGIS (weiß / hellgrau / dunkelgrau / schwarz / gigabitfähig) with eligibility
     and a reason; optionally keep it as a snapshot. Warns when the date is outside the programme's validity."""
     from netzatlas.gigabit.programmes import load_programme
-    from netzatlas.gigabit.simulate import SIMULATED_NOTE
-    from netzatlas.registry import gigabit_store
+    from netzatlas.registry import gigabit_snapshots  # no pandas: the work is one statement in PostGIS
     from netzatlas.registry.db import connect
 
     p = load_programme(programme)
@@ -121,15 +132,17 @@ def classify_cmd(programme: str = PROGRAMME, ref: str = REF,
     if warning:
         console.print(f"[bold yellow]Warnung / warning:[/] {warning}")
     with connect() as conn:
-        simulated = gigabit_store.has_simulated_supply(conn)
+        simulated = gigabit_snapshots.has_simulated_supply(conn)
+        note = None
+        if simulated:
+            from netzatlas.gigabit.simulate import SIMULATED_NOTE as note
         with progress_bar(f"classifying ({p.id})", total=1) as update:
-            if snapshot:  # one statement inside PostGIS writes the snapshot; the counts are read from it
-                gigabit_store.save_snapshot(conn, snapshot, p, d, simulated=simulated,
-                                            note=SIMULATED_NOTE if simulated else None, warning=warning)
-                counts = gigabit_store.snapshot_counts(conn, snapshot)
+            if snapshot:  # one statement inside PostGIS writes the snapshot; one pass over it counts
+                counts = gigabit_snapshots.classify_snapshot(conn, snapshot, p, d, simulated=simulated, note=note,
+                                                             warning=warning)
                 conn.commit()
             else:
-                counts = gigabit_store.classify_counts(conn, p, d)
+                counts = gigabit_snapshots.classify_counts(conn, p, d)
             update(1)
     print_report_table(f"{p.title_en} — reference date {d}",
                        [{"class": f"{r['class_de']} / {r['class_en']}", "addresses": r["addresses"],
@@ -137,8 +150,8 @@ def classify_cmd(programme: str = PROGRAMME, ref: str = REF,
                          "pre-marketing": r["pre_marketing"]} for r in counts])
     console.print(f"eligible addresses: {sum(r['eligible'] for r in counts):,} of "
                   f"{sum(r['addresses'] for r in counts):,}")
-    if simulated:
-        console.print(f"[bold yellow]{SIMULATED_NOTE}[/]")
+    if note:
+        console.print(f"[bold yellow]{note}[/]")
     if warning:
         console.print(f"[bold yellow]Warnung / warning:[/] {warning}")
     if snapshot:

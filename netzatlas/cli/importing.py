@@ -53,14 +53,25 @@ class RateColumn(ProgressColumn):
         return Text(f"{speed:,.0f} rows/s" if speed else "", style="progress.data.speed")
 
 
-@contextmanager
-def rows_progress(description: str) -> Iterator[Callable[[str, int, int], None]]:
-    """A rich progress display for long work: phase, bar, rows done/total, rows/s, ETA, elapsed.
+Quiet = typer.Option(False, "--quiet", "-q", help="No progress display (it is also off when the output is not a "
+                                                    "terminal, e.g. in scripts and logs).")
 
-    Yields ``update(phase, done, total)``; ``total`` 0 shows a spinner (size unknown, e.g. while reading)."""
+
+def show_progress(quiet: bool = False) -> bool:
+    """Whether a progress display is drawn: not with ``--quiet``, and only when stdout is a terminal (rich's test,
+    so ``TTY_COMPATIBLE=1`` / ``FORCE_COLOR`` count as one)."""
+    return not quiet and console.is_terminal
+
+
+@contextmanager
+def rows_progress(description: str, quiet: bool = False) -> Iterator[Callable[[str, int, int], None]]:
+    """A rich progress display for long work: phase, bar, rows done/total, rows/s, ETA, elapsed (on stderr).
+
+    Yields ``update(phase, done, total)``; ``total`` 0 shows a spinner (size unknown, e.g. while reading). Nothing
+    is drawn when :func:`show_progress` says no."""
     columns = [SpinnerColumn(), TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
                RateColumn(), TextColumn("ETA"), TimeRemainingColumn(), TextColumn("elapsed"), TimeElapsedColumn()]
-    with Progress(*columns, console=err_console, transient=False) as p:
+    with Progress(*columns, console=err_console, transient=False, disable=not show_progress(quiet)) as p:
         tasks: dict[str, Any] = {}
 
         def update(phase: str, done: int, total: int) -> None:
@@ -120,6 +131,7 @@ def import_file(
              "either way, such as 1.000, are refused until it is given)."),
     owner: str = typer.Option(None, "--owner", help="Owning organization (slug)."),
     skip_invalid: bool = SkipInvalid,
+    quiet: bool = Quiet,
 ) -> None:
     """Import a vector file, CSV or XLSX into one layer, with a column mapping."""
     from netzatlas.registry.db import connect, get_layer
@@ -130,7 +142,7 @@ def import_file(
     mapping = load_mapping(mapping_file, map_)
     with connect() as conn:
         columns = [c.name for c in get_layer(conn, layer).data_columns]
-    with rows_progress(f"reading {path.name}") as update, collected_warnings(notes):
+    with rows_progress(f"reading {path.name}", quiet) as update, collected_warnings(notes):
         gdf = read_any(path, layer=file_layer, crs=crs, x_column=x_column, y_column=y_column, encoding=encoding,
                        sep=sep, sheet=sheet, decimal=decimal)
         notes += gdf.attrs.get("notes", [])
@@ -142,11 +154,11 @@ def import_file(
 
 
 def _load(layers: dict, source: str, kind: str, label: str, owner: str | None, skip_invalid: bool,
-          repair: bool = False) -> ImportReport:
+          repair: bool = False, quiet: bool = False) -> ImportReport:
     from netzatlas.registry.importers.load import load_layers
 
     notes: list[str] = []
-    with rows_progress(f"importing {label}") as update, collected_warnings(notes):
+    with rows_progress(f"importing {label}", quiet) as update, collected_warnings(notes):
         report = load_layers(layers, source=source, kind=kind, owner_org=owner, skip_invalid=skip_invalid,
                              repair=repair, label=label, progress=update)
     report.notes += notes
@@ -162,14 +174,15 @@ def import_osm(
                                      help="Only these layers (default: all; see docs/importers.md for the tags)."),
     skip_invalid: bool = typer.Option(True, "--skip-invalid/--strict",
                                       help="OSM is messy: by default import valid features and report the rest."),
+    quiet: bool = Quiet,
 ) -> None:
     """Import an OpenStreetMap extract: addresses, street lamps, chargers, masts, WLAN, POIs, buildings, roads."""
     from netzatlas.registry.importers.osm import read_osm
 
-    with rows_progress(f"reading {path.name}") as update:
+    with rows_progress(f"reading {path.name}", quiet) as update:
         frames = read_osm(path, layers=layers or None,
                           progress=lambda done, total: update(f"reading {path.name}", done, total))
-    show(_load(frames, source, "osm", path.name, "osm", skip_invalid, repair=True), f"{path.name}")
+    show(_load(frames, source, "osm", path.name, "osm", skip_invalid, repair=True, quiet=quiet), f"{path.name}")
 
 
 @app.command("charging-register")
@@ -179,18 +192,20 @@ def import_charging_register(
     source: str = typer.Option("bnetza-ladesaeulenregister", "--source", help="Source name."),
     clip: bool = typer.Option(True, "--clip/--no-clip", help="Keep only stations inside the municipality."),
     skip_invalid: bool = SkipInvalid,
+    quiet: bool = Quiet,
 ) -> None:
     """Import the Bundesnetzagentur charging register (Ladesäulenregister), clipped to the municipality."""
     from netzatlas.registry.importers.charging_register import read_charging_register
     from netzatlas.registry.importers.load import municipality_boundary_4326
 
-    with rows_progress(f"reading {path.name}") as update:
+    with rows_progress(f"reading {path.name}", quiet) as update:
         gdf = read_charging_register(path, clip=municipality_boundary_4326() if clip else None,
                                      progress=lambda done, total: update(f"reading {path.name}", done, total))
     left_out = gdf.attrs.get("rejects", [])
     if left_out and not skip_invalid:  # all or nothing, like every import
         raise ImportRejected(path.name, left_out)
-    report = _load({"charging_point": gdf}, source, "charging-register", path.name, "bnetza", skip_invalid)
+    report = _load({"charging_point": gdf}, source, "charging-register", path.name, "bnetza", skip_invalid,
+                   quiet=quiet)
     report.notes.append(f"register 'Stand': {gdf.attrs.get('stand') or 'not given'}")
     show(report, path.name)
     if left_out:
@@ -203,13 +218,15 @@ def import_zensus(
     grid_1km: Path = typer.Argument(..., help="Zensus 2011 1 km population grid (GeoPackage)."),
     grid_100m: Path = typer.Argument(..., help="Zensus 2011 100 m buildings/dwellings grid (GeoPackage)."),
     source: str = typer.Option("zensus2011", "--source", help="Source name."),
+    quiet: bool = Quiet,
 ) -> None:
     """Import the Zensus 2011 grids and the 100 m population estimate (1 km population spread by dwellings)."""
     from netzatlas.registry.importers.load import municipality_boundary_4326
     from netzatlas.registry.importers.zensus import read_population_grid
 
     gdf = read_population_grid(grid_1km, grid_100m, clip=municipality_boundary_4326())
-    show(_load({"population_grid": gdf}, source, "zensus", grid_1km.name, "city", False), "Zensus 2011")
+    show(_load({"population_grid": gdf}, source, "zensus", grid_1km.name, "city", False, quiet=quiet),
+         "Zensus 2011")
 
 
 @app.command("boundary")
@@ -218,9 +235,10 @@ def import_boundary(
     path: Path = typer.Argument(..., help="VG250 boundary: GeoJSON, GeoPackage or the zipped Shapefile."),
     ars: str = typer.Option(None, "--ars", help="Regional key to select (e.g. 053340002002 Aachen)."),
     source: str = typer.Option("vg250", "--source", help="Source name."),
+    quiet: bool = Quiet,
 ) -> None:
     """Import a municipality boundary (VG250)."""
     from netzatlas.registry.importers.boundary import read_boundary
 
-    show(_load({"municipality": read_boundary(path, ars=ars)}, source, "boundary", path.name, "city", False),
-         path.name)
+    show(_load({"municipality": read_boundary(path, ars=ars)}, source, "boundary", path.name, "city", False,
+               quiet=quiet), path.name)

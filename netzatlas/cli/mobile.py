@@ -4,6 +4,8 @@ city's statement, small cells on streetlights."""
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import date
 
 import typer
@@ -32,6 +34,25 @@ def _surface_env(surface: str | None, terrain: list[str] | None) -> None:
         os.environ["NETZATLAS_TERRAIN"] = os.pathsep.join(terrain)
 
 
+@contextmanager
+def _sites_progress(description: str) -> Iterator[Callable[[int, int], None]]:
+    """A rich progress bar for a coverage run: sites done of total, rate (sites/s), elapsed and remaining time."""
+    import rich.progress as rp
+    from rich.text import Text
+
+    from netzatlas.cli._common import err_console
+
+    class Rate(rp.ProgressColumn):
+        def render(self, task: rp.Task) -> Text:
+            return Text(f"{task.speed:.1f} sites/s" if task.speed else "… sites/s", style="progress.data.speed")
+
+    with rp.Progress(rp.TextColumn("[bold]{task.description}"), rp.BarColumn(), rp.MofNCompleteColumn(), Rate(),
+                     rp.TimeElapsedColumn(), rp.TextColumn("ETA"), rp.TimeRemainingColumn(),
+                     console=err_console) as bar:
+        task = bar.add_task(description, total=None)
+        yield lambda done, total: bar.update(task, completed=done, total=total)
+
+
 @app.command("coverage")
 @friendly_errors
 def coverage_cmd(resolution: float = typer.Option(10.0, "--resolution", help="Raster cell size (m)."),
@@ -57,8 +78,8 @@ def coverage_cmd(resolution: float = typer.Option(10.0, "--resolution", help="Ra
     _surface_env(surface, terrain)
     with connect() as conn:
         links = mobile_io.link_duplicate_sites(conn)
-        with progress_bar("coverage (sites)") as update:
-            run, surf, base = mobile_io.incremental_run(conn, resolution, lambda i, n: update(i, total=n))
+        with _sites_progress("coverage: sites") as update:
+            run, surf, base = mobile_io.incremental_run(conn, resolution, update)
         cells, cells1k = ai.population_cells(conn, 100), ai.population_cells(conn, 1000)
         addresses = ai.layer(conn, "fibre_address")
         per_group = mobile_io.store_holes(conn, run, surf, threshold, cells, addresses,
@@ -117,11 +138,11 @@ def request_create(operator: str = typer.Option(..., "--operator"), lon: float =
                       date.fromisoformat(received) if received else date.today(), coordination_weeks=weeks)
     with session(user="cli") as conn:
         row = conn.execute(
-            "INSERT INTO registry.mast_request (operator, technology, radius_m, desired_height_m, received_on, "
-            "deadline, coordination_weeks, site_type, geom) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, "
-            "ST_Transform(ST_SetSRID(ST_MakePoint(%s, %s), 4326), 25832)) RETURNING id::text AS id",
-            [operator, technology, radius_m, height_m, req.received_on, req.deadline, weeks, site_type, lon,
-             lat]).fetchone()
+            "INSERT INTO registry.mast_request (source, owner_org, operator, technology, radius_m, desired_height_m, "
+            "received_on, coordination_weeks, site_type, geom) VALUES ('cli', 'city', %s, %s, %s, %s, %s, %s, %s, "
+            "ST_Transform(ST_SetSRID(ST_MakePoint(%s, %s), 4326), Find_SRID('registry', 'mast_request', 'geom'))) "
+            "RETURNING id::text AS id, deadline",  # the database derives the deadline (revision 0020)
+            [operator, technology, radius_m, height_m, req.received_on, weeks, site_type, lon, lat]).fetchone()
     console.print(f"request {row['id']} recorded. {req.period_text}.")
 
 
@@ -175,6 +196,7 @@ def request_evaluate(request_id: str = typer.Argument(...), threshold: float = T
     name and address, with the coverage gain for the requesting operator's own network and technology (outdoor and
     indoor); write the HTML report with its map, a GeoJSON and the evaluation into the request record."""
     from netzatlas.config import get_settings
+    from netzatlas.mobile_sites.criteria import apply_property_and_heritage, criteria_table
     from netzatlas.mobile_sites.mast_request import ScoreWeights, evaluate, gain_explanation, own_network
     from netzatlas.registry import analysis_inputs as ai
     from netzatlas.registry import mobile_io
@@ -191,7 +213,9 @@ def request_evaluate(request_id: str = typer.Argument(...), threshold: float = T
             own, groups = own_network(run.rasters, req.operator, req.technology)
             cells, pois = ai.population_cells(conn, 100), ai.layer(conn, "poi")
             weights = ScoreWeights()
-            ranked = evaluate(req, mobile_io.candidates(conn), pois, surface, own, cells, threshold_dbm=threshold,
+            cands, sources = apply_property_and_heritage(mobile_io.candidates(conn), ai.layer(conn, "monument"),
+                                                         ai.layer(conn, "municipal_property"))
+            ranked = evaluate(req, cands, pois, surface, own, cells, threshold_dbm=threshold,
                               weights=weights, current_all=mobile_io.current_best(run),
                               high_loss_share=high_loss_share)
             update(2)
@@ -203,19 +227,23 @@ def request_evaluate(request_id: str = typer.Argument(...), threshold: float = T
                    "basemap_url": get_settings().basemap_url}
         context["roads"] = context["roads"].cx[req.x - req.radius_m - 500:req.x + req.radius_m + 500,
                                                req.y - req.radius_m - 500:req.y + req.radius_m + 500]
+        criteria = criteria_table(weights, sources)
         report = write_mast_report(req, ranked, out, run.assumptions, request_id, gain_note=note, weights=weights,
-                                   context=context)
+                                   context=context, criteria=criteria)
         keep = [c for c in ranked.columns if c not in ("geometry", "properties")]
         summary = json.loads(ranked[keep].head(20).to_json(orient="records", date_format="iso"))
         conn.execute("UPDATE registry.mast_request SET evaluation = %s, report = %s, status = CASE WHEN status = "
                      "'received' THEN 'under_review' ELSE status END WHERE id::text = %s",
                      [json.dumps({"candidates": summary, "assumptions": run.assumptions, "gain_note": note,
-                                  "own_network": [list(g) for g in groups]}, default=str), str(report),
-                      request_id])
+                                  "own_network": [list(g) for g in groups], "criteria": criteria},
+                                 default=str), str(report), request_id])
         conn.commit()
     cols = ["rank", "label", "kind", "distance_to_centre_m", "people_newly_covered_outdoor",
             "people_newly_covered_indoor", "score"]
     print_report_table(f"Candidates in the search ring ({len(ranked)})", ranked[cols].head(10).to_dict("records"))
+    console.print("[bold]Criteria and their weights[/]")
+    for c in criteria:
+        console.print(f"  {c['criterion']}: weight {c['weight']:+g} — {c['source']}", markup=False, highlight=False)
     console.print(note)
     console.print(f"[green]report[/]: {report}  ({req.period_text})")
 

@@ -3,9 +3,12 @@ and received power (RSRP) from EIRP. Sources: DOMAIN.md §4.6–4.7."""
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import numpy.typing as npt
 
+from netzatlas.coverage._jit import compiled
 from netzatlas.errors import InvalidParameter
 
 Array = npt.NDArray[np.float64]
@@ -42,16 +45,54 @@ def gain(phi_deg: Array, theta_deg: Array, tilt_deg: float = 0.0, g_max: float =
     return g_max - np.minimum(-(horizontal(phi_deg) + vertical(theta_deg, tilt_deg)), A_MAX)
 
 
+def angles(dx: Array, dy: Array, dz: Array) -> tuple[Array, Array]:
+    """(bearing from north in [0, 360), zenith angle) in degrees towards points at offsets dx (east), dy (north),
+    dz (up) from the antenna; the zenith angle is > 90° below the antenna. The same for every sector of a site."""
+    bearing = np.degrees(np.arctan2(dx, dy)) % 360
+    theta = 90 - np.degrees(np.arctan2(dz, np.hypot(dx, dy)))
+    return bearing, theta
+
+
+def attenuation_at(bearing_deg: Array, theta_deg: Array, azimuth_deg: float, tilt_deg: float) -> Array:
+    """Pattern attenuation (dB ≤ 0, relative to boresight) towards the directions of ``angles``."""
+    return -np.minimum(-(horizontal(bearing_deg - azimuth_deg) + vertical(theta_deg, tilt_deg)), A_MAX)
+
+
+def sector_rsrp_window(bearing_deg: Array, theta_deg: Array, path_loss_db: Array, reach: npt.NDArray[np.bool_],
+                       azimuth_deg: float, tilt_deg: float, eirp_dbm: float, n_rb: int,
+                       nodata: float) -> Array:
+    """``rsrp_dbm(eirp, n_rb, path loss, attenuation_at(...))`` where ``reach``, else ``nodata``: the same formulas in
+    one compiled pass over a sector's window (the per-sector part of a coverage run)."""
+    check_azimuth(azimuth_deg)
+    check_tilt(tilt_deg)
+    if n_rb <= 0:
+        raise InvalidParameter("the number of resource blocks must be positive")
+    out = np.empty(np.shape(path_loss_db))
+    _rsrp_kernel(np.ravel(bearing_deg), np.ravel(theta_deg), np.ravel(path_loss_db), np.ravel(reach),
+                 float(azimuth_deg), float(tilt_deg), eirp_dbm - 10 * math.log10(12 * n_rb), float(nodata),
+                 out.reshape(-1))
+    return out
+
+
+@compiled
+def _rsrp_kernel(bearing: Array, theta: Array, pl: Array, reach: npt.NDArray[np.bool_], azimuth: float, tilt: float,
+                 eirp_re: float, nodata: float, out: Array) -> None:  # pragma: no cover (compiled)
+    for i in range(pl.size):
+        if not reach[i]:
+            out[i] = nodata
+            continue
+        phi = (bearing[i] - azimuth + 180) % 360 - 180
+        a_h = -min(12 * (phi / PHI_3DB) ** 2, A_MAX)
+        a_v = -min(12 * ((theta[i] - 90 - tilt) / THETA_3DB) ** 2, SLA_V)
+        out[i] = eirp_re + -min(-(a_h + a_v), A_MAX) - pl[i]
+
+
 def attenuation(dx: Array, dy: Array, dz: Array, azimuth_deg: float, tilt_deg: float) -> Array:
     """Pattern attenuation (dB ≤ 0, relative to boresight) towards points at offsets dx (east), dy (north),
     dz (up) from the antenna."""
     check_azimuth(azimuth_deg)
     check_tilt(tilt_deg)
-    bearing = np.degrees(np.arctan2(dx, dy)) % 360
-    phi = bearing - azimuth_deg
-    horiz = np.hypot(dx, dy)
-    theta = 90 - np.degrees(np.arctan2(dz, horiz))  # zenith angle: below the antenna → > 90°
-    return -np.minimum(-(horizontal(phi) + vertical(theta, tilt_deg)), A_MAX)
+    return attenuation_at(*angles(dx, dy, dz), azimuth_deg, tilt_deg)
 
 
 def rsrp_dbm(eirp_dbm: float, n_rb: int, path_loss_db: Array, pattern_db: Array | float = 0.0,

@@ -60,12 +60,18 @@ def holes(rsrp: npt.NDArray[np.float64], transform: Affine, crs: str, threshold_
         rows, cols = np.floor(rows).astype(int), np.floor(cols).astype(int)
         ok = (rows >= 0) & (rows < rsrp.shape[0]) & (cols >= 0) & (cols < rsrp.shape[1])
         addr = np.bincount(labels[rows[ok], cols[ok]], minlength=n + 1).astype(float)
-    geoms: dict[int, list] = {}
+    ids, parts = [], []
     for geom, value in shapes(labels.astype(np.int32), mask=mask, transform=transform):
-        geoms.setdefault(int(value), []).append(shapely.geometry.shape(geom))
-    rows_out = [{"hole": k, "people": round(float(people[k]), 1), "addresses": int(addr[k]),
-                 "geometry": shapely.union_all(v)} for k, v in geoms.items()]
-    out = gpd.GeoDataFrame(rows_out, geometry="geometry", crs=crs)
+        ids.append(int(value))
+        parts.append(shapely.Polygon(geom["coordinates"][0], geom["coordinates"][1:]))
+    ids_a = np.asarray(ids, dtype=np.int64)
+    one = np.bincount(ids_a, minlength=n + 1)[ids_a] == 1     # 4-connected labels come as one polygon each
+    geom_of = dict(zip(ids_a[one].tolist(), np.asarray(parts, dtype=object)[one], strict=True))
+    for k in set(ids_a[~one].tolist()):
+        geom_of[k] = shapely.union_all([p for i, p in zip(ids, parts, strict=True) if i == k])
+    keys = sorted(geom_of)
+    out = gpd.GeoDataFrame({"hole": keys, "people": np.round(people[keys], 1), "addresses": addr[keys].astype(int)},
+                           geometry=[geom_of[k] for k in keys], crs=crs)
     out["area_ha"] = (out.area / 10_000).round(2)
     out = out[out["people"] >= min_people]
     return out.sort_values("people", ascending=False).reset_index(drop=True)

@@ -1,13 +1,14 @@
-"""Line of sight from a surface raster (DSM): an own vectorised viewshed, and GDAL's viewshed for comparison.
+"""Line of sight from a surface raster (DSM): an own compiled viewshed, and GDAL's viewshed for comparison.
 
-The own method casts one ray from the observer to every cell on the border of the square window of radius R,
-samples each ray once per cell, corrects heights for earth curvature and refraction
-(z' = z − cc · d² / D_earth, as GDAL does; cc = 1 − 1/k, k = 4/3 for radio → 0.25), and marks a sample visible when
-the elevation angle of the target is at least the largest angle of the surface between it and the observer. For
-radio the observer (antenna) and the target (receiver) stand on the terrain, not on the surface: antenna z =
-terrain + antenna height above ground, receiver z = terrain + 1.5 m; the cells of the structure carrying the
-antenna are left out of the obstruction test. A cell is visible when any ray sample in it is.
-``tests/test_antenna_los.py`` shows it agrees with GDAL's viewshed on real building surfaces.
+The own method (R2) casts one ray from the observer to every cell on the border of the square window of radius R,
+samples each ray once per Chebyshev step (the cell nearest to the ray), corrects heights for earth curvature and
+refraction (z' = z − cc · d² / D_earth, as GDAL does; cc = 1 − 1/k, k = 4/3 for radio → 0.25), and marks a sample
+visible when the elevation angle of the target is at least the largest angle of the surface between it and the
+observer. For radio the observer (antenna) and the target (receiver) stand on the terrain, not on the surface:
+antenna z = terrain + antenna height above ground, receiver z = terrain + 1.5 m; the cells of the structure
+carrying the antenna are left out of the obstruction test. A cell is visible when any ray sample in it is.
+The sweep is compiled with numba (cached on disk after the first run). ``tests/test_antenna_los.py`` shows it
+agrees with GDAL's viewshed on real building surfaces; ``bench/bench_coverage.py`` explains where they differ.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import numpy as np
 import numpy.typing as npt
 from affine import Affine
 
+from netzatlas.coverage._jit import compiled
 from netzatlas.errors import InvalidParameter, MissingDependency
 
 SPHERE_DIAMETER_M = 12_740_000.0
@@ -57,69 +59,86 @@ def viewshed(dsm: npt.NDArray[np.float64], transform: Affine, x: float, y: float
     if ground is not None and ground.shape != dsm.shape:
         raise InvalidParameter("terrain and surface must share one grid")
     rad = int(np.ceil(max_distance / res))
-    # float32 throughout: heights of a few hundred metres and angles need no more, and it halves the memory traffic
-    z = np.asarray(dsm, dtype=np.float32).ravel()
-    base = z if ground is None else np.asarray(ground, dtype=np.float32).ravel()
-    z_obs = np.float32(base[r0 * ncol + c0] + observer_height)
-    dr, dc, dist_cells, on_ray = _rays(rad)
-    if rad <= min(r0, c0, nrow - 1 - r0, ncol - 1 - c0):               # the window lies inside the raster
-        inside = on_ray
-        flat = _flat_offsets(rad, ncol) + (r0 * ncol + c0)
-    else:
-        rr, cc = r0 + dr, c0 + dc
-        inside = on_ray & (rr >= 0) & (rr < nrow) & (cc >= 0) & (cc < ncol)
-        flat = np.clip(rr, 0, nrow - 1) * ncol + np.clip(cc, 0, ncol - 1)
-    dist = dist_cells * np.float32(res)
-    drop = np.float32(curvature_coeff / SPHERE_DIAMETER_M) * dist * dist
-    zs = np.where(inside, np.take(z, flat) - drop, np.float32(-np.inf))
-    zt = zs if ground is None else np.where(inside, np.take(base, flat) - drop, np.float32(-np.inf))
-    surface_angle = (zs - z_obs) / dist
-    if ignore is not None and len(ignore[0]):
-        own = np.zeros((2 * rad + 1, 2 * rad + 1), dtype=bool)
+    z = np.ascontiguousarray(dsm, dtype=np.float32)
+    base = z if ground is None else np.ascontiguousarray(ground, dtype=np.float32)
+    z_obs = float(base[r0, c0]) + observer_height
+    has_own = ignore is not None and len(ignore[0]) > 0
+    own = np.zeros((2 * rad + 1, 2 * rad + 1) if has_own else (1, 1), dtype=np.bool_)
+    if has_own:
         orow, ocol = np.asarray(ignore[0]) - r0 + rad, np.asarray(ignore[1]) - c0 + rad
         ok = (orow >= 0) & (orow <= 2 * rad) & (ocol >= 0) & (ocol <= 2 * rad)
         own[orow[ok], ocol[ok]] = True
-        surface_angle = np.where(own[dr + rad, dc + rad], np.float32(-np.inf), surface_angle)
-    blocking = np.empty_like(surface_angle)
-    blocking[:, 0] = -np.inf
-    np.maximum.accumulate(surface_angle[:, :-1], axis=1, out=blocking[:, 1:])
-    target_angle = (zt + np.float32(target_height) - z_obs) / dist
-    vis = inside & (target_angle >= blocking) & (dist <= max_distance)
-    out = np.zeros(nrow * ncol, dtype=bool)
-    out[flat[vis]] = True
-    out[r0 * ncol + c0] = True
-    return out.reshape(nrow, ncol)
+    out = np.zeros((nrow, ncol), dtype=np.bool_)
+    _sweep(z, base, r0, c0, z_obs, float(target_height), _ray_ends(rad), _inverse_distance(rad, res),
+           (max_distance / res) ** 2, curvature_coeff / SPHERE_DIAMETER_M * res * res, own, has_own, out)
+    return out
+
+
+@compiled
+def _sweep(z: npt.NDArray[np.float32], base: npt.NDArray[np.float32], r0: int, c0: int, z_obs: float,
+           target_height: float, ends: npt.NDArray[np.int32], inv_dist: npt.NDArray[np.float64],
+           max_d2: float, drop_per_cell2: float, own: npt.NDArray[np.bool_], has_own: bool,
+           out: npt.NDArray[np.bool_]) -> None:  # pragma: no cover (compiled)
+    """The compiled sweep (R2: one ray to each border cell of the window, one sample per Chebyshev step: the cell
+    nearest to the ray, found with integer steps as Bresenham does, a tie rounded towards the observer). Along every
+    ray the running maximum of the surface's elevation angle; a sample is visible when the target's angle reaches
+    it. Own-structure cells never block; the ray ends at the raster's edge or the radius (distances grow along a
+    ray, so nothing after either point can be visible)."""
+    nrow, ncol = z.shape
+    rad = inv_dist.shape[0] - 1
+    out[r0, c0] = True
+    for i in range(ends.shape[0]):
+        er, ec = ends[i, 0], ends[i, 1]
+        block = -np.inf
+        dr = dc = 0
+        ar = ac = 0                           # er·k − dr·rad and ec·k − dc·rad: the rounding remainders
+        for _ in range(rad):
+            ar += er
+            ac += ec
+            if 2 * ar > rad:
+                dr += 1
+                ar -= rad
+            elif 2 * ar < -rad:
+                dr -= 1
+                ar += rad
+            if 2 * ac > rad:
+                dc += 1
+                ac -= rad
+            elif 2 * ac < -rad:
+                dc -= 1
+                ac += rad
+            d2 = dr * dr + dc * dc
+            r, c = r0 + dr, c0 + dc
+            if d2 > max_d2 or r < 0 or r >= nrow or c < 0 or c >= ncol:
+                break
+            inv = inv_dist[abs(dr), abs(dc)]
+            drop = drop_per_cell2 * d2
+            out[r, c] |= (base[r, c] - drop + target_height - z_obs) * inv >= block     # no branch: faster
+            a = (z[r, c] - drop - z_obs) * inv
+            if has_own and own[dr + rad, dc + rad]:
+                a = -np.inf
+            block = max(block, a)
 
 
 @lru_cache(maxsize=8)
-def _rays(rad: int) -> tuple[npt.NDArray[np.int_], npt.NDArray[np.int_], npt.NDArray[np.float32],
-                             npt.NDArray[np.bool_]]:
-    """The rays of a window of radius ``rad`` cells (computed once per radius): one ray from the observer to each
-    border cell, one sample per cell (Chebyshev steps). Returns the row and column offsets, the distance in cells
-    (rays × steps) and whether a sample lies on its ray (t ≤ 1)."""
+def _ray_ends(rad: int) -> npt.NDArray[np.int32]:
+    """The 8·rad border cells of a window of radius ``rad`` cells, as (row, col) offsets: one ray to each."""
     ring = np.arange(-rad, rad + 1)
     ends = np.unique(np.r_[np.c_[np.full(ring.size, -rad), ring], np.c_[np.full(ring.size, rad), ring],
                            np.c_[ring, np.full(ring.size, -rad)], np.c_[ring, np.full(ring.size, rad)]], axis=0)
-    steps = np.arange(1, rad + 1, dtype=float)
-    length = np.max(np.abs(ends), axis=1).astype(float)           # Chebyshev length: one sample per cell
-    t = steps[None, :] / length[:, None]                            # (rays, steps), > 1 means beyond the ray's end
-    dr = np.rint(ends[:, 0:1] * t).astype(np.intp)
-    dc = np.rint(ends[:, 1:2] * t).astype(np.intp)
-    dist = np.hypot(dr, dc).astype(np.float32)
-    for a in (dr, dc, dist, t):
-        a.setflags(write=False)
-    on = t <= 1.0
-    on.setflags(write=False)
-    return dr, dc, dist, on
+    ends = ends.astype(np.int32)
+    ends.setflags(write=False)
+    return ends
 
 
 @lru_cache(maxsize=8)
-def _flat_offsets(rad: int, ncol: int) -> npt.NDArray[np.intp]:
-    """The rays' samples as offsets into a raveled raster of ``ncol`` columns."""
-    dr, dc, _, _ = _rays(rad)
-    off = dr * ncol + dc
-    off.setflags(write=False)
-    return off
+def _inverse_distance(rad: int, res: float) -> npt.NDArray[np.float64]:
+    """1 / distance (m) between cell centres ``|dr|, |dc|`` cells apart (0 at the observer's own cell)."""
+    dr, dc = np.mgrid[0:rad + 1, 0:rad + 1]
+    d = np.hypot(dr, dc) * res
+    inv = np.divide(1.0, d, out=np.zeros_like(d), where=d > 0)
+    inv.setflags(write=False)
+    return inv
 
 
 def gdal_viewshed(dsm_path: str | Path, x: float, y: float, observer_height: float, target_height: float = 1.5,

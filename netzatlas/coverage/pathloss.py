@@ -78,32 +78,33 @@ def breakpoint_prime(h_bs: float, h_ut: float, fc_ghz: float, h_e: float = 1.0) 
     return 4 * (h_bs - h_e) * (h_ut - h_e) * fc_ghz * 1e9 / C
 
 
+def _urban(model: str, d: Array, fc_ghz: float, h_bs: float, h_ut: float) -> tuple[Array, Array]:
+    """UMa or UMi path loss, (LOS, NLOS), for distances already checked: one logarithm of d3D for both."""
+    lg = np.log10(d3d(d, h_bs, h_ut))
+    lf = 20 * np.log10(fc_ghz)
+    dbp = breakpoint_prime(h_bs, h_ut, fc_ghz)
+    if model == "UMa":
+        pl1 = 28.0 + 22 * lg + lf
+        pl2 = 28.0 + 40 * lg + lf - 9 * np.log10(dbp ** 2 + (h_bs - h_ut) ** 2)
+        nlos = 13.54 + 39.08 * lg + lf - 0.6 * (h_ut - 1.5)
+    else:
+        pl1 = 32.4 + 21 * lg + lf
+        pl2 = 32.4 + 40 * lg + lf - 9.5 * np.log10(dbp ** 2 + (h_bs - h_ut) ** 2)
+        nlos = 35.3 * lg + 22.4 + 21.3 * np.log10(fc_ghz) - 0.3 * (h_ut - 1.5)
+    pl_los = np.where(d <= dbp, pl1, pl2)
+    return pl_los, np.maximum(pl_los, nlos)
+
+
 def uma(d2d: float | Array, fc_ghz: float, h_bs: float = 25.0, h_ut: float = 1.5, los: bool = True,
         strict: bool = True) -> Array:
     d = _check("UMa", fc_ghz, h_bs, h_ut, _arr(d2d), los, strict)
-    d3 = d3d(d, h_bs, h_ut)
-    dbp = breakpoint_prime(h_bs, h_ut, fc_ghz)
-    pl1 = 28.0 + 22 * np.log10(d3) + 20 * np.log10(fc_ghz)
-    pl2 = 28.0 + 40 * np.log10(d3) + 20 * np.log10(fc_ghz) - 9 * np.log10(dbp ** 2 + (h_bs - h_ut) ** 2)
-    pl_los = np.where(d <= dbp, pl1, pl2)
-    if los:
-        return pl_los
-    nlos = 13.54 + 39.08 * np.log10(d3) + 20 * np.log10(fc_ghz) - 0.6 * (h_ut - 1.5)
-    return np.maximum(pl_los, nlos)
+    return _urban("UMa", d, fc_ghz, h_bs, h_ut)[0 if los else 1]
 
 
 def umi(d2d: float | Array, fc_ghz: float, h_bs: float = 10.0, h_ut: float = 1.5, los: bool = True,
         strict: bool = True) -> Array:
     d = _check("UMi", fc_ghz, h_bs, h_ut, _arr(d2d), los, strict)
-    d3 = d3d(d, h_bs, h_ut)
-    dbp = breakpoint_prime(h_bs, h_ut, fc_ghz)
-    pl1 = 32.4 + 21 * np.log10(d3) + 20 * np.log10(fc_ghz)
-    pl2 = 32.4 + 40 * np.log10(d3) + 20 * np.log10(fc_ghz) - 9.5 * np.log10(dbp ** 2 + (h_bs - h_ut) ** 2)
-    pl_los = np.where(d <= dbp, pl1, pl2)
-    if los:
-        return pl_los
-    nlos = 35.3 * np.log10(d3) + 22.4 + 21.3 * np.log10(fc_ghz) - 0.3 * (h_ut - 1.5)
-    return np.maximum(pl_los, nlos)
+    return _urban("UMi", d, fc_ghz, h_bs, h_ut)[0 if los else 1]
 
 
 def rma(d2d: float | Array, fc_ghz: float, h_bs: float = 35.0, h_ut: float = 1.5, los: bool = True,
@@ -190,8 +191,12 @@ def path_loss(model: str, d2d: float | Array, fc_ghz: float, h_bs: float, h_ut: 
     with warnings.catch_warnings():
         if not strict:
             warnings.simplefilter("ignore", ValidityWarning)  # distances below 10 m / beyond range are clipped
-        pl_los = f(d, fc_ghz, h_bs=h_bs, h_ut=h_ut, los=True, strict=strict)
-        pl_nlos = f(d, fc_ghz, h_bs=h_bs, h_ut=h_ut, los=False, strict=strict)
+        v = VALIDITY[model]
+        if model in ("UMa", "UMi") and v.d2d_los == v.d2d_nlos:    # one pass for both conditions
+            pl_los, pl_nlos = _urban(model, _check(model, fc_ghz, h_bs, h_ut, d, True, strict), fc_ghz, h_bs, h_ut)
+        else:
+            pl_los = f(d, fc_ghz, h_bs=h_bs, h_ut=h_ut, los=True, strict=strict)
+            pl_nlos = f(d, fc_ghz, h_bs=h_bs, h_ut=h_ut, los=False, strict=strict)
     if los is None:
         p = los_probability(model, d, h_ut)
         return -10 * np.log10(p * 10 ** (-pl_los / 10) + (1 - p) * 10 ** (-pl_nlos / 10))

@@ -80,7 +80,7 @@ def sector_rsrp(sector: Sector, surface: Surface, visible: npt.NDArray[np.bool_]
     key = (sector.x, sector.y, sector.height_m, sector.frequency_mhz, sector.environment, sector.max_radius_m,
            h_ut, id(visible))
     if shared is not None and shared.get("key") == key:
-        dx, dy, d2d, dz, pl = shared["value"]
+        bearing, theta, pl, reach = shared["value"]
     else:
         rows, cols = np.mgrid[r0:r1, c0:c1]
         xs, ys = t @ (cols + 0.5, rows + 0.5)
@@ -92,11 +92,12 @@ def sector_rsrp(sector: Sector, surface: Surface, visible: npt.NDArray[np.bool_]
         los_mask = visible[r0:r1, c0:c1] if visible is not None else None
         pl = pathloss.path_loss(model, d2d.ravel(), sector.frequency_mhz / 1000, max(sector.height_m, 1.0), h_ut,
                                 los=None if los_mask is None else los_mask.ravel()).reshape(d2d.shape)
+        bearing, theta = antenna.angles(dx, dy, dz)
+        reach = d2d <= sector.max_radius_m
         if shared is not None:
-            shared["key"], shared["value"] = key, (dx, dy, d2d, dz, pl)
-    att = antenna.attenuation(dx, dy, dz, sector.azimuth_deg, sector.tilt_deg)
-    rsrp = antenna.rsrp_dbm(sector.eirp_dbm, sector.n_rb, pl, att)
-    rsrp = np.where(d2d <= sector.max_radius_m, rsrp, NODATA)
+            shared["key"], shared["value"] = key, (bearing, theta, pl, reach)
+    rsrp = antenna.sector_rsrp_window(bearing, theta, pl, reach, sector.azimuth_deg, sector.tilt_deg,
+                                      sector.eirp_dbm, sector.n_rb, NODATA)
     return rsrp, (slice(r0, r1), slice(c0, c1))
 
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 import heapq
 import itertools
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -24,9 +24,13 @@ from scipy import sparse
 from scipy.optimize import Bounds, LinearConstraint, milp
 from scipy.spatial import cKDTree
 
+from netzatlas.coverage.interchange import interchange, marginal_gains
+from netzatlas.coverage.siting_model import covering_model, lp_relaxation, reduce_demand
 from netzatlas.errors import InvalidParameter
 
 Array = npt.NDArray[np.float64]
+#: ``progress(description, fraction_done)``; fraction ``None`` keeps the last one
+Progress = Callable[[str, float | None], None]
 
 
 @dataclass
@@ -190,83 +194,147 @@ def _best_single(a: sparse.csc_matrix, w: Array, locked: list[int], cost: Array,
 def solve_milp(a: sparse.spmatrix, weights: Array, k: int | None = None, *, locked: Sequence[int] = (),
                budget: float | None = None, costs: Array | None = None, capacity: float | None = None,
                time_limit: float = 60.0) -> SitingResult:
-    """The exact MCLP (or its capacitated form) with HiGHS; ``bound`` and ``gap`` certify the answer."""
+    """The exact MCLP (or its capacitated form) with HiGHS; ``bound`` and ``gap`` certify the answer.
+
+    Uncapacitated, the model is built on the reduced demand (``siting_model.reduce_demand``: rows merged by their
+    candidate set, rows the locked sites reach counted as a constant), which is what makes HiGHS as fast as CBC."""
     t0 = time.perf_counter()
     a = sparse.csc_matrix(a)
     w, lk = _validate(a, weights, k, locked, budget, costs)
-    reach = np.asarray(a.sum(axis=1)).ravel() > 0
-    rows = np.nonzero(reach & (w > 0))[0]  # demand nobody can reach stays uncovered: leave it out
-    sub = a[rows].tocoo()
-    n_c, n_d = a.shape[1], len(rows)
-    lb_x = np.zeros(n_c)
-    lb_x[lk] = 1.0
-    cons = []
+    n_c, fixed = a.shape[1], 0.0
     if capacity is None:
-        # variables: x (n_c, binary), y (n_d, continuous 0..1); y_i <= sum_j a_ij x_j
-        c = np.r_[np.zeros(n_c), -w[rows]]
-        m = sparse.hstack([-sparse.csr_matrix((np.ones(sub.nnz), (sub.row, sub.col)), shape=(n_d, n_c)),
-                           sparse.identity(n_d)]).tocsr()
-        cons.append(LinearConstraint(m, -np.inf, 0.0))
-        nvar, integrality = n_c + n_d, np.r_[np.ones(n_c), np.zeros(n_d)]
-        lb, ub = np.r_[lb_x, np.zeros(n_d)], np.ones(nvar)
+        red = reduce_demand(a, w, lk)
+        fixed = red.fixed
+        c, cons, lb, ub = covering_model(red, k, lk, budget, costs)
     else:
-        if capacity <= 0:
-            raise InvalidParameter("the capacity must be positive")
-        # variables: x (n_c), z (one per pair, the share of demand i served by j)
-        npair = sub.nnz
-        c = np.r_[np.zeros(n_c), -w[rows][sub.row]]
-        pair = np.arange(npair)
-        demand_once = sparse.csr_matrix((np.ones(npair), (sub.row, n_c + pair)), shape=(n_d, n_c + npair))
-        cons.append(LinearConstraint(demand_once, -np.inf, 1.0))
-        cap_rows = sparse.csr_matrix((np.r_[w[rows][sub.row], -capacity * np.ones(n_c)],
-                                      (np.r_[sub.col, np.arange(n_c)], np.r_[n_c + pair, np.arange(n_c)])),
-                                     shape=(n_c, n_c + npair))
-        cons.append(LinearConstraint(cap_rows, -np.inf, 0.0))
-        link = sparse.csr_matrix((np.r_[np.ones(npair), -np.ones(npair)], (np.r_[pair, pair], np.r_[n_c + pair,
-                                                                                                     sub.col])),
-                                 shape=(npair, n_c + npair))
-        cons.append(LinearConstraint(link, -np.inf, 0.0))
-        nvar, integrality = n_c + npair, np.r_[np.ones(n_c), np.zeros(npair)]
-        lb, ub = np.r_[lb_x, np.zeros(npair)], np.ones(nvar)
-    count = sparse.csr_matrix(np.r_[np.ones(n_c), np.zeros(nvar - n_c)].reshape(1, -1))
-    if k is not None:
-        cons.append(LinearConstraint(count, -np.inf, k + len(lk)))
-    if budget is not None:
-        cost = np.asarray(costs, dtype=float).copy()
-        cost[lk] = 0.0
-        cons.append(LinearConstraint(sparse.csr_matrix(np.r_[cost, np.zeros(nvar - n_c)].reshape(1, -1)),
-                                     -np.inf, budget))
+        c, cons, lb, ub = _capacitated_model(a, w, k, lk, budget, costs, capacity)
+    integrality = np.r_[np.ones(n_c), np.zeros(len(c) - n_c)]
     res = milp(c, constraints=cons, integrality=integrality, bounds=Bounds(lb, ub),
                options={"time_limit": time_limit, "disp": False, "mip_rel_gap": 1e-6})
+    dual = getattr(res, "mip_dual_bound", None)
     if res.x is None:  # e.g. the time limit ran out before a first solution: say so, do not fail the caller
-        bound = float(-res.mip_dual_bound) if getattr(res, "mip_dual_bound", None) is not None else None
         return SitingResult([], lk, float("nan"), float(w.sum()), [], "milp (HiGHS)", time.perf_counter() - t0,
-                            bound=bound, gap=None, status=f"no solution ({res.message})")
+                            bound=None if dual is None else fixed - float(dual), gap=None,
+                            status=f"no solution ({res.message})")
     x = res.x[:n_c] > 0.5
     chosen = [int(j) for j in np.nonzero(x)[0] if j not in set(lk)]
-    objective = float(-res.fun)
-    bound = float(-res.mip_dual_bound) if getattr(res, "mip_dual_bound", None) is not None else objective
+    objective = fixed - float(res.fun)
+    bound = objective if dual is None else fixed - float(dual)
     gap = (bound - objective) / bound if bound > 0 else 0.0
     status = "optimal" if res.status == 0 else f"stopped ({res.message})"
     return SitingResult(chosen, lk, objective, float(w.sum()), [], "milp (HiGHS)", time.perf_counter() - t0,
                         bound=bound, gap=max(gap, 0.0), status=status)
 
 
+def _capacitated_model(a: sparse.csc_matrix, w: Array, k: int | None, lk: list[int], budget: float | None,
+                       costs: Array | None, capacity: float) -> tuple[Array, list[LinearConstraint], Array, Array]:
+    """Variables: x (n_c), z (one per reachable pair, the share of demand i served by j)."""
+    if capacity <= 0:
+        raise InvalidParameter("the capacity must be positive")
+    reach = np.asarray(a.sum(axis=1)).ravel() > 0
+    rows = np.nonzero(reach & (w > 0))[0]  # demand nobody can reach stays uncovered: leave it out
+    sub = a[rows].tocoo()
+    n_c, n_d, npair = a.shape[1], len(rows), sub.nnz
+    c = np.r_[np.zeros(n_c), -w[rows][sub.row]]
+    pair = np.arange(npair)
+    cons = [LinearConstraint(sparse.csr_matrix((np.ones(npair), (sub.row, n_c + pair)), shape=(n_d, n_c + npair)),
+                             -np.inf, 1.0)]
+    cap_rows = sparse.csr_matrix((np.r_[w[rows][sub.row], -capacity * np.ones(n_c)],
+                                  (np.r_[sub.col, np.arange(n_c)], np.r_[n_c + pair, np.arange(n_c)])),
+                                 shape=(n_c, n_c + npair))
+    cons.append(LinearConstraint(cap_rows, -np.inf, 0.0))
+    link = sparse.csr_matrix((np.r_[np.ones(npair), -np.ones(npair)], (np.r_[pair, pair], np.r_[n_c + pair,
+                                                                                                 sub.col])),
+                             shape=(npair, n_c + npair))
+    cons.append(LinearConstraint(link, -np.inf, 0.0))
+    nvar = n_c + npair
+    if k is not None:
+        cons.append(LinearConstraint(sparse.csr_matrix(np.r_[np.ones(n_c), np.zeros(npair)].reshape(1, -1)),
+                                     -np.inf, k + len(lk)))
+    if budget is not None:
+        cost = np.asarray(costs, dtype=float).copy()
+        cost[lk] = 0.0
+        cons.append(LinearConstraint(sparse.csr_matrix(np.r_[cost, np.zeros(npair)].reshape(1, -1)), -np.inf,
+                                     budget))
+    lb = np.zeros(nvar)
+    lb[lk] = 1.0
+    return c, cons, lb, np.ones(nvar)
+
+
+def improve(a: sparse.spmatrix, weights: Array, g: SitingResult, k: int, *, lp_guided: bool = True,
+            progress: Progress | None = None) -> SitingResult:
+    """The greedy answer improved by interchange (``interchange.py``) and, with ``lp_guided``, also the LP
+    relaxation's K largest sites improved the same way; the better of the two, with the LP optimum as ``bound``
+    and the gap to it (a certificate without the MILP). Uncapacitated K-site problems only."""
+    t0 = time.perf_counter()
+    a = sparse.csc_matrix(a)
+    w = np.asarray(weights, dtype=float)
+    red = reduce_demand(a, w, g.locked)
+
+    def swap(start: list[int], label: str, done: float) -> list[int]:
+        def tick(n: int, gained: float) -> None:
+            if progress is not None:
+                progress(f"{label}: {n} swap(s), +{gained:,.0f}", done)
+        return interchange(red.a, red.w, start, locked=g.locked, progress=tick)[0]
+
+    best = swap(list(g.chosen), "swaps from the greedy", 0.2)
+    bound = None
+    if lp_guided:
+        if progress is not None:
+            progress("LP relaxation (bound)", 0.3)
+        bound, x = lp_relaxation(red, k, g.locked)
+        if x is not None:
+            free = np.ones(a.shape[1], dtype=bool)
+            free[g.locked] = False
+            order = np.argsort(-np.where(free, x, -1.0), kind="stable")[:k]
+            alt = swap([int(j) for j in order if free[j] and x[j] > 1e-9], "swaps from the LP", 0.4)
+            if covered_by(a, w, [*g.locked, *alt]) > covered_by(a, w, [*g.locked, *best]) + 1e-9:
+                best = alt
+    covered = covered_by(a, w, [*g.locked, *best])
+    if covered < g.covered_weight:  # pragma: no cover - swaps never lose weight
+        return g
+    gap = None if bound is None or bound <= 0 else max(0.0, (bound - covered) / bound)
+    return SitingResult(best, g.locked, covered, g.total_weight, marginal_gains(a, w, best, g.locked),
+                        "greedy + interchange" + (" + LP rounding" if lp_guided else ""),
+                        g.seconds + time.perf_counter() - t0, bound=bound, gap=gap)
+
+
 def certified_greedy(a: sparse.spmatrix, weights: Array, k: int | None = None, *, locked: Sequence[int] = (),
                      budget: float | None = None, costs: Array | None = None, capacity: float | None = None,
-                     certify: bool = True, time_limit: float = 60.0) -> tuple[SitingResult, SitingResult | None]:
-    """The greedy answer and, when ``certify``, the exact MILP whose bound gives the greedy's gap (``None`` when the
-    MILP found no solution within the time limit: the greedy answer stands, its gap unknown)."""
+                     certify: bool = True, time_limit: float = 60.0, improve_step: bool = True,
+                     progress: Progress | None = None) -> tuple[SitingResult, SitingResult | None]:
+    """The greedy answer — improved (``improve``) for K sites without budget or capacity — and, when ``certify``,
+    the exact MILP whose bound gives its gap (``None`` when the MILP found no solution within the time limit: the
+    answer keeps the LP bound's gap, or none). ``progress(description, fraction_done)`` between the steps."""
+    if progress is not None:
+        progress("greedy", 0.0)
     g = greedy(a, weights, k, locked=locked, budget=budget, costs=costs, capacity=capacity)
+    if improve_step and k is not None and budget is None and capacity is None and g.chosen:
+        g = improve(a, weights, g, k, progress=progress)
     if not certify:
         return g, None
+    if progress is not None:
+        progress("exact MILP (HiGHS)", 0.5)
     exact = solve_milp(a, weights, k, locked=locked, budget=budget, costs=costs, capacity=capacity,
                        time_limit=time_limit)
-    if exact.bound and exact.bound == exact.bound:  # not NaN
-        g.bound, g.gap = exact.bound, max(0.0, (exact.bound - g.covered_weight) / exact.bound)
+    if exact.bound is not None and exact.bound == exact.bound and (g.bound is None or exact.bound < g.bound):
+        g.bound, g.gap = exact.bound, max(0.0, (exact.bound - g.covered_weight) / exact.bound)  # the tighter one
     if not exact.chosen and exact.covered_weight != exact.covered_weight:
         return g, None
     return g, exact
+
+
+def gap_certificate(r: SitingResult, exact: SitingResult | None) -> str:
+    """One line saying how far the answer is from the optimum and what certifies it."""
+    if r.gap is None or r.bound is None:
+        return f"{r.solver}: {r.covered_weight:,.0f}; no bound computed, the distance to the optimum is unknown"
+    if exact is not None and exact.status == "optimal" and abs(exact.covered_weight - r.bound) <= 1e-6 * r.bound:
+        by = f"the exact optimum {exact.covered_weight:,.0f} (HiGHS MILP, optimal)"
+    elif exact is not None and r.bound == exact.bound:
+        by = f"the MILP bound {r.bound:,.0f} (HiGHS, {exact.status})"
+    else:
+        by = f"the LP relaxation bound {r.bound:,.0f}"
+    return f"{r.solver}: {r.covered_weight:,.0f}, within {r.gap:.2%} of {by} (certified gap)"
 
 
 def covered_by(a: sparse.spmatrix, weights: Array, sites: Sequence[int]) -> float:

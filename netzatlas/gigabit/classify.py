@@ -21,26 +21,17 @@ import numpy as np
 import pandas as pd
 
 from netzatlas.errors import InvalidInput
+from netzatlas.gigabit.classify_common import (  # noqa: F401 - re-exported
+    BUSINESS_HINT_TEXT,
+    CLASSES,
+    FIBRE_TECHNOLOGIES,
+    OUTPUT_COLUMNS,
+    OVERDUE_TEXT,
+    PRE_MARKETING_TEXT,
+    SUPPLY_COLUMNS,
+    horizon_end,
+)
 from netzatlas.gigabit.programmes import Programme
-
-CLASSES = {"weiß": "white", "hellgrau": "light grey", "dunkelgrau": "dark grey", "schwarz": "black",
-           "gigabitfähig": "gigabit"}
-SUPPLY_COLUMNS = ["address_id", "operator", "technology", "down_mbps", "up_mbps", "status", "planned_date", "binding"]
-OUTPUT_COLUMNS = ["address_id", "best_down_mbps", "best_up_mbps", "best_technology", "nga_networks",
-                  "planned_down_mbps", "planned_up_mbps", "planned_date", "binding_plan", "class_de", "class_en",
-                  "eligible", "overdue_plan", "pre_marketing", "reason"]
-FIBRE_TECHNOLOGIES = ("ftth", "fttb")
-#: the reason's wording for an overdue plan (around its date), a plan in pre-marketing and a business outside any
-#: Gewerbegebiet counted under a hint; shared with the SQL path
-OVERDUE_TEXT = ("; plan overdue (milestone ", " passed): not counted")
-PRE_MARKETING_TEXT = "; plan in pre-marketing (Vorvermarktung)"
-BUSINESS_HINT_TEXT = " (hint: business outside any Gewerbegebiet, check)"
-
-
-def horizon_end(reference: date, years: float) -> date:
-    """The end of the planning horizon: whole calendar years, plus days for a fraction of a year."""
-    whole = int(years)
-    return (pd.Timestamp(reference) + pd.DateOffset(years=whole, days=round(365.25 * (years - whole)))).date()
 
 
 def fmt(x: pd.Series) -> pd.Series:

@@ -23,9 +23,10 @@ from typing import Any
 import psycopg
 
 from netzatlas.errors import InvalidInput
-from netzatlas.gigabit.classify import (
+from netzatlas.gigabit.classify_common import (
     BUSINESS_HINT_TEXT,
     FIBRE_TECHNOLOGIES,
+    OUTPUT_COLUMNS,
     OVERDUE_TEXT,
     PRE_MARKETING_TEXT,
     horizon_end,
@@ -225,8 +226,6 @@ def classification_sql(conn: psycopg.Connection, programme: Programme, reference
 def compare_results(a, b):  # noqa: ANN001, ANN201 - DataFrames
     """Rows where two classification results differ (empty when identical)."""
     import pandas as pd
-
-    from netzatlas.gigabit.classify import OUTPUT_COLUMNS
 
     x = a[OUTPUT_COLUMNS].copy()
     y = b[OUTPUT_COLUMNS].copy()

@@ -3,7 +3,8 @@
 Each candidate gets: a name people recognise (building or POI name, else the nearest address, else the street);
 its distance to the ring centre; distances to the nearest kindergarten, school and hospital (the operators'
 Selbstverpflichtung gives alternatives near them priority, DOMAIN.md §3.1); co-location on an existing mast; the
-city's property; a heritage flag (OSM ``historic`` / ``heritage``); and the people newly covered **for the
+city's property (the municipal property layer, ``criteria.py``); a heritage flag (OSM ``historic`` / ``heritage``
+and the monument list, ``criteria.py``); and the people newly covered **for the
 requesting operator's own network and technology**, outdoor (1.5 m above ground, outside buildings) and indoor
 (with the TR 38.901 building-entry loss) — people in cells where the candidate brings RSRP at or above the
 threshold and the operator's sites today do not (the coverage engine with default sector parameters, flagged).
@@ -179,12 +180,16 @@ def _candidate_rsrp(request: MastRequest, r: object, x: float, y: float, surface
 
 def _reasons(row: pd.Series, w: ScoreWeights, radius: float) -> str:
     out = [f"{row.distance_to_centre_m:.0f} m from the ring centre"]
-    if row.city_property:
+    prop_note, her_note = row.get("property_note"), row.get("heritage_note")
+    if isinstance(prop_note, str) and prop_note:
+        out.append(prop_note)
+    elif row.city_property:
         out.append("city property")
     if row.colocation:
         out.append("co-location on an existing mast")
     if row.heritage:
-        out.append("heritage (historic/heritage tag): avoid")
+        out.append(f"heritage ({her_note if isinstance(her_note, str) and her_note else 'historic/heritage tag'}): "
+                   "avoid")
     for cat in SENSITIVE:
         d = row[f"nearest_{cat}_m"]
         if d < w.sensitive_ok_m:

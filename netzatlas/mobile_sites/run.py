@@ -8,10 +8,13 @@ recombined from the cached windows, which is cheap.
 
 from __future__ import annotations
 
-from collections import defaultdict
-from collections.abc import Callable, Iterable, Sequence
+import os
+from collections import defaultdict, deque
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -19,8 +22,12 @@ import numpy.typing as npt
 from netzatlas.coverage.signal import NODATA, Sector, sector_rsrp, site_viewshed
 from netzatlas.coverage.surface import Surface
 
+T = TypeVar("T")
+
 #: part of the cache key: windows cached by an older engine (e.g. antennas on top of the surface) are not reused
-ENGINE_VERSION = "2"
+ENGINE_VERSION = "3"
+#: the cache keeps RSRP in centi-dB as int16, uncompressed (compressing took longer than computing a site)
+_CENTI_DB_NODATA = np.iinfo(np.int16).min
 
 
 @dataclass
@@ -63,9 +70,45 @@ def _site_windows(sectors: Sequence[Sector], surface: Surface) -> dict[str, np.n
     return data
 
 
+def _pack(data: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """RSRP windows as int16 centi-dB (0.01 dB steps; no signal as the int16 minimum) for the cache."""
+    out = dict(data)
+    for k, v in data.items():
+        if k.startswith("rsrp_"):
+            out[k] = np.where(v > NODATA, np.round(np.clip(v, -327.0, 327.0) * 100), _CENTI_DB_NODATA).astype(np.int16)
+    return out
+
+
+def _unpack(data: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    out = dict(data)
+    for k, v in data.items():
+        if k.startswith("rsrp_"):
+            out[k] = np.where(v == _CENTI_DB_NODATA, np.float32(NODATA), v.astype(np.float32) / np.float32(100))
+    return out
+
+
+def _in_threads(fn: Callable[..., T], jobs: Sequence[tuple], workers: int | None) -> Iterator[T]:
+    """``fn(*job)`` for every job, in order, at most ``workers`` running and a few finished ones waiting."""
+    workers = max(1, workers or os.cpu_count() or 1)
+    if workers == 1:
+        yield from (fn(*job) for job in jobs)
+        return
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        queue: deque[Future[T]] = deque()
+        for job in jobs:
+            queue.append(pool.submit(fn, *job))
+            if len(queue) >= 2 * workers:
+                yield queue.popleft().result()
+        while queue:
+            yield queue.popleft().result()
+
+
 def run_coverage(sectors: Iterable[Sector], surface: Surface, cache_dir: str | Path,
                  changed_sites: set[str] | None = None,
-                 progress: Callable[[int, int], None] | None = None) -> CoverageRun:
+                 progress: Callable[[int, int], None] | None = None, workers: int | None = None) -> CoverageRun:
+    """Best-server rasters per (operator, technology) from the sites' cached or recomputed windows. The sites are
+    computed ``workers`` at a time (default: one per CPU) in threads — the compiled kernels and numpy release the
+    GIL — and combined in site order, so the result does not depend on the number of workers."""
     cache = Path(cache_dir)
     cache.mkdir(parents=True, exist_ok=True)
     by_site: dict[str, list[Sector]] = defaultdict(list)
@@ -78,19 +121,25 @@ def run_coverage(sectors: Iterable[Sector], surface: Surface, cache_dir: str | P
     shape = surface.dsm.shape
     rasters: dict[tuple[str, str], np.ndarray] = {}
     freqs: dict[tuple[str, str], float] = {}
-    for n, (site, secs) in enumerate(sorted(by_site.items())):
+    surface.float32(), surface.in_building        # made once, before the threads read them
+
+    def load_or_compute(site: str, secs: list[Sector]) -> tuple[str, dict[str, np.ndarray], bool]:
         f = cache / f"{site}.npz"
         if f.exists() and (changed_sites is None or site not in changed_sites):
-            data = dict(np.load(f, allow_pickle=False))
-            reused.append(site)
-        else:
-            data = _site_windows(secs, surface)
-            np.savez_compressed(f, **data)
-            recomputed.append(site)
+            return site, _unpack(dict(np.load(f, allow_pickle=False))), False
+        packed = _pack(_site_windows(secs, surface))
+        np.savez(f, **packed)
+        return site, _unpack(packed), True    # the cached values, so a rerun gives the same rasters
+
+    jobs = sorted(by_site.items())
+    for n, (site, data, fresh) in enumerate(_in_threads(load_or_compute, jobs, workers)):
+        (recomputed if fresh else reused).append(site)
         for i in range(len([k for k in data if k.startswith("rsrp_")])):
             r0, r1, c0, c1 = (int(v) for v in data[f"win_{i}"])
             key = tuple(str(v) for v in data[f"group_{i}"])
-            grid = rasters.setdefault(key, np.full(shape, NODATA))
+            if key not in rasters:
+                rasters[key] = np.full(shape, NODATA)
+            grid = rasters[key]
             grid[r0:r1, c0:c1] = np.maximum(grid[r0:r1, c0:c1], data[f"rsrp_{i}"])
             freqs[key] = max(freqs.get(key, 0.0), float(data.get(f"freq_{i}", [1800.0])[0]))
         if progress:

@@ -17,8 +17,11 @@ from netzatlas.errors import ConstraintViolation, DatabaseUnavailable, NotFound
 SYSTEM_COLUMNS = ("id", "version", "created_at", "updated_at", "updated_by", "deleted_at")
 #: Asset layers (the register proper) versus reference layers.
 ASSET_LAYERS = ("fibre_address", "mobile_site", "wlan_hotspot", "streetlight", "charging_point")
-REFERENCE_LAYERS = ("municipality", "population_grid", "poi", "building", "road", "candidate_site")
-CHILD_TABLES = ("mobile_sector", "broadband_supply", "mast_request")
+REFERENCE_LAYERS = ("municipality", "population_grid", "poi", "building", "road", "candidate_site", "monument",
+                    "municipal_property")
+CHILD_TABLES = ("mobile_sector", "broadband_supply")
+#: Case records with a location, served and written like layers (mast requests and their decisions, rev. 0020).
+RECORD_LAYERS = ("mast_request",)
 #: Analysis results, served read-only as collections (views over the result tables).
 RESULT_LAYERS = ("gigabit_result", "funding_area_result", "coverage_hole_result", "mev_summary_result",
                  "mev_unmatched_result", "mev_conflict_result")
@@ -117,7 +120,7 @@ ORDER BY c.table_name, c.ordinal_position
 
 def catalogue(conn: psycopg.Connection) -> dict[str, Layer]:
     """All registry layers and child tables, from the database (one round trip)."""
-    names = list(ASSET_LAYERS + REFERENCE_LAYERS + CHILD_TABLES + RESULT_LAYERS)
+    names = list(ASSET_LAYERS + REFERENCE_LAYERS + CHILD_TABLES + RESULT_LAYERS + RECORD_LAYERS)
     cols: dict[str, list[Column]] = {}
     geo: dict[str, tuple[str | None, int | None]] = {}
     desc: dict[str, str | None] = {}
@@ -134,7 +137,7 @@ def catalogue(conn: psycopg.Connection) -> dict[str, Layer]:
         if name not in cols:
             continue
         kind = ("asset" if name in ASSET_LAYERS else "reference" if name in REFERENCE_LAYERS
-                else "result" if name in RESULT_LAYERS else "child")
+                else "result" if name in RESULT_LAYERS else "record" if name in RECORD_LAYERS else "child")
         gtype, srid = geo.get(name, (None, None))
         out[name] = Layer(name, "registry", tuple(cols[name]), gtype, srid, kind, desc.get(name))
     return out

@@ -9,13 +9,20 @@ import numpy as np
 import pandas as pd
 import psycopg
 import shapely
-from psycopg import sql
 
 from netzatlas.errors import NotFound
 from netzatlas.gigabit.classify import OUTPUT_COLUMNS
 from netzatlas.gigabit.classify_sql import apply_settings, classification_sql
 from netzatlas.gigabit.programmes import Programme
-from netzatlas.registry import result_runs
+from netzatlas.registry.gigabit_snapshots import (  # noqa: F401 - re-exported
+    COUNTS,
+    _first_value,
+    classify_counts,
+    classify_snapshot,
+    has_simulated_supply,
+    save_snapshot,
+    snapshot_counts,
+)
 from netzatlas.registry.importers.load import ImportReport, load_layers
 
 
@@ -65,85 +72,6 @@ def classify_in_db(conn: psycopg.Connection, programme: Programme, reference_dat
     out = pd.DataFrame(rows, columns=OUTPUT_COLUMNS)
     out["address_id"] = out["address_id"].astype(str)
     return out
-
-
-def has_simulated_supply(conn: psycopg.Connection) -> bool:
-    """Whether any supply row comes from the demo simulation (by the (source, external_id) index: instant)."""
-    row = conn.execute("SELECT EXISTS (SELECT 1 FROM registry.broadband_supply WHERE source >= 'simulation' "
-                       "AND source < 'simulatioo' AND deleted_at IS NULL) AS e").fetchone()
-    return bool(row["e"] if isinstance(row, dict) else row[0])
-
-
-COUNTS = ("SELECT class_de, class_en, count(*) AS addresses, count(*) FILTER (WHERE eligible) AS eligible, "
-          "count(*) FILTER (WHERE overdue_plan) AS overdue_plans, count(*) FILTER (WHERE pre_marketing) "
-          "AS pre_marketing FROM {src} GROUP BY 1, 2 ORDER BY 1")
-
-
-def classify_counts(conn: psycopg.Connection, programme: Programme, reference_date: date) -> list[dict]:
-    """Addresses and eligible addresses per class, aggregated in PostGIS (no row leaves the database)."""
-    query, params = classification_sql(conn, programme, reference_date)
-    apply_settings(conn)
-    return list(conn.execute(COUNTS.format(src=f"({query}) q"), params).fetchall())
-
-
-def snapshot_counts(conn: psycopg.Connection, snapshot_id: str) -> list[dict]:
-    """``classify_counts`` of a stored snapshot."""
-    return list(conn.execute(COUNTS.format(src="registry.gigabit_classification WHERE snapshot_id = %(s)s"),
-                             {"s": snapshot_id}).fetchall())
-
-
-def save_snapshot(conn: psycopg.Connection, snapshot_id: str, programme: Programme, reference_date: date, *,
-                  title: str | None = None, simulated: bool = False, note: str | None = None,
-                  warning: str | None = None) -> int:
-    """Classify in the database and keep the result as a dated snapshot (replacing one of the same id).
-
-    The statement runs once, inside PostGIS, and its rows never pass through Python: ``CREATE TABLE … AS`` (run
-    with parallel workers, unlike ``INSERT … SELECT``) writes them into a new table, which becomes the snapshot's
-    partition of ``gigabit_classification`` (migration 0016); a replaced snapshot's partition is dropped, not
-    deleted row by row. ``warning`` (default: the programme's validity warning for the date) is kept with it."""
-    if warning is None:
-        warning = programme.validity_warning(reference_date)
-    query, params = classification_sql(conn, programme, reference_date)
-    apply_settings(conn)
-    part = _first_value(conn.execute("SELECT registry.gigabit_partition(%s::text)", [snapshot_id]).fetchone())
-    conn.execute(sql.SQL("DROP TABLE IF EXISTS registry.{}").format(sql.Identifier(part)))
-    replaced = conn.execute("DELETE FROM registry.gigabit_snapshot WHERE id = %s RETURNING EXISTS (SELECT 1 FROM "
-                            "registry.funding_area f WHERE f.snapshot_id = id) AS areas", [snapshot_id]).fetchone()
-    conn.execute("INSERT INTO registry.gigabit_snapshot (id, title, programme, reference_date, simulated, note, "
-                 "warning) VALUES (%s, %s, %s, %s, %s, %s, %s)",
-                 [snapshot_id, title, programme.id, reference_date, simulated, note, warning])
-    n = _write_partition(conn, part, snapshot_id, query, params)
-    # provenance and history of the result (registry/result_runs.py): the replaced summary stays in audit.change;
-    # funding areas removed with the snapshot they belonged to are recorded as deleted
-    result_runs.record_snapshot(conn, snapshot_id)
-    if replaced is not None and replaced["areas"]:
-        result_runs.record_deleted(conn, "funding_areas", snapshot_id)
-    return n
-
-
-def _first_value(row: object) -> object:
-    return next(iter(row.values())) if isinstance(row, dict) else row[0]  # type: ignore[index]
-
-
-def _write_partition(conn: psycopg.Connection, part: str, snapshot_id: str, query: str, params: dict) -> int:
-    """The classification statement written as the partition ``part`` of ``gigabit_classification``."""
-    ident = sql.Identifier(part)
-    cur = conn.execute(sql.SQL("CREATE TABLE registry.{} AS SELECT %(snap)s::text AS snapshot_id, {} FROM ({}) q")
-                       .format(ident, sql.SQL(", ").join(map(sql.Identifier, OUTPUT_COLUMNS)), sql.SQL(query)),
-                       {**params, "snap": snapshot_id})
-    n = cur.rowcount
-    required = [_first_value(r) for r in conn.execute(
-        "SELECT column_name FROM information_schema.columns WHERE table_schema = 'registry' "
-        "AND table_name = 'gigabit_classification' AND is_nullable = 'NO'").fetchall()]
-    # NOT NULL as the parent has it, and the partition bound as a check, both verified in one pass, so that ATTACH
-    # needs no scan of its own
-    conn.execute(sql.SQL("ALTER TABLE registry.{} {}, ADD CONSTRAINT {} CHECK (snapshot_id = {})").format(
-        ident, sql.SQL(", ").join(sql.SQL("ALTER COLUMN {} SET NOT NULL").format(sql.Identifier(c))
-                                  for c in required),
-        sql.Identifier(f"{part}_bound"), sql.Literal(snapshot_id)))
-    conn.execute(sql.SQL("ALTER TABLE registry.gigabit_classification ATTACH PARTITION registry.{} "
-                         "FOR VALUES IN ({})").format(ident, sql.Literal(snapshot_id)))
-    return n
 
 
 def list_snapshots(conn: psycopg.Connection) -> list[dict]:
@@ -288,14 +216,13 @@ def read_other_supply(conn: psycopg.Connection, operators: list[str], exclude_so
 
 def write_mev_outcome(conn: psycopg.Connection, outcome, *, mev_id: str, batch_id: str,  # noqa: ANN001
                       summary: dict[str, object]) -> dict[str, int]:
-    """Write one operator's supply (upsert by address, operator, technology, status; rows of the same source that
-    the new file no longer holds are withdrawn = soft-deleted), its summary row and its report rows. Runs inside
-    the caller's transaction: nothing is committed here."""
+    """Write one operator's supply (keyed by address, operator, technology, status; rows of the same source that
+    the new file no longer holds are withdrawn = soft-deleted) as the source's partition (registry.mev_store), its
+    summary row and its report rows. Runs inside the caller's transaction: nothing is committed here."""
     import json
 
     from psycopg import sql
 
-    from netzatlas.registry import store
     from netzatlas.registry.db import get_layer
 
     layer = get_layer(conn, "broadband_supply")
@@ -318,27 +245,13 @@ def write_mev_outcome(conn: psycopg.Connection, outcome, *, mev_id: str, batch_i
     props = keep if has_column else s["vorvermarktung"]
     frame["properties"] = props.map(lambda v: "{}" if v is None or v != v else json.dumps({"vorvermarktung": v}))
     conn.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", [f"{layer.name}|{outcome.source}"])
-    ever = conn.execute("SELECT EXISTS (SELECT 1 FROM registry.broadband_supply WHERE source = %s) AS e",
-                        [outcome.source]).fetchone()
-    if len(frame) and not (ever["e"] if isinstance(ever, dict) else ever[0]):
-        # a source written for the first time: COPY straight into the table (same triggers: checks, history)
-        _copy_supply(conn, frame, outcome.source)
-        res = store.UpsertResult(layer.name, created=len(frame))
+    from netzatlas.registry import mev_store
+
+    if not mev_store.default_holds(conn, outcome.source):
+        # the source's partition, built without per-row index / trigger / foreign-key work (registry.mev_store)
+        counts = dict(mev_store.write_partition(conn, frame, outcome.source, tag=_tag(batch_id)))
     else:
-        res = store.upsert(conn, layer, frame, list(frame.columns), source=outcome.source)
-    stage = sql.Identifier(f"_stage_{layer.name}")
-    if not had:
-        withdrawn = 0
-    elif len(frame):
-        conn.execute(sql.SQL("ANALYZE {}").format(stage))  # a hash anti-join, not a loop over the stage per row
-        withdrawn = conn.execute(sql.SQL(
-            "UPDATE registry.broadband_supply t SET deleted_at = now() WHERE t.source = %s AND t.deleted_at IS NULL "
-            "AND NOT EXISTS (SELECT 1 FROM {} s WHERE s.external_id = t.external_id)").format(stage),
-            [outcome.source]).rowcount
-    else:
-        withdrawn = conn.execute("UPDATE registry.broadband_supply SET deleted_at = now() WHERE source = %s "
-                                 "AND deleted_at IS NULL", [outcome.source]).rowcount
-    counts = {"created": res.created, "updated": res.updated, "unchanged": res.unchanged, "withdrawn": withdrawn}
+        counts = _upsert_supply(conn, layer, frame, outcome.source, had)
     cols = [c for c in summary if c not in ("operator", "file_name")]
     conn.execute(sql.SQL("INSERT INTO registry.mev_import (mev_id, batch_id, operator, source, file_name, {}, "
                          "created, updated, unchanged, withdrawn, read_notes) VALUES (%s, %s, %s, %s, %s, {}, "
@@ -356,15 +269,35 @@ def write_mev_outcome(conn: psycopg.Connection, outcome, *, mev_id: str, batch_i
     return counts
 
 
-def _csv_text(s: pd.Series) -> pd.Series:
-    """A text column for COPY (FORMAT csv): quoted, quotes doubled; missing → empty (NULL)."""
-    uniq = pd.unique(s.astype(object))
-    if len(uniq) * 4 > len(s):  # mostly distinct values (ids): vectorised
-        t = s.astype(object)
-        return ('"' + t.astype(str).str.replace('"', '""', regex=False) + '"').where(t.notna(), "")
-    m = {u: "" if u is None or (isinstance(u, float) and u != u) else '"' + str(u).replace('"', '""') + '"'
-         for u in uniq}
-    return s.astype(object).map(m)
+def _tag(batch_id: str) -> str:
+    """A short, name-safe tag of the batch for partition names."""
+    import re
+
+    return re.sub(r"[^a-z0-9]", "", batch_id.lower())[-12:] or "b"
+
+
+def _upsert_supply(conn: psycopg.Connection, layer, frame: pd.DataFrame, source: str,  # noqa: ANN001
+                   had: bool) -> dict[str, int]:
+    """Row-by-row upsert of one source's supply (used where rows of the source sit in the default partition):
+    changed rows updated, new ones inserted, rows the frame no longer holds withdrawn (soft-deleted)."""
+    from psycopg import sql
+
+    from netzatlas.registry import store
+
+    res = store.upsert(conn, layer, frame, list(frame.columns), source=source)
+    stage = sql.Identifier(f"_stage_{layer.name}")
+    if not had:
+        withdrawn = 0
+    elif len(frame):
+        conn.execute(sql.SQL("ANALYZE {}").format(stage))  # a hash anti-join, not a loop over the stage per row
+        withdrawn = conn.execute(sql.SQL(
+            "UPDATE registry.broadband_supply t SET deleted_at = now() WHERE t.source = %s AND t.deleted_at IS NULL "
+            "AND NOT EXISTS (SELECT 1 FROM {} s WHERE s.external_id = t.external_id)").format(stage),
+            [source]).rowcount
+    else:
+        withdrawn = conn.execute("UPDATE registry.broadband_supply SET deleted_at = now() WHERE source = %s "
+                                 "AND deleted_at IS NULL", [source]).rowcount
+    return {"created": res.created, "updated": res.updated, "unchanged": res.unchanged, "withdrawn": withdrawn}
 
 
 def time_ordered_uuids(n: int) -> list[str]:
@@ -382,32 +315,6 @@ def time_ordered_uuids(n: int) -> list[str]:
     words[:, 1] = np.uint64(1 << 63) | ((counter & np.uint64((1 << 24) - 1)) << np.uint64(38)) | rand
     # PostgreSQL reads a uuid as 32 hex digits without hyphens too
     return np.frombuffer(words.tobytes().hex().encode(), dtype="S32").astype(str).tolist()
-
-
-def _copy_supply(conn: psycopg.Connection, frame: pd.DataFrame, source: str) -> None:
-    """COPY supply rows into ``registry.broadband_supply`` (the CSV built column-wise, not row by row), ordered by
-    address and with increasing ids, so the indexes and the address foreign key are walked in order."""
-    frame = frame.sort_values(["address_id", "external_id"], kind="stable")
-    frame = frame.assign(id=time_ordered_uuids(len(frame)))
-    cols = ["id", "source"] + [c for c in frame.columns if c not in ("deleted_at", "id")]
-    parts = [frame["id"], pd.Series('"' + source.replace('"', '""') + '"', index=frame.index)]
-    for c in cols[2:]:
-        v = frame[c]
-        if c in ("down_mbps", "up_mbps"):
-            parts.append(v.astype(float).map(repr))
-        elif c in ("binding", "vorvermarktung"):
-            parts.append(v.astype(bool).map({True: "t", False: "f"}))
-        elif c == "planned_date":
-            parts.append(v.map(lambda d: "" if d is None or d != d else d.isoformat()))
-        else:
-            parts.append(_csv_text(v))
-    line = parts[0]
-    for p in parts[1:]:
-        line = line + "," + p
-    data = ("\n".join(line.to_numpy().tolist()) + "\n").encode("utf-8")
-    with conn.cursor() as cur:
-        with cur.copy(f"COPY registry.broadband_supply ({', '.join(cols)}) FROM STDIN (FORMAT csv)") as cp:
-            cp.write(data)
 
 
 REPORT_ROW_COLUMNS = ["mev_id", "batch_id", "operator", "kind", "seq", "row_no", "reason", "detail", "address_id",

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 
 import psycopg
+from psycopg.rows import dict_row
 
 KINDS = ("gigabit_snapshot", "funding_areas", "coverage_holes")
 
@@ -28,20 +29,31 @@ def record_deleted(conn: psycopg.Connection, kind: str, key: str) -> None:
                  "AND deleted_at IS NULL", [kind, key])
 
 
-def record_snapshot(conn: psycopg.Connection, snapshot_id: str) -> None:
-    """The summary of a gigabit snapshot: programme, reference date, title, counts per class, eligible."""
-    row = conn.execute(
-        "SELECT jsonb_build_object('programme', s.programme, 'reference_date', s.reference_date, 'title', s.title,"
-        " 'simulated', s.simulated, 'note', s.note,"
-        " 'addresses', (SELECT count(*) FROM registry.gigabit_classification c WHERE c.snapshot_id = s.id),"
-        " 'eligible', (SELECT count(*) FROM registry.gigabit_classification c WHERE c.snapshot_id = s.id"
-        "              AND c.eligible),"
-        " 'classes', (SELECT coalesce(jsonb_object_agg(class_de, n), '{}'::jsonb) FROM (SELECT class_de, count(*) AS n"
-        "   FROM registry.gigabit_classification c WHERE c.snapshot_id = s.id GROUP BY 1) k)) AS summary "
-        "FROM registry.gigabit_snapshot s WHERE s.id = %s", [snapshot_id]).fetchone()
+def record_snapshot(conn: psycopg.Connection, snapshot_id: str, counts: list[dict] | None = None) -> None:
+    """The summary of a gigabit snapshot: programme, reference date, title, counts per class, eligible.
+
+    ``counts`` are the snapshot's rows per class (``class_de``, ``addresses``, ``eligible``) as its writer has just
+    counted them; without them they are counted here, in one pass over the snapshot's rows."""
+    if counts is None:
+        with conn.cursor(row_factory=dict_row) as cur:
+            counts = list(cur.execute(
+                "SELECT class_de, count(*) AS addresses, count(*) FILTER (WHERE eligible) AS eligible "
+                "FROM registry.gigabit_classification WHERE snapshot_id = %s GROUP BY 1", [snapshot_id]).fetchall())
+    row = conn.execute("SELECT jsonb_build_object('programme', programme, 'reference_date', reference_date, "
+                       "'title', title, 'simulated', simulated, 'note', note) AS s "
+                       "FROM registry.gigabit_snapshot WHERE id = %s", [snapshot_id]).fetchone()
     if row is not None:
-        summary = row["summary"] if isinstance(row, dict) else row[0]
-        record(conn, "gigabit_snapshot", snapshot_id, summary)
+        summary = row["s"] if isinstance(row, dict) else row[0]
+        record(conn, "gigabit_snapshot", snapshot_id, {**summary, **counts_summary(counts)})
+
+
+def counts_summary(counts: list[dict]) -> dict:
+    """Addresses, eligible addresses and addresses per class from the rows per class."""
+    classes: dict[str, int] = {}
+    for r in counts:
+        classes[r["class_de"]] = classes.get(r["class_de"], 0) + int(r["addresses"])
+    return {"addresses": sum(classes.values()), "eligible": sum(int(r["eligible"]) for r in counts),
+            "classes": dict(sorted(classes.items()))}
 
 
 def record_funding_areas(conn: psycopg.Connection, snapshot_id: str) -> None:

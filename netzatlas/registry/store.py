@@ -6,12 +6,15 @@ Every write goes through the tables' triggers, so versions increase and each cha
 
 from __future__ import annotations
 
+import binascii
 import csv
 import io
 import json
+import os
 import uuid
 from dataclasses import dataclass, field
 
+import numpy as np
 import pandas as pd
 import psycopg
 from psycopg import sql
@@ -83,6 +86,21 @@ def _to_copy_buffer(frame: pd.DataFrame, columns: list[str], types: dict[str, st
     return buf.getvalue().encode("utf-8")
 
 
+#: rows per piece of a COPY: the server reads one piece while the next is formatted here (and the CSV text of a
+#: million rows is never held at once)
+COPY_ROWS = 50_000
+
+
+def _copy(conn: psycopg.Connection, table: sql.Composable, frame: pd.DataFrame, columns: list[str],
+          types: dict[str, str]) -> None:
+    """COPY ``frame[columns]`` into ``table``, in pieces of :data:`COPY_ROWS` rows."""
+    copy_sql = sql.SQL("COPY {} ({}) FROM STDIN (FORMAT csv)").format(
+        table, sql.SQL(", ").join(sql.Identifier(c) for c in columns))
+    with conn.cursor() as cur, cur.copy(copy_sql) as cp:
+        for start in range(0, len(frame), COPY_ROWS):
+            cp.write(_to_copy_buffer(frame.iloc[start:start + COPY_ROWS], columns, types))
+
+
 def upsert(
     conn: psycopg.Connection,
     layer: Layer,
@@ -115,6 +133,10 @@ def upsert(
     if owner_org is not None:
         conn.execute("INSERT INTO registry.source_owner (source, org) VALUES (%s, %s) ON CONFLICT DO NOTHING",
                      [source, owner_org])
+    fixed = {"source": source, "owner_org": owner_org, **(extra_values or {})}
+    fixed = {k: v for k, v in fixed.items() if k not in columns and (v is not None or k == "source")}
+    if _first_load(conn, layer, target, frame, columns, source):
+        return _copy_new(conn, layer, target, frame, columns, fixed, types, result, return_ids)
     conn.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(stage))
     conn.execute(
         sql.SQL("CREATE TEMP TABLE {} ({}) ON COMMIT DROP").format(
@@ -124,14 +146,9 @@ def upsert(
             ),
         )
     )
-    copy_cols = sql.SQL(", ").join(sql.Identifier(c) for c in columns)
-    with conn.cursor() as cur:
-        with cur.copy(sql.SQL("COPY {} ({}) FROM STDIN (FORMAT csv)").format(stage, copy_cols)) as cp:
-            cp.write(_to_copy_buffer(frame, columns, types))
+    _copy(conn, stage, frame, columns, types)
     if hold_back_deleted or only_owner is not None:
         _hold_back(conn, result, target, stage, source, hold_back_deleted, only_owner)
-    fixed = {"source": source, "owner_org": owner_org, **(extra_values or {})}
-    fixed = {k: v for k, v in fixed.items() if k not in columns and (v is not None or k == "source")}
     set_cols = [c for c in columns if c != "external_id"] + [c for c in fixed if c != "source"]
     ident = sql.Identifier
     value_of = {c: sql.SQL("s.{}").format(ident(c)) for c in columns} | {k: sql.Placeholder(k) for k in fixed}
@@ -173,6 +190,110 @@ def upsert(
             result.created_ids = dict(cur.fetchall())
     result.unchanged = len(frame) - result.created - result.updated - len(result.held_back)
     return result
+
+
+def _first_load(conn: psycopg.Connection, layer: Layer, target: sql.Composable, frame: pd.DataFrame,
+                columns: list[str], source: str) -> bool:
+    """Whether every row is new: the source has no stored row in the layer (deleted ones included), the table is a
+    plain one (not partitioned), and no row leaves a NOT NULL column with a default empty (the stage path fills
+    those in with the default)."""
+    if "id" in columns:
+        return False
+    for col in layer.columns:
+        if col.name in columns and not col.nullable and col.default and frame[col.name].isna().any():
+            return False
+    row = conn.execute(
+        sql.SQL("SELECT c.relkind = 'r' AND NOT EXISTS (SELECT 1 FROM {} t WHERE t.source = %s) AS fresh "
+                "FROM pg_class c WHERE c.oid = %s::regclass").format(target),
+        [source, f'{layer.schema}."{layer.name}"']).fetchone()
+    return bool(row and (row["fresh"] if isinstance(row, dict) else row[0]))
+
+
+def sorted_uuids(n: int) -> list[str]:
+    """``n`` random version-4 UUIDs in ascending order.
+
+    Rows written in the order of their keys extend the primary-key index (and the history's ``(row_id, seq)``
+    index) at one end instead of touching a random leaf page per row; the ids are as random as
+    ``gen_random_uuid()``'s, only handed out sorted."""
+    if n == 0:
+        return []
+    raw = np.frombuffer(os.urandom(16 * n), dtype=np.uint8).reshape(n, 16).copy()
+    high = np.sort(raw[:, :8].copy().view(np.uint64).ravel().byteswap())  # the first 8 bytes, as a big-endian key
+    raw[:, :8] = high.byteswap().view(np.uint8).reshape(n, 8)
+    raw[:, 6] = (raw[:, 6] & 0x0F) | 0x40  # version 4 (the order is decided by the first six bytes)
+    raw[:, 8] = (raw[:, 8] & 0x3F) | 0x80  # RFC 4122 variant
+    hexed = np.frombuffer(binascii.hexlify(raw.tobytes()), dtype=np.uint8).reshape(n, 32)
+    text = np.full((n, 36), ord("-"), dtype=np.uint8)
+    for a, b, at in ((0, 8, 0), (8, 12, 9), (12, 16, 14), (16, 20, 19), (20, 32, 24)):  # 8-4-4-4-12
+        text[:, at:at + b - a] = hexed[:, a:b]
+    return text.view("S36").ravel().astype(str).tolist()
+
+
+def _copy_new(conn: psycopg.Connection, layer: Layer, target: sql.Composable, frame: pd.DataFrame,
+              columns: list[str], fixed: dict[str, object], types: dict[str, str], result: UpsertResult,
+              return_ids: bool) -> UpsertResult:
+    """All rows are new: COPY them straight into the table (no stage, no join with the stored rows), ordered by
+    external id and with ids made here in ascending order, so both unique indexes grow at their end. One statement:
+    the history and value-list triggers fire once, over all rows, as for the INSERT of the stage path."""
+    out = frame[columns].sort_values("external_id", kind="stable")  # (source, external_id) index: appended too
+    ids = sorted_uuids(len(out))
+    out.insert(0, "id", ids)
+    for k, v in fixed.items():
+        out[k] = json.dumps(v) if isinstance(v, (dict, list)) else v
+    rebuild = _drop_secondary_indexes(conn, layer, len(out))
+    _copy(conn, target, out, list(out.columns), {**types, "id": "uuid"})
+    for ddl in rebuild:
+        conn.execute(ddl)
+    result.created = len(frame)
+    if return_ids:
+        result.created_ids = dict(zip(out["external_id"].tolist(), ids, strict=True))
+    return result
+
+
+#: a first load at least this large, and at least as large as the table, drops the table's secondary indexes and
+#: builds them again after the COPY (as pg_restore and ogr2ogr do): one build is cheaper than a million inserts
+REBUILD_MIN_ROWS = 100_000
+
+
+def _drop_secondary_indexes(conn: psycopg.Connection, layer: Layer, incoming: int) -> list[str]:
+    """Drop the table's indexes that back no constraint (the spatial index) when ``incoming`` rows are at least
+    :data:`REBUILD_MIN_ROWS` and at least the table's rows; return their definitions to build them again.
+
+    Dropping takes the table's exclusive lock until the commit (readers of the layer wait for the import). If the
+    lock is not granted within 2 s (someone holds the table), the indexes stay and are kept up to date row by row."""
+    if incoming < REBUILD_MIN_ROWS:
+        return []
+    table = f'{layer.schema}."{layer.name}"'
+    rows = conn.execute(
+        "SELECT c.reltuples::bigint AS n, "
+        "array(SELECT pg_get_indexdef(i.indexrelid) FROM pg_index i WHERE i.indrelid = c.oid "
+        "AND NOT i.indisunique AND NOT i.indisprimary "
+        "AND NOT EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conindid = i.indexrelid) ORDER BY 1) AS ddl, "
+        "array(SELECT i.indexrelid::regclass::text FROM pg_index i WHERE i.indrelid = c.oid "
+        "AND NOT i.indisunique AND NOT i.indisprimary "
+        "AND NOT EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conindid = i.indexrelid) "
+        "ORDER BY pg_get_indexdef(i.indexrelid)) AS names FROM pg_class c WHERE c.oid = %s::regclass",
+        [table]).fetchone()
+    n, ddl, names = (rows["n"], rows["ddl"], rows["names"]) if isinstance(rows, dict) else rows
+    if not names:
+        return []
+    if n < 0:  # never analysed: count
+        n = conn.execute(sql.SQL("SELECT count(*) FROM {}.{}").format(
+            sql.Identifier(layer.schema), sql.Identifier(layer.name))).fetchone()
+        n = n["count"] if isinstance(n, dict) else n[0]
+    if incoming < n:
+        return []
+    previous = conn.execute("SELECT current_setting('lock_timeout') AS v").fetchone()
+    previous = previous["v"] if isinstance(previous, dict) else previous[0]
+    try:
+        with conn.transaction():  # a savepoint: a lock not granted leaves the indexes as they are
+            conn.execute("SELECT set_config('lock_timeout', '2s', true)")
+            for name in names:
+                conn.execute(sql.SQL("DROP INDEX {}").format(sql.SQL(name)))
+    except psycopg.errors.LockNotAvailable:
+        ddl = []
+    conn.execute("SELECT set_config('lock_timeout', %s, true)", [previous])
+    return list(ddl)
 
 
 def _hold_back(conn: psycopg.Connection, result: UpsertResult, target: sql.Composable, stage: sql.Composable,

@@ -28,6 +28,7 @@ from netzatlas.registry.db import SYSTEM_COLUMNS, Layer
 from netzatlas.registry.transforms import describe_transform
 
 INT_TYPES = {"int2", "int4", "int8"}
+INT_LIMITS = {"int2": 2**15 - 1, "int4": 2**31 - 1, "int8": 2**53}  # int8: as far as a float holds it exactly
 FLOAT_TYPES = {"float4", "float8", "numeric"}
 #: Numeric columns that may not be negative (the database checks them too).
 NON_NEGATIVE = {"dwellings", "height_m", "range_m", "charge_points", "power_kw", "band_mhz", "down_mbps", "up_mbps",
@@ -98,10 +99,26 @@ def _is_text(series: pd.Series) -> bool:
     return series.dtype == object or pd.api.types.is_string_dtype(series)
 
 
+def _json_text(v: Any) -> str | None:
+    """A value for a jsonb column as JSON text: objects and lists as given, a text holding a JSON object or list
+    as it is, any other value as a JSON scalar; missing → None."""
+    if v is None or v is pd.NA or (isinstance(v, float) and math.isnan(v)):
+        return None
+    if isinstance(v, str):
+        try:
+            if isinstance(json.loads(v), (dict, list)):
+                return v
+        except ValueError:
+            pass
+    return json.dumps(v, default=str, ensure_ascii=False)
+
+
 def _coerce(series: pd.Series, udt: str, decimal: str | None = None, column: str = ""
             ) -> tuple[pd.Series, pd.Series]:
     """Coerce a column to the layer type; return (values, reason or None per row)."""
     none = pd.Series([None] * len(series), index=series.index, dtype=object)
+    if udt == "jsonb":  # a JSON value (e.g. a mast request's alternatives): stored as JSON, never as Python's repr
+        return series.map(_json_text), none
     if udt not in INT_TYPES | FLOAT_TYPES | {"bool", "date", "_text"}:
         values = series.astype(object).where(series.isna(), series.astype(str)).where(series.notna(), None)
         return values, none
@@ -119,6 +136,10 @@ def _coerce(series: pd.Series, udt: str, decimal: str | None = None, column: str
         if udt in INT_TYPES:
             frac = values.notna() & (values != np.floor(values.fillna(0)))
             reasons = reasons.where(~(frac & reasons.isna()), "not a whole number")
+            limit = INT_LIMITS[udt]  # the column's range: beyond it the database fails the whole statement
+            big = values.notna() & (values.abs() > limit)
+            reasons = reasons.where(~(big & reasons.isna()), f"outside the column's range (±{limit:,})")
+            values = values.where(~big)
             values = values.where(~frac).round().astype("Int64")
         return values, reasons
     if udt == "bool":

@@ -19,20 +19,19 @@ from pathlib import Path
 import folium
 import geopandas as gpd
 import matplotlib
-from branca.element import MacroElement
-from jinja2 import Template
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 
+from netzatlas.cartography import style  # noqa: E402
 from netzatlas.gigabit.classify import CLASSES  # noqa: E402
 from netzatlas.gigabit.programmes import Programme  # noqa: E402
-from netzatlas.reports.maps import OfflineMap, save_map  # noqa: E402
+from netzatlas.reports.maps import MapLayer, MetricScale, OfflineMap, legend_html, save_map  # noqa: E402
 from netzatlas.reports.safe_html import PAGE_CSP, escape_frame, meta_tag, text  # noqa: E402
 
-COLORS = {"weiß": "#ffffff", "hellgrau": "#bdbdbd", "dunkelgrau": "#636363", "schwarz": "#000000",
-          "gigabitfähig": "#1a9850"}
+#: class → colour: the shared cartography (the web map and the QGIS style use the same)
+COLORS = {c.value: c.color for c in style("gigabit_result").classes}
 #: column → label (German / English) for every table, the CSV and the map tooltips
 LABELS = {
     "class": "Klasse / class", "class_de": "Klasse / class", "addresses": "Adressen / addresses",
@@ -98,14 +97,6 @@ class ReportContext:
     sources: list[dict] = field(default_factory=list)
     assumptions: dict | None = None
     unassigned: int = 0
-
-
-class MetricScale(MacroElement):
-    """Leaflet's scale control in metres only (no feet or miles)."""
-
-    _template = Template("""{% macro script(this, kwargs) %}
-L.control.scale({metric: true, imperial: false}).addTo({{ this._parent.get_name() }});
-{% endmacro %}""")
 
 
 def clean_source(s: str) -> str:
@@ -216,6 +207,10 @@ def _map(addr: gpd.GeoDataFrame, areas: gpd.GeoDataFrame, roads: gpd.GeoDataFram
                        style_function=lambda _f: {"color": "#d7191c", "weight": 2, "fillOpacity": 0.1},
                        tooltip=folium.GeoJsonTooltip(list(fields), aliases=list(fields.values()))).add_to(m)
     folium.LayerControl(collapsed=False).add_to(m)
+    legend = [MapLayer.styled("gigabit_result", pts[["class_de", pts.geometry.name]], name="Adressen / addresses"),
+              MapLayer.styled("funding_area_result", areas)]
+    m.get_root().html.add_child(folium.Element(legend_html(legend, "Grundkarte: Straßen des Registers / basemap: "
+                                                                   "the registry's roads")))
     b = pts.total_bounds
     m.fit_bounds([[b[1], b[0]], [b[3], b[2]]])
     return save_map(m, out_dir / "map.html")

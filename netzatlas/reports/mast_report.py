@@ -13,17 +13,18 @@ import folium
 import geopandas as gpd
 from shapely.geometry import Point
 
+from netzatlas.cartography import style
 from netzatlas.reports.maps import MapLayer, make_map, save_map
 from netzatlas.reports.safe_html import PAGE_CSP, js_template_text, meta_tag, text
 
-COLORS = {"candidate_site": "#1a9641", "public_building": "#2b83ba", "streetlight": "#f2b100",
-          "existing_mast": "#d7191c"}
-SENSITIVE_COLOR = "#7b3294"
+#: candidate colours by kind and the sensitive facilities' colour: the shared cartography (as in QGIS)
+COLORS = {c.value: c.color for c in style("mast_candidate").classes}
+SENSITIVE_COLOR = style("sensitive_facility").color
 TABLE_COLUMNS = ["rank", "label", "kind", "distance_to_centre_m", "nearest_kindergarten_m", "nearest_school_m",
-                 "nearest_hospital_m", "city_property", "heritage", "colocation", "people_newly_covered_outdoor",
-                 "people_newly_covered_indoor", "people_newly_covered_indoor_any_network", "score_centre",
-                 "score_sensitive", "score_colocation", "score_city_property", "score_heritage", "score_gain",
-                 "score", "reasons"]
+                 "nearest_hospital_m", "city_property", "property_note", "heritage", "heritage_note", "colocation",
+                 "people_newly_covered_outdoor", "people_newly_covered_indoor",
+                 "people_newly_covered_indoor_any_network", "score_centre", "score_sensitive", "score_colocation",
+                 "score_city_property", "score_heritage", "score_gain", "score", "reasons"]
 STYLE = ("body{font:14px system-ui;margin:2em;max-width:1400px} table{border-collapse:collapse;font-size:12px} "
          "td,th{padding:2px 6px;border-bottom:1px solid #ddd;vertical-align:top} "
          "iframe{width:100%;height:560px;border:1px solid #ccc}")
@@ -44,7 +45,7 @@ def _map(req, ranked: gpd.GeoDataFrame, out_dir: Path, context: dict) -> str:  #
                                color=SENSITIVE_COLOR, radius=6, tooltip=tooltip_fields))
     m, used = make_map(layers, bounds_gdf=ring, roads=context.get("roads"), buildings=context.get("buildings"),
                        basemap_url=context.get("basemap_url"), attribution=context.get("attribution", ""),
-                       title=f"Standortanfrage {req.operator}")
+                       title=f"Standortanfrage {req.operator}", legend_extra=(style("mast_candidate"),))
     labels = ranked["label"] if "label" in ranked else ranked["kind"]
     for r, label in zip(ranked.to_crs(4326).itertuples(), labels, strict=True):
         folium.CircleMarker([r.geometry.y, r.geometry.x], radius=7 if r.rank <= 3 else 4,
@@ -57,8 +58,9 @@ def _map(req, ranked: gpd.GeoDataFrame, out_dir: Path, context: dict) -> str:  #
 
 def write_mast_report(req, ranked: gpd.GeoDataFrame, out_dir: Path, assumptions: list[str],  # noqa: ANN001
                       request_id: str, *, gain_note: str = "", weights: object = None,
-                      context: dict | None = None) -> Path:
-    """report.html + map.html + candidates.geojson (with the assumptions on every feature)."""
+                      context: dict | None = None, criteria: list[dict] | None = None) -> Path:
+    """report.html + map.html + candidates.geojson (with the assumptions on every feature). ``criteria``: every
+    score criterion with its weight and source (``mobile_sites.criteria.criteria_table``)."""
     out_dir.mkdir(parents=True, exist_ok=True)
     geo = ranked.assign(assumed=" | ".join(assumptions)).to_crs(4326)
     geo.drop(columns=[c for c in ("properties",) if c in geo]).to_file(out_dir / "candidates.geojson",
@@ -68,6 +70,8 @@ def write_mast_report(req, ranked: gpd.GeoDataFrame, out_dir: Path, assumptions:
     table = ranked[cols].to_html(index=False, border=0, escape=True, na_rep="—")
     notes = "".join(f"<li>{text(a)}</li>" for a in assumptions)
     w = "".join(f"<li>{text(k)}: {text(v)}</li>" for k, v in (asdict(weights).items() if weights else []))
+    crit = "".join(f"<tr><td>{text(c['criterion'])}</td><td>{float(c['weight']):+g}</td><td>{text(c['source'])}"
+                   "</td></tr>" for c in criteria or [])
     page = out_dir / "report.html"
     page.write_text(f"""<!DOCTYPE html><html lang="de"><head><meta charset="utf-8">{meta_tag(PAGE_CSP)}
 <title>Standortanfrage</title><style>{STYLE}</style></head><body>
@@ -80,6 +84,8 @@ left; purple: kindergartens, schools, hospitals; candidates labelled by name or 
 <iframe src="map.html"></iframe>
 <h2>People newly covered</h2><p>{text(gain_note)}</p>
 <h2>Ranked candidates ({len(ranked)})</h2>{table}
+<h3>Criteria and their weights</h3>
+<table><tr><th>criterion</th><th>weight</th><th>taken from</th></tr>{crit}</table>
 <h3>Score weights</h3><ul>{w}</ul>
 <p>Score = centre proximity + distance to kindergartens/schools/hospitals + co-location + city property − heritage +
 people newly covered indoor (own network; components shown). Files: candidates.geojson (every feature carries the

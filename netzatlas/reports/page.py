@@ -45,23 +45,44 @@ def histogram(values: pd.Series, title: str, xlabel: str, bins: int = 40) -> str
 
 
 def write_page(path: Path, title: str, intro: str, blocks: list[tuple[str, str]], map_file: str | None = None,
-               notes: list[str] | None = None) -> Path:
-    """``blocks``: (heading, html) — build the html with ``table()`` and ``img()`` only (they escape data)."""
+               notes: list[str] | None = None, sources: list[str] | None = None) -> Path:
+    """``blocks``: (heading, html) — build the html with ``table()`` and ``img()`` only (they escape data);
+    ``sources``: the data sources with their vintage, listed in the header under the title."""
     body = "".join(f"<h2>{html.escape(h)}</h2>{b}" for h, b in blocks)
-    mp = f"<h2>Map / Karte</h2><iframe src='{html.escape(map_file)}'></iframe>" if map_file else ""
+    mp = f"<h2>Karte / map</h2><iframe title='Karte / map' src='{html.escape(map_file)}'></iframe>" if map_file else ""
     nt = "".join(f"<li>{html.escape(n)}</li>" for n in notes or [])
+    src = "".join(f"<li>{html.escape(s)}</li>" for s in sources or [])
+    src = f"<div class='sources'><b>Datenquellen und Stand / data sources and vintage</b><ul>{src}</ul></div>" \
+        if src else ""
     path.write_text(f"""<!DOCTYPE html><html lang="de"><head><meta charset="utf-8">{meta_tag(PAGE_CSP)}
 <title>{html.escape(title)}</title>
 <style>body{{font:14px system-ui,sans-serif;margin:2em;max-width:1200px}} table{{border-collapse:collapse;
 font-size:12px}} td,th{{padding:2px 8px;border-bottom:1px solid #ddd;text-align:right}} iframe{{width:100%;
-height:560px;border:1px solid #ccc}}</style></head><body><h1>{html.escape(title)}</h1><p>{html.escape(intro)}</p>
+height:560px;border:1px solid #ccc}} .sources{{background:#f4f4f4;padding:.4em .8em;font-size:12px}}
+table.kv td,table.kv th{{text-align:left}}</style></head><body><h1>{html.escape(title)}</h1>{src}
+<p>{html.escape(intro)}</p>
 {mp}{body}{'<h2>Notes and assumptions</h2><ul>' + nt + '</ul>' if nt else ''}</body></html>""", encoding="utf-8")
     return path
 
 
-def table(df: pd.DataFrame, rows: int = 30) -> str:
-    """``df`` as an HTML table; cell values and column names are escaped."""
-    return df.head(rows).to_html(index=False, border=0, escape=True, float_format=lambda v: f"{v:,.1f}")
+def table(df: pd.DataFrame, rows: int = 30, labels: dict[str, str] | None = None) -> str:
+    """``df`` as an HTML table (columns renamed by ``labels``); cell values and column names are escaped."""
+    d = df.head(rows).rename(columns=labels or {})
+    return d.to_html(index=False, border=0, escape=True, na_rep="—", float_format=lambda v: f"{v:,.1f}")
+
+
+def key_values(rows: list[tuple[str, object]]) -> str:
+    """A two-column table (measure, value) — a summary a person reads down, not one wide row; escaped."""
+    def fmt(v: object) -> str:
+        if isinstance(v, bool):
+            return "ja / yes" if v else "nein / no"
+        if isinstance(v, int):
+            return f"{v:,}"
+        if isinstance(v, float):
+            return f"{v:,.0f}" if v.is_integer() else f"{v:,.2f}"
+        return str(v)
+    body = "".join(f"<tr><th>{html.escape(k)}</th><td>{html.escape(fmt(v))}</td></tr>" for k, v in rows)
+    return f"<table class='kv'>{body}</table>"
 
 
 def img(b64: str) -> str:

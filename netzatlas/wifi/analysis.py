@@ -17,7 +17,8 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from netzatlas.coverage.siting import SitingResult, certified_greedy, coverage_matrix
+from netzatlas.cartography import priority_class
+from netzatlas.coverage.siting import Progress, SitingResult, certified_greedy, coverage_matrix
 from netzatlas.errors import InvalidParameter
 
 AP_CLASS_RANGE_M = {"outdoor": 70.0, "indoor": 25.0}
@@ -59,7 +60,8 @@ def priority_areas(demand: gpd.GeoDataFrame, cells: gpd.GeoDataFrame, cell_id: s
                   .to_crs(demand.crs), predicate="intersects", how="inner")
     j = j[~j.index.duplicated()]
     if j.empty:
-        return gpd.GeoDataFrame(columns=[cell_id, "uncovered_weight", "rank", "why", "geometry"], geometry="geometry",
+        return gpd.GeoDataFrame(columns=[cell_id, "uncovered_weight", "rank", "priority", "why", "geometry"],
+                                geometry="geometry",
                                 crs=cells.crs)
     agg = j.groupby(cell_id).agg(uncovered_weight=("weight", "sum"), places=("category", "size"))
     comp = j[j["category"] != "residents"].groupby([cell_id, "category"]).size().rename("n").reset_index()
@@ -73,6 +75,7 @@ def priority_areas(demand: gpd.GeoDataFrame, cells: gpd.GeoDataFrame, cell_id: s
     out["uncovered_weight"] = out["uncovered_weight"].round(1)
     out = out.sort_values("uncovered_weight", ascending=False).reset_index(drop=True)
     out["rank"] = np.arange(1, len(out) + 1)
+    out["priority"] = [priority_class(r) for r in out["rank"]]  # hoch / mittel / niedrig (shared cartography)
     return out.head(top) if top else out
 
 
@@ -86,7 +89,8 @@ class WlanSiting:
 def site_access_points(demand: gpd.GeoDataFrame, candidates: gpd.GeoDataFrame, hotspots: gpd.GeoDataFrame, *,
                        k: int | None = None, budget: float | None = None, cost_column: str | None = None,
                        radius_m: float = 70.0, capacity: float | None = None, certify: bool = True,
-                       class_ranges: dict[str, float] | None = None) -> WlanSiting:
+                       class_ranges: dict[str, float] | None = None, progress: Progress | None = None
+                       ) -> WlanSiting:
     """Choose new access points; existing hotspots are locked in with their own ranges."""
     if candidates.empty:
         raise InvalidParameter("there are no candidate sites for new access points")
@@ -104,7 +108,7 @@ def site_access_points(demand: gpd.GeoDataFrame, candidates: gpd.GeoDataFrame, h
         costs = np.r_[pd.to_numeric(cand[cost_column]).to_numpy(dtype=float), np.zeros(len(h))]
     w = demand["weight"].to_numpy(dtype=float)
     g, exact = certified_greedy(a, w, k, locked=locked, budget=budget, costs=costs, capacity=capacity,
-                                certify=certify)
+                                certify=certify, progress=progress)
     sites = cand.iloc[g.chosen].copy()
     sites["pick"] = np.arange(1, len(sites) + 1)
     sites["gain_weight"] = np.round(g.gains, 1)

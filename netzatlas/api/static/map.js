@@ -3,9 +3,19 @@
 "use strict";
 (function () {
   const CONFIG = JSON.parse(document.getElementById("netzatlas-config").textContent);
-  const COLORS = {fibre_address: "#7f7f7f", streetlight: "#f2b100", charging_point: "#1a9641", mobile_site: "#d7191c",
-    wlan_hotspot: "#2b83ba", poi: "#9e3ac9", population_grid: "#fdae61", municipality: "#000000",
-    candidate_site: "#e7298a"};
+  // Colours, classes and labels come from netzatlas/cartography.json (static/cartography.js, generated from it):
+  // the same definitions draw the report maps and the QGIS styles.
+  const CARTO = window.NETZATLAS_CARTOGRAPHY || {};
+  function colorOf(id) { return (CARTO[id] && CARTO[id].color) || "#3366cc"; }
+  /** A MapLibre colour: a `match` on the class attribute for categorized layers, else the layer colour. */
+  function colorExpr(id) {
+    const c = CARTO[id];
+    if (!c || !c.attribute || !c.classes.length) { return colorOf(id); }
+    const expr = ["match", ["to-string", ["get", c.attribute]]];
+    for (const k of c.classes) { expr.push(k.value, k.color); }
+    expr.push(c.color);
+    return expr;
+  }
   const BASEMAP_LAYERS = ["building", "road"];
   const base = CONFIG.base;
   const style = {version: 8, sources: {}, layers: [{id: "background", type: "background",
@@ -48,9 +58,11 @@
   function tiles(id) { return [`${base}/collections/${encodeURIComponent(id)}/tiles/WebMercatorQuad/{z}/{y}/{x}`]; }
 
   function styleLayers(id, gtype) {
-    const color = COLORS[id] || "#3366cc";
+    const c = CARTO[id] || {};
+    const color = colorExpr(id);
     if (id === "building") {
-      return [{id: id, type: "fill", minzoom: 13, paint: {"fill-color": "#d9d0c1", "fill-outline-color": "#b9b2a6"}}];
+      return [{id: id, type: "fill", minzoom: 13, paint: {"fill-color": colorOf(id),
+                                                         "fill-outline-color": c.outline || "#b9b2a6"}}];
     }
     if (id === "road") {
       return [{id: id, type: "line", minzoom: 11,
@@ -58,14 +70,16 @@
               {id: id + "-casing", type: "line", minzoom: 11, paint: {"line-color": "#b0a99f", "line-width": 0.5}}];
     }
     if (gtype.includes("polygon")) {
-      return [{id: id, type: "fill", paint: {"fill-color": color, "fill-opacity": id === "municipality" ? 0 : 0.25,
-                                             "fill-outline-color": color}},
+      const opacity = c.fill_opacity === undefined ? 0.25 : c.fill_opacity;
+      return [{id: id, type: "fill", paint: {"fill-color": color, "fill-opacity": opacity,
+                                             "fill-outline-color": c.outline || colorOf(id)}},
               {id: id + "-outline", type: "line",
-               paint: {"line-color": color, "line-width": id === "municipality" ? 2 : 0.5}}];
+               paint: {"line-color": c.outline || colorOf(id), "line-width": id === "municipality" ? 2 : 0.5}}];
     }
     return [{id: id, type: "circle",
              paint: {"circle-color": color, "circle-radius": ["interpolate", ["linear"], ["zoom"], 11, 2, 17, 7],
-                     "circle-stroke-color": "#ffffff", "circle-stroke-width": 0.5}}];
+                     "circle-stroke-color": c.attribute ? (c.outline || "#505050") : "#ffffff",
+                     "circle-stroke-width": c.attribute ? 0.8 : 0.5}}];
   }
 
   function addCollection(c) {
@@ -125,9 +139,25 @@
     box.dataset.collection = c.id;
     box.onchange = () => ids.forEach(i => map.setLayoutProperty(i, "visibility", box.checked ? "visible" : "none"));
     const swatch = el("span", undefined, "swatch");
-    swatch.style.background = COLORS[c.id] || "#999";
+    swatch.style.background = colorOf(c.id);
     label.append(box, swatch, document.createTextNode(asText(c.title || c.id)));
-    return label;
+    const classes = (CARTO[c.id] && CARTO[c.id].classes) || [];
+    if (!classes.length) { return label; }
+    // a categorized layer: its legend lists every class with its colour (the same as in reports and QGIS)
+    swatch.style.background = "conic-gradient(" + classes.map((k, i) =>
+      `${k.color} ${i / classes.length * 360}deg ${(i + 1) / classes.length * 360}deg`).join(", ") + ")";
+    const list = el("ul", undefined, "legend-classes");
+    list.dataset.collection = c.id;
+    for (const k of classes) {
+      const item = el("li");
+      const s = el("span", undefined, "swatch");
+      s.style.background = k.color;
+      item.append(s, document.createTextNode(k.label));
+      list.appendChild(item);
+    }
+    const wrap = el("div", undefined, "legend-layer");
+    wrap.append(label, list);
+    return wrap;
   }
 
   async function init() {

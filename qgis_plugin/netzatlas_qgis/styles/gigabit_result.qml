@@ -12,31 +12,31 @@
    <symbol type="marker" name="0" alpha="1" clip_to_extent="1" force_rhr="0">
     <layer class="SimpleMarker" enabled="1" pass="0" locked="0">
      <prop k="color" v="255,255,255,255"/><prop k="name" v="circle"/><prop k="size" v="1.8"/>
-     <prop k="outline_color" v="80,80,80,255"/><prop k="outline_width" v="0.15"/>
+     <prop k="outline_color" v="80,80,80,255"/><prop k="outline_width" v="0.2"/>
     </layer>
    </symbol>
    <symbol type="marker" name="1" alpha="1" clip_to_extent="1" force_rhr="0">
     <layer class="SimpleMarker" enabled="1" pass="0" locked="0">
      <prop k="color" v="189,189,189,255"/><prop k="name" v="circle"/><prop k="size" v="1.8"/>
-     <prop k="outline_color" v="80,80,80,255"/><prop k="outline_width" v="0.15"/>
+     <prop k="outline_color" v="80,80,80,255"/><prop k="outline_width" v="0.2"/>
     </layer>
    </symbol>
    <symbol type="marker" name="2" alpha="1" clip_to_extent="1" force_rhr="0">
     <layer class="SimpleMarker" enabled="1" pass="0" locked="0">
      <prop k="color" v="99,99,99,255"/><prop k="name" v="circle"/><prop k="size" v="1.8"/>
-     <prop k="outline_color" v="80,80,80,255"/><prop k="outline_width" v="0.15"/>
+     <prop k="outline_color" v="80,80,80,255"/><prop k="outline_width" v="0.2"/>
     </layer>
    </symbol>
    <symbol type="marker" name="3" alpha="1" clip_to_extent="1" force_rhr="0">
     <layer class="SimpleMarker" enabled="1" pass="0" locked="0">
      <prop k="color" v="0,0,0,255"/><prop k="name" v="circle"/><prop k="size" v="1.8"/>
-     <prop k="outline_color" v="80,80,80,255"/><prop k="outline_width" v="0.15"/>
+     <prop k="outline_color" v="80,80,80,255"/><prop k="outline_width" v="0.2"/>
     </layer>
    </symbol>
    <symbol type="marker" name="4" alpha="1" clip_to_extent="1" force_rhr="0">
     <layer class="SimpleMarker" enabled="1" pass="0" locked="0">
      <prop k="color" v="26,152,80,255"/><prop k="name" v="circle"/><prop k="size" v="1.8"/>
-     <prop k="outline_color" v="80,80,80,255"/><prop k="outline_width" v="0.15"/>
+     <prop k="outline_color" v="80,80,80,255"/><prop k="outline_width" v="0.2"/>
     </layer>
    </symbol>
   </symbols>

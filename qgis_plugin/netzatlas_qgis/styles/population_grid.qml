@@ -4,7 +4,7 @@
   <symbols>
    <symbol type="fill" name="0" alpha="1" clip_to_extent="1" force_rhr="0">
     <layer class="SimpleFill" enabled="1" pass="0" locked="0">
-     <prop k="color" v="253,174,97,90"/><prop k="outline_color" v="253,174,97,255"/><prop k="outline_width" v="0.1"/>
+     <prop k="color" v="253,174,97,89"/><prop k="outline_color" v="253,174,97,255"/><prop k="outline_width" v="0.26"/>
      <prop k="style" v="solid"/>
     </layer>
    </symbol>

@@ -10,26 +10,26 @@
   <symbols>
    <symbol type="marker" name="0" alpha="1" clip_to_extent="1" force_rhr="0">
     <layer class="SimpleMarker" enabled="1" pass="0" locked="0">
-     <prop k="color" v="128,0,128,255"/><prop k="name" v="triangle"/><prop k="size" v="3.5"/>
-     <prop k="outline_color" v="255,255,255,255"/><prop k="outline_width" v="0.3"/>
+     <prop k="color" v="215,25,28,255"/><prop k="name" v="triangle"/><prop k="size" v="3.5"/>
+     <prop k="outline_color" v="255,255,255,255"/><prop k="outline_width" v="0.2"/>
     </layer>
    </symbol>
    <symbol type="marker" name="1" alpha="1" clip_to_extent="1" force_rhr="0">
     <layer class="SimpleMarker" enabled="1" pass="0" locked="0">
-     <prop k="color" v="0,112,192,255"/><prop k="name" v="square"/><prop k="size" v="3.5"/>
-     <prop k="outline_color" v="255,255,255,255"/><prop k="outline_width" v="0.3"/>
+     <prop k="color" v="26,150,65,255"/><prop k="name" v="square"/><prop k="size" v="3.5"/>
+     <prop k="outline_color" v="255,255,255,255"/><prop k="outline_width" v="0.2"/>
     </layer>
    </symbol>
    <symbol type="marker" name="2" alpha="1" clip_to_extent="1" force_rhr="0">
     <layer class="SimpleMarker" enabled="1" pass="0" locked="0">
-     <prop k="color" v="255,140,0,255"/><prop k="name" v="pentagon"/><prop k="size" v="3.5"/>
-     <prop k="outline_color" v="255,255,255,255"/><prop k="outline_width" v="0.3"/>
+     <prop k="color" v="43,131,186,255"/><prop k="name" v="pentagon"/><prop k="size" v="3.5"/>
+     <prop k="outline_color" v="255,255,255,255"/><prop k="outline_width" v="0.2"/>
     </layer>
    </symbol>
    <symbol type="marker" name="3" alpha="1" clip_to_extent="1" force_rhr="0">
     <layer class="SimpleMarker" enabled="1" pass="0" locked="0">
      <prop k="color" v="242,177,0,255"/><prop k="name" v="circle"/><prop k="size" v="3.5"/>
-     <prop k="outline_color" v="255,255,255,255"/><prop k="outline_width" v="0.3"/>
+     <prop k="outline_color" v="255,255,255,255"/><prop k="outline_width" v="0.2"/>
     </layer>
    </symbol>
   </symbols>

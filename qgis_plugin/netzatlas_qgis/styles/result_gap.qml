@@ -2,9 +2,9 @@
 <qgis version="3.22.0" styleCategories="Symbology">
  <renderer-v2 type="singleSymbol" symbollevels="0" enableorderby="0" forceraster="0">
   <symbols>
-   <symbol type="fill" name="0" alpha="0.6" clip_to_extent="1" force_rhr="0">
+   <symbol type="fill" name="0" alpha="1" clip_to_extent="1" force_rhr="0">
     <layer class="SimpleFill" enabled="1" pass="0" locked="0">
-     <prop k="color" v="215,48,39,255"/><prop k="outline_color" v="165,0,38,255"/><prop k="outline_width" v="0.4"/>
+     <prop k="color" v="215,25,28,102"/><prop k="outline_color" v="165,0,38,255"/><prop k="outline_width" v="0.26"/>
      <prop k="style" v="solid"/>
     </layer>
    </symbol>

@@ -4,8 +4,8 @@
   <symbols>
    <symbol type="marker" name="0" alpha="1" clip_to_extent="1" force_rhr="0">
     <layer class="SimpleMarker" enabled="1" pass="0" locked="0">
-     <prop k="color" v="0,158,115,255"/><prop k="name" v="star"/><prop k="size" v="4.0"/>
-     <prop k="outline_color" v="255,255,255,255"/><prop k="outline_width" v="0.3"/>
+     <prop k="color" v="255,127,0,255"/><prop k="name" v="star"/><prop k="size" v="4"/>
+     <prop k="outline_color" v="255,255,255,255"/><prop k="outline_width" v="0.2"/>
     </layer>
    </symbol>
   </symbols>

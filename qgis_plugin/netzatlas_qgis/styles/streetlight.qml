@@ -11,31 +11,31 @@
   <symbols>
    <symbol type="marker" name="0" alpha="1" clip_to_extent="1" force_rhr="0">
     <layer class="SimpleMarker" enabled="1" pass="0" locked="0">
-     <prop k="color" v="242,177,0,255"/><prop k="name" v="circle"/><prop k="size" v="2.0"/>
+     <prop k="color" v="242,177,0,255"/><prop k="name" v="circle"/><prop k="size" v="2"/>
      <prop k="outline_color" v="255,255,255,255"/><prop k="outline_width" v="0.2"/>
     </layer>
    </symbol>
    <symbol type="marker" name="1" alpha="1" clip_to_extent="1" force_rhr="0">
     <layer class="SimpleMarker" enabled="1" pass="0" locked="0">
-     <prop k="color" v="0,112,192,255"/><prop k="name" v="circle"/><prop k="size" v="2.0"/>
+     <prop k="color" v="0,112,192,255"/><prop k="name" v="circle"/><prop k="size" v="2"/>
      <prop k="outline_color" v="255,255,255,255"/><prop k="outline_width" v="0.2"/>
     </layer>
    </symbol>
    <symbol type="marker" name="2" alpha="1" clip_to_extent="1" force_rhr="0">
     <layer class="SimpleMarker" enabled="1" pass="0" locked="0">
-     <prop k="color" v="255,140,0,255"/><prop k="name" v="circle"/><prop k="size" v="2.0"/>
+     <prop k="color" v="255,140,0,255"/><prop k="name" v="circle"/><prop k="size" v="2"/>
      <prop k="outline_color" v="255,255,255,255"/><prop k="outline_width" v="0.2"/>
     </layer>
    </symbol>
    <symbol type="marker" name="3" alpha="1" clip_to_extent="1" force_rhr="0">
     <layer class="SimpleMarker" enabled="1" pass="0" locked="0">
-     <prop k="color" v="150,150,150,255"/><prop k="name" v="circle"/><prop k="size" v="2.0"/>
+     <prop k="color" v="150,150,150,255"/><prop k="name" v="circle"/><prop k="size" v="2"/>
      <prop k="outline_color" v="255,255,255,255"/><prop k="outline_width" v="0.2"/>
     </layer>
    </symbol>
    <symbol type="marker" name="4" alpha="1" clip_to_extent="1" force_rhr="0">
     <layer class="SimpleMarker" enabled="1" pass="0" locked="0">
-     <prop k="color" v="0,0,0,255"/><prop k="name" v="circle"/><prop k="size" v="2.0"/>
+     <prop k="color" v="0,0,0,255"/><prop k="name" v="circle"/><prop k="size" v="2"/>
      <prop k="outline_color" v="255,255,255,255"/><prop k="outline_width" v="0.2"/>
     </layer>
    </symbol>

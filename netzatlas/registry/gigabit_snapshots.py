@@ -1,0 +1,110 @@
+"""Gigabit snapshots in the registry: the classification statement written as a snapshot's partition, its counts and
+its result_run record — without pandas, so that ``netzatlas gigabit classify`` starts fast (``gigabit_store``
+re-exports these names)."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import psycopg
+from psycopg import sql
+from psycopg.rows import dict_row
+
+from netzatlas.gigabit.classify_common import OUTPUT_COLUMNS
+from netzatlas.gigabit.classify_sql import apply_settings, classification_sql
+from netzatlas.gigabit.programmes import Programme
+from netzatlas.registry import result_runs
+
+
+def has_simulated_supply(conn: psycopg.Connection) -> bool:
+    """Whether any supply row comes from the demo simulation (by the (source, external_id) index: instant)."""
+    row = conn.execute("SELECT EXISTS (SELECT 1 FROM registry.broadband_supply WHERE source >= 'simulation' "
+                       "AND source < 'simulatioo' AND deleted_at IS NULL) AS e").fetchone()
+    return bool(row["e"] if isinstance(row, dict) else row[0])
+
+
+COUNTS = ("SELECT class_de, class_en, count(*) AS addresses, count(*) FILTER (WHERE eligible) AS eligible, "
+          "count(*) FILTER (WHERE overdue_plan) AS overdue_plans, count(*) FILTER (WHERE pre_marketing) "
+          "AS pre_marketing FROM {src} GROUP BY 1, 2 ORDER BY 1")
+
+
+def classify_counts(conn: psycopg.Connection, programme: Programme, reference_date: date) -> list[dict]:
+    """Addresses and eligible addresses per class, aggregated in PostGIS (no row leaves the database)."""
+    query, params = classification_sql(conn, programme, reference_date)
+    apply_settings(conn)
+    return list(conn.execute(COUNTS.format(src=f"({query}) q"), params).fetchall())
+
+
+def snapshot_counts(conn: psycopg.Connection, snapshot_id: str) -> list[dict]:
+    """``classify_counts`` of a stored snapshot (one pass over its partition)."""
+    with conn.cursor(row_factory=dict_row) as cur:
+        return list(cur.execute(COUNTS.format(src="registry.gigabit_classification WHERE snapshot_id = %(s)s"),
+                                {"s": snapshot_id}).fetchall())
+
+
+def save_snapshot(conn: psycopg.Connection, snapshot_id: str, programme: Programme, reference_date: date, *,
+                  title: str | None = None, simulated: bool = False, note: str | None = None,
+                  warning: str | None = None) -> int:
+    """``classify_snapshot``; the number of addresses classified."""
+    counts = classify_snapshot(conn, snapshot_id, programme, reference_date, title=title, simulated=simulated,
+                               note=note, warning=warning)
+    return sum(int(r["addresses"]) for r in counts)
+
+
+def classify_snapshot(conn: psycopg.Connection, snapshot_id: str, programme: Programme, reference_date: date, *,
+                      title: str | None = None, simulated: bool = False, note: str | None = None,
+                      warning: str | None = None) -> list[dict]:
+    """Classify in the database and keep the result as a dated snapshot (replacing one of the same id); returns
+    the counts per class (``snapshot_counts``).
+
+    The statement runs once, inside PostGIS, and its rows never pass through Python: ``CREATE TABLE … AS`` (run
+    with parallel workers, unlike ``INSERT … SELECT``) writes them into a new table, which becomes the snapshot's
+    partition of ``gigabit_classification`` (migration 0016); a replaced snapshot's partition is dropped, not
+    deleted row by row. ``warning`` (default: the programme's validity warning for the date) is kept with it.
+    After the statement the partition is read three times, each a plain scan: the NOT NULL / bound check, the
+    snapshot foreign key when it is attached, and one pass for the counts, from which the result_run summary is
+    made (bench/bench_gigabit.py times the phases)."""
+    if warning is None:
+        warning = programme.validity_warning(reference_date)
+    query, params = classification_sql(conn, programme, reference_date)
+    apply_settings(conn)
+    part = _first_value(conn.execute("SELECT registry.gigabit_partition(%s::text)", [snapshot_id]).fetchone())
+    conn.execute(sql.SQL("DROP TABLE IF EXISTS registry.{}").format(sql.Identifier(part)))
+    replaced = conn.execute("DELETE FROM registry.gigabit_snapshot WHERE id = %s RETURNING EXISTS (SELECT 1 FROM "
+                            "registry.funding_area f WHERE f.snapshot_id = id) AS areas", [snapshot_id]).fetchone()
+    conn.execute("INSERT INTO registry.gigabit_snapshot (id, title, programme, reference_date, simulated, note, "
+                 "warning) VALUES (%s, %s, %s, %s, %s, %s, %s)",
+                 [snapshot_id, title, programme.id, reference_date, simulated, note, warning])
+    _write_partition(conn, part, snapshot_id, query, params)
+    counts = snapshot_counts(conn, snapshot_id)
+    # provenance and history of the result (registry/result_runs.py): the replaced summary stays in audit.change;
+    # funding areas removed with the snapshot they belonged to are recorded as deleted
+    result_runs.record_snapshot(conn, snapshot_id, counts)
+    if replaced is not None and _first_value(replaced):
+        result_runs.record_deleted(conn, "funding_areas", snapshot_id)
+    return counts
+
+
+def _first_value(row: object) -> object:
+    return next(iter(row.values())) if isinstance(row, dict) else row[0]  # type: ignore[index]
+
+
+def _write_partition(conn: psycopg.Connection, part: str, snapshot_id: str, query: str, params: dict) -> int:
+    """The classification statement written as the partition ``part`` of ``gigabit_classification``."""
+    ident = sql.Identifier(part)
+    cur = conn.execute(sql.SQL("CREATE TABLE registry.{} AS SELECT %(snap)s::text AS snapshot_id, {} FROM ({}) q")
+                       .format(ident, sql.SQL(", ").join(map(sql.Identifier, OUTPUT_COLUMNS)), sql.SQL(query)),
+                       {**params, "snap": snapshot_id})
+    n = cur.rowcount
+    required = [_first_value(r) for r in conn.execute(
+        "SELECT column_name FROM information_schema.columns WHERE table_schema = 'registry' "
+        "AND table_name = 'gigabit_classification' AND is_nullable = 'NO'").fetchall()]
+    # NOT NULL as the parent has it, and the partition bound as a check, both verified in one pass, so that ATTACH
+    # needs no scan of its own
+    conn.execute(sql.SQL("ALTER TABLE registry.{} {}, ADD CONSTRAINT {} CHECK (snapshot_id = {})").format(
+        ident, sql.SQL(", ").join(sql.SQL("ALTER COLUMN {} SET NOT NULL").format(sql.Identifier(c))
+                                  for c in required),
+        sql.Identifier(f"{part}_bound"), sql.Literal(snapshot_id)))
+    conn.execute(sql.SQL("ALTER TABLE registry.gigabit_classification ATTACH PARTITION registry.{} "
+                         "FOR VALUES IN ({})").format(ident, sql.Literal(snapshot_id)))
+    return n

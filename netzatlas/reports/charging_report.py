@@ -1,0 +1,168 @@
+"""The charging reports: gaps (distance to the nearest public charger) and siting (new locations). Each writes a
+GeoPackage, an HTML report with its map, and a CSV as German Excel opens it; the header names the data sources
+with their vintage; people are whole numbers counted by one function (``outputs.inhabitants``)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import geopandas as gpd
+import pandas as pd
+
+from netzatlas.cartography import style
+from netzatlas.reports.maps import MapLayer, make_map, save_map
+from netzatlas.reports.names import area_names, site_names
+from netzatlas.reports.outputs import inhabitants, people, write_excel_csv
+from netzatlas.reports.page import bar_chart, histogram, img, key_values, table, write_page
+
+ATTRIBUTION = "© OpenStreetMap-Mitwirkende / contributors · Zensus 2011 · Ladesäulenregister BNetzA"
+LABELS = {
+    "rank": "Rang / rank", "name": "Lage / location", "population": "Einwohner / inhabitants",
+    "area_ha": "Fläche (ha) / area (ha)", "pick": "Nr. / no.", "kind": "Art / kind", "ref": "Kennung / id",
+    "residents_gained": "Einwohner neu in Reichweite / residents newly within reach", "lon": "Länge / longitude",
+    "lat": "Breite / latitude", "cell_id": "Rasterzelle / grid cell", "charge_points": "Ladepunkte / charge points",
+    "kw": "Leistung (kW) / power (kW)", "charge_points_per_1000": "Ladepunkte je 1.000 Einw. / per 1,000",
+    "kw_per_1000": "kW je 1.000 Einw. / per 1,000", "street": "Straße / street", "house_number": "Nr. / no.",
+    "straight_m": "Luftlinie (m) / straight (m)", "road_m": "entlang Straßen (m) / along roads (m)",
+    "gap": "Lücke / gap", "external_id": "Kennung / id",
+}
+SUMMARY = {
+    "chargers": "öffentliche Ladestationen / public chargers", "charge_points": "Ladepunkte / charge points",
+    "kw": "Leistung gesamt (kW) / total power (kW)",
+    "population_municipality": "Einwohner der Gemeinde (Zensus 2011, 100-m-Raster) / inhabitants (census grid)",
+    "population": "davon im Gebiet der Straßendaten (ausgewertet) / of which within the road data (analysed)",
+    "population_outside_road_data": "davon außerhalb der Straßendaten / of which outside the road data",
+    "population_within_250m_pct": "Einwohner ≤ 250 m entlang Straßen (%) / inhabitants ≤ 250 m (%)",
+    "population_within_500m_pct": "Einwohner ≤ 500 m (%) / inhabitants ≤ 500 m (%)",
+    "population_within_1000m_pct": "Einwohner ≤ 1000 m (%) / inhabitants ≤ 1000 m (%)",
+    "addresses_median_road_m": "Median Adresse → Ladepunkt entlang Straßen (m) / median address → charger (m)",
+    "addresses_in_gaps_pct": "Adressen in Lücken (%) / addresses in gaps (%)",
+    "charge_points_per_1000": "Ladepunkte je 1.000 Einwohner / charge points per 1,000 inhabitants",
+    "kw_per_1000": "kW je 1.000 Einwohner / kW per 1,000 inhabitants",
+}
+
+
+@dataclass
+class ReportFiles:
+    """The files an analysis wrote."""
+
+    gpkg: Path
+    html: Path
+    csv: Path
+    map: Path
+
+
+def _fresh(path: Path) -> Path:
+    if path.exists():
+        path.unlink()
+    return path
+
+
+def _lonlat(gdf: gpd.GeoDataFrame) -> pd.DataFrame:
+    p = gdf.geometry.representative_point().to_crs(4326)
+    return pd.DataFrame({"lon": p.x.round(6).values, "lat": p.y.round(6).values}, index=gdf.index)
+
+
+def write_gaps_report(res, chargers: gpd.GeoDataFrame, districts: gpd.GeoDataFrame,  # noqa: ANN001
+                      roads: gpd.GeoDataFrame, buildings: gpd.GeoDataFrame | None, pois: gpd.GeoDataFrame | None,
+                      sources: list[str], gap_distance_m: float, target: Path) -> ReportFiles:
+    """``res``: a ``charging.report.ChargingGaps``. Writes charging_gaps.gpkg/.html/.csv and charging_gaps_map.html."""
+    from netzatlas.charging.access import supply_per_cell
+
+    target.mkdir(parents=True, exist_ok=True)
+    gap_areas = res.gaps.copy()
+    gap_areas.insert(0, "name", area_names(gap_areas, roads, pois))
+    gpkg = _fresh(target / "charging_gaps.gpkg")
+    res.cells.replace([float("inf")], None).to_file(gpkg, layer="cells_100m")
+    gap_areas.to_file(gpkg, layer="gaps")
+    per_district = supply_per_cell(districts, chargers)
+    per_district["population"] = people(per_district["population_estimate"])
+    per_district.to_file(gpkg, layer="districts_1km")
+    res.addresses[["external_id", "street", "house_number", "straight_m", "road_m", "gap", "geometry"]] \
+        .replace([float("inf")], None).to_file(gpkg, layer="addresses")
+    csv = write_excel_csv(pd.concat([gap_areas.drop(columns="geometry"), _lonlat(gap_areas)], axis=1),
+                          target / "charging_gaps.csv", LABELS)
+    m, _ = make_map([MapLayer.styled("charging_gap", gap_areas, tooltip=("name", "population", "area_ha")),
+                     MapLayer.styled("existing_charger", chargers, tooltip=("name", "operator", "charge_points",
+                                                                            "power_kw"))],
+                    bounds_gdf=gap_areas if len(gap_areas) else res.cells, roads=roads, buildings=buildings,
+                    attribution=ATTRIBUTION, title=f"Ladelücken / charging gaps (> {gap_distance_m:g} m)")
+    page = save_map(m, target / "charging_gaps_map.html")
+    sm = res.summary
+    dist_cols = ["cell_id", "population", "charge_points", "kw", "charge_points_per_1000", "kw_per_1000"]
+    report = write_page(
+        target / "charging_gaps.html", "Ladeinfrastruktur: Lücken / public charging gaps",
+        f"{sm['chargers']:,} öffentliche Ladestationen / public chargers; {sm['charge_points_per_1000']} Ladepunkte "
+        f"und {sm['kw_per_1000']} kW je 1.000 Einwohner / charge points and kW per 1,000 inhabitants; Lücke = weiter "
+        f"als {gap_distance_m:g} m entlang Straßen / gap = farther than {gap_distance_m:g} m along roads.",
+        [("Zusammenfassung / summary", key_values([(SUMMARY.get(k, k), v) for k, v in sm.items()])),
+         ("Einwohner in Reichweite (entlang Straßen) / population within reach (along roads)",
+          img(bar_chart(["≤ 250 m", "≤ 500 m", "≤ 1000 m"], [sm["population_within_250m_pct"],
+                        sm["population_within_500m_pct"], sm["population_within_1000m_pct"]],
+                        "Anteil der Einwohner / share of the population", "%", style("existing_charger").color))),
+         ("Entfernung Adresse → nächster Ladepunkt / distance from addresses to the nearest charger",
+          img(histogram(res.addresses["road_m"].replace(float("inf"), float("nan")).clip(upper=3000),
+                        "entlang Straßen, bis 3 km / along roads (capped at 3 km)", "m"))),
+         ("Lücken / gap areas", table(gap_areas.drop(columns="geometry"), labels=LABELS)),
+         ("Je Bezirk (1-km-Zensuszellen; offene Daten ohne Bezirksgrenzen) / per district (1 km census cells)",
+          table(per_district.drop(columns="geometry").sort_values("population", ascending=False)[dist_cols],
+                labels=LABELS))],
+        map_file=page.name, sources=sources,
+        notes=["OSM-Ladestationen, die einem Registereintrag zugeordnet sind, zählen einmal / OSM stations linked "
+               "to a register entry are counted once.",
+               "Zellen mehr als 250 m von jeder Straße des Registers liegen außerhalb der Straßendaten und zählen "
+               "nicht als Lücke / cells more than 250 m from any registry road lie outside the road data.",
+               f"Dateien / files: {gpkg.name}, {csv.name} (Excel: Semikolon, Dezimalkomma / semicolon, "
+               "decimal comma)."])
+    return ReportFiles(gpkg, report, csv, page)
+
+
+def write_siting_report(s, cells: gpd.GeoDataFrame, chargers: gpd.GeoDataFrame,  # noqa: ANN001
+                        roads: gpd.GeoDataFrame, buildings: gpd.GeoDataFrame | None, sources: list[str], *,
+                        k: int, radius_m: float, target: Path) -> ReportFiles:
+    """``s``: a ``charging.siting.ChargingSiting``. Writes charging_siting.gpkg/.html/.csv and
+    charging_siting_map.html: the new locations by name and street, residents newly within reach."""
+    target.mkdir(parents=True, exist_ok=True)
+    sites = s.new_sites.copy()
+    sites.insert(1, "name_location", site_names(sites, roads))
+    sites["residents_gained"] = people(sites["residents_gained"])
+    cols = ["pick", "name_location", "kind", "ref", "residents_gained"]
+    out = gpd.GeoDataFrame(sites[cols].rename(columns={"name_location": "name"}), geometry=sites.geometry.values,
+                           crs=sites.crs)
+    gpkg = _fresh(target / "charging_siting.gpkg")
+    out.to_file(gpkg, layer="new_locations")
+    chargers.to_crs(out.crs)[[c for c in ("external_id", "name", "operator", "charge_points", "power_kw")
+                              if c in chargers.columns] + [chargers.geometry.name]] \
+        .to_file(gpkg, layer="chargers_today")
+    csv = write_excel_csv(pd.concat([out.drop(columns="geometry"), _lonlat(out)], axis=1),
+                          target / "charging_siting.csv", LABELS)
+    m, _ = make_map([MapLayer.styled("new_site", out, tooltip=("pick", "name", "residents_gained")),
+                     MapLayer.styled("existing_charger", chargers, tooltip=("name", "operator", "charge_points"))],
+                    bounds_gdf=out, roads=roads, buildings=buildings, attribution=ATTRIBUTION,
+                    title=f"Neue Ladestandorte / new charging locations ({len(out)})")
+    page = save_map(m, target / "charging_siting_map.html")
+    r = s.result
+    total, covered = inhabitants(cells), int(round(r.covered_weight))  # the siting's weights are the same estimate
+    rows = [("Einwohner der Gemeinde (Zensus 2011, 100-m-Raster) / inhabitants (census grid)", total),
+            (f"davon ≤ {radius_m:g} m (Luftlinie) von einem Ladepunkt / of which within {radius_m:g} m", covered),
+            ("Anteil / share (%)", round(covered / total * 100, 1) if total else 0.0),
+            ("bestehende Ladestationen (bleiben) / existing chargers (kept)", len(chargers)),
+            ("neue Standorte / new locations", len(out))]
+    if r.gap is not None:
+        rows.append(("Abstand der Auswahl zur exakten Schranke (MILP) / greedy gap to the exact bound (%)",
+                     round(r.gap * 100, 2)))
+    report = write_page(
+        target / "charging_siting.html", "Ladeinfrastruktur: neue Standorte / public charging: new locations",
+        f"{k} neue Standorte (Straßenleuchten, städtische Standorte), die die meisten Einwohner in {radius_m:g} m "
+        f"Reichweite bringen; bestehende Ladepunkte bleiben / {k} new locations (streetlights, city-offered sites) "
+        f"that bring the most residents within {radius_m:g} m; existing chargers stay.",
+        [("Zusammenfassung / summary", key_values(rows)),
+         ("Neue Standorte / new locations", table(out.drop(columns="geometry"), rows=200, labels=LABELS))],
+        map_file=page.name, sources=sources,
+        notes=["Reichweite als Luftlinie (≈ 400 m Fußweg bei 300 m) / reach as a straight line (300 m ≈ 400 m "
+               "walked); die Entfernung entlang Straßen prüft »netzatlas charging gaps« / the road distance is "
+               "checked by 'netzatlas charging gaps'.",
+               f"Dateien / files: {gpkg.name}, {csv.name} (Excel: Semikolon, Dezimalkomma / semicolon, "
+               "decimal comma)."])
+    return ReportFiles(gpkg, report, csv, page)
