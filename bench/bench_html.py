@@ -2,7 +2,8 @@
 
 (a) the items page with limit=100 as HTML (``?f=html``: table, paging, the page's GeoJSON embedded for its map)
     against the same page as GeoJSON — requests/s side by side, same URL otherwise, same load generator and
-    concurrency, measured in back-to-back pairs (the ratio of each pair is taken under the same machine load);
+    concurrency, measured in back-to-back pairs (the ratio of each pair is taken under the same machine load), with
+    the server process's CPU time per request (from /proc: steadier than req/s on a shared machine);
 (b) the web map's first complete render in Debian's Chromium (Playwright): seconds from navigation start to the
     first MapLibre ``idle`` event after the map has added every collection (``window.netzatlasReady``) — ``idle``
     fires when every tile of the view is loaded, every layer drawn and no transition runs: the first complete
@@ -77,7 +78,13 @@ def prepare_data(url: str, n: int = LAMPS) -> None:
         c.execute("VACUUM ANALYZE registry.streetlight")
 
 
-def html_vs_json(base: str, rounds: int = ROUNDS) -> dict[str, object]:
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def html_vs_json(base: str, pid: int, rounds: int = ROUNDS) -> dict[str, object]:
     """(a): req/s of the JSON and the HTML items page in ``rounds`` pairs of back-to-back runs (JSON first, then HTML
     first, alternately): the ratio of each pair is taken under the same load of the shared machine."""
     import httpx
@@ -87,13 +94,16 @@ def html_vs_json(base: str, rounds: int = ROUNDS) -> dict[str, object]:
     html = httpx.get(html_url, timeout=60)
     assert html.headers["content-type"].startswith("text/html") and html.text.count("<tr>") > 100
     runs: dict[str, list[float]] = {"json": [], "html": []}
+    cpu: dict[str, list[float]] = {"json": [], "html": []}
     for i in range(rounds):
         order = (("json", json_url), ("html", html_url))
         for kind, url in order if i % 2 == 0 else order[::-1]:
-            rps, _, errors = load(url)
+            before = cpu_seconds(pid)
+            rps, n, errors = load(url)
             assert errors == 0, f"{kind}: {errors} failed requests"
             runs[kind].append(rps)
-    return {"rounds": runs, "sizes": sizes}
+            cpu[kind].append((cpu_seconds(pid) - before) / max(n, 1) * 1000)
+    return {"rounds": runs, "sizes": sizes, "cpu_ms": cpu}
 
 
 def first_render(base: str, renders: int = RENDERS) -> dict[str, list[float]]:
@@ -127,7 +137,7 @@ def main() -> None:
     proc, base = start_netzatlas(url)
     try:
         wait(base + "/conformance", proc)
-        a = html_vs_json(base)
+        a = html_vs_json(base, proc.pid)
         b = first_render(base) if RENDERS else {}
     finally:
         proc.terminate()
@@ -137,11 +147,13 @@ def main() -> None:
     ratios = [h / j for h, j in zip(rounds["html"], rounds["json"], strict=True)]
     print(f"\n(a) {ITEMS} ({LAMPS:,} streetlights), one uvicorn worker, {os.environ.get('BENCH_CONCURRENCY', '8')} "
           f"concurrent keep-alive clients, {ROUNDS} pairs of {os.environ.get('BENCH_SECONDS', '10')} s runs")
-    print(f"{'':<6}{'req/s (median)':>16}{'bytes':>10}   runs")
+    cpu = {k: statistics.median(v) for k, v in a["cpu_ms"].items()}
+    print(f"{'':<6}{'req/s (median)':>16}{'server CPU ms/request':>23}{'bytes':>10}   runs (req/s)")
     for k in ("json", "html"):
-        print(f"{k.upper():<6}{med[k]:>16.1f}{sizes[k]:>10,}   {' / '.join(f'{r:.1f}' for r in rounds[k])}")
+        print(f"{k.upper():<6}{med[k]:>16.1f}{cpu[k]:>23.1f}{sizes[k]:>10,}   "
+              f"{' / '.join(f'{r:.1f}' for r in rounds[k])}")
     print(f"HTML ÷ JSON per pair: {' / '.join(f'{r:.2f}' for r in ratios)}; median {statistics.median(ratios):.2f} "
-          "(goal ≥ 0.5)")
+          f"(goal ≥ 0.5); server CPU per request JSON ÷ HTML {cpu['json'] / cpu['html']:.2f}")
     print(f"\n(b) /map first complete frame in Chromium (navigation start → first MapLibre idle after every "
           f"collection is added), {RENDERS} renders, 1280×800, SwiftShader")
     for k in b:

@@ -265,3 +265,30 @@ def test_language_choice():
     assert language(None) == "en" and language("fr-FR") == "en"
     assert language("de-DE,de;q=0.9") == "de" and language("en;q=0.9, de") == "de"
     assert language("fr, en;q=0.8, de;q=0.5") == "en"
+
+
+def test_table_rows_escape_every_cell_also_with_a_nul():
+    from netzatlas.api.html import Page, item_rows
+
+    page = Page(root="", origin="http://x", path="/collections/c/items", query=[], lang="en")
+    feats = [{"id": "a<b", "properties": {"n": "<i>x</i>", "v": 1.5, "o": {"k": "<s>"}, "z": None}},
+             {"id": "b", "properties": {"n": "nul\x00<b>bold</b>", "v": None, "o": [1, "&"], "z": True}}]
+    html = str(item_rows(feats, ["n", "v", "o", "z"], page, "c", "omitted"))
+    rows = html.split("\n")
+    assert len(rows) == 2 and all(r.count("<td>") + r.count("<td ") == 5 for r in rows), rows
+    assert "<i>" not in html and "<b>" not in html and "<s>" not in html
+    assert "&lt;i&gt;x&lt;/i&gt;" in html and "&lt;b&gt;bold&lt;/b&gt;" in html and "&amp;" in html
+    assert 'href="/collections/c/items/a%3Cb?f=html">a&lt;b</a>' in html
+    assert "<td></td>" in html and "<td>1.5</td>" in html and "<td>true</td>" in html
+
+
+def test_links_from_the_json_never_become_script_urls():
+    from netzatlas.api.html import Page
+
+    page = Page(root="", origin="http://127.0.0.1:8080", path="/", query=[], lang="en")
+    assert page.nav("javascript:alert(1)") is None and page.nav("data:text/html,x") is None
+    assert page.nav("relative/path") is None
+    assert page.nav("http://127.0.0.1:8080/collections?x=1") == "/collections?x=1&f=html"
+    assert page.nav("http://127.0.0.1:8080/api") == "/api", "a resource without a page keeps its URL"
+    assert page.nav("//evil.example/collections") == "/collections?f=html", "a scheme-relative URL stays here"
+    assert page.nav("https://other.example/doc") == "https://other.example/doc"

@@ -157,8 +157,9 @@ def test_mobile_processes(client, api_keys, db_url):
     assert client.get(res["rasters"][0]["href"], headers=h).status_code == 200
     assert client.get(res["rasters"][0]["href"]).status_code == 401
     with connect(db_url) as conn:
-        rid = conn.execute("INSERT INTO registry.mast_request (operator, radius_m, desired_height_m, received_on, "
-                           "deadline, geom) VALUES ('T', 300, 30, '2026-11-01', '2026-12-27', ST_Transform("
+        rid = conn.execute("INSERT INTO registry.mast_request (owner_org, operator, radius_m, desired_height_m, "
+                           "received_on, deadline, geom) VALUES ('city', 'T', 300, 30, '2026-11-01', '2026-12-27', "
+                           "ST_Transform("
                            "ST_SetSRID(ST_MakePoint(6.0751, 50.7626), 4326), 25832)) RETURNING id::text AS id"
                            ).fetchone()["id"]
         conn.commit()

@@ -114,7 +114,9 @@ def test_map_page_config_is_data(client):
     r = client.get("/map")
     block = re.search(r'<script type="application/json" id="netzatlas-config">(.*?)</script>', r.text, re.DOTALL)
     assert json.loads(block.group(1))["base"] == "http://testserver"
-    assert len(re.findall(r"<script", r.text)) == 3, "config block, maplibre-gl.js, map.js: nothing else"
+    scripts = re.findall(r"<script[^>]*>", r.text)
+    assert len(scripts) == 4, "config block, maplibre-gl.js, cartography.js, map.js: nothing else"
+    assert all('src="' in t for t in scripts if "application/json" not in t), "no inline script"
 
 
 @pytest.mark.parametrize("name", ["../webmap.py", "..%2Fwebmap.py", "map.html", "%00.js", "map.js%00",

@@ -119,6 +119,20 @@ def test_confidential_read_only_and_other_organizations_are_refused(client, keys
     assert (row["version"], row["deleted_at"]) == (version, None) and row["status"] != "rejected"
 
 
+def test_another_organization_may_not_evaluate_the_request(client, keys, recorded, conn):
+    """The evaluation process writes into the request: only its organization (or an admin) may run it on it."""
+    fid = recorded.rsplit("/", 1)[1]
+    before = conn.execute("SELECT status, version, evaluation FROM registry.mast_request WHERE id = %s",
+                          [fid]).fetchone()
+    r = client.post("/processes/mast-request-evaluation/execution", headers=auth(keys["other_writer"]),
+                    json={"inputs": {"request_id": fid}})
+    assert r.status_code == 403, r.text
+    assert "belongs to city" in r.json()["detail"]
+    after = conn.execute("SELECT status, version, evaluation FROM registry.mast_request WHERE id = %s",
+                         [fid]).fetchone()
+    assert after == before
+
+
 def test_a_bad_request_is_refused_and_nothing_is_written(client, keys, conn):
     before = conn.execute("SELECT count(*) AS n FROM registry.mast_request").fetchone()["n"]
     bad = {**REQUEST, "properties": {**REQUEST["properties"], "status": "granted"}}

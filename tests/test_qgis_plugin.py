@@ -25,8 +25,9 @@ def qgis_run(aachen_loaded, live_server, db_url, tmp_path_factory):
         # the city's GIS analyst: reads the confidential results, runs the analyses that replace them
         key = create_key(c, "city", ["read", "read:confidential", "write:gigabit_result", "write:funding_area_result",
                                      "write:coverage_hole_result", "write:mast_request"], "qgis-test")
-        rid = c.execute("INSERT INTO registry.mast_request (operator, radius_m, desired_height_m, received_on, "
-                        "deadline, geom) VALUES ('T', 300, 30, '2026-11-01', '2026-12-27', ST_Transform(ST_SetSRID("
+        rid = c.execute("INSERT INTO registry.mast_request (owner_org, operator, radius_m, desired_height_m, "
+                        "received_on, deadline, geom) VALUES ('city', 'T', 300, 30, '2026-11-01', '2026-12-27', "
+                        "ST_Transform(ST_SetSRID("
                         "ST_MakePoint(6.0839, 50.7753), 4326), 25832)) RETURNING id::text AS id").fetchone()["id"]
         c.commit()
     out = tmp_path_factory.mktemp("qgis")

@@ -113,6 +113,11 @@ def test_web_map_legend_lists_the_gigabit_classes_in_their_colours(live_server, 
     page.on("pageerror", lambda e: errors.append(str(e)))
     page.goto(f"{live_server}/map#13/50.7755/6.0845")
     page.wait_for_function("() => window.netzatlasReady === true", timeout=30_000)
+    box = page.locator("input[data-collection='gigabit_result']")
+    assert box.is_checked() is False, "result layers start switched off"
+    assert page.locator("ul.legend-classes[data-collection='gigabit_result']").is_hidden(), \
+        "classes are listed only while the layer is shown"
+    box.check()
     page.screenshot(path=str(tmp_path / "web-map-legend.png"))
     items = page.locator("ul.legend-classes[data-collection='gigabit_result'] li")
     got = {items.nth(i).inner_text().strip(): items.nth(i).locator(".swatch").evaluate(
@@ -121,8 +126,6 @@ def test_web_map_legend_lists_the_gigabit_classes_in_their_colours(live_server, 
             for c in style("gigabit_result").classes}
     assert got == want
     assert errors == []
-    # result layers start switched off
-    assert page.locator("input[data-collection='gigabit_result']").is_checked() is False
     context.close()
 
 

@@ -230,3 +230,15 @@ def test_improved_greedy_within_one_percent_on_the_aachen_instance(aachen_instan
     assert g.covered_weight == pytest.approx(covered_by(a, w, g.chosen))
     assert g.gap == pytest.approx((exact.bound - g.covered_weight) / exact.bound)
     assert "certified gap" in gap_certificate(g, exact)
+
+
+def test_certified_greedy_with_nothing_to_cover_is_optimal_not_a_division_by_zero():
+    """Demand of weight 0 (e.g. every resident already reached): the exact bound is 0 and the answer's gap is 0."""
+    from scipy import sparse as sp
+
+    from netzatlas.coverage.siting import certified_greedy
+
+    a = sp.csr_matrix(np.array([[1, 0], [0, 1], [1, 1]], dtype=bool))
+    g, exact = certified_greedy(a, np.zeros(3), 1)
+    assert g.covered_weight == 0 and g.gap == 0.0
+    assert exact is None or exact.covered_weight == 0

@@ -279,7 +279,8 @@ def item_rows(features: list[dict[str, Any]], columns: list[str], page: Page, ci
     Built here rather than cell by cell in the template (a page of 100 features has over a thousand cells; a
     template call per cell made the page 4× slower): a row's cells are joined with NUL, escaped in one call and
     split into cells at the NULs. Text from the database holds no NUL (PostgreSQL text and jsonb cannot); should
-    one appear anyway, that row's cells are escaped one by one. An empty cell is a null (the style sheet marks it).
+    one appear anyway, that row's cells are escaped one by one (the NUL shown as U+FFFD). An empty cell is a null
+    (the style sheet marks it).
     """
     base = page.root + f"/collections/{quote(cid, safe='')}/items/"
     out = []
@@ -291,10 +292,11 @@ def item_rows(features: list[dict[str, Any]], columns: list[str], page: Page, ci
         props = f.get("properties") or {}
         cells = [v if type(v) is str else as_text(v) for v in map(props.get, columns)]
         text = escape("\x00".join(cells))
-        if text.count("\x00") != max(len(cells) - 1, 0):
-            text = "\x00".join(escape(c) for c in cells)
-        out.append(head + "</td><td>" + text.replace("\x00", "</td><td>") + "</td></tr>" if cells
-                   else head + "</td></tr>")
+        if text.count("\x00") == max(len(cells) - 1, 0):
+            text = text.replace("\x00", "</td><td>")
+        else:   # a NUL inside a value: cell by cell, the NUL shown as U+FFFD
+            text = "</td><td>".join(escape(c.replace("\x00", "\ufffd")) for c in cells)
+        out.append(head + "</td><td>" + text + "</td></tr>" if cells else head + "</td></tr>")
     return Markup("\n".join(out))
 
 

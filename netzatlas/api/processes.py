@@ -23,9 +23,9 @@ from fastapi.responses import JSONResponse, Response
 from netzatlas.api.auth import Principal
 from netzatlas.api.deps import get_principal, get_state
 from netzatlas.api.features import base_url
-from netzatlas.api.state import CURRENT_ACTOR, ApiState
+from netzatlas.api.state import CURRENT_ACTOR, CURRENT_CALLER, ApiState
 from netzatlas.config import get_settings
-from netzatlas.errors import InvalidParameter, NetzatlasError, NotFound, TooManyRequests, Unauthorized
+from netzatlas.errors import Forbidden, InvalidParameter, NetzatlasError, NotFound, TooManyRequests, Unauthorized
 
 router = APIRouter()
 Progress = Callable[[float, str], None]
@@ -63,6 +63,8 @@ class Job:
     org: str | None = None       # the organization of the key that started it
     key_id: str | None = None    # the key that started it: only that key (or an admin) may see and dismiss it
     actor: str | None = None     # who, for the history of the results it writes
+    admin: bool = False          # started with an admin key (may change records of any organization)
+    failure: NetzatlasError | None = None  # the error that failed it (a refusal is answered as such)
 
 
 PROCESSES: dict[str, Process] = {}
@@ -154,13 +156,17 @@ def _run(job: Job, p: Process, inputs: dict[str, Any], state: ApiState) -> None:
 
     job.status = "running"
     try:
-        with actor(job.actor):
-            job.result = p.func(inputs, progress, state)
+        caller = CURRENT_CALLER.set((job.org, job.admin))
+        try:
+            with actor(job.actor):
+                job.result = p.func(inputs, progress, state)
+        finally:
+            CURRENT_CALLER.reset(caller)
         job.status, job.progress = "successful", 100.0
     except JobDismissed:
         job.status = "dismissed"
     except NetzatlasError as exc:
-        job.status, job.error = "failed", str(exc)
+        job.status, job.error, job.failure = "failed", str(exc), exc
     except Exception as exc:  # reported in the job status, not as a 500
         job.status, job.error = "failed", f"{type(exc).__name__}: {exc}"
     job.finished = datetime.now(UTC).isoformat(timespec="seconds")
@@ -189,7 +195,7 @@ async def execute(process_id: str, request: Request, prefer: str | None = Header
         raise InvalidParameter("the body must look like {\"inputs\": {...}}")
     inputs = _validate_inputs(p, body.get("inputs", {}))
     job = Job(id=uuid.uuid4().hex, process_id=p.id, org=principal.org, key_id=principal.key_id,
-              actor=principal.actor)
+              actor=principal.actor, admin=principal.admin)
     _admit(job)
     b = base_url(request)
     if prefer and "respond-async" in prefer:
@@ -199,6 +205,8 @@ async def execute(process_id: str, request: Request, prefer: str | None = Header
     import anyio
 
     await anyio.to_thread.run_sync(_run, job, p, inputs, state)
+    if isinstance(job.failure, Forbidden):
+        raise job.failure
     if job.status != "successful":
         raise InvalidParameter(f"{p.id} failed: {job.error}")
     return JSONResponse(job.result, headers={"Location": f"{b}/jobs/{job.id}"})

@@ -9,11 +9,11 @@ from typing import Any
 import numpy as np
 
 from netzatlas.api.processes import Process, Progress, feature_collection, register_process
-from netzatlas.api.state import ApiState
+from netzatlas.api.state import CURRENT_CALLER, ApiState
 from netzatlas.config import get_settings
 from netzatlas.coverage.demand import demand_points
 from netzatlas.coverage.signal import coverage_views, write_cog
-from netzatlas.errors import InvalidParameter, NotFound, PayloadTooLarge
+from netzatlas.errors import Forbidden, InvalidParameter, NotFound, PayloadTooLarge
 from netzatlas.mobile_sites.criteria import apply_property_and_heritage, criteria_table
 from netzatlas.mobile_sites.mast_request import MastRequest, ScoreWeights, evaluate, gain_explanation, own_network
 from netzatlas.mobile_sites.run import raster_name
@@ -68,6 +68,11 @@ def mast_request(inputs: dict[str, Any], progress: Progress, state: ApiState) ->
                          [inputs["request_id"]]).fetchone()
         if r is None:
             raise NotFound(f"no mast request {inputs['request_id']}")
+        org, admin = CURRENT_CALLER.get()
+        if not admin and r.get("owner_org") != org:
+            raise Forbidden(f"mast request {inputs['request_id']} belongs to {r.get('owner_org') or 'no organization'}"
+                            f"; a key of {org or 'no organization'} may not evaluate it",
+                            hint="the organization that recorded the request (or an admin) evaluates it")
         req = MastRequest(r["operator"], r["x"], r["y"], r["radius_m"], r["technology"], r["desired_height_m"],
                           r["received_on"], r["status"], r.get("coordination_weeks") or 8)
         progress(10, "coverage today")

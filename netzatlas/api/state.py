@@ -99,6 +99,9 @@ class ApiState:
 
 #: who runs the current analysis process (set by api/processes.py around the process function)
 CURRENT_ACTOR: ContextVar[str | None] = ContextVar("netzatlas_process_actor", default=None)
+#: the organization of the key running the current process and whether it is an admin key (records a process
+#: changes, such as a mast request, may only be changed by their owner organization or an admin)
+CURRENT_CALLER: ContextVar[tuple[str | None, bool]] = ContextVar("netzatlas_process_caller", default=(None, False))
 
 
 class ActorPool(ConnectionPool):

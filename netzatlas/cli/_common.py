@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, TypeVar
@@ -12,8 +11,18 @@ import psycopg
 import typer
 from rich.console import Console
 from rich.markup import escape
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    ProgressColumn,
+    Task,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
 from rich.table import Table
+from rich.text import Text
 
 from netzatlas.errors import ImportRejected, NetzatlasError
 from netzatlas.registry.db import refusal
@@ -52,11 +61,32 @@ def friendly_errors(func: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
+class RateColumn(ProgressColumn):
+    """Units done per second so far (``12,345 rows/s``)."""
+
+    def __init__(self, unit: str) -> None:
+        super().__init__()
+        self.unit = unit
+
+    def render(self, task: Task) -> Text:
+        speed = task.finished_speed or task.speed
+        if not speed:
+            return Text(f"… {self.unit}/s", style="progress.data.speed")
+        return Text(f"{speed:,.0f} {self.unit}/s" if speed >= 10 else f"{speed:.2f} {self.unit}/s",
+                    style="progress.data.speed")
+
+
+def bar_columns(unit: str) -> list[ProgressColumn]:
+    """The columns of every progress bar of the CLI: what, bar, done/total, rate, time left, time elapsed."""
+    return [TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), RateColumn(unit),
+            TextColumn("ETA"), TimeRemainingColumn(), TextColumn("elapsed"), TimeElapsedColumn()]
+
+
 @contextmanager
-def progress_bar(description: str, total: int | None = None) -> Iterator[Callable[..., None]]:
-    """A rich progress bar; yields ``update(completed, total=None, description=None)``."""
-    columns = [TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn()]
-    with Progress(*columns, console=err_console, transient=False, disable=not sys.stderr.isatty() and False) as p:
+def progress_bar(description: str, total: int | None = None, unit: str = "steps") -> Iterator[Callable[..., None]]:
+    """A rich progress bar (drawn on stderr, also into logs: its last state says how far a run got); yields
+    ``update(completed, total=None, description=None)``."""
+    with Progress(*bar_columns(unit), console=err_console, transient=False) as p:
         task = p.add_task(description, total=total)
 
         def update(completed: float, total: float | None = None, description: str | None = None) -> None:

@@ -11,18 +11,18 @@ from typing import TYPE_CHECKING, Any
 import typer
 from rich.markup import escape
 from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
     Progress,
-    ProgressColumn,
     SpinnerColumn,
-    TextColumn,
-    TimeElapsedColumn,
-    TimeRemainingColumn,
 )
-from rich.text import Text
 
-from netzatlas.cli._common import console, err_console, friendly_errors, print_rejects, print_report_table
+from netzatlas.cli._common import (
+    bar_columns,
+    console,
+    err_console,
+    friendly_errors,
+    print_rejects,
+    print_report_table,
+)
 from netzatlas.errors import ImportRejected
 
 if TYPE_CHECKING:  # geopandas & co. load only when an import runs (keeps `netzatlas --help` quick)
@@ -45,14 +45,6 @@ def show(report: ImportReport, title: str, notes: list[str] | None = None) -> No
         err_console.print(f"[bold yellow]Warning[/]: {escape(warning)}")
 
 
-class RateColumn(ProgressColumn):
-    """Rows per second."""
-
-    def render(self, task: Any) -> Text:
-        speed = task.finished_speed or task.speed
-        return Text(f"{speed:,.0f} rows/s" if speed else "", style="progress.data.speed")
-
-
 Quiet = typer.Option(False, "--quiet", "-q", help="No progress display (it is also off when the output is not a "
                                                     "terminal, e.g. in scripts and logs).")
 
@@ -69,8 +61,7 @@ def rows_progress(description: str, quiet: bool = False) -> Iterator[Callable[[s
 
     Yields ``update(phase, done, total)``; ``total`` 0 shows a spinner (size unknown, e.g. while reading). Nothing
     is drawn when :func:`show_progress` says no."""
-    columns = [SpinnerColumn(), TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
-               RateColumn(), TextColumn("ETA"), TimeRemainingColumn(), TextColumn("elapsed"), TimeElapsedColumn()]
+    columns = [SpinnerColumn(), *bar_columns("rows")]
     with Progress(*columns, console=err_console, transient=False, disable=not show_progress(quiet)) as p:
         tasks: dict[str, Any] = {}
 

@@ -37,18 +37,11 @@ def _surface_env(surface: str | None, terrain: list[str] | None) -> None:
 @contextmanager
 def _sites_progress(description: str) -> Iterator[Callable[[int, int], None]]:
     """A rich progress bar for a coverage run: sites done of total, rate (sites/s), elapsed and remaining time."""
-    import rich.progress as rp
-    from rich.text import Text
+    from rich.progress import Progress
 
-    from netzatlas.cli._common import err_console
+    from netzatlas.cli._common import bar_columns, err_console
 
-    class Rate(rp.ProgressColumn):
-        def render(self, task: rp.Task) -> Text:
-            return Text(f"{task.speed:.1f} sites/s" if task.speed else "… sites/s", style="progress.data.speed")
-
-    with rp.Progress(rp.TextColumn("[bold]{task.description}"), rp.BarColumn(), rp.MofNCompleteColumn(), Rate(),
-                     rp.TimeElapsedColumn(), rp.TextColumn("ETA"), rp.TimeRemainingColumn(),
-                     console=err_console) as bar:
+    with Progress(*bar_columns("sites"), console=err_console) as bar:
         task = bar.add_task(description, total=None)
         yield lambda done, total: bar.update(task, completed=done, total=total)
 

@@ -318,7 +318,9 @@ def certified_greedy(a: sparse.spmatrix, weights: Array, k: int | None = None, *
     exact = solve_milp(a, weights, k, locked=locked, budget=budget, costs=costs, capacity=capacity,
                        time_limit=time_limit)
     if exact.bound is not None and exact.bound == exact.bound and (g.bound is None or exact.bound < g.bound):
-        g.bound, g.gap = exact.bound, max(0.0, (exact.bound - g.covered_weight) / exact.bound)  # the tighter one
+        # the tighter one (a bound of 0: nothing left to cover, the answer is optimal)
+        g.bound = exact.bound
+        g.gap = max(0.0, (exact.bound - g.covered_weight) / exact.bound) if exact.bound > 0 else 0.0
     if not exact.chosen and exact.covered_weight != exact.covered_weight:
         return g, None
     return g, exact

@@ -34,7 +34,7 @@ from netzatlas.errors import ConstraintViolation
 __all__ = ["SupplyCounts", "default_holds", "write_partition"]
 
 TABLE = "registry.broadband_supply"
-#: columns the importer sets; the others (owner_org, …) keep their stored value or their default
+#: the changes that write history rows (and make a new partition worth building)
 HISTORY_OPS = ("INSERT", "UPDATE", "RESTORE", "DELETE")
 
 
@@ -103,6 +103,8 @@ def _csv(frame: pd.DataFrame) -> bytes:
 
 def _copy(conn: psycopg.Connection, table: sql.Composable, frame: pd.DataFrame) -> None:
     cols = sql.SQL(", ").join(sql.Identifier(c) for c in frame.columns)
+    if frame.empty:  # an empty line would be read as a row of NULLs
+        return
     with conn.cursor() as cur, cur.copy(sql.SQL("COPY {} ({}) FROM STDIN (FORMAT csv)").format(table, cols)) as cp:
         cp.write(_csv(frame))
 

@@ -155,6 +155,10 @@
       item.append(s, document.createTextNode(k.label));
       list.appendChild(item);
     }
+    // the classes are listed while the layer is shown (a short panel that leaves the map and its popups free)
+    list.hidden = !box.checked;
+    const toggle = box.onchange;
+    box.onchange = () => { toggle(); list.hidden = !box.checked; };
     const wrap = el("div", undefined, "legend-layer");
     wrap.append(label, list);
     return wrap;
