@@ -9,6 +9,7 @@ server instead (a database is created and dropped there).
 from __future__ import annotations
 
 import os
+import shutil
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -216,3 +217,21 @@ def aachen_loaded(db_url):
     demo.import_all(db_url)
     demo.conflate_charging(db_url)
     return db_url
+
+
+#: Debian's chromium (installed by scripts/setup.sh --dev), driven by Playwright in the browser tests
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """A headless Chromium for the module's browser tests (software WebGL, no network services of its own)."""
+    from playwright.sync_api import sync_playwright
+
+    assert Path(CHROMIUM).exists(), "Debian's chromium is installed by scripts/setup.sh --dev"
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=[
+            "--no-sandbox", "--disable-gpu", "--use-gl=swiftshader", "--enable-unsafe-swiftshader",
+            "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"])
+        yield b
+        b.close()

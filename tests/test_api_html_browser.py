@@ -13,7 +13,6 @@ import pytest
 from PIL import Image
 
 from tests.conftest import auth
-from tests.test_api_clients_browser import browser  # noqa: F401 - the shared chromium fixture
 from tests.test_api_xss_browser import WATCH, Watch
 
 pytestmark = pytest.mark.browser
@@ -40,7 +39,7 @@ def job(live_server, api_keys) -> str:
     return r.json()["jobID"]
 
 
-def open_page(browser, url: str, headers: dict[str, str] | None = None):  # noqa: ANN201, F811 - playwright
+def open_page(browser, url: str, headers: dict[str, str] | None = None):  # noqa: ANN201 - playwright
     context = browser.new_context(viewport={"width": 1100, "height": 800}, extra_http_headers=headers or {})
     page = context.new_page()
     page.add_init_script(WATCH)
@@ -51,7 +50,7 @@ def open_page(browser, url: str, headers: dict[str, str] | None = None):  # noqa
     return context, page, watch, response
 
 
-def test_every_view_opens_clean(live_server, browser, api_keys, planted, job):  # noqa: F811
+def test_every_view_opens_clean(live_server, browser, api_keys, planted, job):
     paths = ["/", "/conformance", "/collections", "/collections/streetlight", "/collections/streetlight/queryables",
              "/collections/streetlight/items?limit=50", f"/collections/streetlight/items/{planted}",
              f"/collections/streetlight/items/{planted}/history", "/processes", "/processes/gigabit-snapshots",
@@ -68,7 +67,7 @@ def test_every_view_opens_clean(live_server, browser, api_keys, planted, job):  
         context.close()
 
 
-def test_items_page_map_shows_the_features(live_server, browser, tmp_path):  # noqa: F811
+def test_items_page_map_shows_the_features(live_server, browser, tmp_path):
     context, page, watch, _ = open_page(browser, f"{live_server}/collections/streetlight/items?limit=100&f=html")
     drawn = page.evaluate("() => window.netzatlasHtml.map.queryRenderedFeatures({layers: ['point']}).length")
     rows = page.locator("table.items tbody tr").count()
@@ -83,7 +82,7 @@ def test_items_page_map_shows_the_features(live_server, browser, tmp_path):  # n
     context.close()
 
 
-def test_markup_stays_text_on_the_pages(live_server, browser, planted):  # noqa: F811
+def test_markup_stays_text_on_the_pages(live_server, browser, planted):
     for path in (f"/collections/streetlight/items/{planted}", "/collections/streetlight/items?limit=200"):
         context, page, watch, _ = open_page(browser, live_server + path)
         assert page.get_by_text(NAME, exact=True).count() >= 1, path
@@ -95,7 +94,7 @@ def test_markup_stays_text_on_the_pages(live_server, browser, planted):  # noqa:
         context.close()
 
 
-def test_map_popup_escapes_markup_and_default_view_shows_assets(live_server, browser, planted):  # noqa: F811
+def test_map_popup_escapes_markup_and_default_view_shows_assets(live_server, browser, planted):
     page = browser.new_page(viewport={"width": 1000, "height": 700})
     page.add_init_script(WATCH)
     watch = Watch(page)
@@ -125,7 +124,7 @@ def test_map_popup_escapes_markup_and_default_view_shows_assets(live_server, bro
     page.close()
 
 
-def test_api_documentation_renders_offline(live_server, browser):  # noqa: F811
+def test_api_documentation_renders_offline(live_server, browser):
     page = browser.new_page()
     page.add_init_script(WATCH)
     watch = Watch(page)

@@ -6,7 +6,6 @@ Screenshots are kept in the test's tmp folder, named after the report (``<analys
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import numpy as np
@@ -17,7 +16,6 @@ from netzatlas.cartography import style
 from tests.test_report_outputs import run_reports
 
 pytestmark = pytest.mark.browser
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 #: analysis → (report page, map page, the cartography style of its main result layer)
 PAGES = {
     "wifi-priority": ("wifi_priority.html", "wifi_priority_map.html", "wifi_priority"),
@@ -32,19 +30,6 @@ def reports(aachen_loaded, tmp_path_factory):
     results, out = run_reports(aachen_loaded, tmp_path_factory.getbasetemp())
     assert all(r.exit_code == 0 for r in results.values()), {k: r.output[-500:] for k, r in results.items()}
     return out
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    assert Path(CHROMIUM).exists(), "Debian's chromium is installed by scripts/setup.sh --dev"
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=[
-            "--no-sandbox", "--disable-gpu", "--use-gl=swiftshader", "--enable-unsafe-swiftshader",
-            "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"])
-        yield b
-        b.close()
 
 
 def _open(browser, path: Path, shot: Path) -> tuple[object, list[str], list[str]]:

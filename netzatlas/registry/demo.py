@@ -11,6 +11,7 @@ import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import geopandas as gpd
 import psycopg
@@ -18,6 +19,9 @@ import psycopg
 from netzatlas.config import DATA_DIR, get_settings
 from netzatlas.registry.db import ASSET_LAYERS, REFERENCE_LAYERS, catalogue, connect
 from netzatlas.registry.importers.load import ImportReport, load_layers
+
+if TYPE_CHECKING:
+    from netzatlas.reports.maps import MapLayer
 
 READER_VERSION = "1"
 AACHEN = DATA_DIR / "aachen"
@@ -152,30 +156,40 @@ def summary(url: str) -> list[dict[str, object]]:
     return rows
 
 
-LAYER_STYLE = {
-    "fibre_address": ("#7f7f7f", 1.5, ("street", "house_number", "house_number_suffix"), False),
-    "streetlight": ("#f2b100", 2.5, ("name", "height_m", "lamp_type"), True),
-    "charging_point": ("#1a9641", 5, ("name", "operator", "charge_points", "power_kw", "source"), True),
-    "mobile_site": ("#d7191c", 6, ("name", "site_type", "operator", "height_m"), True),
-    "wlan_hotspot": ("#2b83ba", 5, ("name", "operator", "ssid"), True),
-    "poi": ("#9e3ac9", 3, ("name", "category"), False),
+#: the demo map's overlays: layer → (tooltip columns, shown at start); colours, sizes, classes and legend labels
+#: come from the shared cartography (``netzatlas/cartography.json``), as on the web map and the report maps
+DEMO_LAYERS: dict[str, tuple[tuple[str, ...], bool]] = {
+    "fibre_address": (("street", "house_number", "house_number_suffix", "status"), False),
+    "streetlight": (("name", "height_m", "lamp_type", "status"), True),
+    "charging_point": (("name", "operator", "charge_points", "power_kw", "source", "status"), True),
+    "mobile_site": (("name", "site_type", "operator", "height_m", "status"), True),
+    "wlan_hotspot": (("name", "operator", "ssid", "status"), True),
+    "poi": (("name", "category"), False),
 }
+
+
+def map_layers(frames: dict[str, gpd.GeoDataFrame]) -> list[MapLayer]:
+    """The demo map's layers from the registry's frames (layer name → GeoDataFrame), each styled by the shared
+    cartography (status classes coloured and listed in the legend); the municipal boundary first."""
+    from netzatlas.reports.maps import MapLayer
+
+    layers = [MapLayer.styled(name, frames[name], tooltip=tooltip, show=show)
+              for name, (tooltip, show) in DEMO_LAYERS.items()]
+    muni = frames.get("municipality")
+    if muni is not None and not muni.empty:
+        layers.insert(0, MapLayer.styled("municipality", muni, tooltip=("name",)))
+    return layers
 
 
 def write_map(url: str, path: Path) -> tuple[Path, str]:
     from netzatlas.registry.exporters.files import read_layer
-    from netzatlas.reports.maps import MapLayer, make_map, save_map
+    from netzatlas.reports.maps import make_map, save_map
 
     with connect(url) as conn:
         cat = catalogue(conn)
-        frames = {name: read_layer(conn, cat[name]) for name in (*LAYER_STYLE, "road", "building", "municipality")}
-    layers = [MapLayer(f"{name}", frames[name], color=c, radius=r, tooltip=t, show=show)
-              for name, (c, r, t, show) in LAYER_STYLE.items()]
+        frames = {name: read_layer(conn, cat[name]) for name in (*DEMO_LAYERS, "road", "building", "municipality")}
     muni = frames["municipality"]
-    if not muni.empty:
-        layers.insert(0, MapLayer("municipality boundary", muni, color="#000000", fill_opacity=0.0, weight=2.0,
-                                  tooltip=("name",)))
-    m, used = make_map(layers, bounds_gdf=frames["poi"] if not frames["poi"].empty else muni,
+    m, used = make_map(map_layers(frames), bounds_gdf=frames["poi"] if not frames["poi"].empty else muni,
                        roads=frames["road"], buildings=frames["building"], basemap_url=get_settings().basemap_url,
                        attribution=ATTRIBUTION, title="netzatlas registry")
     return save_map(m, path), used

@@ -40,18 +40,56 @@
     return typeof v === "object" ? JSON.stringify(v) : String(v);
   }
 
-  /** The popup's content as DOM nodes: the title and one row per property, all as text. */
-  function popupContent(title, properties) {
-    const root = el("div", undefined, "netzatlas-popup");
-    root.appendChild(el("b", asText(title)));
+  /** Fields for the machine (ids, provenance, versions): collapsed into a popup's "details" part. */
+  const INTERNAL = new Set(["id", "uuid", "source", "external_id", "version", "owner_org", "batch_id",
+                            "created_batch", "updated_batch", "created_by", "updated_by", "deleted_by",
+                            "created_at", "updated_at", "deleted_at", "valid_from", "valid_to"]);
+  function isInternal(k) { return INTERNAL.has(k) || /(_batch|_batch_id|_by)$/.test(k); }
+  function filled(v) { return v !== null && v !== undefined && asText(v).trim() !== ""; }
+
+  /** What a person calls a feature: its name, else its address (street + house number), else its street, else
+   *  the layer's title; with the fields that heading already shows. */
+  function featureHeading(title, p) {
+    if (filled(p.name)) { return {text: asText(p.name).trim(), used: ["name"]}; }
+    if (filled(p.street)) {
+      const no = [p.house_number, p.house_number_suffix].filter(filled).map(v => asText(v).trim()).join("");
+      return {text: no ? `${asText(p.street).trim()} ${no}` : asText(p.street).trim(),
+              used: ["street", "house_number", "house_number_suffix"]};
+    }
+    return {text: asText(title), used: []};
+  }
+
+  /** A table of [key, value] rows; `raw` keeps the keys as the API spells them (the details part). */
+  function rows(entries, raw) {
     const table = el("table");
-    for (const [k, v] of Object.entries(properties || {})) {
+    for (const [k, v] of entries) {
       const tr = el("tr");
-      tr.appendChild(el("th", k));
+      tr.appendChild(el("th", raw ? k : k.replace(/_/g, " ")));
       tr.appendChild(el("td", asText(v)));
       table.appendChild(tr);
     }
-    root.appendChild(table);
+    return table;
+  }
+
+  /** The popup's content as DOM nodes, all as text: the feature's name (or address, street, layer title) as the
+   *  heading, the layer's title under it, the meaningful properties, and the internal fields in a collapsed
+   *  "details" part at the end. */
+  function popupContent(title, properties) {
+    const p = properties || {};
+    const root = el("div", undefined, "netzatlas-popup");
+    const head = featureHeading(title, p);
+    root.appendChild(el("div", head.text, "popup-heading"));
+    if (head.text !== asText(title)) { root.appendChild(el("div", asText(title), "popup-layer")); }
+    const entries = Object.entries(p).filter(([k, v]) => filled(v) && !head.used.includes(k));
+    const shown = entries.filter(([k]) => !isInternal(k));
+    const internal = entries.filter(([k]) => isInternal(k));
+    if (shown.length) { root.appendChild(rows(shown)); }
+    if (internal.length) {
+      const details = el("details", undefined, "popup-details");
+      details.appendChild(el("summary", "Details (ids, source)"));
+      details.appendChild(rows(internal, true));
+      root.appendChild(details);
+    }
     return root;
   }
 

@@ -12,8 +12,8 @@
 - ``registry.layer_policy``: ``mast_request`` confidential (operators' site plans are business secrets until a
   decision is published), ``monument`` public, ``municipal_property`` confidential.
 
-Revision ID: 0020
-Revises: 0019
+Revision ID: 0019
+Revises: 0018
 Create Date: 2026-11-30
 """
 
@@ -21,8 +21,8 @@ from __future__ import annotations
 
 from alembic import context, op
 
-revision = "0020"
-down_revision = "0019"
+revision = "0019"
+down_revision = "0018"
 branch_labels = None
 depends_on = None
 

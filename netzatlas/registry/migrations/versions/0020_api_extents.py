@@ -29,8 +29,8 @@ data:
 Layers created later are tracked with ``SELECT registry.track_extent('registry.<table>')``; until then their extent
 is computed on every read (``registry.extent_tracked`` lists the tracked ones).
 
-Revision ID: 0022
-Revises: 0021
+Revision ID: 0020
+Revises: 0019
 Create Date: 2026-11-30
 """
 
@@ -38,8 +38,8 @@ from __future__ import annotations
 
 from alembic import op
 
-revision = "0022"
-down_revision = "0021"
+revision = "0020"
+down_revision = "0019"
 branch_labels = None
 depends_on = None
 
