@@ -36,10 +36,10 @@ def classify_process(inputs: dict[str, Any], progress: Progress, state: ApiState
     progress(5, "classifying in PostGIS")
     with state.pool.connection() as conn:
         sim = gigabit_store.has_simulated_supply(conn)
-        n = gigabit_store.save_snapshot(conn, snap, p, ref, simulated=sim, note=SIMULATED_NOTE if sim else None,
-                                        warning=warning)
-        progress(80, "counting")
-        rows = gigabit_store.snapshot_counts(conn, snap)
+        # the counts come from the writer's own pass over the new partition (no second count)
+        rows = gigabit_store.classify_snapshot(conn, snap, p, ref, simulated=sim,
+                                               note=SIMULATED_NOTE if sim else None, warning=warning)
+        n = sum(int(r["addresses"]) for r in rows)
     return {"snapshot": snap, "programme": p.id, "reference_date": str(ref), "addresses": n,
             "eligible": sum(r["eligible"] for r in rows), "classes": rows, "warnings": [warning] if warning else [],
             "collection": f"/collections/gigabit_result/items?snapshot_id={snap}",

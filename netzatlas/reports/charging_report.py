@@ -150,7 +150,7 @@ def write_siting_report(s, cells: gpd.GeoDataFrame, chargers: gpd.GeoDataFrame, 
             ("bestehende Ladestationen (bleiben) / existing chargers (kept)", len(chargers)),
             ("neue Standorte / new locations", len(out))]
     if r.gap is not None:
-        rows.append(("Abstand der Auswahl zur exakten Schranke (MILP) / greedy gap to the exact bound (%)",
+        rows.append(("Abstand der Auswahl zur exakten Schranke (MILP) / gap of the chosen sites to the exact bound (%)",
                      round(r.gap * 100, 2)))
     report = write_page(
         target / "charging_siting.html", "Ladeinfrastruktur: neue Standorte / public charging: new locations",

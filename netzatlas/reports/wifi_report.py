@@ -116,7 +116,7 @@ def write_siting_report(s, demand: gpd.GeoDataFrame, hotspots: gpd.GeoDataFrame,
             ("Hotspots heute (bleiben) / hotspots kept", len(hotspots)),
             ("neue Access Points / new access points", len(out))]
     if s.exact is not None and r.gap is not None:
-        rows.append(("Abstand zur exakten Schranke (HiGHS) / greedy gap to the exact bound (%)",
+        rows.append(("Abstand der Auswahl zur exakten Schranke (HiGHS) / gap of the chosen sites to the bound (%)",
                      round(r.gap * 100, 2)))
     report = write_page(
         target / "wifi_siting_report.html", "Öffentliches WLAN: neue Access Points / public WLAN: new access points",
