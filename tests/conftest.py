@@ -235,3 +235,21 @@ def browser():
             "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"])
         yield b
         b.close()
+
+
+@contextmanager
+def netzatlas_home(home: Path) -> Iterator[Path]:
+    """NETZATLAS_HOME set to ``home`` (outputs, caches) for the duration, the settings re-read, then restored."""
+    from netzatlas.config import get_settings
+
+    old = os.environ.get("NETZATLAS_HOME")
+    os.environ["NETZATLAS_HOME"] = str(home)
+    get_settings.cache_clear()
+    try:
+        yield home
+    finally:
+        if old is None:
+            os.environ.pop("NETZATLAS_HOME", None)
+        else:
+            os.environ["NETZATLAS_HOME"] = old
+        get_settings.cache_clear()

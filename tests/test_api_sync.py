@@ -106,3 +106,24 @@ def test_a_feature_deleted_in_the_registry_is_held_back(client, api_keys, db_url
     with psycopg.connect(db_url) as c:
         row = c.execute("SELECT height_m, version FROM registry.streetlight WHERE id = %s", [ids["A"]]).fetchone()
     assert row == (8.0, 2)  # the deleted lamp was not touched by the sync (version 2 = the delete)
+
+
+def test_a_feature_without_a_required_value_is_rejected_on_its_own(client, api_keys, conn):
+    """building.height_m is NOT NULL without a default: a building sent without it is one rejected feature with its
+    reason (not a 409 refusing the whole request), and the others are written."""
+    src = f"city-buildings-{uuid.uuid4().hex[:6]}"
+
+    def building(ext: str, x: float, **props) -> dict:
+        ring = [[x, 50.77], [x + 0.0002, 50.77], [x + 0.0002, 50.7702], [x, 50.7702], [x, 50.77]]
+        return {"type": "Feature", "geometry": {"type": "Polygon", "coordinates": [ring]},
+                "properties": {"external_id": ext, **props}}
+
+    body = fc([building("H1", 6.080, height_m=12), building("H2", 6.081), building("H3", 6.082, height_m=None)])
+    r = client.post(f"/sync/building?source={src}", json=body, headers=auth(api_keys["admin"]))
+    assert r.status_code == 200, r.text
+    res = models.SyncResult.model_validate(r.json())
+    assert (res.created, res.rejected) == (1, 2)
+    reasons = {o.external_id: o.reason for o in res.features if o.outcome == "rejected"}
+    assert "height_m is required" in reasons["H2"] and "height_m is required" in reasons["H3"]
+    stored = conn.execute("SELECT external_id FROM registry.building WHERE source = %s", [src]).fetchall()
+    assert [r["external_id"] for r in stored] == ["H1"]

@@ -7,7 +7,6 @@ report and the stored evaluation. The sample files in tests/data/mobile_layers a
 
 from __future__ import annotations
 
-import os
 import re
 from datetime import date
 from pathlib import Path
@@ -19,7 +18,7 @@ from typer.testing import CliRunner
 
 from netzatlas.mobile_sites.criteria import apply_property_and_heritage, criteria_table
 from netzatlas.mobile_sites.mast_request import ScoreWeights
-from tests.conftest import auth
+from tests.conftest import auth, netzatlas_home
 
 SAMPLES = Path(__file__).parent / "data" / "mobile_layers"
 CRS = "EPSG:25832"
@@ -72,25 +71,16 @@ def test_heritage_inside_a_listed_area_or_near_a_listed_point():
 @pytest.fixture(scope="module")
 def cli(db_url, tmp_path_factory):
     from netzatlas.cli.main import app
-    from netzatlas.config import get_settings
 
-    home = tmp_path_factory.mktemp("heritage-home")
-    old = os.environ.get("NETZATLAS_HOME")
-    os.environ["NETZATLAS_HOME"] = str(home)
-    get_settings.cache_clear()
-    runner = CliRunner()
+    with netzatlas_home(tmp_path_factory.mktemp("heritage-home")) as home:
+        runner = CliRunner()
 
-    def run(*args: str, code: int = 0) -> str:
-        res = runner.invoke(app, list(args), catch_exceptions=False)
-        assert res.exit_code == code, res.output
-        return " ".join(res.output.split())
+        def run(*args: str, code: int = 0) -> str:
+            res = runner.invoke(app, list(args), catch_exceptions=False)
+            assert res.exit_code == code, res.output
+            return " ".join(res.output.split())
 
-    yield run, home / "output" / "mobile"
-    if old is None:
-        os.environ.pop("NETZATLAS_HOME", None)
-    else:
-        os.environ["NETZATLAS_HOME"] = old
-    get_settings.cache_clear()
+        yield run, home / "output" / "mobile"
 
 
 @pytest.fixture(scope="module")

@@ -4,7 +4,6 @@ assumed flat, operators as they are), a mast request from receipt to the city's 
 from __future__ import annotations
 
 import json
-import os
 import re
 
 import geopandas as gpd
@@ -13,29 +12,22 @@ import pyogrio
 import pytest
 from typer.testing import CliRunner
 
+from tests.conftest import netzatlas_home
+
 
 @pytest.fixture(scope="module")
 def cli(aachen_loaded, tmp_path_factory):
     from netzatlas.cli.main import app
-    from netzatlas.config import get_settings
 
-    home = tmp_path_factory.mktemp("mobile-home")
-    old = os.environ.get("NETZATLAS_HOME")
-    os.environ["NETZATLAS_HOME"] = str(home)
-    get_settings.cache_clear()
-    runner = CliRunner()
+    with netzatlas_home(tmp_path_factory.mktemp("mobile-home")) as home:
+        runner = CliRunner()
 
-    def run(*args: str):
-        res = runner.invoke(app, list(args), catch_exceptions=False)
-        assert res.exit_code == 0, res.output
-        return " ".join(res.output.split())  # rich wraps lines at the terminal width
+        def run(*args: str):
+            res = runner.invoke(app, list(args), catch_exceptions=False)
+            assert res.exit_code == 0, res.output
+            return " ".join(res.output.split())  # rich wraps lines at the terminal width
 
-    yield run, home / "output" / "mobile"
-    if old is None:
-        os.environ.pop("NETZATLAS_HOME", None)
-    else:
-        os.environ["NETZATLAS_HOME"] = old
-    get_settings.cache_clear()
+        yield run, home / "output" / "mobile"
 
 
 @pytest.fixture(scope="module")

@@ -334,7 +334,7 @@ async def update(collection_id: str, feature_id: str, request: Request,
     gdf = _frame(layer, feature, in_crs, "x")
     if feature.get("geometry") is None:
         gdf = gpd.GeoDataFrame(gdf.drop(columns="geometry"), geometry=[shapely.Point(0, 0)], crs="EPSG:25832")
-    prep = prepare(gdf, layer, srid=layer.srid or state.storage_srid,
+    prep = prepare(gdf, layer, srid=layer.srid or state.storage_srid, partial=True,
                    boundary_4326=municipality_boundary_4326() if feature.get("geometry") is not None else None)
     if prep.rejects:
         raise ImportRejected("feature", prep.rejects)

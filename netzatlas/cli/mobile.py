@@ -57,16 +57,20 @@ def coverage_cmd(resolution: float = typer.Option(10.0, "--resolution", help="Ra
                                                    "flat."),
                  high_loss_share: float = HIGH_LOSS) -> None:
     """Best-server RSRP rasters (Cloud-Optimized GeoTIFF) per operator and technology, outdoor (1.5 m above ground,
-    outside buildings) and indoor (building-entry loss), holes and statistics for both. Incremental: only sites
-    changed since the last run are recomputed."""
+    outside buildings) and indoor (building-entry loss), holes and statistics for both (GeoPackage), an HTML report
+    with its map and a CSV of the holes (German Excel). Incremental: only sites changed since the last run are
+    recomputed."""
     import numpy as np
+    import pandas as pd
 
-    from netzatlas.coverage.gaps import holes, stats_per_area
+    from netzatlas.coverage.gaps import holes, population_raster, stats_per_area
     from netzatlas.coverage.signal import coverage_views, indoor_note, write_cog
     from netzatlas.mobile_sites.run import raster_name
     from netzatlas.registry import analysis_inputs as ai
     from netzatlas.registry import mobile_io
     from netzatlas.registry.db import connect
+    from netzatlas.reports import coverage_report as cr
+    from netzatlas.reports.outputs import inhabitants, source_lines
 
     _surface_env(surface, terrain)
     with connect() as conn:
@@ -78,38 +82,57 @@ def coverage_cmd(resolution: float = typer.Option(10.0, "--resolution", help="Ra
         per_group = mobile_io.store_holes(conn, run, surf, threshold, cells, addresses,
                                           high_loss_share=high_loss_share)
         conn.commit()
+        roads, pois, buildings = ai.layer(conn, "road"), ai.layer(conn, "poi"), ai.layer(conn, "building")
+        sources = source_lines(conn, cr.SOURCE_KINDS)
     notes = run.assumptions + [indoor_note(high_loss_share)]
     tags = {"assumptions": " | ".join(notes), "unit": "RSRP dBm"}
+    population: dict[str, np.ndarray] = {}  # people per raster cell of each view (its valid cells)
+    summary = []
     for (op, tech), raster in run.rasters.items():
         for view, (rsrp, valid) in coverage_views(raster, surf, run.frequencies.get((op, tech), 1800.0),
                                                   high_loss_share).items():
             write_cog(base / raster_name(view, op, tech), np.where(valid, rsrp, np.nan).astype("float32"),
                       surf.transform, surf.crs, nodata=float("nan"),
                       tags={**tags, "coverage": view, "operator": op, "technology": tech})
+            if view not in population:
+                population[view] = population_raster(cells.to_crs(surf.crs), surf.transform, rsrp.shape, valid=valid)
+            mine = per_group[(per_group["operator"] == op) & (per_group["technology"] == tech)
+                             & (per_group["coverage"] == view)] if len(per_group) else per_group
+            summary.append(cr.group_summary(op, tech, view, rsrp, valid, population[view], threshold, mine))
     best = mobile_io.current_best(run)
     gpkg = base / "coverage_holes.gpkg"
     if gpkg.exists():
         gpkg.unlink()
     views = coverage_views(best, surf, max(run.frequencies.values(), default=1800.0), high_loss_share)
     stats = None
+    named = {}
     for view, (rsrp, valid) in views.items():
         h = holes(rsrp, surf.transform, surf.crs, threshold, cells, addresses, min_people=1, valid=valid)
-        h.assign(coverage=view, assumptions=" | ".join(notes)).to_file(gpkg, layer=f"holes_{view}")
+        h = named[view] = cr.named_holes(h.assign(coverage=view), roads, pois)
+        h.assign(assumptions=" | ".join(notes)).to_file(gpkg, layer=f"holes_{view}")
+        if view not in population:
+            population[view] = population_raster(cells.to_crs(surf.crs), surf.transform, rsrp.shape, valid=valid)
+        summary.insert(len(named) - 1, cr.group_summary(cr.ALL_NETWORKS, "", view, rsrp, valid, population[view],
+                                                        threshold, h))
         st = stats_per_area(rsrp, surf.transform, cells1k, threshold, cells, valid=valid, prefix=f"{view}_")
         stats = st if stats is None else stats.join(st.drop(columns=[c for c in st.columns if c in stats.columns
                                                                      and not c.startswith(f"{view}_")]))
         print_report_table(f"Largest {view} holes, all public networks (RSRP < {threshold:g} dBm)",
-                           h.head(5)[["hole", "people", "addresses", "area_ha"]].to_dict("records"))
+                           h.head(5)[["rank", "name", "people", "addresses", "area_ha"]].to_dict("records"))
     if len(per_group):
         per_group.to_file(gpkg, layer="holes_per_operator_technology")
     if stats is not None:
         stats.to_file(gpkg, layer="stats_1km")
+    files = cr.write_coverage_report(named, pd.DataFrame(summary), roads, buildings, sources,
+                                     population_total=inhabitants(cells), threshold_dbm=threshold,
+                                     resolution_m=resolution, assumptions=notes, target=base, gpkg=gpkg)
     console.print(f"sites recomputed: {len(run.recomputed_sites)}, reused from the last run: "
                   f"{len(run.reused_sites)}; duplicate-site links: {links}")
     for note in notes:
         console.print(f"[yellow]assumption[/]: {note}")
     console.print(f"[green]rasters[/]: {base}/rsrp_outdoor_*.tif, rsrp_indoor_*.tif  [green]holes[/]: {gpkg} "
                   "(also the collection coverage_hole_result, column coverage = outdoor / indoor)")
+    console.print(f"[green]report[/]: {files.html}  [green]map[/]: {files.map}  [green]table[/]: {files.csv}")
 
 
 @request_app.command("create")
@@ -304,12 +327,16 @@ def small_cells_cmd(top: int = typer.Option(20, "--top", help="How many of the b
                                                       "chosen lamps (m, default 150)."),
                     threshold: float = THRESHOLD) -> None:
     """Screen every streetlight as a small-cell host (height, power, spacing, demand, fibre), choose the best N at
-    least --min-spacing apart, and their coverage gain; writes a layer and a map."""
+    least --min-spacing apart, and their coverage gain; writes a GeoPackage, an HTML report with its map and a CSV
+    of the chosen lamps (German Excel)."""
     from netzatlas.coverage.demand import demand_points
+    from netzatlas.mobile_sites.defaults import SMALL_CELL
     from netzatlas.mobile_sites.small_cells import ScreeningParams, choose, screen
     from netzatlas.registry import analysis_inputs as ai
     from netzatlas.registry import mobile_io
     from netzatlas.registry.db import connect
+    from netzatlas.reports import coverage_report as cr
+    from netzatlas.reports.outputs import source_lines
 
     params = ScreeningParams() if min_spacing is None else ScreeningParams(min_lamp_spacing_m=min_spacing)
     with connect() as conn:
@@ -324,32 +351,33 @@ def small_cells_cmd(top: int = typer.Option(20, "--top", help="How many of the b
         simulated = any(r["simulated"] for r in fibre)
         res = screen(lamps, sites, demand, fibre_pts, params, fibre_simulated=simulated)
         chosen = choose(res, top, params)
-        gain = _gain(conn, chosen, threshold)
+        gain = round(_gain(conn, chosen, threshold))
+        roads, buildings = ai.layer(conn, "road"), ai.layer(conn, "building")
+        sources = source_lines(conn, cr.SOURCE_KINDS)
     base = mobile_io.get_settings().output_dir / "mobile"
-    base.mkdir(parents=True, exist_ok=True)
-    res.to_file(base / "small_cells.gpkg", layer="streetlights")
-    chosen.to_file(base / "small_cells.gpkg", layer="chosen")
-    _small_cell_map(chosen, base / "small_cells_map.html")
     n_h, n_p = int(res["height_assumed"].sum()), int(res["power_assumed"].sum())
+    fibre_from = "the SIMULATED demo supply" if simulated else "the registry supply"
+    sc = SMALL_CELL
+    defaults = (f"{sc.height_m:g} m, {sc.eirp_dbm:g} dBm EIRP, {sc.frequency_mhz / 1000:g} GHz {sc.technology}, "
+                f"{sc.max_radius_m:g} m")
+    assumptions = [f"coverage gain with the small-cell defaults {defaults}", f"pole height assumed "
+                   f"({params.default_height_m:g} m) for {n_h:,} streetlights, permanent power for {n_p:,}",
+                   f"fibre distances from {fibre_from}", f"chosen lamps at least {params.min_lamp_spacing_m:g} m "
+                   "apart"]
+    lamps = cr.named_lamps(chosen, roads, addrs)
+    files = cr.write_small_cells_report(res, lamps, sites, roads, buildings, sources, gain_people=gain,
+                                        threshold_dbm=threshold, assumptions=assumptions, target=base)
     console.print(f"{int(res['suitable'].sum()):,} of {len(res):,} streetlights suitable; heights assumed for "
-                  f"{n_h:,}, permanent power assumed for {n_p:,}; fibre distances from "
-                  f"{'the SIMULATED demo supply' if simulated else 'the registry supply'}")
+                  f"{n_h:,}, permanent power assumed for {n_p:,}; fibre distances from {fibre_from}")
     console.print(f"the {len(chosen)} chosen small cells (≥ {params.min_lamp_spacing_m:g} m apart) would newly "
-                  f"cover ≈ {gain:,.0f} people outdoor (RSRP ≥ {threshold:g} dBm; small-cell defaults assumed: "
-                  "8 m, 37 dBm EIRP, 3.6 GHz NR, 400 m)")
-    print_report_table(f"Chosen lamps ({min(len(chosen), 10)} of {len(chosen)})",
-                       chosen.head(10)[["external_id", "demand_weight", "nearest_site_m", "nearest_chosen_m",
-                                        "fibre_distance_m", "score", "assumed"]].to_dict("records"))
-    console.print(f"[green]layer[/]: {base / 'small_cells.gpkg'}  [green]map[/]: {base / 'small_cells_map.html'}")
-
-
-def _small_cell_map(chosen, path) -> None:  # noqa: ANN001
-    from netzatlas.reports.maps import MapLayer, make_map, save_map
-
-    tooltip_fields = ("external_id", "score", "nearest_chosen_m", "assumed")
-    m, _ = make_map([MapLayer("chosen small-cell lamps", chosen, color="#f2b100", radius=6,
-                              tooltip=tooltip_fields)], bounds_gdf=chosen, title="small cells on streetlights")
-    save_map(m, path)
+                  f"cover ≈ {gain:,} people outdoor (RSRP ≥ {threshold:g} dBm; small-cell defaults assumed: "
+                  f"{defaults})")
+    print_report_table(f"Chosen lamps ({min(len(lamps), 10)} of {len(lamps)})",
+                       lamps.head(10)[["pick", "name", "address", "external_id", "demand_weight", "nearest_site_m",
+                                       "nearest_chosen_m", "fibre_distance_m", "score", "assumed"]
+                                      ].to_dict("records"))
+    console.print(f"[green]layer[/]: {files.gpkg}  [green]report[/]: {files.html}  [green]map[/]: {files.map}  "
+                  f"[green]table[/]: {files.csv}")
 
 
 def _gain(conn, best_lamps, threshold: float) -> float:  # noqa: ANN001

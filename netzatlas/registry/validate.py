@@ -449,6 +449,20 @@ def _typed_columns(df: pd.DataFrame, layer: Layer, reasons: _Reasons, decimal: s
     return columns, extras
 
 
+def _required(df: pd.DataFrame, layer: Layer, reasons: _Reasons, partial: bool) -> None:
+    """Columns the layer keeps no feature without (NOT NULL, no default): a row without a value is rejected with its
+    reason, not left to the database (which would refuse the whole write). ``partial`` (a patch): only the columns
+    it sets are checked."""
+    for c in layer.data_columns:
+        if c.nullable or c.has_default or c.name in ("external_id", "properties"):
+            continue
+        if c.name not in df.columns:
+            if not partial:
+                reasons.add(pd.Series(True, index=df.index), f"{c.name} is required for {layer.name} and missing")
+        else:
+            reasons.add(df[c.name].isna(), f"{c.name} is required for {layer.name} and empty")
+
+
 def prepare(
     gdf: gpd.GeoDataFrame,
     layer: Layer,
@@ -459,10 +473,12 @@ def prepare(
     repair: bool = False,
     value_lists: Mapping[str, set[str]] | None = None,
     decimal: str | None = None,
+    partial: bool = False,
 ) -> Prepared:
     """Validate and shape a layer-like GeoDataFrame; nothing is dropped silently. ``value_lists``: the codes each
     value-list column may hold (``registry.db.value_lists``); ``decimal``: the file's decimal mark (``,`` / ``.``;
-    None: detected from the numeric columns' values, see :mod:`netzatlas.registry.textvalues`)."""
+    None: detected from the numeric columns' values, see :mod:`netzatlas.registry.textvalues`); ``partial``: the
+    frame holds only the columns a patch sets (required columns it leaves out are not missing)."""
     if "external_id" not in gdf.columns:
         raise FileFormatError(
             f"no external_id column for layer {layer.name}",
@@ -482,6 +498,7 @@ def prepare(
                    and c.name in df.columns and _is_text(df[c.name])]
         decimal = textvalues.detect_decimal(v for c in numeric for v in df[c].dropna().unique().tolist())
     typed, extras = _typed_columns(df, layer, reasons, decimal)
+    _required(df, layer, reasons, partial)
     if value_lists:
         _known_codes(df, typed, value_lists, reasons)
     df["properties"] = _properties_json(df, extras)
