@@ -81,6 +81,12 @@ def test_mast_request_from_receipt_to_statement(cli, coverage, conn):
     cands = gpd.read_file(folder / "candidates.geojson")
     assert len(cands) and cands["assumed"].str.contains("terrain assumed flat").all()
     assert not cands["label"].str.match(r"^(node|way|relation)/").any()
+    # the same candidates as a GeoPackage and as a CSV German Excel opens; the sources with their vintage on top
+    assert len(gpd.read_file(folder / "candidates.gpkg", layer="candidates")) == len(cands)
+    raw = (folder / "candidates.csv").read_bytes()
+    assert raw.startswith(b"\xef\xbb\xbf") and b";" in raw.splitlines()[0]
+    assert len(raw.decode("utf-8-sig").strip().splitlines()) == len(cands) + 1
+    assert "Datenquellen / data sources" in report and "OpenStreetMap" in report
     assert (cands["people_newly_covered_outdoor"] >= 0).all() and (cands["people_newly_covered_indoor"] >= 0).all()
     # plausible: no single candidate newly covers more people than live in the demo's population grid
     total = conn.execute("SELECT sum(population_estimate) AS p FROM registry.population_grid WHERE resolution_m = 100"

@@ -218,7 +218,9 @@ def request_evaluate(request_id: str = typer.Argument(...), threshold: float = T
     from netzatlas.registry import mobile_io
     from netzatlas.registry.db import connect
     from netzatlas.registry.demo import ATTRIBUTION
+    from netzatlas.reports import coverage_report as cr
     from netzatlas.reports.mast_report import write_mast_report
+    from netzatlas.reports.outputs import source_lines
 
     with connect(user="cli") as conn:
         row, req = _load_request(conn, request_id)
@@ -245,7 +247,8 @@ def request_evaluate(request_id: str = typer.Argument(...), threshold: float = T
                                                req.y - req.radius_m - 500:req.y + req.radius_m + 500]
         criteria = criteria_table(weights, sources)
         report = write_mast_report(req, ranked, out, run.assumptions, request_id, gain_note=note, weights=weights,
-                                   context=context, criteria=criteria)
+                                   context=context, criteria=criteria,
+                                   sources=source_lines(conn, cr.SOURCE_KINDS))
         keep = [c for c in ranked.columns if c not in ("geometry", "properties")]
         summary = json.loads(ranked[keep].head(20).to_json(orient="records", date_format="iso"))
         conn.execute("UPDATE registry.mast_request SET evaluation = %s, report = %s, status = CASE WHEN status = "

@@ -15,6 +15,7 @@ from shapely.geometry import Point
 
 from netzatlas.cartography import style
 from netzatlas.reports.maps import MapLayer, make_map, save_map
+from netzatlas.reports.outputs import write_excel_csv
 from netzatlas.reports.safe_html import PAGE_CSP, js_template_text, meta_tag, text
 
 #: candidate colours by kind and the sensitive facilities' colour: the shared cartography (as in QGIS)
@@ -58,13 +59,21 @@ def _map(req, ranked: gpd.GeoDataFrame, out_dir: Path, context: dict) -> str:  #
 
 def write_mast_report(req, ranked: gpd.GeoDataFrame, out_dir: Path, assumptions: list[str],  # noqa: ANN001
                       request_id: str, *, gain_note: str = "", weights: object = None,
-                      context: dict | None = None, criteria: list[dict] | None = None) -> Path:
-    """report.html + map.html + candidates.geojson (with the assumptions on every feature). ``criteria``: every
-    score criterion with its weight and source (``mobile_sites.criteria.criteria_table``)."""
+                      context: dict | None = None, criteria: list[dict] | None = None,
+                      sources: list[str] | None = None) -> Path:
+    """report.html + map.html + candidates.geojson and candidates.gpkg (with the assumptions on every feature) +
+    candidates.csv (German Excel: ``;``, decimal comma, UTF-8 with BOM). ``criteria``: every score criterion with its
+    weight and source (``mobile_sites.criteria.criteria_table``); ``sources``: the data sources with their vintage
+    (``reports.outputs.source_lines``), shown under the title."""
     out_dir.mkdir(parents=True, exist_ok=True)
     geo = ranked.assign(assumed=" | ".join(assumptions)).to_crs(4326)
-    geo.drop(columns=[c for c in ("properties",) if c in geo]).to_file(out_dir / "candidates.geojson",
-                                                                       driver="GeoJSON")
+    geo = geo.drop(columns=[c for c in ("properties",) if c in geo])
+    geo.to_file(out_dir / "candidates.geojson", driver="GeoJSON")
+    gpkg = out_dir / "candidates.gpkg"
+    gpkg.unlink(missing_ok=True)
+    geo.to_file(gpkg, layer="candidates", driver="GPKG")
+    write_excel_csv(ranked[[c for c in TABLE_COLUMNS if c in ranked.columns]], out_dir / "candidates.csv")
+    src = "".join(f"<li>{text(line)}</li>" for line in sources or [])
     basemap = _map(req, ranked, out_dir, context or {})
     cols = [c for c in TABLE_COLUMNS if c in ranked.columns]
     table = ranked[cols].to_html(index=False, border=0, escape=True, na_rep="—")
@@ -76,6 +85,7 @@ def write_mast_report(req, ranked: gpd.GeoDataFrame, out_dir: Path, assumptions:
     page.write_text(f"""<!DOCTYPE html><html lang="de"><head><meta charset="utf-8">{meta_tag(PAGE_CSP)}
 <title>Standortanfrage</title><style>{STYLE}</style></head><body>
 <h1>Standortanfrage / mast request {text(request_id)}</h1>
+<p>Datenquellen / data sources:</p><ul>{src or "<li>—</li>"}</ul>
 <p>Operator <b>{text(req.operator)}</b>, {text(req.technology)}, search ring radius {req.radius_m:g} m,
 desired antenna height {req.desired_height_m:g} m above ground; received {text(req.received_on)}.<br>
 <b>{text(getattr(req, "period_text", f"answer due by {req.deadline}"))}</b>.</p>
@@ -88,8 +98,9 @@ left; purple: kindergartens, schools, hospitals; candidates labelled by name or 
 <table><tr><th>criterion</th><th>weight</th><th>taken from</th></tr>{crit}</table>
 <h3>Score weights</h3><ul>{w}</ul>
 <p>Score = centre proximity + distance to kindergartens/schools/hospitals + co-location + city property − heritage +
-people newly covered indoor (own network; components shown). Files: candidates.geojson (every feature carries the
-assumptions).</p><h2>Assumptions</h2><ul>{notes}</ul></body></html>""", encoding="utf-8")
+people newly covered indoor (own network; components shown). Files: candidates.gpkg / candidates.geojson (every
+feature carries the assumptions), candidates.csv (German Excel).</p>
+<h2>Assumptions</h2><ul>{notes}</ul></body></html>""", encoding="utf-8")
     return page
 
 
