@@ -18,7 +18,8 @@ from tests.conftest import auth
 
 UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 #: lon, lat: away from the other test data (conftest's api_data, the XSS test's plants), ~100 px apart at zoom 17
-LAMP, CHARGER, UNNAMED = (6.0790, 50.7690), (6.0805, 50.7690), (6.0820, 50.7690)
+# north of the grid of 100,000 lamps that test_api_sync leaves (lat 50.75–50.775), so nothing else is under the cursor
+LAMP, CHARGER, UNNAMED = (6.0790, 50.7810), (6.0805, 50.7810), (6.0820, 50.7810)
 
 
 @pytest.fixture(scope="module")
