@@ -24,8 +24,9 @@ def _lamps(n: int, status: list | None = None) -> gpd.GeoDataFrame:
     data = {"external_id": [f"L{i:04d}" for i in range(n)], "height_m": [4.0 + i % 8 for i in range(n)]}
     if status is not None:
         data["status"] = status
-    return gpd.GeoDataFrame(data, geometry=[Point(6.08 + i * 1e-4, 50.77 + (i % 7) * 1e-4) for i in range(n)],
-                            crs="EPSG:4326")
+    # a grid of 500 columns ~7 m apart: inside Aachen however many (the rebuild test loads more than the table holds)
+    return gpd.GeoDataFrame(data, geometry=[Point(6.06 + (i % 500) * 1e-4, 50.76 + (i // 500) * 1e-4 + (i % 7) * 1e-5)
+                                            for i in range(n)], crs="EPSG:4326")
 
 
 def test_sorted_uuids_are_random_v4_in_ascending_order():
