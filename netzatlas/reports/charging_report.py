@@ -13,7 +13,7 @@ import pandas as pd
 from netzatlas.cartography import style
 from netzatlas.reports.maps import MapLayer, make_map, save_map
 from netzatlas.reports.names import area_names, site_names
-from netzatlas.reports.outputs import inhabitants, people, write_excel_csv
+from netzatlas.reports.outputs import files_note, inhabitants, people, write_excel_csv
 from netzatlas.reports.page import bar_chart, histogram, img, key_values, table, write_page
 
 ATTRIBUTION = "© OpenStreetMap-Mitwirkende / contributors · Zensus 2011 · Ladesäulenregister BNetzA"
@@ -113,8 +113,7 @@ def write_gaps_report(res, chargers: gpd.GeoDataFrame, districts: gpd.GeoDataFra
                "to a register entry are counted once.",
                "Zellen mehr als 250 m von jeder Straße des Registers liegen außerhalb der Straßendaten und zählen "
                "nicht als Lücke / cells more than 250 m from any registry road lie outside the road data.",
-               f"Dateien / files: {gpkg.name}, {csv.name} (Excel: Semikolon, Dezimalkomma / semicolon, "
-               "decimal comma)."])
+               files_note(gpkg, csv)])
     return ReportFiles(gpkg, report, csv, page)
 
 
@@ -163,6 +162,5 @@ def write_siting_report(s, cells: gpd.GeoDataFrame, chargers: gpd.GeoDataFrame, 
         notes=["Reichweite als Luftlinie (≈ 400 m Fußweg bei 300 m) / reach as a straight line (300 m ≈ 400 m "
                "walked); die Entfernung entlang Straßen prüft »netzatlas charging gaps« / the road distance is "
                "checked by 'netzatlas charging gaps'.",
-               f"Dateien / files: {gpkg.name}, {csv.name} (Excel: Semikolon, Dezimalkomma / semicolon, "
-               "decimal comma)."])
+               files_note(gpkg, csv)])
     return ReportFiles(gpkg, report, csv, page)

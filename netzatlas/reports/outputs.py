@@ -98,6 +98,12 @@ def write_excel_csv(df: pd.DataFrame, path: Path, labels: Mapping[str, str] | No
     return path
 
 
+def files_note(gpkg: Path, csv: Path) -> str:
+    """The report note naming the files written beside it (the CSV in German Excel form)."""
+    return (f"Dateien / files: {gpkg.name}, {csv.name} (Excel: Semikolon, Dezimalkomma / semicolon, "
+            "decimal comma).")
+
+
 def source_lines(conn, kinds: Iterable[str]) -> list[str]:  # noqa: ANN001 - a psycopg connection
     """The header lines of a report: each imported source of ``kinds`` with its vintage and files."""
     return [s.line() for s in data_sources(read_batches(conn), kinds)]

@@ -13,7 +13,7 @@ from netzatlas.cartography import style
 from netzatlas.reports.charging_report import ReportFiles, _fresh, _lonlat
 from netzatlas.reports.maps import MapLayer, make_map, save_map
 from netzatlas.reports.names import area_names, site_names
-from netzatlas.reports.outputs import write_excel_csv
+from netzatlas.reports.outputs import files_note, write_excel_csv
 from netzatlas.reports.page import bar_chart, img, key_values, table, write_page
 
 ATTRIBUTION = "© OpenStreetMap-Mitwirkende / contributors · Zensus 2011"
@@ -83,8 +83,7 @@ def write_priority_report(cov: gpd.GeoDataFrame, cells: gpd.GeoDataFrame, distri
         notes=["Bedarfsgewichte: netzatlas/coverage/demand_weights.yaml (Annahmen) / demand weights (assumptions).",
                "Priorität hoch = Rang 1–10, mittel = 11–30, niedrig = danach / priority high = rank 1–10, medium = "
                "11–30, low = after (netzatlas/cartography.json).",
-               f"Dateien / files: {gpkg.name}, {csv.name} (Excel: Semikolon, Dezimalkomma / semicolon, "
-               "decimal comma)."])
+               files_note(gpkg, csv)])
     return ReportFiles(gpkg, report, csv, page)
 
 
@@ -126,6 +125,5 @@ def write_siting_report(s, demand: gpd.GeoDataFrame, hotspots: gpd.GeoDataFrame,
         [("Zusammenfassung / summary", key_values(rows)),
          ("Neue Access Points / new access points", table(out.drop(columns="geometry"), rows=500, labels=LABELS))],
         map_file=page.name, sources=sources,
-        notes=[*notes, f"Dateien / files: {gpkg.name}, {csv.name} (Excel: Semikolon, Dezimalkomma / semicolon, "
-                       "decimal comma)."])
+        notes=[*notes, files_note(gpkg, csv)])
     return ReportFiles(gpkg, report, csv, page)
