@@ -74,21 +74,27 @@ def test_clicked_features_are_headed_by_their_names_with_ids_in_details(live_ser
              (UNNAMED, chargers, None, "P-C2", "operator")]
     for (lon, lat), heading, layer_title, external_id, field in cases:
         popup = _click(page, lon, lat)
-        assert popup.locator(".netzatlas-popup").count() == 1
-        assert popup.locator(".popup-heading").inner_text() == heading
+        assert page.locator(".maplibregl-popup").count() == 1, "one popup per click"
+        # one section per feature under the cursor; other tests' data may share the spot, ours is found by its id
+        sections = popup.locator(".netzatlas-popups > .netzatlas-popup")
+        ours = [i for i in range(sections.count())
+                if external_id in sections.nth(i).locator("details td").all_text_contents()]
+        assert len(ours) == 1, popup.inner_html()
+        section = sections.nth(ours[0])
+        assert section.locator(".popup-heading").inner_text() == heading
         if layer_title:  # a named feature: the layer's title is the line under its name
-            assert popup.locator(".popup-layer").inner_text() == layer_title
+            assert section.locator(".popup-layer").inner_text() == layer_title
         else:  # nothing to call it by: the layer's title is the heading, not repeated
-            assert popup.locator(".popup-layer").count() == 0
+            assert section.locator(".popup-layer").count() == 0
         # the meaningful properties come first, readable; the name is the heading, not repeated as a row
-        main = popup.locator(".netzatlas-popup > table th").all_inner_texts()
+        main = section.locator(":scope > table th").all_inner_texts()
         assert field in main and "name" not in main, main
         assert not {"id", "source", "external_id", "external id"} & set(main), main
         # the internal fields: collapsed at the end, as the API spells them
-        details = popup.locator(".netzatlas-popup > details.popup-details")
+        details = section.locator(":scope > details.popup-details")
         assert details.count() == 1 and details.get_attribute("open") is None
-        assert not UUID.search(popup.inner_text()), "the uuid is not shown while the details are collapsed"
-        assert external_id not in popup.inner_text() and planted not in popup.inner_text()
+        assert not UUID.search(section.inner_text()), "the uuid is not shown while the details are collapsed"
+        assert external_id not in section.inner_text() and planted not in section.inner_text()
         details.locator("summary").click()
         assert details.get_attribute("open") is not None
         cells = dict(zip(details.locator("th").all_inner_texts(), details.locator("td").all_inner_texts(),
