@@ -87,11 +87,20 @@ def _cell(value: object) -> str:
 
 
 def _column_text(s: pd.Series) -> list[str]:
-    """A column's fields, each distinct value formatted once; missing → empty (NULL)."""
+    """A column's fields; missing → empty (NULL). Each distinct value is formatted once; mostly distinct text (ids)
+    is passed through as it is, only the values that need it quoted."""
     if s.dtype == bool:
         return np.where(s.to_numpy(), "t", "f").tolist()
     codes, uniques = pd.factorize(s.astype(object), use_na_sentinel=True)
-    fields = np.array([_cell(u) for u in uniques] + [""], dtype=object)
+    if len(uniques) > 64 and len(uniques) * 4 > len(s) and pd.api.types.infer_dtype(uniques) == "string":
+        text = pd.Series(uniques.astype(object))
+        quote = (text.str.contains(_SPECIAL.pattern, regex=True) | (text == "")).to_numpy()
+        fields = text.to_numpy(dtype=object)
+        if quote.any():
+            fields[quote] = ['"' + t.replace('"', '""') + '"' for t in fields[quote]]
+        fields = np.append(fields, "")
+    else:
+        fields = np.array([_cell(u) for u in uniques] + [""], dtype=object)
     return fields[codes].tolist()  # code -1 (missing) picks the last field
 
 
