@@ -22,8 +22,11 @@ def _register_optional() -> None:
 
     for module, name in (("netzatlas.cli.export", None), ("netzatlas.cli.demo", None),
                          ("netzatlas.cli.serve", None), ("netzatlas.cli.keys", "keys"),
+                         ("netzatlas.cli.users", "users"),
                          ("netzatlas.cli.gigabit", "gigabit"), ("netzatlas.cli.mobile", "mobile"),
-                         ("netzatlas.cli.wifi", "wifi"), ("netzatlas.cli.charging", "charging")):
+                         ("netzatlas.cli.wifi", "wifi"), ("netzatlas.cli.charging", "charging"),
+                         ("netzatlas.cli.qgis", "qgis"), ("netzatlas.cli.sync", "sync"),
+                         ("netzatlas.cli.ocpi", "ocpi")):
         try:
             mod = importlib.import_module(module)
         except ModuleNotFoundError as exc:
