@@ -66,6 +66,7 @@ def test_layers_load_with_styles_and_counts(qgis_run, conn):
         assert layers[name]["valid"], name
         n = conn.execute(f"SELECT count(*) AS n FROM registry.{name} WHERE deleted_at IS NULL").fetchone()["n"]
         assert layers[name]["count"] == n, (name, layers[name]["count"], n)
+        assert layers[name]["featureCount"] == n, (name, layers[name]["featureCount"], n)  # numberMatched
     assert layers["streetlight"]["renderer"] == "categorizedSymbol"
     assert layers["building"]["renderer"] == "singleSymbol"
 

@@ -62,3 +62,9 @@ def test_programme_choices_are_the_shipped_programmes(server_processes):
     programmes = next(ast.literal_eval(n.value) for n in tree.body
                       if isinstance(n, ast.Assign) and getattr(n.targets[0], "id", "") == "PROGRAMMES")
     assert sorted(programmes) == sorted(server_processes["gigabit-classify"].inputs["programme"]["schema"]["enum"])
+
+
+def test_mast_request_dialog_offers_the_registry_site_types(conn):
+    """The dialog's planned site types are the codes the database accepts (registry.vl_site_type)."""
+    codes = {r["code"] for r in conn.execute("SELECT code FROM registry.vl_site_type")}
+    assert set(logic.SITE_TYPES) == codes

@@ -66,16 +66,46 @@ def test_one_snapshot_is_chosen_default_the_newest():
     assert [s["id"] for s in logic.order_snapshots(snaps)] == ["mev-2026", "test", "mev-2025"]
     assert logic.snapshot_label(snaps[0]) == ("mev-2025 — gigabit-rl-2.0-2024, Stichtag 2025-06-01 "
                                               "(2025-06-02 10:00, analyst)")
-    assert logic.snapshot_subset("mev-2026") == "\"snapshot_id\" = 'mev-2026'"
-    assert logic.snapshot_subset("o'brien") == "\"snapshot_id\" = 'o''brien'"
     assert set(logic.SNAPSHOT_COLLECTIONS) <= set(logic.GROUPS["Results / Ergebnisse"])
-    assert logic.snapshot_items_path("gigabit_result", "mev 2026/ä") == \
-        "/collections/gigabit_result/items?snapshot_id=mev+2026%2F%C3%A4&limit=10000"
-    page = {"links": [{"rel": "self", "href": "http://h:8080/x"},
-                      {"rel": "next", "href": "http://h:8080/collections/gigabit_result/items?cursor=abc&limit=10"}]}
-    assert logic.next_page_path(page, "h:8080") == "/collections/gigabit_result/items?cursor=abc&limit=10"
-    assert logic.next_page_path({"links": []}, "h:8080") is None
-    assert logic.snapshot_file_name("gigabit_result", "mev/2026 ä") == "gigabit_result__mev_2026_.geojson"
+    # the server filters: the snapshot goes into the layer's URL (QGIS adds it to every request of the layer)
+    uri = logic.oapif_uri("h:8080", "gigabit_result", "cfg1", logic.snapshot_params("mev 2026/ä'x"))
+    assert "url='http://h:8080?snapshot_id=mev+2026%2F%C3%A4%27x'" in uri and "typename='gigabit_result'" in uri
+    assert "'" not in uri.split("url='")[1].split("' typename")[0]  # a quote in the id cannot end the value
+    assert "?" not in logic.oapif_uri("h:8080", "streetlight").split("typename")[0]
+
+
+def test_result_style_per_process():
+    """Each process's result layer gets the cartography's style for what it holds."""
+    assert set(logic.RESULT_STYLE) == set(logic.PROCESSES)
+    for pid in logic.PROCESSES:
+        assert (PLUGIN / "netzatlas_qgis" / "styles" / logic.result_style(pid)).exists(), pid
+    assert logic.result_style("gigabit-classify") == "gigabit_result.qml"          # classes weiß … gigabitfähig
+    assert logic.result_style("mobile-coverage-holes") == "coverage_hole_result.qml"  # outdoor / indoor
+    assert logic.result_style("something-new") == "generic.qml"
+
+
+def test_mast_request_feature_and_messages():
+    f = logic.mast_request_feature(6.08391234567, 50.7753, " Vodafone ", 300, "2026-11-02", "rooftop", 25, "NR", 8)
+    assert f == {"type": "Feature", "geometry": {"type": "Point", "coordinates": [6.0839123, 50.7753]},
+                 "properties": {"operator": "Vodafone", "technology": "NR", "radius_m": 300.0,
+                                "desired_height_m": 25.0, "received_on": "2026-11-02", "coordination_weeks": 8,
+                                "site_type": "rooftop"}}
+    assert "site_type" not in logic.mast_request_feature(6.0, 50.0, "T", 100, "2026-01-05", None)["properties"]
+    for args, msg in [(("", 300, "2026-11-02"), "operator"), (("T", 0, "2026-11-02"), "radius"),
+                      (("T", 300, "2.11.2026"), "not a date"), (("T", 300, "2026-11-02", "hut"), "site type")]:
+        with pytest.raises(ValueError, match=msg):
+            logic.mast_request_feature(6.0, 50.0, *args)
+    with pytest.raises(ValueError, match="longitude"):
+        logic.mast_request_feature(320000.0, 5620000.0, "T", 300, "2026-11-02")  # map units, not degrees
+    problem = b'{"title": "Forbidden", "status": 403, "detail": "this key may not write mast_request", ' \
+              b'"hint": "it has the scopes read"}'
+    assert logic.api_message(403, problem) == "HTTP 403: this key may not write mast_request (it has the scopes read)"
+    assert logic.api_message(502, b"<html>Bad Gateway</html>") == "HTTP 502: <html>Bad Gateway</html>"
+    assert logic.api_message(500, b"") == "HTTP 500"
+    line = logic.request_summary({"operator": "T", "radius_m": 300.0, "received_on": "2026-11-02",
+                                  "deadline": "2026-12-28", "days_left": 28})
+    assert line == ("Standortanfrage T (300 m) vom 2026-11-02: Frist 2026-12-28, noch 28 Tage / deadline "
+                    "2026-12-28, 28 days left")
 
 
 def test_metadata_and_zip(tmp_path):

@@ -11,7 +11,7 @@ from fastapi import Depends, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
 from netzatlas import __version__
-from netzatlas.api import changes, features, problems, sync, tiles, writes
+from netzatlas.api import changes, features, ocpi, problems, sync, tiles, writes
 from netzatlas.api.deps import authorized
 from netzatlas.api.headers import SecurityHeaders
 from netzatlas.api.html import HtmlViews
@@ -63,7 +63,7 @@ def create_app(database_url: str | None = None, *, migrate: bool = True) -> Fast
     app.add_middleware(HeadAsGet)
     app.add_middleware(SecurityHeaders, basemap_url=settings.basemap_url)  # CSP etc. on every response
     problems.install(app)
-    for r in (features.router, writes.router, changes.router, tiles.router, sync.router):
+    for r in (features.router, writes.router, changes.router, tiles.router, sync.router, ocpi.router):
         app.include_router(r)
     for module in OPTIONAL_ROUTERS:
         try:

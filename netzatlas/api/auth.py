@@ -138,6 +138,8 @@ def token_from_headers(authorization: str | None, x_api_key: str | None) -> str 
             except ValueError:
                 raise Unauthorized("the Basic credentials are malformed",
                                    hint="send base64 of '<user>:<key>', or 'Authorization: Bearer <key>'") from None
+        elif scheme.lower() == "token":  # OCPI's scheme: not an API key; the OCPI routes check it (api/ocpi/)
+            token = None
         else:
             raise Unauthorized("unsupported Authorization header", hint="use 'Authorization: Bearer <key>'")
     if token is not None and not token.isprintable():

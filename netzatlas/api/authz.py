@@ -67,6 +67,10 @@ PUBLIC, COLLECTION, WRITE, FEED, KEY, READ, PROCESS, ADMIN = (
     Rule("public"), Rule("collection"), Rule("write"), Rule("feed"), Rule("key"), Rule("read"), Rule("process"),
     Rule("admin"))
 
+#: OCPI 2.2.1 routes (api/ocpi/): OCPI authenticates with its own tokens, checked by the OCPI router itself.
+OCPI_TOKEN = Rule("public", "the OCPI router checks `Authorization: Token <base64 token>` (token A for the "
+                            "handshake, then C); receiver: only the party's own locations")
+
 #: Every route of the app → its rule. ``tests/test_authz_routes.py`` fails when a route is missing here.
 ROUTE_RULES: dict[tuple[str, str], Rule] = {
     ("GET", "/"): PUBLIC,
@@ -107,6 +111,14 @@ ROUTE_RULES: dict[tuple[str, str], Rule] = {
     ("GET", "/jobs/{job_id}/results"): KEY,
     ("DELETE", "/jobs/{job_id}"): KEY,
     ("GET", "/results/mobile/{name}"): READ,
+    **{(m, p): OCPI_TOKEN for m, p in (
+        ("GET", "/ocpi/versions"), ("GET", "/ocpi/2.2.1"), ("GET", "/ocpi/2.2.1/credentials"),
+        ("POST", "/ocpi/2.2.1/credentials"), ("PUT", "/ocpi/2.2.1/credentials"),
+        ("DELETE", "/ocpi/2.2.1/credentials"),
+        *((m, "/ocpi/2.2.1/receiver/locations/{country_code}/{party_id}/{location_id}" + tail)
+          for m in ("GET", "PUT", "PATCH") for tail in ("", "/{evse_uid}", "/{evse_uid}/{connector_id}")))},
+    **{("GET", "/ocpi/2.2.1/sender/locations" + tail): PUBLIC
+       for tail in ("", "/{location_id}", "/{location_id}/{evse_uid}", "/{location_id}/{evse_uid}/{connector_id}")},
 }
 
 _SCOPE = re.compile(r"^(read|read:confidential|read:staff|admin|write:\*|write:[a-z_][a-z0-9_]*)$")

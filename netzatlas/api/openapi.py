@@ -166,8 +166,28 @@ def _problem_response(status: int) -> dict[str, Any]:
     return out
 
 
+#: The OCPI 2.2.1 envelope (api/ocpi/): OCPI routes answer errors in it, not as problem documents.
+_OCPI_ENVELOPE = {"type": "object", "required": ["status_code", "timestamp"],
+                  "properties": {"data": {}, "status_code": {"type": "integer"}, "status_message": {"type": "string"},
+                                 "timestamp": {"type": "string"}}}
+
+
+def _ocpi_errors(op: dict[str, Any]) -> None:
+    """OCPI routes: 400 / 401 / 403 / 404 as OCPI envelopes (status_code 2001 / 2000 / 2000 / 2003)."""
+    responses = op.setdefault("responses", {})
+    responses.pop("422", None)
+    for status, what in ((400, "invalid or missing parameters (2001)"), (401, "no or an unknown OCPI token (2000)"),
+                         (403, "not this party's object (2000)"), (404, "unknown location, EVSE or connector (2003)")):
+        responses[str(status)] = {"description": f"OCPI error envelope: {what}",
+                                  "content": {"application/json": {"schema": copy.deepcopy(_OCPI_ENVELOPE)}}}
+    responses["401"]["headers"] = {"WWW-Authenticate": {"schema": {"type": "string"}}}
+
+
 def _errors(op: dict[str, Any], method: str, path: str) -> None:
     """Every error status the route can answer, each a problem document."""
+    if path.startswith("/ocpi/"):
+        _ocpi_errors(op)
+        return
     responses = op.setdefault("responses", {})
     statuses = {400, 401}                        # a bad parameter, a bad key: any route
     rule = _rule(method, path)

@@ -29,6 +29,8 @@ TITLES = {
     "wlan_hotspot": "Public WLAN hotspots (öffentliches WLAN)",
     "streetlight": "Streetlights (Straßenbeleuchtung)",
     "charging_point": "Charging points (Ladepunkte)",
+    "charging_evse": "Charging points' EVSEs, OCPI (Ladepunkte je Ladeeinrichtung)",
+    "charging_connector": "Connectors of the EVSEs, OCPI (Stecker)",
     "municipality": "Municipal boundary (Gemeindegrenze)",
     "population_grid": "Population grid, Zensus 2011 (Bevölkerungsraster)",
     "poi": "Points of interest (Orte mit Publikumsverkehr)",
@@ -49,6 +51,11 @@ TITLES = {
 #: ``days_left`` of a mast request: days until the end of the coordination period while the request is open
 #: (the open statuses of ``mobile_sites.mast_request.OPEN_STATUSES``), null once decided.
 COMPUTED = {
+    # the EVSE's live OCPI status (registry.evse_status, rev. 0022): kept out of the versions, served with the EVSE
+    "charging_evse": {
+        "live_status": "(SELECT s.status FROM registry.evse_status s WHERE s.evse = {t}.id)",
+        "live_status_at": "(SELECT s.status_at FROM registry.evse_status s WHERE s.evse = {t}.id)",
+    },
     "mast_request": {
         "days_left": "CASE WHEN {t}.status IN ('received', 'under_review', 'alternative_proposed') "
                      "THEN {t}.deadline - current_date END",

@@ -9,7 +9,7 @@ import typer
 from netzatlas.cli._common import console, friendly_errors, print_report_table, progress_bar
 
 #: the imports a charging report names in its header (with their vintage)
-SOURCE_KINDS = ("osm", "zensus", "boundary", "charging-register")
+SOURCE_KINDS = ("osm", "zensus", "boundary", "charging-register", "ocpi", "vehicles")
 
 app = typer.Typer(help="Ladeinfrastruktur (public charging): distance from homes to the nearest charger, charge "
                        "points and kW per 1,000 inhabitants, gaps, and siting of new locations.",
@@ -42,8 +42,10 @@ def gaps_cmd(gap_distance_m: float = typer.Option(500.0, "--gap-distance", help=
         update(1, description="distances along roads")
         res = charging_gaps(addresses, cells, chargers, roads, AccessParams(gap_distance_m=gap_distance_m))
         update(2, description="writing")
+        with connect() as conn:
+            afir = afir_tables(conn)
         files = write_gaps_report(res, chargers, districts, roads, buildings, pois, sources, gap_distance_m,
-                                  out or get_settings().output_dir / "charging")
+                                  out or get_settings().output_dir / "charging", afir=afir)
         update(3)
     print_report_table("Public charging (registry; OSM stations linked to the register counted once)",
                        [{"measure": k, "value": round(v, 2) if isinstance(v, float) else v}
@@ -94,3 +96,45 @@ def siting_cmd(k: int = typer.Option(10, "--k", help="Number of new charging loc
                               .round(0).astype(int))
     print_report_table("New charging locations", rows[["pick", "name", "kind", "residents_gained"]].to_dict("records"))
     console.print(f"[green]GeoPackage[/]: {files.gpkg}\n[green]report[/]: {files.html}\n[green]CSV[/]: {files.csv}")
+
+
+def afir_tables(conn):  # noqa: ANN001, ANN201 - a psycopg connection → (fleet check, payment check)
+    """The AFIR fleet-based target per municipality with vehicle counts, and the ≥ 50 kW payment check."""
+    from netzatlas.charging.afir import fleet_check, installed_per_region, payment_check
+    from netzatlas.registry.vehicle_store import afir_inputs
+
+    inp = afir_inputs(conn)
+    fleet = fleet_check(inp.counts, installed_per_region(inp.chargers, inp.municipalities))
+    return fleet, payment_check(inp.chargers)
+
+
+@app.command("afir")
+@friendly_errors
+def afir_cmd(out: Path = typer.Option(None, "--out", help="Output folder (default NETZATLAS_HOME/output/charging).")
+             ) -> None:
+    """AFIR checks: the fleet-based target (1.3 kW per BEV, 0.8 kW per PHEV; vehicle counts from `netzatlas import
+    vehicles`) against the public power installed per municipality, and ad-hoc card payment at ≥ 50 kW points
+    (flagged where the data lists payment methods without a card). Writes an HTML report, CSVs and a GeoPackage."""
+    from netzatlas.config import get_settings
+    from netzatlas.registry.db import connect
+    from netzatlas.reports.charging_report import write_afir_report
+    from netzatlas.reports.outputs import source_lines
+
+    with connect() as conn:
+        fleet, payment = afir_tables(conn)
+        sources = source_lines(conn, SOURCE_KINDS)
+    files = write_afir_report(fleet, payment, sources, out or get_settings().output_dir / "charging")
+    rows = [{"AGS": r.region_key, "municipality": r.name or "", "Stichtag": str(r.stichtag), "BEV": int(r.bev),
+             "PHEV": int(r.phev), "target kW": r.target_kw,
+             "installed kW": "—" if r.installed_kw != r.installed_kw else round(r.installed_kw, 1),
+             "met": {True: "yes", False: "NO"}.get(r.met, "unknown (no boundary)")} for r in fleet.itertuples()]
+    print_report_table("AFIR fleet-based target (1.3 kW/BEV, 0.8 kW/PHEV)", rows)
+    if fleet.empty:
+        console.print("no vehicle counts in the registry: import them with `netzatlas import vehicles FILE`")
+    flagged = int(payment["flagged"].sum()) if len(payment) else 0
+    unknown = int(payment["adhoc_card"].isna().sum()) if len(payment) else 0
+    console.print(f"stations with points ≥ 50 kW: {len(payment)}; data lists no card payment (flagged): {flagged}; "
+                  f"no payment data: {unknown}")
+    for line in sources:
+        console.print(f"[dim]source: {line}[/]")
+    console.print(f"[green]report[/]: {files.html}\n[green]CSV[/]: {files.csv}\n[green]GeoPackage[/]: {files.gpkg}")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import typer
 from rich.table import Table
@@ -50,6 +51,37 @@ def status(as_json: bool = typer.Option(False, "--json", help="Machine-readable 
     for k, v in info.items():
         t.add_row(k, str(v))
     console.print(t)
+
+
+@app.command()
+@friendly_errors
+def listen(
+    address: str = typer.Option(None, "--address", help="Listen on this address too, e.g. 0.0.0.0 (all IPv4)."),
+    allow: list[str] = typer.Option([], "--allow", help="A network whose people may connect, e.g. 10.20.0.0/16 "
+                                                          "(repeatable)."),
+    tls_cert: Path = typer.Option(None, "--tls-cert", help="The server certificate (PEM)."),
+    tls_key: Path = typer.Option(None, "--tls-key", help="Its private key (PEM)."),
+    self_signed: bool = typer.Option(False, "--self-signed", help="Make a self-signed certificate instead."),
+    off: bool = typer.Option(False, "--off", help="Back to loopback only (the default)."),
+) -> None:
+    """Let a team connect to the embedded database (QGIS as themselves): TLS only, people's logins only
+    (netzatlas users), from the --allow networks; pg_hba.conf rules are written, the cluster restarts."""
+    from netzatlas.errors import InvalidParameter
+    from netzatlas.registry.localdb import LocalCluster
+
+    cluster = LocalCluster()
+    if off:
+        was = cluster.listen_off()
+        console.print("listening on loopback only" + ("" if was else " (as before)"))
+        return
+    if address is None:
+        raise InvalidParameter("say where to listen", hint="--address 0.0.0.0 --allow 10.20.0.0/16 --self-signed")
+    if self_signed == (tls_cert is not None or tls_key is not None) or (tls_cert is None) != (tls_key is None):
+        raise InvalidParameter("TLS needs a certificate", hint="--tls-cert server.crt --tls-key server.key, "
+                                                               "or --self-signed")
+    summary = cluster.listen(address, allow, tls_cert, tls_key)
+    console.print(f"[green]listening[/] on {summary}, port {cluster.port}; people connect with sslmode=require "
+                  "(verify-full with a certificate of your CA)", highlight=False)
 
 
 @app.command()

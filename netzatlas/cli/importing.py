@@ -145,15 +145,28 @@ def import_file(
 
 
 def _load(layers: dict, source: str, kind: str, label: str, owner: str | None, skip_invalid: bool,
-          repair: bool = False, quiet: bool = False) -> ImportReport:
+          repair: bool = False, quiet: bool = False, after: Callable | None = None) -> ImportReport:
     from netzatlas.registry.importers.load import load_layers
 
     notes: list[str] = []
     with rows_progress(f"importing {label}", quiet) as update, collected_warnings(notes):
         report = load_layers(layers, source=source, kind=kind, owner_org=owner, skip_invalid=skip_invalid,
-                             repair=repair, label=label, progress=update)
+                             repair=repair, label=label, progress=update, after=after)
     report.notes += notes
     return report
+
+
+def _charger_units(source: str) -> Callable:
+    """After the stations: their EVSEs and connectors (OCPI shape) from what the source tells, same transaction."""
+
+    def derive(conn) -> list[str]:  # noqa: ANN001 - a psycopg connection
+        from netzatlas.registry.ocpi_store import derive_from_stations
+
+        r = derive_from_stations(conn, source)
+        return [f"EVSEs / connectors (OCPI shape): {r.evses} EVSEs and {r.connectors} connectors written, "
+                f"{r.removed} retired"]
+
+    return derive
 
 
 @app.command("osm")
@@ -173,7 +186,9 @@ def import_osm(
     with rows_progress(f"reading {path.name}", quiet) as update:
         frames = read_osm(path, layers=layers or None,
                           progress=lambda done, total: update(f"reading {path.name}", done, total))
-    show(_load(frames, source, "osm", path.name, "osm", skip_invalid, repair=True, quiet=quiet), f"{path.name}")
+    units = _charger_units(source) if "charging_point" in frames else None
+    show(_load(frames, source, "osm", path.name, "osm", skip_invalid, repair=True, quiet=quiet, after=units),
+         f"{path.name}")
 
 
 @app.command("charging-register")
@@ -196,7 +211,7 @@ def import_charging_register(
     if left_out and not skip_invalid:  # all or nothing, like every import
         raise ImportRejected(path.name, left_out)
     report = _load({"charging_point": gdf}, source, "charging-register", path.name, "bnetza", skip_invalid,
-                   quiet=quiet)
+                   quiet=quiet, after=_charger_units(source))
     report.notes.append(f"register 'Stand': {gdf.attrs.get('stand') or 'not given'}")
     show(report, path.name)
     if left_out:
@@ -233,3 +248,98 @@ def import_boundary(
 
     show(_load({"municipality": read_boundary(path, ars=ars)}, source, "boundary", path.name, "city", False,
                quiet=quiet), path.name)
+
+
+@app.command("vehicles")
+@friendly_errors
+def import_vehicles(
+    path: Path = typer.Argument(..., help="KBA vehicle count table (FZ1 by Zulassungsbezirk or FZ3 by Gemeinde), "
+                                          "CSV or xlsx, with its title lines."),
+    source: str = typer.Option("kba-fahrzeugbestand", "--source", help="Source name."),
+    stichtag: str = typer.Option(None, "--stichtag",
+                                 help="Reference date (dd.mm.yyyy) when the table's title lines do not state it."),
+    skip_invalid: bool = SkipInvalid,
+) -> None:
+    """Import registered cars per municipality / district and Stichtag (BEV, PHEV): the input of the AFIR
+    fleet-based target. Idempotent: the same table again changes nothing; corrected counts become new versions."""
+    from netzatlas.errors import InvalidParameter
+    from netzatlas.registry.importers.vehicles import parse_date, read_vehicle_counts
+    from netzatlas.registry.vehicle_store import write_vehicle_counts
+
+    when = None
+    if stichtag:
+        when = parse_date(stichtag)
+        if when is None:
+            raise InvalidParameter(f"--stichtag {stichtag!r} is no date", hint="e.g. --stichtag 01.01.2024")
+    counts = read_vehicle_counts(path, stichtag=when)
+    if counts.rejects and not skip_invalid:  # all or nothing, like every import
+        raise ImportRejected(path.name, counts.rejects)
+    if counts.rows.empty:
+        raise ImportRejected(path.name, counts.rejects, hint="no valid row: nothing to import")
+    res = write_vehicle_counts(counts, source=source, label=path.name)
+    print_report_table(f"{path.name} → vehicle_count (batch {res.batch_id})",
+                       [{"layer": "vehicle_count", "created": res.created, "updated": res.updated,
+                         "unchanged": res.unchanged, "rejected": len(counts.rejects)}])
+    bev, phev = int(counts.rows["bev"].sum()), int(counts.rows["phev"].sum())
+    console.print(f"{len(counts.rows):,} regions, Stichtag {', '.join(res.stichtage)}: {bev:,} BEV, {phev:,} PHEV")
+    for note in counts.notes:
+        console.print(f"[dim]note: {escape(note)}[/]")
+    print_rejects([("vehicle_count", r) for r in counts.rejects])
+
+
+@app.command("ocpi")
+@friendly_errors
+def import_ocpi(
+    url: str = typer.Argument(..., help="The CPO's OCPI versions URL (or its 2.2.1 version details URL)."),
+    token: str = typer.Option(..., "--token", help="The token the CPO issued to this platform (sent Base64-encoded, "
+                                                   "as OCPI 2.2.1 requires)."),
+    party: str = typer.Option(None, "--party", help="Only the Locations of this party, e.g. DE*ABC (a hub's feed "
+                                                    "holds several)."),
+    since: str = typer.Option(None, "--since",
+                              help="Only Locations changed since this date/time (ISO, e.g. 2026-11-01 or "
+                                   "2026-11-01T12:00:00Z); default: the start of the last pull of this URL; "
+                                   "'all' for a full pull."),
+    owner: str = typer.Option("city", "--owner", help="Organization the pulled chargers belong to (slug)."),
+    limit: int = typer.Option(1000, "--page-size", min=1, max=10000, help="Locations asked for per page."),
+    quiet: bool = Quiet,
+) -> None:
+    """Pull a charge point operator's Locations (OCPI 2.2.1): versions → locations, all pages (Link header),
+    incremental with date_from; validated first, then written in one transaction (nothing on any error)."""
+    from datetime import UTC, datetime
+
+    from netzatlas.charging.ocpi_client import last_pull, parse_party, pull, write
+    from netzatlas.cli._common import progress_bar
+    from netzatlas.errors import InvalidParameter
+    from netzatlas.registry.db import connect
+
+    who = parse_party(party)
+    date_from = None
+    if since and since.lower() != "all":
+        try:
+            date_from = datetime.fromisoformat(since.replace("Z", "+00:00"))
+        except ValueError:
+            raise InvalidParameter(f"--since {since!r} is no ISO date", hint="e.g. --since 2026-11-01") from None
+        date_from = date_from if date_from.tzinfo else date_from.replace(tzinfo=UTC)
+    elif since is None:
+        with connect() as conn:
+            date_from = last_pull(conn, url)
+    if show_progress(quiet):
+        with progress_bar("OCPI locations", unit="locations") as update:
+            pulled = pull(url, token, party=who, date_from=date_from, limit=limit,
+                          progress=lambda pages, n, total: update(n, total=total, description=f"page {pages}"))
+    else:
+        pulled = pull(url, token, party=who, date_from=date_from, limit=limit)
+    report = write(pulled, url=url, owner=owner)
+    print_report_table(f"OCPI {pulled.version} pull (batch {report.batch_id})", [
+        {"pages": pulled.pages, "locations": len(pulled.locations), "written: locations": report.locations,
+         "EVSEs": report.evses, "connectors": report.connectors, "removed": report.removed,
+         "status changes": report.status_changes}])
+    rate = len(pulled.locations) / pulled.seconds if pulled.seconds else 0.0
+    console.print(f"{len(pulled.locations):,} locations in {pulled.seconds:.1f} s ({rate:,.0f}/s) from "
+                  f"{escape(pulled.locations_url)}; "
+                  + (f"changed since {date_from.isoformat()}" if date_from else "full pull")
+                  + (f"; sources: {escape(', '.join(report.sources))}" if report.sources else ""))
+    for key, n in pulled.skipped_parties.items():
+        console.print(f"[dim]note: {n:,} location(s) of party {escape(key)} left out (--party)[/]")
+    if report.changed == 0:
+        console.print("[dim]note: nothing changed in the registry[/]")

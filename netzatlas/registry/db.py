@@ -16,7 +16,8 @@ from netzatlas.errors import ConstraintViolation, DatabaseUnavailable, NotFound
 #: Columns every layer has and that importers / clients do not set directly.
 SYSTEM_COLUMNS = ("id", "version", "created_at", "updated_at", "updated_by", "deleted_at")
 #: Asset layers (the register proper) versus reference layers.
-ASSET_LAYERS = ("fibre_address", "mobile_site", "wlan_hotspot", "streetlight", "charging_point")
+ASSET_LAYERS = ("fibre_address", "mobile_site", "wlan_hotspot", "streetlight", "charging_point", "charging_evse",
+                "charging_connector")   # the last two: a charger's EVSEs and connectors (OCPI shape, rev. 0022)
 REFERENCE_LAYERS = ("municipality", "population_grid", "poi", "building", "road", "candidate_site", "monument",
                     "municipal_property")
 CHILD_TABLES = ("mobile_sector", "broadband_supply")

@@ -108,11 +108,24 @@ def import_all(url: str, *, force: bool = False, step: Step | None = None) -> li
         layers = reader()
         report = load_layers(layers, source=name, kind=kind, url=url, owner_org=owner, repair=(name == "osm"),
                              skip_invalid=(name == "osm"), label=", ".join(p.name for p in files),
-                             details={"sha256": digest, "files": [p.name for p in files]})
+                             details={"sha256": digest, "files": [p.name for p in files]},
+                             after=_charger_units(name) if "charging_point" in layers else None)
         out.append(SourceResult(name, False, report))
     if step:
         step("imports done", len(sources), len(sources))
     return out
+
+
+def _charger_units(source: str) -> Callable[[psycopg.Connection], list[str]]:
+    """The stations' EVSEs and connectors (OCPI shape, docs/ocpi.md), in the import's transaction."""
+
+    def derive(conn: psycopg.Connection) -> list[str]:
+        from netzatlas.registry.ocpi_store import derive_from_stations
+
+        r = derive_from_stations(conn, source)
+        return [f"EVSEs / connectors (OCPI shape): {r.evses} EVSEs and {r.connectors} connectors written"]
+
+    return derive
 
 
 def conflate_charging(url: str) -> int:

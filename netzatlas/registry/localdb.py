@@ -29,6 +29,8 @@ from netzatlas.errors import DatabaseUnavailable, MissingDependency
 SERVICE_USERS = ("postgres", "netzatlas")
 ROOT_CLUSTER_BASE = Path("/var/lib/netzatlas")
 SETUP_HINT = "run `bash scripts/setup.sh` (it installs PostgreSQL and the matching PostGIS package)"
+LISTEN_CONF = "netzatlas-listen.conf"  # listen_addresses and TLS for a team (netzatlas db listen)
+HBA_BEGIN, HBA_END = "# netzatlas listen: begin", "# netzatlas listen: end"
 
 
 @dataclass(frozen=True)
@@ -196,6 +198,9 @@ class LocalCluster:
                 f"unix_socket_directories = '{self.datadir}'\n"
                 "shared_buffers = 256MB\nwork_mem = 32MB\nmaintenance_work_mem = 256MB\n"
                 "max_wal_size = 2GB\nmax_connections = 100\n"
+                # not replicated: tables built in the transaction that creates them (a snapshot's or an operator's
+                # partition, an index rebuilt after a bulk load) skip the WAL and are synced once at commit
+                "wal_level = minimal\nmax_wal_senders = 0\n"
             )
         (self.datadir / "netzatlas.major").write_text(str(pg.major))
         if self.datadir != self.link:
@@ -315,7 +320,93 @@ class LocalCluster:
             "running": self.is_running(),
             "port": self.port,
             "server_user": service_user() or pwd.getpwuid(os.geteuid()).pw_name,
+            "listen": self.listening() or "loopback only",
         }
+
+    # -- the team listener (docs/security.md) -----------------------------------------------------
+    def listening(self) -> str | None:
+        """``address, TLS, allowed networks`` when the cluster listens for a team, else None."""
+        conf = self.datadir / LISTEN_CONF
+        if not self.initialised or not conf.exists():
+            return None
+        m = re.search(r"^# netzatlas listen: (.*)$", conf.read_text(), re.M)
+        return m.group(1) if m else None
+
+    def listen(self, address: str, allow: list[str], cert: Path | None = None, key: Path | None = None) -> str:
+        """Listen on ``address`` too: TLS only (``cert``/``key``, or a self-signed pair when None), password
+        (scram-sha-256) logins of the netzatlas people from the ``allow`` networks only; restarts the cluster."""
+        import ipaddress
+
+        from netzatlas.errors import InvalidParameter
+
+        try:
+            ipaddress.ip_address(address)
+            nets = [str(ipaddress.ip_network(a, strict=False)) for a in allow]
+        except ValueError as exc:
+            raise InvalidParameter(f"not an address or network: {exc}",
+                                   hint="e.g. --address 0.0.0.0 --allow 10.20.0.0/16") from None
+        if not nets:
+            raise InvalidParameter("say which networks may connect", hint="--allow 10.20.0.0/16 (repeatable)")
+        if not self.initialised:
+            self.init()
+        crt, pem = self.datadir / "netzatlas-server.crt", self.datadir / "netzatlas-server.key"
+        if cert is None or key is None:
+            res = subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "825",
+                                  "-subj", f"/CN={socket.gethostname()}", "-keyout", str(pem), "-out", str(crt)],
+                                 capture_output=True, text=True, check=False)
+            if res.returncode != 0:
+                raise MissingDependency(f"openssl could not make a certificate: {res.stderr.strip()}",
+                                        hint="sudo apt-get install openssl, or pass --tls-cert and --tls-key")
+        else:
+            try:
+                shutil.copyfile(cert, crt)
+                shutil.copyfile(key, pem)
+            except OSError as exc:
+                raise InvalidParameter(f"cannot read the certificate or key: {exc}") from None
+        pem.chmod(0o600)
+        self._chown(self.datadir)
+        summary = f"{address}, TLS ({'given' if cert else 'self-signed'} certificate), from {' '.join(nets)}"
+        listen_on = address if address in ("0.0.0.0", "::") else f"127.0.0.1, {address}"
+        (self.datadir / LISTEN_CONF).write_text(
+            f"# netzatlas listen: {summary}\n"
+            f"listen_addresses = '{listen_on}'\nssl = on\n"
+            f"ssl_cert_file = '{crt}'\nssl_key_file = '{pem}'\npassword_encryption = 'scram-sha-256'\n")
+        rules = [f"hostssl all +netzatlas_viewer {n} scram-sha-256" for n in nets]
+        self._write_hba(rules + ["host all all 0.0.0.0/0 reject", "host all all ::/0 reject"])
+        self._include_listen_conf()
+        self._chown(self.datadir)
+        self.restart()
+        return summary
+
+    def listen_off(self) -> bool:
+        """Back to loopback only (restarts a running cluster); False if it was not listening."""
+        was = self.listening() is not None
+        (self.datadir / LISTEN_CONF).unlink(missing_ok=True)
+        if self.initialised:
+            self._write_hba([])
+            if self.is_running():
+                self.restart()
+        return was
+
+    def restart(self) -> None:
+        if self.is_running():
+            self.stop()
+        self.start()
+
+    def _include_listen_conf(self) -> None:
+        conf = self.datadir / "postgresql.conf"
+        text = conf.read_text()
+        line = f"include_if_exists = '{LISTEN_CONF}'"
+        if line not in text:
+            conf.write_text(text.rstrip("\n") + "\n" + line + "\n")
+
+    def _write_hba(self, rules: list[str]) -> None:
+        """Replace the netzatlas block at the end of pg_hba.conf (the loopback lines of initdb stay first)."""
+        hba = self.datadir / "pg_hba.conf"
+        text = re.sub(rf"\n?{HBA_BEGIN}.*?{HBA_END}\n?", "\n", hba.read_text(), flags=re.S).rstrip("\n") + "\n"
+        if rules:
+            text += "\n".join([HBA_BEGIN, *rules, HBA_END]) + "\n"
+        hba.write_text(text)
 
 
 def database_url(settings: Settings | None = None, *, start: bool = True) -> str:

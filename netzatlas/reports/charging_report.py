@@ -59,6 +59,13 @@ def _fresh(path: Path) -> Path:
     return path
 
 
+def sources_layer(gpkg: Path, sources: list[str], crs: object) -> None:
+    """The data sources with their vintage as a table ``quellen_sources`` of the GeoPackage (no geometry), so the
+    file carries the inputs' dates like the HTML report's header."""
+    gpd.GeoDataFrame({"quelle_source": list(sources) or ["keine Importe / no imports"]},
+                     geometry=[None] * max(len(sources), 1), crs=crs).to_file(gpkg, layer="quellen_sources")
+
+
 def _lonlat(gdf: gpd.GeoDataFrame) -> pd.DataFrame:
     p = gdf.geometry.representative_point().to_crs(4326)
     return pd.DataFrame({"lon": p.x.round(6).values, "lat": p.y.round(6).values}, index=gdf.index)
@@ -66,8 +73,10 @@ def _lonlat(gdf: gpd.GeoDataFrame) -> pd.DataFrame:
 
 def write_gaps_report(res, chargers: gpd.GeoDataFrame, districts: gpd.GeoDataFrame,  # noqa: ANN001
                       roads: gpd.GeoDataFrame, buildings: gpd.GeoDataFrame | None, pois: gpd.GeoDataFrame | None,
-                      sources: list[str], gap_distance_m: float, target: Path) -> ReportFiles:
-    """``res``: a ``charging.report.ChargingGaps``. Writes charging_gaps.gpkg/.html/.csv and charging_gaps_map.html."""
+                      sources: list[str], gap_distance_m: float, target: Path,
+                      afir: tuple[pd.DataFrame, pd.DataFrame] | None = None) -> ReportFiles:
+    """``res``: a ``charging.report.ChargingGaps``. Writes charging_gaps.gpkg/.html/.csv and charging_gaps_map.html;
+    ``afir``: (fleet check, payment check) of ``charging.afir``, shown as the report's AFIR sections."""
     from netzatlas.charging.access import supply_per_cell
 
     target.mkdir(parents=True, exist_ok=True)
@@ -81,6 +90,7 @@ def write_gaps_report(res, chargers: gpd.GeoDataFrame, districts: gpd.GeoDataFra
     per_district.to_file(gpkg, layer="districts_1km")
     res.addresses[["external_id", "street", "house_number", "straight_m", "road_m", "gap", "geometry"]] \
         .replace([float("inf")], None).to_file(gpkg, layer="addresses")
+    sources_layer(gpkg, sources, gap_areas.crs)
     csv = write_excel_csv(pd.concat([gap_areas.drop(columns="geometry"), _lonlat(gap_areas)], axis=1),
                           target / "charging_gaps.csv", LABELS)
     m, _ = make_map([MapLayer.styled("charging_gap", gap_areas, tooltip=("name", "population", "area_ha")),
@@ -107,7 +117,7 @@ def write_gaps_report(res, chargers: gpd.GeoDataFrame, districts: gpd.GeoDataFra
          ("Lücken / gap areas", table(gap_areas.drop(columns="geometry"), labels=LABELS)),
          ("Je Bezirk (1-km-Zensuszellen; offene Daten ohne Bezirksgrenzen) / per district (1 km census cells)",
           table(per_district.drop(columns="geometry").sort_values("population", ascending=False)[dist_cols],
-                labels=LABELS))],
+                labels=LABELS)), *(afir_blocks(*afir) if afir is not None else [])],
         map_file=page.name, sources=sources,
         notes=["OSM-Ladestationen, die einem Registereintrag zugeordnet sind, zählen einmal / OSM stations linked "
                "to a register entry are counted once.",
@@ -134,6 +144,7 @@ def write_siting_report(s, cells: gpd.GeoDataFrame, chargers: gpd.GeoDataFrame, 
     chargers.to_crs(out.crs)[[c for c in ("external_id", "name", "operator", "charge_points", "power_kw")
                               if c in chargers.columns] + [chargers.geometry.name]] \
         .to_file(gpkg, layer="chargers_today")
+    sources_layer(gpkg, sources, out.crs)
     csv = write_excel_csv(pd.concat([out.drop(columns="geometry"), _lonlat(out)], axis=1),
                           target / "charging_siting.csv", LABELS)
     m, _ = make_map([MapLayer.styled("new_site", out, tooltip=("pick", "name", "residents_gained")),
@@ -164,3 +175,82 @@ def write_siting_report(s, cells: gpd.GeoDataFrame, chargers: gpd.GeoDataFrame, 
                "checked by 'netzatlas charging gaps'.",
                files_note(gpkg, csv)])
     return ReportFiles(gpkg, report, csv, page)
+
+
+AFIR_LABELS = {
+    "region_key": "Gemeindeschlüssel / AGS", "name": "Gemeinde / municipality", "stichtag": "Stichtag Kfz-Bestand",
+    "bev": "BEV", "phev": "PHEV", "target_kw": "AFIR-Ziel (kW) / target (kW)",
+    "installed_kw": "öffentlich installiert (kW) / installed public (kW)", "ratio": "Erfüllung / ratio",
+    "met": "erfüllt / met", "shortfall_kw": "Fehlbetrag (kW) / shortfall (kW)", "chargers": "Ladestationen",
+    "charge_points": "Ladepunkte / charge points", "kw_missing": "ohne Leistungsangabe / without power",
+    "simulated": "simuliert / simulated", "source": "Quelle / source", "points_50kw": "Punkte ≥ 50 kW",
+    "max_kw": "max. kW", "power_basis": "Leistung aus / power from", "payment": "Bezahlsysteme / payment",
+    "adhoc_card": "Kartenzahlung / card payment", "flagged": "auffällig / flagged", "operator": "Betreiber",
+    "external_id": "Kennung / id",
+}
+
+
+def afir_blocks(fleet: pd.DataFrame, payment: pd.DataFrame) -> list[tuple[str, str]]:
+    """The AFIR sections of a charging report: the fleet-based target per municipality and the ad-hoc payment
+    check of the ≥ 50 kW points (escaped tables)."""
+    from netzatlas.charging.afir import ADHOC_PAYMENT_MIN_KW, KW_PER_BEV, KW_PER_PHEV
+
+    cols = [c for c in ("region_key", "name", "stichtag", "bev", "phev", "target_kw", "installed_kw", "ratio",
+                        "met", "shortfall_kw", "charge_points", "kw_missing", "simulated") if c in fleet.columns]
+    shown = fleet[cols].assign(met=fleet["met"].map({True: "ja / yes", False: "nein / no"}).fillna(
+        "unbekannt (keine Gemeindegrenze im Register) / unknown (no boundary in the registry)"))
+    pay = payment.drop(columns="geometry", errors="ignore")
+    pay = pay.assign(adhoc_card=pay["adhoc_card"].map({True: "ja / yes", False: "NEIN / NO"}).fillna(
+        "keine Angabe / no data")) if len(pay) else pay
+    n_flag, n_unknown = int(payment["flagged"].sum()) if len(payment) else 0, \
+        int(payment["adhoc_card"].isna().sum()) if len(payment) else 0
+    return [
+        (f"AFIR: flottenbasiertes Ziel ({KW_PER_BEV} kW je BEV, {KW_PER_PHEV} kW je PHEV) / fleet-based target",
+         key_values([("Gemeinden mit Fahrzeugzahlen / municipalities with vehicle counts", len(fleet)),
+                     ("davon mit Gemeindegrenze im Register / of which with a boundary in the registry",
+                      int(fleet["met"].notna().sum())),
+                     ("davon erfüllt / of which met", int((fleet["met"] == True).sum()))])  # noqa: E712
+         + table(shown, rows=100, labels=AFIR_LABELS)),
+        (f"AFIR: Ad-hoc-Kartenzahlung an Ladepunkten ≥ {ADHOC_PAYMENT_MIN_KW:g} kW / ad-hoc card payment",
+         key_values([(f"Stationen mit Punkten ≥ {ADHOC_PAYMENT_MIN_KW:g} kW / stations", len(payment)),
+                     ("laut Daten ohne Kartenzahlung (auffällig) / data lists no card payment (flagged)", n_flag),
+                     ("ohne Angabe zur Bezahlung / no payment data", n_unknown)])
+         + table(pay.sort_values("flagged", ascending=False) if len(pay) else pay, rows=200, labels=AFIR_LABELS)),
+    ]
+
+
+def write_afir_report(fleet: pd.DataFrame, payment: pd.DataFrame, sources: list[str], target: Path) -> ReportFiles:
+    """Writes charging_afir.html, charging_afir.csv (per municipality), charging_afir.gpkg (layers
+    ``payment_50kw`` and ``fleet_target``) and charging_afir_payment.csv; the header names every source with its
+    vintage (the vehicle counts' Stichtag among them)."""
+    target.mkdir(parents=True, exist_ok=True)
+    gpkg = _fresh(target / "charging_afir.gpkg")
+    pay = gpd.GeoDataFrame(payment.assign(adhoc_card=payment["adhoc_card"].astype("object").map(
+        {True: "ja", False: "nein"}).fillna("keine Angabe")), geometry="geometry",
+        crs=getattr(payment, "crs", None))
+    if len(pay):
+        pay.to_file(gpkg, layer="payment_50kw")
+    fleet_out = fleet.assign(stichtag=fleet["stichtag"].astype(str),
+                             met=fleet["met"].map({True: "ja", False: "nein"}).fillna("unbekannt"))
+    gpd.GeoDataFrame(fleet_out, geometry=[None] * len(fleet_out), crs=pay.crs or "EPSG:4326").to_file(
+        gpkg, layer="fleet_target")
+    sources_layer(gpkg, sources, pay.crs or "EPSG:4326")
+    csv = write_excel_csv(fleet_out, target / "charging_afir.csv", AFIR_LABELS)
+    write_excel_csv(pay.drop(columns="geometry"), target / "charging_afir_payment.csv", AFIR_LABELS)
+    simulated = bool(fleet.get("simulated", pd.Series(dtype=bool)).fillna(False).any())
+    report = write_page(
+        target / "charging_afir.html", "Ladeinfrastruktur: AFIR-Prüfung / public charging: AFIR checks",
+        "Verordnung (EU) 2023/1804 (AFIR): flottenbasiertes Ziel je Gemeinde und Ad-hoc-Kartenzahlung an "
+        "Ladepunkten ab 50 kW / Regulation (EU) 2023/1804: fleet-based target per municipality and ad-hoc card "
+        "payment at points of 50 kW and more.",
+        afir_blocks(fleet, payment), sources=sources,
+        notes=[*(["Die Fahrzeugzahlen sind SIMULIERT (Demo), keine amtlichen KBA-Zahlen / the vehicle counts are "
+                  "SIMULATED (demo), not official KBA figures."] if simulated else []),
+               "Installierte Leistung: aktive öffentliche Ladestationen des Registers innerhalb der Gemeindegrenze "
+               "(OSM-Stationen, die einem Registereintrag zugeordnet sind, zählen einmal); die Stände von "
+               "Fahrzeugzahlen und Ladestationen stehen oben und können auseinanderliegen / installed power: "
+               "active public stations inside the boundary; the inputs' dates are listed above and may differ.",
+               "Kartenzahlung: auffällig nur, wo die Daten Bezahlsysteme ohne Karte nennen; fehlende Angaben sind "
+               "»keine Angabe«, kein Verstoß / flagged only where the data lists payment methods without a card.",
+               files_note(gpkg, csv)])
+    return ReportFiles(gpkg, report, csv, report)

@@ -18,6 +18,8 @@ SOURCE_KINDS = {
                "Stichtag / reference date 09.05.2011"),
     "boundary": ("Verwaltungsgrenzen VG250 — © GeoBasis-DE / BKG, dl-de/by-2-0", None),
     "charging-register": ("Ladesäulenregister — © Bundesnetzagentur, CC BY 4.0", None),
+    "vehicles": ("Kfz-Bestand nach Kraftstoffart (Tabelle im Aufbau KBA FZ1/FZ3) / registered cars", None),
+    "ocpi": ("OCPI 2.2.1 Locations eines Ladepunktbetreibers / a CPO's OCPI feed", None),
 }
 _DATE = re.compile(r"(?<!\d)((?:19|20)\d{2})(?:[-_.]?(\d{2})[-_.]?(\d{2}))?(?!\d)")
 
@@ -60,7 +62,9 @@ def data_sources(batches: Iterable[Mapping], kinds: Iterable[str] | None = None)
             continue
         files = tuple(str(f) for f in ((b.get("details") or {}).get("files") or ()))
         label = SOURCE_KINDS.get(kind, (f"{kind}: {b.get('source')}", None))[0]
-        out[str(b.get("source"))] = DataSource(label, vintage(kind, files, str(b.get("source") or "")), files)
+        stated = (b.get("details") or {}).get("vintage")  # the import knew the date (Stichtag, pull time)
+        out[str(b.get("source"))] = DataSource(label, str(stated) if stated else
+                                               vintage(kind, files, str(b.get("source") or "")), files)
     return list(out.values())
 
 

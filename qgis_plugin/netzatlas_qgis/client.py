@@ -8,7 +8,7 @@ from qgis.core import QgsApplication, QgsAuthMethodConfig, QgsBlockingNetworkReq
 from qgis.PyQt.QtCore import QByteArray, QUrl
 from qgis.PyQt.QtNetwork import QNetworkRequest
 
-from .logic import classify_connection, normalise_url
+from .logic import api_message, classify_connection, normalise_url
 
 SETTINGS_URL = "netzatlas/url"
 SETTINGS_AUTHCFG = "netzatlas/authcfg"
@@ -94,11 +94,7 @@ class Client:
     def json(self, method: str, path: str, body: dict | None = None, headers: dict | None = None) -> dict:
         status, content, _ = self.call(method, path, body, headers)
         if status >= 400:
-            try:
-                detail = json.loads(content).get("detail", "")
-            except ValueError:
-                detail = content[:200].decode(errors="replace")
-            raise ApiError(f"HTTP {status}: {detail}")
+            raise ApiError(api_message(status, content))
         return json.loads(content)
 
     def test(self) -> str:

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import json
 import os
 
-from qgis.core import QgsApplication, QgsProject, QgsVectorLayer
+from qgis.core import QgsProject, QgsVectorLayer
 
 from .client import Client
 from .logic import (
@@ -13,10 +12,8 @@ from .logic import (
     SNAPSHOT_COLLECTIONS,
     SNAPSHOTS_PROCESS,
     choose_snapshot,
-    next_page_path,
     oapif_uri,
-    snapshot_file_name,
-    snapshot_items_path,
+    snapshot_params,
     style_for,
 )
 
@@ -24,9 +21,11 @@ STYLES = os.path.join(os.path.dirname(__file__), "styles")
 
 
 def styled(layer: QgsVectorLayer, collection: str) -> QgsVectorLayer:
+    """The collection's QML (generated from the cartography), generic.qml where it has none."""
     qml = os.path.join(STYLES, style_for(collection))
-    if os.path.exists(qml):
-        layer.loadNamedStyle(qml)
+    if not os.path.exists(qml):
+        qml = os.path.join(STYLES, "generic.qml")
+    layer.loadNamedStyle(qml)
     return layer
 
 
@@ -35,27 +34,33 @@ def list_snapshots(client: Client) -> list[dict]:
     return client.json("POST", SNAPSHOTS_PROCESS, {"inputs": {}}).get("snapshots", [])
 
 
-def snapshot_file(client: Client, collection: str, snapshot_id: str, folder: str | None = None) -> str:
-    """One snapshot's features of a result collection, fetched page by page with the server filtering
-    (``?snapshot_id=``), as a GeoJSON file (a snapshot never changes, so a file is the right layer for it)."""
-    features: list[dict] = []
-    path: str | None = snapshot_items_path(collection, snapshot_id)
-    while path:
-        page = client.json("GET", path)
-        features.extend(page.get("features", []))
-        path = next_page_path(page, client.url)
-    folder = folder or os.path.join(QgsApplication.qgisSettingsDirPath(), "netzatlas", "snapshots")
-    os.makedirs(folder, exist_ok=True)
-    target = os.path.join(folder, snapshot_file_name(collection, snapshot_id))
-    with open(target, "w", encoding="utf-8") as fh:
-        json.dump({"type": "FeatureCollection", "features": features}, fh)
-    return target
+def collection_layer(client: Client, collection: str, title: str, snapshot: str | None = None) -> QgsVectorLayer:
+    """One collection as an OAPIF layer, tagged and styled; ``snapshot`` restricts a per-snapshot result
+    collection to that snapshot on the server (the layer's requests carry ``snapshot_id=…``)."""
+    params = snapshot_params(snapshot) if snapshot is not None and collection in SNAPSHOT_COLLECTIONS else None
+    name = f"{title} — {snapshot}" if params else title
+    layer = QgsVectorLayer(oapif_uri(client.url, collection, client.authcfg, params), name, "OAPIF")
+    if layer.isValid():
+        layer.setCustomProperty("netzatlas/collection", collection)
+        if params:
+            layer.setCustomProperty("netzatlas/snapshot", snapshot)
+        styled(layer, collection)
+    return layer
+
+
+def find_layer(project: QgsProject, collection: str) -> QgsVectorLayer | None:
+    """The project's layer of a netzatlas collection, if one was added."""
+    for layer in project.mapLayers().values():
+        if layer.customProperty("netzatlas/collection") == collection:
+            return layer
+    return None
 
 
 def add_collections(client: Client, project: QgsProject | None = None, snapshot: str | None = None
                     ) -> list[QgsVectorLayer]:
-    """Every collection the server lists, in groups (assets, reference layers, results); the per-snapshot results
-    (gigabit_result, funding_area_result) with ONE snapshot: ``snapshot``, by default the newest."""
+    """Every collection the server lists, in groups (assets, reference layers, results, requests); the
+    per-snapshot results (gigabit_result, funding_area_result) with ONE snapshot: ``snapshot``, by default the
+    newest."""
     project = project or QgsProject.instance()
     listed = {c["id"]: c for c in client.json("GET", "/collections")["collections"]}
     chosen = None
@@ -69,17 +74,9 @@ def add_collections(client: Client, project: QgsProject | None = None, snapshot:
             continue
         group = root.findGroup(group_name) or root.addGroup(group_name)
         for cid in present:
-            title = listed[cid]["title"]
-            if cid in SNAPSHOT_COLLECTIONS and chosen is not None:
-                layer = QgsVectorLayer(snapshot_file(client, cid, chosen), f"{title} — {chosen}", "ogr")
-            else:
-                layer = QgsVectorLayer(oapif_uri(client.url, cid, client.authcfg), title, "OAPIF")
+            layer = collection_layer(client, cid, listed[cid]["title"], chosen)
             if not layer.isValid():
                 continue
-            layer.setCustomProperty("netzatlas/collection", cid)
-            if cid in SNAPSHOT_COLLECTIONS:
-                layer.setCustomProperty("netzatlas/snapshot", chosen)
-            styled(layer, cid)
             project.addMapLayer(layer, False)
             group.addLayer(layer)
             added.append(layer)

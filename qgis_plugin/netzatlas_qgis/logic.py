@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import json
-import re
-from urllib.parse import quote, urlencode, urlparse
+from datetime import date
+from urllib.parse import urlencode, urlparse
 
 PROCESSES = {
     # process id: (algorithm name, display name, group, fixed parameter specs: name → (type, default, help))
@@ -44,7 +44,8 @@ LAYER_OUTPUT = {"gigabit-classify": None, "gigabit-funding-areas": "funding_area
                 "charging-siting": "new_locations"}
 GROUPS = {"Assets / Anlagen": ["fibre_address", "mobile_site", "wlan_hotspot", "streetlight", "charging_point"],
           "Reference / Bezug": ["municipality", "population_grid", "poi", "building", "road", "candidate_site"],
-          "Results / Ergebnisse": ["gigabit_result", "funding_area_result", "coverage_hole_result"]}
+          "Results / Ergebnisse": ["gigabit_result", "funding_area_result", "coverage_hole_result"],
+          "Requests / Anfragen": ["mast_request"]}
 
 
 def normalise_url(url: str) -> str:
@@ -109,8 +110,11 @@ def style_for(collection: str) -> str:
     return f"{collection}.qml" if collection in known else "generic.qml"
 
 
-def oapif_uri(url: str, collection: str, authcfg: str | None = None) -> str:
-    uri = f"url='{normalise_url(url)}' typename='{collection}' pagingEnabled='true' restrictToRequestBBOX='1'"
+def oapif_uri(url: str, collection: str, authcfg: str | None = None, params: dict | None = None) -> str:
+    """The OAPIF provider's source for a collection; ``params`` (a server-side filter such as
+    :func:`snapshot_params`) go into the URL, and QGIS adds them to each of the layer's requests."""
+    base = normalise_url(url) + (f"?{urlencode(params)}" if params else "")
+    uri = f"url='{base}' typename='{collection}' pagingEnabled='true' restrictToRequestBBOX='1'"
     if authcfg:
         uri += f" authcfg='{authcfg}'"
     return uri
@@ -147,31 +151,88 @@ def order_snapshots(snapshots: list[dict]) -> list[dict]:
     return sorted(snapshots, key=lambda s: (str(s.get("created_at") or ""), str(s.get("id") or "")), reverse=True)
 
 
-def snapshot_subset(snapshot_id: str) -> str:
-    """A QGIS filter expression for one snapshot (QGIS 3.22's OAPIF provider applies such a filter on the client,
-    after downloading every snapshot — so the plugin fetches one snapshot with ``snapshot_items_path`` instead)."""
-    return "\"snapshot_id\" = '" + str(snapshot_id).replace("'", "''") + "'"
+def snapshot_params(snapshot_id: str) -> dict[str, str]:
+    """The server-side filter for one snapshot: the queryable ``snapshot_id`` as a query parameter, which QGIS's
+    OAPIF provider appends to every request of the layer (``url='…?snapshot_id=…'``), so only that snapshot's
+    features are sent and ``numberMatched`` counts them (a QGIS subset string would filter on the client, after
+    downloading every snapshot)."""
+    return {"snapshot_id": str(snapshot_id)}
 
 
-def snapshot_items_path(collection: str, snapshot_id: str, limit: int = 10_000) -> str:
-    """The first page of one snapshot's features: the server filters (the queryable as a query parameter)."""
-    return f"/collections/{quote(collection)}/items?{urlencode({'snapshot_id': snapshot_id, 'limit': limit})}"
+#: process id → QML in styles/ for the layer its result loads as (generated from netzatlas/cartography.json)
+RESULT_STYLE = {
+    "gigabit-classify": "gigabit_result.qml",
+    "gigabit-funding-areas": "funding_area_result.qml",
+    "mobile-coverage-holes": "coverage_hole_result.qml",
+    "mast-request-evaluation": "result_candidate.qml",
+    "small-cell-screening": "result_new_site.qml",
+    "wifi-priority": "result_area.qml",
+    "wifi-siting": "result_new_site.qml",
+    "charging-gaps": "result_gap.qml",
+    "charging-siting": "result_new_site.qml",
+}
 
 
-def next_page_path(page: dict, base_url: str) -> str | None:
-    """The path of the page after ``page`` (its ``next`` link), relative to the server's ``base_url``."""
-    for link in page.get("links", []):
-        if isinstance(link, dict) and link.get("rel") == "next" and link.get("href"):
-            href = str(link["href"])
-            base = normalise_url(base_url)
-            if href.startswith(base):
-                return href[len(base):] or "/"
-            parsed = urlparse(href)
-            return parsed.path + (f"?{parsed.query}" if parsed.query else "")
-    return None
+def result_style(process_id: str) -> str:
+    """The QML file for a process's result layer (generic.qml for a process without its own)."""
+    return RESULT_STYLE.get(process_id, "generic.qml")
 
 
-def snapshot_file_name(collection: str, snapshot_id: str) -> str:
-    """A file name for one snapshot's features (safe on every file system)."""
-    safe = re.sub(r"[^A-Za-z0-9_.-]+", "_", str(snapshot_id))[:80]
-    return f"{collection}__{safe}.geojson"
+# ------------------------------------------------------------------------------------------------ mast requests
+MAST_REQUEST_COLLECTION = "mast_request"
+#: planned site types: the codes of registry.vl_site_type, with their labels
+SITE_TYPES = {"mast": "Mast / mast", "tower": "Turm / tower", "rooftop": "Dachstandort / rooftop",
+              "streetlight": "Kleinzelle am Lichtmast / small cell on streetlight", "other": "sonstiger / other"}
+TECHNOLOGIES = ("LTE", "NR", "GSM")
+OPERATORS = ("Telekom", "Vodafone", "Telefónica", "1&1")
+
+
+def mast_request_feature(lon: float, lat: float, operator: str, radius_m: float, received_on: str,
+                         site_type: str | None = "mast", desired_height_m: float = 30.0, technology: str = "LTE",
+                         coordination_weeks: int = 8) -> dict:
+    """The GeoJSON feature ``POST /collections/mast_request/items`` takes; ValueError says what is missing."""
+    operator = (operator or "").strip()
+    if not operator:
+        raise ValueError("enter the operator (Netzbetreiber) who sent the request")
+    if not (radius_m and float(radius_m) > 0):
+        raise ValueError("the search ring radius must be more than 0 m")
+    if not (-180 <= lon <= 180 and -90 <= lat <= 90):
+        raise ValueError(f"({lon}, {lat}) is not a longitude/latitude: click the centre on the map")
+    try:
+        received = date.fromisoformat(str(received_on))
+    except ValueError as exc:
+        raise ValueError(f"the receipt date {received_on!r} is not a date (YYYY-MM-DD)") from exc
+    if site_type and site_type not in SITE_TYPES:
+        raise ValueError(f"unknown site type {site_type!r}; known: {', '.join(SITE_TYPES)}")
+    props = {"operator": operator, "technology": (technology or "LTE").strip(), "radius_m": float(radius_m),
+             "desired_height_m": float(desired_height_m), "received_on": received.isoformat(),
+             "coordination_weeks": int(coordination_weeks)}
+    if site_type:
+        props["site_type"] = site_type
+    return {"type": "Feature", "geometry": {"type": "Point", "coordinates": [round(lon, 7), round(lat, 7)]},
+            "properties": props}
+
+
+def api_message(status: int, body: bytes | str | None) -> str:
+    """What the API said, for a person: the problem's detail and hint (RFC 9457), else the status."""
+    try:
+        doc = json.loads(body or b"")
+    except (ValueError, TypeError):
+        doc = None
+    if not isinstance(doc, dict):
+        text = (body.decode(errors="replace") if isinstance(body, bytes) else str(body or "")).strip()[:200]
+        return f"HTTP {status}" + (f": {text}" if text else "")
+    detail = str(doc.get("detail") or doc.get("title") or "")
+    hint = str(doc.get("hint") or "")
+    return f"HTTP {status}: {detail}" + (f" ({hint})" if hint else "")
+
+
+def request_summary(props: dict, today: date | None = None) -> str:
+    """One line about a recorded request: operator, radius, receipt, deadline and days left."""
+    deadline = props.get("deadline")
+    left = props.get("days_left")
+    if left is None and deadline:
+        left = (date.fromisoformat(str(deadline)) - (today or date.today())).days
+    return (f"Standortanfrage {props.get('operator')} ({props.get('radius_m'):g} m) vom {props.get('received_on')}: "
+            f"Frist {deadline}" + (f", noch {left} Tage / deadline {deadline}, {left} days left" if left is not None
+                                   else f" / deadline {deadline}"))

@@ -1,13 +1,13 @@
-"""The plugin: a menu (connect, add layers) and the Processing provider."""
+"""The plugin: a menu (connect, add layers, new mast request) and the Processing provider."""
 
 from __future__ import annotations
 
-from qgis.core import QgsApplication
-from qgis.PyQt.QtWidgets import QAction, QInputDialog, QMessageBox
+from qgis.core import QgsApplication, QgsProject
+from qgis.PyQt.QtWidgets import QAction, QDialog, QInputDialog, QMessageBox
 
 from .client import Client
 from .layers import add_collections, list_snapshots
-from .logic import order_snapshots, snapshot_label
+from .logic import order_snapshots, request_summary, snapshot_label
 from .processing.provider import NetzatlasProvider
 
 
@@ -16,6 +16,7 @@ class NetzatlasPlugin:
         self.iface = iface
         self.provider: NetzatlasProvider | None = None
         self.actions: list[QAction] = []
+        self.tool = None  # the "new mast request" map tool while it is active
 
     def initProcessing(self) -> None:  # noqa: N802
         self.provider = NetzatlasProvider()
@@ -24,13 +25,17 @@ class NetzatlasPlugin:
     def initGui(self) -> None:  # noqa: N802
         self.initProcessing()
         for text, slot in (("Connect to a netzatlas server…", self.connect),
-                           ("Add the registry layers", self.add_layers)):
+                           ("Add the registry layers", self.add_layers),
+                           ("Neue Standortanfrage / New mast request (click the centre)…", self.start_mast_request)):
             action = QAction(text, self.iface.mainWindow())
             action.triggered.connect(slot)
             self.iface.addPluginToMenu("netzatlas", action)
             self.actions.append(action)
 
     def unload(self) -> None:
+        if self.tool is not None:
+            self.iface.mapCanvas().unsetMapTool(self.tool)
+            self.tool = None
         for action in self.actions:
             self.iface.removePluginMenu("netzatlas", action)
         self.actions = []
@@ -65,3 +70,28 @@ class NetzatlasPlugin:
             QMessageBox.warning(self.iface.mainWindow(), "netzatlas", str(exc))
             return
         self.iface.messageBar().pushSuccess("netzatlas", f"{len(layers)} layers added")
+
+    def start_mast_request(self) -> None:
+        """Activate the map tool; the next click on the map opens the request dialog for that centre."""
+        from .mast_request import MastRequestTool
+
+        canvas = self.iface.mapCanvas()
+        self.tool = MastRequestTool(canvas)
+        self.tool.centreClicked.connect(self.new_mast_request_at)
+        canvas.setMapTool(self.tool)
+
+    def new_mast_request_at(self, lon: float, lat: float) -> dict | None:
+        """The dialog for a request centred at (lon, lat); once the API recorded it, it is shown on the map and
+        the message bar says its deadline. Returns the recorded request (None when cancelled)."""
+        from .mast_request import MastRequestDialog, show_request
+
+        client = Client()
+        dialog = MastRequestDialog(client, lon, lat, self.iface.mainWindow())
+        if dialog.exec_() != QDialog.Accepted or dialog.created is None:
+            return None
+        if self.tool is not None:
+            self.iface.mapCanvas().unsetMapTool(self.tool)
+            self.tool = None
+        show_request(client, QgsProject.instance())
+        self.iface.messageBar().pushSuccess("netzatlas", request_summary(dialog.created["properties"]))
+        return dialog.created

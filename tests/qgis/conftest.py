@@ -56,9 +56,18 @@ class FakeIface:
     def __init__(self) -> None:
         self.menu: list[tuple[str, object]] = []
         self.messages: list[tuple[str, str]] = []
+        self.canvas = None
 
     def mainWindow(self):  # noqa: N802, ANN201
         return None
+
+    def mapCanvas(self):  # noqa: N802, ANN201
+        """A real (offscreen) map canvas, made when first asked for."""
+        if self.canvas is None:
+            from qgis.gui import QgsMapCanvas
+
+            self.canvas = QgsMapCanvas()
+        return self.canvas
 
     def addPluginToMenu(self, menu: str, action) -> None:  # noqa: N802, ANN001
         self.menu.append((menu, action))
@@ -163,6 +172,25 @@ def api(registry, tmp_path_factory) -> str:
     except subprocess.TimeoutExpired:
         proc.kill()
     log.close()
+
+
+def db_rows(registry: dict, query: str, *params: object) -> list[dict]:
+    """Rows of a query on the fixture database, read with the project's environment (QGIS's Python has no
+    database driver): what the plugin did, checked against what the database holds."""
+    code = ("import json, sys, psycopg; from psycopg.rows import dict_row\n"
+            "with psycopg.connect(sys.argv[1], row_factory=dict_row) as c:\n"
+            "    print(json.dumps(c.execute(sys.argv[2], json.loads(sys.argv[3])).fetchall(), default=str))")
+    out = _project("-c", code, registry["url"], query, json.dumps(list(params)), timeout=60)
+    return json.loads(out.strip().splitlines()[-1])
+
+
+def make_key(registry: dict, *scopes: str, org: str = "city") -> str:
+    """Another API key on the fixture database, made with ``netzatlas keys create`` as an administrator does."""
+    args = ["-m", "netzatlas.cli.main", "keys", "create", "--org", org, "--name", "qgis-tests-" + "-".join(scopes)]
+    for scope in scopes:
+        args += ["--scope", scope]
+    out = _project(*args, timeout=120, env={"NETZATLAS_DATABASE_URL": registry["url"]})
+    return next(line.strip() for line in out.splitlines() if line.strip().startswith("na_"))
 
 
 def http_json(url: str, key: str | None = None, method: str = "GET") -> dict:

@@ -1,6 +1,7 @@
 """Every netzatlas algorithm through processing.run against the live API: the server job runs, progress arrives
-through the feedback, the output layer is valid with the feature count the fixture implies; cancelling dismisses
-the server job; a model chains two algorithms as the graphical modeler does.
+through the feedback, the output layer is loaded as QGIS loads it (``processing.runAndLoadResults``) — valid, with
+the feature count the fixture implies, drawn with the cartography's renderer; cancelling dismisses the server job;
+a model chains two algorithms as the graphical modeler does.
 
 Expected counts, from tests/qgis/build_registry.py:
 - 12 addresses, 4 with FTTB 1000/500 → 12 classified, 8 eligible; the 8 lie 28 m apart → 1 funding area;
@@ -20,9 +21,10 @@ import json
 
 import processing
 import pytest
-from qgis.core import QgsProcessingException, QgsProcessingFeedback, QgsVectorLayer, QgsWkbTypes
+from qgis.core import QgsProcessingException, QgsProcessingFeedback, QgsProject, QgsVectorLayer, QgsWkbTypes
 
 from .conftest import http_json
+from .test_result_styles import assert_cartography_renderer
 
 CASES = [
     # algorithm, parameters, expected features, geometry type
@@ -76,18 +78,24 @@ def test_gigabit_classify(classified, api, registry):
 def test_algorithm_output(classified, registry, tmp_path, alg, params, expected, geom):
     if alg == "mast_request_evaluation":
         params = {**params, "request_id": registry["request_id"]}
+    from netzatlas_qgis.logic import PROCESSES
+
     target = tmp_path / f"{alg}.geojson"
     fb = Recorder()
-    res = processing.run(f"netzatlas:{alg}", {**params, "OUTPUT": str(target)}, feedback=fb)
+    project = QgsProject.instance()
+    project.clear()
+    res = processing.runAndLoadResults(f"netzatlas:{alg}", {**params, "OUTPUT": str(target)}, feedback=fb)
     assert res["OUTPUT"] == str(target) and res["FEATURES"] == expected
     assert fb.progress and max(fb.progress) == 100, fb.progress
-    layer = QgsVectorLayer(str(target), alg, "ogr")
-    assert layer.isValid(), alg
+    (layer,) = project.mapLayers().values()  # what Processing loaded: the output file
+    assert layer.isValid() and layer.source().startswith(str(target)), alg
     assert layer.featureCount() == expected
     if geom is not None:  # an empty FeatureCollection carries neither CRS nor geometry type
         assert layer.crs().authid() in ("EPSG:4326", "OGC:CRS84")
         assert layer.geometryType() == geom
         assert all(f.hasGeometry() and f.geometry().isGeosValid() for f in layer.getFeatures())
+        assert_cartography_renderer(layer, next(p for p, spec in PROCESSES.items() if spec[0] == alg))
+    project.clear()
 
 
 def test_result_attributes(classified, registry, tmp_path):

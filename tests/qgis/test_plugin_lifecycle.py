@@ -35,7 +35,7 @@ def test_load_unload_reload_cycle(plugin):
         prov = _provider()
         assert prov is not None and prov.name() == "netzatlas"
         assert {a.name() for a in prov.algorithms()} == ALGORITHMS
-        assert [m for m, _ in iface.menu] == ["netzatlas", "netzatlas"]
+        assert [m for m, _ in iface.menu] == ["netzatlas"] * 3  # connect, add layers, new mast request
         p.unload()
         assert _provider() is None
         assert iface.menu == []  # every menu entry removed again

@@ -60,10 +60,9 @@ try:
     client.save()
     # layers
     layers = add_collections(client)
-    out["layers"] = {lyr.name(): {"valid": lyr.isValid(), "count": sum(1 for _ in lyr.getFeatures()),
+    out["layers"] = {lyr.name(): {"valid": lyr.isValid(), "featureCount": lyr.featureCount(),  # before reading
+                                  "count": sum(1 for _ in lyr.getFeatures()),
                                   "renderer": lyr.renderer().type() if lyr.renderer() else None,
-                                  # OAPIF layers name their collection in the source; a gigabit result layer is
-                                  # one snapshot, fetched as a file, and says it in a custom property
                                   "typename": lyr.customProperty("netzatlas/collection")
                                   or lyr.source().split("typename='")[1].split("'")[0]} for lyr in layers}
     # every algorithm through processing.run

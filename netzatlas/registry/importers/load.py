@@ -126,11 +126,13 @@ def load_layers(
     progress: Progress | None = None,
     details: dict | None = None,
     decimal: str | None = None,
+    after: Callable[[psycopg.Connection], list[str]] | None = None,
 ) -> ImportReport:
     """Validate and write layer frames (``{layer name: GeoDataFrame}``) in one transaction.
 
     ``decimal``: the files' decimal mark (``,`` / ``.``; None: detected per layer). ``progress(phase, done,
-    total)``: rows validated / written so far."""
+    total)``: rows validated / written so far. ``after(conn)``: more writes in the same transaction once the layers
+    are written (e.g. the chargers' EVSEs from the stations), returning notes for the report."""
     settings = get_settings()
     batch_id = store.new_batch_id(kind)
     report = ImportReport(source=source, batch_id=batch_id)
@@ -175,6 +177,8 @@ def load_layers(
                 if digest is not None:
                     _record_fingerprint(conn, name, source, digest, len(prep.frame), batch_id)
                 done += len(prep.frame)
+            if after is not None:
+                report.notes += after(conn)
             if progress:
                 progress("done", total, total)
             store.finish_batch(conn, batch_id, report.results, details)

@@ -1,5 +1,6 @@
 """A Processing algorithm that runs one server process as a job: progress through the feedback, cancel through
-DELETE /jobs/{id}, results written to a GeoJSON file and loaded as a styled layer."""
+DELETE /jobs/{id}, results written to a GeoJSON file and loaded as a layer styled from the cartography (the
+gigabit classification: its snapshot of ``gigabit_result``, loaded through OAPIF with the server's filter)."""
 
 from __future__ import annotations
 
@@ -15,10 +16,12 @@ from qgis.core import (
     QgsProcessingParameterFileDestination,
     QgsProcessingParameterNumber,
     QgsProcessingParameterString,
+    QgsProcessingUtils,
 )
 
 from ..client import ApiError, Client
-from ..logic import LAYER_OUTPUT, PROCESSES, process_inputs
+from ..logic import LAYER_OUTPUT, PROCESSES, oapif_uri, process_inputs, snapshot_params
+from .result_styles import attach_style
 
 PROGRAMMES = ["bund-2015", "gigabit-rl-1.0-2021", "gigabit-rl-2.0-2023", "gigabit-rl-2.0-2024"]
 
@@ -63,7 +66,8 @@ class ServerProcessAlgorithm(QgsProcessingAlgorithm):
             self.addParameter(QgsProcessingParameterFileDestination("OUTPUT", "result layer", "GeoJSON (*.geojson)"))
         self.addOutput(QgsProcessingOutputNumber("FEATURES", "number of result features"))
 
-    def processAlgorithm(self, parameters, context, feedback):  # noqa: N802, ANN001, ANN201
+    def _values(self, parameters, context) -> dict:  # noqa: ANN001
+        """The algorithm's parameters as the process's input values."""
         values = {}
         for name, (kind, _d, _h) in PROCESSES[self.process_id][3].items():
             if kind == "enum":
@@ -76,6 +80,10 @@ class ServerProcessAlgorithm(QgsProcessingAlgorithm):
                 values[name] = self.parameterAsBool(parameters, name, context)
             else:
                 values[name] = self.parameterAsString(parameters, name, context)
+        return values
+
+    def processAlgorithm(self, parameters, context, feedback):  # noqa: N802, ANN001, ANN201
+        values = self._values(parameters, context)
         client = Client()
         try:
             status, body, headers = client.call("POST", f"/processes/{self.process_id}/execution",
@@ -111,10 +119,22 @@ class ServerProcessAlgorithm(QgsProcessingAlgorithm):
             out["FEATURES"] = len(fc.get("features", []))
             context.addLayerToLoadOnCompletion(path, context.LayerDetails(self.displayName(), context.project(),
                                                                           "OUTPUT"))
+            attach_style(context, path, self.process_id)
         else:
             out["FEATURES"] = int(result.get("addresses", 0))
             feedback.pushInfo(json.dumps({k: v for k, v in result.items() if k != "classes"}, default=str))
+            if result.get("snapshot"):
+                self._load_snapshot(client, str(result["snapshot"]), context)
         return out
+
+    def _load_snapshot(self, client: Client, snapshot: str, context) -> None:  # noqa: ANN001
+        """The classification's result is a snapshot of the ``gigabit_result`` collection: queue it for loading
+        as an OAPIF layer the server filters to that snapshot, styled by class."""
+        source = QgsProcessingUtils.encodeProviderKeyAndUri(
+            "OAPIF", oapif_uri(client.url, "gigabit_result", client.authcfg, snapshot_params(snapshot)))
+        details = context.LayerDetails(f"Gigabit-Klassen / gigabit classes — {snapshot}", context.project(), "")
+        context.addLayerToLoadOnCompletion(source, details)
+        attach_style(context, source, self.process_id)
 
 
 def make_algorithm(process_id: str) -> ServerProcessAlgorithm:

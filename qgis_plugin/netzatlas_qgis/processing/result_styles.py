@@ -1,31 +1,23 @@
 """Styles for the layers the algorithms load on completion.
 
-Processing loads an algorithm's output after it finished; a post-processor attached to the layer's load details
-applies the shipped QML then. Usage inside ``processAlgorithm``, right after
-``context.addLayerToLoadOnCompletion(path, details)``::
+Processing loads an algorithm's output after it finished (``handleAlgorithmResults``); a post-processor attached to
+the layer's load details applies the result's QML then — the QML generated from ``netzatlas/cartography.json``,
+the definitions the web map and the reports draw with (``logic.RESULT_STYLE``: process → QML). Inside
+``processAlgorithm``, right after ``context.addLayerToLoadOnCompletion(source, details)``::
 
-    attach_style(context, path, self.process_id)
+    attach_style(context, source, self.process_id)
 """
 
 from __future__ import annotations
 
 import os
+from collections import deque
 
 from qgis.core import QgsProcessingContext, QgsProcessingLayerPostProcessorInterface, QgsVectorLayer
 
-STYLES = os.path.join(os.path.dirname(os.path.dirname(__file__)), "styles")
+from ..logic import result_style
 
-#: process id → QML file in styles/ for its result layer
-RESULT_STYLE = {
-    "gigabit-funding-areas": "funding_area_result.qml",
-    "mobile-coverage-holes": "result_gap.qml",
-    "mast-request-evaluation": "result_candidate.qml",
-    "small-cell-screening": "result_new_site.qml",
-    "wifi-priority": "result_area.qml",
-    "wifi-siting": "result_new_site.qml",
-    "charging-gaps": "result_gap.qml",
-    "charging-siting": "result_new_site.qml",
-}
+STYLES = os.path.join(os.path.dirname(os.path.dirname(__file__)), "styles")
 
 
 class StyleOnLoad(QgsProcessingLayerPostProcessorInterface):
@@ -44,22 +36,23 @@ class StyleOnLoad(QgsProcessingLayerPostProcessorInterface):
                 feedback.reportError(f"the style {os.path.basename(self.qml)} could not be applied")
 
 
-# Processing keeps only a plain pointer to a post-processor, so Python must keep it alive: one shared instance
-# per QML file (they hold nothing else), kept for the session.
-_KEEP: dict[str, StyleOnLoad] = {}
+# The load details take ownership of their post-processor and delete it with the context, so every queued layer
+# gets its own instance; Python keeps a reference to the recent ones as well (the QGIS docs' advice: a Python
+# post-processor referenced by C++ alone may be collected before Processing calls it).
+_KEEP: deque[StyleOnLoad] = deque(maxlen=64)
 
 
 def style_path(process_id: str) -> str:
     """The QML file for a process's result layer (generic.qml for one without its own)."""
-    return os.path.join(STYLES, RESULT_STYLE.get(process_id, "generic.qml"))
+    return os.path.join(STYLES, result_style(process_id))
 
 
-def attach_style(context: QgsProcessingContext, layer_id: str, process_id: str) -> StyleOnLoad | None:
+def attach_style(context: QgsProcessingContext, source: str, process_id: str) -> StyleOnLoad | None:
     """Attach the result style to a layer queued with ``addLayerToLoadOnCompletion``; None if not queued."""
-    if not context.willLoadLayerOnCompletion(layer_id):
+    if not context.willLoadLayerOnCompletion(source):
         return None
-    qml = style_path(process_id)
-    post = _KEEP.setdefault(qml, StyleOnLoad(qml))
-    details = context.layerToLoadOnCompletionDetails(layer_id)
+    post = StyleOnLoad(style_path(process_id))
+    _KEEP.append(post)
+    details = context.layerToLoadOnCompletionDetails(source)
     details.setPostProcessor(post)
     return post

@@ -1,0 +1,229 @@
+"""OCPI 2.2.1 pull client: a CPO's Locations into the registry (``netzatlas import ocpi URL --token T``).
+
+versions → version details → the ``locations`` SENDER endpoint → pages followed by the ``Link: <…>; rel="next"``
+header, with ``date_from`` for incremental pulls (the start of the last successful pull of the same source, kept in
+its import batch). Every page is fetched and every Location validated first (pydantic models of
+``ocpi_model``); only then is everything written through ``registry.ocpi_store`` in ONE transaction, so a failed
+pull (HTTP error, OCPI ``status_code`` ≠ 1000, a malformed Location) leaves the database as it was. Writes are
+idempotent: the same feed twice changes 0 rows.
+"""
+
+from __future__ import annotations
+
+import base64
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+
+from netzatlas.charging.ocpi_model import Location, parse_model
+from netzatlas.errors import InvalidInput, InvalidParameter, NetzatlasError
+
+KIND = "ocpi"
+PAGE_LIMIT = 1000
+#: progress(pages, locations, total locations or None)
+Progress = Callable[[int, int, int | None], None]
+
+
+class OcpiFeedError(NetzatlasError):
+    """The CPO's feed could not be read or is not OCPI 2.2.1: nothing was written."""
+
+
+@dataclass
+class Pulled:
+    """What the feed held (validated Locations) and how it was read."""
+
+    locations: list[Location]
+    pages: int
+    locations_url: str
+    version: str
+    date_from: datetime | None
+    started_at: datetime
+    seconds: float = 0.0
+    skipped_parties: dict[str, int] = field(default_factory=dict)
+
+
+def auth_header(token: str) -> dict[str, str]:
+    """OCPI 2.2.1 sends the token Base64-encoded: ``Authorization: Token <base64(token)>``."""
+    return {"Authorization": "Token " + base64.b64encode(token.encode()).decode()}
+
+
+def parse_party(party: str | None) -> tuple[str, str] | None:
+    """``DE*ABC`` (or ``DE-ABC``, ``DEABC``) → ("DE", "ABC")."""
+    if not party:
+        return None
+    p = party.replace("*", "").replace("-", "").strip().upper()
+    if len(p) != 5 or not p[:2].isalpha() or not p[2:].isalnum():
+        raise InvalidParameter(f"--party {party!r} is no OCPI party", hint="country code and party id, e.g. DE*ABC")
+    return p[:2], p[2:]
+
+
+def _body(resp: httpx.Response, what: str) -> Any:
+    """The ``data`` of an OCPI response; OcpiFeedError on HTTP errors, non-JSON or status_code ≠ 1000."""
+    if resp.status_code >= 400:
+        raise OcpiFeedError(f"{what}: HTTP {resp.status_code} from {resp.request.url}",
+                            hint="check the URL and the token (the CPO's token C for this platform)")
+    try:
+        body = resp.json()
+    except ValueError as exc:
+        raise OcpiFeedError(f"{what}: the answer of {resp.request.url} is no JSON") from exc
+    if not isinstance(body, dict) or "status_code" not in body:
+        raise OcpiFeedError(f"{what}: the answer of {resp.request.url} is no OCPI response (no status_code)")
+    if body.get("status_code") != 1000:
+        raise OcpiFeedError(f"{what}: OCPI status_code {body.get('status_code')} "
+                            f"({body.get('status_message') or 'no message'}) from {resp.request.url}")
+    return body.get("data")
+
+
+def _get(client: httpx.Client, url: str, what: str, params: dict[str, Any] | None = None) -> httpx.Response:
+    try:
+        return client.get(url, params=params)
+    except httpx.HTTPError as exc:
+        raise OcpiFeedError(f"{what}: cannot reach {url} ({exc})") from exc
+
+
+def locations_endpoint(client: httpx.Client, url: str) -> tuple[str, str]:
+    """(locations URL, version) from a versions URL (or a version details URL)."""
+    data = _body(_get(client, url, "versions"), "versions")
+    details_url, version = url, None
+    if isinstance(data, list) and data and all(isinstance(x, dict) and "country_code" in x for x in data):
+        return url, "2.2.1"  # the URL is the locations endpoint itself (a sender's public list)
+    if isinstance(data, list):
+        versions = {str(v.get("version")): v.get("url") for v in data if isinstance(v, dict)}
+        version = "2.2.1" if "2.2.1" in versions else next((v for v in sorted(versions, reverse=True)
+                                                            if v.startswith("2.2")), None)
+        if version is None:
+            raise OcpiFeedError(f"versions: the CPO offers {', '.join(sorted(versions)) or 'no version'}, "
+                                "not OCPI 2.2.1", hint="netzatlas speaks OCPI 2.2.1 (2.2 accepted)")
+        details_url = str(versions[version])
+        data = _body(_get(client, details_url, "version details"), "version details")
+    if not isinstance(data, dict) or not isinstance(data.get("endpoints"), list):
+        raise OcpiFeedError(f"version details: {details_url} lists no endpoints")
+    for ep in data["endpoints"]:
+        if isinstance(ep, dict) and ep.get("identifier") == "locations" and ep.get("role", "SENDER") == "SENDER":
+            return str(ep["url"]), str(version or data.get("version") or "2.2.1")
+    raise OcpiFeedError(f"version details: {details_url} has no locations SENDER endpoint",
+                        hint="the CPO must offer the Locations module (mod_locations) as Sender")
+
+
+def _location(obj: Any, page: int, i: int) -> Location:
+    ref = (f"{obj.get('country_code')}*{obj.get('party_id')}*{obj.get('id')}" if isinstance(obj, dict)
+           else f"#{i + 1}")
+    try:
+        return parse_model(Location, obj, "Location")
+    except InvalidInput as exc:
+        raise OcpiFeedError(f"location {ref} (page {page}, item {i + 1}) is malformed: {exc.message}",
+                            hint="ask the CPO to fix the Location; nothing was written") from exc
+
+
+def pull(url: str, token: str, *, party: tuple[str, str] | None = None, date_from: datetime | None = None,
+         progress: Progress | None = None, limit: int = PAGE_LIMIT, timeout: float = 60.0,
+         transport: httpx.BaseTransport | None = None) -> Pulled:
+    """Fetch and validate every Location of the feed (all pages), optionally only those of ``party`` and changed
+    since ``date_from``. Nothing is written here."""
+    started, t0 = datetime.now(UTC), time.perf_counter()
+    with httpx.Client(headers=auth_header(token), timeout=timeout, follow_redirects=True,
+                      transport=transport) as client:
+        loc_url, version = locations_endpoint(client, url)
+        params: dict[str, Any] | None = {"limit": limit, "offset": 0}
+        if date_from is not None:
+            params["date_from"] = date_from.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        out: list[Location] = []
+        skipped: dict[str, int] = {}
+        pages, next_url, total = 0, loc_url, None
+        while next_url:
+            resp = _get(client, next_url, "locations", params)
+            data = _body(resp, f"locations page {pages + 1}")
+            pages += 1
+            if not isinstance(data, list):
+                raise OcpiFeedError(f"locations page {pages}: data is no list of Locations")
+            for i, obj in enumerate(data):
+                loc = _location(obj, pages, i)
+                if party and (loc.country_code.upper(), loc.party_id.upper()) != party:
+                    key = f"{loc.country_code}*{loc.party_id}"
+                    skipped[key] = skipped.get(key, 0) + 1
+                    continue
+                out.append(loc)
+            if resp.headers.get("X-Total-Count", "").isdigit():
+                total = int(resp.headers["X-Total-Count"])
+            if progress:
+                progress(pages, len(out) + sum(skipped.values()), total)
+            nxt = resp.links.get("next", {}).get("url")
+            next_url, params = (str(resp.url.join(nxt)), None) if nxt else (None, None)
+    return Pulled(out, pages, loc_url, version, date_from, started, time.perf_counter() - t0, skipped)
+
+
+@dataclass
+class PullReport:
+    """What a pull wrote."""
+
+    batch_id: str
+    sources: list[str]
+    pulled: Pulled
+    locations: int = 0
+    evses: int = 0
+    connectors: int = 0
+    removed: int = 0
+    status_changes: int = 0
+
+    @property
+    def changed(self) -> int:
+        return self.locations + self.evses + self.connectors + self.removed
+
+
+def source_name(country_code: str, party_id: str) -> str:
+    """The registry source of a party's Locations: the same whether the CPO pushes them or we pull them."""
+    return f"ocpi:{country_code.upper()}*{party_id.upper()}"
+
+
+def last_pull(conn: Any, url: str) -> datetime | None:
+    """When the last successful pull of ``url`` started (its batch details), for ``date_from``."""
+    row = conn.execute("SELECT details->>'started_at' AS at FROM audit.batch WHERE kind = %s AND finished_at IS NOT "
+                       "NULL AND details->>'url' = %s ORDER BY finished_at DESC LIMIT 1", [KIND, url]).fetchone()
+    at = None if row is None else (row["at"] if isinstance(row, dict) else row[0])
+    return datetime.fromisoformat(at) if at else None
+
+
+def write(pulled: Pulled, *, url: str, owner: str, db_url: str | None = None) -> PullReport:
+    """Write the pulled Locations through ``ocpi_store`` in one transaction (one source per party)."""
+    from netzatlas.registry import store
+    from netzatlas.registry.db import connect
+    from netzatlas.registry.ocpi_store import upsert_locations
+
+    by_party: dict[str, list[Location]] = {}
+    for loc in pulled.locations:
+        by_party.setdefault(source_name(loc.country_code, loc.party_id), []).append(loc)
+    batch_id = store.new_batch_id(KIND)
+    report = PullReport(batch_id, sorted(by_party), pulled)
+    with connect(db_url) as conn, conn.transaction():
+        org = conn.execute("SELECT slug FROM registry.organization WHERE slug = %s", [owner]).fetchone()
+        if org is None:
+            raise InvalidParameter(f"unknown organization {owner!r}", hint="give --owner with a known organization")
+        store.begin_batch(conn, batch_id, kind=KIND, source=",".join(report.sources) or "ocpi",
+                          target="charging_point,charging_evse,charging_connector")
+        for source, locs in sorted(by_party.items()):
+            res = upsert_locations(conn, locs, org=owner, source=source)
+            report.locations += res.locations
+            report.evses += res.evses
+            report.connectors += res.connectors
+            report.removed += res.removed
+            report.status_changes += res.status_changes
+        conn.execute(
+            "UPDATE audit.batch SET finished_at = clock_timestamp(), created = %s, updated = 0, unchanged = %s, "
+            "rejected = 0, details = %s WHERE id = %s",
+            [report.changed, len(pulled.locations) - report.locations, _json({
+                "url": url, "started_at": pulled.started_at.isoformat(), "version": pulled.version,
+                "pages": pulled.pages, "locations": len(pulled.locations),
+                "date_from": pulled.date_from.isoformat() if pulled.date_from else None,
+                "vintage": f"abgerufen / pulled {pulled.started_at:%d.%m.%Y %H:%M} UTC",
+                "files": [url]}), batch_id])
+    return report
+
+
+def _json(d: dict[str, Any]) -> str:
+    import json
+
+    return json.dumps(d)

@@ -1,0 +1,562 @@
+"""Chargers in OCPI's shape in the registry: write Locations / EVSEs / Connectors, the live EVSE status, read
+Locations back for the OCPI sender, and the OCPI parties' credentials (migration 0022).
+
+Every write is set-based (``jsonb_to_recordset``, ``INSERT … ON CONFLICT (source, external_id) DO UPDATE … WHERE
+IS DISTINCT FROM``), so unchanged objects write nothing and 50,000 locations are a handful of statements. Static
+fields go through the layers' triggers (versions, ``audit.change`` under the writer's organization); the dynamic
+EVSE status goes to ``registry.evse_status`` and a bounded ``registry.evse_status_log``, never into the history.
+The caller owns the transaction (one per OCPI request / import run).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import secrets
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import psycopg
+
+from netzatlas.charging.ocpi_model import (
+    EVSE,
+    Connector,
+    Location,
+    connector_row,
+    evse_row,
+    location_from_rows,
+    location_key,
+    location_row,
+    register_connector,
+    valid_evse_id,
+)
+from netzatlas.errors import Forbidden, NotFound, Unauthorized
+from netzatlas.registry import sources
+
+#: Status log entries kept per EVSE (older ones are pruned in the writing transaction).
+STATUS_LOG_KEEP = 100
+
+_LOC_COLS = ("ocpi_country_code", "ocpi_party_id", "ocpi_id", "name", "operator", "address", "postcode", "city",
+             "country", "publish", "parking_type", "time_zone", "opening_times", "charging_when_closed",
+             "facilities", "charge_points", "power_kw", "charger_type", "ocpi_details", "ocpi_last_updated")
+_LOC_TYPES = {"publish": "boolean", "opening_times": "jsonb", "charging_when_closed": "boolean",
+              "facilities": "text[]", "charge_points": "integer", "power_kw": "float8", "ocpi_details": "jsonb",
+              "ocpi_last_updated": "timestamptz"}
+_EVSE_COLS = ("location", "uid", "evse_id", "capabilities", "floor_level", "physical_reference",
+              "parking_restrictions", "own_coordinates", "ocpi_details", "ocpi_last_updated")
+_EVSE_TYPES = {"location": "uuid", "capabilities": "text[]", "parking_restrictions": "text[]",
+               "own_coordinates": "boolean", "ocpi_details": "jsonb", "ocpi_last_updated": "timestamptz"}
+_CON_COLS = ("evse", "connector_id", "standard", "format", "power_type", "max_voltage", "max_amperage",
+             "max_electric_power", "tariff_ids", "terms_and_conditions", "ocpi_details", "ocpi_last_updated")
+_CON_TYPES = {"evse": "uuid", "max_voltage": "integer", "max_amperage": "integer", "max_electric_power": "integer",
+              "tariff_ids": "text[]", "ocpi_details": "jsonb", "ocpi_last_updated": "timestamptz"}
+
+
+@dataclass
+class WriteResult:
+    """What one write did: rows inserted or changed per table, EVSEs whose status changed."""
+
+    locations: int = 0
+    evses: int = 0
+    connectors: int = 0
+    removed: int = 0
+    status_changes: int = 0
+    location_ids: dict[str, str] = field(default_factory=dict)  # external id → registry id
+
+
+# ---------------------------------------------------------------- set-based upserts
+def _upsert_sql(table: str, cols: Sequence[str], types: dict[str, str], geom: str) -> str:
+    record = ", ".join(f"{c} {types.get(c, 'text')}" for c in (*cols, "external_id")) + ", lon float8, lat float8"
+    col_list = ", ".join(cols)
+    return f"""
+WITH src AS (SELECT * FROM jsonb_to_recordset(%(rows)s::jsonb) AS r({record}))
+INSERT INTO registry.{table} AS t (source, external_id, owner_org, {col_list}, geom)
+SELECT %(source)s, external_id, %(org)s, {col_list}, {geom} FROM src
+ON CONFLICT (source, external_id) DO UPDATE
+   SET ({col_list}, owner_org, geom, deleted_at) = (SELECT {', '.join(f'EXCLUDED.{c}' for c in cols)},
+                                                   EXCLUDED.owner_org, EXCLUDED.geom, NULL::timestamptz)
+ WHERE ({', '.join(f't.{c}' for c in cols)}, t.owner_org, t.geom, t.deleted_at)
+       IS DISTINCT FROM ({', '.join(f'EXCLUDED.{c}' for c in cols)}, EXCLUDED.owner_org, EXCLUDED.geom, NULL)
+RETURNING t.id"""
+
+
+def _point(srid: int) -> str:
+    return f"ST_Transform(ST_SetSRID(ST_MakePoint(lon, lat), 4326), {int(srid)})"
+
+
+def _srid(conn: psycopg.Connection) -> int:
+    row = conn.execute("SELECT Find_SRID('registry', 'charging_point', 'geom') AS s").fetchone()
+    return int(_first(row))
+
+
+def _first(row: Any) -> Any:
+    return next(iter(row.values())) if isinstance(row, dict) else row[0]
+
+
+def _ids(conn: psycopg.Connection, table: str, source: str, keys: list[str]) -> dict[str, str]:
+    rows = conn.execute(f"SELECT id::text AS id, external_id FROM registry.{table} "
+                        "WHERE source = %s AND external_id = ANY(%s)", [source, keys]).fetchall()
+    return {_get(r, "external_id", 1): _get(r, "id", 0) for r in rows}
+
+
+def _get(row: Any, key: str, pos: int) -> Any:
+    return row[key] if isinstance(row, dict) else row[pos]
+
+
+def _no_jit(conn: psycopg.Connection) -> None:
+    """JIT off for this transaction: the correlated sub-selects and the recordset upserts are estimated above
+    ``jit_above_cost`` and compiling took seconds per statement, longer than running them (measured: a 1,000
+    Location page 32 s with JIT, < 1 s without)."""
+    conn.execute("SELECT set_config('jit', 'off', true)")
+
+
+def _actor(conn: psycopg.Connection, actor: str | None) -> None:
+    if actor:
+        conn.execute("SELECT set_config('netzatlas.user', %s, true)", [actor])
+
+
+def upsert_locations(conn: psycopg.Connection, locations: Sequence[Location], *, org: str, source: str,
+                     actor: str | None = None, claim: bool = True) -> WriteResult:
+    """Write whole Locations (with their EVSEs and connectors) under ``source`` and organization ``org``.
+
+    A Location's EVSEs and connectors not in the object are soft-deleted (history kept); its EVSEs' status goes
+    to the live status. ``claim``: register the source to ``org`` first (refused if another organization holds
+    it). Returns counts; ``location_ids`` maps each location's external id (``CC*PTY*id``) to its registry id."""
+    if claim:
+        sources.claim(conn, source, org)
+    _no_jit(conn)
+    _actor(conn, actor)
+    srid = _srid(conn)
+    res = WriteResult()
+    loc_rows = [location_row(loc) for loc in locations]
+    if not loc_rows:
+        return res
+    res.locations = len(conn.execute(_upsert_sql("charging_point", _LOC_COLS, _LOC_TYPES, _point(srid)),
+                                     {"rows": json.dumps(loc_rows), "source": source, "org": org}).fetchall())
+    res.location_ids = _ids(conn, "charging_point", source, [r["external_id"] for r in loc_rows])
+    evse_rows, con_rows, statuses = [], [], []
+    for loc, lrow in zip(locations, loc_rows, strict=True):
+        loc_uuid = res.location_ids[lrow["external_id"]]
+        for evse in loc.evses or []:
+            e = _evse_record(evse, loc, loc_uuid, lrow["external_id"])
+            evse_rows.append(e)
+            statuses.append((e["external_id"], evse.status, e["ocpi_last_updated"]))
+            con_rows += [(e["external_id"], c) for c in evse.connectors]
+    n, removed, evse_ids = _write_evses(conn, evse_rows, list(res.location_ids.values()), source, org, srid)
+    res.evses, res.removed = n, removed
+    res.connectors, gone = _write_connectors(conn, con_rows, evse_ids, source, org)
+    res.removed += gone
+    res.status_changes = set_status(conn, [(evse_ids[k], s, at) for k, s, at in statuses], org=org)
+    return res
+
+
+def _evse_record(evse: EVSE, loc: Location, loc_uuid: str, loc_key: str) -> dict[str, Any]:
+    e = evse_row(evse)
+    e.update(location=loc_uuid, external_id=f"{loc_key}/{evse.uid}")
+    if not e["own_coordinates"]:
+        e["lon"], e["lat"] = float(loc.coordinates.longitude), float(loc.coordinates.latitude)
+    return e
+
+
+def _write_evses(conn: psycopg.Connection, rows: list[dict[str, Any]], locations: list[str], source: str,
+                 org: str, srid: int) -> tuple[int, int, dict[str, str]]:
+    written = 0
+    if rows:
+        written = len(conn.execute(_upsert_sql("charging_evse", _EVSE_COLS, _EVSE_TYPES, _point(srid)),
+                                   {"rows": json.dumps(rows), "source": source, "org": org}).fetchall())
+    keep = [r["external_id"] for r in rows]
+    removed = conn.execute(   # NOT IN (subquery): a hashed anti-join, not a scan of the array per row
+        "UPDATE registry.charging_evse SET deleted_at = now() WHERE location IN (SELECT unnest(%s::uuid[])) "
+        "AND deleted_at IS NULL AND external_id NOT IN (SELECT unnest(%s::text[])) RETURNING id",
+        [locations, keep]).fetchall()
+    return written, len(removed), _ids(conn, "charging_evse", source, keep)
+
+
+def _write_connectors(conn: psycopg.Connection, cons: list[tuple[str, Connector]], evse_ids: dict[str, str],
+                      source: str, org: str) -> tuple[int, int]:
+    rows = []
+    for evse_key, con in cons:
+        r = connector_row(con)
+        r.update(evse=evse_ids[evse_key], external_id=f"{evse_key}/{con.id}", lon=None, lat=None)
+        rows.append(r)
+    geom = "(SELECT e.geom FROM registry.charging_evse e WHERE e.id = src.evse)"
+    written = 0
+    if rows:
+        written = len(conn.execute(_upsert_sql("charging_connector", _CON_COLS, _CON_TYPES, geom),
+                                   {"rows": json.dumps(rows), "source": source, "org": org}).fetchall())
+    removed = conn.execute(
+        "UPDATE registry.charging_connector c SET deleted_at = now() "
+        "WHERE c.deleted_at IS NULL AND (c.evse IN (SELECT unnest(%s::uuid[])) "
+        "      AND c.external_id NOT IN (SELECT unnest(%s::text[])) "
+        "   OR c.source = %s AND c.evse IN (SELECT id FROM registry.charging_evse WHERE deleted_at IS NOT NULL)) "
+        "RETURNING id",
+        [list(evse_ids.values()), [r["external_id"] for r in rows], source]).fetchall()
+    return written, len(removed)
+
+
+def set_status(conn: psycopg.Connection, changes: Sequence[tuple[str, str, Any]], *, org: str | None,
+               keep: int = STATUS_LOG_KEEP) -> int:
+    """Set EVSEs' live status: ``(evse id, status, status time)`` each. A new status (a later one than stored)
+    replaces the current one and is logged; older or repeated statuses change nothing. No asset version, no
+    ``audit.change`` row. The log keeps the newest ``keep`` entries per EVSE. Returns the number of changes."""
+    if not changes:
+        return 0
+    payload = json.dumps([{"evse": e, "status": s, "status_at": str(at)} for e, s, at in changes])
+    rows = conn.execute(
+        """WITH src AS (SELECT DISTINCT ON (evse) * FROM jsonb_to_recordset(%s::jsonb)
+                                   AS r(evse uuid, status text, status_at timestamptz) ORDER BY evse, status_at DESC),
+                up AS (INSERT INTO registry.evse_status AS s (evse, status, status_at)
+                       SELECT evse, status, status_at FROM src
+                       ON CONFLICT (evse) DO UPDATE SET status = EXCLUDED.status, status_at = EXCLUDED.status_at,
+                                                        received_at = now()
+                       WHERE s.status IS DISTINCT FROM EXCLUDED.status AND s.status_at <= EXCLUDED.status_at
+                       RETURNING s.evse, s.status, s.status_at)
+           INSERT INTO registry.evse_status_log (evse, status, status_at, org)
+           SELECT evse, status, status_at, %s FROM up RETURNING evse::text""", [payload, org]).fetchall()
+    touched = sorted({_first(r) for r in rows})
+    if touched:
+        conn.execute("SELECT registry.prune_evse_status_log(%s, %s::uuid[])", [keep, touched])
+    return len(touched)
+
+
+# ---------------------------------------------------------------- reading Locations back
+_STATION_SQL = """
+SELECT cp.id, cp.external_id, cp.name, cp.operator, cp.address, cp.postcode, cp.city, cp.country, cp.publish,
+       cp.parking_type, cp.time_zone, cp.opening_times, cp.charging_when_closed, cp.facilities, cp.ocpi_details,
+       cp.ocpi_country_code, cp.ocpi_party_id, cp.ocpi_id, cp.owner_org, cp.source, cp.ocpi_last_updated,
+       ST_X(ST_Transform(cp.geom, 4326)) AS lon, ST_Y(ST_Transform(cp.geom, 4326)) AS lat,
+       {last} AS last_changed
+FROM registry.charging_point cp
+WHERE cp.deleted_at IS NULL AND cp.geom IS NOT NULL {where}
+"""
+#: A Location's last_updated: the latest change of the station, its EVSEs, connectors and live status.
+_LAST = "GREATEST(cp.updated_at, cp.ocpi_last_updated)"  # the EVSEs' and connectors' changes: _children_changed
+
+
+def _children_changed(conn: psycopg.Connection, ids: list[Any]) -> dict[Any, datetime]:
+    """The latest change of each station's EVSEs (incl. live status) and connectors, deleted ones included (a
+    removed EVSE changes its Location): two grouped queries for a page, not two sub-selects per station (whose
+    plans turn into scans when the statistics are stale)."""
+    out: dict[Any, datetime] = {}
+    for r in conn.execute(
+            "SELECT e.location AS id, max(GREATEST(e.updated_at, e.ocpi_last_updated, s.status_at)) AS t "
+            "FROM registry.charging_evse e LEFT JOIN registry.evse_status s ON s.evse = e.id "
+            "WHERE e.location = ANY(%(ids)s) GROUP BY e.location UNION ALL "
+            "SELECT e.location, max(c.updated_at) FROM registry.charging_connector c "
+            "JOIN registry.charging_evse e ON e.id = c.evse WHERE e.location = ANY(%(ids)s) GROUP BY e.location",
+            {"ids": ids}).fetchall():
+        d = _as_dict(r)
+        if d["t"] is not None and (d["id"] not in out or d["t"] > out[d["id"]]):
+            out[d["id"]] = d["t"]
+    return out
+
+
+@dataclass
+class LocationPage:
+    total: int
+    locations: list[dict[str, Any]]
+
+
+def read_locations(conn: psycopg.Connection, *, date_from: datetime | None = None,
+                   date_to: datetime | None = None, offset: int = 0, limit: int = 100,
+                   public_only: bool = True) -> LocationPage:
+    """A page of Locations (OCPI JSON), ordered by id, filtered on last_updated (``date_from`` inclusive,
+    ``date_to`` exclusive, as OCPI's GET list); ``total``: all Locations matching the filter."""
+    _no_jit(conn)
+    pub = " AND cp.publish" if public_only else ""
+    page = {"offset": offset, "limit": limit}
+    if date_from is None and date_to is None:
+        total = _first(conn.execute("SELECT count(*) FROM registry.charging_point cp WHERE cp.deleted_at IS NULL "
+                                    f"AND cp.geom IS NOT NULL{pub}").fetchone())
+        rows = conn.execute(_STATION_SQL.format(last=_LAST, where=pub) + " ORDER BY cp.id OFFSET %(offset)s "
+                            "LIMIT %(limit)s", page).fetchall()
+        return LocationPage(int(total), _assemble(conn, [_as_dict(r) for r in rows]))
+    cond = " AND ".join(c for c, v in (("last_changed >= %(date_from)s", date_from),
+                                       ("last_changed < %(date_to)s", date_to)) if v is not None)
+    params = {"date_from": date_from, "date_to": date_to}
+    matching = _CHANGED_SQL.format(where=pub, cond=cond)
+    total = _first(conn.execute(f"SELECT count(*) FROM ({matching}) m", params).fetchone())
+    ids = [_first(r) for r in conn.execute(f"{matching} ORDER BY id OFFSET %(offset)s LIMIT %(limit)s",
+                                           {**params, **page}).fetchall()]
+    rows = conn.execute(_STATION_SQL.format(last=_LAST, where=" AND cp.id = ANY(%(ids)s)") + " ORDER BY cp.id",
+                        {"ids": ids}).fetchall() if ids else []
+    return LocationPage(int(total), _assemble(conn, [_as_dict(r) for r in rows]))
+
+
+#: The stations whose last change (station, EVSEs, connectors, live status) passes ``cond``: computed for all
+#: stations at once (grouped joins), not with a sub-select per station.
+_CHANGED_SQL = """
+WITH ev AS (SELECT e.location, max(GREATEST(e.updated_at, e.ocpi_last_updated, s.status_at)) AS t
+              FROM registry.charging_evse e LEFT JOIN registry.evse_status s ON s.evse = e.id GROUP BY e.location),
+     co AS (SELECT e.location, max(c.updated_at) AS t
+              FROM registry.charging_connector c JOIN registry.charging_evse e ON e.id = c.evse GROUP BY e.location),
+     q AS (SELECT cp.id, GREATEST(cp.updated_at, cp.ocpi_last_updated, ev.t, co.t) AS last_changed
+             FROM registry.charging_point cp LEFT JOIN ev ON ev.location = cp.id LEFT JOIN co ON co.location = cp.id
+            WHERE cp.deleted_at IS NULL AND cp.geom IS NOT NULL {where})
+SELECT id FROM q WHERE {cond}"""
+
+
+def read_location(conn: psycopg.Connection, location_id: str, *, public_only: bool = True) -> dict[str, Any] | None:
+    """One Location (OCPI JSON) as the sender shows it: by its OCPI id, or by the registry id for stations that
+    did not come in over OCPI (register, OSM, manual)."""
+    where = (" AND (cp.ocpi_id = %(lid)s OR (cp.ocpi_id IS NULL AND cp.id::text = %(lid)s))"
+             + (" AND cp.publish" if public_only else ""))
+    rows = conn.execute(_STATION_SQL.format(last=_LAST, where=where) + " ORDER BY cp.id LIMIT 1",
+                        {"lid": location_id}).fetchall()
+    out = _assemble(conn, [_as_dict(r) for r in rows])
+    return out[0] if out else None
+
+
+def read_stored_location(conn: psycopg.Connection, source: str, country_code: str, party_id: str,
+                         location_id: str) -> dict[str, Any] | None:
+    """A Location under ``source`` as stored (its own last_updated values): the base a PUT / PATCH of a part of
+    it is merged into."""
+    where = " AND cp.source = %(source)s AND cp.external_id = %(ext)s"
+    rows = conn.execute(_STATION_SQL.format(last=_LAST, where=where),
+                        {"source": source, "ext": location_key(country_code, party_id, location_id)}).fetchall()
+    out = _assemble(conn, [_as_dict(r) for r in rows], raw=True)
+    return out[0] if out else None
+
+
+def _as_dict(row: Any) -> dict[str, Any]:
+    return dict(row) if isinstance(row, dict) else row._asdict()
+
+
+def _assemble(conn: psycopg.Connection, stations: list[dict[str, Any]], *, raw: bool = False
+              ) -> list[dict[str, Any]]:
+    if not stations:
+        return []
+    ids = [s["id"] for s in stations]
+    evses = [_as_dict(r) for r in conn.execute(
+        "SELECT e.id, e.location, e.uid, e.evse_id, e.capabilities, e.floor_level, e.physical_reference, "
+        "e.parking_restrictions, e.own_coordinates, e.ocpi_details, e.ocpi_last_updated, e.updated_at, "
+        "ST_X(ST_Transform(e.geom, 4326)) AS lon, ST_Y(ST_Transform(e.geom, 4326)) AS lat, s.status, s.status_at "
+        "FROM registry.charging_evse e LEFT JOIN registry.evse_status s ON s.evse = e.id "
+        "WHERE e.location = ANY(%s) AND e.deleted_at IS NULL ORDER BY e.uid", [ids]).fetchall()]
+    cons = [_as_dict(r) for r in conn.execute(
+        "SELECT c.evse, c.connector_id, c.standard, c.format, c.power_type, c.max_voltage, c.max_amperage, "
+        "c.max_electric_power, c.tariff_ids, c.terms_and_conditions, c.ocpi_details, c.ocpi_last_updated, "
+        "c.updated_at FROM registry.charging_connector c JOIN registry.charging_evse e ON e.id = c.evse "
+        "WHERE e.location = ANY(%s) AND c.deleted_at IS NULL AND e.deleted_at IS NULL", [ids]).fetchall()]
+    by_loc: dict[Any, list[dict[str, Any]]] = {}
+    for e in evses:
+        newer = e["ocpi_last_updated"] is None or (e["status_at"] and e["status_at"] > e["ocpi_last_updated"])
+        if not raw and e["status_at"] is not None and newer:
+            e["ocpi_last_updated"] = e["status_at"]
+        by_loc.setdefault(e["location"], []).append(e)
+    by_evse: dict[Any, list[dict[str, Any]]] = {}
+    for c in cons:
+        by_evse.setdefault(c["evse"], []).append(c)
+    statuses = {e["id"]: e["status"] for e in evses if e["status"]}
+    children = {} if raw else _children_changed(conn, ids)
+    out = []
+    for s in stations:
+        last = max(t for t in (s.pop("last_changed"), children.get(s["id"])) if t is not None)
+        if not raw or s.get("ocpi_last_updated") is None:
+            s["ocpi_last_updated"] = last
+        out.append(location_from_rows(s, by_loc.get(s["id"], []), by_evse, statuses))
+    return out
+
+
+def find_evse(conn: psycopg.Connection, location_uuid: str, uid: str) -> dict[str, Any] | None:
+    """The EVSE row (id, external id, source, owner) of a location by its uid."""
+    row = conn.execute("SELECT id::text AS id, external_id, source, owner_org FROM registry.charging_evse "
+                       "WHERE location = %s AND uid = %s AND deleted_at IS NULL", [location_uuid, uid]).fetchone()
+    return None if row is None else _as_dict(row)
+
+
+def find_location(conn: psycopg.Connection, source: str, country_code: str, party_id: str,
+                  location_id: str) -> dict[str, Any] | None:
+    """The station row (id, owner) of an OCPI location under ``source``, or None."""
+    row = conn.execute("SELECT id::text AS id, owner_org, external_id FROM registry.charging_point "
+                       "WHERE source = %s AND external_id = %s AND deleted_at IS NULL",
+                       [source, location_key(country_code, party_id, location_id)]).fetchone()
+    return None if row is None else _as_dict(row)
+
+
+# ---------------------------------------------------------------- register and OSM: EVSEs from what they know
+def derive_from_stations(conn: psycopg.Connection, source: str) -> WriteResult:
+    """EVSEs and connectors for the stations of an import ``source`` (the register, OSM), from what those know:
+    the register's plug slots (``properties.plugs``: plug types, kW and EVSE-ID per Ladepunkt) or OSM's
+    ``socket:<type>`` counts and outputs. Written under the station's source and owner, idempotent; stations that
+    came in over OCPI are left alone (their CPO sends EVSEs)."""
+    _no_jit(conn)
+    srid = _srid(conn)
+    stations = conn.execute(
+        "SELECT id::text AS id, external_id, owner_org, properties, charge_points, power_kw FROM "
+        "registry.charging_point WHERE source = %s AND deleted_at IS NULL AND ocpi_id IS NULL",
+        [source]).fetchall()
+    res = WriteResult()
+    by_org: dict[str | None, list[tuple[dict[str, Any], list[dict[str, Any]]]]] = {}
+    for st in map(_as_dict, stations):
+        by_org.setdefault(st["owner_org"], []).append((st, station_units(st)))
+    for org, items in by_org.items():
+        evse_rows, cons = [], []
+        for st, units in items:
+            for u in units:
+                key = f"{st['external_id']}/{u['uid']}"
+                evse_rows.append({"location": st["id"], "uid": u["uid"], "evse_id": u.get("evse_id"),
+                                  "capabilities": [], "parking_restrictions": [], "own_coordinates": False,
+                                  "ocpi_details": {}, "external_id": key, "lon": None, "lat": None})
+                cons += [(key, c) for c in u["connectors"]]
+        geom = "(SELECT geom FROM registry.charging_point p WHERE p.id = src.location)"
+        if evse_rows:
+            res.evses += len(conn.execute(_upsert_sql("charging_evse", _EVSE_COLS, _EVSE_TYPES, geom),
+                                          {"rows": json.dumps(evse_rows), "source": source, "org": org}).fetchall())
+        ids = _ids(conn, "charging_evse", source, [r["external_id"] for r in evse_rows])
+        rows = [{**{k: None for k in _CON_COLS}, **c, "evse": ids[k], "external_id": f"{k}/{c['connector_id']}",
+                 "tariff_ids": [], "ocpi_details": {"source_text": c.get("plug_text")}, "lon": None, "lat": None}
+                for k, c in cons]
+        cgeom = "(SELECT e.geom FROM registry.charging_evse e WHERE e.id = src.evse)"
+        if rows:
+            res.connectors += len(conn.execute(_upsert_sql("charging_connector", _CON_COLS, _CON_TYPES, cgeom),
+                                               {"rows": json.dumps(rows), "source": source,
+                                                "org": org}).fetchall())
+    res.removed = _retire_units(conn, source, srid)
+    return res
+
+
+def _retire_units(conn: psycopg.Connection, source: str, srid: int) -> int:
+    """Soft-delete derived EVSEs / connectors whose station is gone or no longer lists them."""
+    del srid
+    gone = conn.execute(
+        "UPDATE registry.charging_evse e SET deleted_at = now() FROM registry.charging_point p "
+        "WHERE e.source = %s AND e.location = p.id AND e.deleted_at IS NULL AND p.deleted_at IS NOT NULL "
+        "RETURNING e.id", [source]).fetchall()
+    cons = conn.execute(
+        "UPDATE registry.charging_connector c SET deleted_at = now() FROM registry.charging_evse e "
+        "WHERE c.source = %s AND c.evse = e.id AND c.deleted_at IS NULL AND e.deleted_at IS NOT NULL "
+        "RETURNING c.id", [source]).fetchall()
+    return len(gone) + len(cons)
+
+
+def station_units(station: dict[str, Any]) -> list[dict[str, Any]]:
+    """The EVSEs (uid, evse_id, connectors) a register or OSM station row tells of (pure)."""
+    props = station.get("properties") or {}
+    if props.get("plugs"):
+        return _register_units(props["plugs"], station.get("power_kw"))
+    return _osm_units(props)
+
+
+def _register_units(plugs: list[dict[str, Any]], station_kw: float | None) -> list[dict[str, Any]]:
+    out = []
+    for slot in plugs:
+        types = slot.get("types") or []
+        if not types:
+            continue
+        kws = slot.get("power_kw") or []
+        cons = []
+        for j, plug in enumerate(types):
+            kw = kws[j] if j < len(kws) else (kws[0] if kws else station_kw)
+            c = register_connector(plug, kw)
+            if c is not None:
+                cons.append({**c, "connector_id": str(j + 1)})
+        evse_id = slot.get("evse_id")
+        if cons:
+            out.append({"uid": str(slot.get("point")), "connectors": cons,
+                        "evse_id": evse_id if evse_id and valid_evse_id(evse_id) else None})
+    return out
+
+
+def _osm_units(props: dict[str, Any]) -> list[dict[str, Any]]:
+    out = []
+    for key, value in sorted(props.items()):
+        parts = key.split(":")
+        if len(parts) != 2 or parts[0] != "socket":
+            continue
+        try:
+            count = int(str(value).split(";")[0])
+        except ValueError:
+            continue
+        out_kw = _kw(props.get(f"{key}:output"))
+        c = register_connector(parts[1], out_kw)
+        if c is None:
+            continue
+        out += [{"uid": f"{parts[1]}-{i + 1}", "connectors": [{**c, "connector_id": "1"}], "evse_id": None}
+                for i in range(min(count, 50))]
+    return out
+
+
+def _kw(text: Any) -> float | None:
+    if text is None:
+        return None
+    t = str(text).split(";")[0].strip().lower().replace(",", ".")
+    num = "".join(ch for ch in t if ch.isdigit() or ch == ".")
+    try:
+        v = float(num)
+    except ValueError:
+        return None
+    return v / 1000 if t.endswith("w") and not t.endswith("kw") else v
+
+
+# ---------------------------------------------------------------- OCPI parties and tokens
+@dataclass(frozen=True)
+class Party:
+    id: str
+    org: str
+    country_code: str
+    party_id: str
+    registered: bool
+
+    @property
+    def source(self) -> str:
+        """The registry source of this party's pushed locations."""
+        return f"ocpi:{self.country_code}*{self.party_id}"
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def create_party(conn: psycopg.Connection, org: str, country_code: str, party_id: str) -> str:
+    """Register (or re-open) an OCPI party for ``org`` and return a new registration token A (shown once; only
+    its hash is stored). Its credentials handshake replaces it by token C."""
+    cc, pid = country_code.upper(), party_id.upper()
+    held = conn.execute("SELECT org FROM registry.ocpi_party WHERE country_code = %s AND party_id = %s",
+                        [cc, pid]).fetchone()
+    if held is not None and _first(held) != org:
+        raise Forbidden(f"the OCPI party {cc}*{pid} belongs to {_first(held)}")
+    token = secrets.token_urlsafe(32)
+    conn.execute(
+        "INSERT INTO registry.ocpi_party (org, country_code, party_id, token_a_hash) VALUES (%s, %s, %s, %s) "
+        "ON CONFLICT (country_code, party_id) DO UPDATE SET token_a_hash = EXCLUDED.token_a_hash, revoked_at = NULL",
+        [org, cc, pid, hash_token(token)])
+    return token
+
+
+def party_for_token(conn: psycopg.Connection, token: str, *, registration: bool = False) -> Party:
+    """The party a token belongs to: token C (after the handshake) or, with ``registration``, also token A."""
+    h = hash_token(token)
+    cond = "token_c_hash = %(h)s" + (" OR token_a_hash = %(h)s" if registration else "")
+    row = conn.execute("SELECT id::text AS id, org, country_code, party_id, token_c_hash = %(h)s AS registered "
+                       f"FROM registry.ocpi_party WHERE revoked_at IS NULL AND ({cond})", {"h": h}).fetchone()
+    if row is None:
+        raise Unauthorized("unknown or revoked OCPI token",
+                           hint="send 'Authorization: Token <base64 of the token>' with your token C "
+                                "(or token A for the credentials handshake)")
+    r = _as_dict(row)
+    return Party(r["id"], r["org"], r["country_code"], r["party_id"], bool(r["registered"]))
+
+
+def register_party(conn: psycopg.Connection, party: Party, *, versions_url: str, roles: list[dict[str, Any]],
+                   business_name: str | None) -> str:
+    """Complete the handshake: store the party's versions URL and roles, invalidate token A, return token C."""
+    token_c = secrets.token_urlsafe(32)
+    conn.execute("UPDATE registry.ocpi_party SET token_c_hash = %s, token_a_hash = NULL, versions_url = %s, "
+                 "roles = %s::jsonb, business_name = %s, registered_at = now() WHERE id = %s",
+                 [hash_token(token_c), versions_url, json.dumps(roles), business_name, party.id])
+    return token_c
+
+
+def unregister_party(conn: psycopg.Connection, party: Party) -> None:
+    """DELETE credentials: token C stops working."""
+    conn.execute("UPDATE registry.ocpi_party SET token_c_hash = NULL, revoked_at = now() WHERE id = %s", [party.id])
+
+
+def require_location(conn: psycopg.Connection, party: Party, location_id: str) -> dict[str, Any]:
+    found = find_location(conn, party.source, party.country_code, party.party_id, location_id)
+    if found is None:
+        raise NotFound(f"unknown location {party.country_code}*{party.party_id}*{location_id}")
+    return found
