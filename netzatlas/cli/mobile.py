@@ -55,11 +55,35 @@ def coverage_cmd(resolution: float = typer.Option(10.0, "--resolution", help="Ra
                  terrain: list[str] = typer.Option(None, "--terrain", help="DGM tiles (GeoTIFF or XYZ files, or a "
                                                    "folder), resampled to the run's grid. Without: terrain assumed "
                                                    "flat."),
-                 high_loss_share: float = HIGH_LOSS) -> None:
+                 high_loss_share: float = HIGH_LOSS,
+                 tiled: bool = typer.Option(False, "--tiled", help="Tiled on Dask (areas beyond a city): tile COGs "
+                                            "+ one VRT per layer, holes merged across tiles, a report per "
+                                            "municipality (docs/coverage-engine.md, \"Tiled on Dask\")."),
+                 tile_size: float = typer.Option(5000.0, "--tile-size", help="--tiled: tile side (m)."),
+                 workers: int = typer.Option(None, "--workers", min=1, help="--tiled: start a local Dask cluster "
+                                             "of N worker processes (default: in-process)."),
+                 scheduler: str = typer.Option(None, "--scheduler", envvar="NETZATLAS_DASK_SCHEDULER",
+                                               help="--tiled: an existing Dask cluster (tcp://HOST:8786)."),
+                 sites: str = typer.Option(None, "--sites", help="--tiled: sites from a CSV or GeoPackage (columns "
+                                           "in docs) instead of the registry."),
+                 population: str = typer.Option(None, "--population", help="--tiled: people per cell raster (e.g. "
+                                                "the Zensus 100 m grid) when the registry is not used."),
+                 municipalities: str = typer.Option(None, "--municipalities", help="--tiled: VG250 municipalities "
+                                                    "(GeoPackage, zipped Shapefile) for the report per "
+                                                    "municipality."),
+                 out: str = typer.Option(None, "--out", help="--tiled: output folder (shared storage on a "
+                                         "cluster; default <output>/mobile/tiled).")) -> None:
     """Best-server RSRP rasters (Cloud-Optimized GeoTIFF) per operator and technology, outdoor (1.5 m above ground,
     outside buildings) and indoor (building-entry loss), holes and statistics for both (GeoPackage), an HTML report
     with its map and a CSV of the holes (German Excel). Incremental: only sites changed since the last run are
-    recomputed."""
+    recomputed (with --tiled: only tiles whose sites or rasters changed)."""
+    if tiled:
+        from netzatlas.cli.mobile_tiled import tiled_coverage
+
+        tiled_coverage(resolution=resolution, threshold=threshold, surface=surface, terrain=terrain,
+                       high_loss_share=high_loss_share, tile_size=tile_size, workers=workers, scheduler=scheduler,
+                       sites=sites, population=population, municipalities=municipalities, out=out)
+        return
     import numpy as np
     import pandas as pd
 
