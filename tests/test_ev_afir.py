@@ -1,6 +1,9 @@
 """AFIR checks: the vehicle count reader (KBA FZ1/FZ3 layouts), the pure target and payment rules against hand
 computed values, ``netzatlas import vehicles`` (idempotent, history, all-or-nothing) and ``netzatlas charging
-afir`` on the Aachen demo registry (the report, its CSVs and the inputs' dates)."""
+afir`` on the Aachen demo registry (the report, its CSVs and the inputs' dates).
+
+Named ``test_ev_…`` so that it runs after the API tests: it loads the Aachen demo into the shared test database,
+and its planted chargers lie where the API tests look."""
 
 from __future__ import annotations
 
