@@ -18,7 +18,7 @@ def test_qgis_loads_every_collection(live_server, conn):
     public = [r["layer"] for r in conn.execute("SELECT layer FROM registry.layer_policy WHERE NOT public")]
     expected = {"fibre_address", "mobile_site", "wlan_hotspot", "streetlight", "charging_point", "municipality",
                 "population_grid", "poi", "building", "road", "funding_area_result",
-                "coverage_hole_result", "monument"}
+                "coverage_hole_result", "monument", "charging_evse", "charging_connector"}
     assert set(counts) == expected and not set(public) & set(counts)
     for name, info in counts.items():
         assert info["valid"], (name, info)

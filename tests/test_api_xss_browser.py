@@ -67,7 +67,8 @@ def assert_csp_header(headers: dict[str, str]) -> None:
 
 
 def test_script_names_on_the_web_map_stay_text(live_server, browser, planted, tmp_path):
-    page = browser.new_page(viewport={"width": 1000, "height": 700})
+    # wide enough that the layer panel (top right, as wide as its longest title) leaves the planted features free
+    page = browser.new_page(viewport={"width": 1600, "height": 700})
     page.add_init_script(WATCH)
     watch = Watch(page)
     lon = sum(p[0] for p in POSITIONS) / 2

@@ -58,10 +58,11 @@ def _close(page) -> None:  # noqa: ANN001
 
 def test_clicked_features_are_headed_by_their_names_with_ids_in_details(live_server, browser, planted,
                                                                         tmp_path):
-    page = browser.new_page(viewport={"width": 1000, "height": 700})
+    # wide enough that the layer panel (top right, as wide as its longest title) leaves the planted features free
+    page = browser.new_page(viewport={"width": 1600, "height": 700})
     errors: list[str] = []
     page.on("pageerror", lambda e: errors.append(str(e)))
-    page.goto(f"{live_server}/map#17/{LAMP[1]}/{CHARGER[0]}")
+    page.goto(f"{live_server}/map#17/{LAMP[1]}/{UNNAMED[0]}")  # the features left of the centre, clear of the panel
     page.wait_for_function("() => window.netzatlasReady === true", timeout=30_000)
     page.wait_for_function(
         f"""() => window.netzatlas.map.queryRenderedFeatures({{layers: ['streetlight', 'charging_point']}})

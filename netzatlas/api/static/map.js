@@ -209,7 +209,8 @@
     panel.replaceChildren();
     const cols = doc.collections.map(c => ({...c, geometryType: CONFIG.geometry[c.id] || "",
       // analysis results and dense reference layers start switched off (one click away in the layer list)
-      visible: !["fibre_address", "population_grid", "poi"].includes(c.id) && !c.id.endsWith("_result")}));
+      visible: !["fibre_address", "population_grid", "poi", "charging_evse", "charging_connector"].includes(c.id) &&
+        !c.id.endsWith("_result")}));
     const order = [...BASEMAP_LAYERS, "population_grid", "municipality"];
     cols.sort((a, b) => (order.indexOf(b.id) - order.indexOf(a.id)));
     const useRegistryBasemap = !CONFIG.basemap_url;
