@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from netzatlas.api.auth import create_key
+from netzatlas.config import get_settings
 
 SCRIPT = Path(__file__).with_name("qgis_scripts") / "plugin_check.py"
 
@@ -66,7 +67,12 @@ def test_layers_load_with_styles_and_counts(qgis_run, conn):
         assert layers[name]["valid"], name
         n = conn.execute(f"SELECT count(*) AS n FROM registry.{name} WHERE deleted_at IS NULL").fetchone()["n"]
         assert layers[name]["count"] == n, (name, layers[name]["count"], n)
-        assert layers[name]["featureCount"] == n, (name, layers[name]["featureCount"], n)  # numberMatched
+        # numberMatched: exact below the API's threshold, the planner's estimate above it (a large layer is
+        # never counted unasked; an earlier test may have loaded a bulk of streetlights)
+        if n < get_settings().api_exact_count_below:
+            assert layers[name]["featureCount"] == n, (name, layers[name]["featureCount"], n)
+        else:
+            assert abs(layers[name]["featureCount"] - n) <= 0.02 * n, (name, layers[name]["featureCount"], n)
     assert layers["streetlight"]["renderer"] == "categorizedSymbol"
     assert layers["building"]["renderer"] == "singleSymbol"
 

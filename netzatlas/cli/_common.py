@@ -27,8 +27,9 @@ from rich.text import Text
 from netzatlas.errors import ImportRejected, NetzatlasError
 from netzatlas.registry.db import refusal
 
-console = Console()
-err_console = Console(stderr=True)
+# soft wrap: rich does not break long lines (file paths stay whole for copy and paste); the terminal wraps them
+console = Console(soft_wrap=True)
+err_console = Console(stderr=True, soft_wrap=True)
 F = TypeVar("F", bound=Callable[..., Any])
 
 
