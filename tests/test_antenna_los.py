@@ -1,5 +1,5 @@
 """Antenna pattern at boresight, ±φ3dB/2 and the back; LOS on synthetic surfaces with known answers; agreement with
-GDAL's viewshed on a real building surface; bad parameters."""
+GDAL's viewshed (the same reference-plane method) on a real building surface; bad parameters."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import rasterio
 from affine import Affine
 
 from netzatlas.coverage import antenna
-from netzatlas.coverage.los import gdal_viewshed, viewshed
+from netzatlas.coverage.los import clearance, gdal_viewshed, viewshed
 from netzatlas.errors import InvalidParameter
 
 
@@ -40,6 +40,12 @@ def test_wall_blocks_what_lies_behind_it():
     assert v[50, 55] and v[50, 60]                    # before and on the wall
     assert not v[50, 70] and not v[50, 90]            # behind it
     assert v[50, 40] and v[50, 10]                    # the other side is open
+    clear, (rows, cols) = clearance(z, t, 50.5, 50.5, 2.0, 1.5, 45, 0)
+    # behind the wall (10 cells away) at 20 cells the sight line over its top is 2 + 2 · 18 = 38 m high
+    assert clear[50 - rows.start, 70 - cols.start] == pytest.approx(1.5 - 38.0)
+    # open ground: the line grazing the ground 4 cells out is at 2 − 2 · 5/4 = −0.5 m at 5 cells, the target at 1.5
+    assert clear[50 - rows.start, 55 - cols.start] == pytest.approx(2.0)
+    assert np.isnan(clear[10 - rows.start, 90 - cols.start])                     # beyond the radius
 
 
 def test_hill_shadow():
@@ -91,6 +97,10 @@ def test_agrees_with_gdal_viewshed(building_surface, tmp_path, x, y, h):
     yy, xx = np.mgrid[0:s.dsm.shape[0], 0:s.dsm.shape[1]]
     cx, cy = ~s.transform @ (x, y)
     within = np.hypot(xx + 0.5 - cx, yy + 0.5 - cy) * s.resolution <= 340
-    agree = (ours == theirs)[within].mean()
-    assert agree >= 0.95, agree
+    # the same method (reference planes, GDAL's GVM_Edge): equal but for float rounding on a grazing line and the
+    # observer's neighbours, which GDAL 3.x tests against the surface under the observer (nothing lies between)
+    r0, c0 = int(cy), int(cx)
+    near = (abs(yy - r0) <= 1) & (abs(xx - c0) <= 1)
+    assert ((ours != theirs) & within & ~near).sum() <= within.sum() * 1e-4
+    assert (ours == theirs)[within].mean() >= 0.999
     assert theirs[within].mean() > 0.05                     # not a trivial all-hidden case

@@ -53,6 +53,35 @@ def angles(dx: Array, dy: Array, dz: Array) -> tuple[Array, Array]:
     return bearing, theta
 
 
+def grid_angles(dx: Array, dy: Array, dz: Array, max_distance: float = math.inf) -> tuple[Array, Array, Array]:
+    """(horizontal distance, bearing, zenith angle) over a grid whose columns lie at east offsets ``dx`` (1-D) and
+    rows at north offsets ``dy`` (1-D) from the antenna, ``dz`` (rows × columns) up: ``angles`` and the distance in
+    one compiled pass, without the grids of offsets. Beyond ``max_distance`` the angles are NaN (not computed)."""
+    dz = np.ascontiguousarray(dz, dtype=np.float64)
+    if dz.shape != (len(dy), len(dx)):
+        raise InvalidParameter("dz must have one row per dy and one column per dx")
+    d2d, bearing, theta = (np.empty(dz.shape) for _ in range(3))
+    _angles_kernel(np.asarray(dx, dtype=np.float64), np.asarray(dy, dtype=np.float64), dz, float(max_distance),
+                   d2d, bearing, theta)
+    return d2d, bearing, theta
+
+
+@compiled
+def _angles_kernel(dx: Array, dy: Array, dz: Array, max_distance: float, d2d: Array, bearing: Array,
+                   theta: Array) -> None:  # pragma: no cover (compiled)
+    to_deg = 180.0 / math.pi
+    for i in range(dy.size):
+        for j in range(dx.size):
+            d = math.sqrt(dx[j] * dx[j] + dy[i] * dy[i])
+            d2d[i, j] = d
+            if d > max_distance:
+                bearing[i, j] = theta[i, j] = math.nan
+                continue
+            b = math.atan2(dx[j], dy[i]) * to_deg
+            bearing[i, j] = b + 360.0 if b < 0 else b
+            theta[i, j] = 90.0 - math.atan2(dz[i, j], d) * to_deg
+
+
 def attenuation_at(bearing_deg: Array, theta_deg: Array, azimuth_deg: float, tilt_deg: float) -> Array:
     """Pattern attenuation (dB ≤ 0, relative to boresight) towards the directions of ``angles``."""
     return -np.minimum(-(horizontal(bearing_deg - azimuth_deg) + vertical(theta_deg, tilt_deg)), A_MAX)
@@ -81,9 +110,15 @@ def _rsrp_kernel(bearing: Array, theta: Array, pl: Array, reach: npt.NDArray[np.
         if not reach[i]:
             out[i] = nodata
             continue
-        phi = (bearing[i] - azimuth + 180) % 360 - 180
-        a_h = -min(12 * (phi / PHI_3DB) ** 2, A_MAX)
-        a_v = -min(12 * ((theta[i] - 90 - tilt) / THETA_3DB) ** 2, SLA_V)
+        phi = bearing[i] - azimuth                   # both in [0, 360): one turn brings it to [−180, 180)
+        if phi >= 180.0:
+            phi -= 360.0
+        elif phi < -180.0:
+            phi += 360.0
+        h = phi / PHI_3DB
+        v = (theta[i] - 90 - tilt) / THETA_3DB
+        a_h = -min(12 * h * h, A_MAX)
+        a_v = -min(12 * v * v, SLA_V)
         out[i] = eirp_re + -min(-(a_h + a_v), A_MAX) - pl[i]
 
 

@@ -1,21 +1,21 @@
 """Line of sight from a surface raster (DSM): an own compiled viewshed, and GDAL's viewshed for comparison.
 
-The own method (R2) casts one ray from the observer to every cell on the border of the square window of radius R,
-samples each ray once per Chebyshev step (the cell nearest to the ray), corrects heights for earth curvature and
-refraction (z' = z − cc · d² / D_earth, as GDAL does; cc = 1 − 1/k, k = 4/3 for radio → 0.25), and marks a sample
-visible when the elevation angle of the target is at least the largest angle of the surface between it and the
-observer. For radio the observer (antenna) and the target (receiver) stand on the terrain, not on the surface:
-antenna z = terrain + antenna height above ground, receiver z = terrain + 1.5 m; the cells of the structure
-carrying the antenna are left out of the obstruction test. A cell is visible when any ray sample in it is.
-The sweep is compiled with numba (cached on disk after the first run). ``tests/test_antenna_los.py`` shows it
-agrees with GDAL's viewshed on real building surfaces; ``bench/bench_coverage.py`` explains where they differ.
+The own method sweeps with reference planes (Wang, Robinson & White 2000, the method of GDAL's viewshed in its
+``GVM_Edge`` mode): outwards from the observer, row by row, each cell's horizon is interpolated from the two cells
+next to it on the side of the observer, so that every cell is read once. Heights are corrected for earth
+curvature and refraction (z' = z − cc · d² / D_earth, as GDAL does; cc = 1 − 1/k, k = 4/3 for radio → 0.25); a
+cell is visible when the target stands at least as high as its horizon. For radio the observer (antenna) and the
+target (receiver) stand on the terrain, not on the surface: antenna z = terrain + antenna height above ground,
+receiver z = terrain + 1.5 m; the cells of the structure carrying the antenna block nothing (their terrain does).
+The sweep is compiled with numba (cached on disk after the first run). ``tests/test_coverage_kernels.py`` holds it
+against a slow geometric reference, ``tests/test_antenna_los.py`` against GDAL's viewshed on real building
+surfaces; ``bench/bench_coverage.py`` times both and explains the cells where they differ.
 """
 
 from __future__ import annotations
 
 import subprocess
 import tempfile
-from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -33,7 +33,7 @@ def viewshed(dsm: npt.NDArray[np.float64], transform: Affine, x: float, y: float
              target_height: float = 1.5, max_distance: float = 2000.0,
              curvature_coeff: float = RADIO_CURVATURE_COEFF, *, ground: npt.NDArray[np.float64] | None = None,
              ignore: tuple[npt.NDArray[np.int_], npt.NDArray[np.int_]] | None = None) -> npt.NDArray[np.bool_]:
-    """Boolean visibility raster (same shape as ``dsm``).
+    """Boolean visibility raster (same shape as ``dsm``): the cells where ``clearance`` is ≥ 0.
 
     Parameters
     ----------
@@ -44,13 +44,28 @@ def viewshed(dsm: npt.NDArray[np.float64], transform: Affine, x: float, y: float
     ignore
         (rows, cols) of cells that never block: the structure carrying the antenna (``Surface.structure_at``).
     """
+    clear, (rows, cols) = clearance(dsm, transform, x, y, observer_height, target_height, max_distance,
+                                    curvature_coeff, ground=ground, ignore=ignore)
+    out = np.zeros(dsm.shape, dtype=np.bool_)
+    out[rows, cols] = clear >= 0                     # NaN (beyond the radius) is False
+    return out
+
+
+def clearance(dsm: npt.NDArray[np.float64], transform: Affine, x: float, y: float, observer_height: float,
+              target_height: float = 1.5, max_distance: float = 2000.0,
+              curvature_coeff: float = RADIO_CURVATURE_COEFF, *, ground: npt.NDArray[np.float64] | None = None,
+              ignore: tuple[npt.NDArray[np.int_], npt.NDArray[np.int_]] | None = None
+              ) -> tuple[npt.NDArray[np.float32], tuple[slice, slice]]:
+    """The target's clearance over the horizon (m, float32) in the window of the radius, and the window's slices:
+    > 0 seen with room to spare, < 0 hidden by that much; +inf for the observer's cell and its eight neighbours
+    (nothing lies between), NaN beyond the radius. Parameters as ``viewshed``."""
     if observer_height < 0 or target_height < 0:
         raise InvalidParameter("observer and target heights must be >= 0")
     if max_distance <= 0:
         raise InvalidParameter("the radius must be positive")
     res = abs(transform.a)
-    if abs(abs(transform.e) - res) > 1e-9:
-        raise InvalidParameter("the surface raster needs square cells in a projected CRS")
+    if abs(abs(transform.e) - res) > 1e-9 or transform.b or transform.d:
+        raise InvalidParameter("the surface raster needs square, north-up cells in a projected CRS")
     col0, row0 = ~transform @ (x, y)
     r0, c0 = int(np.floor(row0)), int(np.floor(col0))
     nrow, ncol = dsm.shape
@@ -58,87 +73,74 @@ def viewshed(dsm: npt.NDArray[np.float64], transform: Affine, x: float, y: float
         raise InvalidParameter("the observer lies outside the surface raster")
     if ground is not None and ground.shape != dsm.shape:
         raise InvalidParameter("terrain and surface must share one grid")
-    rad = int(np.ceil(max_distance / res))
+    rad = int(np.floor(max_distance / res + 1e-9))
     z = np.ascontiguousarray(dsm, dtype=np.float32)
     base = z if ground is None else np.ascontiguousarray(ground, dtype=np.float32)
-    z_obs = float(base[r0, c0]) + observer_height
+    rows = slice(max(r0 - rad, 0), min(r0 + rad + 1, nrow))
+    cols = slice(max(c0 - rad, 0), min(c0 + rad + 1, ncol))
     has_own = ignore is not None and len(ignore[0]) > 0
-    own = np.zeros((2 * rad + 1, 2 * rad + 1) if has_own else (1, 1), dtype=np.bool_)
+    own = np.zeros((rows.stop - rows.start, cols.stop - cols.start) if has_own else (1, 1), dtype=np.bool_)
     if has_own:
-        orow, ocol = np.asarray(ignore[0]) - r0 + rad, np.asarray(ignore[1]) - c0 + rad
-        ok = (orow >= 0) & (orow <= 2 * rad) & (ocol >= 0) & (ocol <= 2 * rad)
+        orow, ocol = np.asarray(ignore[0]) - rows.start, np.asarray(ignore[1]) - cols.start
+        ok = (orow >= 0) & (orow < own.shape[0]) & (ocol >= 0) & (ocol < own.shape[1])
         own[orow[ok], ocol[ok]] = True
-    out = np.zeros((nrow, ncol), dtype=np.bool_)
-    _sweep(z, base, r0, c0, z_obs, float(target_height), _ray_ends(rad), _inverse_distance(rad, res),
-           (max_distance / res) ** 2, curvature_coeff / SPHERE_DIAMETER_M * res * res, own, has_own, out)
-    return out
+    clear = np.empty((rows.stop - rows.start, cols.stop - cols.start), dtype=np.float32)
+    _planes(z, base, r0, c0, rows.start, cols.start, float(base[r0, c0]) + observer_height, float(target_height),
+            (max_distance / res) ** 2, curvature_coeff / SPHERE_DIAMETER_M * res * res, own, has_own, clear)
+    return clear, (rows, cols)
 
 
 @compiled
-def _sweep(z: npt.NDArray[np.float32], base: npt.NDArray[np.float32], r0: int, c0: int, z_obs: float,
-           target_height: float, ends: npt.NDArray[np.int32], inv_dist: npt.NDArray[np.float64],
-           max_d2: float, drop_per_cell2: float, own: npt.NDArray[np.bool_], has_own: bool,
-           out: npt.NDArray[np.bool_]) -> None:  # pragma: no cover (compiled)
-    """The compiled sweep (R2: one ray to each border cell of the window, one sample per Chebyshev step: the cell
-    nearest to the ray, found with integer steps as Bresenham does, a tie rounded towards the observer). Along every
-    ray the running maximum of the surface's elevation angle; a sample is visible when the target's angle reaches
-    it. Own-structure cells never block; the ray ends at the raster's edge or the radius (distances grow along a
-    ray, so nothing after either point can be visible)."""
-    nrow, ncol = z.shape
-    rad = inv_dist.shape[0] - 1
-    out[r0, c0] = True
-    for i in range(ends.shape[0]):
-        er, ec = ends[i, 0], ends[i, 1]
-        block = -np.inf
-        dr = dc = 0
-        ar = ac = 0                           # er·k − dr·rad and ec·k − dc·rad: the rounding remainders
-        for _ in range(rad):
-            ar += er
-            ac += ec
-            if 2 * ar > rad:
-                dr += 1
-                ar -= rad
-            elif 2 * ar < -rad:
-                dr -= 1
-                ar += rad
-            if 2 * ac > rad:
-                dc += 1
-                ac -= rad
-            elif 2 * ac < -rad:
-                dc -= 1
-                ac += rad
-            d2 = dr * dr + dc * dc
-            r, c = r0 + dr, c0 + dc
-            if d2 > max_d2 or r < 0 or r >= nrow or c < 0 or c >= ncol:
+def _planes(z: npt.NDArray[np.float32], base: npt.NDArray[np.float32], r0: int, c0: int, wr: int, wc: int,
+            z_obs: float, target_height: float, max_d2: float, drop_per_cell2: float,
+            own: npt.NDArray[np.bool_], has_own: bool, clear: npt.NDArray[np.float32]) -> None:  # pragma: no cover
+    """The compiled sweep with reference planes (Wang et al. 2000; GDAL's ``GVM_Edge``): the observer's row, then
+    the rows upwards and downwards from it, in each row the cells outwards from the observer's column — each cell
+    is read once, row by row. Heights are relative to the antenna: z − curvature drop − z_obs. A cell's horizon
+    is the height the line of sight grazing the nearer cells has there: the line from the observer to the cell's
+    centre crosses the adjacent column (or row) nearer to the observer between two cells; their kept heights,
+    interpolated at the crossing and scaled to the cell's distance, give it. A cell keeps the larger of its
+    surface (its terrain for a cell of the antenna's own structure) and its horizon; its clearance is the
+    target's height − the horizon. ``clear`` is the window whose top-left cell is (wr, wc)."""
+    hgt, wid = clear.shape
+    clear[:, :] = np.nan
+    x0 = c0 - wc
+    first = np.empty(wid, dtype=np.float64)         # kept heights of the observer's row
+    last = np.empty(wid, dtype=np.float64)          # … of the row before (one nearer to the observer)
+    this = np.empty(wid, dtype=np.float64)
+    for step in (0, -1, 1):                         # the observer's row, then upwards, then downwards
+        if step != 0:
+            last[:] = first
+        y = 0 if step == 0 else 1
+        while True:
+            r = r0 + step * y
+            if r < wr or r >= wr + hgt or y * y > max_d2:
                 break
-            inv = inv_dist[abs(dr), abs(dc)]
-            drop = drop_per_cell2 * d2
-            out[r, c] |= (base[r, c] - drop + target_height - z_obs) * inv >= block     # no branch: faster
-            a = (z[r, c] - drop - z_obs) * inv
-            if has_own and own[dr + rad, dc + rad]:
-                a = -np.inf
-            block = max(block, a)
-
-
-@lru_cache(maxsize=8)
-def _ray_ends(rad: int) -> npt.NDArray[np.int32]:
-    """The 8·rad border cells of a window of radius ``rad`` cells, as (row, col) offsets: one ray to each."""
-    ring = np.arange(-rad, rad + 1)
-    ends = np.unique(np.r_[np.c_[np.full(ring.size, -rad), ring], np.c_[np.full(ring.size, rad), ring],
-                           np.c_[ring, np.full(ring.size, -rad)], np.c_[ring, np.full(ring.size, rad)]], axis=0)
-    ends = ends.astype(np.int32)
-    ends.setflags(write=False)
-    return ends
-
-
-@lru_cache(maxsize=8)
-def _inverse_distance(rad: int, res: float) -> npt.NDArray[np.float64]:
-    """1 / distance (m) between cell centres ``|dr|, |dc|`` cells apart (0 at the observer's own cell)."""
-    dr, dc = np.mgrid[0:rad + 1, 0:rad + 1]
-    d = np.hypot(dr, dc) * res
-    inv = np.divide(1.0, d, out=np.zeros_like(d), where=d > 0)
-    inv.setflags(write=False)
-    return inv
+            cur = first if step == 0 else this
+            for side in (-1, 1):                    # the observer's column and leftwards, then rightwards
+                x = 0 if side == -1 else 1
+                k = x0 + side * x
+                while 0 <= k < wid and x * x + y * y <= max_d2:
+                    c = wc + k
+                    rel = drop_per_cell2 * (x * x + y * y) + z_obs
+                    tgt = base[r, c] - rel + target_height
+                    if x <= 1 and y <= 1:           # the observer and its eight neighbours: nothing in between
+                        h = -np.inf
+                    elif x == y:                    # the diagonal: the diagonal neighbour, scaled
+                        h = last[k - side] * x / (x - 1)
+                    elif x > y:                     # the line crosses the column nearer to the observer
+                        h = ((last[k - side] * y if y > 0 else 0.0) + cur[k - side] * (x - y)) / (x - 1)
+                    else:                           # … the row nearer to the observer
+                        h = ((last[k - side] * x if x > 0 else 0.0) + last[k] * (y - x)) / (y - 1)
+                    clear[r - wr, k] = tgt - h
+                    s = base[r, c] - rel if has_own and own[r - wr, k] else z[r, c] - rel
+                    cur[k] = max(s, h)
+                    x += 1
+                    k += side
+            if step == 0:
+                break
+            last, this = this, last
+            y += 1
 
 
 def gdal_viewshed(dsm_path: str | Path, x: float, y: float, observer_height: float, target_height: float = 1.5,

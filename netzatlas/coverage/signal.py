@@ -82,17 +82,17 @@ def sector_rsrp(sector: Sector, surface: Surface, visible: npt.NDArray[np.bool_]
     if shared is not None and shared.get("key") == key:
         bearing, theta, pl, reach = shared["value"]
     else:
-        rows, cols = np.mgrid[r0:r1, c0:c1]
-        xs, ys = t @ (cols + 0.5, rows + 0.5)
-        dx, dy = xs - sector.x, ys - sector.y
-        d2d = np.hypot(dx, dy)
+        if t.b or t.d:
+            raise InvalidParameter("the surface raster needs north-up cells")
+        dx = t.c + (np.arange(c0, c1) + 0.5) * t.a - sector.x        # cell centres: columns east, rows north
+        dy = t.f + (np.arange(r0, r1) + 0.5) * t.e - sector.y
         terrain = surface.ground
         dz = (terrain[r0:r1, c0:c1] + h_ut) - (terrain[int(row), int(col)] + sector.height_m)
+        d2d, bearing, theta = antenna.grid_angles(dx, dy, dz, sector.max_radius_m)
         model = pathloss.pick_model(sector.environment, sector.frequency_mhz / 1000, sector.height_m)
         los_mask = visible[r0:r1, c0:c1] if visible is not None else None
         pl = pathloss.path_loss(model, d2d.ravel(), sector.frequency_mhz / 1000, max(sector.height_m, 1.0), h_ut,
                                 los=None if los_mask is None else los_mask.ravel()).reshape(d2d.shape)
-        bearing, theta = antenna.angles(dx, dy, dz)
         reach = d2d <= sector.max_radius_m
         if shared is not None:
             shared["key"], shared["value"] = key, (bearing, theta, pl, reach)

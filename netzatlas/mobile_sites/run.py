@@ -24,8 +24,9 @@ from netzatlas.coverage.surface import Surface
 
 T = TypeVar("T")
 
-#: part of the cache key: windows cached by an older engine (e.g. antennas on top of the surface) are not reused
-ENGINE_VERSION = "3"
+#: part of the cache key: windows cached by an older engine (e.g. antennas on top of the surface, "3": the R2 ray
+#: viewshed before the reference-plane sweep) are not reused
+ENGINE_VERSION = "4"
 #: the cache keeps RSRP in centi-dB as int16, uncompressed (compressing took longer than computing a site)
 _CENTI_DB_NODATA = np.iinfo(np.int16).min
 
