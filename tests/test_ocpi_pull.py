@@ -109,3 +109,44 @@ def test_bad_feeds_are_refused_and_nothing_is_written(db_url, conn, fault, needl
     assert r.exit_code == 2, r.output
     assert needle.format(party=party) in " ".join(r.output.split()), r.output
     assert _state(conn, party) == before
+
+
+def test_a_page_the_registry_refuses_rolls_back_every_page_written_before(db_url, conn):
+    """Pages are written one by one in ONE transaction: page 1 (party A) is written, page 2 (party B, whose source
+    another organization holds) is refused — the pull ends with exit 2 and page 1 is not in the registry either."""
+    from netzatlas.registry import sources
+    from netzatlas.registry.db import connect
+
+    party, other = _party(), _party()
+    while other == party:
+        other = _party()
+    with connect(db_url) as c:
+        sources.claim(c, f"ocpi:DE*{other}", "stawag")
+        c.commit()
+    feed = Feed([make_location(i, party=party) for i in range(10)]
+                + [make_location(i, party=other) for i in range(10, 15)])
+    with serving(feed) as url:
+        r = _run(url, "--token", feed.token, "--since", "all", "--page-size", "10")
+        assert [q["offset"] for q in feed.requests] == [0, 10]                   # both pages were fetched
+    assert r.exit_code == 2, r.output
+    assert "stawag" in r.output and f"ocpi:DE*{other}" in " ".join(r.output.split()), r.output
+    assert _state(conn, party)["locations"] == 0 and _state(conn, other)["locations"] == 0
+    unfinished = conn.execute("SELECT count(*) AS n FROM audit.batch WHERE kind = 'ocpi' AND details->>'url' = %s",
+                              [url]).fetchone()
+    assert unfinished["n"] == 0                                               # no batch recorded either
+
+
+def test_the_spool_holds_pages_on_disk_not_in_memory():
+    from netzatlas.charging.ocpi_client import Spool
+    from netzatlas.charging.ocpi_model import Location
+
+    spool = Spool()
+    pages = [[Location.model_validate(make_location(i, party="SPL")) for i in range(p * 3, p * 3 + 3)]
+             for p in range(4)]
+    for page in pages:
+        spool.add(page)
+    spool.add([])                                                             # an empty page adds nothing
+    assert len(spool) == 12 and spool._file.tell() > 0
+    assert [[loc.id for loc in page] for page in spool.pages()] == [[loc.id for loc in page] for page in pages]
+    assert [loc.model_dump() for loc in spool] == [loc.model_dump() for page in pages for loc in page]
+    spool.close()

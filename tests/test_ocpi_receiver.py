@@ -5,9 +5,19 @@ from __future__ import annotations
 
 import pytest
 
-from tests.ocpi_helpers import example, location_for, new_party, token_header
+from tests.ocpi_helpers import example, new_party, token_header
+from tests.ocpi_helpers import location_for as spec_location
 
 BASE = "/ocpi/2.2.1"
+#: a point in Aachen: the receiver refuses coordinates outside the municipality (the spec example lies in Ghent)
+AACHEN = {"latitude": "50.775600", "longitude": "6.083900"}
+
+
+def location_for(party: str, location_id: str = "LOC1") -> dict:
+    """The spec's example Location of our party, moved into Aachen (everything else as recorded)."""
+    loc = spec_location(party, location_id)
+    loc["coordinates"] = dict(AACHEN)
+    return loc
 
 
 @pytest.fixture(scope="module")
@@ -264,3 +274,74 @@ def test_the_city_hands_out_token_a_with_the_cli(client, db_url):
     bad = CliRunner().invoke(app, ["ocpi", "token", "--org", "no-such-org", "--country-code", "NL", "--party-id",
                                    "ABC"])
     assert bad.exit_code != 0 and "unknown organization" in bad.output and "Traceback" not in bad.output
+
+
+def test_coordinates_outside_the_municipality_are_refused_with_2001(client, db_url, cpo):
+    from netzatlas.registry.db import connect
+
+    _, party, token, url = cpo[:4]
+    base, h = url.rsplit("/", 1)[0], token_header(token)
+    r = client.put(f"{base}/FAR1", json=spec_location(party, "FAR1"), headers=h)     # the spec's Ghent location
+    body = r.json()
+    assert r.status_code == 400 and body["status_code"] == 2001, r.text
+    assert "outside Aachen" in body["status_message"] and "the location (latitude 51.047599" in body["status_message"]
+    assert "km outside the municipality" in body["status_message"]
+    swapped = location_for(party, "FAR2")                                      # an EVSE's own point, axes swapped
+    swapped["evses"][0]["coordinates"] = {"latitude": AACHEN["longitude"], "longitude": AACHEN["latitude"]}
+    r = client.put(f"{base}/FAR2", json=swapped, headers=h)
+    assert r.json()["status_code"] == 2001 and "EVSE 3256" in r.json()["status_message"]
+    assert "swapped" in r.json()["status_message"]
+    client.put(url, json=location_for(party), headers=h)                       # a PATCH moving it away: refused
+    r = client.patch(url, json={"coordinates": {"latitude": "48.137154", "longitude": "11.576124"},
+                                "last_updated": "2026-11-30T12:00:00Z"}, headers=h)
+    assert r.status_code == 400 and r.json()["status_code"] == 2001 and "outside Aachen" in r.json()["status_message"]
+    with connect(db_url) as conn:
+        n = conn.execute("SELECT count(*) AS n FROM registry.charging_point WHERE source = %s AND external_id "
+                         "= ANY(%s)", [f"ocpi:BE*{party}", [f"BE*{party}*FAR1", f"BE*{party}*FAR2"]]).fetchone()
+        lat = conn.execute("SELECT ST_Y(ST_Transform(geom, 4326)) AS lat FROM registry.charging_point "
+                           "WHERE external_id = %s", [f"BE*{party}*LOC1"]).fetchone()
+    assert n["n"] == 0 and round(lat["lat"], 4) == 50.7756                     # nothing written, LOC1 stays
+
+
+def test_a_body_over_the_size_limit_is_an_ocpi_envelope(client, cpo):
+    from netzatlas.config import get_settings
+
+    _, party, token, url = cpo[:4]
+    limit = get_settings().limit_other_body_bytes
+    loc = location_for(party)
+    loc["name"] = "x" * (limit + 10)
+    r = client.put(url, json=loc, headers=token_header(token))
+    assert r.status_code == 413 and r.headers["content-type"].startswith("application/json"), r.text
+    body = r.json()
+    assert body["status_code"] == 2001 and "limit" in body["status_message"] and body["timestamp"]
+    r = client.get(f"{BASE}/no/such/route/here/at/all", headers=token_header(token))     # unknown route: 2000
+    assert r.status_code == 404 and r.json()["status_code"] == 2000
+    assert client.put("/collections/charging_point/items/x", content=b"x" * (limit * 20)).headers[
+        "content-type"].startswith("application/problem+json")                # other routes: problem documents
+
+
+def test_status_patches_keep_a_bounded_log_and_no_history(client, db_url, cpo):
+    from netzatlas.registry import ocpi_store
+    from netzatlas.registry.db import connect
+
+    _, party, token, url = cpo[:4]
+    h = token_header(token)
+    client.put(url, json=location_for(party), headers=h)
+    with connect(db_url) as conn:
+        evse = conn.execute("SELECT id FROM registry.charging_evse WHERE external_id = %s",
+                            [f"BE*{party}*LOC1/3256"]).fetchone()["id"]
+        hist0 = conn.execute("SELECT count(*) AS n FROM audit.change WHERE row_id = %s", [evse]).fetchone()["n"]
+    keep = ocpi_store.STATUS_LOG_KEEP
+    for i in range(keep + 5):
+        r = client.patch(url + "/3256", headers=h, json={"status": ("CHARGING", "AVAILABLE")[i % 2],
+                                                         "last_updated": f"2030-01-01T00:{i // 60:02d}:{i % 60:02d}Z"})
+        assert r.json()["status_code"] == 1000, r.text
+    r = client.patch(url + "/9999", json={"status": "CHARGING", "last_updated": "2030-01-02T00:00:00Z"}, headers=h)
+    assert r.status_code == 404 and r.json()["status_code"] == 2003 and "9999" in r.json()["status_message"]
+    with connect(db_url) as conn:
+        log = conn.execute("SELECT status, status_at FROM registry.evse_status_log WHERE evse = %s ORDER BY id",
+                           [evse]).fetchall()
+        now = conn.execute("SELECT status FROM registry.evse_status WHERE evse = %s", [evse]).fetchone()
+        hist = conn.execute("SELECT count(*) AS n FROM audit.change WHERE row_id = %s", [evse]).fetchone()["n"]
+    assert len(log) == keep and log[-1]["status_at"].minute == (keep + 4) // 60          # the newest kept
+    assert now["status"] == ("CHARGING", "AVAILABLE")[(keep + 4) % 2] and hist == hist0

@@ -88,12 +88,13 @@ def test_date_filters_select_by_last_updated(client, db_url, pushed):
 
 
 def test_by_id_and_register_stations(client, db_url, pushed, api_data):
-    r = client.get(f"{SENDER}/S0/3256/1").json()
+    to = {"OCPI-to-country-code": "BE", "OCPI-to-party-id": pushed}    # OCPI 2.2.1 routing headers: the party
+    r = client.get(f"{SENDER}/S0/3256/1", headers=to).json()
     assert r["status_code"] == 1000 and r["data"]["id"] == "1" and r["data"]["format"] == "CABLE"
-    assert client.get(f"{SENDER}/S0/3257").json()["data"]["evse_id"] == "BE*BEC*E041503002"
+    assert client.get(f"{SENDER}/S0/3257", headers=to).json()["data"]["evse_id"] == "BE*BEC*E041503002"
     nope = client.get(f"{SENDER}/no-such-location")
     assert nope.status_code == 404 and nope.json()["status_code"] == 2003
-    assert client.get(f"{SENDER}/S5").status_code == 404                # not published
+    assert client.get(f"{SENDER}/S5", headers=to).status_code == 404    # not published
     # a station of the generic API fixture (source api-test-stawag) is a Location of party DE*NZA, id = its uuid
     from netzatlas.registry.db import connect
 
@@ -103,3 +104,30 @@ def test_by_id_and_register_stations(client, db_url, pushed, api_data):
     loc = client.get(f"{SENDER}/{sid}").json()["data"]
     assert (loc["country_code"], loc["party_id"], loc["id"], loc["operator"]) == ("DE", "NZA", sid, {"name": "STAWAG"})
     assert loc["time_zone"] == "Europe/Berlin" and loc["country"] == "DEU" and loc["publish"] is True
+
+
+def test_an_id_two_parties_use_needs_the_party(client, db_url, pushed):
+    """Location ids are unique per party only: a bare id that two parties use is refused naming both; the
+    routing headers or ?country_code=&party_id= pick one."""
+    from netzatlas.charging.ocpi_model import Location
+    from netzatlas.registry import ocpi_store
+    from netzatlas.registry.db import connect
+
+    with connect(db_url) as conn:
+        org, _, other, _ = new_party(conn)
+        loc = location_for(other, "S0")
+        loc["name"] = "the other party's S0"
+        ocpi_store.upsert_locations(conn, [Location.model_validate(loc)], org=org, source=f"ocpi:BE*{other}")
+        conn.commit()
+    r = client.get(f"{SENDER}/S0")
+    assert r.status_code == 400 and r.json()["status_code"] == 2001, r.text
+    assert f"BE*{pushed}" in r.json()["status_message"] and f"BE*{other}" in r.json()["status_message"]
+    mine = client.get(f"{SENDER}/S0", headers={"OCPI-to-country-code": "BE", "OCPI-to-party-id": pushed}).json()
+    theirs = client.get(f"{SENDER}/S0", params={"country_code": "be", "party_id": other.lower()}).json()
+    assert (mine["data"]["party_id"], mine["data"]["name"]) == (pushed, "Gent Zuid")
+    assert (theirs["data"]["party_id"], theirs["data"]["name"]) == (other, "the other party's S0")
+    evse = client.get(f"{SENDER}/S0/3256", params={"country_code": "BE", "party_id": other}).json()
+    assert evse["status_code"] == 1000 and evse["data"]["uid"] == "3256"
+    r = client.get(f"{SENDER}/S0", headers={"OCPI-to-country-code": "BE", "OCPI-to-party-id": "Q9Q"})
+    assert r.status_code == 404 and r.json()["status_code"] == 2003 and "BE*Q9Q" in r.json()["status_message"]
+    assert client.get(f"{SENDER}/S0", params={"country_code": "BE"}).json()["status_code"] == 2001  # half a party

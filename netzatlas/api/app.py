@@ -16,6 +16,7 @@ from netzatlas.api.deps import authorized
 from netzatlas.api.headers import SecurityHeaders
 from netzatlas.api.html import HtmlViews
 from netzatlas.api.limits import BodyLimit
+from netzatlas.api.ocpi.envelope import OcpiProblems
 from netzatlas.api.state import load_state
 from netzatlas.config import get_settings
 
@@ -57,6 +58,7 @@ def create_app(database_url: str | None = None, *, migrate: bool = True) -> Fast
     app.openapi_version = "3.0.3"
     _openapi_30(app)
     app.add_middleware(BodyLimit)  # bodies over their route's limit → 413 before they are read (api/limits.py)
+    app.add_middleware(OcpiProblems)  # on /ocpi/…: those refusals (413, 404, …) as OCPI envelopes
     app.add_middleware(CORSMiddleware, allow_origins=["*"], allow_methods=["*"], allow_headers=["*"],
                        expose_headers=["ETag", "Location", "Content-Crs", "Allow"])
     app.add_middleware(HtmlViews)  # ?f=html / Accept: text/html → the resource's page (api/html.py)

@@ -2,17 +2,21 @@
 
 versions → version details → the ``locations`` SENDER endpoint → pages followed by the ``Link: <…>; rel="next"``
 header, with ``date_from`` for incremental pulls (the start of the last successful pull of the same source, kept in
-its import batch). Every page is fetched and every Location validated first (pydantic models of
-``ocpi_model``); only then is everything written through ``registry.ocpi_store`` in ONE transaction, so a failed
-pull (HTTP error, OCPI ``status_code`` ≠ 1000, a malformed Location) leaves the database as it was. Writes are
-idempotent: the same feed twice changes 0 rows.
+its import batch). Every page is fetched and every Location validated first (pydantic models of ``ocpi_model``);
+the validated pages go to a spool on disk (:class:`Spool`, pickled page by page), so the client holds one page, not
+the feed. Then ``write`` reads the spool back page by page and writes each page through ``registry.ocpi_store`` —
+all pages in ONE transaction, so a failed pull (HTTP error, OCPI ``status_code`` ≠ 1000, a malformed Location, a
+refused write) leaves the database as it was. Writes are idempotent: the same feed twice changes 0 rows.
 """
 
 from __future__ import annotations
 
 import base64
+import pickle
+import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -32,11 +36,44 @@ class OcpiFeedError(NetzatlasError):
     """The CPO's feed could not be read or is not OCPI 2.2.1: nothing was written."""
 
 
+class Spool:
+    """Validated Locations on disk, page by page (a temporary file, gone when closed or collected): ``len`` and
+    iteration as a list of Locations, ``pages()`` for the writer. Memory: one page, whatever the feed's size."""
+
+    def __init__(self) -> None:
+        self._file = tempfile.TemporaryFile(prefix="netzatlas-ocpi-")
+        self._pages: list[tuple[int, int]] = []  # (offset, locations)
+        self._count = 0
+
+    def add(self, page: list[Location]) -> None:
+        if not page:
+            return
+        self._file.seek(0, 2)
+        self._pages.append((self._file.tell(), len(page)))
+        pickle.dump(page, self._file, protocol=pickle.HIGHEST_PROTOCOL)
+        self._count += len(page)
+
+    def pages(self) -> Iterator[list[Location]]:
+        for offset, _ in self._pages:
+            self._file.seek(offset)
+            yield pickle.load(self._file)  # noqa: S301 -- our own file, written by add() in this process
+
+    def __len__(self) -> int:
+        return self._count
+
+    def __iter__(self) -> Iterator[Location]:
+        for page in self.pages():
+            yield from page
+
+    def close(self) -> None:
+        self._file.close()
+
+
 @dataclass
 class Pulled:
-    """What the feed held (validated Locations) and how it was read."""
+    """What the feed held (validated Locations, spooled) and how it was read."""
 
-    locations: list[Location]
+    locations: Spool
     pages: int
     locations_url: str
     version: str
@@ -44,6 +81,8 @@ class Pulled:
     started_at: datetime
     seconds: float = 0.0
     skipped_parties: dict[str, int] = field(default_factory=dict)
+    #: locations per registry source (``ocpi:CC*PTY``) in the spool
+    sources: dict[str, int] = field(default_factory=dict)
 
 
 def auth_header(token: str) -> dict[str, str]:
@@ -131,29 +170,45 @@ def pull(url: str, token: str, *, party: tuple[str, str] | None = None, date_fro
         params: dict[str, Any] | None = {"limit": limit, "offset": 0}
         if date_from is not None:
             params["date_from"] = date_from.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-        out: list[Location] = []
+        out = Spool()
         skipped: dict[str, int] = {}
+        sources: dict[str, int] = {}
         pages, next_url, total = 0, loc_url, None
-        while next_url:
-            resp = _get(client, next_url, "locations", params)
-            data = _body(resp, f"locations page {pages + 1}")
-            pages += 1
-            if not isinstance(data, list):
-                raise OcpiFeedError(f"locations page {pages}: data is no list of Locations")
-            for i, obj in enumerate(data):
-                loc = _location(obj, pages, i)
-                if party and (loc.country_code.upper(), loc.party_id.upper()) != party:
-                    key = f"{loc.country_code}*{loc.party_id}"
-                    skipped[key] = skipped.get(key, 0) + 1
-                    continue
-                out.append(loc)
-            if resp.headers.get("X-Total-Count", "").isdigit():
-                total = int(resp.headers["X-Total-Count"])
-            if progress:
-                progress(pages, len(out) + sum(skipped.values()), total)
-            nxt = resp.links.get("next", {}).get("url")
-            next_url, params = (str(resp.url.join(nxt)), None) if nxt else (None, None)
-    return Pulled(out, pages, loc_url, version, date_from, started, time.perf_counter() - t0, skipped)
+        ahead = ThreadPoolExecutor(1, thread_name_prefix="ocpi-page")
+        pending = ahead.submit(_get, client, next_url, "locations", params)
+        try:
+            while pending is not None:
+                resp = pending.result()
+                nxt = resp.links.get("next", {}).get("url") if resp.status_code < 400 else None
+                # the next page is asked for before this one is decoded and validated: the CPO prepares it
+                # (and the socket waits) while this process validates
+                pending = ahead.submit(_get, client, str(resp.url.join(nxt)), "locations", None) if nxt else None
+                data = _body(resp, f"locations page {pages + 1}")
+                pages += 1
+                if not isinstance(data, list):
+                    raise OcpiFeedError(f"locations page {pages}: data is no list of Locations")
+                page: list[Location] = []
+                for i, obj in enumerate(data):
+                    loc = _location(obj, pages, i)
+                    if party and (loc.country_code.upper(), loc.party_id.upper()) != party:
+                        key = f"{loc.country_code}*{loc.party_id}"
+                        skipped[key] = skipped.get(key, 0) + 1
+                        continue
+                    page.append(loc)
+                    src = source_name(loc.country_code, loc.party_id)
+                    sources[src] = sources.get(src, 0) + 1
+                out.add(page)
+                del data, page
+                if resp.headers.get("X-Total-Count", "").isdigit():
+                    total = int(resp.headers["X-Total-Count"])
+                if progress:
+                    progress(pages, len(out) + sum(skipped.values()), total)
+        except BaseException:
+            out.close()
+            raise
+        finally:
+            ahead.shutdown(wait=True, cancel_futures=True)
+    return Pulled(out, pages, loc_url, version, date_from, started, time.perf_counter() - t0, skipped, sources)
 
 
 @dataclass
@@ -188,29 +243,33 @@ def last_pull(conn: Any, url: str) -> datetime | None:
 
 
 def write(pulled: Pulled, *, url: str, owner: str, db_url: str | None = None) -> PullReport:
-    """Write the pulled Locations through ``ocpi_store`` in one transaction (one source per party)."""
+    """Write the spooled Locations page by page through ``ocpi_store``, all pages in one transaction (one source
+    per party; a refused page rolls back every page before it)."""
     from netzatlas.registry import store
     from netzatlas.registry.db import connect
     from netzatlas.registry.ocpi_store import upsert_locations
 
-    by_party: dict[str, list[Location]] = {}
-    for loc in pulled.locations:
-        by_party.setdefault(source_name(loc.country_code, loc.party_id), []).append(loc)
     batch_id = store.new_batch_id(KIND)
-    report = PullReport(batch_id, sorted(by_party), pulled)
+    report = PullReport(batch_id, sorted(pulled.sources), pulled)
     with connect(db_url) as conn, conn.transaction():
         org = conn.execute("SELECT slug FROM registry.organization WHERE slug = %s", [owner]).fetchone()
         if org is None:
             raise InvalidParameter(f"unknown organization {owner!r}", hint="give --owner with a known organization")
         store.begin_batch(conn, batch_id, kind=KIND, source=",".join(report.sources) or "ocpi",
                           target="charging_point,charging_evse,charging_connector")
-        for source, locs in sorted(by_party.items()):
-            res = upsert_locations(conn, locs, org=owner, source=source)
-            report.locations += res.locations
-            report.evses += res.evses
-            report.connectors += res.connectors
-            report.removed += res.removed
-            report.status_changes += res.status_changes
+        claimed: set[str] = set()
+        for page in pulled.locations.pages():
+            by_party: dict[str, list[Location]] = {}
+            for loc in page:
+                by_party.setdefault(source_name(loc.country_code, loc.party_id), []).append(loc)
+            for source, locs in sorted(by_party.items()):
+                res = upsert_locations(conn, locs, org=owner, source=source, claim=source not in claimed)
+                claimed.add(source)
+                report.locations += res.locations
+                report.evses += res.evses
+                report.connectors += res.connectors
+                report.removed += res.removed
+                report.status_changes += res.status_changes
         conn.execute(
             "UPDATE audit.batch SET finished_at = clock_timestamp(), created = %s, updated = 0, unchanged = %s, "
             "rejected = 0, details = %s WHERE id = %s",

@@ -100,3 +100,58 @@ def token_from(authorization: str | None) -> str:
     except (binascii.Error, UnicodeDecodeError):
         return value
     return decoded if decoded.isprintable() and decoded else value
+
+
+class OcpiProblems:
+    """ASGI middleware (outside ``BodyLimit``): on the ``/ocpi`` routes, an error answered before a route ran —
+    a body over the size limit (413), an unknown route (404), a wrong method (405), an unexpected error (500) —
+    is a problem document elsewhere in the API; here it becomes an OCPI envelope (2001 for a body too large,
+    2000 for the other client errors, 3000 for ours) with the same HTTP status."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        path, root = scope.get("path", ""), scope.get("root_path") or ""
+        if root and path.startswith(root):
+            path = path[len(root):]
+        if scope["type"] != "http" or not (path == "/ocpi" or path.startswith("/ocpi/")):
+            await self.app(scope, receive, send)
+            return
+        held: dict[str, Any] | None = None
+        chunks: list[bytes] = []
+
+        async def rewrite(message: dict[str, Any]) -> None:
+            nonlocal held
+            if message["type"] == "http.response.start":
+                ctype = dict(message.get("headers") or ()).get(b"content-type", b"")
+                if message["status"] >= 400 and ctype.startswith(b"application/problem+json"):
+                    held = message
+                    return
+            elif held is not None and message["type"] == "http.response.body":
+                chunks.append(message.get("body", b""))
+                if not message.get("more_body"):
+                    await _as_envelope(held, b"".join(chunks), send)
+                return
+            await send(message)
+
+        await self.app(scope, receive, rewrite)
+
+
+async def _as_envelope(start: dict[str, Any], body: bytes, send: Any) -> None:
+    import json
+
+    try:
+        doc = json.loads(body)
+    except ValueError:
+        doc = {}
+    http = int(start["status"])
+    code = INVALID_PARAMETERS if http == 413 else SERVER_ERROR if http >= 500 else CLIENT_ERROR
+    message = str(doc.get("detail") or doc.get("title") or "error")
+    if doc.get("hint"):
+        message += f" ({doc['hint']})"
+    out = json.dumps({"status_code": code, "status_message": message, "timestamp": now_iso()}).encode()
+    headers = [(k, v) for k, v in start.get("headers") or () if k not in (b"content-type", b"content-length")]
+    headers += [(b"content-type", b"application/json"), (b"content-length", str(len(out)).encode())]
+    await send({"type": "http.response.start", "status": http, "headers": headers})
+    await send({"type": "http.response.body", "body": out})

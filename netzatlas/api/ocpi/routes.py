@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlencode
 
@@ -130,10 +130,39 @@ def _find(items: list[dict[str, Any]], key: str, value: str, what: str) -> dict[
     raise NotFound(f"unknown {what} {value!r}")
 
 
-def _write(conn: psycopg.Connection, party: store.Party, loc_json: dict[str, Any]) -> store.WriteResult:
-    loc = parse_model(Location, loc_json, "Location")
+def _write(conn: psycopg.Connection, party: store.Party, loc_json: dict[str, Any] | Location) -> store.WriteResult:
+    """Check and write a whole Location under the party's source and organization (history as the operator)."""
+    loc = loc_json if isinstance(loc_json, Location) else parse_model(Location, loc_json, "Location")
+    check_inside(loc)
     return store.upsert_locations(conn, [loc], org=party.org, source=party.source,
                                   actor=f"{party.org}:ocpi-{party.country_code}*{party.party_id}")
+
+
+def check_inside(loc: Location) -> None:
+    """InvalidInput (OCPI 2001) when the Location's or an EVSE's coordinates lie farther outside the municipality
+    than ``max_distance_outside_km`` — the check of every other write path (registry.validate.check_location)."""
+    import geopandas as gpd
+    import shapely
+
+    from netzatlas.config import get_settings
+    from netzatlas.registry.importers.load import municipality_boundary_4326
+    from netzatlas.registry.validate import check_location
+
+    boundary = municipality_boundary_4326()
+    if boundary is None:
+        return
+    points = [("the location", loc.coordinates)] + [(f"EVSE {e.uid}", e.coordinates) for e in loc.evses or []
+                                                     if e.coordinates is not None]
+    gdf = gpd.GeoDataFrame(geometry=[shapely.Point(float(c.longitude), float(c.latitude)) for _, c in points],
+                           crs="EPSG:4326")
+    settings = get_settings()
+    reasons = check_location(gdf, boundary, settings.max_distance_outside_km * 1000)
+    bad = [f"{what} (latitude {c.latitude}, longitude {c.longitude}) {reason}"
+           for (what, c), reason in zip(points, reasons, strict=True) if reason]
+    if bad:
+        raise InvalidInput(f"coordinates outside {settings.municipality_name}: " + "; ".join(bad),
+                           hint=f"the registry takes chargers within {settings.max_distance_outside_km:g} km of "
+                                f"{settings.municipality_name}; check the coordinates (WGS 84 latitude/longitude)")
 
 
 def _patch(obj: dict[str, Any], patch: Any, what: str) -> dict[str, Any]:
@@ -182,8 +211,7 @@ def receiver_put(country_code: str, party_id: str, location_id: str, evse_uid: s
             if (loc.country_code.upper(), loc.party_id.upper(), loc.id) != \
                     (country_code.upper(), party_id.upper(), location_id):
                 raise InvalidInput("country_code, party_id and id of the body must match the URL")
-            store.upsert_locations(conn, [loc], org=party.org, source=party.source,
-                                   actor=f"{party.org}:ocpi-{party.country_code}*{party.party_id}")
+            _write(conn, party, loc)
             return envelope()
         loc_json = _stored(conn, party, location_id)
         evses = loc_json.setdefault("evses", [])
@@ -211,29 +239,38 @@ def receiver_patch(country_code: str, party_id: str, location_id: str, evse_uid:
                    state: ApiState = Depends(get_state), authorization: str | None = Header(None)) -> JSONResponse:
     """A partial update. An EVSE PATCH of only ``status`` (+ ``last_updated``) sets the live status: no asset
     version, a status log entry. Everything else is merged into the stored object and written with history."""
-    party = _party(state, authorization)
-    _own(party, country_code, party_id)
-    with state.pool.connection() as conn, conn.transaction():
+    token = token_from(authorization)
+    with state.pool.connection() as conn:  # one connection, one transaction (the pool commits when done)
         if evse_uid is not None and connector_id is None and isinstance(payload, dict) \
                 and set(payload) <= {"status", "last_updated"} and "status" in payload:
-            _status_only(conn, party, location_id, evse_uid, payload)
+            status, at = _status_of(payload)
+            # the hot path: token, party, EVSE, status, log and pruning in one statement
+            store.set_status_by_uid(conn, token, country_code, party_id, location_id, evse_uid, status, at)
             return envelope()
-        loc_json = _stored(conn, party, location_id)
-        if evse_uid is None:
-            loc_json = _patch(loc_json, payload, "Location")
-        else:
-            evse_json = _find(loc_json.get("evses", []), "uid", evse_uid, "EVSE")
-            if connector_id is None:
-                evse_json.update(_patch(evse_json, payload, "EVSE"))
-            else:
-                con = _find(evse_json.get("connectors", []), "id", connector_id, "connector")
-                con.update(_patch(con, payload, "Connector"))
-        _write(conn, party, loc_json)
+        party = store.party_for_token(conn, token)
+        _own(party, country_code, party_id)
+        _patch_object(conn, party, location_id, evse_uid, connector_id, payload)
     return envelope()
 
 
-def _status_only(conn: psycopg.Connection, party: store.Party, location_id: str, evse_uid: str,
-                 payload: dict[str, Any]) -> None:
+def _patch_object(conn: psycopg.Connection, party: store.Party, location_id: str, evse_uid: str | None,
+                  connector_id: str | None, payload: Any) -> None:
+    """Merge a PATCH into the stored Location, EVSE or Connector and write the Location (with history)."""
+    loc_json = _stored(conn, party, location_id)
+    if evse_uid is None:
+        loc_json = _patch(loc_json, payload, "Location")
+    else:
+        evse_json = _find(loc_json.get("evses", []), "uid", evse_uid, "EVSE")
+        if connector_id is None:
+            evse_json.update(_patch(evse_json, payload, "EVSE"))
+        else:
+            con = _find(evse_json.get("connectors", []), "id", connector_id, "connector")
+            con.update(_patch(con, payload, "Connector"))
+    _write(conn, party, loc_json)
+
+
+def _status_of(payload: dict[str, Any]) -> tuple[str, datetime]:
+    """(status, last_updated) of a status-only EVSE PATCH; InvalidInput for an unknown status or a bad time."""
     if payload.get("status") not in EvseStatus.__members__:
         raise InvalidInput(f"unknown EVSE status {payload.get('status')!r}",
                            hint=f"one of {', '.join(EvseStatus.__members__)}")
@@ -241,11 +278,7 @@ def _status_only(conn: psycopg.Connection, party: store.Party, location_id: str,
         at = datetime.fromisoformat(str(payload["last_updated"]).replace("Z", "+00:00"))
     except (KeyError, ValueError) as exc:
         raise InvalidInput("a PATCH of an EVSE must contain last_updated (an ISO 8601 time)") from exc
-    loc = store.require_location(conn, party, location_id)
-    evse = store.find_evse(conn, loc["id"], evse_uid)
-    if evse is None:
-        raise NotFound(f"unknown EVSE {evse_uid!r} of location {location_id!r}")
-    store.set_status(conn, [(evse["id"], payload["status"], at)], org=party.org)
+    return str(payload["status"]), at if at.tzinfo else at.replace(tzinfo=UTC)  # OCPI times are UTC
 
 
 # ---------------------------------------------------------------- sender (public chargers)
@@ -269,12 +302,23 @@ def sender_list(request: Request, date_from: datetime | None = Query(None), date
 @router.get(f"{BASE}/sender/locations/{{location_id}}/{{evse_uid}}")
 @router.get(f"{BASE}/sender/locations/{{location_id}}/{{evse_uid}}/{{connector_id}}")
 def sender_one(location_id: str, evse_uid: str | None = None, connector_id: str | None = None,
+               country_code: str | None = Query(None, min_length=2, max_length=2),
+               party_id: str | None = Query(None, min_length=3, max_length=3),
+               to_country_code: str | None = Header(None, alias="OCPI-to-country-code"),
+               to_party_id: str | None = Header(None, alias="OCPI-to-party-id"),
                state: ApiState = Depends(get_state)) -> JSONResponse:
-    """One published Location, EVSE or Connector."""
+    """One published Location, EVSE or Connector. Location ids are unique per party only: the party is named by
+    OCPI 2.2.1's routing headers ``OCPI-to-country-code`` / ``OCPI-to-party-id`` (or ``?country_code=&party_id=``);
+    a bare id that several parties use is refused (2001) naming them."""
+    cc, pid = country_code or to_country_code, party_id or to_party_id
+    if (cc is None) != (pid is None):
+        raise InvalidInput("give both country_code and party_id (or both OCPI-to-* headers), or neither")
+    party = (cc, pid) if cc is not None and pid is not None else None
     with state.pool.connection() as conn:
-        obj = store.read_location(conn, location_id)
+        obj = store.read_location(conn, location_id, party=party)
     if obj is None:
-        raise NotFound(f"unknown location {location_id!r}")
+        raise NotFound(f"unknown location {location_id!r}" + (f" of party {cc.upper()}*{pid.upper()}"
+                                                              if cc and pid else ""))
     if evse_uid is not None:
         obj = _find(obj.get("evses", []), "uid", evse_uid, "EVSE")
         if connector_id is not None:
