@@ -150,3 +150,38 @@ def test_rebuild_is_skipped_when_the_table_is_locked(db_url, conn, monkeypatch):
             assert conn.execute("SELECT count(*) AS n FROM pg_indexes WHERE indexname = 'streetlight_geom_idx'"
                                 ).fetchone()["n"] == 1
         other.rollback()
+
+
+def test_copy_in_pieces_sent_by_a_second_thread_writes_every_row_in_order(conn, unique_source, monkeypatch):
+    """Pieces are formatted here and sent by a second thread: 23 rows in pieces of 5 all arrive, with their values,
+    and every one has its history row (first load) — and the stage path (a second load) goes the same way."""
+    monkeypatch.setattr(store, "COPY_ROWS", 5)
+    rep = load_layers({"streetlight": _lamps(23)}, source=unique_source, kind="test")
+    assert rep.results[0].created == 23
+    rows = conn.execute("SELECT external_id, height_m FROM registry.streetlight WHERE source = %s ORDER BY 1",
+                        [unique_source]).fetchall()
+    assert [(r["external_id"], r["height_m"]) for r in rows] == [(f"L{i:04d}", 4.0 + i % 8) for i in range(23)]
+    changed = _lamps(23)
+    changed.loc[17, "height_m"] = 42.0
+    again = load_layers({"streetlight": changed}, source=unique_source, kind="test")
+    assert (again.results[0].created, again.results[0].updated, again.results[0].unchanged) == (0, 1, 22)
+
+
+def test_copy_error_in_a_later_piece_is_raised_and_the_transaction_fails(conn, monkeypatch):
+    """The server refuses a value of the third piece: the error reaches the caller (no hanging thread), and nothing
+    of the COPY stays."""
+    import psycopg
+    from psycopg import sql
+
+    monkeypatch.setattr(store, "COPY_ROWS", 4)
+    conn.execute("CREATE TEMP TABLE _pieces (n int4, t text)")
+    conn.commit()
+    frame = pd.DataFrame({"n": [str(i) for i in range(10)] + ["not a number"] + ["11"], "t": ['a,"b"'] * 12})
+    with pytest.raises(psycopg.errors.InvalidTextRepresentation):
+        store._copy(conn, sql.Identifier("_pieces"), frame, ["n", "t"], {"n": "int4", "t": "text"})
+    conn.rollback()
+    assert conn.execute("SELECT count(*) AS n FROM _pieces").fetchone()["n"] == 0
+    store._copy(conn, sql.Identifier("_pieces"), frame.iloc[:10], ["n", "t"], {"n": "int4", "t": "text"})
+    got = conn.execute("SELECT n, t FROM _pieces ORDER BY n").fetchall()
+    assert [(r["n"], r["t"]) for r in got] == [(i, 'a,"b"') for i in range(10)]
+    conn.rollback()

@@ -12,6 +12,7 @@ import io
 import json
 import os
 import uuid
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -93,12 +94,27 @@ COPY_ROWS = 50_000
 
 def _copy(conn: psycopg.Connection, table: sql.Composable, frame: pd.DataFrame, columns: list[str],
           types: dict[str, str]) -> None:
-    """COPY ``frame[columns]`` into ``table``, in pieces of :data:`COPY_ROWS` rows."""
+    """COPY ``frame[columns]`` into ``table``, in pieces of :data:`COPY_ROWS` rows.
+
+    A piece is sent by a second thread while the next one is formatted here: without it, sending blocks until the
+    server has read nearly all of the piece, so formatting and the server's work would take turns instead of
+    running side by side. At most two pieces are held at once."""
     copy_sql = sql.SQL("COPY {} ({}) FROM STDIN (FORMAT csv)").format(
         table, sql.SQL(", ").join(sql.Identifier(c) for c in columns))
     with conn.cursor() as cur, cur.copy(copy_sql) as cp:
-        for start in range(0, len(frame), COPY_ROWS):
-            cp.write(_to_copy_buffer(frame.iloc[start:start + COPY_ROWS], columns, types))
+        if len(frame) <= COPY_ROWS:
+            cp.write(_to_copy_buffer(frame, columns, types))
+            return
+        # (leaving this block waits for the piece on its way, also after an error, before the COPY is ended)
+        with ThreadPoolExecutor(1, thread_name_prefix="netzatlas-copy") as sender:
+            sent: Future | None = None
+            for start in range(0, len(frame), COPY_ROWS):
+                piece = _to_copy_buffer(frame.iloc[start:start + COPY_ROWS], columns, types)
+                if sent is not None:
+                    sent.result()  # the previous piece is with the server (or its error is raised here)
+                sent = sender.submit(cp.write, piece)
+            if sent is not None:
+                sent.result()
 
 
 def upsert(

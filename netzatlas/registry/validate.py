@@ -176,6 +176,9 @@ def _drop_zm(geoms: gpd.GeoSeries, notes: list[str]) -> gpd.GeoSeries:
 
 
 _SINGLE = {"POINT": "MultiPoint", "LINESTRING": "MultiLineString", "POLYGON": "MultiPolygon"}
+#: shapely's geometry type ids by upper-case name (comparing ids is vectorised; names are made only for messages)
+_TYPE_IDS = {"POINT": 0, "LINESTRING": 1, "LINEARRING": 2, "POLYGON": 3, "MULTIPOINT": 4, "MULTILINESTRING": 5,
+             "MULTIPOLYGON": 6, "GEOMETRYCOLLECTION": 7}
 
 
 def _single_parts(geoms: gpd.GeoSeries, want: str, ok: pd.Series, reasons: pd.Series) -> gpd.GeoSeries:
@@ -183,7 +186,7 @@ def _single_parts(geoms: gpd.GeoSeries, want: str, ok: pd.Series, reasons: pd.Se
     multi = _SINGLE.get(want)
     if multi is None:
         return geoms
-    sel = ok & (geoms.geom_type == multi) & reasons.isna()
+    sel = ok & (shapely.get_type_id(np.asarray(geoms.values)) == _TYPE_IDS[multi.upper()]) & reasons.isna()
     if not sel.any():
         return geoms
     arr = np.asarray(geoms.values).copy()
@@ -231,27 +234,27 @@ def _check_geometry(geoms: gpd.GeoSeries, layer: Layer, repair: bool, notes: lis
     invalid = ok & ~geoms.is_valid
     for idx in geoms.index[invalid]:
         reasons[idx] = f"invalid geometry: {explain_validity(geoms[idx])}"
-    gtypes = geoms.geom_type
+
+    def type_ids() -> np.ndarray:  # -1 for a missing geometry
+        return shapely.get_type_id(np.asarray(geoms.values))
+
     if want == "MULTIPOLYGON":
-        promote = ok & (gtypes == "Polygon")
+        promote = ok & (type_ids() == _TYPE_IDS["POLYGON"])
         geoms = geoms.copy()
         if promote.any():
             geoms[promote] = [shapely.MultiPolygon([g]) for g in geoms[promote].values]
-        gtypes = geoms.geom_type
     if want in _SINGLE:
         geoms = _single_parts(geoms, want, ok, reasons)
-        gtypes = geoms.geom_type
     if want in ("MULTIPOINT", "MULTILINESTRING"):
-        single = ok & (gtypes.str.upper() == want[5:])
+        single = ok & (type_ids() == _TYPE_IDS[want[5:]])
         if single.any():
             make = shapely.multipoints if want == "MULTIPOINT" else shapely.multilinestrings
             geoms = geoms.copy()
             geoms[single] = [make([g]) for g in geoms[single].values]
-            gtypes = geoms.geom_type
     if want and want != "GEOMETRY":
-        wrong = ok & reasons.isna() & (gtypes.str.upper() != want)
+        wrong = ok & reasons.isna() & (type_ids() != _TYPE_IDS.get(want, -2))
         for idx in geoms.index[wrong]:
-            reasons[idx] = f"expected a {layer.geometry_type} geometry, got {gtypes[idx]}"
+            reasons[idx] = f"expected a {layer.geometry_type} geometry, got {geoms[idx].geom_type}"
     return geoms, reasons
 
 
@@ -286,12 +289,14 @@ def check_location(
     bounds = shapely.bounds(vals)
     finite = np.isfinite(bounds).all(axis=1)
     d = np.full(len(vals), np.inf)
-    shapely.prepare(bnd)  # most features lie inside: a prepared point-in-polygon test, distances only for the rest
+    shapely.prepare(bnd)  # most features lie inside or near: prepared tests, distances only for the far ones
     inside = np.zeros(len(vals), dtype=bool)
     inside[finite] = shapely.intersects(bnd, vals[finite])
     d[inside] = 0.0
-    rest = finite & ~inside
-    d[rest] = shapely.distance(vals[rest], bnd)
+    rest = np.flatnonzero(finite & ~inside)  # outside: near enough (prepared test), distances only for the far
+    near = shapely.dwithin(vals[rest], bnd, max_outside_m)
+    d[rest[near]] = 0.0
+    d[rest[~near]] = shapely.distance(vals[rest[~near]], bnd)
     dist[valid] = d
     far = valid & (dist > max_outside_m)
     if not far.any():
@@ -324,6 +329,22 @@ class _Reasons:
         self.series[sel] = reason[sel] if isinstance(reason, pd.Series) else reason
 
 
+def _stripped_text(raw: pd.Series) -> pd.Series | None:
+    """A text column (pandas' ``str`` dtype: every value a str or missing) stripped of surrounding whitespace, in
+    numpy's string routines (one C pass instead of a Python call per value); missing → None. None when the column
+    is not of that dtype or holds a NUL character (numpy strips trailing NULs, Python does not)."""
+    if raw.dtype == object or not pd.api.types.is_string_dtype(raw.dtype):
+        return None
+    present = raw.notna().to_numpy()
+    values = raw.to_numpy(dtype=object)[present]
+    if "\x00" in "".join(values):
+        return None
+    text = np.asarray(values, dtype=np.dtypes.StringDType())
+    out = np.full(len(raw), None, dtype=object)
+    out[present] = np.strings.strip(text).astype(object)
+    return pd.Series(out, index=raw.index, dtype=object)
+
+
 def _external_ids(df: pd.DataFrame, rows: pd.Series, reasons: _Reasons) -> pd.Series:
     raw = df["external_id"]
     if pd.api.types.is_float_dtype(raw) and (raw.dropna() % 1 == 0).all():
@@ -332,10 +353,14 @@ def _external_ids(df: pd.DataFrame, rows: pd.Series, reasons: _Reasons) -> pd.Se
         raw = raw.map(lambda v: int(v) if isinstance(v, float) and v.is_integer() else v)
     if pd.api.types.is_integer_dtype(raw.dtype) and not raw.hasnans:  # whole numbers: no blanks to strip
         ext = pd.Series(raw.to_numpy().astype(str).astype(object), index=raw.index)
+        blank = pd.Series(False, index=raw.index)
+    elif (fast := _stripped_text(raw)) is not None:
+        ext, blank = fast, fast.isna() | (fast == "")
     else:
         ext = raw.astype("string").str.strip().astype(object)
         ext = ext.where(pd.notna(ext), None)
-    reasons.add(ext.isna() | (ext.astype(str).str.strip() == ""), "missing external id")
+        blank = ext.isna() | (ext.astype(str).str.strip() == "")
+    reasons.add(blank, "missing external id")
     dup = ext.notna() & ext.duplicated(keep=False)
     if dup.any():
         where = rows[dup].groupby(ext[dup]).agg(lambda s: ", ".join(map(str, s)))
@@ -398,7 +423,8 @@ def ewkb_hex(geoms: np.ndarray, srid: int) -> np.ndarray:
             rec["order"], rec["type"], rec["srid"] = 1, 0x20000001, srid  # little endian, point | has-SRID flag
             rec["x"], rec["y"] = xy[:, 0], xy[:, 1]
             hexed = binascii.hexlify(rec.tobytes()).upper()
-            return np.frombuffer(hexed, dtype=f"S{2 * _POINT_EWKB.itemsize}").astype(str).astype(object)
+            return np.frombuffer(hexed, dtype=f"S{2 * _POINT_EWKB.itemsize}").astype(np.dtypes.StringDType()
+                                                                                  ).astype(object)
     return shapely.to_wkb(shapely.set_srid(geoms, srid), hex=True, include_srid=True)
 
 

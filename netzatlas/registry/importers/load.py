@@ -83,9 +83,12 @@ def municipality_boundary_4326() -> shapely.Geometry | None:
 
 
 def fingerprint(frame: pd.DataFrame) -> str:
-    """An order-independent digest of prepared rows: their external ids and geometries (hex EWKB)."""
+    """An order-independent digest of prepared rows: their external ids and geometries (hex EWKB).
+
+    ``categorize=False``: the same hashes without first collecting the distinct values (ids and geometries are
+    nearly all distinct, so that pass only cost time: a fifth of it here)."""
     cols = [c for c in ("external_id", "geom") if c in frame.columns]
-    hashed = np.sort(pd.util.hash_pandas_object(frame[cols], index=False).to_numpy())
+    hashed = np.sort(pd.util.hash_pandas_object(frame[cols], index=False, categorize=False).to_numpy())
     return hashlib.sha256(hashed.tobytes()).hexdigest()
 
 
