@@ -292,3 +292,22 @@ def test_links_from_the_json_never_become_script_urls():
     assert page.nav("http://127.0.0.1:8080/api") == "/api", "a resource without a page keeps its URL"
     assert page.nav("//evil.example/collections") == "/collections?f=html", "a scheme-relative URL stays here"
     assert page.nav("https://other.example/doc") == "https://other.example/doc"
+
+
+def test_an_item_page_is_headed_by_what_a_person_calls_the_feature(client, api_keys, marked):
+    """Name, else street and house number, else the collection and a short id — never a bare uuid."""
+    named = client.get(f"/collections/streetlight/items/{marked}?f=html")
+    assert f"<h1>{XSS.replace('<', '&lt;').replace('>', '&gt;')} <small>streetlight</small></h1>" in named.text
+    source = f"html-{uuid.uuid4().hex[:6]}"
+    r = client.post(f"/collections/streetlight/items?source={source}", headers=auth(api_keys["city_lights"]),
+                    json={"type": "Feature", "geometry": {"type": "Point", "coordinates": [6.0802, 50.7742]},
+                          "properties": {"external_id": f"NONAME-{source}", "height_m": 6.0}})
+    assert r.status_code == 201, r.text
+    fid = r.headers["Location"].rsplit("/", 1)[1]
+    page = client.get(f"/collections/streetlight/items/{fid}?f=html").text
+    assert f"<h1>streetlight {fid[:8]} <small>streetlight</small></h1>" in page
+    from netzatlas.api.html import feature_heading
+    assert feature_heading({"street": "Markt", "house_number": 12, "house_number_suffix": "a"}, "fibre_address",
+                           "x") == "Markt 12a"
+    assert feature_heading({"street": " Markt ", "name": " "}, "poi", "y") == "Markt"
+

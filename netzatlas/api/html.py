@@ -248,6 +248,20 @@ def crumbs(page: Page, view: str, params: dict[str, str], t: dict[str, str]) -> 
     return out
 
 
+def feature_heading(props: dict[str, Any], collection: str, fid: str) -> str:
+    """What a person calls a feature (as the web map's popups do): its name, else its address (street + house
+    number), else its street, else the collection and a short id."""
+    def filled(v: object) -> str:
+        return str(v).strip() if v is not None and str(v).strip() else ""
+
+    if filled(props.get("name")):
+        return filled(props["name"])
+    if filled(props.get("street")):
+        number = "".join(filled(props.get(k)) for k in ("house_number", "house_number_suffix"))
+        return f"{filled(props['street'])} {number}".strip()
+    return f"{collection} {fid[:8]}"
+
+
 def render(view: str, params: dict[str, str], raw: bytes, page: Page, content_crs: str | None) -> str:
     """The page of one resource from the JSON its route answered."""
     doc = orjson.loads(raw)
@@ -265,6 +279,8 @@ def render(view: str, params: dict[str, str], raw: bytes, page: Page, content_cr
         extra["next"] = next((page.nav(x.get("href")) for x in doc.get("links", []) if x.get("rel") == "next"), None)
         extra["paged"] = any(k == "cursor" for k, _ in page.query)
         extra["first"] = page.url(page.path, [(k, v) for k, v in page.query if k not in ("cursor", "f")])
+    if view == "item":
+        extra["heading"] = feature_heading(doc.get("properties") or {}, params["cid"], str(doc.get("id", "")))
     if view == "history":
         extra["versions"] = [changes(v) for v in doc.get("versions", [])]
     alternates = [("JSON" if view not in ("items", "item") else "GeoJSON", page.alternate("json"))]

@@ -23,6 +23,28 @@ window.NETZATLAS_CARTOGRAPHY = {
   "result": false,
   "title": "städtische Standorte / city-offered sites"
  },
+ "charging_connector": {
+  "attribute": null,
+  "basemap": false,
+  "classes": [],
+  "color": "#74c476",
+  "fill_opacity": 0.6,
+  "geometry": "point",
+  "outline": "#74c476",
+  "result": false,
+  "title": "Stecker / connectors"
+ },
+ "charging_evse": {
+  "attribute": null,
+  "basemap": false,
+  "classes": [],
+  "color": "#0b6e2f",
+  "fill_opacity": 0.6,
+  "geometry": "point",
+  "outline": "#0b6e2f",
+  "result": false,
+  "title": "Ladepunkte (EVSE) / charging EVSEs"
+ },
  "charging_point": {
   "attribute": null,
   "basemap": false,
@@ -115,6 +137,17 @@ window.NETZATLAS_CARTOGRAPHY = {
   "result": true,
   "title": "Gigabit-Klassen / gigabit classes"
  },
+ "mast_request": {
+  "attribute": null,
+  "basemap": false,
+  "classes": [],
+  "color": "#ff7f00",
+  "fill_opacity": 0.6,
+  "geometry": "point",
+  "outline": "#7f3f00",
+  "result": false,
+  "title": "Standortanfragen / mast requests"
+ },
  "mobile_site": {
   "attribute": null,
   "basemap": false,
@@ -125,6 +158,28 @@ window.NETZATLAS_CARTOGRAPHY = {
   "outline": "#d7191c",
   "result": false,
   "title": "Mobilfunkstandorte / mobile sites"
+ },
+ "monument": {
+  "attribute": null,
+  "basemap": false,
+  "classes": [],
+  "color": "#8c510a",
+  "fill_opacity": 0.35,
+  "geometry": "polygon",
+  "outline": "#543005",
+  "result": false,
+  "title": "Denkmalliste / listed monuments"
+ },
+ "municipal_property": {
+  "attribute": null,
+  "basemap": false,
+  "classes": [],
+  "color": "#66c2a5",
+  "fill_opacity": 0.25,
+  "geometry": "polygon",
+  "outline": "#1b9e77",
+  "result": false,
+  "title": "städtische Liegenschaften / municipal property"
  },
  "municipality": {
   "attribute": null,

@@ -165,6 +165,9 @@
                                                   map.getLayoutProperty(i, "visibility") !== "none");
     const hits = ids.length ? map.queryRenderedFeatures(e.point, {layers: ids}) : [];
     if (openPopup) { openPopup.remove(); openPopup = null; }
+    // the municipal boundary covers the whole city: listed only when nothing else is under the cursor
+    const own = hits.filter(f => f.layer.source !== "municipality");
+    if (own.length) { hits.splice(0, hits.length, ...own); }
     if (!hits.length) { return; }
     openPopup = new maplibregl.Popup().setLngLat(e.lngLat).setDOMContent(popupForFeatures(hits)).addTo(map);
   });
