@@ -165,3 +165,36 @@ def test_snapshot_summary_from_the_writers_counts_equals_a_recount(conn, aachen_
                          "AND key = 't-counts'").fetchone()["summary"]
     assert again == recorded
     conn.rollback()
+
+
+def test_snapshot_partition_holds_the_statements_rows_with_the_parents_constraints(conn, aachen_supply):
+    """The snapshot's partition (``CREATE TABLE … AS`` of the statement, checked and attached) holds exactly the rows
+    of the classification statement, NOT NULL where the parent has it and the bound as a check; replacing the
+    snapshot in the same transaction swaps the partition."""
+    p24 = programmes.load_programme("gigabit-rl-2.0-2024")
+    p23 = programmes.load_programme("gigabit-rl-2.0-2023")
+    counts = gigabit_store.classify_snapshot(conn, "t-part", p24, REF, simulated=True)
+    import pandas as pd
+
+    kept = pd.DataFrame(conn.execute("SELECT * FROM registry.gigabit_classification WHERE snapshot_id = 't-part'"
+                                     ).fetchall())
+    assert compare_results(gigabit_store.classify_in_db(conn, p24, REF), kept).empty
+    assert {r["class_de"]: r["addresses"] for r in counts} == kept["class_de"].value_counts().to_dict()
+    part = conn.execute("SELECT registry.gigabit_partition('t-part') AS p").fetchone()["p"]
+
+    def not_null(table: str) -> set[str]:
+        return {r["column_name"] for r in conn.execute(
+            "SELECT column_name FROM information_schema.columns WHERE table_schema = 'registry' AND table_name = %s "
+            "AND is_nullable = 'NO'", [table])}
+
+    assert not_null(part) == not_null("gigabit_classification") >= {"snapshot_id", "address_id", "class_de", "reason"}
+    checks = [r["d"] for r in conn.execute("SELECT pg_get_constraintdef(oid) AS d FROM pg_constraint WHERE conrelid = "
+                                           "('registry.' || %s)::regclass AND contype = 'c'", [part])]
+    assert checks == ["CHECK ((snapshot_id = 't-part'::text))"]
+    gigabit_store.classify_snapshot(conn, "t-part", p23, REF, simulated=True)
+    again = conn.execute("SELECT count(*) AS n, count(DISTINCT tableoid) AS parts FROM "
+                         "registry.gigabit_classification WHERE snapshot_id = 't-part'").fetchone()
+    assert again["n"] == len(kept) and again["parts"] == 1
+    assert conn.execute("SELECT programme FROM registry.gigabit_snapshot WHERE id = 't-part'"
+                        ).fetchone()["programme"] == p23.id
+    conn.rollback()
