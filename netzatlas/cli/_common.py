@@ -52,8 +52,8 @@ def friendly_errors(func: F) -> F:
             if exc.hint:
                 err_console.print(f"[yellow]Hint[/]: {escape(exc.hint)}")
             raise typer.Exit(2) from None
-        except (NetzatlasError, psycopg.errors.IntegrityError) as caught:
-            exc = refusal(caught) if isinstance(caught, psycopg.errors.IntegrityError) else caught
+        except (NetzatlasError, psycopg.errors.IntegrityError, psycopg.errors.DataError) as caught:
+            exc = caught if isinstance(caught, NetzatlasError) else refusal(caught)
             err_console.print(f"[bold red]Error[/]: {escape(exc.message)}")
             if exc.hint:
                 err_console.print(f"[yellow]Hint[/]: {escape(exc.hint)}")

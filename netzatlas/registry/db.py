@@ -177,8 +177,9 @@ def value_lists_of(conn: psycopg.Connection, layers: Iterable[Layer]) -> dict[st
     return out
 
 
-def refusal(exc: psycopg.errors.IntegrityError) -> ConstraintViolation:
-    """A database integrity refusal (unknown code, duplicate key, failed check) in the database's own words."""
+def refusal(exc: psycopg.errors.IntegrityError | psycopg.errors.DataError) -> ConstraintViolation:
+    """A database refusal of a value (unknown code, duplicate key, failed check, a NUL byte or a value out of range)
+    in the database's own words."""
     diag = exc.diag
     return ConstraintViolation(f"the database refused the write: {diag.message_primary or exc}",
                                hint=diag.message_detail or diag.message_hint)
