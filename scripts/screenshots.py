@@ -27,7 +27,6 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -70,12 +69,6 @@ def log(msg: str) -> None:
     print(f"[screenshots] {msg}", flush=True)
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @contextmanager
 def database() -> Iterator[str]:
     """A fresh migrated database (bench/_db.py), dropped afterwards; the cluster stopped if started here."""
@@ -102,46 +95,13 @@ def database() -> Iterator[str]:
 
 
 @contextmanager
-def server(url: str, home: Path) -> Iterator[str]:
-    """``netzatlas serve`` on a free port against ``url``; yields its base URL, terminates it afterwards."""
-    import httpx
+def server(url: str) -> Iterator[str]:
+    """``netzatlas serve`` on a free port against ``url`` (the benchmarks' own starter); yields its base URL,
+    terminates it afterwards."""
+    from bench.bench_api import start_netzatlas
 
-    port = free_port()
-    env = {**os.environ, "NETZATLAS_DATABASE_URL": url, "NETZATLAS_HOME": str(home)}
-    logfile = home / "serve.log"
-    with logfile.open("wb") as out:
-        proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "netzatlas.cli.main",
-                "serve",
-                "--port",
-                str(port),
-                "--workers",
-                "1",
-                "--log-level",
-                "warning",
-            ],
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            cwd=ROOT,
-        )
-    base = f"http://127.0.0.1:{port}"
+    proc, base = start_netzatlas(url)
     try:
-        deadline = time.monotonic() + 90
-        while True:
-            if proc.poll() is not None:
-                raise ShotError(f"netzatlas serve exited: {logfile.read_text()[-2000:]}")
-            try:
-                if httpx.get(base + "/conformance", timeout=2).status_code < 500:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline:
-                raise ShotError(f"{base} did not answer within 90 s")
-            time.sleep(0.3)
         yield base
     finally:
         log("stopping the server")
@@ -348,7 +308,7 @@ def main(argv: list[str] | None = None) -> int:
             log(f"demo loaded in {time.perf_counter() - t0:.0f} s")
             with chromium() as browser:
                 shooter = Shooter(browser, args.out)
-                with server(url, home) as base:
+                with server(url) as base:
                     web_shots(shooter, base)
                 report_shots(shooter, url, home)
     except ShotError as e:
