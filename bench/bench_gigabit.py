@@ -244,6 +244,19 @@ def phases(url: str, snapshot: str) -> dict[str, float]:
     return out
 
 
+def plan_shape(url: str) -> str:
+    """The top of the statement's plan at the shipped settings: one ``Gather`` over a ``Parallel Append`` of whole
+    branches is what ``classify_sql`` aims for (each worker aggregates and classifies its own addresses)."""
+    with psycopg.connect(url) as c:
+        q, params = classification_sql(c, load_programme(PROGRAMME), REF)
+        apply_settings(c)
+        lines = [r[0].strip() for r in c.execute(f"EXPLAIN (COSTS off) {q}", params).fetchall()]
+        c.rollback()
+    nodes = [ln.removeprefix("->  ") for ln in lines if "Filter" not in ln and "Key" not in ln]
+    gathers = sum(ln.startswith("Gather") for ln in nodes)
+    return f"{' > '.join(nodes[:3])} ({gathers} Gather node(s) in the plan)"
+
+
 def measure(url: str, n: int) -> tuple[dict[str, tuple[float, ...]], dict[str, float]]:
     bare = min(timed_statement(url, BARE, settings=False), timed_statement(url, BARE, settings=True))
     statement = timed_statement(url, None)
@@ -311,6 +324,7 @@ def main() -> None:
                     wm = c.execute("SHOW work_mem").fetchone()[0]
                 print(f"\n{n:,} addresses, {3 * n:,} supply rows (set-up {time.perf_counter() - t:.0f} s; "
                       f"work_mem {wm} as shipped)")
+                print(f"statement's plan: {plan_shape(url)}")
                 res, phase = measure(url, n)
             finally:
                 drop(admin, name)

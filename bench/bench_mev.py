@@ -12,9 +12,9 @@ It measures, reading the same files:
   CSV files, in one transaction): wall-clock seconds, rows/s and the peak resident memory of that process
   (``os.wait4``). The figure includes the Python start-up and imports, reading and checking the five files, reading
   the register, matching, building each operator's supply partition (COPY, one history row per supply row, value
-  checks, ANALYZE, ATTACH with its index builds and foreign-key join), the report rows, the CSV reports and the
-  commit; it leaves out the set-up (register and files generated beforehand) and a cold cache (the register was
-  just written and read back, so it is in memory);
+  checks, ATTACH with its index builds and foreign-key join), the covered area of each operator, the report rows,
+  the CSV reports and the commit; it leaves out the set-up (register and files generated beforehand) and a cold
+  cache (the register was just written and read back, so it is in memory);
 - ``--again``: the same files once more (nothing changes: the partitions are kept, no history row);
 - ``--floor``: the written supply rows COPYed again row by row into ``broadband_supply`` (its default partition:
   indexes, the address foreign key and the history trigger maintained per row, as every import did before

@@ -162,3 +162,37 @@ def test_a_refused_replacement_leaves_the_partition_and_its_history(aachen_loade
     finally:
         conn.execute("ALTER TABLE registry.mev_import DROP CONSTRAINT test_boom_store")
         conn.commit()
+
+
+def _area_matches_the_live_supply(conn, mev: str) -> bool:
+    """The stored covered area equals the hull of the register points of the source's live supply, as PostGIS
+    computes it from the rows (the import computes it from the matched register points it holds)."""
+    row = conn.execute(
+        "SELECT ST_Equals(i.geom, (SELECT ST_Multi(ST_Buffer(ST_ConvexHull(ST_Collect(a.geom)), 1)) "
+        "FROM registry.fibre_address a WHERE a.id IN (SELECT address_id FROM registry.broadband_supply "
+        "WHERE source = i.source AND deleted_at IS NULL))) AS same, ST_NPoints(i.geom) AS points "
+        "FROM registry.mev_import i WHERE i.mev_id = %s ORDER BY i.created_at DESC LIMIT 1", [mev]).fetchone()
+    conn.rollback()
+    return bool(row["same"]) and row["points"] > 4
+
+
+def test_the_covered_area_is_the_hull_of_the_live_supply_after_each_import(aachen_loaded, conn, tmp_path):
+    first = _run(str(DATA / "telekom_latin1.csv"), "--operator", "Telekom", "--mev", "mev-store",
+                 "--out", str(tmp_path / "a"))
+    assert first.exit_code == 0, first.output
+    assert _area_matches_the_live_supply(conn, "mev-store")
+    shorter = _run(str(_changed_file(tmp_path)), "--operator", "Telekom", "--mev", "mev-store",
+                   "--out", str(tmp_path / "b"))  # Königstraße 13 withdrawn: the area shrinks with the live rows
+    assert shorter.exit_code == 0, shorter.output
+    assert _area_matches_the_live_supply(conn, "mev-store")
+
+
+def test_multipoint_wkb_reads_back_in_postgis(conn):
+    import numpy as np
+
+    from netzatlas.registry.mev_store import multipoint_wkb
+
+    xy = np.array([[295000.5, 5628000.25], [295010.0, 5628020.0], [295020.0, 5628000.0]])
+    row = conn.execute("SELECT ST_AsText(ST_GeomFromWKB(%s)) AS t", [multipoint_wkb(xy)]).fetchone()
+    conn.rollback()
+    assert row["t"] == "MULTIPOINT((295000.5 5628000.25),(295010 5628020),(295020 5628000))"

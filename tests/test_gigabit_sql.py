@@ -198,3 +198,29 @@ def test_snapshot_partition_holds_the_statements_rows_with_the_parents_constrain
     assert conn.execute("SELECT programme FROM registry.gigabit_snapshot WHERE id = 't-part'"
                         ).fetchone()["programme"] == p23.id
     conn.rollback()
+
+
+def test_one_copy_per_worker_gives_the_rows_of_the_single_statement(conn, aachen_supply, monkeypatch):
+    """The statement split into copies by ranges of address ids (one per parallel worker) classifies every address
+    exactly once and exactly as the single statement does, for any number of copies, with the ranges from the
+    statistics or (without them) spread evenly over the uuid space."""
+    from netzatlas.gigabit import classify_sql
+
+    p = programmes.load_programme("bund-2015")  # socio-economic rules, overdue plans, pre-marketing: every tail
+    conn.execute("ANALYZE registry.fibre_address")  # the histogram the ranges are taken from
+    conn.commit()
+    results = {}
+    for n, stats in ((1, True), (2, True), (3, True), (3, False)):
+        monkeypatch.setattr(classify_sql, "_branch_count", lambda _conn, n=n: n)
+        if not stats:
+            monkeypatch.setattr(classify_sql, "_bounds", lambda _conn, k: [
+                str(classify_sql.uuid.UUID(int=(i << 128) // k)) for i in range(1, k)])
+        query, _ = classify_sql.classification_sql(conn, p, REF)
+        assert query.count("UNION ALL\n(") == n - 1 and query.count("address_id >= '") == n - 1
+        results[(n, stats)] = gigabit_store.classify_in_db(conn, p, REF)
+        conn.rollback()
+    assert len(results[(1, True)]) > 20_000 and results[(1, True)]["address_id"].is_unique
+    for key in ((2, True), (3, True), (3, False)):
+        assert results[key]["address_id"].is_unique
+        diff = compare_results(results[(1, True)], results[key])
+        assert diff.empty, diff.head(3).T.to_string()

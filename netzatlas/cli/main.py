@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-import typer
+import os
+import sys
 
-from netzatlas.cli import db, importing
+import typer
 
 app = typer.Typer(
     help="netzatlas: the municipal register of digital infrastructure (fibre addresses, mobile sites, public WLAN, "
@@ -12,21 +13,44 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_show_locals=False,
 )
-app.add_typer(db.app, name="db")
-app.add_typer(importing.app, name="import")
+
+#: the command groups: module, the group's name (None: the module registers top-level commands) and the command
+#: names on the command line that need it
+GROUPS: tuple[tuple[str, str | None, tuple[str, ...]], ...] = (
+    ("netzatlas.cli.db", "db", ("db",)), ("netzatlas.cli.importing", "import", ("import",)),
+    ("netzatlas.cli.export", None, ("export",)), ("netzatlas.cli.demo", None, ("demo",)),
+    ("netzatlas.cli.serve", None, ("serve",)), ("netzatlas.cli.keys", "keys", ("keys",)),
+    ("netzatlas.cli.users", "users", ("users",)),
+    ("netzatlas.cli.gigabit", "gigabit", ("gigabit",)), ("netzatlas.cli.mobile", "mobile", ("mobile",)),
+    ("netzatlas.cli.wifi", "wifi", ("wifi",)), ("netzatlas.cli.charging", "charging", ("charging",)),
+    ("netzatlas.cli.qgis", "qgis", ("qgis",)), ("netzatlas.cli.sync", "sync", ("sync",)),
+    ("netzatlas.cli.ocpi", "ocpi", ("ocpi",)),
+)
 
 
-def _register_optional() -> None:
-    """Command groups added by the other rooms of the house, when present."""
+def _wanted(argv: list[str]) -> str | None:
+    """The command a ``netzatlas`` process was started for, when it names a known one: only its group is loaded
+    (``netzatlas import file`` does not import the analyses, the web server, …). None — no command, an option
+    first, an unknown name (for click's suggestion), shell completion, or this module imported by another
+    program (tests), a top-level command such as ``serve`` — loads every group."""
+    if any(k.endswith("_COMPLETE") for k in os.environ) or len(argv) < 2:
+        return None
+    prog = os.path.basename(argv[0])
+    if prog not in ("netzatlas", "main.py", "__main__.py", "-m"):
+        return None
+    first = argv[1]
+    # a command group only: an app with one plain command would run it without its name (typer's single command)
+    return first if any(first in names and name for _, name, names in GROUPS) else None
+
+
+def _register(wanted: str | None = None) -> None:
+    """Add the command groups (only the one ``wanted`` names, when given); groups of rooms not installed are
+    left out."""
     import importlib
 
-    for module, name in (("netzatlas.cli.export", None), ("netzatlas.cli.demo", None),
-                         ("netzatlas.cli.serve", None), ("netzatlas.cli.keys", "keys"),
-                         ("netzatlas.cli.users", "users"),
-                         ("netzatlas.cli.gigabit", "gigabit"), ("netzatlas.cli.mobile", "mobile"),
-                         ("netzatlas.cli.wifi", "wifi"), ("netzatlas.cli.charging", "charging"),
-                         ("netzatlas.cli.qgis", "qgis"), ("netzatlas.cli.sync", "sync"),
-                         ("netzatlas.cli.ocpi", "ocpi")):
+    for module, name, names in GROUPS:
+        if wanted is not None and wanted not in names:
+            continue
         try:
             mod = importlib.import_module(module)
         except ModuleNotFoundError as exc:
@@ -39,7 +63,7 @@ def _register_optional() -> None:
             mod.register(app)
 
 
-_register_optional()
+_register(_wanted(sys.argv))
 
 if __name__ == "__main__":
     app()

@@ -37,7 +37,6 @@ from functools import lru_cache
 
 import numpy as np
 import pandas as pd
-from scipy.spatial import cKDTree
 
 __all__ = ["MAX_RANGE", "Matching", "ParsedNumber", "RegisterIndex", "conflicts", "index_register", "match",
            "match_addresses", "normalise_street", "parse_house_number", "split_number"]
@@ -207,9 +206,15 @@ def _keys(df: pd.DataFrame, codes: dict[str, dict[str, int]], *, register: bool
     suf = _col(df, "house_number_suffix").astype(object)
     both = _col(df, "both_sides").fillna(False).astype(bool) if "both_sides" in df.columns else \
         pd.Series(False, index=df.index)
-    combo = pd.MultiIndex.from_arrays([hn.where(hn.notna(), None), suf.where(suf.notna(), None), both.to_numpy()])
-    ucodes, uniques = pd.factorize(combo)
-    parsed = [parse_house_number(h, s, both_sides=b, register=register) for h, s, b in uniques]
+    # (number, suffix, both sides) as one integer from per-column codes: factorising a MultiIndex takes seconds
+    hn_codes, hn_u = pd.factorize(hn.where(hn.notna(), None), use_na_sentinel=True)
+    suf_codes, suf_u = pd.factorize(suf.where(suf.notna(), None), use_na_sentinel=True)
+    width = len(suf_u) + 1
+    combined = ((hn_codes.astype(np.int64) + 1) * width + (suf_codes + 1)) * 2 + both.to_numpy().astype(np.int64)
+    ucodes, uniques = pd.factorize(combined)
+    hn_u, suf_u = np.append(np.asarray(hn_u, dtype=object), None), np.append(np.asarray(suf_u, dtype=object), None)
+    parsed = [parse_house_number(hn_u[(u // 2) // width - 1], suf_u[(u // 2) % width - 1], both_sides=bool(u % 2),
+                                 register=register) for u in uniques.tolist()]
     lengths = np.array([len(p.keys) for p in parsed], dtype=np.int64)
     offsets = np.concatenate([[0], np.cumsum(lengths)[:-1]]) if len(parsed) else np.zeros(0, dtype=np.int64)
     flat_n = np.array([k[0] for p in parsed for k in p.keys], dtype=np.int64)
@@ -245,6 +250,22 @@ def _coded(s: pd.Series, space: dict[str, int], norm, *, missing: int) -> np.nda
 def _frame(k: _Keys) -> pd.DataFrame:
     key = (k.street << 42) | (k.number << 21) | k.suffix
     return pd.DataFrame({"pos": k.pos, "key": key, "plz": k.plz, "single": k.single})
+
+
+def _join(a: pd.DataFrame, r: pd.DataFrame, keys: np.ndarray) -> pd.DataFrame:
+    """Inner join of answer keys ``a`` with register keys ``r`` (sorted by ``keys``) on ``key``, in the order of
+    ``a`` (as ``DataFrame.merge``); ``r``'s columns that ``a`` also has get the suffix ``_r``. A binary search in
+    the register's keys sorted once, instead of hashing the whole register for every merge."""
+    k = a["key"].to_numpy()
+    lo, hi = np.searchsorted(keys, k, "left"), np.searchsorted(keys, k, "right")
+    n = hi - lo
+    left = np.repeat(np.arange(len(a)), n)
+    right = np.repeat(lo, n) + np.arange(int(n.sum())) - np.repeat(np.cumsum(n) - n, n)
+    out = {c: a[c].to_numpy()[left] for c in a.columns}
+    for c in r.columns:
+        if c != "key":
+            out[c + "_r" if c in a.columns else c] = r[c].to_numpy()[right]
+    return pd.DataFrame(out)
 
 
 @dataclass
@@ -285,6 +306,22 @@ class RegisterIndex:
     ids: np.ndarray
     _lookup: pd.Series | None = None
     _tree: tuple | None = None
+    _positions: pd.Index | None = None
+    _sorted: dict[bool, tuple[pd.DataFrame, np.ndarray]] = field(default_factory=dict)
+
+    def sorted_keys(self, single_only: bool) -> tuple[pd.DataFrame, np.ndarray]:
+        """The register's keys (all, or only the single numbers), sorted by key once per import, and the keys."""
+        if single_only not in self._sorted:
+            r = self.keys[self.keys["single"]] if single_only else self.keys
+            r = r.iloc[np.argsort(r["key"].to_numpy(), kind="stable")].reset_index(drop=True)
+            self._sorted[single_only] = (r, r["key"].to_numpy())
+        return self._sorted[single_only]
+
+    def positions(self, address_ids: np.ndarray) -> np.ndarray:
+        """Register positions of address ids (as text; -1 where not in the register)."""
+        if self._positions is None:
+            self._positions = pd.Index(self.ids)
+        return self._positions.get_indexer(address_ids)
 
     def lookup(self) -> pd.Series:
         """Lower-cased id and external id → register position (ids that are not unique left out)."""
@@ -300,6 +337,8 @@ class RegisterIndex:
     def tree(self) -> tuple:
         """(cKDTree over the register points with coordinates, their positions)."""
         if self._tree is None:
+            from scipy.spatial import cKDTree  # imported only when a row needs the nearest address (seconds cold)
+
             xy = self.register[["x", "y"]].to_numpy(dtype=float)
             ok = np.flatnonzero(np.isfinite(xy).all(axis=1))
             self._tree = (cKDTree(xy[ok]) if len(ok) else None, ok)
@@ -340,7 +379,7 @@ def match(answers: pd.DataFrame, register: pd.DataFrame | RegisterIndex, *, tole
         for p in np.flatnonzero(aid.notna().to_numpy() & ~ok):
             notes[label[p]] = f"address id {aid.iloc[p]!r} is not in the register"
     ak, problems, a_range = _keys(answers, idx.codes, register=False)
-    af, rf = _frame(ak), idx.keys
+    af = _frame(ak)
     for p, why in problems.items():
         if not done[p]:
             notes.setdefault(label[p], why)
@@ -350,20 +389,22 @@ def match(answers: pd.DataFrame, register: pd.DataFrame | RegisterIndex, *, tole
         return frame[~blocked[frame["pos"].to_numpy()]]
 
     # 2. exact with postcode, 3. exact without
-    a1, r1 = still(af[af["single"]]), rf[rf["single"]]
-    hits = a1[a1["plz"] > 0].merge(r1[r1["plz"] > 0], on=["key", "plz"])
+    (r1, k1), (rall, kall) = idx.sorted_keys(True), idx.sorted_keys(False)
+    a1 = still(af[af["single"]])
+    hits = _join(a1[a1["plz"] > 0], r1, k1)
+    hits = hits[hits["plz"] == hits["plz_r"]]
     got, seen = _take(hits, "street+number+postcode", label, reg_ids, many_ok=None, notes=notes,
                       ambiguous=ambiguous, why="the register holds this address twice")
     out.append(got)
     blocked[seen] = True
-    hits = still(a1).merge(r1[["key", "reg"]], on="key")
+    hits = _join(still(a1), r1[["key", "reg"]], k1)
     got, seen = _take(hits, "street+number", label, reg_ids, many_ok=None, notes=notes, ambiguous=ambiguous,
                       why="street and number exist under several postcodes; give the postcode")
     out.append(got)
     blocked[seen] = True
     # 4. ranges on either side
     a2 = still(af)
-    hits = a2.merge(rf, on="key", suffixes=("", "_r"))
+    hits = _join(a2, rall, kall)
     hits = hits[(hits["plz"] == 0) | (hits["plz_r"] == 0) | (hits["plz"] == hits["plz_r"])]
     hits = hits[~(hits["single"] & hits["single_r"])]
     per_key = hits.groupby(["pos", "key"])["reg"].transform("nunique")
@@ -390,7 +431,9 @@ def match(answers: pd.DataFrame, register: pd.DataFrame | RegisterIndex, *, tole
                 ambiguous.discard(r)
     res = pd.concat([o for o in out if len(o)], ignore_index=True) if any(len(o) for o in out) else \
         pd.DataFrame(columns=["row", "address_id", "method"])
-    res = res.drop_duplicates(["row", "address_id"])
+    if len(res):  # (row, address) once; on codes, not on the id text
+        aid_codes = pd.factorize(res["address_id"].astype(object))[0]
+        res = res[~pd.DataFrame({"r": res["row"].to_numpy(), "a": aid_codes}).duplicated().to_numpy()]
     for r in set(res["row"]):
         notes.pop(r, None)
     for p in np.flatnonzero(~np.isin(label, res["row"].to_numpy())):
@@ -427,7 +470,8 @@ def conflicts(answers: pd.DataFrame, matches: pd.DataFrame, existing_supply: pd.
                      "detail": f"{r.get('operator', '')} claims supply at {where or '?'}"
                                + (f": {notes[i]}" if i in notes else "")})
     if len(matches):
-        m = matches.merge(answers, left_on="row", right_index=True, suffixes=("", "_answer"))
+        used = [c for c in ("row", "planned_technology", "binding", "operator", "down_mbps") if c in answers.columns]
+        m = matches.merge(answers[used], left_on="row", right_index=True, suffixes=("", "_answer"))
         m["row_no"] = m["row_answer"] if "row_answer" in m else m["row"]
         plans = m[m["planned_technology"].notna() & m["binding"].astype(bool)] if "planned_technology" in m else m[:0]
         multi = plans.groupby("address_id")["operator"].nunique()

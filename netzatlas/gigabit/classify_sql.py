@@ -12,11 +12,13 @@ the same aggregate (``UNION ALL``), and each supply row adds only integers to it
 Technology properties and operator numbers are looked up by a seeded hash in small arrays made for each run, so no
 row is compared with lists of text. Thresholds and lists come from the programme as bound parameters; the reason is
 formatted exactly like the pure function's, so both paths give identical results (tested on the real Aachen
-addresses).
+addresses). The statement is run as one copy per parallel worker, each for the addresses of one hash partition
+(``_branches``), so that the workers, not the leader, aggregate and classify (docs/gigabit.md).
 """
 
 from __future__ import annotations
 
+import uuid
 from datetime import date
 from typing import Any
 
@@ -37,12 +39,20 @@ OPS_IN_WORD0 = 53  # word 0: operator bits 0..52, then the flags below
 SERVED, PLAN, GIGABIT, FIBRE, ADDRESS, SOCIO, OVERDUE, PREMKT, HINT = (1 << b for b in range(53, 62))
 T_NGA, T_WNGA, T_GIG, T_FIBRE = (1 << b for b in range(6, 10))  # technology value: rank in bits 0..5, then these
 MAX_TECHNOLOGIES = 64
-#: Planner settings for the statement (transaction-local): let parallel workers scan and compute the per-row values
-#: (the default cost of passing rows to the leader rules that out for millions of rows), and compile expressions
-#: without LLVM's optimisation pass, which costs more than it saves here. Measured in bench/bench_gigabit.py.
-#: ``work_mem``: the aggregate keeps one state per address (about 190 MB for a million addresses); at the cluster's
-#: 32 MB it spills to disk in batches. Transaction-local, shipped with the product (not a benchmark setting).
+#: Planner settings for the single statement (transaction-local, shipped with the product, not a benchmark setting;
+#: measured in bench/bench_gigabit.py): let parallel workers scan (the default cost of passing rows to the leader
+#: rules that out for millions of rows), and compile expressions without LLVM's optimisation pass, which costs more
+#: than it saves here. ``work_mem``: the aggregate keeps one state per address (about 190 MB for a million
+#: addresses); at the cluster's 32 MB it spills to disk in batches.
 SETTINGS = {"parallel_tuple_cost": "0.01", "jit_optimize_above_cost": "-1", "work_mem": "256MB"}
+#: The same for the statement split into one branch per parallel worker (``classification_sql(split=True)``), in a
+#: plan of one ``Gather`` over a ``Parallel Append`` of whole branches; the leader only takes the rows
+#: (``parallel_leader_participation`` off: were it to run a branch too, the workers would wait for it). The default
+#: ``parallel_tuple_cost`` (0.1) is what makes the planner prefer that plan to a ``Gather`` of every scanned supply
+#: row inside each branch (at 0.01 it does so at a million addresses).
+SPLIT_SETTINGS = {"jit_optimize_above_cost": "-1", "work_mem": "256MB", "parallel_leader_participation": "off"}
+#: At most this many branches (one per worker the server allows for one query).
+MAX_BRANCHES = 8
 
 SQL = """
 WITH s AS (
@@ -53,13 +63,13 @@ WITH s AS (
                 ELSE 0 END ELSE 0 END AS st, vorvermarktung AS vm,
          (%(tmap)s::int8[])[(hashtextextended(technology, %(tseed)s) & %(tmask)s) + 1] AS tv,
          (%(omap)s::int4[])[(hashtextextended(operator, %(oseed)s) & %(omask)s) + 1] AS oi, NULL::text AS socio
-  FROM registry.broadband_supply WHERE deleted_at IS NULL
+  FROM registry.broadband_supply WHERE deleted_at IS NULL{part_s}
   UNION ALL
   SELECT id, NULL, NULL, NULL,
          CASE WHEN socio_economic = ANY(%(socio_cats)s) THEN
            CASE WHEN socio_economic <> 'business' OR business_area THEN 4 WHEN %(biz_hint)s THEN 7 ELSE 3 END
          ELSE 3 END, false, 0, 0, socio_economic
-  FROM registry.fibre_address WHERE deleted_at IS NULL),
+  FROM registry.fibre_address WHERE deleted_at IS NULL{part_a}),
 g AS (
   SELECT address_id,
     bit_or(CASE st WHEN 1 THEN
@@ -161,16 +171,52 @@ def _operators(conn: psycopg.Connection) -> list[str]:
     return [_first(r) for r in rows]
 
 
-def apply_settings(conn: psycopg.Connection) -> None:
-    """``SETTINGS`` for the rest of the current transaction."""
-    for name, value in SETTINGS.items():
+def _branch_count(conn: psycopg.Connection) -> int:
+    """One branch per parallel worker the server gives one query (``max_parallel_workers_per_gather``)."""
+    workers = int(_first(conn.execute("SELECT current_setting('max_parallel_workers_per_gather')::int").fetchone()))
+    return max(1, min(MAX_BRANCHES, workers))
+
+
+def _bounds(conn: psycopg.Connection, n: int) -> list[str]:
+    """``n - 1`` address ids splitting the addresses into ``n`` ranges of about equal size: from the statistics'
+    histogram of ``fibre_address.id`` where there is one, else evenly over the uuid space (random uuids)."""
+    row = conn.execute("SELECT histogram_bounds::text::uuid[] FROM pg_stats WHERE schemaname = 'registry' "
+                       "AND tablename = 'fibre_address' AND attname = 'id'").fetchone()
+    hist = _first(row) if row is not None else None
+    if hist and len(hist) > 2 * n:
+        return [str(hist[len(hist) * i // n]) for i in range(1, n)]
+    return [str(uuid.UUID(int=(i << 128) // n)) for i in range(1, n)]
+
+
+def _branches(query: str, n: int, bounds: list[str]) -> str:
+    """``query`` as ``n`` branches joined by ``UNION ALL``, each classifying one range of address ids (an address
+    and its supply rows fall into the same one), so that each parallel worker aggregates and classifies its own
+    addresses from start to end, in a plan of one ``Gather`` over a ``Parallel Append`` (``SETTINGS``); with one
+    branch, the statement as it is. Ranges, not a hash: the planner estimates their rows from the statistics, which
+    it needs to choose that plan and aggregation by hash."""
+    if n == 1:
+        return query.replace("{part_s}", "").replace("{part_a}", "")
+    out = []
+    for i in range(n):
+        cond = (f" AND {{col}} >= '{bounds[i - 1]}'::uuid" if i > 0 else "") + (
+            f" AND {{col}} < '{bounds[i]}'::uuid" if i < n - 1 else "")
+        out.append("(" + query.replace("{part_s}", cond.format(col="address_id"))
+                   .replace("{part_a}", cond.format(col="id")).strip() + ")")
+    return "\nUNION ALL\n".join(out)
+
+
+def apply_settings(conn: psycopg.Connection, *, split: bool = True) -> None:
+    """``SPLIT_SETTINGS`` (or, for the single statement, ``SETTINGS``) for the rest of the current transaction."""
+    for name, value in (SPLIT_SETTINGS if split else SETTINGS).items():
         conn.execute("SELECT set_config(%s, %s, true)", [name, value])
 
 
-def classification_sql(conn: psycopg.Connection, programme: Programme, reference_date: date
+def classification_sql(conn: psycopg.Connection, programme: Programme, reference_date: date, *, split: bool = True
                        ) -> tuple[str, dict[str, Any]]:
     """The statement and its parameters (psycopg ``%(name)s`` style) for the registry behind ``conn``; run it in
-    the same transaction after ``apply_settings``."""
+    the same transaction after ``apply_settings`` with the same ``split``. ``split``: one branch per parallel
+    worker (``_branches``) — faster where the leader only counts or passes the rows on; a snapshot's partition,
+    which the leader writes row by row, is written faster by the single statement on two cores (docs/gigabit.md)."""
     techs = [_first(r) for r in conn.execute('SELECT code FROM registry.vl_technology ORDER BY code COLLATE "C"')]
     if len(techs) > MAX_TECHNOLOGIES:
         raise InvalidInput(f"the classification handles at most {MAX_TECHNOLOGIES} technology codes, "
@@ -204,6 +250,8 @@ def classification_sql(conn: psycopg.Connection, programme: Programme, reference
              .replace("{nga}", nga).replace("{meets}", meets).replace("{base}", BASE_REASON))
     for name, value in marks.items():
         query = query.replace("{" + name + "}", str(value))
+    n = _branch_count(conn) if split else 1
+    query = _branches(query, n, _bounds(conn, n) if n > 1 else [])
     years = f"{programme.horizon_years:g}"
     plan_word = "binding plan" if programme.binding_plans_only else "plan"
     se = programme.socio_economic

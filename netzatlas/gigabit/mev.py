@@ -115,22 +115,21 @@ def _rename(df: pd.DataFrame, name: str) -> tuple[pd.DataFrame, dict[str, str]]:
 
 def _text(s: pd.Series) -> pd.Series:
     """Cells as stripped text, blank → None (each distinct value handled once)."""
-    uniq = pd.unique(s.astype(object))
-    m = {}
-    for u in uniq:
-        if u is None or (isinstance(u, float) and np.isnan(u)):
-            m[u] = None
-            continue
+    codes, uniq = pd.factorize(s.astype(object), use_na_sentinel=True)
+    values = np.empty(len(uniq) + 1, dtype=object)  # the last one (None) for the missing cells (code -1)
+    for k, u in enumerate(uniq):
         t = (str(int(u)) if isinstance(u, float) and u.is_integer() else str(u)).strip()
-        m[u] = None if t == "" or t.lower() in ("nan", "none", "nat") else t
-    return s.astype(object).map(m).astype(object).where(lambda x: x.notna(), None)
+        values[k] = None if t == "" or t.lower() in ("nan", "none", "nat") else t
+    return pd.Series(values[codes], index=s.index, dtype=object)
 
 
 def _yes_no(s: pd.Series, col: str, rows: pd.Series, rejects: list[Reject]) -> pd.Series:
-    t = s.fillna("").astype(str).str.strip().str.lower()
-    bad = ~t.isin(YES | NO | {"nan", "none"})
+    codes, uniq = pd.factorize(s.astype(object), use_na_sentinel=True)
+    words = [str(u).strip().lower() for u in uniq] + [""]  # each distinct cell once; missing (code -1) = ""
+    yes = np.array([w in YES for w in words], dtype=bool)[codes]
+    bad = ~np.array([w in YES or w in NO or w in ("nan", "none") for w in words], dtype=bool)[codes]
     rejects += [_reject(rows[i], col, s[i], "is not yes/no (ja/nein)") for i in s.index[bad]]
-    return t.isin(YES)
+    return pd.Series(yes, index=s.index)
 
 
 def read_answers(path: str | Path, operator: str | None, *, reference_date: date | None = None,
@@ -252,7 +251,8 @@ def _dates(df: pd.DataFrame, out: pd.DataFrame, rows: pd.Series, headers: dict[s
         bad = df["planned_date"].astype(object).isin(list(problems)) if problems else pd.Series(False, index=df.index)
         rejects += [_reject(rows[i], col, df.at[i, "planned_date"], problems[df.at[i, "planned_date"]])
                     for i in df.index[bad]]
-        past = dates.map(lambda d: d is not None and d < ref).astype(bool)
+        codes, uniq = pd.factorize(dates.astype(object), use_na_sentinel=True)
+        past = np.array([d is not None and d < ref for d in uniq] + [False], dtype=bool)[codes]
         rejects += [_reject(rows[i], col, df.at[i, "planned_date"], f"lies in the past (before {ref})")
                     for i in df.index[past]]
         out["planned_date"] = dates
@@ -272,10 +272,12 @@ def _duplicates(out: pd.DataFrame, rows: pd.Series, rejects: list[Reject]) -> No
     codes, uniques = pd.factorize(combo)
     numbers = np.array([",".join(f"{n}{s}" for n, s in parse_house_number(*u.split("\x1f")).keys) or u
                         for u in uniques] + [""], dtype=object)
-    key = pd.DataFrame({"id": out["address_id"].fillna("").astype(str), "street": street,
-                        "number": numbers[codes], "postcode": out["postcode"].fillna("").astype(str),
-                        "technology": out["technology"].fillna("").astype(str),
-                        "planned": out["planned_technology"].fillna("").astype(str)}, index=out.index)
+    parts = {"id": out["address_id"].fillna(""), "street": street, "number": numbers[codes],
+             "postcode": out["postcode"].fillna(""), "technology": out["technology"].fillna(""),
+             "planned": out["planned_technology"].fillna("")}
+    # integer codes per column: duplicated() over six text columns takes seconds, over codes milliseconds
+    key = pd.DataFrame({k: pd.factorize(pd.Series(v, index=out.index).astype(str).astype(object))[0]
+                        for k, v in parts.items()}, index=out.index)
     dup = key.duplicated(keep=False)
     if dup.any():
         first = key[dup].groupby(list(key.columns)).ngroup()
@@ -289,11 +291,12 @@ def _duplicates(out: pd.DataFrame, rows: pd.Series, rejects: list[Reject]) -> No
 def vorvermarktung_flag(text: pd.Series) -> tuple[pd.Series, pd.Series]:
     """Pre-marketing as (flag, text to keep): yes-words → true; no-words / empty → false; anything else (a quota
     "40 %", a date, a remark) → true, with the text kept as written."""
-    low = text.astype(object).map(lambda v: "" if v is None or (isinstance(v, float) and np.isnan(v))
-                                  else str(v).strip().lower())
-    flag = ~low.isin(NO | {"nan", "none"})
-    keep = text.astype(object).where(flag & ~low.isin(YES), None)
-    return flag.astype(bool), keep
+    codes, uniq = pd.factorize(text.astype(object), use_na_sentinel=True)  # each distinct text once
+    low = [str(u).strip().lower() for u in uniq] + [""]  # missing (code -1) = ""
+    flag = ~np.array([w in NO or w in ("nan", "none") for w in low], dtype=bool)[codes]
+    show = flag & ~np.array([w in YES for w in low], dtype=bool)[codes]
+    keep = text.astype(object).where(pd.Series(show, index=text.index), None)
+    return pd.Series(flag, index=text.index), keep
 
 
 def to_supply(answers: pd.DataFrame, matches: pd.DataFrame) -> pd.DataFrame:
@@ -324,12 +327,17 @@ def to_supply(answers: pd.DataFrame, matches: pd.DataFrame) -> pd.DataFrame:
     s = pd.concat([now, plan], ignore_index=True)
     s["_rank"] = s["method"].map(METHOD_RANK).fillna(9)
     s = s.sort_values(["_rank", "row"], kind="stable")
-    key = ["address_id", "operator", "technology", "status"]
-    dup = s.duplicated(key, keep="first")
-    kept = s[~dup].set_index(key)["row"]
+    # the supply key (address, operator, technology, status) as one integer: hashing four text columns takes seconds
+    code = np.zeros(len(s), dtype=np.int64)
+    for c in ("address_id", "operator", "technology", "status"):
+        codes, uniques = pd.factorize(s[c].astype(object))
+        code = code * (len(uniques) + 1) + (codes + 1)
+    key = pd.Series(code, index=s.index)
+    dup = key.duplicated(keep="first").to_numpy()
     lost = s[dup]
+    kept = pd.Series(s["row"].to_numpy()[~dup], index=code[~dup])
     overlaps = pd.DataFrame({"row": lost["row"].to_numpy(), "address_id": lost["address_id"].to_numpy(),
-                             "kept_row": kept.reindex(pd.MultiIndex.from_frame(lost[key])).to_numpy()})
+                             "kept_row": kept.reindex(code[dup]).to_numpy()})
     s = s[~dup].drop(columns="_rank").sort_index().reset_index(drop=True)
     s.attrs["overlaps"] = overlaps
     return s

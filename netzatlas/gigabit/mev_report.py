@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from netzatlas.gigabit.addressmatch import METHODS, Matching, RegisterIndex, conflicts, match
+from netzatlas.gigabit.addressmatch import METHODS, Matching, RegisterIndex, conflicts, index_register, match
 from netzatlas.gigabit.mev import to_supply, vorvermarktung_flag
 
 __all__ = ["FileOutcome", "REPORT_COLUMNS", "build_outcome", "summary_row", "write_german_csv"]
@@ -51,6 +51,18 @@ class FileOutcome:
     unmatched: pd.DataFrame
     conflicts: pd.DataFrame
     notes: list[str] = field(default_factory=list)
+    #: register x/y (storage CRS) of the addresses the supply covers, each once; None if the register has none
+    covered_xy: np.ndarray | None = None
+
+
+def covered_points(idx: RegisterIndex, address_ids: pd.Series) -> np.ndarray | None:
+    """The register points (n × 2, storage CRS) of ``address_ids``, each address once; None without x/y."""
+    reg = idx.register
+    if not {"x", "y"} <= set(reg.columns):
+        return None
+    pos = idx.positions(pd.unique(address_ids.astype(str).to_numpy()))
+    xy = reg[["x", "y"]].to_numpy(dtype=float)[pos[pos >= 0]]
+    return xy[np.isfinite(xy).all(axis=1)]
 
 
 def _answer_part(answers: pd.DataFrame, labels: pd.Series) -> pd.DataFrame:
@@ -67,6 +79,7 @@ def build_outcome(answers: pd.DataFrame, register: pd.DataFrame | RegisterIndex,
 
     ``existing``: supply already in the register from other sources (address_id, operator, status, binding) —
     for the "two binding plans" and "supply unknown to the register" conflicts."""
+    register = register if isinstance(register, RegisterIndex) else index_register(register)
     m = match(answers, register, tolerance_m=tolerance_m)
     supply = to_supply(answers, m.matches)
     matched = set(m.matches["row"])
@@ -94,7 +107,8 @@ def build_outcome(answers: pd.DataFrame, register: pd.DataFrame | RegisterIndex,
         parts.append(c)
     conf_rows = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=REPORT_COLUMNS)
     return FileOutcome(operator, file_name, source, answers, m, supply, unmatched[REPORT_COLUMNS],
-                       conf_rows[REPORT_COLUMNS], list(answers.attrs.get("read_notes", [])))
+                       conf_rows[REPORT_COLUMNS], list(answers.attrs.get("read_notes", [])),
+                       covered_points(register, supply["address_id"]) if len(supply) else None)
 
 
 def summary_row(o: FileOutcome) -> dict[str, object]:

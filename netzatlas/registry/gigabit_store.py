@@ -181,26 +181,25 @@ MEV_REGISTER_COLUMNS = ["address_id", "external_id", "street", "house_number", "
 
 def read_register(conn: psycopg.Connection) -> tuple[pd.DataFrame, int]:
     """Register addresses for matching (id, external id, street, number, suffix, postcode, x/y in the storage CRS)
-    and the storage SRID; one query returning one text value, so a million addresses take about a second."""
+    and the storage SRID; the plain columns by ``COPY … TO STDOUT (FORMAT csv)`` read by pandas' C parser (a
+    million addresses in about 5 s; building one text value in the server took three times as long)."""
     import io
 
     srid = conn.execute("SELECT Find_SRID('registry', 'fibre_address', 'geom') AS s").fetchone()
     srid = int(srid["s"] if isinstance(srid, dict) else srid[0])
-    clean = "translate(coalesce({}, ''), E'\\t\\n\\r', '   ')"
-    cols = " || E'\\t' || ".join([clean.format("id::text"), clean.format("external_id"), clean.format("street"),
-                                   clean.format("house_number"), clean.format("house_number_suffix"),
-                                   clean.format("postcode"), "coalesce(ST_X(geom)::text, '')",
-                                   "coalesce(ST_Y(geom)::text, '')"])
-    # one text value (string_agg) instead of a million COPY rows: psycopg reads it in one go
-    row = conn.execute(f"SELECT string_agg({cols}, E'\\n') AS t FROM registry.fibre_address "
-                       "WHERE deleted_at IS NULL").fetchone()
-    text = row["t"] if isinstance(row, dict) else row[0]
-    if not text:
+    buf = io.BytesIO()
+    with conn.cursor() as cur, cur.copy(
+            "COPY (SELECT id, external_id, street, house_number, house_number_suffix, postcode, ST_X(geom), "
+            "ST_Y(geom) FROM registry.fibre_address WHERE deleted_at IS NULL) TO STDOUT (FORMAT csv)") as cp:
+        for chunk in cp:
+            buf.write(chunk)
+    if not buf.tell():
         return pd.DataFrame(columns=MEV_REGISTER_COLUMNS), srid
+    buf.seek(0)
     strings = {c: str for c in MEV_REGISTER_COLUMNS[:6]}
-    df = pd.read_csv(io.StringIO(text), sep="\t", header=None, names=MEV_REGISTER_COLUMNS, quoting=3,
-                     dtype={**strings, "x": float, "y": float}, keep_default_na=False,
-                     na_values={c: [""] for c in MEV_REGISTER_COLUMNS}, engine="c")
+    df = pd.read_csv(buf, header=None, names=MEV_REGISTER_COLUMNS, dtype={**strings, "x": float, "y": float},
+                     keep_default_na=False, na_values={c: [""] for c in MEV_REGISTER_COLUMNS}, engine="c",
+                     encoding="utf-8")
     return df, srid
 
 
@@ -259,7 +258,15 @@ def write_mev_outcome(conn: psycopg.Connection, outcome, *, mev_id: str, batch_i
         sql.SQL(", ").join(sql.Identifier(c) for c in cols), sql.SQL(", ").join(sql.Placeholder() * len(cols))),
         [mev_id, batch_id, outcome.operator, outcome.source, outcome.file_name, *[summary[c] for c in cols],
          *counts.values(), "; ".join(outcome.notes)])
-    if len(frame):
+    covered = getattr(outcome, "covered_xy", None)
+    if len(frame) and covered is not None and len(covered):  # live rows = the frame's: the hull of their points
+        from netzatlas.registry.mev_store import multipoint_wkb
+
+        conn.execute(
+            "UPDATE registry.mev_import SET geom = ST_Multi(ST_Buffer(ST_ConvexHull(ST_SetSRID(ST_GeomFromWKB(%s), "
+            "Find_SRID('registry', 'fibre_address', 'geom'))), 1)) WHERE mev_id = %s AND batch_id = %s "
+            "AND operator = %s", [multipoint_wkb(covered), mev_id, batch_id, outcome.operator])
+    elif len(frame):
         conn.execute(
             "UPDATE registry.mev_import SET geom = (SELECT ST_Multi(ST_Buffer(ST_ConvexHull(ST_Collect(a.geom)), 1)) "
             "FROM registry.fibre_address a WHERE a.id IN (SELECT address_id FROM registry.broadband_supply "
