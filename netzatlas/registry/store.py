@@ -153,16 +153,6 @@ def upsert(
     fixed = {k: v for k, v in fixed.items() if k not in columns and (v is not None or k == "source")}
     if _first_load(conn, layer, target, frame, columns, source):
         return _copy_new(conn, layer, target, frame, columns, fixed, types, result, return_ids)
-    _new_stage(conn, stage, columns, types)
-    _copy(conn, stage, frame, columns, types)
-    if hold_back_deleted or only_owner is not None:
-        _hold_back(conn, result, target, stage, source, hold_back_deleted, only_owner)
-    _merge(conn, layer, target, stage, columns, fixed, result, return_ids)
-    result.unchanged = len(frame) - result.created - result.updated - len(result.held_back)
-    return result
-
-
-def _new_stage(conn: psycopg.Connection, stage: sql.Composable, columns: list[str], types: dict[str, str]) -> None:
     conn.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(stage))
     conn.execute(
         sql.SQL("CREATE TEMP TABLE {} ({}) ON COMMIT DROP").format(
@@ -172,11 +162,9 @@ def _new_stage(conn: psycopg.Connection, stage: sql.Composable, columns: list[st
             ),
         )
     )
-
-
-def _merge(conn: psycopg.Connection, layer: Layer, target: sql.Composable, stage: sql.Composable,
-           columns: list[str], fixed: dict[str, object], result: UpsertResult, return_ids: bool) -> None:
-    """Update the stored rows the stage changes and insert the ones it adds (``result.updated`` / ``created``)."""
+    _copy(conn, stage, frame, columns, types)
+    if hold_back_deleted or only_owner is not None:
+        _hold_back(conn, result, target, stage, source, hold_back_deleted, only_owner)
     set_cols = [c for c in columns if c != "external_id"] + [c for c in fixed if c != "source"]
     ident = sql.Identifier
     value_of = {c: sql.SQL("s.{}").format(ident(c)) for c in columns} | {k: sql.Placeholder(k) for k in fixed}
@@ -216,6 +204,8 @@ def _merge(conn: psycopg.Connection, layer: Layer, target: sql.Composable, stage
         result.created = cur.rowcount
         if return_ids:
             result.created_ids = dict(cur.fetchall())
+    result.unchanged = len(frame) - result.created - result.updated - len(result.held_back)
+    return result
 
 
 def _first_load(conn: psycopg.Connection, layer: Layer, target: sql.Composable, frame: pd.DataFrame,
@@ -223,8 +213,11 @@ def _first_load(conn: psycopg.Connection, layer: Layer, target: sql.Composable, 
     """Whether every row is new: the source has no stored row in the layer (deleted ones included), the table is a
     plain one (not partitioned), and no row leaves a NOT NULL column with a default empty (the stage path fills
     those in with the default)."""
-    if "id" in columns or _defaults_needed(layer, frame, columns):
+    if "id" in columns:
         return False
+    for col in layer.columns:
+        if col.name in columns and not col.nullable and col.default and frame[col.name].isna().any():
+            return False
     row = conn.execute(
         sql.SQL("SELECT c.relkind = 'r' AND NOT EXISTS (SELECT 1 FROM {} t WHERE t.source = %s) AS fresh "
                 "FROM pg_class c WHERE c.oid = %s::regclass").format(target),
@@ -254,18 +247,16 @@ def sorted_uuids(n: int) -> list[str]:
 
 def _copy_new(conn: psycopg.Connection, layer: Layer, target: sql.Composable, frame: pd.DataFrame,
               columns: list[str], fixed: dict[str, object], types: dict[str, str], result: UpsertResult,
-              return_ids: bool, rebuild_indexes: bool = True, ids: list[str] | None = None) -> UpsertResult:
+              return_ids: bool) -> UpsertResult:
     """All rows are new: COPY them straight into the table (no stage, no join with the stored rows), ordered by
     external id and with ids made here in ascending order, so both unique indexes grow at their end. One statement:
-    the history and value-list triggers fire once, over all rows, as for the INSERT of the stage path.
-    ``rebuild_indexes``: whether a large load drops and rebuilds the spatial index here (:class:`ChunkedUpsert`
-    does that once around all its chunks instead); ``ids``: ascending ids to hand out (default: made here)."""
+    the history and value-list triggers fire once, over all rows, as for the INSERT of the stage path."""
     out = frame[columns].sort_values("external_id", kind="stable")  # (source, external_id) index: appended too
-    ids = sorted_uuids(len(out)) if ids is None else ids
+    ids = sorted_uuids(len(out))
     out.insert(0, "id", ids)
     for k, v in fixed.items():
         out[k] = json.dumps(v) if isinstance(v, (dict, list)) else v
-    rebuild = _drop_secondary_indexes(conn, layer, len(out)) if rebuild_indexes else []
+    rebuild = _drop_secondary_indexes(conn, layer, len(out))
     _copy(conn, target, out, list(out.columns), {**types, "id": "uuid"})
     for ddl in rebuild:
         conn.execute(ddl)
@@ -273,82 +264,6 @@ def _copy_new(conn: psycopg.Connection, layer: Layer, target: sql.Composable, fr
     if return_ids:
         result.created_ids = dict(zip(out["external_id"].tolist(), ids, strict=True))
     return result
-
-
-def _defaults_needed(layer: Layer, frame: pd.DataFrame, columns: list[str]) -> bool:
-    """Whether a row leaves a NOT NULL column with a default empty (only the stage path fills the default in)."""
-    return any(col.name in columns and not col.nullable and col.default and frame[col.name].isna().any()
-               for col in layer.columns)
-
-
-class ChunkedUpsert:
-    """:func:`upsert` for rows that arrive in chunks (a large file validated piece by piece): each :meth:`write`
-    sends one chunk in the caller's transaction, :meth:`finish` completes the write and returns the counts.
-
-    Whether the load is a first one (every row new) is decided once, at the first chunk. A first load COPYs each
-    chunk straight into the table (its own statement: the history and value-list triggers run for it while the
-    next chunk is validated); a large one drops the spatial index before the first chunk and builds it again in
-    :meth:`finish`, as :func:`upsert` does around its one COPY. Otherwise every chunk is COPied into one stage and
-    :meth:`finish` updates and inserts from it in one statement each (as :func:`upsert`; a join per chunk would
-    read the stored rows once per chunk). The chunks must not share an external id (the caller checks the whole
-    file); a first load is fastest when they arrive in external-id order (ids are handed out ascending over all
-    chunks, so the primary key, the (source, external_id) key and the history's (row_id, seq) index grow at their
-    end). A first-load chunk that leaves a NOT NULL column with a default empty goes through a stage of its own."""
-
-    def __init__(self, conn: psycopg.Connection, layer: Layer, columns: list[str], *, source: str, total: int,
-                 owner_org: str | None = None) -> None:
-        self.conn, self.layer, self.columns, self.source, self.total = conn, layer, columns, source, total
-        self.owner_org = owner_org
-        self.result = UpsertResult(layer.name)
-        self._fresh: bool | None = None
-        self._rebuild: list[str] = []
-        self._staged = 0
-        self._ids: list[str] = []
-        self._target = sql.SQL("{}.{}").format(sql.Identifier(layer.schema), sql.Identifier(layer.name))
-        self._stage = sql.Identifier(f"_stage_{layer.name}")
-        self._types = {c.name: c.data_type for c in layer.columns}
-        fixed = {"source": source, "owner_org": owner_org}
-        self._fixed = {k: v for k, v in fixed.items() if k not in columns and (v is not None or k == "source")}
-
-    def write(self, frame: pd.DataFrame) -> None:
-        """Send one chunk (its rows' external ids are new to this write)."""
-        if frame.empty:
-            return
-        if self._fresh is None:  # the first chunk: the same lock and owner as upsert() takes, then the decision
-            self.conn.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", [f"{self.layer.name}|{self.source}"])
-            if self.owner_org is not None:
-                self.conn.execute("INSERT INTO registry.source_owner (source, org) VALUES (%s, %s) "
-                                  "ON CONFLICT DO NOTHING", [self.source, self.owner_org])
-            self._fresh = _first_load(self.conn, self.layer, self._target, frame, self.columns, self.source)
-            if self._fresh:
-                self._rebuild = _drop_secondary_indexes(self.conn, self.layer, self.total)
-                self._ids = sorted_uuids(self.total)  # ascending over all chunks: the keys grow at their end
-            else:
-                _new_stage(self.conn, self._stage, self.columns, self._types)
-        if not self._fresh:
-            _copy(self.conn, self._stage, frame, self.columns, self._types)
-            self._staged += len(frame)
-            return
-        if _defaults_needed(self.layer, frame, self.columns):
-            part = upsert(self.conn, self.layer, frame, self.columns, source=self.source, owner_org=self.owner_org)
-        else:
-            ids, self._ids = self._ids[:len(frame)], self._ids[len(frame):]
-            part = _copy_new(self.conn, self.layer, self._target, frame, self.columns, self._fixed, self._types,
-                             UpsertResult(self.layer.name), False, rebuild_indexes=False, ids=ids)
-        self.result.created += part.created
-        self.result.updated += part.updated
-        self.result.unchanged += part.unchanged
-
-    def finish(self) -> UpsertResult:
-        """Merge the stage (not a first load), or build the indexes dropped for a large first load; the counts."""
-        if self._staged:
-            _merge(self.conn, self.layer, self._target, self._stage, self.columns, self._fixed, self.result, False)
-            self.result.unchanged = self._staged - self.result.created - self.result.updated
-            self._staged = 0
-        for ddl in self._rebuild:
-            self.conn.execute(ddl)
-        self._rebuild = []
-        return self.result
 
 
 #: a first load at least this large, and at least as large as the table, drops the table's secondary indexes and

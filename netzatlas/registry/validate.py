@@ -489,21 +489,6 @@ def _required(df: pd.DataFrame, layer: Layer, reasons: _Reasons, partial: bool) 
             reasons.add(df[c.name].isna(), f"{c.name} is required for {layer.name} and empty")
 
 
-def checked_ids(gdf: pd.DataFrame) -> tuple[pd.Series, pd.Series]:
-    """The external ids of a whole file, stripped, and the reason per row (missing, duplicate) or None; for
-    :func:`prepare` of its chunks (a duplicate must be found across them)."""
-    reasons = _Reasons(gdf.index)
-    ids = _external_ids(gdf, _row_labels(gdf), reasons)
-    return ids, reasons.series
-
-
-def file_decimal(df: pd.DataFrame, layer: Layer) -> str | None:
-    """The decimal mark the layer's numeric columns show where a file holds them as text (None: undecided)."""
-    numeric = [c.name for c in layer.data_columns if c.data_type in INT_TYPES | FLOAT_TYPES
-               and c.name in df.columns and _is_text(df[c.name])]
-    return textvalues.detect_decimal(v for c in numeric for v in df[c].dropna().unique().tolist())
-
-
 def prepare(
     gdf: gpd.GeoDataFrame,
     layer: Layer,
@@ -515,13 +500,11 @@ def prepare(
     value_lists: Mapping[str, set[str]] | None = None,
     decimal: str | None = None,
     partial: bool = False,
-    ids: tuple[pd.Series, pd.Series] | None = None,
 ) -> Prepared:
     """Validate and shape a layer-like GeoDataFrame; nothing is dropped silently. ``value_lists``: the codes each
     value-list column may hold (``registry.db.value_lists``); ``decimal``: the file's decimal mark (``,`` / ``.``;
     None: detected from the numeric columns' values, see :mod:`netzatlas.registry.textvalues`); ``partial``: the
-    frame holds only the columns a patch sets (required columns it leaves out are not missing); ``ids``: the
-    whole file's :func:`checked_ids` when ``gdf`` is one chunk of it."""
+    frame holds only the columns a patch sets (required columns it leaves out are not missing)."""
     if "external_id" not in gdf.columns:
         raise FileFormatError(
             f"no external_id column for layer {layer.name}",
@@ -533,16 +516,13 @@ def prepare(
     notes: list[str] = []
     if PROBLEM_COLUMN in df.columns:
         reasons.add(df[PROBLEM_COLUMN].notna(), df[PROBLEM_COLUMN])
-    if ids is None:
-        df["external_id"] = _external_ids(df, rows, reasons)
-    else:
-        why = ids[1].reindex(df.index)
-        reasons.add(why.notna(), why)
-        df["external_id"] = ids[0].reindex(df.index)
+    df["external_id"] = _external_ids(df, rows, reasons)
     if layer.geometry_type:
         df["geom"] = _geometries(df, layer, srid, reasons, boundary_4326, max_outside_m, repair, notes)
     if decimal is None:
-        decimal = file_decimal(df, layer)
+        numeric = [c.name for c in layer.data_columns if c.data_type in INT_TYPES | FLOAT_TYPES
+                   and c.name in df.columns and _is_text(df[c.name])]
+        decimal = textvalues.detect_decimal(v for c in numeric for v in df[c].dropna().unique().tolist())
     typed, extras = _typed_columns(df, layer, reasons, decimal)
     _required(df, layer, reasons, partial)
     if value_lists:
