@@ -69,7 +69,8 @@ def classify_snapshot(conn: psycopg.Connection, snapshot_id: str, programme: Pro
     with parallel workers, unlike ``INSERT … SELECT``; the statement split into one address range per worker:
     7.7 s against 9.5 s unsplit at a million addresses, quiet machine) writes them into a new table, which becomes
     the snapshot's partition of ``gigabit_classification`` (migration 0016); a replaced snapshot's partition is
-    dropped, not deleted row by row. ``warning`` (default: the programme's validity warning for the date) is kept with it.
+    dropped, not deleted row by row. ``warning`` (default: the programme's validity warning for the date) is kept
+    with it.
     After the statement the partition is read three times, each a plain scan: the NOT NULL / bound check, the
     snapshot foreign key when it is attached, and one pass for the counts, from which the result_run summary is
     made (bench/bench_gigabit.py times the phases)."""
