@@ -12,7 +12,7 @@ the same aggregate (``UNION ALL``), and each supply row adds only integers to it
 Technology properties and operator numbers are looked up by a seeded hash in small arrays made for each run, so no
 row is compared with lists of text. Thresholds and lists come from the programme as bound parameters; the reason is
 formatted exactly like the pure function's, so both paths give identical results (tested on the real Aachen
-addresses). The statement is run as one copy per parallel worker, each for the addresses of one hash partition
+addresses). The statement is run as one copy per parallel worker, each for the addresses of one range of ids
 (``_branches``), so that the workers, not the leader, aggregate and classify (docs/gigabit.md).
 """
 
@@ -191,7 +191,7 @@ def _bounds(conn: psycopg.Connection, n: int) -> list[str]:
 def _branches(query: str, n: int, bounds: list[str]) -> str:
     """``query`` as ``n`` branches joined by ``UNION ALL``, each classifying one range of address ids (an address
     and its supply rows fall into the same one), so that each parallel worker aggregates and classifies its own
-    addresses from start to end, in a plan of one ``Gather`` over a ``Parallel Append`` (``SETTINGS``); with one
+    addresses from start to end, in a plan of one ``Gather`` over a ``Parallel Append`` (``SPLIT_SETTINGS``); with one
     branch, the statement as it is. Ranges, not a hash: the planner estimates their rows from the statistics, which
     it needs to choose that plan and aggregation by hash."""
     if n == 1:
@@ -215,8 +215,8 @@ def classification_sql(conn: psycopg.Connection, programme: Programme, reference
                        ) -> tuple[str, dict[str, Any]]:
     """The statement and its parameters (psycopg ``%(name)s`` style) for the registry behind ``conn``; run it in
     the same transaction after ``apply_settings`` with the same ``split``. ``split``: one branch per parallel
-    worker (``_branches``) — faster where the leader only counts or passes the rows on; a snapshot's partition,
-    which the leader writes row by row, is written faster by the single statement on two cores (docs/gigabit.md)."""
+    worker (``_branches``), used by ``classify``, the report and snapshots; ``split=False``: the single statement
+    with ``SETTINGS`` (kept for comparison in the tests and the docs' measurements)."""
     techs = [_first(r) for r in conn.execute('SELECT code FROM registry.vl_technology ORDER BY code COLLATE "C"')]
     if len(techs) > MAX_TECHNOLOGIES:
         raise InvalidInput(f"the classification handles at most {MAX_TECHNOLOGIES} technology codes, "

@@ -160,14 +160,11 @@ def _check_values(conn: psycopg.Connection, table: sql.Composable, columns: list
 
 
 def multipoint_wkb(xy: np.ndarray) -> bytes:
-    """Points (n × 2) as one WKB MultiPoint (little-endian), built with numpy: a covered area's hull is then one
-    ``ST_ConvexHull`` over the points sent, not a join of the supply with the register."""
-    n = len(xy)
-    point = np.dtype([("order", "u1"), ("kind", "<u4"), ("x", "<f8"), ("y", "<f8")])
-    pts = np.empty(n, dtype=point)
-    pts["order"], pts["kind"] = 1, 1
-    pts["x"], pts["y"] = xy[:, 0], xy[:, 1]
-    return b"\x01" + np.array([4, n], dtype="<u4").tobytes() + pts.tobytes()
+    """Points (n × 2) as one WKB MultiPoint (shapely): a covered area's hull is then one ``ST_ConvexHull`` over the
+    points sent, not a join of the supply with the register."""
+    import shapely
+
+    return shapely.to_wkb(shapely.multipoints(np.asarray(xy, dtype=float)))
 
 
 def write_partition(conn: psycopg.Connection, frame: pd.DataFrame, source: str, *, tag: str) -> SupplyCounts:
