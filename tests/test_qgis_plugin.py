@@ -32,9 +32,14 @@ def qgis_run(aachen_loaded, live_server, db_url, tmp_path_factory):
                         "ST_MakePoint(6.0839, 50.7753), 4326), 25832)) RETURNING id::text AS id").fetchone()["id"]
         c.commit()
     out = tmp_path_factory.mktemp("qgis")
-    res = subprocess.run(["/usr/bin/python3", str(SCRIPT), live_server, key, str(out)], capture_output=True,
-                         text=True, timeout=900, env={**os.environ, "QT_QPA_PLATFORM": "offscreen", "PYTHONPATH": "",
-                                                      "NETZATLAS_TEST_REQUEST": rid, "HOME": str(out)})
+    try:
+        res = subprocess.run(["/usr/bin/python3", str(SCRIPT), live_server, key, str(out)], capture_output=True,
+                             text=True, timeout=900, env={**os.environ, "QT_QPA_PLATFORM": "offscreen",
+                                                          "PYTHONPATH": "", "NETZATLAS_TEST_REQUEST": rid,
+                                                          "HOME": str(out)})
+    except subprocess.TimeoutExpired as exc:  # say where it stood (plugin_check.py logs its steps on stderr)
+        err = exc.stderr.decode(errors="replace") if isinstance(exc.stderr, bytes) else (exc.stderr or "")
+        pytest.fail(f"the QGIS check ran out of time; its last steps:\n{err[-3000:]}")
     lines = [ln for ln in res.stdout.splitlines() if ln.startswith("{")]
     assert lines, res.stderr[-3000:]
     doc = json.loads(lines[-1])
