@@ -96,6 +96,8 @@ def test_corpus_file(db_url, conn, entry):
     ("shp/gk_lamps.shp", ["--encoding", "cp1252", "--source", "stderr-gk"], 0),
     ("coordinate_1e308.csv", [], 2),
     ("lamps.xlsx", ["--map", "external_id=Nr", "--source", "stderr-xlsx"], 0),
+    ("holdout/phone_waypoints.gpx", ["--map", "external_id=name", "--source", "stderr-gpx"], 0),
+    ("holdout/formulas_without_values.xlsx", [], 2),
 ])
 def test_as_a_user_runs_it_no_python_noise_on_stderr(db_url, name, args, expect):
     """A real process: exit code, and stderr holds no traceback and no Python warning."""

@@ -402,8 +402,8 @@ def test_unknown_layer(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(("name", "content", "message"), [
-    ("missing.osm.pbf", None, "no such file or empty"),
-    ("empty.osm.pbf", b"", "no such file or empty"),
+    ("missing.osm.pbf", None, "missing.osm.pbf: no such file"),
+    ("empty.osm.pbf", b"", r"empty.osm.pbf: the file is empty \(0 bytes\)"),
     ("garbage.osm.pbf", b"garbage\x00\x01", "garbage.osm.pbf: not a readable OSM file"),
     ("truncated.osm", b"<osm>\n", "truncated.osm: not a readable OSM file"),
 ])

@@ -139,6 +139,9 @@ def locations_endpoint(client: httpx.Client, url: str) -> tuple[str, str]:
                                 "not OCPI 2.2.1", hint="netzatlas speaks OCPI 2.2.1 (2.2 accepted)")
         details_url = str(versions[version])
         data = _body(_get(client, details_url, "version details"), "version details")
+    if data is None and version is None:
+        raise OcpiFeedError(f"versions: the answer of {url} holds no data (no list of versions)",
+                            hint="give the CPO's OCPI versions URL, e.g. https://cpo.example/ocpi/versions")
     if not isinstance(data, dict) or not isinstance(data.get("endpoints"), list):
         raise OcpiFeedError(f"version details: {details_url} lists no endpoints")
     for ep in data["endpoints"]:
@@ -149,8 +152,8 @@ def locations_endpoint(client: httpx.Client, url: str) -> tuple[str, str]:
 
 
 def _location(obj: Any, page: int, i: int) -> Location:
-    ref = (f"{obj.get('country_code')}*{obj.get('party_id')}*{obj.get('id')}" if isinstance(obj, dict)
-           else f"#{i + 1}")
+    ref = ("*".join(str(obj.get(k) or f"(no {k})") for k in ("country_code", "party_id", "id"))
+           if isinstance(obj, dict) else f"#{i + 1}")
     try:
         return parse_model(Location, obj, "Location")
     except InvalidInput as exc:

@@ -127,6 +127,7 @@ def run(paths: list[Path], operators: list[str], opt: MevOptions) -> list[dict[s
                 _add_xy(answers, srid)
                 o = build_outcome(answers, register_index, operator=operator, file_name=path.name, source=source,
                                   tolerance_m=opt.tolerance_m, existing=other)
+                _refuse_if_nothing_matches(o)
                 summary = summary_row(o)
                 counts = gigabit_store.write_mev_outcome(conn, o, mev_id=opt.mev, batch_id=batch_id, summary=summary)
                 summary |= counts
@@ -153,6 +154,24 @@ def run(paths: list[Path], operators: list[str], opt: MevOptions) -> list[dict[s
     for s in summaries:
         s["out"] = str(out_dir)
     return summaries
+
+
+def _refuse_if_nothing_matches(o) -> None:  # noqa: ANN001 - a mev_report.FileOutcome
+    """A file none of whose rows is in the register (another municipality, a wrong file) is refused: importing it
+    would withdraw the operator's earlier answer and add nothing."""
+    from netzatlas.gigabit.mev import MevReject
+
+    if len(o.matching.matches) or not len(o.answers):
+        return
+    rejects: list[Reject] = [MevReject(int(r.row_no), f"not in the register: {r.reason}", None, None, None,
+                                       f"not in the register ({r.reason})")
+                             for r in o.unmatched.head(20).itertuples(index=False)]
+    for r in rejects:
+        r.file = o.file_name  # type: ignore[attr-defined]
+    more = f" (the first {len(rejects)} of {len(o.unmatched)} shown)" if len(o.unmatched) > len(rejects) else ""
+    raise ImportRejected(o.file_name, rejects,
+                         hint=f"no row of {o.file_name} matches an address of the register{more}: is it the answer "
+                              "for another municipality, or does the register lack these streets?")
 
 
 def print_summary(summaries: list[dict[str, object]], mev: str) -> None:

@@ -126,7 +126,7 @@ def import_file(
 ) -> None:
     """Import a vector file, CSV or XLSX into one layer, with a column mapping."""
     from netzatlas.registry.db import connect, get_layer
-    from netzatlas.registry.importers.files import apply_mapping, load_mapping, read_any
+    from netzatlas.registry.importers.files import apply_mapping, load_mapping, read_any, truncated_columns
     from netzatlas.registry.importers.load import load_layers
 
     notes: list[str] = []
@@ -138,6 +138,7 @@ def import_file(
                        sep=sep, sheet=sheet, decimal=decimal)
         notes += gdf.attrs.get("notes", [])
         gdf = apply_mapping(gdf, mapping, path, layer_columns=columns, layer=layer)
+        notes += truncated_columns(gdf.columns, columns)
         report = load_layers({layer: gdf}, source=source or path.stem, kind="file", owner_org=owner,
                              skip_invalid=skip_invalid, label=path.name, progress=update,
                              decimal=gdf.attrs.get("decimal"))
@@ -181,11 +182,13 @@ def import_osm(
     quiet: bool = Quiet,
 ) -> None:
     """Import an OpenStreetMap extract: addresses, street lamps, chargers, masts, WLAN, POIs, buildings, roads."""
-    from netzatlas.registry.importers.osm import read_osm
+    from netzatlas.registry.importers.load import municipality_boundary_4326
+    from netzatlas.registry.importers.osm import check_covers, read_osm
 
     with rows_progress(f"reading {path.name}", quiet) as update:
         frames = read_osm(path, layers=layers or None,
                           progress=lambda done, total: update(f"reading {path.name}", done, total))
+    check_covers(frames, municipality_boundary_4326(), path.name)  # another region's extract: refused, not 0 rows
     units = _charger_units(source) if "charging_point" in frames else None
     show(_load(frames, source, "osm", path.name, "osm", skip_invalid, repair=True, quiet=quiet, after=units),
          f"{path.name}")

@@ -17,15 +17,36 @@ app = typer.Typer(help="Send assets to a netzatlas server through its API (for u
                   no_args_is_help=True)
 
 
-def _key(key_file: Path | None) -> str | None:
-    if key_file is not None:
-        text = key_file.read_text(encoding="utf-8").strip()
-        if not text:
-            from netzatlas.errors import InvalidParameter
+_KEY_PREFIXES = ("NETZATLAS_API_KEY=", "export NETZATLAS_API_KEY=", "Authorization: Bearer ", "Bearer ")
 
-            raise InvalidParameter(f"{key_file} is empty", hint="the file holds the API key on one line")
-        return text
-    return os.environ.get("NETZATLAS_API_KEY") or None
+
+def _key(key_file: Path | None) -> str | None:
+    """The API key: the key file's one line (a BOM, CRLF, quotes and a ``NETZATLAS_API_KEY=`` or ``Bearer``
+    prefix as copied from elsewhere are accepted), else env NETZATLAS_API_KEY."""
+    if key_file is None:
+        return os.environ.get("NETZATLAS_API_KEY") or None
+    from netzatlas.errors import InvalidParameter
+
+    hint = "the file holds the API key on one line (as `netzatlas keys create` printed it)"
+    raw = key_file.read_bytes()
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise InvalidParameter(f"{key_file.name} is no text file (not an API key)", hint=hint) from None
+    lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
+    if not lines:
+        raise InvalidParameter(f"{key_file.name} is empty", hint=hint)
+    if len(lines) > 1 or "\x00" in text:
+        raise InvalidParameter(f"{key_file.name} holds {len(lines)} lines, not one API key", hint=hint)
+    key = lines[0]
+    for prefix in _KEY_PREFIXES:
+        if key.lower().startswith(prefix.lower()):
+            key = key[len(prefix):].strip()
+    key = key.strip("\"'")
+    if not key or any(c.isspace() or not c.isprintable() for c in key):
+        raise InvalidParameter(f"{key_file.name} does not hold an API key (spaces or control characters in it)",
+                               hint=hint)
+    return key
 
 
 def _fingerprint(path: Path, mapping: dict[str, str]) -> str:

@@ -9,6 +9,9 @@ the terrain. Also a check of building heights against the NRW laser-scan tile.""
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -17,6 +20,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 import rasterio
+import rasterio.io
 from affine import Affine
 from rasterio.features import rasterize
 
@@ -191,26 +195,43 @@ def terrain_on_grid(paths: str | Path | list[str | Path], transform: Affine, sha
     if not files:
         raise FileFormatError(f"no terrain tiles (*.tif, *.xyz) in {paths}")
     out = np.full(shape, np.nan)
+    only_nodata: list[str] = []
+    extents: list[str] = []
     for f in files:
-        try:
-            with rasterio.open(f) as src:
-                if src.crs is None and f.suffix.lower() in (".xyz", ".txt"):
-                    src_crs = crs  # XYZ tiles carry no CRS: the tiles of a Land are in its UTM zone (as the run)
-                elif src.crs is None:
-                    raise FileFormatError(f"{f}: the terrain tile has no CRS")
-                else:
-                    src_crs = src.crs
-                tile = np.full(shape, np.nan)
-                reproject(src.read(1).astype("float64"), tile, src_transform=src.transform, src_crs=src_crs,
-                          src_nodata=src.nodata, dst_transform=transform, dst_crs=crs, dst_nodata=np.nan,
-                          resampling=getattr(Resampling, resampling))
-        except rasterio.errors.RasterioIOError as exc:
-            raise FileFormatError(f"{f}: cannot read the terrain tile ({exc})") from exc
+        with _open_tile(f) as src:
+            if src.crs is None and f.suffix.lower() in (".xyz", ".txt"):
+                src_crs = crs  # XYZ tiles carry no CRS: the tiles of a Land are in its UTM zone (as the run)
+            elif src.crs is None:
+                raise FileFormatError(f"{f}: the terrain tile has no CRS")
+            else:
+                src_crs = src.crs
+            band = src.read(1).astype("float64")
+            if src.nodata is not None:
+                band[band == src.nodata] = np.nan
+            band[~np.isfinite(band)] = np.nan
+            tile = np.full(shape, np.nan)
+            reproject(band, tile, src_transform=src.transform, src_crs=src_crs, src_nodata=np.nan,
+                      dst_transform=transform, dst_crs=crs, dst_nodata=np.nan,
+                      resampling=getattr(Resampling, resampling))
+            if np.isnan(band).all():
+                only_nodata.append(f.name)
+            b = src.bounds
+            extents.append(f"{f.name}: {b.left:,.0f}–{b.right:,.0f} / {b.bottom:,.0f}–{b.top:,.0f} "
+                           f"({src_crs})")
         out = np.where(np.isnan(out), tile, out)
     known = ~np.isnan(out)
     if not known.any():
-        raise InvalidParameter(f"the terrain tiles ({len(files)}) do not overlap the run's area",
-                               hint="check their CRS and extent")
+        if len(only_nodata) == len(files):
+            raise InvalidParameter(f"the terrain tile(s) {', '.join(only_nodata[:3])} hold only NoData (no height)",
+                                   hint="a tile of the DGM with heights: check the file (and its NoData value)")
+        h, w = shape
+        left, top = transform.c, transform.f
+        area = (f"{min(left, left + w * transform.a):,.0f}–{max(left, left + w * transform.a):,.0f} / "
+                f"{min(top, top + h * transform.e):,.0f}–{max(top, top + h * transform.e):,.0f} ({crs})")
+        raise InvalidParameter(f"the terrain tiles ({len(files)}) do not overlap the run's area {area}: "
+                               f"{'; '.join(extents[:3])}{' …' if len(extents) > 3 else ''}",
+                               hint="check their CRS (XYZ tiles are read in the run's CRS) and extent: the tiles "
+                                    "of the municipality are needed")
     gaps = int((~known).sum())
     if gaps:
         from scipy import ndimage
@@ -222,6 +243,34 @@ def terrain_on_grid(paths: str | Path | list[str | Path], transform: Affine, sha
     if gaps:
         note += f"; {gaps} cell(s) outside the tiles took the nearest terrain height"
     return out, note
+
+
+_COMMA_XYZ = re.compile(r"^\s*-?\d+,\d+([ \t;]+)-?\d+,\d+\1-?\d+(,\d+)?\s*$")
+
+
+@contextmanager
+def _open_tile(f: Path) -> Iterator[rasterio.io.DatasetReader]:
+    """A DGM tile opened with rasterio; XYZ text with decimal commas (``294000,50 5628000,50 152,31``, as
+    spreadsheet exports write it) is read with points. Unreadable files raise FileFormatError."""
+    try:
+        if f.suffix.lower() in (".xyz", ".txt") and f.is_file():
+            if f.stat().st_size == 0:
+                raise FileFormatError(f"{f.name}: the terrain tile is empty (0 bytes)")
+            with f.open("rb") as fh:
+                head = fh.read(4096).decode("latin-1").splitlines()
+            data_line = next((ln for ln in head if ln.strip() and re.match(r"^\s*-?\d", ln)), "")
+            if _COMMA_XYZ.match(data_line):
+                text = f.read_text(encoding="latin-1").replace(",", ".")
+                with rasterio.io.MemoryFile(text.encode("latin-1"), ext=".xyz") as mem, mem.open() as src:
+                    yield src
+                return
+        with rasterio.open(f) as src:
+            yield src
+    except rasterio.errors.RasterioIOError as exc:
+        raise FileFormatError(
+            f"{f.name}: cannot read the terrain tile ({exc})",
+            hint="a GeoTIFF, or XYZ text with one 'x y z' point per line on a regular grid (metres, as the Länder "
+                 "publish their DGM)") from exc
 
 
 def read_surface(path: str | Path, terrain: str | Path | list[str | Path] | None = None) -> Surface:

@@ -46,6 +46,8 @@ MAX_NUMBER = 999_999
 _DASHES = dict.fromkeys(map(ord, "–—‐‑−‒"), "-")
 _RANGE = re.compile(r"^(\d+)\s*([a-z]?)\s*(?:-|bis)\s*(\d+)\s*([a-z]?)$")
 _LETTERS = re.compile(r"^(\d+)\s*([a-z]?)\s*-\s*([a-z])$")
+_AND = re.compile(r"(?<=[\da-z])\s+(?:u\.?|und|&|\+)\s*(?=\d)|\s*[&+]\s*(?=\d)")
+_FLOAT = re.compile(r"^(\d+)[.,]0+$")
 _SINGLE = re.compile(r"^(\d+)(.*)$", re.DOTALL)
 METHODS = ("address_id", "street+number+postcode", "street+number", "range", "nearest")
 
@@ -96,6 +98,8 @@ def _parse_cached(value: str, suffix: str, both_sides: bool, register: bool) -> 
     v = re.sub(r"\s+", " ", v)
     if not v:
         return ParsedNumber(problem="no house number")
+    v = _FLOAT.sub(r"\1", v)  # a number column written as a float by a spreadsheet: "12.0", "12,0"
+    v = _AND.sub(",", v)  # "12 u. 14", "12 und 14", "12 & 14", "12 + 14": a list
     if "," in v or ";" in v:  # a list, as OSM writes it: "108,110", "24; 24a; 26"
         parts = [_parse_cached(x, "", both_sides, register) for x in re.split(r"\s*[,;]\s*", v) if x]
         if len(parts) == 1:
@@ -183,7 +187,7 @@ def _postcode(s: pd.Series) -> pd.Series:
             out[u] = ""
             continue
         t = str(u).strip()
-        t = t[:-2] if t.endswith(".0") else t
+        t = t[:-2] if t.endswith((".0", ",0")) else t  # a postcode column read as a number: 52062.0
         out[u] = t.zfill(5) if t.isdigit() and len(t) == 4 else t
     return s.astype(object).map(out).fillna("")
 
@@ -456,44 +460,95 @@ def conflicts(answers: pd.DataFrame, matches: pd.DataFrame, existing_supply: pd.
     notes = notes or {}
     cols = ["row", "address_id", "kind", "detail"]
     rows: list[dict] = []
-    matched = set(matches["row"]) if len(matches) else set()
-    lost = answers[~answers.index.isin(list(matched))]
+    matched = pd.unique(matches["row"]) if len(matches) else []
+    lost = answers[~answers.index.isin(matched)]
     claims = lost["down_mbps"].fillna(0).gt(0) if "down_mbps" in lost else pd.Series(False, index=lost.index)
     if "planned_technology" in lost:
         claims |= lost["planned_technology"].notna()
-    for i, r in lost[claims].iterrows():
-        where = " ".join(str(r.get(c)) for c in ("street", "house_number", "house_number_suffix", "postcode")
-                         if r.get(c) is not None and not pd.isna(r.get(c)))
-        ambiguous = notes.get(i, "").startswith("ambiguous")
-        rows.append({"row": r.get("row", i), "address_id": None,
-                     "kind": "ambiguous address" if ambiguous else "address not in the register",
-                     "detail": f"{r.get('operator', '')} claims supply at {where or '?'}"
-                               + (f": {notes[i]}" if i in notes else "")})
+    rows += _unplaced_claims(lost[claims], notes)
     if len(matches):
         used = [c for c in ("row", "planned_technology", "binding", "operator", "down_mbps") if c in answers.columns]
         m = matches.merge(answers[used], left_on="row", right_index=True, suffixes=("", "_answer"))
         m["row_no"] = m["row_answer"] if "row_answer" in m else m["row"]
         plans = m[m["planned_technology"].notna() & m["binding"].astype(bool)] if "planned_technology" in m else m[:0]
         multi = plans.groupby("address_id")["operator"].nunique()
-        for aid in multi[multi > 1].index:
-            sub = plans[plans.address_id == aid]
-            rows.append({"row": sub["row_no"].iloc[0], "address_id": aid, "kind": "two binding plans",
-                         "detail": " and ".join(sorted(sub["operator"].unique()))})
+        bad = multi[multi > 1].index
+        if len(bad):  # several operators of this file plan bindingly at one address
+            sub = plans[plans["address_id"].isin(bad)]
+            first = sub.groupby("address_id")["row_no"].first()
+            names = sub[["address_id", "operator"]].drop_duplicates().sort_values(["address_id", "operator"])
+            joined = names.groupby("address_id")["operator"].agg(" and ".join)
+            rows += [{"row": first[aid], "address_id": aid, "kind": "two binding plans", "detail": joined[aid]}
+                     for aid in bad]
         if existing_supply is not None and len(existing_supply) and {"status", "binding"} <= set(existing_supply):
             ex = existing_supply
             other = ex[(ex["status"] == "planned") & ex["binding"].astype(bool)][["address_id", "operator"]]
             j = plans[["row_no", "address_id", "operator"]].astype({"address_id": str}).merge(
                 other.astype({"address_id": str}), on="address_id", suffixes=("", "_other"))
             j = j[j["operator"] != j["operator_other"]]
-            for (rn, aid, op), g in j.groupby(["row_no", "address_id", "operator"]):
-                rows.append({"row": rn, "address_id": aid, "kind": "two binding plans",
-                             "detail": " and ".join(sorted({op, *g["operator_other"]}))})
+            rows += _binding_elsewhere(j)
         if existing_supply is not None and len(existing_supply):
-            known_ops = set(existing_supply["operator"])
-            have = set(zip(existing_supply["address_id"].astype(str), existing_supply["operator"], strict=True))
-            claims = m[m["down_mbps"].fillna(0).gt(0) & m["operator"].isin(known_ops)]
-            for rn, aid, op in zip(claims["row_no"], claims["address_id"], claims["operator"], strict=True):
-                if (str(aid), op) not in have:
-                    rows.append({"row": rn, "address_id": aid, "kind": "supply unknown to the register",
-                                 "detail": f"{op} claims supply the register does not show"})
+            rows += _unknown_supply(m, existing_supply)
     return pd.DataFrame(rows, columns=cols)
+
+
+def _binding_elsewhere(j: pd.DataFrame) -> list[dict]:
+    """One conflict per (row, address, operator) whose binding plan meets other operators' binding plans; the
+    detail names all of them, sorted ("A and B")."""
+    if not len(j):
+        return []
+    keys = ["row_no", "address_id", "operator"]
+    names = pd.concat([j[keys].assign(name=j["operator"]), j[keys].assign(name=j["operator_other"])])
+    names = names.dropna(subset=keys).drop_duplicates().sort_values([*keys, "name"], kind="stable")
+    kv, nv = names[keys].to_numpy(dtype=object), names["name"].to_numpy(dtype=object)
+    if not len(kv):
+        return []
+    starts = np.flatnonzero(np.r_[True, (kv[1:] != kv[:-1]).any(axis=1)])  # the groups lie together, in key order
+    ends = np.r_[starts[1:], len(kv)]
+    return [{"row": kv[a, 0], "address_id": kv[a, 1], "kind": "two binding plans", "detail": " and ".join(nv[a:b])}
+            for a, b in zip(starts.tolist(), ends.tolist(), strict=True)]
+
+
+def _unplaced_claims(lost: pd.DataFrame, notes: dict[object, str]) -> list[dict]:
+    """Claims of rows placed at no register address: one conflict each ("… claims supply at <address>")."""
+    if not len(lost):
+        return []
+    where = np.full(len(lost), "", dtype=object)
+    has = np.zeros(len(lost), dtype=bool)
+    for c in ("street", "house_number", "house_number_suffix", "postcode"):
+        if c not in lost:
+            continue
+        ok = lost[c].notna().to_numpy()
+        text = lost[c].map(str).to_numpy(dtype=object)  # astype(str) would keep None as NaN
+        where = np.where(ok, np.where(has, where + " " + text, text), where)
+        has |= ok
+    where = np.where(has, where, "?")
+    labels = pd.Series(lost.index, index=lost.index)
+    note = labels.map(notes) if notes else pd.Series(None, index=lost.index, dtype=object)
+    ambiguous = note.fillna("").map(str).str.startswith("ambiguous").to_numpy()
+    operator = lost["operator"].map(str).to_numpy(dtype=object) if "operator" in lost else \
+        np.full(len(lost), "", dtype=object)
+    suffix = np.where(note.notna(), ": " + note.fillna("").map(str), "")
+    detail = operator + " claims supply at " + where + suffix
+    out = pd.DataFrame({"row": lost["row"] if "row" in lost else labels, "address_id": None,
+                        "kind": np.where(ambiguous, "ambiguous address", "address not in the register"),
+                        "detail": detail})
+    return out.to_dict("records")
+
+
+def _unknown_supply(m: pd.DataFrame, existing: pd.DataFrame) -> list[dict]:
+    """Matched claims of an operator the register knows, at an address where it shows none of that operator's."""
+    claims = m[m["down_mbps"].fillna(0).gt(0) & m["operator"].isin(pd.unique(existing["operator"]))]
+    if not len(claims):
+        return []
+    have = pd.DataFrame({"_aid": existing["address_id"].astype(str).to_numpy(),
+                         "operator": existing["operator"].to_numpy()}).drop_duplicates()
+    j = pd.DataFrame({"row": claims["row_no"].to_numpy(), "address_id": claims["address_id"].to_numpy(),
+                      "_aid": claims["address_id"].astype(str).to_numpy(), "operator": claims["operator"].to_numpy()}
+                     ).merge(have, on=["_aid", "operator"], how="left", indicator=True)
+    j = j[j["_merge"].to_numpy() == "left_only"]
+    out = pd.DataFrame({"row": j["row"].to_numpy(), "address_id": j["address_id"].to_numpy(),
+                        "kind": "supply unknown to the register",
+                        "detail": j["operator"].map(str).to_numpy(dtype=object) + " claims supply the register "
+                                                                                    "does not show"})
+    return out.to_dict("records")

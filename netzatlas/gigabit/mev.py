@@ -6,7 +6,9 @@ or a named one), GeoPackage. Columns (German or English names, case, spaces and 
 address id (optional), street, house number, suffix, postcode, city, current download / upload (reliably
 available, Mbit/s unless a unit is written in the cell or the header), current technology, planned technology,
 planned download / upload, planned date (the milestone), binding (yes/no), pre-marketing (Vorvermarktung,
-optional, kept as written), both-sided range (optional yes/no), lon/lat (optional).
+optional, kept as written), both-sided range (optional yes/no), lon/lat or Rechtswert/Hochwert (UTM; optional, then
+street and number may be missing). Also: one "Download/Upload" column ("100/40"), one "Adresse" column
+("Königstraße 12 a"); totals lines at the end are dropped with a note.
 
 Numbers and dates are read by :mod:`netzatlas.gigabit.numbers`; a value that reads two ways is refused, never
 guessed. Every problem is reported with its row, column and value; one bad row refuses the file.
@@ -53,6 +55,8 @@ ALIASES = {
     "operator": ["operator", "betreiber", "netzbetreiber"],
     "lon": ["lon", "laengengrad", "longitude", "x_wgs84"],
     "lat": ["lat", "breitengrad", "latitude", "y_wgs84"],
+    "east": ["rechtswert", "ostwert", "easting", "utm_x", "x_utm", "utm_e", "utm_ost", "e_utm"],
+    "north": ["hochwert", "nordwert", "northing", "utm_y", "y_utm", "utm_n", "utm_nord", "n_utm"],
 }
 KNOWN_HEADERS = {a for names in ALIASES.values() for a in names}
 REQUIRED = ["street", "house_number", "down_mbps", "up_mbps", "technology"]
@@ -64,15 +68,17 @@ TECHNOLOGIES = {
     "adsl": "adsl", "dsl": "adsl",
     "hfc-d3.1": "docsis31", "docsis 3.1": "docsis31", "docsis31": "docsis31", "kabel 3.1": "docsis31",
     "hfc-d3.0": "docsis30", "docsis 3.0": "docsis30", "docsis30": "docsis30", "kabel": "docsis30", "hfc": "docsis30",
+    "koax": "docsis30", "koaxial": "docsis30", "tv-kabel": "docsis30",
     "fwa": "fwa", "richtfunk": "fwa", "lte": "lte", "5g": "5g", "satellit": "satellite", "satellite": "satellite",
 }
+_GENERIC_TECH = {"glasfaser", "kabel", "koax", "koaxial", "dsl", "tvkabel"}
 _TECH_KEY = {re.sub(r"[\s\-_.()/]", "", k): v for k, v in TECHNOLOGIES.items()}
 KNOWN_TECHNOLOGIES = ", ".join(sorted({"FTTH", "FTTB", "FTTH/B", "Glasfaser", "FTTC", "VDSL", "VDSL2", "Vectoring",
                                        "Super-Vectoring", "ADSL", "DSL", "HFC", "HFC-D3.0", "HFC-D3.1", "DOCSIS 3.0",
-                                       "DOCSIS 3.1", "Kabel", "Kabel 3.1", "FWA", "Richtfunk", "LTE", "5G",
+                                       "DOCSIS 3.1", "Kabel", "Kabel 3.1", "Koax", "FWA", "Richtfunk", "LTE", "5G",
                                        "Satellit"}))
-YES = {"ja", "j", "yes", "y", "true", "1", "x", "wahr"}
-NO = {"nein", "n", "no", "false", "0", "", "falsch"}
+YES = {"ja", "j", "yes", "y", "true", "1", "1.0", "x", "wahr"}
+NO = {"nein", "n", "no", "false", "0", "0.0", "", "falsch"}
 #: Preference when two rows of one file give the same supply row: the more specific match wins.
 METHOD_RANK = {"address_id": 0, "street+number+postcode": 1, "street+number": 2, "nearest": 3, "range": 4}
 
@@ -104,13 +110,86 @@ def _rename(df: pd.DataFrame, name: str) -> tuple[pd.DataFrame, dict[str, str]]:
                 mapping[hit] = target
                 original[target] = str(hit)
                 break
+    for target, hit in ((t, h) for h, t in mapping.items()):
+        twins = [c for c, h in norm.items() if c != hit and _unmangled(c, h) == norm[hit]]
+        if twins:
+            raise FileFormatError(f"{name}: {len(twins) + 1} columns are headed {str(hit).strip()!r} (read as "
+                                  f"{target}); which one holds the answer is not clear",
+                                  hint="give each column its own name (a second header row above, Ist / "
+                                       "Planung? then e.g. 'Technologie geplant', 'Download geplant')")
     df = df.rename(columns=mapping)
-    missing = [c for c in REQUIRED if c not in df.columns]
+    df = _split_down_up(df, norm, mapping, original)
+    df = _split_address(df, norm, mapping, original)
+    located = {"lon", "lat"} <= set(df.columns) or {"east", "north"} <= set(df.columns)
+    missing = [c for c in REQUIRED if c not in df.columns and not (located and c in ("street", "house_number"))]
     if missing:
         raise FileFormatError(f"{name}: missing column(s) {', '.join(missing)}",
                               hint="expected e.g. strasse, hnr, plz, download, upload, technologie (found: "
                                    + ", ".join(str(c) for c in norm) + ")")
     return df[[c for c in df.columns if c in ALIASES]], original
+
+
+def _unmangled(column: object, normalised: str) -> str:
+    """The header a repeated column had before the reader numbered it ("Download.1" → "download")."""
+    return re.sub(r"_\d+$", "", normalised) if re.search(r"\.\d+$", str(column)) else normalised
+
+
+#: One column holding "download/upload" ("100/40"), as many operators write it.
+DOWN_UP = {"download_upload", "down_up", "dl_ul", "download_upload_mbit", "bandbreite_download_upload",
+           "downstream_upstream", "bandbreite"}
+_DOWN_UP_CELL = re.compile(r"^\s*([^/|]+?)\s*[/|]\s*([^/|]+?)\s*$")
+
+
+def _split_down_up(df: pd.DataFrame, norm: dict[object, str], mapping: dict[object, str],
+                   original: dict[str, str]) -> pd.DataFrame:
+    """A "Download/Upload" column ("100/40", "1 Gbit/s | 200 Mbit/s") → down_mbps and up_mbps, kept as text; a
+    cell that is not two values stays whole in the download column (and is refused there) with no upload."""
+    if "down_mbps" in df.columns or "up_mbps" in df.columns:
+        return df
+    hit = next((c for c, h in norm.items() if h in DOWN_UP and c not in mapping), None)
+    if hit is None:
+        return df
+    cells = df[hit].astype(object)
+    down, up = {}, {}
+    for u in pd.unique(cells):
+        t = "" if u is None or (isinstance(u, float) and np.isnan(u)) else str(u)
+        # "/" inside a unit ("Mbit/s") is no separator: take it out before splitting
+        m = _DOWN_UP_CELL.match(re.sub(r"(?i)bit\s*/\s*s", "bit_s", t))
+        if m:
+            down[u], up[u] = (x.replace("bit_s", "bit/s") for x in m.groups())
+        else:
+            down[u], up[u] = t, ""
+    df = df.assign(down_mbps=cells.map(down), up_mbps=cells.map(up))
+    original["down_mbps"] = original["up_mbps"] = str(hit)
+    return df
+
+
+#: One column holding street and number ("Königstraße 12 a", "Straße des 17. Juni 3-5").
+ADDRESS = {"adresse", "anschrift", "address", "strasse_hausnummer", "strasse_und_hausnummer", "strasse_hnr",
+           "strasse_nr", "strasse_u_hausnummer"}
+KNOWN_HEADERS = KNOWN_HEADERS | DOWN_UP | ADDRESS  # they also mark the header line
+_ADDRESS_CELL = re.compile(r"^(?P<street>.*?\S)\s+(?P<number>\d+\s*[a-zA-Z]?(?:\s*(?:[-/,+&]|u\.|und|bis)\s*"
+                           r"\d*\s*[a-zA-Z]?)*)\s*$")
+
+
+def _split_address(df: pd.DataFrame, norm: dict[object, str], mapping: dict[object, str],
+                   original: dict[str, str]) -> pd.DataFrame:
+    """An "Adresse" column → street and house number at the last number ("Straße des 17. Juni 12" → 12); a cell
+    without a number at its end keeps its text as the street and has no house number (reported as unmatched)."""
+    if "street" in df.columns or "house_number" in df.columns:
+        return df
+    hit = next((c for c, h in norm.items() if h in ADDRESS and c not in mapping), None)
+    if hit is None:
+        return df
+    cells = df[hit].astype(object)
+    street, number = {}, {}
+    for u in pd.unique(cells):
+        t = "" if u is None or (isinstance(u, float) and np.isnan(u)) else str(u).strip()
+        m = _ADDRESS_CELL.match(t)
+        street[u], number[u] = (m.group("street").rstrip(","), m.group("number")) if m else (t, "")
+    df = df.assign(street=cells.map(street), house_number=cells.map(number))
+    original["street"] = original["house_number"] = str(hit)
+    return df
 
 
 def _text(s: pd.Series) -> pd.Series:
@@ -121,6 +200,18 @@ def _text(s: pd.Series) -> pd.Series:
         t = (str(int(u)) if isinstance(u, float) and u.is_integer() else str(u)).strip()
         values[k] = None if t == "" or t.lower() in ("nan", "none", "nat") else t
     return pd.Series(values[codes], index=s.index, dtype=object)
+
+
+def _technology(text: str) -> str | None:
+    """A technology as written → its code; "FTTH (Glasfaser)", "Kabel (DOCSIS 3.1)": the whole, else the parts,
+    a generic word (Glasfaser, Kabel, DSL) giving way to a specific one; parts that disagree → None."""
+    key = _TECH_KEY.get(re.sub(r"[\s\-_.()/]", "", text.lower()))
+    if key or "(" not in text:
+        return key
+    parts = [re.sub(r"[\s\-_./]", "", x.lower()) for x in re.split(r"[()]", text) if x.strip()]
+    specific = [x for x in parts if x not in _GENERIC_TECH]  # "Glasfaser (FTTB)": FTTB says which
+    codes = {_TECH_KEY.get(x) for x in (specific if any(_TECH_KEY.get(x) for x in specific) else parts)} - {None}
+    return codes.pop() if len(codes) == 1 else None
 
 
 def _yes_no(s: pd.Series, col: str, rows: pd.Series, rejects: list[Reject]) -> pd.Series:
@@ -147,22 +238,28 @@ def read_answers(path: str | Path, operator: str | None, *, reference_date: date
     if df.empty:
         raise FileFormatError(f"{p.name}: the file has no rows")
     rows = raw.rows
+    df, rows, notes = _drop_totals(df, rows, headers)
+    if df.empty:
+        raise FileFormatError(f"{p.name}: the file has no rows")
     ref = reference_date or date.today()
     rejects: list[Reject] = []
     out = pd.DataFrame(index=df.index)
     for c in ("address_id", "street", "house_number", "house_number_suffix", "postcode", "city", "vorvermarktung"):
         out[c] = _text(df[c]) if c in df else None
-    out["operator"] = operator or _operator_from(df, p)
+    out["operator"] = _operator_from(df, p, operator)
     decimals = _numbers(df, out, rows, headers, decimal, rejects)
+    _utm_to_lonlat(out, rows, headers, rejects)
     for c in ("technology", "planned_technology"):
         raw_t = _text(df[c]) if c in df else pd.Series(None, index=df.index, dtype=object)
-        known = {u: None if u is None else _TECH_KEY.get(re.sub(r"[\s\-_.()/]", "", str(u).lower()))
-                 for u in pd.unique(raw_t.astype(object))}
+        known = {u: None if u is None else _technology(str(u)) for u in pd.unique(raw_t.astype(object))}
         mapped = raw_t.astype(object).map(known)
         bad = mapped.isna() & raw_t.notna()
         rejects += [_reject(rows[i], headers.get(c, c), raw_t[i], f"unknown technology (known: {KNOWN_TECHNOLOGIES})")
                     for i in df.index[bad]]
         out[c] = mapped.astype(object).where(mapped.notna(), None)
+    empty = out["technology"].isna() & out["planned_technology"].isna() & out[list(NUMBER_COLUMNS)].isna().all(axis=1)
+    rejects += [_reject(rows[i], None, None, "gives no technology and no speed (a remark or totals line? delete "
+                                             "it)") for i in df.index[empty]]
     flagged = {r.row for r in rejects}
     missing_now = out["technology"].isna() & out["down_mbps"].notna()
     rejects += [_reject(rows[i], headers.get("technology", "technology"), None,
@@ -188,7 +285,7 @@ def read_answers(path: str | Path, operator: str | None, *, reference_date: date
         rejects.sort(key=lambda r: (r.row, r.reason))
         raise ImportRejected(p.name, rejects, hint="correct the operator's file and import it again")
     out["row"] = rows.to_numpy()
-    out.attrs["read_notes"] = raw.notes
+    out.attrs["read_notes"] = raw.notes + notes
     out.attrs["decimal"] = {k: v for k, v in decimals.items() if v}
     return out
 
@@ -198,7 +295,7 @@ def _numbers(df: pd.DataFrame, out: pd.DataFrame, rows: pd.Series, headers: dict
     """Speeds and coordinates into ``out``; the decimal mark each column was read with."""
     decimals: dict[str, str | None] = {}
     parsed = {}
-    for c in NUMBER_COLUMNS + ("lon", "lat"):
+    for c in NUMBER_COLUMNS + COORDINATES:
         if c in df:
             factor = unit_factor_of_header(headers.get(c, "")) if c in NUMBER_COLUMNS else 1.0
             parsed[c] = (factor, *parse_number_column(df[c], decimal, factor))
@@ -208,7 +305,7 @@ def _numbers(df: pd.DataFrame, out: pd.DataFrame, rows: pd.Series, headers: dict
         for c, (factor, _, problems, used) in list(parsed.items()):
             if used is None and any(pr.kind == "ambiguous" for pr in problems.values()):
                 parsed[c] = (factor, *parse_number_column(df[c], mark, factor))
-    for c in NUMBER_COLUMNS + ("lon", "lat"):
+    for c in NUMBER_COLUMNS + COORDINATES:
         if c not in df:
             out[c] = np.nan
             continue
@@ -230,14 +327,75 @@ def _numbers(df: pd.DataFrame, out: pd.DataFrame, rows: pd.Series, headers: dict
     return decimals
 
 
-def _operator_from(df: pd.DataFrame, p: Path) -> str:
+_TOTALS = re.compile(r"^\s*(summe|gesamt|insgesamt|total|anzahl|zwischensumme|sum)\b", re.IGNORECASE)
+_CONTENT = ("technology", "planned_technology", "house_number")
+
+
+def _drop_totals(df: pd.DataFrame, rows: pd.Series, headers: dict[str, str]
+                 ) -> tuple[pd.DataFrame, pd.Series, list[str]]:
+    """Totals lines at the end of the file ("Summe: 120 Adressen", "Gesamt;;;=SUMME(...)") are dropped with a
+    note: a line whose first filled cell starts with a totals word and that names no house number and no
+    technology. Anything else stays and is checked like every row."""
+    content = [c for c in _CONTENT if c in df]
+    drop: list[int] = []
+    for i in reversed(df.index.tolist()):
+        cells = [v for v in df.loc[i].tolist() if not (v is None or (isinstance(v, float) and np.isnan(v))
+                                                      or str(v).strip() == "")]
+        blank = all(_text(df.loc[[i], c]).isna().all() for c in content)
+        if not cells or not blank or not _TOTALS.match(str(cells[0])):
+            break
+        drop.append(i)
+    if not drop:
+        return df, rows, []
+    notes = [f"row {rows[i]}: totals line dropped ({str(df.at[i, 'street'] if 'street' in df else '')[:40]!r})"
+             for i in sorted(drop)]
+    keep = ~df.index.isin(drop)
+    return df[keep], rows[keep], notes
+
+
+COORDINATES = ("lon", "lat", "east", "north")
+#: UTM in Germany (ETRS89, zones 32 and 33; a zone prefix "32294000" is honoured, else zone 32)
+UTM_EAST, UTM_NORTH = (160_000, 840_000), (5_200_000, 6_200_000)
+
+
+def _utm_to_lonlat(out: pd.DataFrame, rows: pd.Series, headers: dict[str, str], rejects: list[Reject]) -> None:
+    """Rechtswert/Hochwert (ETRS89 / UTM, zone 32 unless the easting carries its zone) → lon/lat where no lon/lat
+    is given; implausible values are refused with their row. The east/north columns are dropped afterwards."""
+    east, north = out.pop("east").to_numpy(dtype=float), out.pop("north").to_numpy(dtype=float)
+    have = np.isfinite(east) & np.isfinite(north) & ~(out["lon"].notna() & out["lat"].notna()).to_numpy()
+    if not have.any():
+        return
+    zone = np.where(east >= 1e7, east // 1e6, 32.0)
+    east = np.where(east >= 1e7, east % 1e6, east)
+    ok = (np.isin(zone, (32.0, 33.0)) & (east >= UTM_EAST[0]) & (east <= UTM_EAST[1]) & (north >= UTM_NORTH[0])
+          & (north <= UTM_NORTH[1]))
+    col = headers.get("east", "east")
+    rejects += [_reject(rows[i], col, f"{east[k]:.2f} / {north[k]:.2f}", "is not an ETRS89 / UTM coordinate in "
+                        "Germany (zone 32 or 33, or a zone prefix 32…/33…)")
+                for k, i in enumerate(out.index) if have[k] and not ok[k]]
+    from pyproj import Transformer
+
+    lon, lat = out["lon"].to_numpy(dtype=float).copy(), out["lat"].to_numpy(dtype=float).copy()
+    for z in (32.0, 33.0):
+        sel = have & ok & (zone == z)
+        if sel.any():
+            tr = Transformer.from_crs(25800 + int(z), 4326, always_xy=True)
+            lon[sel], lat[sel] = tr.transform(east[sel], north[sel])
+    out["lon"], out["lat"] = lon, lat
+
+
+def _operator_from(df: pd.DataFrame, p: Path, given: str | None) -> str:
+    """The operator given, else the one the file's operator column names; a file naming several is refused
+    (``--operator`` does not make another operator's rows its own)."""
     if "operator" in df:
         names = _text(df["operator"]).dropna().unique()
-        if len(names) == 1:
-            return str(names[0])
         if len(names) > 1:
             raise FileFormatError(f"{p.name}: the file names {len(names)} operators ({', '.join(map(str, names[:5]))})",
-                                  hint="one file per operator, or give --operator")
+                                  hint="one file per operator: split the file by its operator column")
+        if len(names) == 1 and not given:
+            return str(names[0])
+    if given:
+        return given
     raise FileFormatError(f"{p.name}: which operator answered?", hint="give --operator NAME")
 
 
@@ -272,7 +430,9 @@ def _duplicates(out: pd.DataFrame, rows: pd.Series, rejects: list[Reject]) -> No
     codes, uniques = pd.factorize(combo)
     numbers = np.array([",".join(f"{n}{s}" for n, s in parse_house_number(*u.split("\x1f")).keys) or u
                         for u in uniques] + [""], dtype=object)
-    parts = {"id": out["address_id"].fillna(""), "street": street, "number": numbers[codes],
+    located = "lon" in out and out["lon"].notna().any()
+    xy = (out["lon"].round(7).astype(str) + "," + out["lat"].round(7).astype(str)) if located else ""
+    parts = {"id": out["address_id"].fillna(""), "street": street, "number": numbers[codes], "xy": xy,
              "postcode": out["postcode"].fillna(""), "technology": out["technology"].fillna(""),
              "planned": out["planned_technology"].fillna("")}
     # integer codes per column: duplicated() over six text columns takes seconds, over codes milliseconds

@@ -54,6 +54,15 @@ def _decode(raw: bytes, encoding: str | None, name: str) -> tuple[str, str]:
         except (UnicodeDecodeError, LookupError) as exc:
             raise FileFormatError(f"{name}: cannot be read as {encoding} ({exc})",
                                   hint="leave out --encoding to detect it") from exc
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):  # Excel's "Unicode text": UTF-16 with a BOM, tab-separated
+        try:
+            return raw.decode("utf-16"), "utf-16"
+        except UnicodeDecodeError as exc:
+            raise FileFormatError(f"{name}: starts like UTF-16 but cannot be read as UTF-16 ({exc})") from exc
+    kind = _not_a_table(raw)
+    if kind:
+        raise FileFormatError(f"{name}: is {kind}, not a CSV table", hint="ask the operator for the CSV or xlsx "
+                                                                          "export of the answer")
     if b"\x00" in raw[:4096]:
         raise FileFormatError(f"{name}: is not a text file (UTF-16 or binary?)",
                               hint="save it as CSV (UTF-8 or Windows-1252) or as xlsx")
@@ -64,6 +73,23 @@ def _decode(raw: bytes, encoding: str | None, name: str) -> tuple[str, str]:
         except UnicodeDecodeError:
             continue
     raise FileFormatError(f"{name}: unknown encoding")  # pragma: no cover - latin-1 decodes every byte
+
+
+_MAGIC = ((b"%PDF", "a PDF document"), (b"PK\x03\x04", "a zip archive (an xlsx or ods file renamed?)"),
+          (b"\xd0\xcf\x11\xe0", "an old Excel (.xls) or Word file"), (b"{\\rtf", "an RTF document"))
+
+
+def _not_a_table(raw: bytes) -> str | None:
+    """What a file that is no text table is (PDF, zip, old Office, HTML, XML), or None."""
+    for magic, kind in _MAGIC:
+        if raw.startswith(magic):
+            return kind
+    head = raw[:512].lstrip(b"\xef\xbb\xbf \t\r\n").lower()
+    if head.startswith((b"<!doctype html", b"<html", b"<table", b"<head", b"<body")):
+        return "an HTML page"
+    if head.startswith(b"<?xml"):
+        return "an XML document"
+    return None
 
 
 def _header_index(lines: Iterable[list[str]], known: set[str]) -> int:
@@ -132,7 +158,10 @@ def _read_excel(p: Path, known: set[str], sheet: str | None) -> RawTable:
         names = book.sheet_names
         if sheet is not None and sheet not in names:
             raise FileFormatError(f"{p.name}: no sheet {sheet!r}", hint=f"sheets: {', '.join(names)}")
-        name = sheet if sheet is not None else names[0]
+        if sheet is not None:
+            name = sheet
+        else:
+            name = _answer_sheet(book, names, known, p.name)
         grid = pd.read_excel(book, sheet_name=name, header=None, dtype=object)
     except FileFormatError:
         raise
@@ -143,12 +172,41 @@ def _read_excel(p: Path, known: set[str], sheet: str | None) -> RawTable:
     hidx = _header_index((["" if pd.isna(c) else str(c) for c in r] for r in
                           grid.head(HEADER_SEARCH_LINES).itertuples(index=False)), known)
     header = [("" if pd.isna(c) else str(c)).strip() for c in grid.iloc[hidx]]
-    header = [h or f"Unnamed: {i}" for i, h in enumerate(header)]
+    header = _unique([h or f"Unnamed: {i}" for i, h in enumerate(header)])
     df = grid.iloc[hidx + 1:].reset_index(drop=True)
     df.columns = header
     rows = pd.Series(range(hidx + 2, hidx + 2 + len(df)), index=df.index)
     notes = [f"sheet {name!r}"] + ([f"header on row {hidx + 1}"] if hidx else [])
     return _tidy(RawTable(df, rows, None, None, str(name), notes))
+
+
+def _has_header(grid: pd.DataFrame, known: set[str]) -> bool:
+    head = grid.head(HEADER_SEARCH_LINES)
+    return any(sum(normalise_header(c) in known for c in r if not pd.isna(c)) >= 2
+               for r in head.itertuples(index=False))
+
+
+def _answer_sheet(book: pd.ExcelFile, names: list[object], known: set[str], file_name: str) -> object:
+    """The one sheet with an answer header (a "Legende" sheet first is skipped); several → refused."""
+    if len(names) == 1:
+        return names[0]
+    hits = [n for n in names if _has_header(pd.read_excel(book, sheet_name=n, header=None, dtype=object,
+                                                           nrows=HEADER_SEARCH_LINES), known)]
+    if len(hits) > 1:
+        raise FileFormatError(f"{file_name}: {len(hits)} sheets hold answers ({', '.join(map(str, hits))})",
+                              hint="import one sheet at a time with --sheet NAME (and its --operator)")
+    return hits[0] if hits else names[0]
+
+
+def _unique(names: list[str]) -> list[str]:
+    """Repeated headers numbered as the CSV reader does ("Download", "Download.1")."""
+    seen: dict[str, int] = {}
+    out = []
+    for n in names:
+        k = seen.get(n, 0)
+        out.append(n if k == 0 else f"{n}.{k}")
+        seen[n] = k + 1
+    return out
 
 
 def _read_gpkg(p: Path) -> RawTable:
@@ -177,5 +235,24 @@ def _tidy(t: RawTable) -> RawTable:
         df, rows = df[~empty], t.rows[~empty]
     else:
         rows = t.rows
+    again = _repeated_header(df)
+    if again.any():
+        t.notes.append("header repeated on row(s) " + ", ".join(map(str, rows[again].head(10))) + ": dropped")
+        df, rows = df[~again], rows[~again]
     t.frame, t.rows = df.reset_index(drop=True), rows.reset_index(drop=True)
     return t
+
+
+def _repeated_header(df: pd.DataFrame) -> pd.Series:
+    """Rows that repeat the header (exports with one header per page, files pasted together): at least two named
+    cells and every named cell equal to its column's header."""
+    named = [c for c in df.columns if not str(c).startswith("Unnamed")]
+    if len(df) == 0 or len(named) < 2:
+        return pd.Series(False, index=df.index)
+    first = named[0]
+    title = re.sub(r"\.\d+$", "", str(first)).strip().lower()
+    hit = df[first].astype(str).str.strip().str.lower() == title  # one column first: cheap on a million rows
+    for i in df.index[hit]:
+        hit[i] = all(str(df.at[i, c]).strip().lower() == re.sub(r"\.\d+$", "", str(c)).strip().lower()
+                     or df.at[i, c] in ("", None) for c in named)
+    return hit

@@ -1,14 +1,16 @@
 """Numbers and dates as operators write them in market-exploration answers (pure functions, no I/O).
 
 Numbers: German (``1.000,5``) and English (``1,000.5``) notation, units ``kbit/s`` / ``Mbit/s`` / ``Gbit/s`` (any
-case, also ``Mbps``), result in Mbit/s. A value with one separator followed by exactly three digits (``1.000``,
-``250,000``) reads two ways; it is read with the decimal mark the caller declares, else with the one the
-column's unambiguous values show (``1,5`` → comma; ``1.000.000`` → comma; ``0.500`` → point), else refused —
-never guessed.
+case, also ``Mbps``), result in Mbit/s; a lower bound (``≥ 1000``, ``mind. 100``, ``ab 50``) is read as its number,
+an upper bound (``bis zu 250``, ``max. 100``) is refused: the MEV asks for the reliably available speed. A value
+with one separator followed by exactly three digits (``1.000``, ``250,000``) reads two ways; it is read with the
+decimal mark the caller declares, else with the one the column's unambiguous values show (``1,5`` → comma;
+``1.000.000`` → comma; ``0.500`` → point), else refused — never guessed.
 
 Dates: ``dd.mm.yyyy`` / ``d.m.yy``, ISO ``yyyy-mm-dd``, ``dd/mm/yyyy`` where day and month cannot be swapped,
-periods (``03/2028``, ``Q3 2028``, ``Q3/2028``, ``3. Quartal 2028``, ``2028``) as their last day — a milestone
-"in Q3 2028" is met by 30.09.2028. Impossible or two-way dates are refused.
+periods (``03/2028``, ``Q3 2028``, ``Q3/2028``, ``3. Quartal 2028``, ``2. Halbjahr 2028``, ``H2 2028``, ``2028``,
+``Ende 2027``) as their last day — a milestone "in Q3 2028" is met by 30.09.2028. A number (a spreadsheet cell) is
+a year (2028) or an Excel date serial (46905 = 01.06.2028). Impossible or two-way dates are refused.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ import calendar
 import re
 import unicodedata
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 import numpy as np
 import pandas as pd
@@ -28,6 +30,8 @@ __all__ = ["NumberProblem", "parse_number", "parse_number_column", "parse_date",
 _UNIT = re.compile(r"^(?P<num>[+\-]?[\d.,' ]*\d[\d.,' ]*?)\s*(?:(?P<prefix>[kmg])\s*(?:bit\s*/\s*s|bit|bps))?$",
                    re.IGNORECASE)
 _FACTOR = {None: 1.0, "k": 0.001, "m": 1.0, "g": 1000.0}
+_AT_LEAST = re.compile(r"^(?:≥|>=|>|mind(?:\.|estens)?|ab)\s*", re.IGNORECASE)
+_AT_MOST = re.compile(r"^(?:bis\s+zu|bis|max(?:\.|imal)?|≤|<=|<|up\s+to)(?:\s|\d)", re.IGNORECASE)
 _SPACES = dict.fromkeys(map(ord, "\u00a0\u202f\u2009\u2007\u2008\u200a"), " ")
 
 
@@ -114,6 +118,10 @@ def parse_number(text: object, decimal: str | None = None) -> tuple[float | None
     t = unicodedata.normalize("NFKC", str(text).translate(_SPACES)).strip()
     if t == "" or t.lower() in ("nan", "none", "-", "–"):
         return None, None, None
+    if _AT_MOST.match(t):
+        return None, NumberProblem("invalid", "is an upper bound (bis zu / max.), not the reliably available speed the "
+                                              "market exploration asks for"), None
+    t = _AT_LEAST.sub("", t)  # "≥ 1000", "mind. 1000", "ab 1000": the lower bound is the speed that is sure
     m = _UNIT.match(t)
     if not m:
         return None, NumberProblem("invalid", "is not a number (with an optional unit kbit/s, Mbit/s, Gbit/s)"), None
@@ -147,11 +155,14 @@ def parse_number_column(raw: pd.Series, decimal: str | None = None, factor: floa
 
 
 _ISO = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})(?:[ T]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?$")
-_DMY = re.compile(r"^(\d{1,2})\.\s*(\d{1,2})\.\s*(\d{2}|\d{4})$")
+_DMY = re.compile(r"^(\d{1,2})\.\s*(\d{1,2})\.\s*(\d{2}|\d{4})(?:\s+\d{1,2}:\d{2}(?::\d{2})?)?$")  # Excel: "… 00:00"
 _SLASH = re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{2}|\d{4})$")
 _MONTH = re.compile(r"^(\d{1,2})\s*[/.\-]\s*(\d{4})$")
 _QUARTER = re.compile(r"^(?:q\s*([1-4])|([1-4])\s*\.?\s*(?:quartal|q))\s*[/\-. ]?\s*(\d{4})$", re.IGNORECASE)
-_YEAR = re.compile(r"^(\d{4})$")
+_YEAR = re.compile(r"^(?:ende|bis\s+ende|end\s+of)?\s*(\d{4})$", re.IGNORECASE)
+_HALF = re.compile(r"^(?:h\s*([12])|([12])\s*\.?\s*(?:halbjahr|hj))\s*[/\-. ]?\s*(\d{4})$", re.IGNORECASE)
+EXCEL_EPOCH = datetime(1899, 12, 30)  # Excel's day 0 (with its 1900 leap-year quirk folded in)
+EXCEL_SERIAL_2000, EXCEL_SERIAL_2100 = 36526, 73050
 
 
 def _year(y: str) -> int:
@@ -176,6 +187,8 @@ def parse_date(value: object) -> tuple[date | None, str | None]:
         return (value.date() if not pd.isna(value) else None), None
     if isinstance(value, date):
         return value, None
+    if isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, (bool, np.bool_)):
+        return _numeric_date(float(value))
     t = unicodedata.normalize("NFKC", str(value)).strip()
     if t == "" or t.lower() in ("nan", "none", "nat"):
         return None, None
@@ -189,19 +202,35 @@ def parse_date(value: object) -> tuple[date | None, str | None]:
             if a <= 12 and b <= 12 and a != b:
                 return None, "reads two ways (dd/mm or mm/dd); write dd.mm.yyyy"
             return _checked(y, b, a) if a > 12 or a == b else _checked(y, a, b)
-        if m := _MONTH.match(t):
-            mo, y = int(m.group(1)), int(m.group(2))
-            if not 1 <= mo <= 12:
-                return None, f"is not a date (month {mo})"
-            return _end_of_month(y, mo), None
-        if m := _QUARTER.match(t):
-            q = int(m.group(1) or m.group(2))
-            return _end_of_month(int(m.group(3)), q * 3), None
-        if m := _YEAR.match(t):
-            return date(int(m.group(1)), 12, 31), None
+        return _period(t)
     except ValueError as exc:
         return None, f"is not a date ({exc})"
-    return None, "is not a date (dd.mm.yyyy, yyyy-mm-dd, mm/yyyy, Q3 2028 or a year)"
+
+
+def _period(t: str) -> tuple[date | None, str | None]:
+    """A month, quarter, half-year or year as its last day."""
+    if m := _MONTH.match(t):
+        mo, y = int(m.group(1)), int(m.group(2))
+        if not 1 <= mo <= 12:
+            return None, f"is not a date (month {mo})"
+        return _end_of_month(y, mo), None
+    if m := _QUARTER.match(t):
+        q = int(m.group(1) or m.group(2))
+        return _end_of_month(int(m.group(3)), q * 3), None
+    if m := _HALF.match(t):
+        return _end_of_month(int(m.group(3)), 6 * int(m.group(1) or m.group(2))), None
+    if m := _YEAR.match(t):
+        return date(int(m.group(1)), 12, 31), None
+    return None, "is not a date (dd.mm.yyyy, yyyy-mm-dd, mm/yyyy, Q3 2028, 2. Halbjahr 2028 or a year)"
+
+
+def _numeric_date(v: float) -> tuple[date | None, str | None]:
+    """A number in a spreadsheet's date cell: a year (2028) or an Excel serial day (46905 = 2028-06-01)."""
+    if v.is_integer() and 2000 <= v <= 2100:
+        return date(int(v), 12, 31), None
+    if v.is_integer() and EXCEL_SERIAL_2000 <= v <= EXCEL_SERIAL_2100:
+        return (EXCEL_EPOCH + timedelta(days=int(v))).date(), None
+    return None, "is not a date (a number that is neither a year nor an Excel date serial from 2000 to 2100)"
 
 
 def _checked(y: int, m: int, d: int) -> tuple[date | None, str | None]:

@@ -5,7 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import geopandas as gpd
+import numpy as np
+import pandas as pd
 import pyogrio
+import shapely
 
 from netzatlas.errors import FileFormatError, InvalidParameter
 
@@ -16,23 +19,37 @@ def read_boundary(path: str | Path, ars: str | None = None) -> gpd.GeoDataFrame:
     """The municipality polygon(s) as a ``municipality`` layer frame (``external_id`` = ARS)."""
     p = Path(path)
     try:
-        gdf = pyogrio.read_dataframe(p)
+        gdf = pyogrio.read_dataframe(p, layer=_municipality_layer(p))
+    except FileFormatError:
+        raise
     except Exception as exc:
         raise FileFormatError(f"{p.name}: cannot read the boundary ({exc})") from exc
     if gdf.crs is None:
         raise FileFormatError(f"{p.name}: the boundary has no CRS")
+    if gdf.empty:
+        raise FileFormatError(f"{p.name}: the file holds no boundary (no features)")
     col = next((c for c in gdf.columns if c.upper() in ("ARS", "AGS", "RS")), None)
+    keys = _keys(gdf[col], col.upper()) if col else None
     if ars:
-        if col is None:
-            raise InvalidParameter(f"{p.name} has no ARS column to select {ars} from")
-        sel = gdf[gdf[col].astype(str) == ars]
-        if sel.empty:
-            raise InvalidParameter(f"no municipality with ARS {ars} in {p.name}",
-                                   hint="ARS is the 12-digit regional key, e.g. 053340002002 (Aachen)")
-        gdf = sel
+        if keys is None:
+            raise InvalidParameter(f"{p.name} has no ARS column to select {ars} from",
+                                   hint=f"its columns: {', '.join(map(str, gdf.columns.drop(gdf.geometry.name)))}")
+        sel = (keys == ars) | ((keys.str.len() == 12) & (keys.str[:5] + keys.str[9:] == ars))  # ARS or its AGS
+        if not sel.any():
+            found = sorted(keys.dropna().unique())
+            raise InvalidParameter(
+                f"no municipality with ARS {ars} in {p.name} (it holds {len(found)}: "
+                f"{', '.join(found[:5])}{' …' if len(found) > 5 else ''})",
+                hint="ARS is the 12-digit regional key, e.g. 053340002002 (Aachen); AGS (8 digits) works as well")
+        gdf, keys = gdf[sel.to_numpy()], keys[sel]
+    elif keys is None and len(gdf) > 1:
+        raise FileFormatError(
+            f"{p.name}: {len(gdf)} polygons but no ARS / AGS column to tell the municipalities apart",
+            hint=f"its columns: {', '.join(map(str, gdf.columns.drop(gdf.geometry.name)))}; use the VG250 layer "
+                 "VG250_GEM, or a file with only your municipality")
     gdf = gdf.copy()
-    if col:
-        gdf["ars"] = gdf[col].astype(str)
+    if keys is not None:
+        gdf["ars"] = keys.to_numpy()
     elif ars is None and len(gdf) == 1 and "aachen" in p.name.lower():
         gdf["ars"] = "053340002002"
     else:
@@ -41,4 +58,38 @@ def read_boundary(path: str | Path, ars: str | None = None) -> gpd.GeoDataFrame:
     name_col = next((c for c in gdf.columns if c.upper() in ("GEN", "NAME")), None)
     gdf["name"] = gdf[name_col] if name_col else gdf["ars"].map(NAMES)
     keep = ["external_id", "ars", "name", gdf.geometry.name]
-    return gdf[keep].reset_index(drop=True)
+    gdf = gdf[keep].reset_index(drop=True)
+    if gdf.geometry.has_z.any():  # 3D exports: the boundary layer is 2D
+        gdf[gdf.geometry.name] = shapely.force_2d(gdf.geometry.values)
+    return gdf
+
+
+def _municipality_layer(p: Path) -> str | None:
+    """The layer to read: the only one, else the municipalities' (VG250 GeoPackages hold vg250_sta, _lan, _krs,
+    _gem, … — the first is the state)."""
+    try:
+        layers = [str(name) for name, geom in pyogrio.list_layers(p) if geom]
+    except Exception:
+        return None  # unreadable: read_dataframe says why
+    if len(layers) <= 1:
+        return None
+    gem = [n for n in layers if n.lower().endswith(("_gem", "gemeinden", "gemeinde"))]
+    if len(gem) == 1:
+        return gem[0]
+    raise FileFormatError(f"{p.name} holds {len(layers)} layers ({', '.join(layers[:8])}) and none is clearly the "
+                          "municipalities' (VG250: vg250_gem)",
+                          hint="export the municipality layer alone (ogr2ogr out.gpkg in.gpkg LAYER) and import that")
+
+
+def _keys(values: pd.Series, kind: str) -> pd.Series:
+    """Regional keys as text, with the leading zero a numeric column lost (``53340002002`` → ``053340002002``);
+    an AGS column's 8 digits stay AGS."""
+    width = 8 if kind == "AGS" else 12
+
+    def one(v: object) -> str | None:
+        if v is None or (isinstance(v, float) and np.isnan(v)):
+            return None
+        text = str(int(v)) if isinstance(v, float | np.floating) and float(v).is_integer() else str(v).strip()
+        return text.zfill(width) if text.isdigit() and len(text) == width - 1 else text
+
+    return values.map(one)

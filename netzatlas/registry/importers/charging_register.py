@@ -33,6 +33,7 @@ import shapely
 
 from netzatlas.errors import CRSError, FileFormatError, ImportRejected, Reject
 from netzatlas.registry import textvalues
+from netzatlas.registry.importers import file_checks
 
 #: current name ← older / alternative names
 ALIASES: dict[str, list[str]] = {
@@ -429,6 +430,7 @@ def read_charging_register(
         raise FileFormatError(f"{p}: no such file")
     if p.stat().st_size == 0:
         raise FileFormatError(f"{p.name}: the file is empty", hint="download the register file again")
+    file_checks.refuse_web_page(p)
     df, stand, rejects = _read_table(p)
     rows, bad = _rows(df, progress)
     rejects = sorted(rejects + bad, key=lambda r: r.row)

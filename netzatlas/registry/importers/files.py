@@ -7,8 +7,10 @@ are checked against the municipality later. Numbers in text cells are read by :m
 (decimal comma or point, declared or detected; ambiguous values refused).
 
 What spreadsheets and office tools leave in files is handled: a UTF-8 BOM, UTF-16 (by its BOM), a first line
-``sep=;``, trailing separators and empty ``;;;;`` rows, a title row above an XLSX header. A reader's per-row
-problem (an unreadable coordinate) goes into the ``_problem`` column and is reported with the row.
+``sep=;``, trailing separators and empty ``;;;;`` rows, a title row above an XLSX header, hidden or empty sheets
+before the data, a WKT geometry column; what cannot be read safely is refused by
+:mod:`netzatlas.registry.importers.file_checks` (web pages, doubled or unnamed header columns, password zips).
+A reader's per-row problem (an unreadable coordinate) goes into the ``_problem`` column and is reported with the row.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ import yaml
 
 from netzatlas.errors import CRSError, FileFormatError, InvalidParameter
 from netzatlas.registry import textvalues
+from netzatlas.registry.importers import file_checks, wkt_column
 from netzatlas.registry.validate import PROBLEM_COLUMN, ROW_COLUMN
 
 LON_NAMES = ("lon", "lng", "longitude", "laengengrad", "längengrad", "x_wgs84")
@@ -122,7 +125,7 @@ def _decode(path: Path, raw: bytes, encoding: str | None) -> str:
             f"{path.name}: line {line} is not valid {shown} (byte 0x{raw[exc.start]:02x})",
             hint="the file is in another encoding: pass --encoding latin-1 (or cp1252, as Windows and Excel write)",
         ) from None
-    return text.lstrip("\ufeff")
+    return text.replace("\ufeff", "")  # also a BOM inside: files joined by copying
 
 
 def _separator(header: str, given: str | None) -> str:
@@ -147,6 +150,7 @@ def _read_csv(path: Path, encoding: str | None, sep: str | None, notes: list[str
         notes.append(f"{path.name}: first line 'sep={m.group(1)}' (Excel's separator hint) read as the separator")
     header = text.split("\n", 1)[0]
     delim = _separator(header, sep)
+    file_checks.check_header(next(csv.reader(io.StringIO(text[:100_000]), delimiter=delim), []), path.name)
     try:
         df = pd.read_csv(io.StringIO(text), sep=delim, dtype=str, keep_default_na=False, na_values=[""],
                          skip_blank_lines=True, quoting=csv.QUOTE_MINIMAL)
@@ -156,7 +160,16 @@ def _read_csv(path: Path, encoding: str | None, sep: str | None, notes: list[str
         detail = str(exc).strip().splitlines()[-1]
         raise FileFormatError(f"{path.name}: cannot be read as CSV separated by {delim!r}: {detail}",
                               hint="a row has more fields than the header: check quoting, or pass --sep") from None
-    return _tidy(df, path, notes), first_line + 1
+    if not isinstance(df.index, pd.RangeIndex):  # every row longer than the header: pandas took an index
+        raise FileFormatError(f"{path.name}: the rows have more fields than the header (separated by {delim!r})",
+                              hint="a value that holds the separator must be quoted, e.g. \"SRID=4326;POINT(6 50)\"; "
+                                   "or pass --sep")
+    df = _tidy(df, path, notes)
+    again = file_checks.repeated_header(df)
+    if again is not None:
+        raise FileFormatError(f"{path.name}: line {again + first_line + 1} repeats the header (two files joined "
+                              "into one?)", hint="remove the second header line (and check the rows after it)")
+    return df, first_line + 1
 
 
 def _tidy(df: pd.DataFrame, path: Path, notes: list[str]) -> pd.DataFrame:
@@ -165,6 +178,8 @@ def _tidy(df: pd.DataFrame, path: Path, notes: list[str]) -> pd.DataFrame:
     empty_cols = [c for c in df.columns if (c.startswith("Unnamed:") or c == "") and df[c].isna().all()]
     if empty_cols:
         df = df.drop(columns=empty_cols)
+    file_checks.check_header(list(df.columns), path.name)
+    file_checks.refuse_unnamed(list(df.columns), path.name)
     blank = df.isna().all(axis=1)
     if blank.any():
         notes.append(f"{path.name}: {int(blank.sum()):,} empty row(s) skipped")
@@ -179,11 +194,25 @@ def _sheet_rows(wb: Any, path: Path, sheet: str | None, notes: list[str]) -> tup
     names = wb.sheetnames
     if sheet is not None and sheet not in names:
         raise FileFormatError(f"{path.name}: no sheet {sheet!r}", hint=f"sheets: {', '.join(names)}")
-    name = sheet or names[0]
-    if sheet is None and len(names) > 1:
-        notes.append(f"{path.name}: read the first sheet {name!r} (others: {', '.join(names[1:])}; "
-                     "choose one with --sheet)")
-    return [list(r) for r in wb[name].iter_rows(values_only=True)], name
+    skipped: list[str] = []
+    for name in [sheet] if sheet else names:  # by default the first visible sheet that holds cells
+        ws = wb[name]
+        if sheet is None and getattr(ws, "sheet_state", "visible") != "visible":
+            skipped.append(f"{name!r} hidden")
+            continue
+        rows = [list(r) for r in ws.iter_rows(values_only=True)]
+        if sheet is None and not any(c not in (None, "") for r in rows for c in r):
+            skipped.append(f"{name!r} empty")
+            continue
+        file_checks.refuse_formulas_without_values(path, getattr(ws, "_worksheet_path", None), path.name)
+        others = [n for n in names if n != name]
+        if sheet is None and others:
+            first = "the first sheet" if not skipped else "sheet"
+            notes.append(f"{path.name}: read {first} {name!r} (others: {', '.join(others)}"
+                         + (f"; skipped: {', '.join(skipped)}" if skipped else "") + "; choose one with --sheet)")
+        return rows, name
+    raise FileFormatError(f"{path.name}: no visible sheet holds data ({', '.join(skipped)})",
+                          hint="choose one with --sheet NAME")
 
 
 def _header_row(rows: list[list[Any]], path: Path, name: str) -> int:
@@ -256,10 +285,14 @@ def _table_to_gdf(df: pd.DataFrame, name: str, crs: str | None, x_col: str | Non
         lat = _find(cols, LAT_NAMES, y_col)
     if lon is None or lat is None:
         xc, yc = _find(cols, X_NAMES, x_col), _find(cols, Y_NAMES, y_col)
+        wkt = wkt_column.wkt_column(cols) if (xc is None or yc is None) and not (x_col or y_col) else None
+        if wkt is not None:
+            return wkt_column.read_wkt_table(df, wkt, crs, name)
         if xc is None or yc is None:
             raise FileFormatError(
                 f"{name}: no coordinate columns found",
-                hint=f"name them lon/lat or x/y, or pass --x-column/--y-column (columns: {', '.join(cols)})",
+                hint=f"name them lon/lat or x/y (or a WKT column wkt), or pass --x-column/--y-column "
+                     f"(columns: {', '.join(cols)})",
             )
         if crs is None:
             raise CRSError(f"{name}: x/y columns need their CRS", hint="pass --crs, e.g. --crs EPSG:25832")
@@ -274,8 +307,10 @@ def _table_to_gdf(df: pd.DataFrame, name: str, crs: str | None, x_col: str | Non
     for col, why, vals in ((lon, xwhy, df[lon]), (lat, ywhy, df[lat])):
         bad = why.notna() & problem.isna()
         if bad.any():
-            problem[bad] = [f"column {col}: {v!r} is {w}" if w.startswith(("not ", "ambiguous")) else
-                            f"column {col}: {v!r}: {w}" for v, w in zip(vals[bad], why[bad], strict=True)]
+            problem[bad] = [f"column {col}: {v!r} is in degrees/minutes/seconds; give decimal degrees (e.g. 50.7753)"
+                            if "°" in str(v) else f"column {col}: {v!r} is {w}"
+                            if w.startswith(("not ", "ambiguous")) else f"column {col}: {v!r}: {w}"
+                            for v, w in zip(vals[bad], why[bad], strict=True)]
     missing = (xs.isna() | ys.isna()) & problem.isna()
     problem[missing] = [f"no coordinates (columns {lon}, {lat} empty)"] * int(missing.sum())
     geom = gpd.GeoSeries(gpd.points_from_xy(xs.fillna(0), ys.fillna(0)), index=df.index)
@@ -287,21 +322,13 @@ def _table_to_gdf(df: pd.DataFrame, name: str, crs: str | None, x_col: str | Non
 
 
 # ---------------------------------------------------------------- vector files
-VECTOR_MEMBERS = (".geojson", ".json", ".gpkg", ".fgb", ".gml", ".kml")
 
 
 def _source_of(p: Path) -> str | Path:
-    """A zip holding one GeoJSON / GeoPackage / … is read from inside (GDAL opens zipped Shapefiles itself)."""
+    """A zip holding one Shapefile / GeoJSON / GeoPackage / KML / GPX (also in a subfolder) is read from inside."""
     if p.suffix.lower() != ".zip":
         return p
-    import zipfile
-
-    try:
-        with zipfile.ZipFile(p) as z:
-            members = [n for n in z.namelist() if n.lower().endswith(VECTOR_MEMBERS)]
-    except zipfile.BadZipFile:
-        raise FileFormatError(f"{p.name}: not a readable zip file") from None
-    return f"/vsizip/{p.resolve()}/{members[0]}" if len(members) == 1 else p
+    return file_checks.zip_member(p) or p
 
 
 #: formats that hold exactly one layer: listing their layers would parse a GeoJSON twice
@@ -317,14 +344,14 @@ def _vector_layers(p: str | Path, force: bool = False) -> list[str]:
         return []
 
 
-def _read_vector(p: Path, layer: str | None, encoding: str | None) -> gpd.GeoDataFrame:
+def _read_vector(p: Path, layer: str | None, encoding: str | None, notes: list[str]) -> gpd.GeoDataFrame:
     src = _source_of(p)
     names = _vector_layers(src)
     if layer is not None and names and layer not in names:
         raise FileFormatError(f"{p.name} has no layer {layer!r}", hint=f"layers in the file: {', '.join(names)}")
     if layer is None and len(names) > 1:
-        raise FileFormatError(f"{p.name} holds {len(names)} layers: {', '.join(names)}",
-                              hint="choose one with --file-layer NAME (one import per layer)")
+        layer, chosen = file_checks.choose_layer(src, pyogrio.list_layers(src), p.name)
+        notes += chosen
     try:
         return pyogrio.read_dataframe(src, layer=layer, encoding=encoding, use_arrow=_use_arrow())
     except pyogrio.errors.DataLayerError:
@@ -356,6 +383,8 @@ def _kind(p: Path) -> str:
         head = fh.read(8)
     if head[:4] == b"PK\x03\x04" and p.suffix.lower() in XLSX_SUFFIXES:
         return "xlsx"
+    if head[:4] == b"PK\x03\x04" and p.suffix.lower() in TEXT_SUFFIXES:  # a workbook saved under a .csv name
+        return "xlsx" if file_checks.is_workbook(p) else "zip"
     if head[:8] == b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1":
         return "xls"
     if p.suffix.lower() in TEXT_SUFFIXES:
@@ -391,6 +420,7 @@ def read_any(
     sheet row or feature number). ``attrs["notes"]``: what was noticed and handled (for the import report)."""
     p = Path(path)
     _check_path(p)
+    file_checks.refuse_web_page(p)
     encoding, crs = check_encoding(encoding), check_crs(crs)
     try:
         mark = textvalues.normalise_decimal(decimal)
@@ -402,6 +432,10 @@ def read_any(
         kind = _kind(p)
         if kind == "xls":
             raise FileFormatError(f"{p.name}: an old Excel .xls workbook", hint="save it as .xlsx or CSV")
+        if kind == "zip":
+            raise FileFormatError(f"{p.name}: is a zip archive, not a text file", hint="unpack it or rename it .zip")
+        if kind == "xlsx" and p.suffix.lower() not in XLSX_SUFFIXES:
+            notes.append(f"{p.name}: is an Excel workbook (XLSX) under a {p.suffix} name: read as XLSX")
         if kind in ("text", "xlsx"):
             df, first = _read_csv(p, encoding, sep, notes) if kind == "text" else _read_xlsx(p, sheet, notes)
             rows = df.index.to_numpy() + first
@@ -410,7 +444,7 @@ def read_any(
             gdf = _table_to_gdf(df.reset_index(drop=True), p.name, crs, x_column, y_column, mark, notes)
             gdf[ROW_COLUMN] = rows
         else:
-            gdf = _read_geofile(p, layer, crs, encoding)
+            gdf = _read_geofile(p, layer, crs, encoding, notes)
     notes += _warning_notes(p, caught)
     gdf.attrs["notes"] = notes
     gdf.attrs["decimal"] = mark
@@ -426,8 +460,9 @@ def file_decimal(df: pd.DataFrame, sample: int = 100_000) -> str | None:
     return textvalues.detect_decimal(values)
 
 
-def _read_geofile(p: Path, layer: str | None, crs: str | None, encoding: str | None) -> gpd.GeoDataFrame:
-    gdf = _read_vector(p, layer, encoding)
+def _read_geofile(p: Path, layer: str | None, crs: str | None, encoding: str | None,
+                  notes: list[str]) -> gpd.GeoDataFrame:
+    gdf = _read_vector(p, layer, encoding, notes)
     if len(gdf) == 0:
         raise FileFormatError(f"{p.name}: the file holds no features")
     if not isinstance(gdf, gpd.GeoDataFrame) or gdf.geometry.isna().all():
@@ -496,9 +531,22 @@ def apply_mapping(gdf: gpd.GeoDataFrame, mapping: dict[str, str], path: str | Pa
     return out
 
 
+def truncated_columns(file_columns: Iterable[str], layer_columns: Iterable[str]) -> list[str]:
+    """Notes on file columns that look like a layer column cut to 10 characters (Shapefile .dbf field names)."""
+    wanted = [c for c in layer_columns if len(c) > 10]
+    notes = []
+    for col in file_columns:
+        full = [c for c in wanted if len(str(col)) == 10 and c.startswith(str(col).lower())]
+        if len(full) == 1:
+            notes.append(f"column {col!r} looks like {full[0]!r} cut to 10 characters (a Shapefile's .dbf names): "
+                         f"kept in properties; to fill {full[0]}, pass --map {full[0]}={col}")
+    return notes
+
+
 def csv_error() -> type[Exception]:
     """Kept for callers of the first release."""
     return csv.Error
 
 
-__all__ = ["apply_mapping", "check_crs", "check_encoding", "check_targets", "load_mapping", "read_any"]
+__all__ = ["apply_mapping", "check_crs", "check_encoding", "check_targets", "load_mapping", "read_any",
+           "truncated_columns"]

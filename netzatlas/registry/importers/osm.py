@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import geopandas as gpd
+import numpy as np
 import osmium
 import pandas as pd
 import shapely
@@ -243,8 +244,10 @@ def read_osm(path: str | Path, layers: Iterable[str] | None = None,
              progress: Progress | None = None) -> dict[str, gpd.GeoDataFrame]:
     """Read an OSM extract into registry layers (see ``LAYERS``)."""
     p = Path(path)
-    if not p.exists() or p.stat().st_size == 0:
-        raise FileFormatError(f"{p}: no such file or empty")
+    if not p.exists():
+        raise FileFormatError(f"{p}: no such file")
+    if p.stat().st_size == 0:
+        raise FileFormatError(f"{p.name}: the file is empty (0 bytes)", hint="download the extract again")
     wanted = list(layers or LAYERS)
     unknown = set(wanted) - set(LAYERS)
     if unknown:
@@ -275,10 +278,33 @@ def read_osm(path: str | Path, layers: Iterable[str] | None = None,
             except (osmium.InvalidLocationError, RuntimeError):
                 continue  # objects cut by the extract's edge or broken rings cannot be built
     except RuntimeError as exc:
-        raise FileFormatError(f"{p.name}: not a readable OSM file ({exc})") from exc
+        cut = "EOF" in str(exc) or "truncated" in str(exc).lower()
+        raise FileFormatError(f"{p.name}: not a readable OSM file ({exc})",
+                              hint="the file ends early: an interrupted download? Download it again" if cut else
+                              "an OpenStreetMap extract as .osm.pbf or .osm (XML), e.g. from Geofabrik") from exc
     if progress:
         progress(n, n)
     return _frames(col)
+
+
+def check_covers(frames: dict[str, gpd.GeoDataFrame], area: shapely.Geometry | None, name: str) -> None:
+    """Refuse an extract with no feature of the wanted layers, or none in (1 km around) the municipality ``area``
+    (EPSG:4326): an extract of another region, before anything is written."""
+    n = sum(len(f) for f in frames.values())
+    if n == 0:
+        raise FileFormatError(f"{name}: the extract holds no features of the layers {', '.join(frames) or '-'}",
+                              hint="see docs/importers.md for the OSM tags each layer reads")
+    if area is None:
+        return
+    near = shapely.buffer(area, 0.015)  # about 1 km
+    geoms = [g for f in frames.values() for g in f.geometry.values if g is not None]
+    if not shapely.intersects(np.asarray(geoms, dtype=object), near).any():
+        c = shapely.union_all(shapely.envelope(np.asarray(geoms, dtype=object))).centroid
+        raise FileFormatError(
+            f"{name}: none of its {n:,} features lies in the municipality (they lie around lat {c.y:.3f}, "
+            f"lon {c.x:.3f})",
+            hint="an extract of another region: use one that covers the municipality (e.g. from Geofabrik, cut "
+                 "with `osmium extract`)")
 
 
 def summary(frames: dict[str, gpd.GeoDataFrame]) -> pd.DataFrame:

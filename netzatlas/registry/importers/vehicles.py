@@ -15,6 +15,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date
+from itertools import zip_longest
 from pathlib import Path
 from typing import Any
 
@@ -80,7 +81,7 @@ def region_key(value: Any) -> tuple[str, str] | None:
     text = str(value).strip()
     if isinstance(value, float) and value.is_integer():
         text = str(int(value))
-    m = re.match(r"^(\d{1,12})\b", text)
+    m = re.match(r"^(\d{1,12})(?=\s|$)", text)  # "1) Einschließlich …" is a footnote, not Land 01
     if not m:
         return None
     digits = m.group(1)
@@ -117,22 +118,35 @@ def _cells(v: Any) -> Any:
     return v
 
 
-def _records(p: Path) -> Iterator[tuple[int, list[Any]]]:
-    data = p.read_bytes()
-    if data[:4] == b"PK\x03\x04":
-        import openpyxl
+Rows = Iterator[tuple[int, list[Any]]]
 
-        with p.open("rb") as fh:
-            try:
-                wb = openpyxl.load_workbook(fh, read_only=True, data_only=True)
-            except Exception as exc:  # zip, XML or openpyxl errors: not a readable workbook
-                raise FileFormatError(f"{p.name}: not a readable xlsx workbook ({exc})") from exc
-            try:
-                for i, row in enumerate(wb.worksheets[0].iter_rows(values_only=True), start=1):
-                    yield i, [_cells(c) for c in row]
-            finally:
-                wb.close()
+
+def _sheets(p: Path) -> Iterator[tuple[str, Rows]]:
+    """(sheet name, its rows) of every sheet of a workbook; one unnamed "sheet" for a CSV file."""
+    data = p.read_bytes()
+    if data[:8] == b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1":
+        raise FileFormatError(f"{p.name}: an old Excel (.xls) workbook, which is not read",
+                              hint="save it as .xlsx or as CSV (;) in Excel / LibreOffice and import that")
+    if data[:4] != b"PK\x03\x04":
+        yield "", _csv_records(p, data)
         return
+    import openpyxl
+
+    with p.open("rb") as fh:
+        try:
+            wb = openpyxl.load_workbook(fh, read_only=True, data_only=True)
+        except Exception as exc:  # zip, XML or openpyxl errors: not a readable workbook
+            raise FileFormatError(f"{p.name}: not a readable xlsx workbook ({exc})") from exc
+        try:
+            for ws in wb.worksheets:
+                yield ws.title, ((i, [_cells(c) for c in row])
+                                 for i, row in enumerate(ws.iter_rows(values_only=True), start=1))
+        finally:
+            wb.close()
+
+
+def _csv_records(p: Path, data: bytes) -> Rows:
+    text = ""
     for enc in ("utf-8-sig", "cp1252", "latin-1"):
         try:
             text = data.decode(enc)
@@ -166,35 +180,52 @@ def _header(cells: list[Any]) -> dict[str, int]:
     return found
 
 
-def _find_header(p: Path, records: Iterator[tuple[int, list[Any]]]) -> tuple[int, dict[str, int], str]:
-    """(header line, column positions, the title lines' text before it)."""
-    title: list[str] = []
-    for n, (row, cells) in enumerate(records):
-        cols = _header(cells)
-        if {"bev", "phev"} <= cols.keys() and ("key" in cols or "name" in cols):
-            return row, cols, " ".join(title)
-        title += [str(c) for c in cells if c is not None]
-        if n + 1 >= HEADER_SEARCH_ROWS:
-            break
+def _find_header(p: Path, sheets: Iterator[tuple[str, Rows]]) -> tuple[Rows, int, dict[str, int], str, str]:
+    """(the rows after the header, header line, column positions, the title lines' text before it, the sheet's
+    name): the first sheet of a workbook with the table (explanation sheets before it are passed over)."""
+    for sheet, records in sheets:
+        title: list[str] = []
+        above: list[Any] = []
+        for n, (row, cells) in enumerate(records):
+            # a header over two rows (merged cells: "Gemeindeschlüssel | … | Personenkraftwagen" above
+            # "insgesamt | Elektro (BEV) | Plug-in-Hybrid"): each column's name is both rows' text
+            two = [" ".join(str(c) for c in pair if c is not None) or None
+                   for pair in zip_longest(above, cells)]
+            for cols in (_header(cells), _header(two)):
+                if {"bev", "phev"} <= cols.keys() and ("key" in cols or "name" in cols):
+                    return records, row, cols, " ".join(title), sheet
+            title += [str(c) for c in cells if c is not None]
+            above = cells
+            if n + 1 >= HEADER_SEARCH_ROWS:
+                break
     raise FileFormatError(
         f"{p.name}: no header row with a region (Gemeindeschlüssel / Kennziffer / Zulassungsbezirk) and the "
         f"columns for battery-electric (Elektro, BEV) and plug-in hybrid (Plug-in-Hybrid, PHEV) cars in the "
-        f"first {HEADER_SEARCH_ROWS} lines",
+        f"first {HEADER_SEARCH_ROWS} lines (of any sheet)",
         hint="a KBA FZ1 / FZ3 table by Zulassungsbezirk or Gemeinde, as CSV or xlsx")
 
 
 def _problems(values: dict[str, Any], raw: dict[str, Any]) -> list[str]:
     """Why a region row cannot be imported (empty list: it can)."""
     bev, phev, total = values["bev"], values["phev"], values["cars_total"]
-    out = [f"{label} {raw[role]!r} is no count" for role, label in (("bev", "BEV"), ("phev", "PHEV"))
+    out = [_no_count(label, raw[role]) for role, label in (("bev", "BEV"), ("phev", "PHEV"))
            if values[role] is None]
     if raw["cars_total"] is not None and total is None:
-        out.append(f"cars in total {raw['cars_total']!r} is no count")
+        out.append(_no_count("cars in total", raw["cars_total"]))
     if values["stichtag"] is None:
         out.append("no Stichtag (neither in the title lines nor in a Stichtag column; give --stichtag)")
     if total is not None and bev is not None and phev is not None and bev + phev > total:
         out.append(f"BEV + PHEV ({bev + phev:,}) exceed the cars in total ({total:,})")
     return out
+
+
+def _no_count(label: str, value: Any) -> str:
+    if value is None:
+        return f"{label}: the cell is empty"
+    if str(value).strip() in {".", "x", "X", "/"}:
+        return (f"{label} {str(value).strip()!r}: the KBA suppressed this value (unknown or kept secret), so the "
+                "region has no count to import")
+    return f"{label} {value!r} is no count"
 
 
 def read_vehicle_counts(path: Path | str, *, stichtag: date | None = None) -> VehicleCounts:
@@ -204,8 +235,8 @@ def read_vehicle_counts(path: Path | str, *, stichtag: date | None = None) -> Ve
     p = Path(path)
     if not p.exists():
         raise FileFormatError(f"{p}: no such file")
-    records = _records(p)
-    header_row, cols, title_text = _find_header(p, records)
+    sheets = _sheets(p)  # kept referenced: closing it would close the workbook while its rows are read
+    records, header_row, cols, title_text, sheet = _find_header(p, sheets)
     stand = stichtag or parse_date(title_text)
     rows: list[dict[str, Any]] = []
     rejects: list[Reject] = []
@@ -234,6 +265,8 @@ def read_vehicle_counts(path: Path | str, *, stichtag: date | None = None) -> Ve
             continue
         seen[(key[0], values["stichtag"])] = row
         rows.append(values)
+    if sheet:
+        notes.append(f"table read from sheet {sheet!r} (header in line {header_row})")
     if skipped:
         notes.append(f"{skipped} line(s) without a regional key skipped (sums, footnotes)")
     if not rows and not rejects:

@@ -20,15 +20,58 @@ from netzatlas.errors import FileFormatError
 
 
 def _read(path: str | Path, needed: list[str]) -> gpd.GeoDataFrame:
+    """The grid with the ``needed`` columns (matched regardless of case: the downloads write ``Gitter_ID_1km``).
+    A CSV as the Zensus site offers it (cell midpoints ``x_mp_1km`` / ``y_mp_1km`` in EPSG:3035) gets its
+    square cells built from the midpoints."""
     p = Path(path)
     try:
-        gdf = pyogrio.read_dataframe(p)
+        gdf = _read_csv(p) if p.suffix.lower() in (".csv", ".txt") else pyogrio.read_dataframe(p)
+    except FileFormatError:
+        raise
     except Exception as exc:
         raise FileFormatError(f"{p.name}: cannot read the Zensus grid ({exc})") from exc
+    by_case = {str(c).lower(): c for c in gdf.columns}
+    gdf = gdf.rename(columns={by_case[c.lower()]: c for c in needed if c.lower() in by_case})
     missing = [c for c in needed if c not in gdf.columns]
     if missing:
-        raise FileFormatError(f"{p.name}: missing column(s) {', '.join(missing)}")
+        have = [str(c) for c in gdf.columns if c != getattr(gdf.geometry, "name", None)]
+        raise FileFormatError(f"{p.name}: missing column(s) {', '.join(missing)}",
+                              hint=f"the file's columns: {', '.join(have[:12]) or 'none'}; a Zensus 2011 grid "
+                                   "(1 km: GITTER_ID_1km, Einwohner; 100 m: GITTER_ID_100m, buildings_total, "
+                                   "dwellings_total)")
+    if gdf.crs is None:
+        raise FileFormatError(f"{p.name}: the grid has no CRS", hint="the Zensus grids are in EPSG:3035")
+    if gdf.empty:
+        raise FileFormatError(f"{p.name}: the grid holds no cells")
     return gdf
+
+
+def _read_csv(p: Path) -> gpd.GeoDataFrame:
+    """A Zensus CSV (``;`` or ``,``) with cell midpoints in EPSG:3035; the cell size is the column's suffix."""
+    head = p.read_bytes()[:4096].decode("latin-1")
+    frame = pd.read_csv(p, sep=";" if head.count(";") >= head.count(",") else ",", dtype=str,
+                        encoding="utf-8-sig" if head.startswith("\ufeff") or _utf8(p) else "cp1252")
+    frame.columns = [str(c).strip() for c in frame.columns]
+    by_case = {c.lower(): c for c in frame.columns}
+    for size, suffix in ((1000, "1km"), (100, "100m")):
+        xc, yc = by_case.get(f"x_mp_{suffix}"), by_case.get(f"y_mp_{suffix}")
+        if xc and yc:
+            x, y = pd.to_numeric(frame[xc], errors="coerce"), pd.to_numeric(frame[yc], errors="coerce")
+            if (x.isna() | y.isna()).any():
+                bad = int((x.isna() | y.isna()).to_numpy().argmax()) + 2
+                raise FileFormatError(f"{p.name}: line {bad}: the cell midpoint ({xc}, {yc}) is no number")
+            cells = shapely.box(x - size / 2, y - size / 2, x + size / 2, y + size / 2)
+            return gpd.GeoDataFrame(frame.drop(columns=[xc, yc]), geometry=cells, crs="EPSG:3035")
+    raise FileFormatError(f"{p.name}: a CSV without cell midpoints (x_mp_1km / y_mp_1km or x_mp_100m / y_mp_100m)",
+                          hint="give the Zensus grid as GeoPackage, or the CSV download with the midpoint columns")
+
+
+def _utf8(p: Path) -> bool:
+    try:
+        p.read_bytes().decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
 
 
 def _inside(gdf: gpd.GeoDataFrame, clip: shapely.Geometry | None) -> gpd.GeoDataFrame:
@@ -109,5 +152,9 @@ def read_population_grid(
     g100 = estimate_population_100m(g1, g100)
     if clip is not None:
         g1, g100 = _inside(g1, clip), _inside(g100, clip)
+        if g1.empty and g100.empty:
+            raise FileFormatError(
+                f"{Path(path_1km).name}, {Path(path_100m).name}: no cells of the grids lie in the municipality",
+                hint="the grids of another area, or a grid in another CRS than it states (Zensus: EPSG:3035)")
     both = pd.concat([g1, g100], ignore_index=True)
     return gpd.GeoDataFrame(both, geometry=g1.geometry.name, crs=g1.crs)
