@@ -25,8 +25,9 @@ PT = {"type": "Point", "coordinates": [6.0807, 50.7707]}
 def position_now(db_url: str) -> str:
     """The feed position a consumer that has read everything final would hold now."""
     with psycopg.connect(db_url) as c:
-        row = c.execute("SELECT xact::text, seq FROM audit.change WHERE xact < audit.feed_horizon() "
-                        "ORDER BY xact DESC, seq DESC LIMIT 1").fetchone()
+        # ORDER BY the column c.xact (a number), not the text output column of the same name ('898' > '3664')
+        row = c.execute("SELECT c.xact::text AS xact, c.seq FROM audit.change c WHERE c.xact < audit.feed_horizon() "
+                        "ORDER BY c.xact DESC, c.seq DESC LIMIT 1").fetchone()
     return f"{row[0]}.{row[1]}" if row else "0"
 
 

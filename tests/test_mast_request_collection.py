@@ -41,7 +41,10 @@ def start(db_url) -> str:
     import psycopg
 
     with psycopg.connect(db_url) as c:
-        row = c.execute("SELECT xact::text, seq FROM audit.change ORDER BY xact DESC, seq DESC LIMIT 1").fetchone()
+        # ORDER BY the column c.xact (a number): a bare ``xact`` would name the text output column, and '898' sorts
+        # after '3664' — the feed would then be followed from near its start (minutes of paging in a full run)
+        row = c.execute("SELECT c.xact::text AS xact, c.seq FROM audit.change c ORDER BY c.xact DESC, c.seq DESC "
+                        "LIMIT 1").fetchone()
     return f"{row[0]}.{row[1]}" if row else "0"
 
 
