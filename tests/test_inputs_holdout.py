@@ -515,7 +515,8 @@ def test_terrain_tiles_refused_by_the_coverage_command(db_url, conn, tmp_path, m
     from rasterio.transform import from_origin
 
     for var in ("NETZATLAS_SURFACE", "NETZATLAS_TERRAIN"):  # the command sets them in this process: restored after
-        monkeypatch.delenv(var, raising=False)
+        monkeypatch.setenv(var, "")  # registers the undo (a delenv of an unset variable registers none)
+        monkeypatch.delenv(var)
     dsm = _tif(tmp_path / "dom.tif", np.full((20, 20), 160.0), from_origin(X0, Y0, 10, 10))
     if case == "nodata":
         tile = _tif(tmp_path / "dgm_leer.tif", np.full((40, 40), -9999.0), from_origin(X0, Y0, 5, 5), nodata=-9999)
