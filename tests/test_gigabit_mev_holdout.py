@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.test_gigabit_mev_journey import _run, _state
+from tests.test_gigabit_mev_journey import _run, _state, assert_refused
 
 SPEEDS = "Straße;Hausnummer;PLZ;Download;Upload;Technologie\n"
 
@@ -296,17 +296,8 @@ def test_totals_line_is_noted(aachen_loaded, conn, tmp_path):
 @pytest.mark.parametrize("case", sorted(REFUSED))
 def test_refused(aachen_loaded, conn, tmp_path, case):
     make, options, needles = REFUSED[case]
-    path = make(tmp_path)
-    before = _state(conn)
-    out = tmp_path / "out"
-    result = _run(str(path), "--operator", "Holdout-refused", "--mev", "mev-holdout-refused", "--out", str(out),
-                  *options)
-    assert result.exit_code == 2, result.output
-    text = " ".join(result.output.split())
-    for n in needles:
-        assert n in text, (n, result.output)
-    assert _state(conn) == before
-    assert not out.exists() or not any(out.iterdir())
+    assert_refused(conn, tmp_path / "out", needles, str(make(tmp_path)), "--operator", "Holdout-refused", "--mev",
+                   "mev-holdout-refused", *options)
 
 
 def test_another_municipality_does_not_withdraw_the_earlier_answer(aachen_loaded, conn, tmp_path):

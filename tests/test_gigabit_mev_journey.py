@@ -50,10 +50,16 @@ def _supply(conn, source: str) -> dict[tuple, tuple]:
     ("both_sides.csv", []),  # valid: used below; here only with a wrong forced encoding
 ])
 def test_refused_files_leave_everything_as_before(aachen_loaded, conn, tmp_path, name, needles):
-    before = _state(conn)
     extra = ["--encoding", "utf-16"] if name == "both_sides.csv" else []
-    out = tmp_path / "out"
-    result = _run(str(DATA / name), "--operator", "Telekom", "--mev", "mev-refused", "--out", str(out), *extra)
+    assert_refused(conn, tmp_path / "out", needles, str(DATA / name), "--operator", "Telekom", "--mev", "mev-refused",
+                   *extra)
+
+
+def assert_refused(conn, out: Path, needles, *args: str) -> None:
+    """``mev-import *args --out out`` is refused (exit 2) with every needle in its message; the database and the
+    output folder are as before."""
+    before = _state(conn)
+    result = _run(*args, "--out", str(out))
     assert result.exit_code == 2, result.output
     text = " ".join(result.output.split())
     for n in needles:
