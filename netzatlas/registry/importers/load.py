@@ -165,6 +165,10 @@ def load_layers(
             if all_rejects and not skip_invalid:
                 raise ImportRejected(label or source, all_rejects)
             total = sum(len(p.frame) for _, p in prepared.values())
+            if all_rejects and total == 0:  # --skip-invalid, but no row is valid: a refusal, not an empty success
+                raise ImportRejected(label or source, all_rejects,
+                                     hint="no row is valid, so --skip-invalid leaves nothing to import: fix the rows "
+                                          "(the reasons above), or check --map, --crs and --decimal")
             done = 0
             for name, (layer, prep) in prepared.items():
                 if progress:

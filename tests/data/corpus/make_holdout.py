@@ -173,7 +173,9 @@ def _number_and_date_cases(case: Callable[..., None], text: Callable[..., str]) 
     )
     dms = "'6°05\\'02\"E' is in degrees/minutes/seconds; give decimal degrees"
     case(text(f"{D}/lonlat_degrees_minutes.csv", body), "refused", message=dms)
-    case(f"{D}/lonlat_degrees_minutes.csv", "imported", args=["--skip-invalid"], counts={"rejected": 2}, message=dms)
+    # --skip-invalid with no valid row left: refused (exit 2), not an empty success
+    case(f"{D}/lonlat_degrees_minutes.csv", "refused", args=["--skip-invalid"],
+         message=[dms, "no row is valid, so --skip-invalid leaves nothing to import"])
 
 
 def _xlsx_cases(case: Callable[..., None], files: Path) -> None:
