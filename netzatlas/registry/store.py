@@ -7,8 +7,6 @@ Every write goes through the tables' triggers, so versions increase and each cha
 from __future__ import annotations
 
 import binascii
-import csv
-import io
 import json
 import os
 import uuid
@@ -22,6 +20,7 @@ from psycopg import sql
 from psycopg.rows import tuple_row
 
 from netzatlas.errors import NotFound, Reject
+from netzatlas.registry.copy_text import copy_csv
 from netzatlas.registry.db import Layer
 
 
@@ -71,20 +70,8 @@ def finish_batch(conn: psycopg.Connection, batch_id: str, results: list[UpsertRe
 
 def _to_copy_buffer(frame: pd.DataFrame, columns: list[str], types: dict[str, str] | None = None) -> bytes:
     """CSV for COPY; missing values (and empty strings) become NULL. ``types``: the columns' types, where known
-    (only array columns are then checked for Python lists)."""
-    out = frame[columns].copy()
-    for col in out.columns:
-        s = out[col]
-        may_hold_lists = types is None or types.get(col, "").startswith("_")
-        if may_hold_lists and s.dtype == object and len(s) and s.map(lambda v: isinstance(v, list)).any():
-            out[col] = s.map(lambda v: None if v is None else
-                             "{" + ",".join('"' + str(x).replace("\\", "\\\\").replace('"', '\\"') + '"'
-                                            for x in v) + "}")
-        elif str(s.dtype) == "boolean":
-            out[col] = s.astype(object).where(s.notna(), None)
-    buf = io.StringIO()
-    out.to_csv(buf, index=False, header=False, quoting=csv.QUOTE_MINIMAL, na_rep="")
-    return buf.getvalue().encode("utf-8")
+    (only array columns are then checked for Python lists). See :func:`copy_text.copy_csv`."""
+    return copy_csv(frame, columns, types)
 
 
 #: rows per piece of a COPY: the server reads one piece while the next is formatted here (and the CSV text of a
