@@ -118,7 +118,7 @@ def run(paths: list[Path], operators: list[str], opt: MevOptions) -> list[dict[s
         with gc_paused(), connect() as conn, conn.transaction():
             store.begin_batch(conn, batch_id, kind="mev", source=f"mev:{opt.mev}", target="broadband_supply")
             register, srid = gigabit_store.read_register(conn)
-            register_index = index_register(register)
+            register_index = index_register(register, unique_ids=True)  # address_id is the primary key
             sources = [f"mev:{opt.mev}:{f['operator'].iloc[0]}" for f in frames]
             other = gigabit_store.read_other_supply(conn, [f["operator"].iloc[0] for f in frames], sources)
             results = []

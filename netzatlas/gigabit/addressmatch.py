@@ -179,17 +179,13 @@ def _col(df: pd.DataFrame, name: str) -> pd.Series:
     return df[name] if name in df.columns else pd.Series(None, index=df.index, dtype=object)
 
 
-def _postcode(s: pd.Series) -> pd.Series:
-    uniq = pd.unique(s.astype(object))
-    out = {}
-    for u in uniq:
-        if _blank(u):
-            out[u] = ""
-            continue
-        t = str(u).strip()
-        t = t[:-2] if t.endswith((".0", ",0")) else t  # a postcode column read as a number: 52062.0
-        out[u] = t.zfill(5) if t.isdigit() and len(t) == 4 else t
-    return s.astype(object).map(out).fillna("")
+def _postcode(u: object) -> str:
+    """A postcode cell as a comparison key; blank → ""."""
+    if _blank(u):
+        return ""
+    t = str(u).strip()
+    t = t[:-2] if t.endswith((".0", ",0")) else t  # a postcode column read as a number: 52062.0
+    return t.zfill(5) if t.isdigit() and len(t) == 4 else t
 
 
 @dataclass
@@ -231,7 +227,7 @@ def _keys(df: pd.DataFrame, codes: dict[str, dict[str, int]], *, register: bool
     within = np.arange(total, dtype=np.int64) - np.repeat(np.cumsum(counts) - counts, counts)
     flat_idx = np.repeat(offsets[ucodes], counts) + within
     st = _coded(_col(df, "street"), codes["street"], normalise_street, missing=-1)
-    pc = _coded(_postcode(_col(df, "postcode")), codes["plz"], str, missing=0)
+    pc = _coded(_col(df, "postcode"), codes["plz"], _postcode, missing=0)  # each distinct cell once
     is_range = is_range_u[ucodes] if n else np.zeros(0, dtype=bool)
     keys = _Keys(pos, st[pos], flat_n[flat_idx], flat_s[flat_idx], pc[pos], ~is_range[pos])
     ok = keys.street >= 0
@@ -279,13 +275,16 @@ class Matching:
     matches: pd.DataFrame
     notes: dict[object, str] = field(default_factory=dict)   # answer row label → reason it was not applied
     ambiguous: set[object] = field(default_factory=set)       # labels of rows that fit several addresses
+    #: register position of each match (aligned with ``matches``) where the register's ids are unique, else None
+    positions: np.ndarray | None = None
 
 
 def _take(hits: pd.DataFrame, method: str, label: np.ndarray, reg_ids: np.ndarray, *, many_ok: pd.Series | None,
           notes: dict, ambiguous: set, why: str) -> tuple[pd.DataFrame, np.ndarray]:
-    """Accept rows with one distinct address (or any number where ``many_ok``); note the rest as ambiguous."""
+    """Accept rows with one distinct address (or any number where ``many_ok``); note the rest as ambiguous.
+    Returns the accepted matches and the answer positions seen."""
     if hits.empty:
-        return pd.DataFrame(columns=["row", "address_id", "method"]), np.zeros(0, dtype=np.int64)
+        return pd.DataFrame(columns=["row", "address_id", "method", "_reg"]), np.zeros(0, dtype=np.int64)
     hits = hits.drop_duplicates(["pos", "reg"])
     n_addr = hits.groupby("pos")["reg"].transform("size")
     accept = n_addr.eq(1)
@@ -295,9 +294,10 @@ def _take(hits: pd.DataFrame, method: str, label: np.ndarray, reg_ids: np.ndarra
         notes[label[p]] = f"ambiguous: fits {k} register addresses ({why})"
         ambiguous.add(label[p])
     got = hits[accept]
-    out = pd.DataFrame({"row": label[got["pos"].to_numpy()], "address_id": reg_ids[got["reg"].to_numpy()],
-                        "method": method})
-    return out, np.unique(hits["pos"].to_numpy())
+    reg = got["reg"].to_numpy()
+    out = pd.DataFrame({"row": label[got["pos"].to_numpy()], "address_id": reg_ids[reg], "method": method,
+                        "_reg": reg})
+    return out, hits["pos"].to_numpy()  # the positions seen (repeats included)
 
 
 @dataclass
@@ -312,6 +312,7 @@ class RegisterIndex:
     _tree: tuple | None = None
     _positions: pd.Index | None = None
     _sorted: dict[bool, tuple[pd.DataFrame, np.ndarray]] = field(default_factory=dict)
+    _unique_ids: bool | None = None
 
     def sorted_keys(self, single_only: bool) -> tuple[pd.DataFrame, np.ndarray]:
         """The register's keys (all, or only the single numbers), sorted by key once per import, and the keys."""
@@ -323,9 +324,18 @@ class RegisterIndex:
 
     def positions(self, address_ids: np.ndarray) -> np.ndarray:
         """Register positions of address ids (as text; -1 where not in the register)."""
+        return self._id_index().get_indexer(address_ids)
+
+    def unique_ids(self) -> bool:
+        """Whether every register address has its own id (then a position stands for its id)."""
+        if self._unique_ids is None:
+            self._unique_ids = bool(self._id_index().is_unique)
+        return self._unique_ids
+
+    def _id_index(self) -> pd.Index:
         if self._positions is None:
             self._positions = pd.Index(self.ids)
-        return self._positions.get_indexer(address_ids)
+        return self._positions
 
     def lookup(self) -> pd.Series:
         """Lower-cased id and external id → register position (ids that are not unique left out)."""
@@ -349,12 +359,13 @@ class RegisterIndex:
         return self._tree
 
 
-def index_register(register: pd.DataFrame) -> RegisterIndex:
-    """Parse and code the register's addresses once (see :func:`match`)."""
+def index_register(register: pd.DataFrame, *, unique_ids: bool | None = None) -> RegisterIndex:
+    """Parse and code the register's addresses once (see :func:`match`). ``unique_ids``: True where the caller
+    knows every address id occurs once (the database's primary key), else it is checked when first needed."""
     codes: dict[str, dict[str, int]] = {"street": {}, "suffix": {"": 0}, "plz": {"": 0}}
     rk, _, _ = _keys(register, codes, register=True)
     return RegisterIndex(register, codes, _frame(rk).rename(columns={"pos": "reg"}),
-                         register["address_id"].astype(str).to_numpy())
+                         register["address_id"].astype(str).to_numpy(), _unique_ids=unique_ids or None)
 
 
 def match(answers: pd.DataFrame, register: pd.DataFrame | RegisterIndex, *, tolerance_m: float = 25.0
@@ -377,8 +388,8 @@ def match(answers: pd.DataFrame, register: pd.DataFrame | RegisterIndex, *, tole
         aid = aid.map(lambda v: None if v is None else str(v).strip().lower() or None)
         hit = aid.map(idx.lookup())
         ok = hit.notna().to_numpy()
-        out.append(pd.DataFrame({"row": label[ok], "address_id": reg_ids[hit[ok].astype(np.int64).to_numpy()],
-                                 "method": "address_id"}))
+        reg = hit[ok].astype(np.int64).to_numpy()
+        out.append(pd.DataFrame({"row": label[ok], "address_id": reg_ids[reg], "method": "address_id", "_reg": reg}))
         done |= ok
         for p in np.flatnonzero(aid.notna().to_numpy() & ~ok):
             notes[label[p]] = f"address id {aid.iloc[p]!r} is not in the register"
@@ -418,31 +429,37 @@ def match(answers: pd.DataFrame, register: pd.DataFrame | RegisterIndex, *, tole
                       ambiguous=ambiguous, why="the number lies in several register ranges")
     out.append(got)
     blocked[seen] = True
-    matched_rows = set(pd.concat(out)["row"]) if out else set()
+    matched_rows = pd.concat(out)["row"].to_numpy() if out else np.zeros(0, dtype=np.int64)
     # 5. nearest
     if {"x", "y"} <= set(answers.columns) and {"x", "y"} <= set(register.columns) and len(register):
-        left = ~np.isin(label, list(matched_rows)) & answers["x"].notna().to_numpy() & answers["y"].notna().to_numpy()
+        left = ~pd.Index(label).isin(matched_rows) & answers["x"].notna().to_numpy() & answers["y"].notna().to_numpy()
         tree, okr = idx.tree() if left.any() else (None, None)
         if tree is not None:
             d, i = tree.query(answers.loc[left, ["x", "y"]].to_numpy(dtype=float), distance_upper_bound=tolerance_m)
             ok = np.isfinite(d)
-            ids = reg_ids[okr[i[ok]]]
+            reg = okr[i[ok]]
             rows = label[left][ok]
-            out.append(pd.DataFrame({"row": rows, "address_id": ids, "method": "nearest",
-                                     "distance_m": d[ok].round(1)}))
+            out.append(pd.DataFrame({"row": rows, "address_id": reg_ids[reg], "method": "nearest",
+                                     "distance_m": d[ok].round(1), "_reg": reg}))
             for r in rows:
                 notes.pop(r, None)
                 ambiguous.discard(r)
     res = pd.concat([o for o in out if len(o)], ignore_index=True) if any(len(o) for o in out) else \
-        pd.DataFrame(columns=["row", "address_id", "method"])
-    if len(res):  # (row, address) once; on codes, not on the id text
-        aid_codes = pd.factorize(res["address_id"].astype(object))[0]
+        pd.DataFrame(columns=["row", "address_id", "method", "_reg"])
+    unique_ids = idx.unique_ids() if len(res) else True
+    if len(res):  # (row, address) once; on codes (the register position where it stands for the id), not on text
+        aid_codes = res["_reg"].to_numpy(dtype=np.int64) if unique_ids else \
+            pd.factorize(res["address_id"].astype(object))[0]
         res = res[~pd.DataFrame({"r": res["row"].to_numpy(), "a": aid_codes}).duplicated().to_numpy()]
-    for r in set(res["row"]):
-        notes.pop(r, None)
+    positions = res["_reg"].to_numpy(dtype=np.int64) if unique_ids else None
+    res = res.drop(columns="_reg")
+    if notes:  # rows matched after all: no note (looked up for the noted rows only)
+        matched = pd.Index(res["row"].to_numpy())
+        for r in [k for k in notes if k in matched]:
+            notes.pop(r, None)
     for p in np.flatnonzero(~np.isin(label, res["row"].to_numpy())):
         notes.setdefault(label[p], "no register address with this street, number and postcode")
-    return Matching(res.reset_index(drop=True), notes, ambiguous)
+    return Matching(res.reset_index(drop=True), notes, ambiguous, positions)
 
 
 def match_addresses(answers: pd.DataFrame, register: pd.DataFrame, *, tolerance_m: float = 25.0) -> pd.DataFrame:

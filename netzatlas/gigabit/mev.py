@@ -425,19 +425,23 @@ def _dates(df: pd.DataFrame, out: pd.DataFrame, rows: pd.Series, headers: dict[s
 def _duplicates(out: pd.DataFrame, rows: pd.Series, rejects: list[Reject]) -> None:
     from netzatlas.gigabit.addressmatch import normalise_street, parse_house_number
 
-    street = out["street"].map(normalise_street, na_action="ignore").fillna("")
-    combo = out["house_number"].fillna("").astype(str) + "\x1f" + out["house_number_suffix"].fillna("").astype(str)
-    codes, uniques = pd.factorize(combo)
-    numbers = np.array([",".join(f"{n}{s}" for n, s in parse_house_number(*u.split("\x1f")).keys) or u
-                        for u in uniques] + [""], dtype=object)
+    # integer codes per column, each distinct value handled once: duplicated() over six text columns takes
+    # seconds, over codes milliseconds (cells are text or None here: equal codes = equal text)
+    st_codes, st_uniq = pd.factorize(out["street"].astype(object), use_na_sentinel=True)
+    street = _codes(np.array([normalise_street(u) for u in st_uniq] + [""], dtype=object))[st_codes]
+    hn_codes, hn_uniq = pd.factorize(out["house_number"].fillna("").astype(object))
+    sf_codes, sf_uniq = pd.factorize(out["house_number_suffix"].fillna("").astype(object))
+    pair_codes, pairs = pd.factorize(hn_codes.astype(np.int64) * max(len(sf_uniq), 1) + sf_codes)
+    combos = [f"{hn_uniq[p // max(len(sf_uniq), 1)]}\x1f{sf_uniq[p % max(len(sf_uniq), 1)]}" for p in pairs]
+    numbers = _codes(np.array([",".join(f"{n}{s}" for n, s in parse_house_number(*u.split("\x1f")).keys) or u
+                               for u in combos], dtype=object))[pair_codes]
     located = "lon" in out and out["lon"].notna().any()
     xy = (out["lon"].round(7).astype(str) + "," + out["lat"].round(7).astype(str)) if located else ""
-    parts = {"id": out["address_id"].fillna(""), "street": street, "number": numbers[codes], "xy": xy,
-             "postcode": out["postcode"].fillna(""), "technology": out["technology"].fillna(""),
-             "planned": out["planned_technology"].fillna("")}
-    # integer codes per column: duplicated() over six text columns takes seconds, over codes milliseconds
-    key = pd.DataFrame({k: pd.factorize(pd.Series(v, index=out.index).astype(str).astype(object))[0]
-                        for k, v in parts.items()}, index=out.index)
+    key = pd.DataFrame({"id": _codes(out["address_id"].fillna("")), "street": street, "number": numbers,
+                        "xy": pd.factorize(pd.Series(xy, index=out.index).astype(str).astype(object))[0],
+                        "postcode": _codes(out["postcode"].fillna("")),
+                        "technology": _codes(out["technology"].fillna("")),
+                        "planned": _codes(out["planned_technology"].fillna(""))}, index=out.index)
     dup = key.duplicated(keep=False)
     if dup.any():
         first = key[dup].groupby(list(key.columns)).ngroup()
@@ -446,6 +450,11 @@ def _duplicates(out: pd.DataFrame, rows: pd.Series, rejects: list[Reject]) -> No
             firsts.setdefault(g, rows[i])
         rejects += [_reject(rows[i], None, None, f"duplicate row (same address and technology as row {firsts[g]})")
                     for i, g in first.items() if rows[i] != firsts[g]]
+
+
+def _codes(values: pd.Series | np.ndarray) -> np.ndarray:
+    """Codes of text values (equal code = equal text)."""
+    return pd.factorize(np.asarray(values, dtype=object))[0]
 
 
 def vorvermarktung_flag(text: pd.Series) -> tuple[pd.Series, pd.Series]:
@@ -464,40 +473,67 @@ def to_supply(answers: pd.DataFrame, matches: pd.DataFrame) -> pd.DataFrame:
     technology, status); where several answer rows give the same one, the most specific match (address id, then
     street + number + postcode, …, range last) and then the first row wins, and the others are listed in
     ``attrs["overlaps"]`` (row, address_id, kept_row)."""
+    return supply_rows(answers, matches)[0]
+
+
+def supply_rows(answers: pd.DataFrame, matches: pd.DataFrame, positions: np.ndarray | None = None
+                ) -> tuple[pd.DataFrame, np.ndarray | None]:
+    """:func:`to_supply`, and for each supply row the register position of its address where ``positions`` (one
+    per match, equal exactly where the address ids are: ``Matching.positions``) is given — the address part of
+    the supply key without hashing the id text."""
     cols = ["address_id", "operator", "technology", "down_mbps", "up_mbps", "status", "planned_date", "binding",
             "vorvermarktung", "row", "method"]
     if matches.empty:
         empty = pd.DataFrame(columns=cols)
         empty.attrs["overlaps"] = pd.DataFrame(columns=["row", "address_id", "kept_row"])
-        return empty
-    m = matches[["row", "address_id", "method"]].merge(answers, left_on="row", right_index=True,
-                                                       suffixes=("_label", ""))
-    now = m[m["technology"].notna()]
+        return empty, (None if positions is None else np.zeros(0, dtype=np.int64))
+    left = matches[["row", "address_id", "method"]]
+    if positions is not None:
+        left = left.assign(_pos=np.asarray(positions, dtype=np.int64))
+    m = left.merge(answers, left_on="row", right_index=True, suffixes=("_label", ""))
+    now_m = now = m[m["technology"].notna()]
     now = pd.DataFrame({"address_id": now["address_id_label"] if "address_id_label" in now else now["address_id"],
                         "operator": now["operator"], "technology": now["technology"], "down_mbps": now["down_mbps"],
                         "up_mbps": now["up_mbps"], "status": "available", "planned_date": None, "binding": False,
                         "vorvermarktung": now["vorvermarktung"], "row": now["row"], "method": now["method"]})
-    plan = m[m["planned_technology"].notna()]
+    if positions is not None:
+        now["_pos"] = now_m["_pos"].to_numpy()
+    plan_m = plan = m[m["planned_technology"].notna()]
     plan = pd.DataFrame({"address_id": plan["address_id_label"] if "address_id_label" in plan else
                          plan["address_id"], "operator": plan["operator"], "technology": plan["planned_technology"],
                          "down_mbps": plan["planned_down_mbps"].fillna(0), "up_mbps": plan["planned_up_mbps"].fillna(0),
                          "status": "planned", "planned_date": plan["planned_date"],
                          "binding": plan["binding"].astype(bool), "vorvermarktung": plan["vorvermarktung"],
                          "row": plan["row"], "method": plan["method"]})
+    if positions is not None:
+        plan["_pos"] = plan_m["_pos"].to_numpy()
     s = pd.concat([now, plan], ignore_index=True)
-    s["_rank"] = s["method"].map(METHOD_RANK).fillna(9)
-    s = s.sort_values(["_rank", "row"], kind="stable")
+    codes, methods = pd.factorize(s["method"].astype(object))  # each method once; missing (code -1) ranks last
+    rank = np.array([METHOD_RANK.get(x, 9) for x in methods] + [9], dtype=float)[codes]
+    # the order in which rows win: rank, then row (stable); the frame itself stays in its order
+    order = pd.DataFrame({"rank": rank, "row": s["row"].to_numpy()}).sort_values(["rank", "row"], kind="stable"
+                                                                                 ).index.to_numpy()
     # the supply key (address, operator, technology, status) as one integer: hashing four text columns takes seconds
     code = np.zeros(len(s), dtype=np.int64)
     for c in ("address_id", "operator", "technology", "status"):
+        if c == "address_id" and positions is not None:  # the register position stands for the id
+            codes = s["_pos"].to_numpy(dtype=np.int64)
+            code = code * (int(codes.max(initial=0)) + 2) + (codes + 1)
+            continue
         codes, uniques = pd.factorize(s[c].astype(object))
         code = code * (len(uniques) + 1) + (codes + 1)
-    key = pd.Series(code, index=s.index)
-    dup = key.duplicated(keep="first").to_numpy()
-    lost = s[dup]
-    kept = pd.Series(s["row"].to_numpy()[~dup], index=code[~dup])
+    code = code[order]
+    dup_sorted = pd.Series(code).duplicated(keep="first").to_numpy()
+    lost = s.iloc[order[dup_sorted]]
+    kept = pd.Series(s["row"].to_numpy()[order[~dup_sorted]], index=code[~dup_sorted])
     overlaps = pd.DataFrame({"row": lost["row"].to_numpy(), "address_id": lost["address_id"].to_numpy(),
-                             "kept_row": kept.reindex(code[dup]).to_numpy()})
-    s = s[~dup].drop(columns="_rank").sort_index().reset_index(drop=True)
+                             "kept_row": kept.reindex(code[dup_sorted]).to_numpy()})
+    dup = np.zeros(len(s), dtype=bool)
+    dup[order[dup_sorted]] = True
+    if dup.any():
+        s = s[~dup].reset_index(drop=True)
+    kept_pos = None
+    if positions is not None:
+        kept_pos = s.pop("_pos").to_numpy(dtype=np.int64)
     s.attrs["overlaps"] = overlaps
-    return s
+    return s, kept_pos

@@ -17,6 +17,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from netzatlas.errors import FileFormatError
@@ -227,20 +228,36 @@ def _read_gpkg(p: Path) -> RawTable:
 def _tidy(t: RawTable) -> RawTable:
     """Drop unnamed all-empty columns (trailing separators) and all-empty rows (``;;;;``)."""
     df = t.frame
-    blank = df.isna() | (df == "")
-    keep_cols = [c for c in df.columns if not (str(c).startswith("Unnamed") and (len(df) == 0 or blank[c].all()))]
-    df = df[keep_cols]
+    gone = [k for k, c in enumerate(df.columns)
+            if str(c).startswith("Unnamed") and (len(df) == 0 or _blank(df.iloc[:, k]).all())]
+    if gone:  # (a copy only where a column goes)
+        df = df.iloc[:, [k for k in range(df.shape[1]) if k not in gone]]
+    rows = t.rows
     if len(df):
-        empty = blank[keep_cols].all(axis=1)
-        df, rows = df[~empty], t.rows[~empty]
-    else:
-        rows = t.rows
+        empty = np.arange(len(df))  # rows blank in every column so far: each column looked at only there
+        for k in range(df.shape[1]):
+            if not len(empty):
+                break
+            col = df.iloc[:, k]
+            empty = empty[_blank(col if len(empty) == len(df) else col.iloc[empty])]
+        if len(empty):
+            drop = np.zeros(len(df), dtype=bool)
+            drop[empty] = True
+            df, rows = df[~drop], t.rows[~drop]
     again = _repeated_header(df)
     if again.any():
         t.notes.append("header repeated on row(s) " + ", ".join(map(str, rows[again].head(10))) + ": dropped")
         df, rows = df[~again], rows[~again]
     t.frame, t.rows = df.reset_index(drop=True), rows.reset_index(drop=True)
     return t
+
+
+def _blank(col: pd.Series) -> np.ndarray:
+    """Missing or empty cells (text columns compared as an array, not cell by cell through pandas)."""
+    if isinstance(col.dtype, pd.StringDtype):
+        a = col.to_numpy(dtype=object)
+        return pd.isna(a) | (a == "")
+    return (col.isna() | (col == "")).to_numpy(dtype=bool)
 
 
 def _repeated_header(df: pd.DataFrame) -> pd.Series:
@@ -251,7 +268,13 @@ def _repeated_header(df: pd.DataFrame) -> pd.Series:
         return pd.Series(False, index=df.index)
     first = named[0]
     title = re.sub(r"\.\d+$", "", str(first)).strip().lower()
-    hit = df[first].astype(str).str.strip().str.lower() == title  # one column first: cheap on a million rows
+    col = df[first]
+    if isinstance(col.dtype, pd.StringDtype):  # text: each distinct value once
+        codes, uniq = pd.factorize(col)
+        same = (pd.Series(uniq, dtype=col.dtype).str.strip().str.lower() == title).to_numpy(dtype=bool)
+        hit = pd.Series(np.append(same, False)[codes], index=df.index)
+    else:
+        hit = col.astype(str).str.strip().str.lower() == title  # one column first: cheap on a million rows
     for i in df.index[hit]:
         hit[i] = all(str(df.at[i, c]).strip().lower() == re.sub(r"\.\d+$", "", str(c)).strip().lower()
                      or df.at[i, c] in ("", None) for c in named)

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from netzatlas.gigabit.addressmatch import METHODS, Matching, RegisterIndex, conflicts, index_register, match
-from netzatlas.gigabit.mev import to_supply, vorvermarktung_flag
+from netzatlas.gigabit.mev import supply_rows, vorvermarktung_flag
 
 __all__ = ["FileOutcome", "REPORT_COLUMNS", "build_outcome", "summary_row", "write_german_csv"]
 
@@ -55,12 +55,17 @@ class FileOutcome:
     covered_xy: np.ndarray | None = None
 
 
-def covered_points(idx: RegisterIndex, address_ids: pd.Series) -> np.ndarray | None:
-    """The register points (n × 2, storage CRS) of ``address_ids``, each address once; None without x/y."""
+def covered_points(idx: RegisterIndex, address_ids: pd.Series, positions: np.ndarray | None = None
+                   ) -> np.ndarray | None:
+    """The register points (n × 2, storage CRS) of ``address_ids``, each address once; None without x/y.
+    ``positions``: the register positions of ``address_ids`` where known (then the ids are not looked up)."""
     reg = idx.register
     if not {"x", "y"} <= set(reg.columns):
         return None
-    pos = idx.positions(pd.unique(address_ids.astype(str).to_numpy()))
+    if positions is not None:
+        pos = pd.unique(np.asarray(positions, dtype=np.int64))
+    else:
+        pos = idx.positions(pd.unique(address_ids.astype(str).to_numpy()))
     xy = reg[["x", "y"]].to_numpy(dtype=float)[pos[pos >= 0]]
     return xy[np.isfinite(xy).all(axis=1)]
 
@@ -81,9 +86,8 @@ def build_outcome(answers: pd.DataFrame, register: pd.DataFrame | RegisterIndex,
     for the "two binding plans" and "supply unknown to the register" conflicts."""
     register = register if isinstance(register, RegisterIndex) else index_register(register)
     m = match(answers, register, tolerance_m=tolerance_m)
-    supply = to_supply(answers, m.matches)
-    matched = set(m.matches["row"])
-    lost = pd.Series([i for i in answers.index if i not in matched], dtype=object)
+    supply, supply_pos = supply_rows(answers, m.matches, m.positions)
+    lost = pd.Series(answers.index[~answers.index.isin(m.matches["row"].to_numpy())].to_numpy(), dtype=object)
     unmatched = _answer_part(answers, lost)
     unmatched.insert(1, "reason", [m.notes.get(i, "not matched") for i in lost])
     unmatched.insert(2, "detail", None)
@@ -108,7 +112,7 @@ def build_outcome(answers: pd.DataFrame, register: pd.DataFrame | RegisterIndex,
     conf_rows = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=REPORT_COLUMNS)
     return FileOutcome(operator, file_name, source, answers, m, supply, unmatched[REPORT_COLUMNS],
                        conf_rows[REPORT_COLUMNS], list(answers.attrs.get("read_notes", [])),
-                       covered_points(register, supply["address_id"]) if len(supply) else None)
+                       covered_points(register, supply["address_id"], supply_pos) if len(supply) else None)
 
 
 def summary_row(o: FileOutcome) -> dict[str, object]:
