@@ -131,7 +131,10 @@ def parse_number(text: Any, decimal: str | None = None, unit_suffix: str | None 
         if not math.isfinite(f):
             raise ValueProblem("not a finite number")
         return f
-    s, factor = _unit(str(text).strip().replace("\u2212", "-"), unit_suffix)
+    s = str(text).strip().replace("\u2212", "-")
+    if s.startswith("'"):  # Excel's mark for "keep as text" ('7,5), left in a cell by some exports
+        s = s[1:].lstrip()
+    s, factor = _unit(s, unit_suffix)
     s = _strip_spaces(s)
     if _INT.fullmatch(s):
         return float(int(s)) * factor

@@ -368,6 +368,22 @@ def _external_ids(df: pd.DataFrame, rows: pd.Series, reasons: _Reasons) -> pd.Se
     return ext
 
 
+def _nul_characters(df: pd.DataFrame, reasons: _Reasons) -> None:
+    """Rows with a NUL character in a text value: PostgreSQL stores no NUL in text or JSON (a damaged file, or
+    UTF-16 read as another encoding)."""
+    geom_col = getattr(df, "_geometry_column_name", None)
+    for col in df.columns:
+        if col in (geom_col, ROW_COLUMN, PROBLEM_COLUMN, "properties") or not _is_text(df[col]):
+            continue
+        try:
+            nul = df[col].str.contains("\x00", regex=False, na=False).astype(bool)
+        except AttributeError:  # not only text (numbers, lists): value by value
+            nul = df[col].map(lambda v: isinstance(v, str) and "\x00" in v).astype(bool)
+        if nul.any():
+            reasons.add(nul, f"column {col}: the text holds a NUL character (\\x00), which cannot be stored; "
+                             "remove it (the file may be damaged or in another encoding)")
+
+
 def _extent_4326(geoms: gpd.GeoSeries, srid: int) -> tuple[float, float, float, float] | None:
     """The data's extent in degrees (for choosing the transformation valid there)."""
     b = shapely.bounds(np.asarray(geoms.values))
@@ -517,6 +533,7 @@ def prepare(
     if PROBLEM_COLUMN in df.columns:
         reasons.add(df[PROBLEM_COLUMN].notna(), df[PROBLEM_COLUMN])
     df["external_id"] = _external_ids(df, rows, reasons)
+    _nul_characters(df, reasons)
     if layer.geometry_type:
         df["geom"] = _geometries(df, layer, srid, reasons, boundary_4326, max_outside_m, repair, notes)
     if decimal is None:

@@ -10,7 +10,9 @@ mapped to the current ones. A file with the xlsx signature is read as xlsx whate
 Rows whose coordinates cannot be read (or lie outside ±90/±180), rows without a ``Ladeeinrichtungs-ID`` in the
 current layout, repeated ids and rows with more values than the header are left out and listed in
 ``gdf.attrs["rejects"]`` (:class:`~netzatlas.errors.Reject`: spreadsheet row / file line and reason). When more
-than :data:`MAX_REJECTED_SHARE` of the rows are rejected the file is refused (:class:`ImportRejected`).
+than :data:`MAX_REJECTED_SHARE` of the rows are rejected the file is refused (:class:`ImportRejected`). A CSV that
+ends in the middle of a row (a cut-off download) has that row rejected; a clip that leaves no station is refused
+(another region's file, or Breitengrad and Längengrad exchanged).
 """
 
 from __future__ import annotations
@@ -220,11 +222,23 @@ def _unique_names(header: list[str]) -> list[str]:
     return out
 
 
-def _read_records(p: Path) -> tuple[Iterable[Record] | None, str, list[str]]:
-    """(records or None if nothing matched, a description of the file for messages, widest line seen)."""
+def _cut_off(text: str) -> bool:
+    """Whether a CSV text may end in the middle of a row: no line break at its end (the row is checked further)."""
+    return bool(text) and not text.endswith(("\n", "\r"))
+
+
+def _ends_mid_row(text: str, cells: list[Any], width: int) -> bool:
+    """A CSV without a final line break whose last row has fewer fields than the header, or an open quote."""
+    last = text[text.rfind("\n") + 1:]
+    return len(cells) < width or last.count('"') % 2 == 1
+
+
+def _read_records(p: Path) -> tuple[Iterable[Record] | None, str, list[str], str | None]:
+    """(records or None if nothing matched, a description of the file for messages, widest line seen, the CSV
+    text when it ends without a line break — its last row may be cut off)."""
     data = p.read_bytes()
     if data[:4] == b"PK\x03\x04":
-        return _xlsx_records(p), "xlsx", []
+        return _xlsx_records(p), "xlsx", [], None
     text = _decode(p, data)
     if not text.strip():
         raise FileFormatError(f"{p.name}: the file is empty", hint="download the register file again")
@@ -232,15 +246,16 @@ def _read_records(p: Path) -> tuple[Iterable[Record] | None, str, list[str]]:
     for delimiter in CSV_DELIMITERS:
         found = _find_header(_csv_records(text, delimiter))
         if found is not None:
-            return _csv_records(text, delimiter), f"CSV separated by {delimiter!r}", []
+            cut = text if _cut_off(text) else None
+            return _csv_records(text, delimiter), f"CSV separated by {delimiter!r}", [], cut
         line = _widest_line(_csv_records(text, delimiter))
         widest = line if len(line) > len(widest) else widest
-    return None, "CSV", widest
+    return None, "CSV", widest, None
 
 
 def _read_table(p: Path) -> tuple[pd.DataFrame, str | None, list[Reject]]:
     """The data rows as text/number cells under the header's names (``_row``: file line / sheet row)."""
-    records, kind, widest = _read_records(p)
+    records, kind, widest, cut_text = _read_records(p)
     found = _find_header(records) if records is not None else None
     if found is None:
         if kind == "xlsx":
@@ -260,7 +275,9 @@ def _read_table(p: Path) -> tuple[pd.DataFrame, str | None, list[Reject]]:
             hint=f"columns found: {', '.join(c for c in cols if not c.startswith('_c'))}",
         )
     rows, numbers, rejects = [], [], []
+    last: Record = (0, [])
     for row, cells in rest:
+        last = (row, cells)
         if all(c is None for c in cells):
             continue
         if len(cells) > len(cols):  # a trailing separator is in the header too, so this is a shifted row
@@ -268,6 +285,10 @@ def _read_table(p: Path) -> tuple[pd.DataFrame, str | None, list[Reject]]:
             continue
         rows.append(cells[: len(cols)] + [None] * (len(cols) - len(cells)))
         numbers.append(row)
+    if cut_text is not None and numbers and numbers[-1] == last[0] and _ends_mid_row(cut_text, last[1], len(cols)):
+        cut = dict(zip(cols, rows.pop(), strict=True))
+        rejects.append(Reject(numbers.pop(), "the file ends in the middle of this row (the download was cut off?): "
+                                             "download the register again", _text(cut.get("Ladeeinrichtungs-ID"))))
     if not rows and not rejects:
         raise FileFormatError(f"{p.name}: the header (row {header_row}) is followed by no data rows")
     df = pd.DataFrame(rows, columns=cols, dtype=object)
@@ -404,6 +425,23 @@ def _clip_area(clip: shapely.Geometry | gpd.GeoDataFrame | gpd.GeoSeries) -> sha
     return clip
 
 
+def _refuse_all_outside(name: str, frame: pd.DataFrame, area: shapely.Geometry) -> None:
+    """None of the stations lies in the municipality: refused, saying whether Breitengrad and Längengrad look
+    exchanged (the stations would lie inside with the two swapped)."""
+    swapped = shapely.within(shapely.points(frame["lat"].to_numpy(), frame["lon"].to_numpy()), area)
+    if swapped.any():
+        raise FileFormatError(
+            f"{name}: none of the {len(frame):,} stations lies in the municipality, but {int(swapped.sum()):,} would "
+            "with Breitengrad and Längengrad exchanged: the two columns look swapped",
+            hint=f"exchange the values of the two columns (here: Breitengrad ~{area.centroid.y:.0f}, Längengrad "
+                 f"~{area.centroid.x:.0f})",
+        )
+    raise FileFormatError(
+        f"{name}: none of the {len(frame):,} stations lies in the municipality (the register of another region?)",
+        hint="import the register of Germany or of this region",
+    )
+
+
 def read_charging_register(
     path: str | Path, clip: shapely.Geometry | gpd.GeoDataFrame | None = None,
     progress: Callable[[int, int], None] | None = None,
@@ -448,7 +486,11 @@ def read_charging_register(
     )
     gdf["_row"] = gdf["_row"].astype(int)
     if clip is not None:
-        gdf = gdf[gdf.geometry.within(_clip_area(clip))]
+        area = _clip_area(clip)
+        inside = gdf.geometry.within(area)
+        if not inside.any():  # an empty import is never meant: another region's file, or the axes exchanged
+            _refuse_all_outside(p.name, frame, area)
+        gdf = gdf[inside]
     gdf = gdf.reset_index(drop=True)
     gdf.attrs["rejects"] = rejects
     gdf.attrs["stand"] = stand

@@ -7,6 +7,7 @@ without a stored result) or returns what was chosen with a note for the import r
 
 from __future__ import annotations
 
+import csv
 import re
 import zipfile
 from pathlib import Path
@@ -158,3 +159,33 @@ def refuse_formulas_without_values(path: Path, sheet_xml: str | None, name: str)
             "a program that does not calculate), so their values would be empty",
             hint="open the file in Excel or LibreOffice and save it again, or export it as CSV",
         )
+
+
+def utf16_without_bom(raw: bytes) -> str | None:
+    """``utf-16-le`` / ``utf-16-be`` when text looks like UTF-16 written without its BOM (every other byte NUL)."""
+    head = raw[:2000]
+    if len(head) < 8 or head.count(0) < len(head) // 3:
+        return None
+    odd, even = head[1::2].count(0), head[0::2].count(0)
+    if odd > 0.8 * len(head[1::2]) and even == 0:
+        return "utf-16-le"
+    if even > 0.8 * len(head[0::2]) and odd == 0:
+        return "utf-16-be"
+    return None
+
+
+def title_lines(lines: list[str], delim: str) -> int:
+    """How many of the first ``lines`` (split at ``\\n``) are a title block above the header: lines with at most one
+    filled field (``Stand: …;;;``, ``;;;``) before the first line with two or more; 0 when the first is the header."""
+    for i, cells in enumerate(csv.reader([line.rstrip("\r") for line in lines], delimiter=delim)):
+        if sum(1 for c in cells if c.strip()) >= 2:
+            return i
+    return 0
+
+
+def json_array(p: Path) -> bool:
+    """Whether a .geojson / .json file holds a bare JSON list (``[{"type": "Feature", …}, …]``)."""
+    if p.suffix.lower() not in (".geojson", ".json"):
+        return False
+    with p.open("rb") as fh:
+        return fh.read(64).lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"[")

@@ -7,8 +7,10 @@ are checked against the municipality later. Numbers in text cells are read by :m
 (decimal comma or point, declared or detected; ambiguous values refused).
 
 What spreadsheets and office tools leave in files is handled: a UTF-8 BOM, UTF-16 (by its BOM), a first line
-``sep=;``, trailing separators and empty ``;;;;`` rows, a title row above an XLSX header, hidden or empty sheets
-before the data, a WKT geometry column; what cannot be read safely is refused by
+``sep=;``, trailing separators and empty ``;;;;`` rows, a title row above an XLSX or CSV header, hidden or empty
+sheets before the data, a WKT geometry column, ``="007"`` cells, a DOS end-of-file mark, LibreOffice ODS sheets,
+a text export or an XLSX named ``.xls``, decimal degrees with a ``°``, eastings with their UTM zone and band in front
+(``32U 294409``); what cannot be read safely is refused by
 :mod:`netzatlas.registry.importers.file_checks` (web pages, doubled or unnamed header columns, password zips).
 A reader's per-row problem (an unreadable coordinate) goes into the ``_problem`` column and is reported with the row.
 """
@@ -37,8 +39,11 @@ from netzatlas.registry import textvalues
 from netzatlas.registry.importers import file_checks, wkt_column
 from netzatlas.registry.validate import PROBLEM_COLUMN, ROW_COLUMN
 
-LON_NAMES = ("lon", "lng", "longitude", "laengengrad", "längengrad", "x_wgs84")
-LAT_NAMES = ("lat", "latitude", "breitengrad", "y_wgs84")
+LON_NAMES = ("lon", "lng", "long", "longitude", "laengengrad", "längengrad", "lengtegraad", "x_wgs84")
+LAT_NAMES = ("lat", "latitude", "breitengrad", "breedtegraad", "y_wgs84")
+#: German short names (``Breite``/``Länge`` also mean width/length): used only when no x/y pair is found
+WEAK_LON_NAMES = ("länge", "laenge", "geogr. länge")
+WEAK_LAT_NAMES = ("breite", "geogr. breite")
 X_NAMES = ("x", "easting", "rechtswert", "east", "rw")
 Y_NAMES = ("y", "northing", "hochwert", "north", "hw")
 ID_NAMES = ("external_id", "id", "fid", "objectid", "uuid", "gml_id")
@@ -114,6 +119,9 @@ def _decode(path: Path, raw: bytes, encoding: str | None) -> str:
     if encoding is None:
         if raw[:2] in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE):
             encoding = "utf-16"
+        elif (utf16 := file_checks.utf16_without_bom(raw)) is not None:
+            raise FileFormatError(f"{path.name}: looks like UTF-16 text without a byte-order mark (every other byte "
+                                  "is 0)", hint=f"pass --encoding {utf16}")
         else:
             encoding = "utf-8-sig"
     try:
@@ -125,7 +133,8 @@ def _decode(path: Path, raw: bytes, encoding: str | None) -> str:
             f"{path.name}: line {line} is not valid {shown} (byte 0x{raw[exc.start]:02x})",
             hint="the file is in another encoding: pass --encoding latin-1 (or cp1252, as Windows and Excel write)",
         ) from None
-    return text.replace("\ufeff", "")  # also a BOM inside: files joined by copying
+    text = text.replace("\ufeff", "")  # also a BOM inside: files joined by copying
+    return text[:-1] if text.endswith("\x1a") else text  # DOS end-of-file mark (Ctrl-Z) of old tools
 
 
 def _separator(header: str, given: str | None) -> str:
@@ -148,8 +157,14 @@ def _read_csv(path: Path, encoding: str | None, sep: str | None, notes: list[str
         text = text[m.end():]
         first_line = 2
         notes.append(f"{path.name}: first line 'sep={m.group(1)}' (Excel's separator hint) read as the separator")
-    header = text.split("\n", 1)[0]
+    lines = text.split("\n", HEADER_SEARCH_ROWS)[:HEADER_SEARCH_ROWS]
+    header = next((line for line in lines if any(s in line for s in SEPARATORS)), lines[0])  # a title w/o any
     delim = _separator(header, sep)
+    title = file_checks.title_lines(lines, delim)
+    if title:  # a title block above the header, as exports write it
+        text = text[sum(len(line) + 1 for line in lines[:title]):]
+        first_line += title
+        notes.append(f"{path.name}: header on line {first_line} (the line(s) above were taken as a title)")
     file_checks.check_header(next(csv.reader(io.StringIO(text[:100_000]), delimiter=delim), []), path.name)
     try:
         df = pd.read_csv(io.StringIO(text), sep=delim, dtype=str, keep_default_na=False, na_values=[""],
@@ -165,11 +180,37 @@ def _read_csv(path: Path, encoding: str | None, sep: str | None, notes: list[str
                               hint="a value that holds the separator must be quoted, e.g. \"SRID=4326;POINT(6 50)\"; "
                                    "or pass --sep")
     df = _tidy(df, path, notes)
+    if '="' in text:
+        df = _excel_text_formulas(df, path, notes)
     again = file_checks.repeated_header(df)
     if again is not None:
         raise FileFormatError(f"{path.name}: line {again + first_line + 1} repeats the header (two files joined "
                               "into one?)", hint="remove the second header line (and check the rows after it)")
     return df, first_line + 1
+
+
+_EXCEL_TEXT = re.compile(r'="(.*)"')
+
+
+def _excel_text_formulas(df: pd.DataFrame, path: Path, notes: list[str]) -> pd.DataFrame:
+    """Cells written as ``="007"`` (Excel's way to keep leading zeros in a CSV) → their text ``007``."""
+    n = 0
+    for c in df.columns:
+        col = df[c]
+        if not _text_column(col):
+            continue
+        text = col.astype("string")
+        hit = text.str.fullmatch(_EXCEL_TEXT.pattern).fillna(False).astype(bool)
+        if hit.any():
+            df[c] = col.where(~hit, text.str.slice(2, -1).astype(object))
+            n += int(hit.sum())
+    if n:
+        notes.append(f'{path.name}: {n:,} cell(s) written as ="…" (Excel\'s text formula) read as their text')
+    return df
+
+
+def _text_column(col: pd.Series) -> bool:
+    return col.dtype == object or pd.api.types.is_string_dtype(col)
 
 
 def _tidy(df: pd.DataFrame, path: Path, notes: list[str]) -> pd.DataFrame:
@@ -250,6 +291,31 @@ def _read_xlsx(path: Path, sheet: str | None, notes: list[str]) -> tuple[pd.Data
     return _tidy(df, path, notes), h + 2
 
 
+def _read_ods(path: Path, sheet: str | None, notes: list[str]) -> tuple[pd.DataFrame, int]:
+    """A LibreOffice (ODS) sheet through GDAL, header in its first row; the sheet row of the first data row."""
+    try:
+        names = [str(n) for n in pyogrio.list_layers(path)[:, 0]]
+    except Exception:
+        raise FileFormatError(f"{path.name}: not a readable ODS spreadsheet",
+                              hint="open it in LibreOffice and save it again, or export it as .xlsx or CSV") from None
+    if sheet is not None and sheet not in names:
+        raise FileFormatError(f"{path.name}: no sheet {sheet!r}", hint=f"sheets: {', '.join(names)}")
+    if not names:
+        raise FileFormatError(f"{path.name}: the spreadsheet holds no sheet with data")
+    name = sheet or names[0]
+    if sheet is None and len(names) > 1:
+        notes.append(f"{path.name}: read the first sheet {name!r} (others: {', '.join(names[1:])}; choose one "
+                     "with --sheet)")
+    try:
+        df = pyogrio.read_dataframe(path, layer=name, read_geometry=False)
+    except Exception as exc:  # GDAL's errors for a damaged document
+        raise FileFormatError(f"{path.name}: sheet {name!r} cannot be read: {str(exc).strip()[:200]}",
+                              hint="open it in LibreOffice and save it again, or export it as .xlsx or CSV") from None
+    df = pd.DataFrame(df).astype(object).where(df.notna(), None)
+    df.index = pd.RangeIndex(len(df))
+    return _tidy(df, path, notes), 2
+
+
 # ---------------------------------------------------------------- coordinates
 def _find(columns: list[str], names: tuple[str, ...], given: str | None) -> str | None:
     if given:
@@ -277,12 +343,68 @@ def _zone_prefix(xs: pd.Series, crs: str, notes: list[str]) -> pd.Series:
     return xs
 
 
+_DECIMAL_DEGREES = r"\s*[+-]?\d+(?:[.,]\d+)?\s*°\s*"
+
+
+def _degree_sign(col: pd.Series, crs: str, notes: list[str]) -> pd.Series:
+    """Decimal degrees written with a degree sign (``6,0839°``) → without it (degrees/minutes/seconds stay and are
+    refused by row)."""
+    if crs != "EPSG:4326" or not _text_column(col):
+        return col
+    text = col.astype("string")
+    hit = text.str.fullmatch(_DECIMAL_DEGREES).fillna(False).astype(bool)
+    if not hit.any():
+        return col
+    if not any("degree sign" in n for n in notes):
+        notes.append(f"coordinates in decimal degrees with a degree sign (e.g. {text[hit].iloc[0].strip()}): "
+                     "read without it")
+    return col.where(~hit, text.str.replace("°", "", regex=False).str.strip().astype(object))
+
+
+def _zone_designator(col: pd.Series, crs: str, notes: list[str]) -> pd.Series:
+    """UTM eastings written with the zone and its latitude band in front (``32U 294409,40``) → without them, when
+    the zone is the CRS's; another zone is left to be refused by row."""
+    m = re.fullmatch(r"EPSG:(?:258|326)(\d\d)", crs)
+    if not m or not _text_column(col):
+        return col
+    pattern = rf"\s*{int(m.group(1))}\s?[C-HJ-NP-Xc-hj-np-x]\s+(\S.*)"
+    got = col.astype("string").str.extract(pattern, expand=False)
+    hit = got.notna()
+    if not hit.any():
+        return col
+    notes.append(f"eastings carry the UTM zone {int(m.group(1))} and its band in front (e.g. "
+                 f"{col[hit].iloc[0].strip()}): removed")
+    return col.where(~hit, got.astype(object))
+
+
+def _coordinates(col: pd.Series, decimal: str | None, crs: str, notes: list[str], easting: bool
+                 ) -> tuple[pd.Series, pd.Series]:
+    """(numbers, reason or None) of a coordinate column; values that are no number are read again without a degree
+    sign (``6,0839°``) or, for eastings, a UTM zone and band in front (``32U 294409,40``)."""
+    values, why = textvalues.numbers(col, decimal)
+    bad = why.notna()
+    if not bad.any():
+        return values, why
+    subset = col[bad]
+    cleaned = _degree_sign(subset, crs, notes)
+    cleaned = _zone_designator(cleaned, crs, notes) if easting else cleaned
+    if cleaned.equals(subset):
+        return values, why
+    again, again_why = textvalues.numbers(cleaned, decimal)
+    values, why = values.copy(), why.copy()
+    values[bad], why[bad] = again, again_why
+    return values, why
+
+
 def _table_to_gdf(df: pd.DataFrame, name: str, crs: str | None, x_col: str | None, y_col: str | None,
                   decimal: str | None, notes: list[str]) -> gpd.GeoDataFrame:
     cols = list(df.columns)
     lon, lat = _find(cols, LON_NAMES, x_col if x_col and crs in (None, "EPSG:4326") else None), None
     if lon is not None:
         lat = _find(cols, LAT_NAMES, y_col)
+    if (lon is None or lat is None) and not (x_col or y_col) and (_find(cols, X_NAMES, None) is None
+                                                                  or _find(cols, Y_NAMES, None) is None):
+        lon, lat = _find(cols, WEAK_LON_NAMES, None), _find(cols, WEAK_LAT_NAMES, None)
     if lon is None or lat is None:
         xc, yc = _find(cols, X_NAMES, x_col), _find(cols, Y_NAMES, y_col)
         wkt = wkt_column.wkt_column(cols) if (xc is None or yc is None) and not (x_col or y_col) else None
@@ -300,8 +422,8 @@ def _table_to_gdf(df: pd.DataFrame, name: str, crs: str | None, x_col: str | Non
     crs = crs or "EPSG:4326"
     if decimal is None:
         decimal = textvalues.detect_decimal(pd.concat([df[lon].dropna(), df[lat].dropna()]).tolist())
-    xs, xwhy = textvalues.numbers(df[lon], decimal)
-    ys, ywhy = textvalues.numbers(df[lat], decimal)
+    xs, xwhy = _coordinates(df[lon], decimal, crs, notes, easting=True)
+    ys, ywhy = _coordinates(df[lat], decimal, crs, notes, easting=False)
     xs = _zone_prefix(xs, crs, notes)
     problem = pd.Series([None] * len(df), index=df.index, dtype=object)
     for col, why, vals in ((lon, xwhy, df[lon]), (lat, ywhy, df[lat])):
@@ -361,6 +483,13 @@ def _read_vector(p: Path, layer: str | None, encoding: str | None, notes: list[s
         raise FileFormatError(f"{p.name}: cannot be read as a vector file",
                               hint="the file may be truncated or damaged") from None
     except pyogrio.errors.DataSourceError as exc:
+        if ".shx" in str(exc).lower():
+            raise FileFormatError(f"{p.name}: the Shapefile's index file {p.with_suffix('.shx').name} is missing",
+                                  hint="a Shapefile is several files: put the .shx (and .dbf, .prj) beside the "
+                                       ".shp, or ask for the complete set (or a zip of it)") from None
+        if file_checks.json_array(p):
+            raise FileFormatError(f"{p.name}: is a JSON list of features, not a GeoJSON FeatureCollection",
+                                  hint='wrap the list: {"type": "FeatureCollection", "features": [...]}') from None
         detail = str(exc).split(":")[-1].strip() if "not recognized" not in str(exc) else "format not recognized"
         raise FileFormatError(
             f"{p.name}: cannot be read as a vector file ({detail})",
@@ -383,10 +512,14 @@ def _kind(p: Path) -> str:
         head = fh.read(8)
     if head[:4] == b"PK\x03\x04" and p.suffix.lower() in XLSX_SUFFIXES:
         return "xlsx"
-    if head[:4] == b"PK\x03\x04" and p.suffix.lower() in TEXT_SUFFIXES:  # a workbook saved under a .csv name
+    if head[:4] == b"PK\x03\x04" and p.suffix.lower() in (*TEXT_SUFFIXES, ".xls"):  # a workbook under a .csv name
         return "xlsx" if file_checks.is_workbook(p) else "zip"
     if head[:8] == b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1":
         return "xls"
+    if p.suffix.lower() == ".ods":
+        return "ods"
+    if p.suffix.lower() == ".xls" and head[:4] != b"PK\x03\x04":  # a web application's text export named .xls
+        return "text"
     if p.suffix.lower() in TEXT_SUFFIXES:
         return "text"
     if p.suffix.lower() in XLSX_SUFFIXES:
@@ -436,8 +569,11 @@ def read_any(
             raise FileFormatError(f"{p.name}: is a zip archive, not a text file", hint="unpack it or rename it .zip")
         if kind == "xlsx" and p.suffix.lower() not in XLSX_SUFFIXES:
             notes.append(f"{p.name}: is an Excel workbook (XLSX) under a {p.suffix} name: read as XLSX")
-        if kind in ("text", "xlsx"):
-            df, first = _read_csv(p, encoding, sep, notes) if kind == "text" else _read_xlsx(p, sheet, notes)
+        if kind == "text" and p.suffix.lower() not in TEXT_SUFFIXES:
+            notes.append(f"{p.name}: is a text table, not an Excel workbook, under a {p.suffix} name: read as text")
+        if kind in ("text", "xlsx", "ods"):
+            df, first = (_read_csv(p, encoding, sep, notes) if kind == "text" else _read_xlsx(p, sheet, notes)
+                         if kind == "xlsx" else _read_ods(p, sheet, notes))
             rows = df.index.to_numpy() + first
             if mark is None:
                 mark = file_decimal(df)
@@ -465,9 +601,15 @@ def _read_geofile(p: Path, layer: str | None, crs: str | None, encoding: str | N
     gdf = _read_vector(p, layer, encoding, notes)
     if len(gdf) == 0:
         raise FileFormatError(f"{p.name}: the file holds no features")
+    if p.suffix.lower() == ".dbf":
+        raise FileFormatError(f"{p.name}: a Shapefile's .dbf holds only the attributes; the geometries are in "
+                              f"{p.with_suffix('.shp').name}",
+                              hint="import the .shp with its .shx, .dbf and .prj beside it (or a zip of them)")
     if not isinstance(gdf, gpd.GeoDataFrame) or gdf.geometry.isna().all():
+        json_hint = "GeoJSON coordinates are numbers ([6.0839, 50.7753]), not text; " if p.suffix.lower() in (
+            ".geojson", ".json") else ""
         raise FileFormatError(f"{p.name}: the features have no geometry",
-                              hint="for a table with coordinate columns use a .csv or .xlsx file")
+                              hint=f"{json_hint}for a table with coordinate columns use a .csv or .xlsx file")
     if crs is not None:
         if gdf.crs is not None and gdf.crs != pyproj.CRS.from_user_input(crs):
             raise CRSError(f"{p.name} declares {gdf.crs.to_string()} but --crs {crs} was given",
