@@ -251,16 +251,14 @@ REFUSED = {
 }
 
 
-@pytest.mark.parametrize("case", sorted(IMPORTED))
-def test_imported(aachen_loaded, conn, tmp_path, case):
-    make, options, expected = IMPORTED[case]
-    path = make(tmp_path)
-    operator = f"Holdout-{case}"
+def assert_imported(conn, out: Path, path: Path, operator: str, mev: str, options: list[str],
+                    expected: dict[tuple, tuple]) -> None:
+    """``mev-import`` of ``path`` succeeds with exactly the ``expected`` supply rows (key → leading values), one
+    history row each, one import record and the report files of one operator."""
     before = _state(conn)
-    out = tmp_path / "out"
-    result = _run(str(path), "--operator", operator, "--mev", "mev-holdout", "--out", str(out), *options)
+    result = _run(str(path), "--operator", operator, "--mev", mev, "--out", str(out), *options)
     assert result.exit_code == 0, result.output
-    got = _supply(conn, f"mev:mev-holdout:{operator}")
+    got = _supply(conn, f"mev:{mev}:{operator}")
     assert set(got) == set(expected), (got, result.output)
     for key, values in expected.items():
         assert got[key][:len(values)] == values, (key, got[key])
@@ -268,9 +266,14 @@ def test_imported(aachen_loaded, conn, tmp_path, case):
     assert after["registry.broadband_supply"] - before["registry.broadband_supply"] == len(expected)
     assert after["audit.change"] - before["audit.change"] == len(expected)
     assert after["registry.mev_import"] == before["registry.mev_import"] + 1
-    slug = operator
-    assert {p.name for p in out.iterdir()} == {f"{slug}_{k}.csv" for k in ("summary", "unmatched", "conflicts")} | \
-        {"summary.csv"}
+    assert {p.name for p in out.iterdir()} == {f"{operator}_{k}.csv" for k in ("summary", "unmatched", "conflicts")} \
+        | {"summary.csv"}
+
+
+@pytest.mark.parametrize("case", sorted(IMPORTED))
+def test_imported(aachen_loaded, conn, tmp_path, case):
+    make, options, expected = IMPORTED[case]
+    assert_imported(conn, tmp_path / "out", make(tmp_path), f"Holdout-{case}", "mev-holdout", options, expected)
 
 
 def test_unreadable_house_numbers_are_reported(aachen_loaded, conn, tmp_path):

@@ -95,7 +95,8 @@ def mev_import(paths: list[Path] = typer.Argument(..., help="Answer files, one p
                                                 "a value that reads two ways is refused)."),
                encoding: str = typer.Option(None, "--encoding", help="Force the CSV encoding (default: detected)."),
                separator: str = typer.Option(None, "--separator", help="Force the CSV separator: ';', ',' or tab."),
-               sheet: str = typer.Option(None, "--sheet", help="xlsx: the sheet to read (default: the first)."),
+               sheet: str = typer.Option(None, "--sheet", help="xlsx: the sheet to read; GeoPackage: the layer "
+                                         "(default: the one sheet or layer holding answer columns)."),
                out: Path = typer.Option(None, "--out", help="Report folder (default NETZATLAS_HOME/output/mev/<mev>)."),
                ref: str = REF) -> None:
     """Import Markterkundungsverfahren answers in ONE transaction: validate every row (numbers, dates, units),

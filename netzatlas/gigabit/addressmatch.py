@@ -19,6 +19,7 @@ Rules:
 - numbers: every Unicode decimal digit counts as a digit (``١٢`` = 12, full-width ``１２`` = 12); what follows the
   digits is the suffix, normalised (NFKC, lower case, spaces dropped): "12a" = "12 A" = "12" + suffix "a",
   "12/1" = 12 + "/1", "21¹" = 21 + "1", "12½" = 12 + "1/2"; no leading digit ("½", "", "o. Nr.") → unreadable;
+  an answer's number a spreadsheet turned into a date ("12. Dez", "01.12.2026") → unreadable, with that reason;
 - lists ``108,110`` / ``24; 24a; 26`` (as OSM writes them) name each of their numbers;
 - ranges ``12-14`` (also ``–``, ``—``, ``bis``) follow ONE side of the street, as German numbering does: the
   numbers of the same parity from one end to the other ("13-15" = 13 and 15, never 14). A range whose ends differ in
@@ -49,6 +50,10 @@ _LETTERS = re.compile(r"^(\d+)\s*([a-z]?)\s*-\s*([a-z])$")
 _AND = re.compile(r"(?<=[\da-z])\s+(?:u\.?|und|&|\+)\s*(?=\d)|\s*[&+]\s*(?=\d)")
 _FLOAT = re.compile(r"^(\d+)[.,]0+$")
 _SINGLE = re.compile(r"^(\d+)(.*)$", re.DOTALL)
+_MONTHS = r"(?:jan|feb|m(?:ä|ae)?r|mrz|apr|mai|may|jun|jul|aug|sep|o[kc]t|nov|de[zc])[a-zäöü]*\.?"
+#: A house number a spreadsheet turned into a date ("12-1" → "12. Jan", "12/1/26" → "12.01.2026", ISO from xlsx)
+_DATE_LIKE = re.compile(rf"^(?:\d{{1,2}}\.?\s*-?{_MONTHS}(?:\s*-?\d{{2,4}})?|{_MONTHS}\s*-?\d{{1,4}}|"
+                        r"\d{1,2}\.\d{1,2}\.\d{2,4}|\d{4}-\d{2}-\d{2}(?: \d{2}:\d{2}(?::\d{2})?)?)$")
 METHODS = ("address_id", "street+number+postcode", "street+number", "range", "nearest")
 
 
@@ -92,12 +97,20 @@ def _blank(value: object) -> bool:
     return value is None or (isinstance(value, float) and np.isnan(value)) or value is pd.NA or value is pd.NaT
 
 
+def _no_number(value: str, v: str) -> str:
+    """Why a cell names no number: empty, or a date a spreadsheet made of it."""
+    if not v:
+        return "no house number"
+    return (f"house number {value!r} looks like a date (a spreadsheet turned \"12-1\" or \"12/1\" into one?); "
+            "write the number as text")
+
+
 @lru_cache(maxsize=100_000)
 def _parse_cached(value: str, suffix: str, both_sides: bool, register: bool) -> ParsedNumber:
     v = _ascii_digits(value).translate(_DASHES).strip().lower()
     v = re.sub(r"\s+", " ", v)
-    if not v:
-        return ParsedNumber(problem="no house number")
+    if not v or (not register and _DATE_LIKE.match(v)):
+        return ParsedNumber(problem=_no_number(value, v))
     v = _FLOAT.sub(r"\1", v)  # a number column written as a float by a spreadsheet: "12.0", "12,0"
     v = _AND.sub(",", v)  # "12 u. 14", "12 und 14", "12 & 14", "12 + 14": a list
     if "," in v or ";" in v:  # a list, as OSM writes it: "108,110", "24; 24a; 26"

@@ -2,13 +2,16 @@
 
 Accepted files (:mod:`netzatlas.gigabit.mev_read`): CSV (``;``, ``,`` or tab; UTF-8, UTF-8 with BOM, Windows-1252 /
 Latin-1; title lines above the header, ``sep=;``, trailing separators and empty rows are fine), xlsx (first sheet
-or a named one), GeoPackage. Columns (German or English names, case, spaces and units in brackets ignored):
+or a named one), GeoPackage / GeoJSON / Shapefile / FlatGeobuf points (the layer named with ``sheet``, else the one
+with answer columns). Columns (German or English names, case, spaces and units in brackets ignored):
 address id (optional), street, house number, suffix, postcode, city, current download / upload (reliably
 available, Mbit/s unless a unit is written in the cell or the header), current technology, planned technology,
 planned download / upload, planned date (the milestone), binding (yes/no), pre-marketing (Vorvermarktung,
 optional, kept as written), both-sided range (optional yes/no), lon/lat or Rechtswert/Hochwert (UTM; optional, then
-street and number may be missing). Also: one "Download/Upload" column ("100/40"), one "Adresse" column
-("Königstraße 12 a"); totals lines at the end are dropped with a note.
+street and number may be missing). A file may hold planned columns only (no current technology and speeds);
+the Gigabitbüro template's names (Versorgung Ist / Plan Download, Technologie Ist / Plan, Eigenwirtschaftlich
+verbindlich) are understood; a dash in a cell means "nothing". Also: one "Download/Upload" column ("100/40"), one
+"Adresse" column ("Königstraße 12 a"); totals lines at the end are dropped with a note.
 
 Numbers and dates are read by :mod:`netzatlas.gigabit.numbers`; a value that reads two ways is refused, never
 guessed. Every problem is reported with its row, column and value; one bad row refuses the file.
@@ -38,18 +41,22 @@ ALIASES = {
     "postcode": ["postcode", "plz", "postleitzahl", "zip"],
     "city": ["city", "ort", "gemeinde", "ortsname"],
     "down_mbps": ["dl_mbps_now", "download", "down_mbps", "download_mbit", "download_aktuell", "bandbreite_download",
-                  "dl", "downstream"],
+                  "dl", "downstream", "versorgung_ist_download", "download_ist"],
     "up_mbps": ["ul_mbps_now", "upload", "up_mbps", "upload_mbit", "upload_aktuell", "bandbreite_upload", "ul",
-                "upstream"],
-    "technology": ["technology_now", "technologie", "technology", "technologie_aktuell", "anschlusstechnologie"],
-    "planned_technology": ["planned_technology", "technologie_geplant", "geplante_technologie"],
+                "upstream", "versorgung_ist_upload", "upload_ist"],
+    "technology": ["technology_now", "technologie", "technology", "technologie_aktuell", "anschlusstechnologie",
+                   "technologie_ist", "versorgung_ist_technologie",
+                   "technologi"],  # "technologie" as a shapefile keeps it (10 characters)
+    "planned_technology": ["planned_technology", "technologie_geplant", "geplante_technologie", "technologie_plan",
+                           "versorgung_plan_technologie"],
     "planned_down_mbps": ["planned_dl_mbps", "download_geplant", "planned_down_mbps", "geplanter_download",
-                          "planned_download", "download_planned"],
+                          "planned_download", "download_planned", "versorgung_plan_download", "download_plan"],
     "planned_up_mbps": ["planned_ul_mbps", "upload_geplant", "planned_up_mbps", "geplanter_upload", "planned_upload",
-                        "upload_planned"],
+                        "upload_planned", "versorgung_plan_upload", "upload_plan"],
     "planned_date": ["planned_date", "datum_geplant", "inbetriebnahme", "meilenstein", "fertigstellung",
                      "ausbau_bis", "geplante_inbetriebnahme"],
-    "binding": ["binding_commitment", "verbindlich", "binding", "verbindliche_zusage"],
+    "binding": ["binding_commitment", "verbindlich", "binding", "verbindliche_zusage",
+                "eigenwirtschaftlich_verbindlich", "ausbau_verbindlich"],
     "vorvermarktung": ["vorvermarktung", "pre_marketing", "premarketing"],
     "both_sides": ["both_sides", "beidseitig", "bereich_beidseitig", "range_both_sides"],
     "operator": ["operator", "betreiber", "netzbetreiber"],
@@ -64,13 +71,15 @@ NUMBER_COLUMNS = ("down_mbps", "up_mbps", "planned_down_mbps", "planned_up_mbps"
 TECHNOLOGIES = {
     "ftth": "ftth", "fttb": "fttb", "ftth/b": "fttb", "fttb/h": "fttb", "glasfaser": "ftth",
     "fttc": "fttc_vdsl", "vdsl": "fttc_vdsl", "vdsl2": "fttc_vdsl", "vectoring": "fttc_vdsl", "fttc_vdsl": "fttc_vdsl",
-    "super-vectoring": "supervectoring", "supervectoring": "supervectoring",
+    "super-vectoring": "supervectoring", "supervectoring": "supervectoring", "svdsl": "supervectoring",
     "adsl": "adsl", "dsl": "adsl",
     "hfc-d3.1": "docsis31", "docsis 3.1": "docsis31", "docsis31": "docsis31", "kabel 3.1": "docsis31",
     "hfc-d3.0": "docsis30", "docsis 3.0": "docsis30", "docsis30": "docsis30", "kabel": "docsis30", "hfc": "docsis30",
     "koax": "docsis30", "koaxial": "docsis30", "tv-kabel": "docsis30",
     "fwa": "fwa", "richtfunk": "fwa", "lte": "lte", "5g": "5g", "satellit": "satellite", "satellite": "satellite",
 }
+#: Fibre architectures: they do not say whether the fibre reaches the home or the building (FTTH or FTTB?).
+_ARCHITECTURES = {"gpon", "xgspon", "xgpon", "ngpon2", "pon", "p2p", "ptp", "aon", "pointtopoint"}
 _GENERIC_TECH = {"glasfaser", "kabel", "koax", "koaxial", "dsl", "tvkabel"}
 _TECH_KEY = {re.sub(r"[\s\-_.()/]", "", k): v for k, v in TECHNOLOGIES.items()}
 KNOWN_TECHNOLOGIES = ", ".join(sorted({"FTTH", "FTTB", "FTTH/B", "Glasfaser", "FTTC", "VDSL", "VDSL2", "Vectoring",
@@ -78,7 +87,9 @@ KNOWN_TECHNOLOGIES = ", ".join(sorted({"FTTH", "FTTB", "FTTH/B", "Glasfaser", "F
                                        "DOCSIS 3.1", "Kabel", "Kabel 3.1", "Koax", "FWA", "Richtfunk", "LTE", "5G",
                                        "Satellit"}))
 YES = {"ja", "j", "yes", "y", "true", "1", "1.0", "x", "wahr"}
-NO = {"nein", "n", "no", "false", "0", "0.0", "", "falsch"}
+NO = {"nein", "n", "no", "false", "0", "0.0", "", "falsch", "-", "–", "—"}  # a dash: "nothing", as in a speed
+#: In the binding column the word itself answers ("verbindlich" / "unverbindlich", as the templates offer them).
+BINDING_YES, BINDING_NO = YES | {"verbindlich"}, NO | {"unverbindlich", "nicht verbindlich"}
 #: Preference when two rows of one file give the same supply row: the more specific match wins.
 METHOD_RANK = {"address_id": 0, "street+number+postcode": 1, "street+number": 2, "nearest": 3, "range": 4}
 
@@ -121,7 +132,9 @@ def _rename(df: pd.DataFrame, name: str) -> tuple[pd.DataFrame, dict[str, str]]:
     df = _split_down_up(df, norm, mapping, original)
     df = _split_address(df, norm, mapping, original)
     located = {"lon", "lat"} <= set(df.columns) or {"east", "north"} <= set(df.columns)
-    missing = [c for c in REQUIRED if c not in df.columns and not (located and c in ("street", "house_number"))]
+    plans_only = "planned_technology" in df.columns and not {"down_mbps", "up_mbps", "technology"} & set(df.columns)
+    missing = [c for c in REQUIRED if c not in df.columns and not (located and c in ("street", "house_number"))
+               and not (plans_only and c in ("down_mbps", "up_mbps", "technology"))]
     if missing:
         raise FileFormatError(f"{name}: missing column(s) {', '.join(missing)}",
                               hint="expected e.g. strasse, hnr, plz, download, upload, technologie (found: "
@@ -192,13 +205,17 @@ def _split_address(df: pd.DataFrame, norm: dict[object, str], mapping: dict[obje
     return df
 
 
+#: Cells that say "nothing": empty, a spreadsheet's missing value, a dash ("-" for "no plan")
+BLANK = {"", "nan", "none", "nat", "-", "–", "—"}
+
+
 def _text(s: pd.Series) -> pd.Series:
-    """Cells as stripped text, blank → None (each distinct value handled once)."""
+    """Cells as stripped text, blank or a dash → None (each distinct value handled once)."""
     codes, uniq = pd.factorize(s.astype(object), use_na_sentinel=True)
     values = np.empty(len(uniq) + 1, dtype=object)  # the last one (None) for the missing cells (code -1)
     for k, u in enumerate(uniq):
         t = (str(int(u)) if isinstance(u, float) and u.is_integer() else str(u)).strip()
-        values[k] = None if t == "" or t.lower() in ("nan", "none", "nat") else t
+        values[k] = None if t == "" or t.lower() in BLANK else t
     return pd.Series(values[codes], index=s.index, dtype=object)
 
 
@@ -214,11 +231,20 @@ def _technology(text: str) -> str | None:
     return codes.pop() if len(codes) == 1 else None
 
 
-def _yes_no(s: pd.Series, col: str, rows: pd.Series, rejects: list[Reject]) -> pd.Series:
+def _unknown_technology(text: str) -> str:
+    """Why a technology is refused: a fibre architecture (GPON, P2P) names no FTTH / FTTB, else unknown."""
+    if re.sub(r"[\s\-_.()/]", "", text.lower()) in _ARCHITECTURES:
+        return ("names the fibre architecture, not whether the fibre reaches the home or the building: write FTTH "
+                "or FTTB")
+    return f"unknown technology (known: {KNOWN_TECHNOLOGIES})"
+
+
+def _yes_no(s: pd.Series, col: str, rows: pd.Series, rejects: list[Reject], yes_words: set[str] = YES,
+            no_words: set[str] = NO) -> pd.Series:
     codes, uniq = pd.factorize(s.astype(object), use_na_sentinel=True)
-    words = [str(u).strip().lower() for u in uniq] + [""]  # each distinct cell once; missing (code -1) = ""
-    yes = np.array([w in YES for w in words], dtype=bool)[codes]
-    bad = ~np.array([w in YES or w in NO or w in ("nan", "none") for w in words], dtype=bool)[codes]
+    words = [" ".join(str(u).lower().split()) for u in uniq] + [""]  # each distinct cell once; missing (-1) = ""
+    yes = np.array([w in yes_words for w in words], dtype=bool)[codes]
+    bad = ~np.array([w in yes_words or w in no_words or w in ("nan", "none") for w in words], dtype=bool)[codes]
     rejects += [_reject(rows[i], col, s[i], "is not yes/no (ja/nein)") for i in s.index[bad]]
     return pd.Series(yes, index=s.index)
 
@@ -254,7 +280,7 @@ def read_answers(path: str | Path, operator: str | None, *, reference_date: date
         known = {u: None if u is None else _technology(str(u)) for u in pd.unique(raw_t.astype(object))}
         mapped = raw_t.astype(object).map(known)
         bad = mapped.isna() & raw_t.notna()
-        rejects += [_reject(rows[i], headers.get(c, c), raw_t[i], f"unknown technology (known: {KNOWN_TECHNOLOGIES})")
+        rejects += [_reject(rows[i], headers.get(c, c), raw_t[i], _unknown_technology(str(raw_t[i])))
                     for i in df.index[bad]]
         out[c] = mapped.astype(object).where(mapped.notna(), None)
     empty = out["technology"].isna() & out["planned_technology"].isna() & out[list(NUMBER_COLUMNS)].isna().all(axis=1)
@@ -277,7 +303,8 @@ def read_answers(path: str | Path, operator: str | None, *, reference_date: date
                         "a planned technology needs the planned download and upload speeds")
                 for i in df.index[no_pspeed] if rows[i] not in flagged]
     _dates(df, out, rows, headers, ref, rejects)
-    out["binding"] = _yes_no(df["binding"], headers["binding"], rows, rejects) if "binding" in df else False
+    out["binding"] = _yes_no(df["binding"], headers["binding"], rows, rejects, BINDING_YES, BINDING_NO) \
+        if "binding" in df else False
     out["both_sides"] = _yes_no(df["both_sides"], headers["both_sides"], rows, rejects) if "both_sides" in df \
         else False
     _duplicates(out, rows, rejects)

@@ -3,9 +3,10 @@
 CSV: encoding detected (UTF-8, UTF-8 with BOM, else Windows-1252, else Latin-1) unless given; separator ``;``,
 ``,`` or tab detected from the header line (or a first line ``sep=;``); CRLF; trailing separators and empty
 rows ignored; title lines above the header skipped (the header is the first of the first 20 lines that names at
-least two known columns). xlsx: the first sheet (or the one named), the same header search. GeoPackage: the
-first layer, with lon/lat taken from the points. Every cell stays as it was written (text), so numbers and dates
-are read by :mod:`netzatlas.gigabit.numbers` with their row.
+least two known columns). xlsx: the first sheet (or the one named), the same header search. GeoPackage, GeoJSON,
+Shapefile, FlatGeobuf: points (3D, MultiPoints of one part too) with lon/lat taken from them; of several layers the
+one named (``sheet``) or the one with answer columns. Every cell stays as it was written (text), so numbers and
+dates are read by :mod:`netzatlas.gigabit.numbers` with their row.
 """
 
 from __future__ import annotations
@@ -130,8 +131,8 @@ def read_table(path: Path, *, known: set[str], encoding: str | None = None, sepa
     suffix = p.suffix.lower()
     if suffix in (".xlsx", ".xlsm", ".xls"):
         return _read_excel(p, known, sheet)
-    if suffix == ".gpkg":
-        return _read_gpkg(p)
+    if suffix in GEO_FORMATS:
+        return _read_geo(p, GEO_FORMATS[suffix], known, sheet)
     text, enc = _decode(p.read_bytes(), encoding, p.name)
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     sep, skip = _pick_separator(text, separator, p.name)
@@ -210,19 +211,83 @@ def _unique(names: list[str]) -> list[str]:
     return out
 
 
-def _read_gpkg(p: Path) -> RawTable:
+#: Geodata read as points with attributes (suffix → the format's name in messages)
+GEO_FORMATS = {".gpkg": "GeoPackage", ".geojson": "GeoJSON", ".json": "GeoJSON", ".shp": "Shapefile",
+               ".fgb": "FlatGeobuf"}
+
+
+def _answer_layer(p: Path, kind: str, known: set[str], layer: str | None) -> str | None:
+    """The layer named, else the one layer whose fields name answer columns (a "Hinweise" layer is skipped);
+    several → refused (as sheets are)."""
     import pyogrio
 
     try:
-        gdf = pyogrio.read_dataframe(p)
+        names = [str(n) for n in pyogrio.list_layers(p)[:, 0]]
     except Exception as exc:
-        raise FileFormatError(f"{p.name}: cannot be read as GeoPackage ({exc})") from exc
-    df = pd.DataFrame(gdf.drop(columns=gdf.geometry.name)).astype(object)
-    if gdf.crs is not None and len(gdf):
-        g = gdf.to_crs(4326).geometry
-        df["lon"], df["lat"] = g.x.to_numpy(), g.y.to_numpy()
+        raise FileFormatError(f"{p.name}: cannot be read as {kind} ({exc})") from exc
+    if layer is not None:
+        if layer not in names:
+            raise FileFormatError(f"{p.name}: no layer {layer!r}", hint=f"layers: {', '.join(names)}")
+        return layer
+    if len(names) <= 1:
+        return None
+    hits = [n for n in names if sum(normalise_header(f) in known for f in pyogrio.read_info(p, layer=n)["fields"]) >= 2]
+    if len(hits) > 1:
+        raise FileFormatError(f"{p.name}: {len(hits)} layers hold answers ({', '.join(hits)})",
+                              hint="import one layer at a time with --sheet LAYER (and its --operator)")
+    return hits[0] if hits else names[0]
+
+
+def _read_geo(p: Path, kind: str = "GeoPackage", known: set[str] | None = None, layer: str | None = None
+              ) -> RawTable:
+    import pyogrio
+
+    if p.suffix.lower() == ".shp" and not any(p.with_suffix(x).exists() for x in (".dbf", ".DBF")):
+        raise FileFormatError(f"{p.name}: cannot be read as Shapefile: its .dbf (the table with the answers) is "
+                              "missing", hint=f"put {p.stem}.dbf (and .shx, .prj, .cpg) beside {p.name}")
+    if layer is not None or kind == "GeoPackage":
+        layer = _answer_layer(p, kind, known or set(), layer)
+    try:
+        gdf = pyogrio.read_dataframe(p, layer=layer)
+    except Exception as exc:
+        raise FileFormatError(f"{p.name}: cannot be read as {kind} ({exc})") from exc
+    if len(gdf) == 0:
+        raise FileFormatError(f"{p.name}: the {kind} has no features" + (f" in layer {layer!r}" if layer else ""))
+    notes = [f"{kind}: row = feature number"] + ([f"layer {layer!r}"] if layer else [])
+    if not hasattr(gdf, "geometry"):  # a table without geometry (a GeoPackage's attribute table)
+        df = pd.DataFrame(gdf).astype(object)
+    else:
+        _points_only(gdf, p.name, kind)
+        df = pd.DataFrame(gdf.drop(columns=gdf.geometry.name)).astype(object)
+        if gdf.crs is not None:
+            g = gdf.to_crs(4326).geometry
+            df["lon"], df["lat"] = g.x.to_numpy(), g.y.to_numpy()
+        elif gdf.geometry.notna().any():
+            notes.append("no coordinate system (.prj?): the points are not used")
     rows = pd.Series(range(1, len(df) + 1), index=df.index)
-    return _tidy(RawTable(df, rows, None, None, None, ["GeoPackage: row = feature number"]))
+    return _tidy(RawTable(df, rows, None, None, layer, notes))
+
+
+def _points_only(gdf: object, name: str, kind: str) -> None:
+    """Points (also 3D, and MultiPoints of one part, made points) stay; lines, areas, several points → refused."""
+    import shapely
+
+    geom = gdf.geometry  # type: ignore[attr-defined]
+    arr = geom.to_numpy()
+    types = shapely.get_type_id(arr)  # -1 missing, 0 point, 4 multipoint
+    multi = types == 4
+    if multi.any():
+        if (shapely.get_num_geometries(arr[multi]) > 1).any():
+            raise FileFormatError(f"{name}: the {kind} holds MultiPoints of several points, not one point per "
+                                  "address", hint="export one point per address")
+        arr = arr.copy()
+        arr[multi] = shapely.get_geometry(arr[multi], 0)
+        gdf[geom.name] = arr  # type: ignore[index]
+    bad = ~np.isin(types, (-1, 0, 4))
+    if bad.any():
+        kinds = ", ".join(sorted(set(geom[bad].geom_type)))
+        raise FileFormatError(f"{name}: the {kind} holds {kinds} geometries, not one point per address",
+                              hint="export the answers as points (or as a table with street and number)")
 
 
 def _tidy(t: RawTable) -> RawTable:

@@ -8,9 +8,10 @@ decimal mark the caller declares, else with the one the column's unambiguous val
 ``1.000.000`` → comma; ``0.500`` → point), else refused — never guessed.
 
 Dates: ``dd.mm.yyyy`` / ``d.m.yy``, ISO ``yyyy-mm-dd``, ``dd/mm/yyyy`` where day and month cannot be swapped,
-periods (``03/2028``, ``Q3 2028``, ``Q3/2028``, ``3. Quartal 2028``, ``2. Halbjahr 2028``, ``H2 2028``, ``2028``,
-``Ende 2027``) as their last day — a milestone "in Q3 2028" is met by 30.09.2028. A number (a spreadsheet cell) is
-a year (2028) or an Excel date serial (46905 = 01.06.2028). Impossible or two-way dates are refused.
+periods (``03/2028``, ``Juli 2028``, ``Q3 2028``, ``Q3/2028``, ``3. Quartal 2028``, ``III. Quartal 2028``,
+``2. Halbjahr 2028``, ``H2 2028``, ``2028``, ``Ende 2027``) as their last day — a milestone "in Q3 2028" is met by
+30.09.2028; a dash is no date. A number (a spreadsheet cell) is a year (2028) or an Excel date serial (46905 =
+01.06.2028). Impossible or two-way dates are refused.
 """
 
 from __future__ import annotations
@@ -109,27 +110,33 @@ def parse_number(text: object, decimal: str | None = None) -> tuple[float | None
     >>> parse_number("1.000")[1].kind, parse_number("1.000", ",")[0], parse_number("1.000", ".")[0]
     ('ambiguous', 1000.0, 1.0)
     """
+    return _parse(text, decimal)[:3]
+
+
+def _parse(text: object, decimal: str | None) -> tuple[float | None, NumberProblem | None, str | None, bool]:
+    """:func:`parse_number` and whether the cell writes its own unit (then a unit in the header does not apply)."""
     if text is None or (isinstance(text, float) and np.isnan(text)):
-        return None, None, None
+        return None, None, None, False
     if isinstance(text, (bool, np.bool_)):
-        return None, NumberProblem("invalid", "is not a number"), None
+        return None, NumberProblem("invalid", "is not a number"), None, False
     if isinstance(text, (int, float, np.integer, np.floating)):
-        return float(text), None, None
+        return float(text), None, None, False
     t = unicodedata.normalize("NFKC", str(text).translate(_SPACES)).strip()
     if t == "" or t.lower() in ("nan", "none", "-", "–"):
-        return None, None, None
+        return None, None, None, False
     if _AT_MOST.match(t):
         return None, NumberProblem("invalid", "is an upper bound (bis zu / max.), not the reliably available speed the "
-                                              "market exploration asks for"), None
+                                              "market exploration asks for"), None, False
     t = _AT_LEAST.sub("", t)  # "≥ 1000", "mind. 1000", "ab 1000": the lower bound is the speed that is sure
     m = _UNIT.match(t)
     if not m:
-        return None, NumberProblem("invalid", "is not a number (with an optional unit kbit/s, Mbit/s, Gbit/s)"), None
+        return (None, NumberProblem("invalid", "is not a number (with an optional unit kbit/s, Mbit/s, Gbit/s)"), None,
+                False)
     value, problem, evidence = _core(m.group("num").strip(), decimal)
     if value is None:
-        return None, problem, evidence
-    factor = _FACTOR[(m.group("prefix") or "").lower() or None]
-    return value * factor, None, evidence
+        return None, problem, evidence, False
+    prefix = (m.group("prefix") or "").lower() or None
+    return value * _FACTOR[prefix], None, evidence, prefix is not None
 
 
 def parse_number_column(raw: pd.Series, decimal: str | None = None, factor: float = 1.0
@@ -137,29 +144,39 @@ def parse_number_column(raw: pd.Series, decimal: str | None = None, factor: floa
     """A column: (values in Mbit/s, problem per bad raw value, decimal mark used for the two-way values).
 
     Each distinct raw value is parsed once. Without ``decimal`` the column's unambiguous values decide; if they
-    prove both marks (or none), the two-way values are problems."""
+    prove both marks (or none), the two-way values are problems. ``factor`` (the header's unit) applies to the
+    values without a unit of their own: "500 Mbit/s" in a "Download [Gbit/s]" column is 500 Mbit/s."""
     uniq = pd.unique(raw.astype(object))
-    first = {u: parse_number(u, decimal) for u in uniq}
+    first = {u: _parse(u, decimal) for u in uniq}
     used = decimal
     if decimal is None:
-        proofs = {ev for _, p, ev in first.values() if p is None and ev}
-        if len(proofs) == 1 and any(p is not None and p.kind == "ambiguous" for _, p, _ in first.values()):
+        proofs = {ev for _, p, ev, _ in first.values() if p is None and ev}
+        if len(proofs) == 1 and any(p is not None and p.kind == "ambiguous" for _, p, _, _ in first.values()):
             used = proofs.pop()
-            first = {u: (parse_number(u, used) if r[1] is not None and r[1].kind == "ambiguous" else r)
+            first = {u: (_parse(u, used) if r[1] is not None and r[1].kind == "ambiguous" else r)
                      for u, r in first.items()}
         elif len(proofs) == 1:
             used = proofs.pop()
-    values = {u: (np.nan if r[0] is None else r[0] * factor) for u, r in first.items()}
+    values = {u: (np.nan if r[0] is None else r[0] * (1.0 if r[3] else factor)) for u, r in first.items()}
     problems = {u: r[1] for u, r in first.items() if r[1] is not None}
     return raw.astype(object).map(values).astype(float), problems, used
 
 
-_ISO = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})(?:[ T]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?$")
+_ISO = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})(?:[ T]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:\s*Z|[+-]\d{2}:?\d{2})?)?$")
 _DMY = re.compile(r"^(\d{1,2})\.\s*(\d{1,2})\.\s*(\d{2}|\d{4})(?:\s+\d{1,2}:\d{2}(?::\d{2})?)?$")  # Excel: "… 00:00"
 _SLASH = re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{2}|\d{4})$")
 _MONTH = re.compile(r"^(\d{1,2})\s*[/.\-]\s*(\d{4})$")
 _QUARTER = re.compile(r"^(?:q\s*([1-4])|([1-4])\s*\.?\s*(?:quartal|q))\s*[/\-. ]?\s*(\d{4})$", re.IGNORECASE)
 _YEAR = re.compile(r"^(?:ende|bis\s+ende|end\s+of)?\s*(\d{4})$", re.IGNORECASE)
+_ROMAN_QUARTER = re.compile(r"^(iv|i{1,3})\s*\.?\s*(?:quartal|q)\s*[/\-. ]?\s*(\d{4})$", re.IGNORECASE)
+_MONTH_NAME = re.compile(r"^([a-zäöü]+)\.?\s*[/\-. ]?\s*(\d{4})$", re.IGNORECASE)
+#: German (and English) month names and their usual abbreviations → month number
+MONTHS = {name: k for k, names in enumerate((
+    ("januar", "jänner", "jan", "january"), ("februar", "feb", "february"), ("märz", "maerz", "mär", "mrz", "march",
+                                                                           "mar"),
+    ("april", "apr"), ("mai", "may"), ("juni", "jun", "june"), ("juli", "jul", "july"), ("august", "aug"),
+    ("september", "sep", "sept"), ("oktober", "okt", "october", "oct"), ("november", "nov"),
+    ("dezember", "dez", "december", "dec")), start=1) for name in names}
 _HALF = re.compile(r"^(?:h\s*([12])|([12])\s*\.?\s*(?:halbjahr|hj))\s*[/\-. ]?\s*(\d{4})$", re.IGNORECASE)
 EXCEL_EPOCH = datetime(1899, 12, 30)  # Excel's day 0 (with its 1900 leap-year quirk folded in)
 EXCEL_SERIAL_2000, EXCEL_SERIAL_2100 = 36526, 73050
@@ -190,7 +207,7 @@ def parse_date(value: object) -> tuple[date | None, str | None]:
     if isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, (bool, np.bool_)):
         return _numeric_date(float(value))
     t = unicodedata.normalize("NFKC", str(value)).strip()
-    if t == "" or t.lower() in ("nan", "none", "nat"):
+    if t == "" or t.lower() in ("nan", "none", "nat", "-", "–", "—"):  # a dash: no date, as in a speed cell
         return None, None
     try:
         if m := _ISO.match(t):
@@ -217,11 +234,16 @@ def _period(t: str) -> tuple[date | None, str | None]:
     if m := _QUARTER.match(t):
         q = int(m.group(1) or m.group(2))
         return _end_of_month(int(m.group(3)), q * 3), None
+    if m := _ROMAN_QUARTER.match(t):  # "III. Quartal 2027"
+        q = ("i", "ii", "iii", "iv").index(m.group(1).lower()) + 1
+        return _end_of_month(int(m.group(2)), q * 3), None
+    if (m := _MONTH_NAME.match(t)) and m.group(1).lower() in MONTHS:  # "Juli 2027", "Okt. 2027"
+        return _end_of_month(int(m.group(2)), MONTHS[m.group(1).lower()]), None
     if m := _HALF.match(t):
         return _end_of_month(int(m.group(3)), 6 * int(m.group(1) or m.group(2))), None
     if m := _YEAR.match(t):
         return date(int(m.group(1)), 12, 31), None
-    return None, "is not a date (dd.mm.yyyy, yyyy-mm-dd, mm/yyyy, Q3 2028, 2. Halbjahr 2028 or a year)"
+    return None, "is not a date (dd.mm.yyyy, yyyy-mm-dd, mm/yyyy, Juli 2028, Q3 2028, 2. Halbjahr 2028 or a year)"
 
 
 def _numeric_date(v: float) -> tuple[date | None, str | None]:
