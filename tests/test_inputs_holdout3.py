@@ -110,9 +110,10 @@ CASES = [
     ok("degree_sign_decimal.csv", 3, sql=(_x("degree_sign_decimal", "G1"), 6.0901)),
     ok("tab_text_named.xls", 3, sql=(_x("tab_text_named", "X0"), 6.0839)),
     refused("html_table_named.xls", "is a web page (HTML)"),
-    ok("workbook_named.xls", 3, "--map", "external_id=Nr", "--map", "height_m=Höhe [m]",
-       message=("is an Excel workbook (XLSX) under a .xls name",),
-       sql=(_q("height_m", "workbook_named", "3"), 9.5)),
+    # its own source: the corpus's holdout/workbook_named.csv (same stem, other values) may have run before
+    ok("workbook_named.xls", 3, "--map", "external_id=Nr", "--map", "height_m=Höhe [m]", "--source",
+       "holdout3-workbook-named", message=("is an Excel workbook (XLSX) under a .xls name",),
+       sql=(_q("height_m", "holdout3-workbook-named", "3"), 9.5)),
     ok("libreoffice_lamps.ods", 3, sql=(_q("height_m", "libreoffice_lamps", "O1"), 7.5)),
     refused("damaged.ods", "damaged.ods: not a readable ODS spreadsheet"),
     # ---------------------------------------------------------------- the charging register
@@ -147,7 +148,7 @@ def _remove_rows(db_url):
     yield
     from netzatlas.registry.db import ASSET_LAYERS, connect
 
-    sources = sorted({_source(e) for e in CASES})
+    sources = sorted({_source(e) for e in CASES if e["expect"] == "imported"})  # (a refused file wrote nothing)
     with connect(db_url) as c:
         for t in ASSET_LAYERS:
             c.execute(f"DELETE FROM registry.{t} WHERE source = ANY(%s)", [sources])
