@@ -6,14 +6,29 @@ in linear time (:class:`LineSplitter`), and a line longer than ``limit_ndjson_li
 ``limit_sync_features`` or a vertex beyond ``limit_sync_vertices`` (all geometries together) refuses the request
 (413) before the rest is read; a sync sent as one GeoJSON document (parsed whole) is bounded by the lower
 ``limit_sync_json_bytes``; a body whose start is not JSON (or whose first NDJSON line is not a JSON object) is
-refused (400) at once. A feature over a per-feature limit (text value, attributes, nesting depth, vertices) or whose
-``properties`` is not an object is rejected alone, with its reason, like any invalid feature. Parsing runs in a
-worker thread, in batches, so that the event loop keeps answering other requests while a large sync streams in."""
+refused (400) at once.
+
+Shapes integrators send (tests/test_sync_holdout.py): a body compressed with ``Content-Encoding: gzip`` (or
+deflate; any other coding: 415) is decompressed as it streams, bounded by the same limits decompressed; a UTF-8 BOM,
+CRLF, blank lines and RFC 8142's record separators (application/geo+json-seq) are taken; a FeatureCollection on an
+NDJSON line is refused (400) with the hint to send it as application/geo+json; the CRS is CRS84 unless a
+``Content-Crs`` header (as on single writes) or a FeatureCollection's legacy ``crs`` member (EPSG:25832 …) names
+another (unknown or contradicting: 400); a null ``external_id`` falls back to the feature id, and a whole float id
+(17.0) is the integer; coordinates are numbers (a text is refused as on every path). A property a feature leaves out
+keeps its stored value whatever the other features give (null clears it).
+
+A feature over a per-feature limit (text value, attributes, nesting depth, vertices) or whose ``properties`` is not
+an object is rejected alone, with its reason, like any invalid feature. Parsing runs in a worker thread, in batches,
+so that the event loop keeps answering other requests while a large sync streams in."""
 
 from __future__ import annotations
 
 import hashlib
 import json
+import math
+import re
+import zlib
+from collections.abc import AsyncIterator
 from typing import Any
 
 import geopandas as gpd
@@ -24,7 +39,9 @@ import shapely
 from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException
 
+from netzatlas.api import crs as crsmod
 from netzatlas.api.auth import Principal
 from netzatlas.api.deps import get_principal, get_state
 from netzatlas.api.limits import Limits, count_vertices, feature_problems, limits
@@ -36,13 +53,17 @@ from netzatlas.errors import InvalidInput, PayloadTooLarge, Reject
 from netzatlas.registry import sources, store
 from netzatlas.registry.db import SYSTEM_COLUMNS
 from netzatlas.registry.importers.load import municipality_boundary_4326
-from netzatlas.registry.validate import ROW_COLUMN, prepare
+from netzatlas.registry.validate import PROBLEM_COLUMN, ROW_COLUMN, prepare
 
 router = APIRouter()
 _SKIP, _EXTRA = "\x00skip", "\x00extra"  # route markers (no column name holds a NUL)
-NDJSON = ("application/x-ndjson", "application/ndjson", "application/jsonl", "application/geo+json-seq")
+#: stripped from both ends of an NDJSON line: ASCII whitespace and RS (RFC 8142 GeoJSON text sequences)
+_LINE_BLANKS = b" \t\r\n\x0b\x0c\x1e"
+NDJSON = ("application/x-ndjson", "application/ndjson", "application/jsonl", "application/geo+json-seq",
+          "application/json-seq")
 #: parse NDJSON in batches of about this many bytes (one hop to a worker thread each)
 PARSE_BATCH_BYTES = 1_048_576
+_BOM = b"\xef\xbb\xbf"
 
 
 class _Collector:
@@ -59,6 +80,12 @@ class _Collector:
         self.features = 0  # features (and lines) counted against limit_sync_features
         self.vertices = 0  # vertices of the accepted features' geometries, against limit_sync_vertices
         self.line = 0  # NDJSON lines read so far (blank ones too: numbers are the client's line numbers)
+        self.srid = 4326  # the coordinates' CRS: WGS 84, the Content-Crs header or a FeatureCollection's "crs"
+        self.lat_first = False  # Content-Crs of a CRS with latitude first (EPSG:4326 as EPSG defines it)
+        self.crs_header = False  # whether a Content-Crs header set the CRS
+        self.shapes: dict[tuple[str, ...], int] = {}  # the property names a feature gives → a shape number
+        self.shape_of: list[int] = []  # each row's shape number
+        self.max_chars = self.limits.value_bytes // 4  # a text this short is within limit_value_bytes in UTF-8
 
     def count(self, n: int) -> None:
         """Count ``n`` more features; past ``limit_sync_features`` the request is refused whole (413)."""
@@ -72,7 +99,9 @@ class _Collector:
         otherwise the body is not NDJSON at all and is refused (400) before the rest is read."""
         for raw in lines:
             self.line += 1
-            line = raw.strip()
+            line = raw.strip(_LINE_BLANKS)  # also RFC 8142's record separator (application/geo+json-seq)
+            if self.line == 1 and line.startswith(_BOM):  # a byte order mark, as Windows tools write UTF-8
+                line = line[len(_BOM):].strip(_LINE_BLANKS)
             if not line:
                 continue
             self.count(1)
@@ -80,15 +109,21 @@ class _Collector:
             try:
                 doc = _loads(line)
             except (json.JSONDecodeError, UnicodeDecodeError, InvalidInput) as exc:
-                reason = f"line is not valid JSON: {exc.msg if hasattr(exc, 'msg') else exc}"
+                reason = _not_utf8(exc, "the line") if isinstance(exc, UnicodeDecodeError) else \
+                    f"line is not valid JSON: {exc.msg if hasattr(exc, 'msg') else exc}"
                 if first:
                     raise InvalidInput(f"the body is not NDJSON of GeoJSON features: line {self.line}: {reason}",
-                                       hint="one GeoJSON Feature per line") from None
+                                       hint=_UTF8_HINT if isinstance(exc, UnicodeDecodeError) else
+                                       "one GeoJSON Feature per line") from None
                 self.rejects.append(Reject(self.line, reason))
                 continue
             if first and not isinstance(doc, dict):
                 raise InvalidInput(f"the body is not NDJSON of GeoJSON features: line {self.line} is not an object",
                                    hint="one GeoJSON Feature per line")
+            if isinstance(doc, dict) and doc.get("type") == "FeatureCollection":
+                raise InvalidInput(f"line {self.line} of the NDJSON body is a FeatureCollection, not a Feature",
+                                   hint="send a FeatureCollection as application/geo+json (or application/json), "
+                                        "NDJSON as one Feature per line")
             self.add(self.line, doc)
 
     def _route(self, key: str) -> str:
@@ -110,18 +145,12 @@ class _Collector:
         elif not isinstance(props, dict):
             self.rejects.append(Reject(n, f"the feature's properties must be an object, not {_json_type(props)}"))
             return
-        ext = props.get("external_id", feature.get("id"))
-        if ext is None or str(ext).strip() == "":
-            self.rejects.append(Reject(n, "missing external_id (in properties or as the feature id)"))
-            return
-        if isinstance(ext, (dict, list, bool)) or "\x00" in str(ext):
-            self.rejects.append(Reject(n, "external_id must be a plain text or number"))
-            return
-        if isinstance(ext, str) and len(ext) > self.limits.value_bytes // 4 \
-                and len(ext.encode("utf-8", "surrogatepass")) > self.limits.value_bytes:
-            self.rejects.append(Reject(n, f"external_id is longer than the limit of {self.limits.value_bytes:,} "
-                                          "bytes"))
-            return
+        ext = props.get("external_id")
+        if type(ext) is not str or not ext.strip() or "\x00" in ext or len(ext) > self.max_chars:  # unusual
+            ext = _external_id(props, feature, self.limits.value_bytes)
+            if isinstance(ext, Reject):
+                self.rejects.append(Reject(n, ext.reason))
+                return
         size, form = feature_problems(props, feature.get("geometry"), self.limits)
         if size or form:
             self.rejects.append(Reject(n, "; ".join(form + size), external_id=str(ext)))
@@ -143,6 +172,8 @@ class _Collector:
             base = row.get("properties") if isinstance(row.get("properties"), dict) else {}
             row["properties"] = {**base, **extra}
         self.rows.append(row)
+        names = tuple(row)
+        self.shape_of.append(self.shapes.setdefault(names, len(self.shapes)))
         self.geoms.append(self._geometry(feature.get("geometry")))
 
     def _geometry(self, geom: Any) -> Any:
@@ -158,7 +189,35 @@ class _Collector:
         return shapely.from_geojson(_geojson(geom), on_invalid="ignore")
 
     def frame(self) -> gpd.GeoDataFrame:
-        return gpd.GeoDataFrame(pd.DataFrame(self.rows), geometry=_geometries(self.geoms), crs="EPSG:4326")
+        geoms = _geometries(self.geoms)
+        if any(g is None for g in geoms):  # given but not readable: said so, not "missing"
+            for i, (given, got) in enumerate(zip(self.geoms, geoms, strict=True)):
+                if got is None and type(given) is dict and (given.get("coordinates") or given.get("geometries")):
+                    self.rows[i][PROBLEM_COLUMN] = _unreadable(given)
+        if self.lat_first:  # to x/y, as the layer's CRS and pyproj's traditional order take them
+            arr = np.empty(len(geoms), dtype=object)
+            arr[:] = geoms
+            geoms = list(shapely.transform(arr, lambda c: c[:, ::-1]))
+        return gpd.GeoDataFrame(pd.DataFrame(self.rows), geometry=geoms, crs=f"EPSG:{self.srid}")
+
+
+def _external_id(props: dict[str, Any], feature: dict[str, Any], max_bytes: int) -> Any:
+    """A feature's external_id (``properties.external_id``, else — also where that is null or blank, as in an
+    export's empty column — the feature id) as a number or text; a :class:`Reject` with the reason if unusable.
+    A whole float is the integer (17.0 from a spreadsheet is lamp 17, not "17.0")."""
+    ext = props.get("external_id")
+    if ext is None or (isinstance(ext, str) and not ext.strip()):
+        ext = feature.get("id")
+    if ext is None or str(ext).strip() == "":
+        return Reject(0, "missing external_id (in properties or as the feature id)")
+    if isinstance(ext, (dict, list, bool)) or "\x00" in str(ext) or (isinstance(ext, float)
+                                                                     and not math.isfinite(ext)):
+        return Reject(0, "external_id must be a plain text or number")
+    if isinstance(ext, float) and ext.is_integer():
+        return int(ext)
+    if isinstance(ext, str) and len(ext) > max_bytes // 4 and len(ext.encode("utf-8", "surrogatepass")) > max_bytes:
+        return Reject(0, f"external_id is longer than the limit of {max_bytes:,} bytes")
+    return ext
 
 
 def _geometries(geoms: list[Any]) -> list[Any]:
@@ -167,14 +226,24 @@ def _geometries(geoms: list[Any]) -> list[Any]:
         return []
     try:
         if all(type(g) is dict and g.get("type") == "Point" for g in geoms):
-            xy = np.array([g["coordinates"] for g in geoms], dtype=float)
-            if xy.ndim == 2 and xy.shape[1] == 2:
-                return list(shapely.points(xy))
+            xy = np.array([g["coordinates"] for g in geoms])
+            if xy.dtype.kind == "O" and not any(type(v) is str or type(v) is bool for v in xy.ravel()):
+                xy = xy.astype(float)  # a null coordinate: NaN, refused as not finite
+            # numbers only: a text ("6.08") or a boolean is no coordinate, as in the general path (GEOS)
+            if xy.dtype.kind in "fi" and xy.ndim == 2 and xy.shape[1] == 2:
+                return list(shapely.points(xy.astype(float, copy=False)))
     except (KeyError, TypeError, ValueError):
         pass  # something unusual: let the general path judge each geometry
     return [g if g is None or isinstance(g, shapely.Geometry) else shapely.from_geojson(_geojson(g),
                                                                                         on_invalid="ignore")
             for g in geoms]
+
+
+def _unreadable(geometry: dict[str, Any]) -> str:
+    kind = geometry.get("type")
+    kind = kind if isinstance(kind, str) and len(kind) <= 40 else "given"
+    return (f"the {kind} geometry is not valid GeoJSON: a position is 2 or 3 numbers (x, y, and a height), not "
+            "texts, booleans or more values")
 
 
 def _geojson(geometry: Any) -> bytes | None:
@@ -247,15 +316,62 @@ class LineSplitter:
                                    "(NETZATLAS_LIMIT_NDJSON_LINE_BYTES)")
 
 
+#: Content-Encoding values a sync body may have (RFC 9110); "deflate" is the zlib format
+ENCODINGS = ("gzip", "x-gzip", "deflate")
+#: decompressed bytes produced per step (a small compressed chunk cannot blow up in memory at once)
+_INFLATE_STEP = 1 << 20
+
+
+def _content_encoding(request: Request) -> str | None:
+    """The body's compression (None: identity); any other coding is refused (415) before the body is read."""
+    coding = ",".join(request.headers.getlist("content-encoding")).strip().lower()
+    if coding in ("", "identity"):
+        return None
+    if coding in ENCODINGS:
+        return coding
+    raise HTTPException(415, f"a sync body with Content-Encoding {coding!r} cannot be read: send it uncompressed "
+                             "or as gzip", headers={"Accept-Encoding": "gzip, deflate"})
+
+
+async def _body(request: Request, coding: str | None, limit: int) -> AsyncIterator[bytes]:
+    """The request body's chunks, decompressed when it has a Content-Encoding; more than ``limit`` bytes
+    decompressed is refused (413) as soon as it is seen, so a small compressed body cannot expand without bound."""
+    if coding is None:
+        async for chunk in request.stream():
+            yield chunk
+        return
+    inflate, total = zlib.decompressobj(47), 0  # 47: a gzip or zlib header, detected
+    async for data in request.stream():
+        while data:
+            try:
+                out = inflate.decompress(data, _INFLATE_STEP)
+            except zlib.error as exc:
+                raise InvalidInput(f"the body is not valid {coding} data: {exc}",
+                                   hint="compress the body whole, or send it uncompressed") from None
+            total += len(out)
+            if total > limit:
+                raise PayloadTooLarge(f"the {coding} body is larger than the limit of {limit:,} bytes "
+                                      "decompressed", hint="split it into several requests")
+            if out:
+                yield out
+            data = inflate.unconsumed_tail
+            if inflate.eof and inflate.unused_data:  # a gzip file of several members (cat a.gz b.gz)
+                data, inflate = inflate.unused_data, zlib.decompressobj(47)
+    if not inflate.eof:
+        raise InvalidInput(f"the {coding} body ends before its compressed data does (cut off?)",
+                           hint="send the whole compressed file")
+
+
 async def _parse(request: Request, col: _Collector) -> str:
     """Read the body (NDJSON line by line as it streams in, parsed in a worker thread); return its sha256."""
     digest = hashlib.sha256()
     ctype = (request.headers.get("content-type") or "").split(";")[0].strip().lower()
+    coding = _content_encoding(request)
     if ctype in NDJSON:
         splitter = LineSplitter(col.limits.ndjson_line_bytes)
         pending: list[bytes] = []
         size = 0
-        async for chunk in request.stream():
+        async for chunk in _body(request, coding, get_settings().limit_sync_body_bytes):
             digest.update(chunk)
             lines = splitter.feed(chunk)
             if lines:
@@ -273,14 +389,14 @@ async def _parse(request: Request, col: _Collector) -> str:
     # one JSON document is parsed whole (several times its size in memory): a lower limit than streamed NDJSON
     max_json = get_settings().limit_sync_json_bytes
     declared = request.headers.get("content-length", "")
-    if declared.isascii() and declared.isdigit() and int(declared) > max_json:
+    if coding is None and declared.isascii() and declared.isdigit() and int(declared) > max_json:
         raise _json_too_large(max_json)
     body = bytearray()
     sniffed = False
-    async for chunk in request.stream():
+    async for chunk in _body(request, coding, max_json):
         if not sniffed and chunk.strip():  # garbage is refused at its first bytes, not after reading it all
             sniffed = True
-            if chunk.lstrip()[:1] != b"{":
+            if chunk.lstrip().removeprefix(_BOM).lstrip()[:1] not in (b"{", b""):
                 raise InvalidInput("the body is not a JSON object",
                                    hint="send a FeatureCollection, or NDJSON as application/x-ndjson")
         body += chunk
@@ -301,7 +417,9 @@ def _add_document(body: bytearray, col: _Collector) -> None:
     """Parse a FeatureCollection (or one Feature) and add its features (in a worker thread)."""
     try:
         doc = _loads(body)
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+    except UnicodeDecodeError as exc:
+        raise InvalidInput(_not_utf8(exc, "the body"), hint=_UTF8_HINT) from None
+    except json.JSONDecodeError as exc:
         raise InvalidInput(f"the body is not valid JSON: {exc}",
                            hint="send a FeatureCollection, or NDJSON as application/x-ndjson") from exc
     if isinstance(doc, dict) and doc.get("type") == "Feature":
@@ -309,9 +427,60 @@ def _add_document(body: bytearray, col: _Collector) -> None:
     if not isinstance(doc, dict) or doc.get("type") != "FeatureCollection" or not isinstance(doc.get("features"),
                                                                                              list):
         raise InvalidInput("the body must be a GeoJSON FeatureCollection (or NDJSON of Features)")
+    if doc.get("crs") is not None:
+        srid = _legacy_crs(doc["crs"])
+        if col.crs_header and srid != col.srid:
+            raise InvalidInput(f"the Content-Crs header (EPSG:{col.srid}) and the FeatureCollection's crs member "
+                               f"(EPSG:{srid}) disagree", hint="send one of them")
+        col.srid = srid
     col.count(len(doc["features"]))
     for i, f in enumerate(doc["features"], start=1):
         col.add(i, f)
+
+
+#: the names a GeoJSON 2008 "crs" member gives an EPSG code by (urn, EPSG:n, the OGC URI), and CRS84
+_EPSG_NAME = re.compile(r"(?:urn:ogc:def:crs:EPSG:[0-9.]*:|EPSG:+|https?://www\.opengis\.net/def/crs/EPSG/0/)"
+                        r"([0-9]{1,9})", re.IGNORECASE | re.ASCII)
+_CRS84_NAME = re.compile(r"(?:urn:ogc:def:crs:OGC:(?:1\.3:)?CRS84|https?://www\.opengis\.net/def/crs/OGC/1\.3/CRS84"
+                         r"|OGC:CRS84)", re.IGNORECASE | re.ASCII)
+
+
+def _legacy_crs(member: Any) -> int:
+    """The EPSG code of a FeatureCollection's ``crs`` member (GeoJSON 2008, still written by many tools; RFC 7946
+    dropped it): a named CRS, its coordinates in GeoJSON's order (x/easting/longitude first, as GDAL writes them).
+    No member: WGS 84. A member that names no CRS the registry knows refuses the request (400): read as WGS 84,
+    every feature would be misplaced."""
+    if member is None:
+        return 4326
+    name = member.get("properties", {}).get("name") if isinstance(member, dict) and member.get("type") == "name" \
+        and isinstance(member.get("properties"), dict) else None
+    if isinstance(name, str) and _CRS84_NAME.fullmatch(name.strip()):
+        return 4326
+    m = _EPSG_NAME.fullmatch(name.strip()) if isinstance(name, str) else None
+    if m:
+        import pyproj
+
+        try:
+            pyproj.CRS.from_epsg(int(m.group(1)))
+            return int(m.group(1))
+        except pyproj.exceptions.CRSError:
+            pass
+    raise InvalidInput(f"the FeatureCollection's crs member {_short(member)} names no coordinate reference system "
+                       "the registry knows", hint='leave it out for WGS 84 (RFC 7946), or name an EPSG code: '
+                                                  '{"type": "name", "properties": {"name": "EPSG:25832"}}')
+
+
+_UTF8_HINT = "JSON is sent in UTF-8: re-encode the file (e.g. iconv -f latin1 -t utf-8)"
+
+
+def _not_utf8(exc: UnicodeDecodeError, what: str) -> str:
+    bad = exc.object[exc.start:exc.start + 1].hex() if isinstance(exc.object, (bytes, bytearray)) else "?"
+    return f"{what} is not UTF-8 text (byte 0x{bad} at position {exc.start:,}; Latin-1 or Windows-1252?)"
+
+
+def _short(value: Any) -> str:
+    text = orjson.dumps(value).decode() if value is not None else "null"
+    return text if len(text) <= 120 else text[:117] + "..."
 
 
 def _loads(data: bytes | bytearray) -> Any:
@@ -333,9 +502,14 @@ def _loads(data: bytes | bytearray) -> Any:
 async def sync(collection_id: str, request: Request,
                source: str | None = Query(None, description="Source the features belong to (default: api:<org>)."),
                idempotency_key: str | None = Header(None, alias="Idempotency-Key"),
+               content_crs: str | None = Header(None, alias="Content-Crs",
+                                                description="CRS of the coordinates (default CRS84), e.g. "
+                                                            "<http://www.opengis.net/def/crs/EPSG/0/25832>"),
                state: ApiState = Depends(get_state), principal: Principal = Depends(get_principal)) -> Response:
     layer = state.layer(collection_id)
     principal.require_write(collection_id)
+    in_crs = crsmod.parse(content_crs.strip().strip("<>"), state.storage_srid, param="Content-Crs") \
+        if content_crs and content_crs.strip() else None
     source = source or f"api:{principal.org}"
     if len(source) > 200 or "\x00" in source:
         raise InvalidInput("'source' must be a text of at most 200 characters")
@@ -343,9 +517,12 @@ async def sync(collection_id: str, request: Request,
     from netzatlas.api.state import value_checker
 
     col = _Collector({c.name for c in layer.data_columns}, value_checker(state, layer))
+    if in_crs is not None:
+        col.srid, col.lat_first, col.crs_header = in_crs.srid, in_crs.lat_first, True
     with gc_paused():
         body_hash = await _parse(request, col)
-    request_hash = hashlib.sha256(f"{collection_id}|{source}|{body_hash}".encode()).hexdigest()
+    crs_part = f"|{in_crs.uri}" if in_crs is not None else ""  # the same bytes in another CRS: another request
+    request_hash = hashlib.sha256(f"{collection_id}|{source}{crs_part}|{body_hash}".encode()).hexdigest()
     # the database work runs in a worker thread: a sync waiting for a lock must not stop the event loop
     return await run_in_threadpool(_finish, state, layer, principal, source, col, idempotency_key, request_hash)
 
@@ -380,6 +557,42 @@ def _finish(state: ApiState, layer, principal: Principal, source: str, col: _Col
     return Response(body, media_type="application/json")
 
 
+def _without_rejected_twins(frame: pd.DataFrame, col: _Collector) -> tuple[pd.DataFrame, list[Reject]]:
+    """Rows whose external id another feature of the request has too, rejected before validation: rejected as
+    duplicates as well (as validation does when both copies reach it), not written in their twin's place."""
+    twins = {str(r.external_id).strip() for r in col.rejects if r.external_id is not None}
+    if not twins or frame.empty:
+        return frame, []
+    hit = frame["external_id"].isin(twins)
+    if not hit.any():
+        return frame, []
+    out = [Reject(col.rows[i][ROW_COLUMN], f"duplicate external id {e!r} in this request (another feature with it is "
+                                           "rejected)", external_id=e) for i, e in frame["external_id"][hit].items()]
+    return frame[~hit], out
+
+
+def _upsert(conn, layer, frame: pd.DataFrame, columns: list[str], col: _Collector,  # noqa: ANN001
+            **kw: Any) -> store.UpsertResult:
+    """``store.upsert`` of the prepared rows, one call per set of properties the features give: a property a
+    feature leaves out keeps its stored value (as in a sync of that feature alone), whatever the other features of
+    the request give; a property given as null clears it."""
+    sets = {shape: tuple(c for c in columns if c in ("external_id", "properties", "geom") or c in names)
+            for names, shape in col.shapes.items()}
+    if len(set(sets.values())) <= 1:
+        return store.upsert(conn, layer, frame, columns, **kw)
+    keys = [sets[col.shape_of[i]] for i in frame.index]
+    total = store.UpsertResult(layer.name)
+    for cols in dict.fromkeys(keys):
+        part = frame[[k == cols for k in keys]]
+        res = store.upsert(conn, layer, part[list(cols)], list(cols), **kw)
+        total.created += res.created
+        total.updated += res.updated
+        total.created_ids.update(res.created_ids)
+        total.updated_ids.update(res.updated_ids)
+        total.held_back.update(res.held_back)
+    return total
+
+
 def _apply(conn, state: ApiState, layer, principal: Principal, source: str, col: _Collector) -> dict[str, Any]:  # noqa: ANN001
     outcomes: dict[str, dict[str, Any]] = {}
     rejects = list(col.rejects)
@@ -390,6 +603,8 @@ def _apply(conn, state: ApiState, layer, principal: Principal, source: str, col:
         prep = prepare(col.frame(), layer, srid=layer.srid or state.storage_srid,
                        boundary_4326=municipality_boundary_4326())
         rejects += prep.rejects
+        prep.frame, dups = _without_rejected_twins(prep.frame, col)
+        rejects += dups
     with conn.transaction():
         sources.claim(conn, source, principal.org, admin=principal.admin)  # race-free, inside the transaction
         store.begin_batch(conn, batch, kind="sync", source=source, target=layer.name, actor=principal.actor)
@@ -397,9 +612,9 @@ def _apply(conn, state: ApiState, layer, principal: Principal, source: str, col:
             frame = prep.frame
             # stored features this request may not touch — another organization's (unless admin), deleted ones —
             # are held back and answered as rejected
-            res = store.upsert(conn, layer, frame, prep.columns, source=source, owner_org=principal.org,
-                               return_ids=True, hold_back_deleted=True,
-                               only_owner=None if principal.admin else principal.org)
+            res = _upsert(conn, layer, frame, prep.columns, col, source=source, owner_org=principal.org,
+                          return_ids=True, hold_back_deleted=True,
+                          only_owner=None if principal.admin else principal.org)
             rejects += [Reject(e, reason, external_id=e) for e, reason in res.held_back.items()]
             created, updated = res.created, res.updated
             for e, fid in res.created_ids.items():

@@ -89,11 +89,36 @@ async def _read_json(request: Request) -> Any:
     from netzatlas.api.limits import limits
 
     try:
-        return json.loads(await request.body())
+        return json.loads(_decoded(request, await request.body()))
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise InvalidInput(f"the body is not valid JSON: {exc}") from exc
     except RecursionError:
         raise InvalidInput(f"the body is nested deeper than the limit of {limits().json_depth} levels") from None
+
+
+def _decoded(request: Request, body: bytes) -> bytes:
+    """The body decompressed when it has a Content-Encoding (gzip or deflate, as a sync takes; others: 415), at
+    most ``limit_body_bytes`` decompressed (413)."""
+    import zlib
+
+    from netzatlas.api.sync import _content_encoding
+    from netzatlas.config import get_settings
+    from netzatlas.errors import PayloadTooLarge
+
+    coding = _content_encoding(request)
+    if coding is None:
+        return body
+    limit = get_settings().limit_body_bytes
+    inflate = zlib.decompressobj(47)
+    try:
+        out = inflate.decompress(body, limit + 1)
+    except zlib.error as exc:
+        raise InvalidInput(f"the body is not valid {coding} data: {exc}") from None
+    if len(out) > limit:
+        raise PayloadTooLarge(f"the {coding} body is larger than the limit of {limit:,} bytes decompressed")
+    if not inflate.eof:
+        raise InvalidInput(f"the {coding} body ends before its compressed data does (cut off?)")
+    return out
 
 
 def _within_limits(body: dict[str, Any]) -> dict[str, Any]:
@@ -184,7 +209,7 @@ def _external_id(props: dict[str, Any], feature: dict[str, Any]) -> str:
             kind = {dict: "an object", list: "a list", bool: "a boolean"}.get(type(raw), "a non-finite number")
             raise InvalidInput(f"the feature's {where} must be a text or a number, not {kind}",
                                hint='e.g. "id": "L-0815"')
-        text = str(raw)
+        text = str(int(raw)) if isinstance(raw, float) and raw.is_integer() else str(raw)  # 17.0 is lamp 17
         if "\x00" in text:
             raise InvalidInput(f"the feature's {where} contains a NUL character")
         if text.strip():
