@@ -27,10 +27,19 @@ def register(app: typer.Typer) -> None:
         from netzatlas.registry.db import connect, get_layer
         from netzatlas.registry.exporters.files import export_frame, read_layer
 
+        existed = path.is_file()
         with rows_progress(f"exporting {layer}", quiet) as update:
             with connect() as conn:
                 lyr = get_layer(conn, layer)
-                gdf = read_layer(conn, lyr, include_deleted=include_deleted, progress=update)
+                gdf = read_layer(conn, lyr, include_deleted=include_deleted, progress=update,
+                                 typed=True)
             out = export_frame(gdf, path, fmt=fmt, crs=crs, layer_name=layer, progress=update)
             update("done", len(gdf), len(gdf))
-        console.print(f"wrote {len(gdf):,} {layer} features to {out}")
+        deleted = ("soft-deleted rows included" if include_deleted
+                   else "soft-deleted rows left out, --include-deleted adds them")
+        replaced = ""
+        if existed:
+            gpkg = (fmt or out.suffix.lstrip(".")).lower() == "gpkg"
+            replaced = (f"; its layer {layer} replaced, other layers kept" if gpkg
+                        else "; the file existed and was replaced")
+        console.print(f"wrote {len(gdf):,} {layer} features to {out} ({deleted}{replaced})")

@@ -90,16 +90,40 @@ def people(values: pd.Series) -> pd.Series:
 
 def write_excel_csv(df: pd.DataFrame, path: Path, labels: Mapping[str, str] | None = None) -> Path:
     """``df`` as German Excel opens it: ``;`` separated, decimal comma, UTF-8 with BOM, labelled columns;
-    booleans as ja/nein, infinite distances empty."""
+    booleans as ja/nein, infinite distances empty, text starting like a formula (``=``, ``+``, ``-``, ``@``)
+    prefixed with ``'`` so Excel shows it instead of running it."""
     out = pd.DataFrame(df.drop(columns=[c for c in df.columns if c == "geometry"])).copy()
     for c in out.columns:
-        if out[c].dtype == bool:
-            out[c] = out[c].map({True: "ja", False: "nein"})
+        if pd.api.types.is_bool_dtype(out[c]) or _only_booleans(out[c]):
+            out[c] = out[c].map({True: "ja", False: "nein"}).astype(object)
         elif pd.api.types.is_float_dtype(out[c]):
             out[c] = out[c].replace([np.inf, -np.inf], np.nan)
+        elif out[c].dtype == object or pd.api.types.is_string_dtype(out[c]):
+            out[c] = out[c].map(_inert)
     out = out.rename(columns={c: (labels or {}).get(c, c) for c in out.columns})
     out.to_csv(path, sep=";", decimal=",", index=False, encoding="utf-8-sig")
     return path
+
+
+#: a cell starting with one of these is a formula to Excel (OWASP "CSV injection": prefix it with ')
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+_SIGNED_NUMBER = re.compile(r"[+-]\d+(?:[.,]\d+)?")
+
+
+def _inert(value: object) -> object:
+    """Text Excel would run as a formula, made plain text with a leading ``'``; everything else (also a signed
+    number written as text, '-95') as it is."""
+    if isinstance(value, str) and value.startswith(_FORMULA_START) and not _SIGNED_NUMBER.fullmatch(value):
+        return "'" + value
+    return value
+
+
+def _only_booleans(values: pd.Series) -> bool:
+    """An object column of booleans with gaps (True / False / None)."""
+    vals = values.dropna() if values.dtype == object else ()
+    return len(vals) > 0 and all(isinstance(v, (bool, np.bool_)) for v in vals)
 
 
 def files_note(gpkg: Path, csv: Path) -> str:

@@ -5,16 +5,21 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
+import sqlite3
 from collections.abc import Callable
 from pathlib import Path
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 import psycopg
 import pyogrio
 import shapely
 from psycopg import sql
+from pyproj import CRS
+from pyproj.exceptions import CRSError
 
 from netzatlas.errors import InvalidParameter
 from netzatlas.registry.db import Layer
@@ -23,12 +28,20 @@ FORMATS = {".gpkg": "GPKG", ".geojson": "GeoJSON", ".json": "GeoJSON", ".csv": "
 #: rows fetched from the database and written to a GeoPackage / CSV per step
 CHUNK_ROWS = 50_000
 Progress = Callable[[str, int, int], None]
+_INTEGERS = {"int2", "int4", "int8"}
+_FLOATS = {"float4", "float8", "numeric"}
+#: PostGIS geometry types as OGR names (declared on the file even when the layer has no rows)
+_OGR_TYPES = {t.upper(): t for t in ("Point", "LineString", "Polygon", "MultiPoint", "MultiLineString",
+                                     "MultiPolygon", "GeometryCollection")}
 
 
 def read_layer(conn: psycopg.Connection, layer: Layer, *, include_deleted: bool = False,
                where: sql.Composable | None = None, params: dict | None = None,
-               progress: Progress | None = None) -> gpd.GeoDataFrame:
+               progress: Progress | None = None, typed: bool = False) -> gpd.GeoDataFrame:
     """A registry layer as a GeoDataFrame in its storage CRS (properties as a dict column).
+
+    ``typed`` (for files): the registry's types kept where NULLs or no rows would lose them (see ``_typed``);
+    without it the columns are as pandas makes them, which the analyses rely on.
 
     With ``progress``, the rows are counted first and fetched in steps of :data:`CHUNK_ROWS` through a server-side
     cursor (``progress("reading", rows read, rows in total)``)."""
@@ -49,10 +62,41 @@ def read_layer(conn: psycopg.Connection, layer: Layer, *, include_deleted: bool 
     else:
         rows = _fetch_in_steps(conn, query, params or {}, progress)
     df = pd.DataFrame(rows, columns=cols + (["geom"] if layer.geometry_type else []))
+    df = _typed(df, layer) if typed else df
     if not layer.geometry_type:
         return gpd.GeoDataFrame(df)
     geoms = shapely.from_wkb([bytes(g) if g is not None else None for g in df.pop("geom")])
-    return gpd.GeoDataFrame(df, geometry=geoms, crs=f"EPSG:{layer.srid}")
+    gdf = gpd.GeoDataFrame(df, geometry=geoms, crs=f"EPSG:{layer.srid}")
+    gdf.attrs["geometry_type"] = _OGR_TYPES.get(str(layer.geometry_type).upper())
+    return gdf
+
+
+def _typed(df: pd.DataFrame, layer: Layer) -> pd.DataFrame:
+    """The registry's types kept with NULLs among the values (and with no rows at all): integers stay
+    integers, booleans booleans, timestamps instants in UTC (dates stay ``datetime.date``)."""
+    for c in layer.columns:
+        if c.name not in df.columns or c.name == "id":
+            continue
+        if c.data_type in _INTEGERS:
+            df[c.name] = pd.array(df[c.name].to_numpy(dtype=object), dtype="Int64")
+        elif c.data_type in _FLOATS:
+            df[c.name] = pd.to_numeric(df[c.name], errors="coerce").astype("float64")
+        elif c.data_type == "bool":
+            df[c.name] = pd.array(df[c.name].to_numpy(dtype=object), dtype="boolean")
+        elif c.data_type == "timestamptz":
+            df[c.name] = pd.to_datetime(df[c.name], utc=True)
+    return df
+
+
+def _date_columns(df: pd.DataFrame) -> list[str]:
+    """Object columns holding only dates (``datetime.date``, not datetimes) and NULLs, with at least one date."""
+    out = []
+    for col in df.columns:
+        vals = df[col].dropna() if df[col].dtype == object else ()
+        first = vals.iloc[0] if len(vals) else None
+        if isinstance(first, dt.date) and all(isinstance(v, dt.date) and not isinstance(v, dt.datetime) for v in vals):
+            out.append(col)
+    return out
 
 
 def _fetch_in_steps(conn: psycopg.Connection, query: sql.Composable, params: dict, progress: Progress
@@ -72,7 +116,8 @@ def _fetch_in_steps(conn: psycopg.Connection, query: sql.Composable, params: dic
     return rows
 
 
-def _flatten(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+def _flatten(gdf: gpd.GeoDataFrame, keep_times: bool = False, dates: list[str] = ()) -> gpd.GeoDataFrame:
+    """Arrays and JSON as JSON text, dates as 'YYYY-MM-DD'; instants as ISO 8601 text unless ``keep_times``."""
     out = gdf.copy()
     geom_name = out.geometry.name if isinstance(out, gpd.GeoDataFrame) and "geometry" in dir(out) else None
     for col in out.columns:
@@ -81,9 +126,52 @@ def _flatten(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
         s = out[col]
         if s.dtype == object and s.map(lambda v: isinstance(v, (dict, list))).any():
             out[col] = s.map(lambda v: json.dumps(v, ensure_ascii=False, default=str) if v is not None else None)
-        elif str(s.dtype).startswith("datetime64") and getattr(s.dt, "tz", None) is not None:
-            out[col] = s.dt.strftime("%Y-%m-%dT%H:%M:%S%z")
+        elif col in dates:
+            out[col] = s.map(lambda v: v.isoformat() if isinstance(v, dt.date) else v)
+        elif str(s.dtype).startswith("datetime64") and getattr(s.dt, "tz", None) is not None and not keep_times:
+            out[col] = s.map(lambda v: v.isoformat() if pd.notna(v) else None).astype(object)
     return out
+
+
+def _target(path: Path, fmt: str | None, crs: str | None) -> str:
+    """The OGR driver for ``path`` (or ``fmt``); refuses what cannot be written with a clear message."""
+    driver = (fmt or FORMATS.get(path.suffix.lower()) or "").upper()
+    if driver not in ("GPKG", "GEOJSON", "CSV"):
+        what = f"the format {fmt!r}" if fmt else f"the format of {path.name}"
+        raise InvalidParameter(f"cannot write {what}", hint="use .gpkg, .geojson or .csv, or --format GPKG/GeoJSON/CSV")
+    if path.is_dir():
+        raise InvalidParameter(f"{path} is a folder", hint="give a file name, e.g. " + str(path / "export.gpkg"))
+    if driver == "GPKG" and path.is_file() and not _is_sqlite(path):
+        raise InvalidParameter(f"{path} exists and is not a GeoPackage; it is left as it is",
+                               hint="choose another file name or remove the file")
+    if crs:
+        try:
+            CRS.from_user_input(crs)
+        except CRSError:
+            raise InvalidParameter(f"unknown CRS {crs!r}", hint="e.g. EPSG:25832 or EPSG:4326") from None
+    return driver
+
+
+def _is_sqlite(path: Path) -> bool:
+    try:
+        with path.open("rb") as f:
+            return f.read(16) == b"SQLite format 3\x00"
+    except OSError:
+        return False
+
+
+def _declare_dates(path: Path, layer: str, columns: list[str]) -> None:
+    """Declare ``columns`` of a GeoPackage table as DATE (their values are already 'YYYY-MM-DD' text, the form
+    the GeoPackage standard gives DATE) — pyogrio writes ``datetime.date`` values as text fields."""
+    if not columns:
+        return
+    with sqlite3.connect(path) as db:
+        (ddl,) = db.execute("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = ?", (layer,)).fetchone()
+        for col in columns:
+            ddl = ddl.replace(f'"{col}" TEXT', f'"{col}" DATE')
+        db.execute("PRAGMA writable_schema = ON")
+        db.execute("UPDATE sqlite_master SET sql = ? WHERE type = 'table' AND name = ?", (ddl, layer))
+        db.execute("PRAGMA writable_schema = OFF")
 
 
 def export_frame(gdf: gpd.GeoDataFrame, path: str | Path, *, fmt: str | None = None, crs: str | None = None,
@@ -95,22 +183,72 @@ def export_frame(gdf: gpd.GeoDataFrame, path: str | Path, *, fmt: str | None = N
     tell = progress or (lambda phase, done, total: None)
     tell("writing", 0, len(gdf))
     p = Path(path)
-    driver = fmt.upper() if fmt else FORMATS.get(p.suffix.lower())
-    driver = (driver or "").upper()
-    if driver not in ("GPKG", "GEOJSON", "CSV"):
-        raise InvalidParameter(f"cannot tell the format of {p.name}", hint="use .gpkg, .geojson or .csv, or --format")
-    p.parent.mkdir(parents=True, exist_ok=True)
-    out = _flatten(gdf)
+    driver = _target(p, fmt, crs)
+    try:
+        p.parent.mkdir(parents=True, exist_ok=True)
+        _write(gdf, p, driver, crs, layer_name, tell)
+    except (OSError, pyogrio.errors.DataSourceError) as exc:
+        raise InvalidParameter(f"cannot write {p}: {exc}", hint="choose a folder you may write to") from None
+    tell("writing", len(gdf), len(gdf))
+    return p
+
+
+def _json_value(v: object) -> object:
+    """A property value as JSON: NULL / NaN / NaT as null, instants as RFC 3339 in UTC, dates as 'YYYY-MM-DD'."""
+    if isinstance(v, (dict, list, str, bool)) or v is None:
+        return v
+    if v is pd.NaT or v is pd.NA:
+        return None
+    if isinstance(v, pd.Timestamp):
+        return None if pd.isna(v) else v.isoformat().replace("+00:00", "Z")
+    if isinstance(v, dt.date):
+        return v.isoformat()
+    if isinstance(v, (np.ndarray, tuple)):
+        return [_json_value(x) for x in v]
+    if pd.api.types.is_scalar(v) and pd.isna(v):
+        return None
+    if isinstance(v, (np.bool_,)):
+        return bool(v)
+    if isinstance(v, (int, np.integer)):
+        return int(v)
+    if isinstance(v, (float, np.floating)):
+        return float(v) if np.isfinite(v) else None
+    return str(v)
+
+
+def _write_geojson(gdf: gpd.GeoDataFrame, p: Path, layer_name: str | None) -> None:
+    """RFC 7946 GeoJSON written by us: text stays text (GDAL writes text that looks like JSON, '[1, 2]', as JSON),
+    JSON properties stay objects, coordinates in CRS84 to 7 decimals (~1 cm), floats to their last digit."""
+    geom = gdf.geometry
+    rounded = shapely.transform(geom.values, lambda c: np.round(c, 7))
+    cols = [c for c in gdf.columns if c != geom.name]
+    with p.open("w", encoding="utf-8") as f:
+        head = {"type": "FeatureCollection", **({"name": layer_name} if layer_name else {})}
+        f.write(json.dumps(head, ensure_ascii=False)[:-1] + ', "features": [\n')
+        for i, (g, row) in enumerate(zip(rounded, gdf[cols].itertuples(index=False, name=None), strict=True)):
+            feature = {"type": "Feature", "properties": {c: _json_value(v) for c, v in zip(cols, row, strict=True)},
+                       "geometry": json.loads(shapely.to_geojson(g)) if g is not None else None}
+            f.write(("," if i else "") + json.dumps(feature, ensure_ascii=False, allow_nan=False) + "\n")
+        f.write("]}\n")
+
+
+def _write(gdf: gpd.GeoDataFrame, p: Path, driver: str, crs: str | None, layer_name: str | None,
+           tell: Progress) -> None:
+    """``gdf`` to ``p``: GeoJSON by :func:`_write_geojson`, GeoPackage by pyogrio (dates declared DATE), CSV by
+    pandas in steps."""
+    geometry_type = gdf.attrs.get("geometry_type") if isinstance(gdf, gpd.GeoDataFrame) else None
+    kw = {"geometry_type": geometry_type} if geometry_type and driver != "CSV" else {}
     if driver == "GEOJSON":
-        out = out.to_crs("EPSG:4326") if out.crs else out
-        if p.exists():
-            p.unlink()
-        pyogrio.write_dataframe(out, p, driver="GeoJSON", layer=layer_name, RFC7946="YES")
-    elif driver == "GPKG":
+        _write_geojson(gdf.to_crs("EPSG:4326") if gdf.crs else gdf, p, layer_name)
+        return
+    dates = _date_columns(gdf)
+    out = _flatten(gdf, keep_times=driver == "GPKG", dates=dates)
+    if driver == "GPKG":
         if crs:
             out = out.to_crs(crs)
         # one piece: appending in steps would update the GeoPackage's R-tree row by row (3-4 times slower)
-        pyogrio.write_dataframe(out, p, driver="GPKG", layer=layer_name or p.stem)
+        pyogrio.write_dataframe(out, p, driver="GPKG", layer=layer_name or p.stem, **kw)
+        _declare_dates(p, layer_name or p.stem, dates)
     else:
         target = out.to_crs(crs or "EPSG:4326") if out.crs else out
         df = pd.DataFrame(target.drop(columns=target.geometry.name))
@@ -122,5 +260,3 @@ def export_frame(gdf: gpd.GeoDataFrame, path: str | Path, *, fmt: str | None = N
         for start in range(0, max(len(df), 1), CHUNK_ROWS):
             df.iloc[start:start + CHUNK_ROWS].to_csv(p, index=False, mode="a" if start else "w", header=start == 0)
             tell("writing", min(start + CHUNK_ROWS, len(df)), len(df))
-    tell("writing", len(gdf), len(gdf))
-    return p
