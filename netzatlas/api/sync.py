@@ -329,7 +329,7 @@ def _content_encoding(request: Request) -> str | None:
         return None
     if coding in ENCODINGS:
         return coding
-    raise HTTPException(415, f"a sync body with Content-Encoding {coding!r} cannot be read: send it uncompressed "
+    raise HTTPException(415, f"a body with Content-Encoding {coding!r} cannot be read: send it uncompressed "
                              "or as gzip", headers={"Accept-Encoding": "gzip, deflate"})
 
 

@@ -89,36 +89,23 @@ async def _read_json(request: Request) -> Any:
     from netzatlas.api.limits import limits
 
     try:
-        return json.loads(_decoded(request, await request.body()))
+        return json.loads(await _decoded(request))
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise InvalidInput(f"the body is not valid JSON: {exc}") from exc
     except RecursionError:
         raise InvalidInput(f"the body is nested deeper than the limit of {limits().json_depth} levels") from None
 
 
-def _decoded(request: Request, body: bytes) -> bytes:
-    """The body decompressed when it has a Content-Encoding (gzip or deflate, as a sync takes; others: 415), at
-    most ``limit_body_bytes`` decompressed (413)."""
-    import zlib
-
-    from netzatlas.api.sync import _content_encoding
+async def _decoded(request: Request) -> bytes:
+    """The body, decompressed when it has a Content-Encoding (gzip or deflate, the sync's own reader: others 415;
+    more than ``limit_body_bytes`` decompressed 413)."""
+    from netzatlas.api.sync import _body, _content_encoding
     from netzatlas.config import get_settings
-    from netzatlas.errors import PayloadTooLarge
 
     coding = _content_encoding(request)
     if coding is None:
-        return body
-    limit = get_settings().limit_body_bytes
-    inflate = zlib.decompressobj(47)
-    try:
-        out = inflate.decompress(body, limit + 1)
-    except zlib.error as exc:
-        raise InvalidInput(f"the body is not valid {coding} data: {exc}") from None
-    if len(out) > limit:
-        raise PayloadTooLarge(f"the {coding} body is larger than the limit of {limit:,} bytes decompressed")
-    if not inflate.eof:
-        raise InvalidInput(f"the {coding} body ends before its compressed data does (cut off?)")
-    return out
+        return await request.body()
+    return b"".join([chunk async for chunk in _body(request, coding, get_settings().limit_body_bytes)])
 
 
 def _within_limits(body: dict[str, Any]) -> dict[str, Any]:
