@@ -226,10 +226,11 @@ def sorted_uuids(n: int) -> list[str]:
     raw[:, 6] = (raw[:, 6] & 0x0F) | 0x40  # version 4 (the order is decided by the first six bytes)
     raw[:, 8] = (raw[:, 8] & 0x3F) | 0x80  # RFC 4122 variant
     hexed = np.frombuffer(binascii.hexlify(raw.tobytes()), dtype=np.uint8).reshape(n, 32)
-    text = np.full((n, 36), ord("-"), dtype=np.uint8)
+    text = np.full((n, 37), ord("-"), dtype=np.uint8)
     for a, b, at in ((0, 8, 0), (8, 12, 9), (12, 16, 14), (16, 20, 19), (20, 32, 24)):  # 8-4-4-4-12
         text[:, at:at + b - a] = hexed[:, a:b]
-    return text.view("S36").ravel().astype(str).tolist()
+    text[:, 36] = ord("\n")  # one line per id: split as one ASCII text (numpy's str conversion is 10× slower)
+    return text.tobytes()[:-1].decode("ascii").split("\n")
 
 
 def _copy_new(conn: psycopg.Connection, layer: Layer, target: sql.Composable, frame: pd.DataFrame,
