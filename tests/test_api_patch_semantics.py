@@ -62,3 +62,42 @@ def test_a_patch_that_changes_nothing_makes_no_version(client, api_keys, lamp):
     assert r.status_code == 204 and r.headers["etag"] == 'W/"1"'
     hist = client.get(lamp + "/history", headers=auth(api_keys["reader"])).json()["versions"]
     assert [v["operation"] for v in hist] == ["INSERT"]
+
+
+def test_if_match_takes_a_list_of_etags_and_any_of_them_may_match(client, api_keys, lamp):
+    """RFC 9110 §13.1.1: If-Match is a list; the write goes ahead when the current ETag is one of them."""
+    etag = client.get(lamp, headers=auth(api_keys["reader"])).headers["etag"]
+    r = client.patch(lamp, json={"properties": {"height_m": 7}}, headers={
+        **auth(api_keys["city_lights"]), "Content-Type": "application/merge-patch+json",
+        "If-Match": f'W/"999", {etag}'})
+    assert r.status_code == 204, r.text
+    assert props(client, api_keys, lamp)["height_m"] == 7
+    stale = client.patch(lamp, json={"properties": {"height_m": 8}}, headers={
+        **auth(api_keys["city_lights"]), "Content-Type": "application/merge-patch+json",
+        "If-Match": f'W/"998", {etag}'})  # the ETag read before is one version old now
+    assert stale.status_code == 412 and "now version" in stale.json()["detail"]
+    assert props(client, api_keys, lamp)["height_m"] == 7
+
+
+def test_if_match_star_writes_whatever_the_current_version(client, api_keys, lamp):
+    """``If-Match: *`` matches any current representation (RFC 9110): the caller gives up the lost-update check
+    deliberately; the new ETag comes back, the history keeps the change, a deleted feature is still 404."""
+    h = {**auth(api_keys["city_lights"]), "Content-Type": "application/merge-patch+json", "If-Match": "*"}
+    before = client.get(lamp, headers=auth(api_keys["reader"])).headers["etag"]
+    r = client.patch(lamp, json={"properties": {"height_m": 11}}, headers=h)
+    assert r.status_code == 204, r.text
+    assert r.headers["etag"] != before and props(client, api_keys, lamp)["height_m"] == 11
+    same = client.patch(lamp, json={}, headers=h)  # a patch naming nothing: no new version, the current ETag
+    assert same.status_code == 204 and same.headers["etag"] == r.headers["etag"]
+    assert client.delete(lamp, headers={**auth(api_keys["city_lights"]), "If-Match": "*"}).status_code == 204
+    assert client.patch(lamp, json={"properties": {"height_m": 12}}, headers=h).status_code == 404
+
+
+def test_if_match_that_is_no_etag_is_a_failed_precondition(client, api_keys, lamp):
+    for value in ('"abc"', "W/", '"99999999999999999999999"', ", ,"):
+        r = client.patch(lamp, json={"properties": {"height_m": 5}}, headers={
+            **auth(api_keys["city_lights"]), "Content-Type": "application/merge-patch+json", "If-Match": value})
+        assert r.status_code == 412, (value, r.text)
+    r = client.patch(lamp, json={"properties": {"height_m": 5}}, headers={
+        **auth(api_keys["city_lights"]), "Content-Type": "application/merge-patch+json", "If-Match": "  "})
+    assert r.status_code == 428

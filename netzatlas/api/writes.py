@@ -257,21 +257,29 @@ def _placeholder(col: str) -> sql.Composable:
     return sql.Placeholder(col)
 
 
-def _if_match(value: str | None) -> int:
-    if not value:
+def _if_match(value: str | None) -> frozenset[int] | None:
+    """The versions an ``If-Match`` header accepts (RFC 9110 §13.1.1): ``W/"3"`` or ``"3"``, or a list of them (the
+    write goes ahead when the current version is one of them); ``*`` accepts any current version (the caller gives
+    up the lost-update check, as the RFC allows) and gives ``None``."""
+    if not value or not value.strip():
         raise PreconditionRequired("this write needs an If-Match header with the feature's ETag",
                                    hint='GET the feature, then send If-Match: W/"<version>"')
-    tag = value.strip()
-    if tag.startswith("W/"):
-        tag = tag[2:]
-    tag = tag.strip('"')
-    if not (tag.isascii() and tag.isdigit()):
+    if value.strip() == "*":
+        return None
+    versions = set()
+    for part in value.split(","):
+        tag = part.strip().removeprefix("W/").strip('"')
+        if tag.isascii() and tag.isdigit() and len(tag) < 19:
+            versions.add(int(tag))
+    if not versions:
         raise Conflict(f"If-Match {value!r} does not match the current ETag")
-    return int(tag)
+    return frozenset(versions)
 
 
-def _write(state: ApiState, layer: Layer, principal: Principal, fid: str, version: int,
+def _write(state: ApiState, layer: Layer, principal: Principal, fid: str, versions: frozenset[int] | None,
            assignments: sql.Composable, params: dict[str, Any]) -> int:
+    """Apply ``assignments`` to the feature when its current version is one of ``versions`` (``None``: any);
+    return its version afterwards."""
     try:
         uuid.UUID(fid)
     except ValueError:
@@ -283,9 +291,11 @@ def _write(state: ApiState, layer: Layer, principal: Principal, fid: str, versio
         if cur is None:
             raise NotFound(f"{layer.name} has no feature {fid}")
         principal.require_owner(cur["owner_org"], layer.name)
-        if cur["version"] != version:
-            raise Conflict(f"the feature changed since you read it (now version {cur['version']}, you sent "
-                           f"{version})", hint="GET it again and reapply your change")
+        version = cur["version"]
+        if versions is not None and version not in versions:
+            sent = ", ".join(str(v) for v in sorted(versions))
+            raise Conflict(f"the feature changed since you read it (now version {version}, you sent {sent})",
+                           hint="GET it again and reapply your change")
         row = conn.execute(sql.SQL("UPDATE {t} SET {a} WHERE id = %(fid)s AND version = %(ver)s "
                                    "RETURNING version").format(t=sql.Identifier("registry", layer.name),
                                                               a=assignments),
@@ -300,7 +310,7 @@ async def replace(collection_id: str, feature_id: str, request: Request,
                   state: ApiState = Depends(get_state), principal: Principal = Depends(get_principal)) -> Response:
     layer = state.layer(collection_id)
     principal.require_write(collection_id)
-    version = _if_match(if_match)
+    versions = _if_match(if_match)
     feature = await _read_feature(request)
     _check_values(state, layer, feature)
     if feature.get("geometry") is None:
@@ -315,7 +325,7 @@ async def replace(collection_id: str, feature_id: str, request: Request,
     assignments = sql.SQL(", ").join(
         [sql.SQL("{} = {}").format(sql.Identifier(c), _placeholder(c)) for c in given]
         + [sql.SQL("{} = DEFAULT").format(sql.Identifier(c)) for c in others])
-    new = await run_in_threadpool(_write, state, layer, principal, feature_id, version, assignments, vals)
+    new = await run_in_threadpool(_write, state, layer, principal, feature_id, versions, assignments, vals)
     return Response(status_code=204, headers={"ETag": f'W/"{new}"'})
 
 
@@ -326,7 +336,7 @@ async def update(collection_id: str, feature_id: str, request: Request,
                  state: ApiState = Depends(get_state), principal: Principal = Depends(get_principal)) -> Response:
     layer = state.layer(collection_id)
     principal.require_write(collection_id)
-    version = _if_match(if_match)
+    versions = _if_match(if_match)
     body = await _read_json(request)
     merge = (request.headers.get("content-type") or "").split(";")[0].strip().lower() == MERGE_PATCH or (
         isinstance(body, dict) and "type" not in body)
@@ -338,9 +348,9 @@ async def update(collection_id: str, feature_id: str, request: Request,
     writable = {c.name for c in layer.data_columns} - {"source", "owner_org", "external_id"}
     if not {db_name(k) for k in props} & writable and feature.get("geometry") is None:
         if merge:  # RFC 7396: a patch naming nothing writable changes nothing (the ETag must still match)
-            await run_in_threadpool(_write, state, layer, principal, feature_id, version, sql.SQL("version = version"),
-                                    {})
-            return Response(status_code=204, headers={"ETag": f'W/"{version}"'})
+            same = await run_in_threadpool(_write, state, layer, principal, feature_id, versions,
+                                           sql.SQL("version = version"), {})
+            return Response(status_code=204, headers={"ETag": f'W/"{same}"'})
         raise InvalidInput("the patch changes nothing that can be written",
                            hint="id, version, source, owner and timestamps are set by the registry")
     gdf = _frame(layer, feature, in_crs, "x")
@@ -363,7 +373,7 @@ async def update(collection_id: str, feature_id: str, request: Request,
         current = await run_in_threadpool(_current_attributes, state, layer, feature_id)
         patch_attrs = props.get("attributes")   # null removes them all
         vals["properties"] = json.dumps({} if patch_attrs is None else _merge_patch(current, patch_attrs))
-    new = await run_in_threadpool(_write, state, layer, principal, feature_id, version, sql.SQL(", ").join(parts),
+    new = await run_in_threadpool(_write, state, layer, principal, feature_id, versions, sql.SQL(", ").join(parts),
                                   vals)
     return Response(status_code=204, headers={"ETag": f'W/"{new}"'})
 
@@ -373,8 +383,8 @@ def delete(collection_id: str, feature_id: str, if_match: str | None = Header(No
            state: ApiState = Depends(get_state), principal: Principal = Depends(get_principal)) -> Response:
     layer = state.layer(collection_id)
     principal.require_write(collection_id)
-    version = _if_match(if_match)
-    _write(state, layer, principal, feature_id, version, sql.SQL("deleted_at = now()"), {})
+    versions = _if_match(if_match)
+    _write(state, layer, principal, feature_id, versions, sql.SQL("deleted_at = now()"), {})
     return Response(status_code=204)
 
 
