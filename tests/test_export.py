@@ -111,3 +111,28 @@ def test_read_layer_in_steps_reports_rows_and_returns_the_same_rows(conn, lamps,
     assert calls == [("reading", 0, 2), ("reading", 1, 2), ("reading", 2, 2)]
     assert stepped.drop(columns="geometry").equals(whole.drop(columns="geometry"))
     assert stepped.geometry.equals(whole.geometry)
+
+
+def test_geojson_in_another_crs_is_refused_before_anything_is_written(db_url, lamps, tmp_path):
+    """RFC 7946 GeoJSON is WGS 84 lon/lat only: ``--crs EPSG:25832`` used to be ignored without a word."""
+    out = tmp_path / "lamps.geojson"
+    r = _cli(["export", "streetlight", str(out), "--crs", "EPSG:25832"], db_url, terminal=False)
+    assert r.returncode == 2 and "Traceback" not in r.stderr + r.stdout
+    text = _plain(r.stderr + r.stdout)
+    assert "RFC 7946" in text and "GeoPackage" in text and not out.exists()
+    for same in ("EPSG:4326", "OGC:CRS84"):  # WGS 84 in either axis order is what GeoJSON is anyway
+        r = _cli(["export", "streetlight", str(out), "--crs", same], db_url, terminal=False)
+        assert r.returncode == 0, r.stderr
+        assert pyogrio.read_info(out)["crs"] in ("EPSG:4326", "OGC:CRS84")
+
+
+def test_csv_columns_are_named_after_the_kind_of_crs(conn, lamps, tmp_path):
+    """lon/lat for any geographic CRS however it is written, x/y for a projected one."""
+    from psycopg import sql
+
+    gdf = read_layer(conn, get_layer(conn, "streetlight"), where=sql.SQL("source = %(s)s"), params={"s": lamps})
+    for crs, cols in (("epsg:4326", {"lon", "lat"}), ("4258", {"lon", "lat"}), ("EPSG:25832", {"x", "y"})):
+        back = pd.read_csv(export_frame(gdf, tmp_path / f"lamps_{crs.replace(':', '_')}.csv", crs=crs))
+        assert cols <= set(back.columns) and not ({"lon", "lat", "x", "y"} - cols) & set(back.columns), crs
+        if cols == {"x", "y"}:
+            assert back["x"].between(280_000, 300_000).all()

@@ -17,7 +17,9 @@ def register(app: typer.Typer) -> None:
         layer: str = typer.Argument(..., help="Layer, e.g. charging_point, streetlight, building."),
         path: Path = typer.Argument(..., help="Output file: .gpkg, .geojson or .csv."),
         fmt: str = typer.Option(None, "--format", help="GPKG, GeoJSON or CSV (default: from the file name)."),
-        crs: str = typer.Option(None, "--crs", help="Output CRS for GPKG/CSV (GeoJSON is always CRS84)."),
+        crs: str = typer.Option(None, "--crs", help=(
+            "Output CRS for GPKG/CSV, e.g. EPSG:25832 (default: the layer's own for GPKG, WGS 84 lon/lat for CSV). "
+            "GeoJSON is always WGS 84 lon/lat (RFC 7946): another --crs is refused.")),
         include_deleted: bool = typer.Option(False, "--include-deleted", help="Also soft-deleted rows."),
         quiet: bool = Quiet,
     ) -> None:

@@ -146,9 +146,13 @@ def _target(path: Path, fmt: str | None, crs: str | None) -> str:
                                hint="choose another file name or remove the file")
     if crs:
         try:
-            CRS.from_user_input(crs)
+            wanted = CRS.from_user_input(crs)
         except CRSError:
             raise InvalidParameter(f"unknown CRS {crs!r}", hint="e.g. EPSG:25832 or EPSG:4326") from None
+        if driver == "GEOJSON" and not wanted.equals(CRS.from_user_input("OGC:CRS84"), ignore_axis_order=True):
+            raise InvalidParameter(
+                f"GeoJSON is always written in WGS 84 longitude/latitude (RFC 7946), not in {crs}",
+                hint=f"leave out --crs for GeoJSON, or write a GeoPackage (.gpkg) or CSV in {crs}")
     return driver
 
 
@@ -253,8 +257,9 @@ def _write(gdf: gpd.GeoDataFrame, p: Path, driver: str, crs: str | None, layer_n
         target = out.to_crs(crs or "EPSG:4326") if out.crs else out
         df = pd.DataFrame(target.drop(columns=target.geometry.name))
         if (target.geom_type == "Point").all():
-            df["lon" if (crs or "EPSG:4326") == "EPSG:4326" else "x"] = target.geometry.x.round(8)
-            df["lat" if (crs or "EPSG:4326") == "EPSG:4326" else "y"] = target.geometry.y.round(8)
+            degrees = target.crs is None or target.crs.is_geographic
+            df["lon" if degrees else "x"] = target.geometry.x.round(8)
+            df["lat" if degrees else "y"] = target.geometry.y.round(8)
         else:
             df["wkt"] = target.geometry.to_wkt()
         for start in range(0, max(len(df), 1), CHUNK_ROWS):
