@@ -4,21 +4,25 @@ Only queryable columns may appear; every literal becomes a bound parameter (``%(
 Supported: comparisons, AND/OR/NOT, LIKE, BETWEEN, IN, IS NULL, and the spatial functions S_INTERSECTS,
 S_WITHIN, S_CONTAINS, S_DISJOINT, S_EQUALS, S_TOUCHES, S_CROSSES, S_OVERLAPS with geometry literals in the
 filter CRS (CRS84 by default), transformed to the table's CRS. ``geometry`` names the primary geometry as well as
-``geom`` (the name the queryables list), as clients commonly send it.
+``geom`` (the name the queryables list), as clients commonly send it. CQL2 text is read with CQL2's precedence
+(NOT, then AND, then OR), quotes doubled or escaped inside text literals, LIKE's wildcards as CQL2 defines them.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import math
 import re
+from collections.abc import Callable
 from datetime import date, datetime
+from functools import lru_cache
 from typing import Any
 
 from psycopg import sql
 from pygeofilter import ast, values
 from pygeofilter.parsers.cql2_json import parse as parse_json
-from pygeofilter.parsers.cql2_text import parse as parse_text
+from pygeofilter.parsers.cql2_text import parse as pygeofilter_parse_text
 
 from netzatlas.errors import InvalidParameter
 
@@ -27,6 +31,57 @@ COMPARE = {ast.Equal: "=", ast.NotEqual: "<>", ast.LessThan: "<", ast.LessEqual:
 SPATIAL = {ast.GeometryIntersects: "ST_Intersects", ast.GeometryWithin: "ST_Within",
            ast.GeometryContains: "ST_Contains", ast.GeometryDisjoint: "ST_Disjoint", ast.GeometryEquals: "ST_Equals",
            ast.GeometryTouches: "ST_Touches", ast.GeometryCrosses: "ST_Crosses", ast.GeometryOverlaps: "ST_Overlaps"}
+
+
+log = logging.getLogger("netzatlas.api")
+#: pygeofilter's CQL2 text rules for AND / OR / NOT, and the CQL2 ones (booleanExpression = booleanTerm {OR
+#: booleanTerm}; booleanTerm = booleanFactor {AND booleanFactor}; booleanFactor = [NOT] booleanPrimary)
+_PYGEOFILTER_CONDITION = """?condition: condition_1
+          | condition "AND"i condition_1                                 -> and_
+          | condition "OR"i condition_1                                   -> or_
+
+?condition_1: predicate
+            | "NOT"i predicate                                               -> not_
+            | "NOT"i "(" predicate ")"                                       -> not_
+            | "(" condition ")"
+"""
+_CQL2_CONDITION = """?condition: conjunction
+          | condition "OR"i conjunction                                      -> or_
+
+?conjunction: condition_1
+            | conjunction "AND"i condition_1                                 -> and_
+
+?condition_1: predicate
+            | "NOT"i condition_1                                             -> not_
+            | "(" condition ")"
+"""
+
+
+@lru_cache(maxsize=1)
+def _text_parser() -> Callable[[str], ast.Node]:
+    """pygeofilter's CQL2 text parser with CQL2's precedence: AND binds tighter than OR, and NOT takes a
+    parenthesised condition. pygeofilter reads AND and OR left to right at one level — ``a OR b AND c`` was
+    ``(a OR b) AND c``, a different set of features without a word — and ``NOT (a AND b)`` was a 400."""
+    import os
+
+    from lark import Lark
+    from pygeofilter.parsers.cql2_text import parser as pgf
+
+    path = os.path.join(os.path.dirname(pgf.__file__), "grammar.lark")
+    with open(path, encoding="utf-8") as fh:
+        grammar = fh.read()
+    if _PYGEOFILTER_CONDITION not in grammar:
+        # another pygeofilter: its own rules are used, and tests/test_api_holdout.py tells whether they are right
+        log.warning("pygeofilter's CQL2 grammar changed; its AND/OR precedence is used as it is")
+        return pygeofilter_parse_text
+    lark = Lark(grammar.replace(_PYGEOFILTER_CONDITION, _CQL2_CONDITION), parser="lalr", maybe_placeholders=False,
+                transformer=pgf.CQLTransformer(), import_paths=[os.path.dirname(os.path.dirname(pgf.__file__))],
+                source_path=path)
+    return lark.parse
+
+
+def parse_text(text: str) -> ast.Node:
+    return _text_parser()(text)
 
 
 _BBOX = re.compile(r"\bBBOX\s*\(\s*([-+0-9.eE]+)\s*,\s*([-+0-9.eE]+)\s*,\s*([-+0-9.eE]+)\s*,\s*([-+0-9.eE]+)\s*\)",
@@ -41,19 +96,120 @@ def _bbox_to_polygon(text: str) -> str:
     return _BBOX.sub(poly, text)
 
 
-def parse(text: str, lang: str | None) -> ast.Node:
+#: stands for a character literal with an escaped quote while pygeofilter parses the text (its grammar has none)
+_HELD = "\ue000{}\ue000"
+
+
+def _hold_quoted(text: str) -> tuple[str, dict[str, str]]:
+    """CQL2 text with each character literal that holds an escaped quote (``''`` or ``\\'``, CQL2 1.0
+    ``escapeQuote``) replaced by a placeholder literal, and the placeholders' values: pygeofilter's grammar ends a
+    literal at the first quote, so ``name = 'O''Brien'`` was a 400. Other text is left exactly as it was."""
+    out: list[str] = []
+    held: dict[str, str] = {}
+    i, n = 0, len(text)
+    while i < n:
+        c = text[i]
+        if c == '"':   # a quoted property name: copied as it is
+            j = text.find('"', i + 1)
+            j = n - 1 if j < 0 else j
+            out.append(text[i:j + 1])
+            i = j + 1
+            continue
+        if c != "'":
+            out.append(c)
+            i += 1
+            continue
+        j, value, escaped = i + 1, [], False
+        while j < n:
+            if text[j] == "'" and j + 1 < n and text[j + 1] == "'":
+                value.append("'")
+                escaped, j = True, j + 2
+            elif text[j] == "\\" and j + 1 < n:
+                if text[j + 1] == "'":
+                    value.append("'")
+                    escaped = True
+                else:
+                    value.append(text[j:j + 2])   # \% \_ \\ stay for LIKE
+                j += 2
+            elif text[j] == "'":
+                break
+            else:
+                value.append(text[j])
+                j += 1
+        if j >= n:   # not terminated: the parser says so
+            out.append(text[i:])
+            break
+        if escaped:
+            key = _HELD.format(len(held))
+            held[key] = "".join(value)
+            out.append(f"'{key}'")
+        else:
+            out.append(text[i:j + 1])
+        i = j + 1
+    return "".join(out), held
+
+
+_INSTANT_TEXT = re.compile(r"\b(TIMESTAMP|DATE)\s*\(\s*'([^']*)'\s*\)", re.IGNORECASE)
+_TIMESTAMP = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]+)?(Z|[+-][0-9]{2}:[0-9]{2})",
+                        re.IGNORECASE)
+_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+
+
+def _check_instant(kind: str, value: object) -> None:
+    """A CQL2 TIMESTAMP / DATE literal must be an RFC 3339 instant / full date: pygeofilter guesses otherwise
+    (TIMESTAMP('2025-13-01T00:00:00Z') became 13 January — a filter on the wrong day, without a word)."""
+    kind = kind.lower()
+    ok = isinstance(value, str) and (_TIMESTAMP if kind == "timestamp" else _DATE).fullmatch(value) is not None
+    if ok:
+        try:
+            if kind == "timestamp":
+                datetime.fromisoformat(value.upper().replace("Z", "+00:00"))   # type: ignore[union-attr]
+            else:
+                date.fromisoformat(value)   # type: ignore[arg-type]
+        except ValueError:
+            ok = False
+    if not ok:
+        example = "TIMESTAMP('2025-01-31T12:00:00Z')" if kind == "timestamp" else "DATE('2025-01-31')"
+        raise InvalidParameter(f"{kind.upper()} {value!r} in the filter is not a valid RFC 3339 "
+                               f"{'date-time' if kind == 'timestamp' else 'date'}", hint=f"e.g. {example}")
+
+
+def _check_instants_json(node: Any, depth: int = 0) -> None:
+    """_check_instant for every ``{"timestamp": …}`` / ``{"date": …}`` of a CQL2 JSON filter."""
+    if depth > 500:
+        return   # the parser refuses such nesting itself
+    if isinstance(node, list):
+        for n in node:
+            _check_instants_json(n, depth + 1)
+    elif isinstance(node, dict):
+        if len(node) == 1 and next(iter(node)) in ("timestamp", "date"):
+            _check_instant(next(iter(node)), next(iter(node.values())))
+        for v in node.values():
+            _check_instants_json(v, depth + 1)
+
+
+def parse(text: str, lang: str | None, held: dict[str, str] | None = None) -> ast.Node:
+    """The filter's syntax tree. ``held`` (cql2-text) receives the literals with escaped quotes (_hold_quoted)."""
     lang = (lang or "cql2-text").lower()
     if len(text) > 20_000:
         raise InvalidParameter("the filter is too long (more than 20,000 characters)")
     if lang == "cql2-text":
-        text = _bbox_to_polygon(text)
+        for m in _INSTANT_TEXT.finditer(text):
+            _check_instant(m.group(1), m.group(2))
+        text, quoted = _hold_quoted(_bbox_to_polygon(text))
+        if held is not None:
+            held.update(quoted)
     try:
         if lang == "cql2-json":
-            return parse_json(_bbox_json(json.loads(text) if isinstance(text, str) else text))
+            doc = json.loads(text) if isinstance(text, str) else text
+            _check_instants_json(doc)
+            return parse_json(_bbox_json(doc))
         if lang == "cql2-text":
             return parse_text(text)
     except RecursionError as exc:
         raise InvalidParameter("the filter is nested too deeply to be evaluated") from exc
+    except InvalidParameter:
+        raise
     except Exception as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise InvalidParameter(f"the filter is not valid {lang}: {first}",
@@ -100,11 +256,14 @@ class Translator:
         self.lat_first = filter_lat_first
         self.alias = alias
         self.params: dict[str, Any] = {}
+        self.held: dict[str, str] = {}   # placeholder → character literal with an escaped quote (cql2-text)
 
     def _param(self, value: Any) -> sql.Composable:
         name = f"p{len(self.params)}"
         if isinstance(value, (datetime, date)):
             value = value.isoformat()
+        elif isinstance(value, str) and value in self.held:
+            value = self.held[value]
         self.params[name] = value
         return sql.Placeholder(name)
 
@@ -114,6 +273,10 @@ class Translator:
                                    hint='in cql2-json: {"property": "name"}')
         name = self._name(node.name)
         if name not in self.queryables:
+            same = [q for q in self.queryables if q.lower() == name.lower()]
+            if same:   # property names are case-sensitive (CQL2); say which one was meant
+                raise InvalidParameter(f"{name!r} is not queryable here; did you mean {same[0]!r}?",
+                                       hint="property names are case-sensitive")
             raise InvalidParameter(f"{name!r} is not queryable here",
                                    hint="see /collections/{id}/queryables: " + ", ".join(sorted(self.queryables)))
         return sql.SQL("{}.{}").format(sql.Identifier(self.alias), sql.Identifier(name))
@@ -156,6 +319,11 @@ class Translator:
             return self._param(node)
         if isinstance(node, values.Timestamp if hasattr(values, "Timestamp") else ()):  # pragma: no cover
             return self._param(node.value)
+        if isinstance(node, ast.Function):   # CASEI, ACCENTI, UPPER, …: conformance classes not declared
+            shown = "CASEI" if str(node.name).lower() == "lower" else str(node.name).upper()   # pygeofilter's name
+            raise InvalidParameter(f"the function {shown}() is not supported in filters",
+                                   hint="this server declares basic CQL2 and basic spatial functions only "
+                                        "(see /conformance); compare values as stored, e.g. name LIKE 'Leuchte%'")
         raise InvalidParameter(f"unsupported expression in the filter: {type(node).__name__}")
 
     def _scalar(self, node: Any) -> sql.Composable:
@@ -183,7 +351,10 @@ class Translator:
                                        hint='e.g. name LIKE \'Leuchte%\', in cql2-json {"op": "like", '
                                             '"args": [{"property": "name"}, "Leuchte%"]}')
             op = "ILIKE" if node.nocase else "LIKE"
-            pattern = node.pattern.replace(node.singlechar, "_") if node.singlechar != "_" else node.pattern
+            # CQL2 (/req/basic-cql2/like-predicate): '%' any characters, '_' one, '\\' escapes them — PostgreSQL's
+            # LIKE as it is. pygeofilter names '.' as the single-character wildcard; turning '.' into '_' made
+            # street LIKE 'St.%' match 'Stolberger Straße' too.
+            pattern = node.pattern
             expr = sql.SQL("({}::text {} {})").format(self._attr(node.lhs, "the left side of LIKE"), sql.SQL(op),
                                                     self._param(pattern))
             return sql.SQL("(NOT {})").format(expr) if node.not_ else expr
@@ -219,7 +390,7 @@ def to_sql(text: str, lang: str | None, queryables: dict[str, str], table_srid: 
            filter_lat_first: bool = False) -> tuple[sql.Composable, dict[str, Any]]:
     tr = Translator(queryables, table_srid, filter_srid, filter_lat_first)
     try:
-        cond = tr(parse(text, lang))
+        cond = tr(parse(text, lang, tr.held))
         cond.as_string(None)   # composing the SQL recurses as deep as the filter
     except RecursionError:
         raise InvalidParameter("the filter is nested too deeply to evaluate",

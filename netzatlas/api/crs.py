@@ -32,13 +32,15 @@ def supported(storage_srid: int) -> list[Crs]:
 
 
 def parse(value: str | None, storage_srid: int, *, param: str = "crs") -> Crs:
-    """A supported CRS from its URI (also accepts EPSG:nnnn and [EPSG:nnnn] for convenience)."""
+    """A supported CRS from its URI (also accepts EPSG:nnnn, [EPSG:nnnn] and [OGC:CRS84] for convenience)."""
     if value is None or value == "":
         return Crs(CRS84, 4326, False)
     v = value.strip().strip("[]")
     m = _EPSG_CODE.fullmatch(v)
     if m:
         v = epsg_uri(int(m.group(1)))
+    elif v.upper() == "OGC:CRS84":   # the CURIE of CRS84, as [EPSG:nnnn] is accepted for EPSG codes
+        v = CRS84
     for c in supported(storage_srid):
         if c.uri == v:
             return c

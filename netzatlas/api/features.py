@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode
 
@@ -237,58 +238,132 @@ def feature_schema(collection_id: str, request: Request, state: ApiState = Depen
 
 
 def _bbox(value: str | None, bbox_crs: crsmod.Crs, layer: Layer) -> tuple[sql.Composable | None, dict[str, Any]]:
+    """The bbox condition (OGC API Features Part 1, /req/core/fc-bbox-definition, Part 2 /req/crs/fc-bbox-crs).
+
+    A box that crosses the antimeridian (a geographic bbox-crs with minimum longitude > maximum longitude, which
+    Part 1 allows) is the two boxes on either side of it. The box is clipped to where the layer's CRS is defined
+    (its area of use, as the tiles do) before it is transformed: the whole world transformed into UTM zone 32 was
+    garbage and matched nothing."""
     if not value:
         return None, {}
     try:
         nums = [float(v) for v in value.split(",")]
     except ValueError as exc:
         raise InvalidParameter(f"bbox {value!r} is not a list of numbers", hint="bbox=minx,miny,maxx,maxy") from exc
-    if len(nums) == 6:
-        nums = [nums[0], nums[1], nums[3], nums[4]]
-    if len(nums) != 4:
+    if len(nums) not in (4, 6):
         raise InvalidParameter("bbox needs 4 (or 6) numbers", hint="bbox=minx,miny,maxx,maxy")
     if not all(math.isfinite(v) for v in nums):
         raise InvalidParameter("bbox values must be finite numbers")
+    if len(nums) == 6:   # minx, miny, minz, maxx, maxy, maxz: the heights are not filtered on (2D geometries)
+        if nums[2] > nums[5]:
+            raise InvalidParameter("bbox minimum height is larger than its maximum",
+                                   hint="bbox=minx,miny,minz,maxx,maxy,maxz")
+        nums = [nums[0], nums[1], nums[3], nums[4]]
     x1, y1, x2, y2 = nums
     if bbox_crs.lat_first:
         x1, y1, x2, y2 = y1, x1, y2, x2
-    if x1 > x2 or y1 > y2:
+    geographic = bbox_crs.srid in (4326, 4258)
+    if y1 > y2 or (x1 > x2 and not geographic):
         raise InvalidParameter("bbox minimum is larger than its maximum", hint="bbox=minx,miny,maxx,maxy")
-    if bbox_crs.srid in (4326, 4258) and not (-180 <= x1 <= 180 and -180 <= x2 <= 180 and -90 <= y1 <= 90
-                                               and -90 <= y2 <= 90):
+    if geographic and not (-180 <= x1 <= 180 and -180 <= x2 <= 180 and -90 <= y1 <= 90 and -90 <= y2 <= 90):
         raise InvalidParameter("bbox lies outside the world (longitude ±180, latitude ±90)",
                                hint="for EPSG:4326 give latitude first, or use CRS84 (longitude first)")
-    env = sql.SQL("ST_Transform(ST_Segmentize(ST_MakeEnvelope(%(bx1)s, %(by1)s, %(bx2)s, %(by2)s, {s}), {seg}), {t})"
-                  ).format(s=sql.Literal(bbox_crs.srid), t=sql.Literal(layer.srid),
-                           seg=sql.Literal(0.01 if bbox_crs.srid in (4326, 4258) else 1000.0))
-    return sql.SQL("t.geom && {}").format(env), {"bx1": x1, "by1": y1, "bx2": x2, "by2": y2}
+    boxes = [(x1, x2)] if x1 <= x2 else [(x1, 180.0), (-180.0, x2)]   # across the antimeridian: two boxes
+    params: dict[str, Any] = {"by1": y1, "by2": y2}
+    conds = []
+    for i, (a, b) in enumerate(boxes):
+        params[f"bx1_{i}"], params[f"bx2_{i}"] = a, b
+        env = sql.SQL("ST_MakeEnvelope(%(bx1_{i})s, %(by1)s, %(bx2_{i})s, %(by2)s, {s})").format(
+            i=sql.SQL(str(i)), s=sql.Literal(bbox_crs.srid))
+        conds.append(sql.SQL("t.geom && {}").format(_into_layer(env, bbox_crs.srid, max(b - a, y2 - y1), layer)))
+    return (conds[0] if len(conds) == 1 else sql.SQL("({})").format(sql.SQL(" OR ").join(conds))), params
+
+
+def _into_layer(env: sql.Composable, srid: int, size: float, layer: Layer) -> sql.Composable:
+    """A bbox envelope in ``srid`` as the layer's CRS sees it: densified (its edges curve), and — when the CRSs
+    differ — taken through lon/lat and clipped to where the layer's CRS is defined (api/tiles.py crs_domain)."""
+    from netzatlas.api.tiles import crs_domain
+
+    if srid == layer.srid:
+        return env
+    geographic = srid in (4326, 4258)
+    seg = max(size / 256, 0.01 if geographic else 1000.0)
+    ll = sql.SQL("ST_Segmentize({}, {})").format(env, sql.Literal(seg))
+    if not geographic:
+        ll = sql.SQL("ST_Transform({}, 4326)").format(ll)
+        srid = 4326
+    w, s, e, n = crs_domain(layer.srid) if layer.srid else (-180.0, -90.0, 180.0, 90.0)
+    clipped = sql.SQL("ST_Intersection({}, ST_MakeEnvelope({}, {}, {}, {}, {}))").format(
+        ll, *(sql.Literal(v) for v in (w, s, e, n, srid)))
+    degrees = min(size if geographic else size / 100_000, e - w)   # the clipped box's size, roughly
+    return sql.SQL("ST_Transform(ST_Segmentize({}, {}), {})").format(clipped, sql.Literal(max(degrees / 256, 0.01)),
+                                                                      sql.Literal(layer.srid))
+
+
+_DATE_ONLY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+_OFFSET_AS_SPACE = re.compile(r".*T[0-9:.,]+ [0-9]{2}:?[0-9]{2}")
+
+
+def _instant(v: str) -> tuple[datetime, datetime] | None:
+    """An RFC 3339 date-time (``t``/``z`` in either case; without an offset: UTC) or a full date — the whole day
+    in UTC — as [start, end) (OGC API Features Part 1, /req/core/fc-time-definition); None for an open end."""
+    v = v.strip()
+    if v in ("..", ""):
+        return None
+    try:
+        if _DATE_ONLY.fullmatch(v):
+            day = datetime.fromisoformat(v).replace(tzinfo=UTC)
+            return day, day + timedelta(days=1)
+        t = datetime.fromisoformat(v.upper().replace("Z", "+00:00"))
+    except ValueError as exc:
+        hint = "e.g. 2024-01-01T00:00:00Z, 2024-01-01 (the whole day) or 2024-01-01T00:00:00Z/.."
+        if _OFFSET_AS_SPACE.fullmatch(v):
+            hint = "a '+' in a URL means a space: send the offset as %2B01:00, or give the time in UTC (…Z)"
+        raise InvalidParameter(f"datetime {v!r} is not RFC 3339", hint=hint) from exc
+    t = t if t.tzinfo is not None else t.replace(tzinfo=UTC)
+    return t, t
 
 
 def _datetime(value: str | None) -> tuple[sql.Composable | None, dict[str, Any]]:
+    """The ``datetime`` condition on ``updated_at``: an instant (a date: that day), or an interval with ``..`` or
+    nothing for an open end. An interval that ends before it starts is a 400 (it can match nothing)."""
     if not value:
         return None, {}
+    if "/" not in value:
+        t = _instant(value)
+        if t is None:
+            raise InvalidParameter("datetime '..' is an open end, not an instant", hint="e.g. 2024-01-01T00:00:00Z/..")
+        if t[0] == t[1]:
+            return sql.SQL("t.updated_at = %(dt1)s"), {"dt1": t[0]}
+        return sql.SQL("t.updated_at >= %(dt1)s AND t.updated_at < %(dt2)s"), {"dt1": t[0], "dt2": t[1]}
+    a, b = value.split("/", 1)
+    start, end = _instant(a), _instant(b)
+    if start and end and start[0] > end[0]:
+        raise InvalidParameter(f"the datetime interval {value!r} ends before it starts",
+                               hint="start/end, e.g. 2024-01-01/2024-12-31")
+    conds, params = [], {}
+    if start:
+        conds.append(sql.SQL("t.updated_at >= %(dt1)s"))
+        params["dt1"] = start[0]
+    if end:   # a date as the end: up to the end of that day
+        conds.append(sql.SQL("t.updated_at <= %(dt2)s" if end[0] == end[1] else "t.updated_at < %(dt2)s"))
+        params["dt2"] = end[1]
+    return (sql.SQL(" AND ").join(conds) if conds else None), params
 
-    def parse(v: str) -> datetime | None:
-        if v in ("..", ""):
-            return None
-        try:
-            return datetime.fromisoformat(v.replace("Z", "+00:00"))
-        except ValueError as exc:
-            raise InvalidParameter(f"datetime {v!r} is not RFC 3339",
-                                   hint="e.g. 2024-01-01T00:00:00Z or 2024-01-01T00:00:00Z/..") from exc
 
-    if "/" in value:
-        a, b = value.split("/", 1)
-        start, end = parse(a), parse(b)
-        conds, params = [], {}
-        if start:
-            conds.append(sql.SQL("t.updated_at >= %(dt1)s"))
-            params["dt1"] = start
-        if end:
-            conds.append(sql.SQL("t.updated_at <= %(dt2)s"))
-            params["dt2"] = end
-        return (sql.SQL(" AND ").join(conds) if conds else None), params
-    return sql.SQL("t.updated_at = %(dt1)s"), {"dt1": parse(value)}
+#: PostgreSQL type of a queryable column (udt name) → the type its query-parameter value is read as
+_PARAM_TYPES = {"int2": "numeric", "int4": "numeric", "int8": "numeric", "float4": "real", "float8": "double precision",
+                "numeric": "numeric", "bool": "boolean", "date": "date", "timestamptz": "timestamptz", "uuid": "uuid"}
+
+
+def _typed_value(key: str, udt: str) -> sql.Composable:
+    """A queryable's query-parameter value read as its column's type (Part 3, /req/queryables-query-parameters):
+    ``power_kw=22.0`` is 22 (compared as text, it matched nothing); integers as numbers, so ``2.0`` is 2 and
+    ``2.5`` matches nothing. A value that is not of that type is a 400 (the database's cast error, caught where
+    the page is read)."""
+    kind = _PARAM_TYPES.get(udt)
+    ph = sql.Placeholder(key)
+    return sql.SQL("CAST({} AS {})").format(ph, sql.SQL(kind)) if kind else sql.SQL("{}::text").format(ph)
 
 
 def _props_param(value: str | None, layer: Layer) -> list[str] | None:
@@ -332,6 +407,12 @@ def items(  # noqa: C901 - one branch per query parameter
     unknown = [k for k in request.query_params if k not in allowed]
     if unknown:
         raise InvalidParameter(f"unknown query parameter(s): {', '.join(unknown)}")
+    repeated = sorted({k for k, _ in request.query_params.multi_items()
+                       if len(request.query_params.getlist(k)) > 1})
+    if repeated:   # each parameter has one value (OpenAPI: not exploded); the last one used to win silently
+        raise InvalidParameter(f"query parameter(s) given more than once: {', '.join(repeated)}",
+                               hint="give each once; for several values of a property use a filter, "
+                                    "e.g. filter=lamp_type IN ('LED','NAV')")
     out_crs = crsmod.parse(crs, state.storage_srid)
     hide, own_org = authz.value_policy(state, principal, layer.name)
     props = _props_param(properties, layer)
@@ -351,7 +432,7 @@ def items(  # noqa: C901 - one branch per query parameter
             raise InvalidParameter(f"{name!r} holds personal or confidential data and is not queryable")
         if name in q and name != "geom":
             key = f"qp_{len(params)}"
-            conds.append(sql.SQL("t.{}::text = %({})s").format(sql.Identifier(name), sql.SQL(key)))
+            conds.append(sql.SQL("t.{} = {}").format(sql.Identifier(name), _typed_value(key, q[name])))
             params[key] = value
     if filter_:
         fcrs = crsmod.parse(filter_crs, state.storage_srid, param="filter-crs")
@@ -505,10 +586,22 @@ def item(collection_id: str, feature_id: str, request: Request, crs: str | None 
     out_crs = crsmod.parse(crs, state.storage_srid)
     text, version, _ = fetch_feature(state, layer, feature_id, out_crs,
                                      *authz.value_policy(state, principal, layer.name))
+    feature_id = str(uuid.UUID(feature_id))   # '{…}', upper case or no dashes: the links name it as its id does
+    etag = f'W/"{version}"'
+    if _none_match(request.headers.get("if-none-match"), etag):   # RFC 9110 13.1.2: weak comparison → 304
+        return Response(status_code=304, headers={"ETag": etag, "Content-Crs": f"<{out_crs.uri}>"})
     b = base_url(request)
     links = [{"href": f"{b}/collections/{collection_id}/items/{feature_id}", "rel": "self", "type": GEOJSON},
              {"href": f"{b}/collections/{collection_id}", "rel": "collection", "type": "application/json"},
              {"href": f"{b}/collections/{collection_id}/items/{feature_id}/history", "rel": "version-history",
               "type": "application/json"}]
     body = text[:-1] + ', "links": ' + json.dumps(links) + "}"
-    return Response(body, media_type=GEOJSON, headers={"ETag": f'W/"{version}"', "Content-Crs": f"<{out_crs.uri}>"})
+    return Response(body, media_type=GEOJSON, headers={"ETag": etag, "Content-Crs": f"<{out_crs.uri}>"})
+
+
+def _none_match(header: str | None, etag: str) -> bool:
+    """Whether ``If-None-Match`` names the current entity tag (``*``, or a list; weak comparison: ``W/`` ignored)."""
+    if not header:
+        return False
+    tags = [t.strip() for t in header.split(",")]
+    return "*" in tags or any(t.removeprefix("W/") == etag.removeprefix("W/") for t in tags)

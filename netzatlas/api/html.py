@@ -396,9 +396,10 @@ class HtmlViews:
         query = [(k, v) for k, v in parse_qsl(scope.get("query_string", b"").decode("latin-1"),
                                               keep_blank_values=True)]
         inner = scope
-        if found is not None:   # the route sees a JSON request: no f, Accept JSON
+        if found is not None:   # the route sees a JSON request: no f, Accept JSON, and unconditional (the page
+            # has no entity tag of its own: a 304 for the JSON's tag would leave the browser with the JSON)
             inner = {**scope, "query_string": urlencode([(k, v) for k, v in query if k != "f"]).encode("latin-1"),
-                     "headers": [(k, v) for k, v in headers if k.lower() != b"accept"]
+                     "headers": [(k, v) for k, v in headers if k.lower() not in (b"accept", b"if-none-match")]
                      + [(b"accept", b"application/json")]}
         start: Message | None = None
         chunks: list[bytes] = []

@@ -9,6 +9,7 @@ finds it dead on its next request.)
 from __future__ import annotations
 
 import logging
+import re
 
 import psycopg
 from fastapi import FastAPI, Request
@@ -22,6 +23,8 @@ from netzatlas.errors import ImportRejected, NetzatlasError, http_status
 from netzatlas.registry.db import refusal
 
 log = logging.getLogger("netzatlas.api")
+#: a path naming a tile matrix set other than WebMercatorQuad (answered 404 by the router)
+_TMS_PATH = re.compile(r"(?:/collections/[^/]+/tiles|/tileMatrixSets)/(?!WebMercatorQuad(?:/|$))([^/]+)(?:/.*)?")
 TITLES = {400: "Bad request", 401: "Unauthorized", 403: "Forbidden", 404: "Not found", 405: "Method not allowed",
           406: "Not acceptable", 409: "Conflict", 412: "Precondition failed", 413: "Payload too large",
           415: "Unsupported media type", 422: "Unprocessable content", 428: "Precondition required",
@@ -100,7 +103,12 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        return problem(exc.status_code, str(exc.detail), instance=str(request.url.path),
+        detail, hint = str(exc.detail), None
+        tms = _TMS_PATH.fullmatch(request.url.path) if exc.status_code == 404 else None
+        if tms:   # OGC API Tiles: the one tile matrix set, by its case-sensitive id
+            detail = f"there is no tile matrix set {tms.group(1)!r}"
+            hint = "the tile matrix set is WebMercatorQuad (ids are case-sensitive); see /tileMatrixSets"
+        return problem(exc.status_code, detail, instance=str(request.url.path), hint=hint,
                        headers=getattr(exc, "headers", None))
 
     @app.exception_handler(psycopg.errors.IntegrityError)

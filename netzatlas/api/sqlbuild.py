@@ -77,9 +77,10 @@ def parse_sortby(value: str | None, sortable: set[str]) -> list[SortKey]:
         if not part:
             continue
         desc = part.startswith("-")
-        name = db_name(part.lstrip("+-").strip())
+        raw = part[1:].strip() if part[0] in "+-" else part   # one sign: '--height_m' names nothing
+        name = db_name(raw)
         if name not in sortable:
-            raise InvalidParameter(f"cannot sort by {part.lstrip('+-')!r}",
+            raise InvalidParameter(f"cannot sort by {raw!r}",
                                    hint="sortable: " + ", ".join(sorted(api_name(s) for s in sortable)))
         keys.append(SortKey(name, desc))
     return keys
