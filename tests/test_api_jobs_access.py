@@ -82,3 +82,29 @@ def test_only_the_starter_or_an_admin_may_dismiss(client, api_keys, who, status)
     r = client.delete(f"/jobs/{job}", headers=auth(api_keys["reader"]))
     assert r.status_code == 200
     assert wait_done(client, job, api_keys["reader"])["status"] == "dismissed"
+
+
+def test_the_job_list_filters_by_status_process_and_limit(client, api_keys):
+    """Processes Part 1 job list: ``status`` / ``processID`` filter (repeated or comma-separated), ``limit`` cuts;
+    a value that means nothing is a 400 naming it (was: 200 with every job, or none)."""
+    RELEASE.set()
+    done = [start(client, api_keys["reader"]) for _ in range(2)]
+    for job in done:
+        assert wait_done(client, job, api_keys["reader"])["status"] == "successful"
+    h = auth(api_keys["reader"])
+
+    def listed(query: str) -> list[dict]:
+        r = client.get(f"/jobs?{query}", headers=h)
+        assert r.status_code == 200, r.text
+        return r.json()["jobs"]
+
+    ok = listed("status=successful&processID=test-slow")
+    assert set(done) <= {j["jobID"] for j in ok} and {j["status"] for j in ok} == {"successful"}
+    assert {j["processID"] for j in ok} == {"test-slow"}
+    assert not {j["jobID"] for j in listed("status=running,accepted")} & set(done)
+    assert not listed("processID=no-such-process")
+    assert len(listed("processID=test-slow&limit=1")) == 1
+    for query, word in (("status=bogus", "bogus"), ("limit=0", "limit"), ("limit=abc", "limit"),
+                        ("limit=1&limit=2", "more than once"), ("colour=red", "colour")):
+        r = client.get(f"/jobs?{query}", headers=h)
+        assert r.status_code == 400 and word in r.json()["detail"], (query, r.text)

@@ -243,10 +243,41 @@ def actor(name: str | None) -> Iterator[None]:
         CURRENT_ACTOR.reset(token)
 
 
-@router.get("/jobs", summary="Jobs")
+#: the job states of OGC API – Processes (statusCode)
+JOB_STATES = ("accepted", "running", "successful", "failed", "dismissed")
+
+
+def _job_filters(request: Request) -> tuple[set[str] | None, set[str] | None, int | None]:
+    """``status``, ``processID`` (each repeatable or comma-separated) and ``limit`` of a job list (Processes Part 1,
+    /req/job-list/…); a value that is none of these is a 400 naming it."""
+    q = request.query_params
+    unknown = sorted(set(q) - {"status", "processID", "limit", "f"})
+    if unknown:
+        raise InvalidParameter(f"unknown parameter {unknown[0]!r} for the job list",
+                               hint="status, processID and limit filter it")
+    status = {v.strip() for raw in q.getlist("status") for v in raw.split(",") if v.strip()} or None
+    bad = sorted((status or set()) - set(JOB_STATES))
+    if bad:
+        raise InvalidParameter(f"status {bad[0]!r} is no job state", hint="one of " + ", ".join(JOB_STATES))
+    processes = {v.strip() for raw in q.getlist("processID") for v in raw.split(",") if v.strip()} or None
+    limit = None
+    if "limit" in q:
+        if len(q.getlist("limit")) > 1:
+            raise InvalidParameter("limit is given more than once")
+        text = q["limit"].strip()
+        if not (text.isascii() and text.isdigit() and 1 <= int(text) <= 10_000):
+            raise InvalidParameter(f"limit {q['limit']!r} must be a whole number from 1 to 10000")
+        limit = int(text)
+    return status, processes, limit
+
+
+@router.get("/jobs", summary="Jobs (status=, processID=, limit=)")
 def jobs(request: Request, principal: Principal = Depends(get_principal)) -> dict[str, Any]:
     b = base_url(request)
-    return {"jobs": [_status(j, b) for j in JOBS.values() if _visible(j, principal)],
+    status, processes, limit = _job_filters(request)
+    found = [j for j in JOBS.values() if _visible(j, principal) and (status is None or j.status in status)
+             and (processes is None or j.process_id in processes)]
+    return {"jobs": [_status(j, b) for j in found[:limit]],
             "links": [{"href": f"{b}/jobs", "rel": "self", "type": "application/json"}]}
 
 
