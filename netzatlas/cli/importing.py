@@ -216,6 +216,7 @@ def import_charging_register(
     report = _load({"charging_point": gdf}, source, "charging-register", path.name, "bnetza", skip_invalid,
                    quiet=quiet, after=_charger_units(source))
     report.notes.append(f"register 'Stand': {gdf.attrs.get('stand') or 'not given'}")
+    report.notes += gdf.attrs.get("notes", [])
     show(report, path.name)
     if left_out:
         print_rejects([("charging_point (left out by the reader)", r) for r in left_out])

@@ -253,6 +253,16 @@ def _read_records(p: Path) -> tuple[Iterable[Record] | None, str, list[str], str
     return None, "CSV", widest, None
 
 
+def _footer_lines(rows: list[list[Any]], numbers: list[int]) -> list[tuple[int, str]]:
+    """Lines below the data whose only cell is a text in the first column (``Quelle: Bundesnetzagentur …``), as
+    (line, text), removed from ``rows`` / ``numbers``; an id alone (digits) stays a row and is refused."""
+    footer: list[tuple[int, str]] = []
+    while rows and isinstance(rows[-1][0], str) and all(c is None for c in rows[-1][1:]) \
+            and re.search(r"[^\W\d_]", rows[-1][0]):
+        footer.insert(0, (numbers.pop(), rows.pop()[0].strip()))
+    return footer
+
+
 def _read_table(p: Path) -> tuple[pd.DataFrame, str | None, list[Reject]]:
     """The data rows as text/number cells under the header's names (``_row``: file line / sheet row)."""
     records, kind, widest, cut_text = _read_records(p)
@@ -285,6 +295,7 @@ def _read_table(p: Path) -> tuple[pd.DataFrame, str | None, list[Reject]]:
             continue
         rows.append(cells[: len(cols)] + [None] * (len(cols) - len(cells)))
         numbers.append(row)
+    footer = _footer_lines(rows, numbers) if cut_text is None else []  # no final line break: maybe cut off
     if cut_text is not None and numbers and numbers[-1] == last[0] and _ends_mid_row(cut_text, last[1], len(cols)):
         cut = dict(zip(cols, rows.pop(), strict=True))
         rejects.append(Reject(numbers.pop(), "the file ends in the middle of this row (the download was cut off?): "
@@ -293,6 +304,9 @@ def _read_table(p: Path) -> tuple[pd.DataFrame, str | None, list[Reject]]:
         raise FileFormatError(f"{p.name}: the header (row {header_row}) is followed by no data rows")
     df = pd.DataFrame(rows, columns=cols, dtype=object)
     df["_row"] = numbers
+    if footer:
+        df.attrs["notes"] = [f"{p.name}: {len(footer)} line(s) below the data with only a text skipped as a footer "
+                             f"(line {footer[0][0]}: {footer[0][1][:60]!r})"]
     m = re.search(r"(\d{2}\.\d{2}\.\d{4})", " ".join(str(c) for c in preamble))
     return df, (m.group(1) if m else None), rejects
 
@@ -494,4 +508,5 @@ def read_charging_register(
     gdf = gdf.reset_index(drop=True)
     gdf.attrs["rejects"] = rejects
     gdf.attrs["stand"] = stand
+    gdf.attrs["notes"] = df.attrs.get("notes", [])
     return gdf

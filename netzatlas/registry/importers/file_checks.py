@@ -21,6 +21,11 @@ from netzatlas.errors import FileFormatError
 ZIP_MEMBERS = (".shp", ".geojson", ".json", ".gpkg", ".fgb", ".gml", ".kml", ".gpx")
 _HTML = re.compile(rb"^\s*(<!doctype html|<html|<head|<\?xml[^>]*>\s*<html)", re.IGNORECASE)
 #: a cell with a formula and no stored result (``<c ...><f>6+1</f><v/></c>``): the workbook was never calculated
+#: the folder of an Esri File Geodatabase inside a zip (``Leuchten.gdb/a00000009.gdbtable``)
+_GDB_FOLDER = re.compile(r"^(.*?\.gdb)/", re.IGNORECASE)
+#: an OGC web service's error answer (WFS/WMS ``ExceptionReport``) and its text
+_EXCEPTION = re.compile(rb"<(?:\w+:)?(ExceptionReport|ServiceExceptionReport)\b")
+_EXCEPTION_TEXT = re.compile(rb"<(?:\w+:)?(?:ExceptionText|ServiceException)\b[^>]*>([^<]*)<")
 _FORMULA_WITHOUT_VALUE = re.compile(rb"<c\b[^>]*>\s*<f\b[^>]*(?:/>|>[^<]*</f>)\s*(?:<v\s*/>|<v>\s*</v>)?\s*</c>")
 
 
@@ -32,6 +37,27 @@ def refuse_web_page(p: Path) -> None:
         raise FileFormatError(
             f"{p.name}: is a web page (HTML), not a data file",
             hint="the download probably failed (an error or login page was saved): download the file again",
+        )
+
+
+def refuse_not_data(p: Path) -> None:
+    """A web service's error answer saved as the data file (an OGC ``ExceptionReport``) and formats this
+    installation cannot read (Parquet) are refused as such, not as a damaged file."""
+    with p.open("rb") as fh:
+        head = fh.read(4096)
+    if head[:4] == b"PAR1" and "Parquet" not in pyogrio.list_drivers():
+        raise FileFormatError(
+            f"{p.name}: is a (Geo)Parquet file, which this installation cannot read",
+            hint="export it as GeoPackage or FlatGeobuf (QGIS: Export → Save Features As…; or "
+                 "ogr2ogr -f GPKG out.gpkg in.parquet) and import that",
+        )
+    m = _EXCEPTION.search(head) if head.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"<") else None
+    if m:
+        text = _EXCEPTION_TEXT.search(head)
+        detail = (": " + re.sub(rb"\s+", b" ", text.group(1)).decode("utf-8", "replace").strip()[:300]) if text else ""
+        raise FileFormatError(
+            f"{p.name}: is the error answer of a web service (OGC {m.group(1).decode()}), not data{detail}",
+            hint="the WFS request failed: check its URL, layer name (typeName) and CRS, and download again",
         )
 
 
@@ -99,6 +125,8 @@ def zip_member(p: Path) -> str | None:
         for i in infos
         if i.filename.lower().endswith(ZIP_MEMBERS) and not Path(i.filename).name.startswith(("._", "."))
     ]
+    members += sorted({m.group(1) for i in infos if (m := _GDB_FOLDER.match(i.filename))
+                       and not i.filename.startswith("__MACOSX/")})  # an Esri File Geodatabase (a folder)
     if len(members) > 1:
         raise FileFormatError(
             f"{p.name} holds {len(members)} data files: {', '.join(members[:10])}",
@@ -107,7 +135,8 @@ def zip_member(p: Path) -> str | None:
     if not members:
         inside = ", ".join(i.filename for i in infos[:10]) or "nothing"
         raise FileFormatError(
-            f"{p.name}: the zip holds no GeoPackage, GeoJSON, Shapefile, KML or GPX (inside: {inside})",
+            f"{p.name}: the zip holds no GeoPackage, GeoJSON, Shapefile, File Geodatabase, KML or GPX (inside: "
+            f"{inside})",
             hint="unpack it and import the file inside",
         )
     return f"/vsizip/{p.resolve()}/{members[0]}"
@@ -127,10 +156,15 @@ def choose_layer(src: str | Path, listed: Any, name: str) -> tuple[str | None, l
         return (spatial[0] if spatial else None), notes
     counts = {n: _feature_count(src, n) for n in spatial}
     filled = [n for n in spatial if counts[n] != 0]
+    empty = [n for n in spatial if counts[n] == 0]
     if len(filled) == 1:
-        empty = [n for n in spatial if counts[n] == 0]
         notes.append(f"{name}: read layer {filled[0]!r} (the others are empty: {', '.join(empty)})")
         return filled[0], notes
+    if empty and filled:  # a GPS file lists its empty waypoints/routes too: name the layers with features
+        raise FileFormatError(
+            f"{name} holds {len(filled)} layers with features: {', '.join(filled)} (empty: {', '.join(empty)})",
+            hint="choose one with --file-layer NAME (one import per layer)",
+        )
     raise FileFormatError(
         f"{name} holds {len(spatial)} layers: {', '.join(spatial)}",
         hint="choose one with --file-layer NAME (one import per layer)",
@@ -189,3 +223,74 @@ def json_array(p: Path) -> bool:
         return False
     with p.open("rb") as fh:
         return fh.read(64).lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"[")
+
+
+def dbf_overflow(shp: Path) -> dict[int, list[str]]:
+    """Records (0-based) of a Shapefile's .dbf whose numeric fields hold asterisks (``**********``: the number
+    did not fit the field's width when the file was written; GDAL reads it as empty), with the field names.
+
+    Empty when the .dbf is missing, unreadable or has deleted records (their numbering would not match)."""
+    import numpy as np
+
+    dbf = next((f for f in (shp.with_suffix(".dbf"), shp.with_suffix(".DBF")) if f.is_file()), None)
+    if dbf is None:
+        return {}
+    size = dbf.stat().st_size
+    with dbf.open("rb") as fh:
+        data = fh.read(32)
+        if len(data) < 32:
+            return {}
+        n, header_len, rec_len = (int.from_bytes(data[4:8], "little"), int.from_bytes(data[8:10], "little"),
+                                  int.from_bytes(data[10:12], "little"))
+        data += fh.read(max(header_len - 32, 0))
+    if rec_len == 0 or header_len < 33 or header_len + n * rec_len > size:
+        return {}
+    fields, pos, off = [], 32, 1
+    while pos + 32 <= header_len and data[pos] != 0x0D:
+        name = data[pos:pos + 11].split(b"\0")[0].decode("latin-1")
+        if data[pos + 11:pos + 12] in (b"N", b"F"):
+            fields.append((name, off, off + data[pos + 16]))
+        off += data[pos + 16]
+        pos += 32
+    if not fields or not n:
+        return {}
+    recs = np.memmap(dbf, dtype=np.uint8, mode="r", offset=header_len, shape=(n, rec_len))  # not read into memory
+    if (recs[:, 0] == ord("*")).any():
+        return {}
+    out: dict[int, list[str]] = {}
+    for name, start, end in fields:
+        for i in np.flatnonzero((recs[:, start:end] == ord("*")).any(axis=1)):
+            out.setdefault(int(i), []).append(name)
+    return out
+
+
+def case_twins(shp: Path) -> dict[str, Path] | None:
+    """A Shapefile's parts by their extension (lower case) when one is spelled in another case than the .shp
+    (``LAMPS.SHP`` beside ``lamps.dbf``, as copied from a Windows share): GDAL looks only for the .shp's own name
+    with a lower or upper case extension and would miss it. None when all parts are found (or two are spelled
+    alike, e.g. ``lamps.dbf`` and ``LAMPS.DBF``: which is meant is not known)."""
+    if shp.suffix.lower() != ".shp" or not shp.parent.is_dir():
+        return None
+    parts: dict[str, Path] = {}
+    missed = False
+    for f in shp.parent.iterdir():
+        if f.stem.lower() != shp.stem.lower() or not f.is_file():
+            continue
+        ext = f.suffix.lower()
+        if ext in parts:
+            return None
+        parts[ext] = f
+        missed = missed or f.name not in (shp.stem + f.suffix.lower(), shp.stem + f.suffix.upper())
+    return parts if missed else None
+
+
+def zip_cpg(p: Path, member: str) -> str | None:
+    """The first line of the .cpg beside a zipped Shapefile (``member``: its GDAL path from :func:`zip_member`)."""
+    stem = member.split(f"{p.resolve()}/", 1)[-1][: -len(".shp")]
+    try:
+        with zipfile.ZipFile(p) as z:
+            name = next((n for n in z.namelist() if n.lower() == f"{stem}.cpg".lower()), None)
+            text = z.read(name).decode("latin-1").strip() if name else ""
+    except (zipfile.BadZipFile, KeyError):
+        return None
+    return text.splitlines()[0][:40] if text else None

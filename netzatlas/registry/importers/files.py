@@ -10,20 +10,26 @@ What spreadsheets and office tools leave in files is handled: a UTF-8 BOM, UTF-1
 ``sep=;``, trailing separators and empty ``;;;;`` rows, a title row above an XLSX or CSV header, hidden or empty
 sheets before the data, a WKT geometry column, ``="007"`` cells, a DOS end-of-file mark, LibreOffice ODS sheets,
 a text export or an XLSX named ``.xls``, decimal degrees with a ``°``, eastings with their UTM zone and band in front
-(``32U 294409``); what cannot be read safely is refused by
-:mod:`netzatlas.registry.importers.file_checks` (web pages, doubled or unnamed header columns, password zips).
+(``32U 294409``), Gauss-Krüger eastings without their zone digit, lines of dashes of SAP list printouts, Shapefile
+parts spelled in other case (``LAMPS.SHP``, ``lamps.dbf``), a .cpg saying ``65001``; a GML is read without GDAL
+leaving its ``.gfs`` in the user's folder. What cannot be read safely is refused by
+:mod:`netzatlas.registry.importers.file_checks` (web pages, a web service's error answer, Parquet, doubled or
+unnamed header columns, password zips) or here (a second table below the first, numbers a .dbf holds as ``*****``).
 A reader's per-row problem (an unreadable coordinate) goes into the ``_problem`` column and is reported with the row.
 """
 
 from __future__ import annotations
 
 import codecs
+import contextlib
 import csv
 import difflib
+import glob
 import io
 import re
+import tempfile
 import warnings
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -179,7 +185,9 @@ def _read_csv(path: Path, encoding: str | None, sep: str | None, notes: list[str
         raise FileFormatError(f"{path.name}: the rows have more fields than the header (separated by {delim!r})",
                               hint="a value that holds the separator must be quoted, e.g. \"SRID=4326;POINT(6 50)\"; "
                                    "or pass --sep")
-    df = _tidy(df, path, notes)
+    df = _tidy(df, path, notes, first_line + 1)
+    if "---" in text or "===" in text:
+        df = _ruling_lines(df, path, notes)
     if '="' in text:
         df = _excel_text_formulas(df, path, notes)
     again = file_checks.repeated_header(df)
@@ -187,6 +195,33 @@ def _read_csv(path: Path, encoding: str | None, sep: str | None, notes: list[str
         raise FileFormatError(f"{path.name}: line {again + first_line + 1} repeats the header (two files joined "
                               "into one?)", hint="remove the second header line (and check the rows after it)")
     return df, first_line + 1
+
+
+_RULE = r"\s*[-=+_|]{3,}\s*"
+
+
+def _ruling_lines(df: pd.DataFrame, path: Path, notes: list[str]) -> pd.DataFrame:
+    """Lines of dashes (``|------|``, as SAP lists and other printouts draw them under the header) → skipped."""
+    first = df[df.columns[0]]
+    if not _text_column(first):
+        return df
+    rule = first.astype("string").str.fullmatch(_RULE).fillna(False).astype(bool)
+    if not rule.any():
+        return df
+    for c in df.columns[1:]:  # every other cell of such a line is empty or dashes too
+        rest = df.loc[rule, c]
+        rule[rule] = (rest.isna() | rest.astype("string").str.fullmatch(_RULE).fillna(False).astype(bool)).to_numpy()
+    if rule.any():
+        notes.append(f"{path.name}: {int(rule.sum()):,} line(s) of dashes skipped (as list printouts draw them); "
+                     "the cells' padding removed")
+        df = df[~rule]
+        for c in df.columns:  # a printout pads every cell to its column's width
+            if _text_column(df[c]):
+                stripped = df[c].str.strip()
+                df[c] = stripped.where(stripped != "", None)
+    if df.empty:
+        raise FileFormatError(f"{path.name}: the file has a header but no rows")
+    return df
 
 
 _EXCEL_TEXT = re.compile(r'="(.*)"')
@@ -213,8 +248,11 @@ def _text_column(col: pd.Series) -> bool:
     return col.dtype == object or pd.api.types.is_string_dtype(col)
 
 
-def _tidy(df: pd.DataFrame, path: Path, notes: list[str]) -> pd.DataFrame:
-    """Drop empty trailing columns (trailing separators) and empty rows (``;;;;``); strip header names."""
+def _tidy(df: pd.DataFrame, path: Path, notes: list[str], first_line: int | None = None) -> pd.DataFrame:
+    """Drop empty trailing columns (trailing separators) and empty rows (``;;;;``); strip header names.
+
+    ``first_line``: the file line (sheet row) of the first data row; given, a second table below the first (after an
+    empty row, a row of names only) is refused."""
     df.columns = [str(c).strip() for c in df.columns]
     empty_cols = [c for c in df.columns if (c.startswith("Unnamed:") or c == "") and df[c].isna().all()]
     if empty_cols:
@@ -222,12 +260,30 @@ def _tidy(df: pd.DataFrame, path: Path, notes: list[str]) -> pd.DataFrame:
     file_checks.check_header(list(df.columns), path.name)
     file_checks.refuse_unnamed(list(df.columns), path.name)
     blank = df.isna().all(axis=1)
+    if blank.any() and first_line is not None:
+        _refuse_second_table(df, blank, path, first_line)
     if blank.any():
         notes.append(f"{path.name}: {int(blank.sum()):,} empty row(s) skipped")
         df = df[~blank]
     if df.empty:
         raise FileFormatError(f"{path.name}: the file has a header but no rows")
     return df
+
+
+def _refuse_second_table(df: pd.DataFrame, blank: pd.Series, path: Path, first_line: int) -> None:
+    """The first row after an empty row that holds only names (two or more cells, no digit: ``Mast;Material``)
+    starts a second table, whose rows would be read as the first's."""
+    where = "line" if path.suffix.lower() in (*TEXT_SUFFIXES, ".xls") else "sheet row"
+    after = blank.to_numpy()[:-1] & ~blank.to_numpy()[1:]
+    for i in np.flatnonzero(after)[:5] + 1:
+        row = df.iloc[i]
+        cells = [v.strip() for v in row.tolist() if isinstance(v, str) and v.strip()]
+        only_names = len(cells) == int(row.notna().sum()) and not any(ch.isdigit() for c in cells for ch in c)
+        if len(cells) >= 2 and only_names:
+            raise FileFormatError(
+                f"{path.name}: {where} {int(i) + first_line} starts a second table below the first (after an empty "
+                f"{where}): {', '.join(cells[:6])}",
+                hint="import one table per file: move the second table into a file of its own, or delete it")
 
 
 # ---------------------------------------------------------------- XLSX
@@ -277,6 +333,7 @@ def _read_xlsx(path: Path, sheet: str | None, notes: list[str]) -> tuple[pd.Data
                                   hint="open it in a spreadsheet program and save it again as .xlsx or CSV") from None
         try:
             rows, name = _sheet_rows(wb, path, sheet, notes)
+            others = [n for n in wb.sheetnames if n != name]
         finally:
             wb.close()
     rows = [[c.strip() if isinstance(c, str) else c for c in r] for r in rows]
@@ -288,7 +345,10 @@ def _read_xlsx(path: Path, sheet: str | None, notes: list[str]) -> tuple[pd.Data
     df = pd.DataFrame([r[: len(header)] for r in body], columns=header, dtype=object)
     df = df.map(lambda v: None if isinstance(v, str) and not v else v)
     df.index = pd.RangeIndex(len(df))
-    return _tidy(df, path, notes), h + 2
+    df = _tidy(df, path, notes, h + 2)
+    if sheet is None and others:
+        df.attrs["sheet"] = (name, others)  # named when the chosen sheet has no coordinates
+    return df, h + 2
 
 
 def _read_ods(path: Path, sheet: str | None, notes: list[str]) -> tuple[pd.DataFrame, int]:
@@ -341,6 +401,22 @@ def _zone_prefix(xs: pd.Series, crs: str, notes: list[str]) -> pd.Series:
         notes.append(f"eastings carry the zone number {zone} in front (e.g. {vals.iloc[0]:.0f}): removed")
         return xs - zone * 1_000_000
     return xs
+
+
+#: DHDN / 3-degree Gauss-Krüger zones 2 to 5: their eastings begin with the zone digit (2 505 960)
+GK_ZONES = {"EPSG:31466": 2, "EPSG:31467": 3, "EPSG:31468": 4, "EPSG:31469": 5}
+
+
+def _gk_zone_digit(xs: pd.Series, crs: str, notes: list[str]) -> pd.Series:
+    """Gauss-Krüger eastings written without their zone digit (``505960`` for ``2505960``) → with the zone of the
+    given CRS, with a note (without it no value of that zone can be meant)."""
+    zone = GK_ZONES.get(crs)
+    vals = xs.dropna()
+    if zone is None or vals.empty or not ((vals >= 100_000) & (vals < 1_000_000)).all():
+        return xs
+    notes.append(f"Gauss-Krüger eastings without the zone digit {zone} (e.g. {vals.iloc[0]:.0f}): read as zone "
+                 f"{zone} ({vals.iloc[0] + zone * 1_000_000:.0f})")
+    return xs + zone * 1_000_000
 
 
 _DECIMAL_DEGREES = r"\s*[+-]?\d+(?:[.,]\d+)?\s*°\s*"
@@ -396,6 +472,18 @@ def _coordinates(col: pd.Series, decimal: str | None, crs: str, notes: list[str]
     return values, why
 
 
+_PAIR = r"\s*\(?\s*[+-]?\d+\.\d+\s*[,;/ ]\s*[+-]?\d+\.\d+\s*\)?\s*|\s*[+-]?\d+,\d+\s*[;/ ]\s*[+-]?\d+,\d+\s*"
+
+
+def _pair_column(df: pd.DataFrame) -> str | None:
+    """A column whose cells hold two coordinates (``50.7753, 6.0839``), looked at in its first rows."""
+    for c in df.columns:
+        head = df[c].dropna().head(20)
+        if len(head) and head.astype(str).str.fullmatch(_PAIR).all():
+            return str(c)
+    return None
+
+
 def _table_to_gdf(df: pd.DataFrame, name: str, crs: str | None, x_col: str | None, y_col: str | None,
                   decimal: str | None, notes: list[str]) -> gpd.GeoDataFrame:
     cols = list(df.columns)
@@ -411,6 +499,13 @@ def _table_to_gdf(df: pd.DataFrame, name: str, crs: str | None, x_col: str | Non
         if wkt is not None:
             return wkt_column.read_wkt_table(df, wkt, crs, name)
         if xc is None or yc is None:
+            pair = _pair_column(df)
+            if pair is not None:
+                raise FileFormatError(
+                    f"{name}: no coordinate columns found; column {pair!r} holds both coordinates in one cell "
+                    f"(e.g. {str(df[pair].dropna().iloc[0]).strip()!r})",
+                    hint="split it into two columns named lat and lon (Excel: Data → Text to Columns), or give the "
+                         "points as WKT in a column wkt, e.g. POINT(6.0839 50.7753)")
             raise FileFormatError(
                 f"{name}: no coordinate columns found",
                 hint=f"name them lon/lat or x/y (or a WKT column wkt), or pass --x-column/--y-column "
@@ -424,7 +519,7 @@ def _table_to_gdf(df: pd.DataFrame, name: str, crs: str | None, x_col: str | Non
         decimal = textvalues.detect_decimal(pd.concat([df[lon].dropna(), df[lat].dropna()]).tolist())
     xs, xwhy = _coordinates(df[lon], decimal, crs, notes, easting=True)
     ys, ywhy = _coordinates(df[lat], decimal, crs, notes, easting=False)
-    xs = _zone_prefix(xs, crs, notes)
+    xs = _gk_zone_digit(_zone_prefix(xs, crs, notes), crs, notes)
     problem = pd.Series([None] * len(df), index=df.index, dtype=object)
     for col, why, vals in ((lon, xwhy, df[lon]), (lat, ywhy, df[lat])):
         bad = why.notna() & problem.isna()
@@ -466,8 +561,50 @@ def _vector_layers(p: str | Path, force: bool = False) -> list[str]:
         return []
 
 
+@contextlib.contextmanager
+def _spelled_alike(p: Path, notes: list[str]) -> Iterator[Path]:
+    """A Shapefile whose parts are spelled in different case (``LAMPS.SHP``, ``lamps.dbf``): read through links
+    with one spelling in a temporary folder, with a note; any other file as it is."""
+    parts = file_checks.case_twins(p)
+    if parts is None:
+        yield p
+        return
+    with tempfile.TemporaryDirectory(prefix="netzatlas-shp-") as tmp:
+        for ext, f in parts.items():
+            (Path(tmp) / f"{p.stem}{ext}").symlink_to(f.resolve())
+        others = sorted(f.name for f in parts.values() if f != p)
+        notes.append(f"{p.name}: its parts are spelled in other case ({', '.join(others)}): read together")
+        yield Path(tmp) / f"{p.stem}.shp"
+
+
+@contextlib.contextmanager
+def _scratch_copy(p: Path) -> Iterator[Path]:
+    """A GML file through a link in a temporary folder: GDAL writes the schema it guessed (``.gfs``) beside the
+    file it reads, which must not land in the user's folder (where a stale one would mislead a later read)."""
+    with tempfile.TemporaryDirectory(prefix="netzatlas-gml-") as tmp:
+        for f in p.parent.glob(f"{glob.escape(p.stem)}.*"):  # the file, its .xsd and a .gfs the user made
+            if f.is_file():
+                (Path(tmp) / f.name).symlink_to(f.resolve())
+        yield Path(tmp) / p.name
+
+
 def _read_vector(p: Path, layer: str | None, encoding: str | None, notes: list[str]) -> gpd.GeoDataFrame:
+    if p.suffix.lower() == ".shp":
+        encoding = encoding or _code_page(_declared_encoding(p), p.name, notes)
+        with _spelled_alike(p, notes) as shp:
+            return _read_vector_file(p, shp, layer, encoding, notes)
+    if p.suffix.lower() in (".gml", ".xml"):
+        with _scratch_copy(p) as gml:
+            return _read_vector_file(p, gml, layer, encoding, notes)
     src = _source_of(p)
+    if isinstance(src, str) and src.lower().endswith(".shp"):  # a zipped Shapefile: its .cpg in the zip
+        encoding = encoding or _code_page(file_checks.zip_cpg(p, src), p.name, notes)
+    return _read_vector_file(p, src, layer, encoding, notes)
+
+
+def _read_vector_file(p: Path, src: str | Path, layer: str | None, encoding: str | None,
+                      notes: list[str]) -> gpd.GeoDataFrame:
+    """``p``: the file as given (for messages); ``src``: what GDAL reads."""
     names = _vector_layers(src)
     if layer is not None and names and layer not in names:
         raise FileFormatError(f"{p.name} has no layer {layer!r}", hint=f"layers in the file: {', '.join(names)}")
@@ -482,6 +619,14 @@ def _read_vector(p: Path, layer: str | None, encoding: str | None, notes: list[s
                                   hint=f"layers in the file: {', '.join(_vector_layers(src, force=True))}") from None
         raise FileFormatError(f"{p.name}: cannot be read as a vector file",
                               hint="the file may be truncated or damaged") from None
+    except UnicodeDecodeError as exc:
+        declared = _declared_encoding(p)
+        shown = declared or exc.encoding
+        byte = exc.object[exc.start]
+        raise FileFormatError(f"{p.name}: the text of the attributes is not valid {shown} (byte 0x{byte:02x})"
+                              + (f", as its {p.with_suffix('.cpg').name} declares" if declared else ""),
+                              hint="the file is in another encoding: pass --encoding cp1252 (Windows), latin-1 or "
+                                   "utf-8") from None
     except pyogrio.errors.DataSourceError as exc:
         if ".shx" in str(exc).lower():
             raise FileFormatError(f"{p.name}: the Shapefile's index file {p.with_suffix('.shx').name} is missing",
@@ -491,6 +636,8 @@ def _read_vector(p: Path, layer: str | None, encoding: str | None, notes: list[s
             raise FileFormatError(f"{p.name}: is a JSON list of features, not a GeoJSON FeatureCollection",
                                   hint='wrap the list: {"type": "FeatureCollection", "features": [...]}') from None
         detail = str(exc).split(":")[-1].strip() if "not recognized" not in str(exc) else "format not recognized"
+        if "no such file" in detail.lower():  # GDAL's answer for a file no driver recognises
+            detail = "format not recognized"
         raise FileFormatError(
             f"{p.name}: cannot be read as a vector file ({detail})",
             hint="the file may be truncated or damaged; supported: GeoPackage, GeoJSON, Shapefile, CSV, XLSX",
@@ -498,6 +645,30 @@ def _read_vector(p: Path, layer: str | None, encoding: str | None, notes: list[s
     except Exception as exc:  # GDAL raises various errors for damaged files
         raise FileFormatError(f"{p.name}: cannot be read: {str(exc).strip()[:300]}",
                               hint="the file may be truncated or damaged") from None
+
+
+def _code_page(declared: str | None, name: str, notes: list[str]) -> str | None:
+    """A .cpg holding a bare Windows code page number (``65001`` for UTF-8, as ArcGIS writes it): GDAL does not
+    know 65001 and would read the text as Latin-1, so the encoding is given to it."""
+    if declared is None or not declared.isdigit() or declared == "0":
+        return None
+    try:
+        name = codecs.lookup(f"cp{declared}").name
+    except LookupError:
+        return None
+    if name == "utf-8":
+        notes.append(f"{name}: the .cpg says code page {declared}: read as UTF-8")
+        return "UTF-8"
+    return None
+
+
+def _declared_encoding(p: Path) -> str | None:
+    """The encoding a Shapefile's .cpg declares (its first line), or None."""
+    cpg = next((f for f in (p.with_suffix(".cpg"), p.with_suffix(".CPG")) if f.is_file()), None)
+    if p.suffix.lower() != ".shp" or cpg is None:
+        return None
+    text = cpg.read_text("latin-1").strip()
+    return text.splitlines()[0][:40] if text else None
 
 
 def _use_arrow() -> bool:
@@ -508,6 +679,8 @@ def _use_arrow() -> bool:
 
 
 def _kind(p: Path) -> str:
+    if p.is_dir():  # a File Geodatabase (.gdb)
+        return "vector"
     with p.open("rb") as fh:
         head = fh.read(8)
     if head[:4] == b"PK\x03\x04" and p.suffix.lower() in XLSX_SUFFIXES:
@@ -528,6 +701,8 @@ def _kind(p: Path) -> str:
 
 
 def _check_path(p: Path) -> None:
+    if p.is_dir() and p.suffix.lower() == ".gdb":  # an Esri File Geodatabase is a folder
+        return
     if p.is_dir():
         raise FileFormatError(f"{p} is a folder, not a file",
                               hint="give the file itself (for a Shapefile: the .shp inside the folder)")
@@ -553,7 +728,9 @@ def read_any(
     sheet row or feature number). ``attrs["notes"]``: what was noticed and handled (for the import report)."""
     p = Path(path)
     _check_path(p)
-    file_checks.refuse_web_page(p)
+    if p.is_file():
+        file_checks.refuse_web_page(p)
+        file_checks.refuse_not_data(p)
     encoding, crs = check_encoding(encoding), check_crs(crs)
     try:
         mark = textvalues.normalise_decimal(decimal)
@@ -577,7 +754,15 @@ def read_any(
             rows = df.index.to_numpy() + first
             if mark is None:
                 mark = file_decimal(df)
-            gdf = _table_to_gdf(df.reset_index(drop=True), p.name, crs, x_column, y_column, mark, notes)
+            try:
+                gdf = _table_to_gdf(df.reset_index(drop=True), p.name, crs, x_column, y_column, mark, notes)
+            except FileFormatError as exc:
+                if "sheet" not in df.attrs or "no coordinate columns" not in exc.message:
+                    raise
+                name, others = df.attrs["sheet"]
+                raise FileFormatError(f"{exc.message} on sheet {name!r}, the first the workbook shows; other "
+                                      f"sheets: {', '.join(others)}",
+                                      hint=f"choose the sheet with the data, e.g. --sheet {others[0]!r}") from None
             gdf[ROW_COLUMN] = rows
         else:
             gdf = _read_geofile(p, layer, crs, encoding, notes)
@@ -619,7 +804,25 @@ def _read_geofile(p: Path, layer: str | None, crs: str | None, encoding: str | N
         raise CRSError(f"{p.name} has no CRS (a Shapefile without its .prj?)", hint="pass --crs EPSG:xxxx")
     gdf = gdf.reset_index(drop=True)
     gdf[ROW_COLUMN] = np.arange(1, len(gdf) + 1)
+    if p.suffix.lower() == ".shp":
+        _dbf_overflow(p, gdf)
     return gdf
+
+
+def _dbf_overflow(p: Path, gdf: gpd.GeoDataFrame) -> None:
+    """Numbers the .dbf holds as ``*****`` (too wide for their field; GDAL reads them as empty) → the row's
+    problem, not a silently empty value."""
+    hits = file_checks.dbf_overflow(p)
+    hits = {i: f for i, f in hits.items() if i < len(gdf)}
+    if not hits:
+        return
+    problem = gdf[PROBLEM_COLUMN].copy() if PROBLEM_COLUMN in gdf.columns else pd.Series(
+        [None] * len(gdf), index=gdf.index, dtype=object)
+    for i, fields in hits.items():
+        if problem.iat[i] is None:
+            problem.iat[i] = (f"column {', '.join(fields)}: the .dbf holds '*****' instead of a number (the value was "
+                              "too wide for the field when the file was written)")
+    gdf[PROBLEM_COLUMN] = problem.to_numpy()
 
 
 def _warning_notes(p: Path, caught: Iterable[warnings.WarningMessage]) -> list[str]:
