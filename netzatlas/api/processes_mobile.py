@@ -15,7 +15,14 @@ from netzatlas.coverage.demand import demand_points
 from netzatlas.coverage.signal import coverage_views, write_cog
 from netzatlas.errors import Forbidden, InvalidParameter, NotFound, PayloadTooLarge
 from netzatlas.mobile_sites.criteria import apply_property_and_heritage, criteria_table
-from netzatlas.mobile_sites.mast_request import MastRequest, ScoreWeights, evaluate, gain_explanation, own_network
+from netzatlas.mobile_sites.mast_request import (
+    MastRequest,
+    ScoreWeights,
+    check_radius,
+    evaluate,
+    gain_explanation,
+    own_network,
+)
 from netzatlas.mobile_sites.run import raster_name
 from netzatlas.mobile_sites.small_cells import choose, screen
 from netzatlas.registry import analysis_inputs as ai
@@ -64,8 +71,8 @@ def coverage_holes(inputs: dict[str, Any], progress: Progress, state: ApiState) 
 
 def mast_request(inputs: dict[str, Any], progress: Progress, state: ApiState) -> dict[str, Any]:
     with state.pool.connection() as conn:
-        r = conn.execute("SELECT *, ST_X(geom) AS x, ST_Y(geom) AS y FROM registry.mast_request WHERE id::text = %s",
-                         [inputs["request_id"]]).fetchone()
+        r = conn.execute("SELECT *, ST_X(geom) AS x, ST_Y(geom) AS y FROM registry.mast_request WHERE id::text = %s "
+                         "AND deleted_at IS NULL", [inputs["request_id"]]).fetchone()  # a deleted one: not found
         if r is None:
             raise NotFound(f"no mast request {inputs['request_id']}")
         org, admin = CURRENT_CALLER.get()
@@ -75,6 +82,7 @@ def mast_request(inputs: dict[str, Any], progress: Progress, state: ApiState) ->
                             hint="the organization that recorded the request (or an admin) evaluates it")
         req = MastRequest(r["operator"], r["x"], r["y"], r["radius_m"], r["technology"], r["desired_height_m"],
                           r["received_on"], r["status"], r.get("coordination_weeks") or 8)
+        check_radius(req.radius_m)
         progress(10, "coverage today")
         run, surface, _ = mobile_io.incremental_run(conn)
         progress(50, "candidates")

@@ -7,8 +7,10 @@ import json
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import date
+from pathlib import Path
 
 import typer
+from rich.markup import escape
 
 from netzatlas.cli._common import console, friendly_errors, print_report_table, progress_bar
 
@@ -44,6 +46,35 @@ def _sites_progress(description: str) -> Iterator[Callable[[int, int], None]]:
     with Progress(*bar_columns("sites"), console=err_console) as bar:
         task = bar.add_task(description, total=None)
         yield lambda done, total: bar.update(task, completed=done, total=total)
+
+
+@contextmanager
+def _staged(target: Path, stale: list[Path] | None = None) -> Iterator[Path]:
+    """A hidden folder inside ``target`` to write a run's files into, moved over the old results only once all are
+    written: an interrupted or failed run (Ctrl-C) leaves the last complete results, never half-written files
+    presented as results. ``stale``: old result files the new run replaces as a whole (removed unless written
+    again)."""
+    import os
+    import shutil
+    import tempfile
+
+    target.mkdir(parents=True, exist_ok=True)
+    stage = Path(tempfile.mkdtemp(prefix=".partial-", dir=target))
+    try:
+        yield stage
+    except BaseException:
+        shutil.rmtree(stage, ignore_errors=True)
+        raise
+    written = {p.name for p in stage.iterdir()}
+    for old in stale or []:
+        if old.name not in written:
+            old.unlink(missing_ok=True)
+    for p in stage.iterdir():
+        if p.is_dir() and (target / p.name).is_dir():  # map assets (static): the ones in place stay
+            shutil.rmtree(p)
+        else:
+            os.replace(p, target / p.name)
+    stage.rmdir()
 
 
 @app.command("coverage")
@@ -84,17 +115,12 @@ def coverage_cmd(resolution: float = typer.Option(10.0, "--resolution", help="Ra
                        high_loss_share=high_loss_share, tile_size=tile_size, workers=workers, scheduler=scheduler,
                        sites=sites, population=population, municipalities=municipalities, out=out)
         return
-    import numpy as np
-    import pandas as pd
-
-    from netzatlas.coverage.gaps import holes, population_raster, stats_per_area
-    from netzatlas.coverage.signal import coverage_views, indoor_note, write_cog
-    from netzatlas.mobile_sites.run import raster_name
+    from netzatlas.coverage.signal import indoor_note
     from netzatlas.registry import analysis_inputs as ai
     from netzatlas.registry import mobile_io
     from netzatlas.registry.db import connect
     from netzatlas.reports import coverage_report as cr
-    from netzatlas.reports.outputs import inhabitants, source_lines
+    from netzatlas.reports.outputs import source_lines
 
     _surface_env(surface, terrain)
     with connect() as conn:
@@ -109,6 +135,37 @@ def coverage_cmd(resolution: float = typer.Option(10.0, "--resolution", help="Ra
         roads, pois, buildings = ai.layer(conn, "road"), ai.layer(conn, "poi"), ai.layer(conn, "building")
         sources = source_lines(conn, cr.SOURCE_KINDS)
     notes = run.assumptions + [indoor_note(high_loss_share)]
+    stale = [*base.glob("rsrp_outdoor_*.tif"), *base.glob("rsrp_indoor_*.tif")]
+    with _staged(base, stale) as stage:
+        files = _coverage_files(run, surf, stage, threshold, high_loss_share, per_group, cells, cells1k, addresses,
+                                roads, pois, buildings, sources, notes, resolution)
+    files = cr.ReportFiles(base / files.gpkg.name, base / files.html.name, base / files.csv.name,
+                           base / files.map.name)
+    console.print(f"sites recomputed: {len(run.recomputed_sites)}, reused from the last run: "
+                  f"{len(run.reused_sites)}; duplicate-site links: {links}")
+    for note in notes:
+        console.print(f"[yellow]assumption[/]: {escape(note)}")
+    console.print(f"[green]rasters[/]: {escape(str(base))}/rsrp_outdoor_*.tif, rsrp_indoor_*.tif  [green]holes[/]: "
+                  f"{escape(str(files.gpkg))} "
+                  "(also the collection coverage_hole_result, column coverage = outdoor / indoor)")
+    console.print(f"[green]report[/]: {escape(str(files.html))}  [green]map[/]: {escape(str(files.map))}  "
+                  f"[green]table[/]: {escape(str(files.csv))}")
+
+
+def _coverage_files(run, surf, base: Path, threshold: float, high_loss_share: float | None,  # noqa: ANN001
+                    per_group, cells, cells1k, addresses, roads, pois, buildings,  # noqa: ANN001
+                    sources: list[str], notes: list[str], resolution: float):  # noqa: ANN202
+    """The coverage run's files in ``base``: the rasters, coverage_holes.gpkg, the report, its map and the CSV."""
+    import numpy as np
+    import pandas as pd
+
+    from netzatlas.coverage.gaps import holes, population_raster, stats_per_area
+    from netzatlas.coverage.signal import coverage_views, write_cog
+    from netzatlas.mobile_sites.run import raster_name
+    from netzatlas.registry import mobile_io
+    from netzatlas.reports import coverage_report as cr
+    from netzatlas.reports.outputs import inhabitants
+
     tags = {"assumptions": " | ".join(notes), "unit": "RSRP dBm"}
     population: dict[str, np.ndarray] = {}  # people per raster cell of each view (its valid cells)
     summary = []
@@ -125,8 +182,6 @@ def coverage_cmd(resolution: float = typer.Option(10.0, "--resolution", help="Ra
             summary.append(cr.group_summary(op, tech, view, rsrp, valid, population[view], threshold, mine))
     best = mobile_io.current_best(run)
     gpkg = base / "coverage_holes.gpkg"
-    if gpkg.exists():
-        gpkg.unlink()
     views = coverage_views(best, surf, max(run.frequencies.values(), default=1800.0), high_loss_share)
     stats = None
     named = {}
@@ -147,16 +202,9 @@ def coverage_cmd(resolution: float = typer.Option(10.0, "--resolution", help="Ra
         per_group.to_file(gpkg, layer="holes_per_operator_technology")
     if stats is not None:
         stats.to_file(gpkg, layer="stats_1km")
-    files = cr.write_coverage_report(named, pd.DataFrame(summary), roads, buildings, sources,
-                                     population_total=inhabitants(cells), threshold_dbm=threshold,
-                                     resolution_m=resolution, assumptions=notes, target=base, gpkg=gpkg)
-    console.print(f"sites recomputed: {len(run.recomputed_sites)}, reused from the last run: "
-                  f"{len(run.reused_sites)}; duplicate-site links: {links}")
-    for note in notes:
-        console.print(f"[yellow]assumption[/]: {note}")
-    console.print(f"[green]rasters[/]: {base}/rsrp_outdoor_*.tif, rsrp_indoor_*.tif  [green]holes[/]: {gpkg} "
-                  "(also the collection coverage_hole_result, column coverage = outdoor / indoor)")
-    console.print(f"[green]report[/]: {files.html}  [green]map[/]: {files.map}  [green]table[/]: {files.csv}")
+    return cr.write_coverage_report(named, pd.DataFrame(summary), roads, buildings, sources,
+                                    population_total=inhabitants(cells), threshold_dbm=threshold,
+                                    resolution_m=resolution, assumptions=notes, target=base, gpkg=gpkg)
 
 
 @request_app.command("create")
@@ -166,16 +214,21 @@ def request_create(operator: str = typer.Option(..., "--operator"), lon: float =
                    radius_m: float = typer.Option(..., "--radius", help="Search ring radius (m)."),
                    technology: str = typer.Option("LTE", "--technology"),
                    height_m: float = typer.Option(30.0, "--height", help="Desired antenna height above ground (m)."),
-                   site_type: str = typer.Option(None, "--site-type", help="mast, rooftop or small cell."),
+                   site_type: str = typer.Option(None, "--site-type", help="mast, tower, rooftop, small_cell, "
+                                                                    "streetlight or other."),
                    weeks: int = typer.Option(8, "--weeks", min=1, help="Coordination period (Mobilfunkvereinbarung: "
                                                                        "8 weeks)."),
                    received: str = typer.Option(None, "--received", help="Date received (default today).")) -> None:
     """Record an operator's site request (search ring) and its coordination period."""
-    from netzatlas.mobile_sites.mast_request import MastRequest
+    from netzatlas.config import get_settings
+    from netzatlas.mobile_sites.mast_request import MastRequest, check_ring, parse_day, site_type_code
     from netzatlas.registry.db import session
+    from netzatlas.registry.importers.load import municipality_boundary_4326
 
+    note = check_ring(operator, lon, lat, radius_m, municipality_boundary_4326(), get_settings().municipality_name)
+    site_type = site_type_code(site_type) if site_type is not None else None
     req = MastRequest(operator, lon, lat, radius_m, technology, height_m,
-                      date.fromisoformat(received) if received else date.today(), coordination_weeks=weeks)
+                      parse_day(received, "--received") if received else date.today(), coordination_weeks=weeks)
     with session(user="cli") as conn:
         row = conn.execute(
             "INSERT INTO registry.mast_request (source, owner_org, operator, technology, radius_m, desired_height_m, "
@@ -184,6 +237,8 @@ def request_create(operator: str = typer.Option(..., "--operator"), lon: float =
             "RETURNING id::text AS id, deadline",  # the database derives the deadline (revision 0020)
             [operator, technology, radius_m, height_m, req.received_on, weeks, site_type, lon, lat]).fetchone()
     console.print(f"request {row['id']} recorded. {req.period_text}.")
+    if note:
+        console.print(f"[yellow]note[/]: {escape(note)}", highlight=False)
 
 
 @request_app.command("list")
@@ -191,10 +246,10 @@ def request_create(operator: str = typer.Option(..., "--operator"), lon: float =
 def request_list(all_: bool = typer.Option(False, "--all", help="Also decided (agreed, rejected) requests."),
                  today: str = typer.Option(None, "--today", help="Reference date for the days left (ISO).")) -> None:
     """Open requests with status, deadline and days left (overdue ones first)."""
-    from netzatlas.mobile_sites.mast_request import OPEN_STATUSES
+    from netzatlas.mobile_sites.mast_request import OPEN_STATUSES, parse_day
     from netzatlas.registry.db import connect
 
-    ref = date.fromisoformat(today) if today else date.today()
+    ref = parse_day(today, "--today") if today else date.today()
     with connect() as conn:
         rows = conn.execute(
             "SELECT id::text AS id, operator, technology, status, received_on, deadline, coordination_weeks, "
@@ -213,13 +268,17 @@ def request_list(all_: bool = typer.Option(False, "--all", help="Also decided (a
 
 
 def _load_request(conn, request_id: str):  # noqa: ANN001, ANN202
+    import re
+
     from netzatlas.errors import InvalidParameter, NotFound
     from netzatlas.mobile_sites.mast_request import MastRequest
 
+    # an id or its first 8+ characters: hex digits and hyphens only (a LIKE wildcard would match every request)
+    valid = re.fullmatch(r"[0-9a-f-]{8,36}", request_id.strip().lower()) is not None
     rows = conn.execute("SELECT *, id::text AS id, ST_X(geom) AS x, ST_Y(geom) AS y FROM registry.mast_request "
                         "WHERE id::text LIKE %s AND deleted_at IS NULL LIMIT 2",
-                        [request_id.lower().replace("%", "").replace("_", "") + "%"]).fetchall()
-    if not rows or len(request_id) < 8:
+                        [request_id.strip().lower() + "%"]).fetchall() if valid else []
+    if not rows:
         raise NotFound(f"no mast request {request_id}", hint="netzatlas mobile request list (ids: 8+ characters)")
     if len(rows) > 1:
         raise InvalidParameter(f"{request_id} names more than one request", hint="give more of the id")
@@ -237,7 +296,13 @@ def request_evaluate(request_id: str = typer.Argument(...), threshold: float = T
     indoor); write the HTML report with its map, a GeoJSON and the evaluation into the request record."""
     from netzatlas.config import get_settings
     from netzatlas.mobile_sites.criteria import apply_property_and_heritage, criteria_table
-    from netzatlas.mobile_sites.mast_request import ScoreWeights, evaluate, gain_explanation, own_network
+    from netzatlas.mobile_sites.mast_request import (
+        ScoreWeights,
+        check_radius,
+        evaluate,
+        gain_explanation,
+        own_network,
+    )
     from netzatlas.registry import analysis_inputs as ai
     from netzatlas.registry import mobile_io
     from netzatlas.registry.db import connect
@@ -249,6 +314,7 @@ def request_evaluate(request_id: str = typer.Argument(...), threshold: float = T
     with connect(user="cli") as conn:
         row, req = _load_request(conn, request_id)
         request_id = row["id"]
+        check_radius(req.radius_m)
         with progress_bar("evaluating", total=2) as update:
             run, surface, base = mobile_io.incremental_run(conn)
             update(1)
@@ -270,9 +336,11 @@ def request_evaluate(request_id: str = typer.Argument(...), threshold: float = T
         context["roads"] = context["roads"].cx[req.x - req.radius_m - 500:req.x + req.radius_m + 500,
                                                req.y - req.radius_m - 500:req.y + req.radius_m + 500]
         criteria = criteria_table(weights, sources)
-        report = write_mast_report(req, ranked, out, run.assumptions, request_id, gain_note=note, weights=weights,
-                                   context=context, criteria=criteria,
-                                   sources=source_lines(conn, cr.SOURCE_KINDS))
+        with _staged(out) as stage:  # an interrupted evaluation leaves the last complete report
+            report = write_mast_report(req, ranked, stage, run.assumptions, request_id, gain_note=note,
+                                       weights=weights, context=context, criteria=criteria,
+                                       sources=source_lines(conn, cr.SOURCE_KINDS))
+        report = out / report.name
         keep = [c for c in ranked.columns if c not in ("geometry", "properties")]
         summary = json.loads(ranked[keep].head(20).to_json(orient="records", date_format="iso"))
         conn.execute("UPDATE registry.mast_request SET evaluation = %s, report = %s, status = CASE WHEN status = "
@@ -283,12 +351,17 @@ def request_evaluate(request_id: str = typer.Argument(...), threshold: float = T
         conn.commit()
     cols = ["rank", "label", "kind", "distance_to_centre_m", "people_newly_covered_outdoor",
             "people_newly_covered_indoor", "score"]
-    print_report_table(f"Candidates in the search ring ({len(ranked)})", ranked[cols].head(10).to_dict("records"))
+    if len(ranked):
+        print_report_table(f"Candidates in the search ring ({len(ranked)})", ranked[cols].head(10).to_dict("records"))
+    else:
+        console.print(f"[yellow]No candidate site[/] (city site, public building, streetlight, existing mast) lies "
+                      f"inside the {req.radius_m:g} m search ring: the city has no alternative of its own to offer "
+                      "here.")
     console.print("[bold]Criteria and their weights[/]")
     for c in criteria:
         console.print(f"  {c['criterion']}: weight {c['weight']:+g} — {c['source']}", markup=False, highlight=False)
-    console.print(note)
-    console.print(f"[green]report[/]: {report}  ({req.period_text})")
+    console.print(note, markup=False, highlight=False)   # the operator's name as written: no markup
+    console.print(f"[green]report[/]: {escape(str(report))}  ({req.period_text})")
 
 
 @request_app.command("decide")
@@ -319,8 +392,11 @@ def request_decide(request_id: str = typer.Argument(...),
             if missing:
                 raise InvalidParameter(f"no evaluated candidate with rank {missing}",
                                        hint=f"netzatlas mobile request evaluate {request_id} first")
-            alts += [{k: cands[a].get(k) for k in ("rank", "label", "kind", "address", "distance_to_centre_m",
-                                                   "reasons", "external_id")} for a in alternative]
+            known = {(a.get("rank"), a.get("label")) for a in alts}
+            for a in dict.fromkeys(alternative):  # each once, and not again when proposed before
+                if (a, cands[a].get("label")) not in known:
+                    alts.append({k: cands[a].get(k) for k in ("rank", "label", "kind", "address",
+                                                              "distance_to_centre_m", "reasons", "external_id")})
         decided = date.today() if status in ("agreed", "rejected") or outcome else None
         conn.execute("UPDATE registry.mast_request SET status = %s, decision = coalesce(nullif(%s, ''), decision), "
                      "alternatives = %s, operator_answer = coalesce(%s, operator_answer), outcome = "
@@ -343,8 +419,16 @@ def request_statement(request_id: str = typer.Argument(...)) -> None:
     record = {k: r.get(k) for k in ("id", "operator", "technology", "received_on", "deadline", "coordination_weeks",
                                     "status", "decision", "alternatives", "operator_answer", "outcome",
                                     "decided_on")}
-    page, js = write_statement(record, get_settings().output_dir / "mobile" / "requests" / request_id)
-    console.print(f"[green]statement[/]: {page} and {js}")
+    evaluation = r.get("evaluation")
+    candidates = None if evaluation is None else len(evaluation.get("candidates") or [])
+    page, js = write_statement(record, get_settings().output_dir / "mobile" / "requests" / request_id,
+                               candidates=candidates)
+    if candidates is None:
+        console.print(f"[yellow]note[/]: the request has not been evaluated yet (netzatlas mobile request evaluate "
+                      f"{request_id[:8]}); the statement says so.")
+    elif not candidates:
+        console.print("[yellow]note[/]: no candidate site lies inside the search ring; the statement says so.")
+    console.print(f"[green]statement[/]: {escape(str(page))} and {escape(str(js))}")
 
 
 @app.command("small-cells")
@@ -356,7 +440,10 @@ def small_cells_cmd(top: int = typer.Option(20, "--top", help="How many of the b
     """Screen every streetlight as a small-cell host (height, power, spacing, demand, fibre), choose the best N at
     least --min-spacing apart, and their coverage gain; writes a GeoPackage, an HTML report with its map and a CSV
     of the chosen lamps (German Excel)."""
+    import math
+
     from netzatlas.coverage.demand import demand_points
+    from netzatlas.errors import InvalidParameter
     from netzatlas.mobile_sites.defaults import SMALL_CELL
     from netzatlas.mobile_sites.small_cells import ScreeningParams, choose, screen
     from netzatlas.registry import analysis_inputs as ai
@@ -365,6 +452,11 @@ def small_cells_cmd(top: int = typer.Option(20, "--top", help="How many of the b
     from netzatlas.reports import coverage_report as cr
     from netzatlas.reports.outputs import source_lines
 
+    if min_spacing is not None and not math.isfinite(min_spacing):
+        raise InvalidParameter(f"--min-spacing {min_spacing} is not a distance: spacings must be >= 0 m",
+                               hint="--min-spacing 150 (metres)")
+    if top <= 0:
+        raise InvalidParameter("the number of lamps to choose must be positive", hint="--top 20")
     params = ScreeningParams() if min_spacing is None else ScreeningParams(min_lamp_spacing_m=min_spacing)
     with connect() as conn:
         lamps, sites = ai.layer(conn, "streetlight"), ai.layer(conn, "mobile_site")
@@ -403,8 +495,8 @@ def small_cells_cmd(top: int = typer.Option(20, "--top", help="How many of the b
                        lamps.head(10)[["pick", "name", "address", "external_id", "demand_weight", "nearest_site_m",
                                        "nearest_chosen_m", "fibre_distance_m", "score", "assumed"]
                                       ].to_dict("records"))
-    console.print(f"[green]layer[/]: {files.gpkg}  [green]report[/]: {files.html}  [green]map[/]: {files.map}  "
-                  f"[green]table[/]: {files.csv}")
+    console.print(f"[green]layer[/]: {escape(str(files.gpkg))}  [green]report[/]: {escape(str(files.html))}  "
+                  f"[green]map[/]: {escape(str(files.map))}  [green]table[/]: {escape(str(files.csv))}")
 
 
 def _gain(conn, best_lamps, threshold: float) -> float:  # noqa: ANN001

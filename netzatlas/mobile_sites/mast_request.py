@@ -17,6 +17,7 @@ The score, with every component and weight shown:
 from __future__ import annotations
 
 import dataclasses
+import re
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
@@ -90,20 +91,128 @@ class ScoreWeights:
     sensitive_ok_m: float = 100.0
 
 
+#: the four network operators under the names they trade and register sites under (DOMAIN.md §3.1: Telekom
+#: Technik, Drillisch Netz (1&1), Telefónica, Vodafone)
+OPERATOR_ALIASES = {"telekom": ("telekom", "t-mobile"), "vodafone": ("vodafone",),
+                    "telefonica": ("telefónica", "telefonica", "o2", "e-plus"),
+                    "1&1": ("1&1", "1 & 1", "1und1", "1 und 1", "drillisch")}
+
+
+def _network(name: str) -> str | None:
+    """The network operator a name stands for (``OPERATOR_ALIASES``), None when it is none of the four."""
+    words = re.findall(r"[\w&-]+|&", name.lower())
+    text = " ".join(words)
+    for key, aliases in OPERATOR_ALIASES.items():
+        if any(re.search(rf"(^|\s){re.escape(a)}(\s|$)", text) for a in aliases):
+            return key
+    return None
+
+
 def operator_matches(requested: str, recorded: object) -> bool:
-    """Whether a site's recorded operator is the requesting operator ("Telekom" ~ "Deutsche Telekom AG")."""
+    """Whether a site's recorded operator is the requesting operator ("Telekom" ~ "Deutsche Telekom AG", "1&1" ~
+    "Drillisch Netz AG")."""
     a, b = operator_name(requested).lower(), operator_name(recorded).lower()
     if UNKNOWN_OPERATOR in (a, b):
         return False
+    na, nb = _network(a), _network(b)
+    if na or nb:
+        return na == nb
     strip = ("deutsche ", " gmbh", " ag", " deutschland", " germany", " & co. ohg", " technik")
     for s in strip:
         a, b = a.replace(s, ""), b.replace(s, "")
     return a.strip() in b or b.strip() in a
 
 
+def technology_band(text: object) -> tuple[str, float | None]:
+    """A technology as written ("5G NR", "LTE800", "lte 1800", "4G") → (GSM/UMTS/LTE/NR or the text upper-cased,
+    the band in MHz when it is written after it)."""
+    t = re.sub(r"[\s_-]+", "", str(text or "").upper())
+    m = re.fullmatch(r"(5GNR|NR|5G|4GLTE|LTE|4G|3GUMTS|UMTS|3G|2GGSM|GSM|2G)(\d{3,4})?(MHZ)?", t)
+    if not m:
+        return t, None
+    norm = {"5GNR": "NR", "5G": "NR", "4GLTE": "LTE", "4G": "LTE", "3GUMTS": "UMTS", "3G": "UMTS", "2GGSM": "GSM",
+            "2G": "GSM"}
+    return norm.get(m.group(1), m.group(1)), float(m.group(2)) if m.group(2) else None
+
+
 def technology_matches(requested: str, recorded: str) -> bool:
-    norm = {"5G": "NR", "4G": "LTE", "3G": "UMTS", "2G": "GSM"}
-    return norm.get(requested.upper(), requested.upper()) == norm.get(recorded.upper(), recorded.upper())
+    return technology_band(requested)[0] == technology_band(recorded)[0]
+
+
+#: the largest search ring ``request create`` takes: Suchkreise are a few hundred metres, rural ones a few km
+MAX_RADIUS_M = 5000.0
+
+
+def parse_day(text: str, option: str) -> date:
+    """A date as ISO (2026-11-01) or German (01.11.2026); refused with the option's name otherwise."""
+    m = re.fullmatch(r"\s*(\d{1,2})\.(\d{1,2})\.(\d{4})\s*", text)
+    try:
+        return date(int(m.group(3)), int(m.group(2)), int(m.group(1))) if m else date.fromisoformat(text.strip())
+    except ValueError:
+        raise InvalidParameter(f"{option} {text!r} is not a date", hint="e.g. 2026-11-01 or 01.11.2026") from None
+
+
+#: what a request's ``site_type`` may be (the registry's site types, the small cell of the Mobilfunkvereinbarung's
+#: 2020 extension), with the German words the staff write
+SITE_TYPES = {"mast": "mast", "tower": "tower", "rooftop": "rooftop", "small_cell": "small_cell",
+              "streetlight": "streetlight", "other": "other", "turm": "tower", "dach": "rooftop",
+              "dachstandort": "rooftop", "kleinzelle": "small_cell", "smallcell": "small_cell",
+              "sonstiger": "other"}
+
+
+def site_type_code(text: str) -> str:
+    """A site type as written ("small cell", "Dachstandort") → its code; refused when it is none of them."""
+    key = re.sub(r"[\s-]+", "_", text.strip().lower())
+    if key not in SITE_TYPES:
+        raise InvalidParameter(f"unknown site_type {text!r}",
+                               hint="--site-type mast, tower, rooftop, small_cell, streetlight or other")
+    return SITE_TYPES[key]
+
+
+def check_radius(radius_m: float) -> None:
+    """Refuse a ring beyond ``MAX_RADIUS_M`` (a typo such as 50000 for 500 would evaluate every site of the city
+    for minutes)."""
+    if radius_m > MAX_RADIUS_M:
+        raise InvalidParameter(f"a search ring of {radius_m:,.0f} m is larger than any Suchkreis "
+                               f"(at most {MAX_RADIUS_M:,.0f} m)",
+                               hint="the radius is in metres, e.g. 400; for a whole area: netzatlas mobile coverage")
+
+
+def check_ring(operator: str, lon: float, lat: float, radius_m: float, boundary_4326: object,
+               municipality: str) -> str | None:
+    """Refuse a request that cannot be meant: a blank operator, a radius not above 0 or beyond ``MAX_RADIUS_M``,
+    coordinates that are not WGS84 degrees (projected metres, swapped), a ring that does not touch the
+    municipality. Returns a note when part of the ring lies outside it."""
+    import geopandas as gpd
+    from shapely.geometry import Point
+
+    if not operator.strip():
+        raise InvalidParameter("the operator is empty", hint="--operator Telekom (or Vodafone, Telefónica, 1&1, …)")
+    if not np.isfinite(radius_m) or radius_m <= 0:
+        raise InvalidParameter("the search-ring radius must be positive", hint="--radius 400 (metres)")
+    check_radius(radius_m)
+    if not (np.isfinite(lon) and np.isfinite(lat) and -180 <= lon <= 180 and -90 <= lat <= 90):
+        raise InvalidParameter(f"--lon {lon:g} --lat {lat:g} are not longitude/latitude in degrees (WGS84)",
+                               hint="projected coordinates (EPSG:25832, metres) must be converted to degrees "
+                                    "first, e.g. 294500 / 5628000 → --lon 6.0839 --lat 50.7753")
+    if boundary_4326 is None or getattr(boundary_4326, "is_empty", True):
+        return None
+    bnd = gpd.GeoSeries([boundary_4326], crs=4326).to_crs(25832).iloc[0]
+
+    def ring(x: float, y: float):  # noqa: ANN202
+        return gpd.GeoSeries([Point(x, y)], crs=4326).to_crs(25832).iloc[0].buffer(radius_m)
+
+    here = ring(lon, lat)
+    if not here.intersects(bnd):
+        swapped = -90 <= lon <= 90 and ring(lat, lon).intersects(bnd)
+        raise InvalidParameter(f"the search ring at --lon {lon:g} --lat {lat:g} lies outside {municipality}",
+                               hint=f"--lon and --lat swapped? (--lon {lat:g} --lat {lon:g} lies in {municipality})"
+                               if swapped else f"the ring must touch {municipality}; check the coordinates "
+                                               "(WGS84 degrees: --lon east, --lat north)")
+    share = here.difference(bnd).area / here.area
+    if share > 0.005:
+        return f"{share:.0%} of the search ring lies outside {municipality}: only candidates inside are the city's"
+    return None
 
 
 def heritage_flag(properties: object) -> bool:
@@ -163,7 +272,7 @@ def _candidate_rsrp(request: MastRequest, r: object, x: float, y: float, surface
     raw = getattr(r, "height_m", np.nan)
     h = None if pd.isna(raw) else float(raw)
     h = (h or 8.0) if small else max(h or 0.0, request.desired_height_m)
-    band = TECH_BAND_MHZ.get(request.technology.upper())
+    band = _band(request.technology)
     secs = sectors_for_site(str(r.Index), x, y, height_m=h, operator=request.operator,  # type: ignore[attr-defined]
                             kind="small_cell" if small else "macro")
     if band and not small:
@@ -216,9 +325,7 @@ def evaluate(request: MastRequest, candidates: gpd.GeoDataFrame, pois: gpd.GeoDa
     c = candidates.to_crs(surface.crs)
     pts = c.geometry.representative_point()
     d_centre = np.hypot(pts.x - request.x, pts.y - request.y)
-    inside = c[d_centre.to_numpy() <= request.radius_m].copy()
-    if inside.empty:
-        return inside.assign(score=[])
+    inside = c[d_centre.to_numpy() <= request.radius_m].copy()  # none inside: the same columns, no rows
     for col, default in (("label", None), ("city_property", False), ("heritage", False)):
         if col not in inside:
             inside[col] = default
@@ -238,7 +345,7 @@ def evaluate(request: MastRequest, candidates: gpd.GeoDataFrame, pois: gpd.GeoDa
     people_out = population_raster(c_crs, surface.transform, shape, valid=outdoor_cells)
     people_in = population_raster(c_crs, surface.transform, shape, valid=building) if building.any() \
         else np.zeros(shape)
-    fc = frequency_mhz or TECH_BAND_MHZ.get(request.technology.upper(), 1800.0)
+    fc = frequency_mhz or _band(request.technology) or 1800.0
     own = np.full(shape, NODATA) if current_best is None else current_best
     own_in = indoor(own, surface, fc, _share(high_loss_share))
     any_in = None if current_all is None else indoor(current_all, surface, fc, _share(high_loss_share))
@@ -275,6 +382,12 @@ def evaluate(request: MastRequest, candidates: gpd.GeoDataFrame, pois: gpd.GeoDa
     inside["rank"] = np.arange(1, len(inside) + 1)
     inside["reasons"] = [_reasons(row, w, request.radius_m) for _, row in inside.iterrows()]
     return inside
+
+
+def _band(technology: str) -> float | None:
+    """The band a request's technology is planned in: as written ("LTE800"), else the technology's usual band."""
+    tech, band = technology_band(technology)
+    return band or TECH_BAND_MHZ.get(tech)
 
 
 def _share(value: float | None) -> float:

@@ -76,7 +76,9 @@ def write_mast_report(req, ranked: gpd.GeoDataFrame, out_dir: Path, assumptions:
     src = "".join(f"<li>{text(line)}</li>" for line in sources or [])
     basemap = _map(req, ranked, out_dir, context or {})
     cols = [c for c in TABLE_COLUMNS if c in ranked.columns]
-    table = ranked[cols].to_html(index=False, border=0, escape=True, na_rep="—")
+    table = ranked[cols].to_html(index=False, border=0, escape=True, na_rep="—") if len(ranked) else (
+        f"<p><b>No candidate site</b> (city site, public building, streetlight, existing mast) lies inside the "
+        f"{req.radius_m:g} m search ring: the city has no alternative of its own to offer here.</p>")
     notes = "".join(f"<li>{text(a)}</li>" for a in assumptions)
     w = "".join(f"<li>{text(k)}: {text(v)}</li>" for k, v in (asdict(weights).items() if weights else []))
     crit = "".join(f"<tr><td>{text(c['criterion'])}</td><td>{float(c['weight']):+g}</td><td>{text(c['source'])}"
@@ -104,12 +106,13 @@ feature carries the assumptions), candidates.csv (German Excel).</p>
     return page
 
 
-def write_statement(record: dict, out_dir: Path) -> tuple[Path, Path]:
+def write_statement(record: dict, out_dir: Path, candidates: int | None = -1) -> tuple[Path, Path]:
     """The city's statement (Stellungnahme) on a mast request from its decision record: HTML and JSON.
 
     ``record``: id, operator, technology, received_on, deadline, coordination_weeks, status, decision (reasoning),
     alternatives (list of {label, address, distance_to_centre_m, reasons}), operator_answer, outcome,
-    decided_on."""
+    decided_on. ``candidates``: how many candidates the evaluation found (None: not evaluated; -1: not said);
+    none or not evaluated is said in the HTML."""
     out_dir.mkdir(parents=True, exist_ok=True)
     js = out_dir / "statement.json"
     js.write_text(json.dumps(record, default=str, ensure_ascii=False, indent=2), encoding="utf-8")
@@ -126,7 +129,17 @@ def write_statement(record: dict, out_dir: Path) -> tuple[Path, Path]:
 <h1>Stellungnahme der Stadt zur Standortanfrage {text(record.get('id'))}</h1>
 <p>Coordination period under the Mobilfunkvereinbarung: {text(record.get('coordination_weeks'))} weeks from receipt
 (Stellungnahme und Erörterung), until {text(record.get('deadline'))}.</p>
-<table>{rows}</table>
+<table>{rows}</table>{_evaluation_note(candidates)}
 <h2>Alternative sites proposed by the city</h2><ol>{alts or '<li>none</li>'}</ol>
 </body></html>""", encoding="utf-8")
     return page, js
+
+
+def _evaluation_note(candidates: int | None) -> str:
+    if candidates is None:
+        return ("\n<p><b>The request has not been evaluated yet</b>: the city's candidate sites in the search ring "
+                "were not examined for this statement.</p>")
+    if candidates == 0:
+        return ("\n<p><b>No candidate site</b> of the city (city site, public building, streetlight, existing mast) "
+                "lies inside the search ring: the city has no alternative of its own to offer.</p>")
+    return ""
