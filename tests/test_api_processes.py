@@ -87,7 +87,7 @@ def test_process_errors(client, api_keys):
     assert r.status_code == 400 and "must be one of" in r.json()["detail"]
     r = client.post("/processes/gigabit-funding-areas/execution", headers=h,
                     json={"inputs": {"snapshot": "none-such"}})
-    assert r.status_code == 400 and "no snapshot" in r.json()["detail"]
+    assert r.status_code == 404 and "no snapshot" in r.json()["detail"]
     assert client.get("/jobs/unknown", headers=h).status_code == 404
 
 

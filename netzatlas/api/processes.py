@@ -25,7 +25,7 @@ from netzatlas.api.deps import get_principal, get_state
 from netzatlas.api.features import base_url
 from netzatlas.api.state import CURRENT_ACTOR, CURRENT_CALLER, ApiState
 from netzatlas.config import get_settings
-from netzatlas.errors import Forbidden, InvalidParameter, NetzatlasError, NotFound, TooManyRequests, Unauthorized
+from netzatlas.errors import InvalidParameter, NetzatlasError, NotFound, TooManyRequests, Unauthorized
 
 router = APIRouter()
 Progress = Callable[[float, str], None]
@@ -205,7 +205,7 @@ async def execute(process_id: str, request: Request, prefer: str | None = Header
     import anyio
 
     await anyio.to_thread.run_sync(_run, job, p, inputs, state)
-    if isinstance(job.failure, Forbidden):
+    if isinstance(job.failure, NetzatlasError):  # its own status: 403, 404 (an unknown request), 409, 503, …
         raise job.failure
     if job.status != "successful":
         raise InvalidParameter(f"{p.id} failed: {job.error}")
