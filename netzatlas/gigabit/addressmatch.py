@@ -4,7 +4,8 @@ Order, each step only for the rows the one before left:
 
 1. ``address_id``: the register's id (uuid) or its ``external_id`` (e.g. the ALKIS / Hauskoordinate id);
 2. street + number + suffix + postcode, exactly (single numbers on both sides);
-3. street + number + suffix where the postcode is missing or differs, if exactly one register address has it;
+3. street + number + suffix where the postcode is missing or differs, if exactly one register address has it — not
+   where the answer's postcode (five digits) is none of the register's: that is a neighbouring municipality's street;
 4. ranges: an answer range applies to every register address it names, a single number to the register range
    that holds it (``range``); postcodes must agree where both sides have one;
 5. the nearest register address within a tolerance, where the answer has coordinates.
@@ -15,7 +16,8 @@ both "11-13" and "13-15") is not applied anywhere: it is reported as ambiguous.
 Rules:
 
 - streets: case-folded; ß → ss, ä/ö/ü → ae/oe/ue, other accents dropped; "straße", "strasse", "str." → "str";
-  spaces, dots and hyphens dropped ("Karl-Marx-Allee" = "karl marx allee");
+  "Sankt" → "st"; spaces, dots and hyphens dropped ("Karl-Marx-Allee" = "karl marx allee"); a street the register
+  does not have at all is reported so (a left-out "Am" is not guessed);
 - numbers: every Unicode decimal digit counts as a digit (``١٢`` = 12, full-width ``１２`` = 12); what follows the
   digits is the suffix, normalised (NFKC, lower case, spaces dropped): "12a" = "12 A" = "12" + suffix "a",
   "12/1" = 12 + "/1", "21¹" = 21 + "1", "12½" = 12 + "1/2"; no leading digit ("½", "", "o. Nr.") → unreadable;
@@ -26,7 +28,9 @@ Rules:
   parity (``12-15``) is not applied unless the row says it spans both sides (answer column ``beidseitig`` /
   ``both_sides`` = ja), which makes it every number from one end to the other. In the register, such a range
   stands for every number (the register says so). ``12a-12c`` and ``12a-c`` = 12a, 12b, 12c; ``12-12a`` = 12,
-  12a. Ranges over more than ``MAX_RANGE`` numbers are not expanded (the row stays unmatched, with the reason).
+  12a. A parity word names the numbers of that parity between the ends ("2-8 gerade", "1-9 (ungerade)"). A remark
+  after the number ("12 (Hinterhaus)", "12 Hinterhaus") is dropped: the address is 12. Ranges over more than
+  ``MAX_RANGE`` numbers are not expanded (the row stays unmatched, with the reason).
 """
 
 from __future__ import annotations
@@ -49,11 +53,17 @@ _RANGE = re.compile(r"^(\d+)\s*([a-z]?)\s*(?:-|bis)\s*(\d+)\s*([a-z]?)$")
 _LETTERS = re.compile(r"^(\d+)\s*([a-z]?)\s*-\s*([a-z])$")
 _AND = re.compile(r"(?<=[\da-z])\s+(?:u\.?|und|&|\+)\s*(?=\d)|\s*[&+]\s*(?=\d)")
 _FLOAT = re.compile(r"^(\d+)[.,]0+$")
+_PARITY = re.compile(r"\s*\(?\s*(?:nur\s+)?(ungerade|gerade)(?:\s*(?:nr\.?|nummern|hausnummern|seite|zahlen))?\s*\)?$")
+#: A remark after the number: in brackets, or a building part ("Hinterhaus", "Rückgebäude")
+_REMARK = re.compile(r"(?<=[\da-z])\s*(?:\((?=[^)]*[a-zäöüß]{2})[^)]*\)|\s(?:hinterhaus|vorderhaus|seitenfl(?:ü|ue)gel|"
+                     r"r(?:ü|ue)ckgeb(?:ä|ae)ude|nebengeb(?:ä|ae)ude|hofgeb(?:ä|ae)ude|quergeb(?:ä|ae)ude|gartenhaus|"
+                     r"anbau)\b.*)\s*$")
 _SINGLE = re.compile(r"^(\d+)(.*)$", re.DOTALL)
 _MONTHS = r"(?:jan|feb|m(?:ä|ae)?r|mrz|apr|mai|may|jun|jul|aug|sep|o[kc]t|nov|de[zc])[a-zäöü]*\.?"
 #: A house number a spreadsheet turned into a date ("12-1" → "12. Jan", "12/1/26" → "12.01.2026", ISO from xlsx)
 _DATE_LIKE = re.compile(rf"^(?:\d{{1,2}}\.?\s*-?{_MONTHS}(?:\s*-?\d{{2,4}})?|{_MONTHS}\s*-?\d{{1,4}}|"
                         r"\d{1,2}\.\d{1,2}\.\d{2,4}|\d{4}-\d{2}-\d{2}(?: \d{2}:\d{2}(?::\d{2})?)?)$")
+_NO_ADDRESS = "no register address with this street, number and postcode"
 METHODS = ("address_id", "street+number+postcode", "street+number", "range", "nearest")
 
 
@@ -65,6 +75,7 @@ def normalise_street(name: object) -> str:
     s = name.strip().lower()
     s = s.replace("ß", "ss").replace("ä", "ae").replace("ö", "oe").replace("ü", "ue")
     s = unicodedata.normalize("NFKD", s).encode("ascii", "ignore").decode()
+    s = re.sub(r"\bsankt\b", "st", s)  # "Sankt-Vither-Straße" = "St. Vither Straße"
     s = re.sub(r"(strasse|str\.|str\b)", "str", s)
     return re.sub(r"[\s.\-]+", "", s)
 
@@ -90,7 +101,7 @@ def _ascii_digits(text: str) -> str:
 
 def _suffix(text: str) -> str:
     s = unicodedata.normalize("NFKC", text).lower().replace("⁄", "/")
-    return re.sub(r"\s+", "", s).strip(".,;")
+    return re.sub(r"\s+", "", s).strip(".,;()")
 
 
 def _blank(value: object) -> bool:
@@ -112,15 +123,12 @@ def _parse_cached(value: str, suffix: str, both_sides: bool, register: bool) -> 
     if not v or (not register and _DATE_LIKE.match(v)):
         return ParsedNumber(problem=_no_number(value, v))
     v = _FLOAT.sub(r"\1", v)  # a number column written as a float by a spreadsheet: "12.0", "12,0"
+    v = _without_remark(v)  # "12 (Hinterhaus)", "12 Hinterhaus": the address is 12
+    if parity := _of_parity(value, v, suffix, register):  # "2-8 gerade", "1-9 ungerade"
+        return parity
     v = _AND.sub(",", v)  # "12 u. 14", "12 und 14", "12 & 14", "12 + 14": a list
     if "," in v or ";" in v:  # a list, as OSM writes it: "108,110", "24; 24a; 26"
-        parts = [_parse_cached(x, "", both_sides, register) for x in re.split(r"\s*[,;]\s*", v) if x]
-        if len(parts) == 1:
-            return parts[0]
-        if len(parts) > 1 and all(p.keys for p in parts):
-            return ParsedNumber(tuple(dict.fromkeys(k for p in parts for k in p.keys)), True)
-        bad = next((p.problem for p in parts if p.problem), None)
-        return ParsedNumber(problem=bad or f"house number {value!r} is not a list of numbers")
+        return _list(value, v, both_sides, register)
     if any(len(d) > 6 for d in re.findall(r"\d+", v)):
         return ParsedNumber(problem=f"house number {value!r} is too large")
     m = _LETTERS.match(v)
@@ -155,6 +163,35 @@ def _parse_cached(value: str, suffix: str, both_sides: bool, register: bool) -> 
         return ParsedNumber(problem=f"house number {value!r} is too large")
     suf = _suffix(m.group(2)) or suffix
     return ParsedNumber(((n, suf),))
+
+
+def _list(value: str, v: str, both_sides: bool, register: bool) -> ParsedNumber:
+    parts = [_parse_cached(x, "", both_sides, register) for x in re.split(r"\s*[,;]\s*", v) if x]
+    if len(parts) == 1:
+        return parts[0]
+    if len(parts) > 1 and all(p.keys for p in parts):
+        return ParsedNumber(tuple(dict.fromkeys(k for p in parts for k in p.keys)), True)
+    bad = next((p.problem for p in parts if p.problem), None)
+    return ParsedNumber(problem=bad or f"house number {value!r} is not a list of numbers")
+
+
+def _without_remark(v: str) -> str:
+    return _REMARK.sub("", v) or v
+
+
+def _of_parity(value: str, v: str, suffix: str, register: bool) -> ParsedNumber | None:
+    """A range with a parity word ("2-8 gerade"): the numbers of that parity between its ends; None without one."""
+    parity = _PARITY.search(v)
+    if not parity or parity.start() == 0:
+        return None
+    even = parity.group(1) == "gerade"
+    inner = _parse_cached(v[:parity.start()], suffix, True, register)
+    if inner.problem:
+        return inner
+    keys = tuple(k for k in inner.keys if k[0] % 2 == (0 if even else 1))
+    if not keys:
+        return ParsedNumber(problem=f"house number {value!r} names no {'even' if even else 'odd'} number")
+    return ParsedNumber(keys, True)
 
 
 def _letter_span(n: int, lo: str, hi: str) -> tuple[tuple[int, str], ...]:
@@ -326,6 +363,8 @@ class RegisterIndex:
     _positions: pd.Index | None = None
     _sorted: dict[bool, tuple[pd.DataFrame, np.ndarray]] = field(default_factory=dict)
     _unique_ids: bool | None = None
+    streets: int = -1  # the register's streets have the street codes below this (-1: not known)
+    postcodes: int = -1  # and its postcodes the postcode codes below this
 
     def sorted_keys(self, single_only: bool) -> tuple[pd.DataFrame, np.ndarray]:
         """The register's keys (all, or only the single numbers), sorted by key once per import, and the keys."""
@@ -378,7 +417,8 @@ def index_register(register: pd.DataFrame, *, unique_ids: bool | None = None) ->
     codes: dict[str, dict[str, int]] = {"street": {}, "suffix": {"": 0}, "plz": {"": 0}}
     rk, _, _ = _keys(register, codes, register=True)
     return RegisterIndex(register, codes, _frame(rk).rename(columns={"pos": "reg"}),
-                         register["address_id"].astype(str).to_numpy(), _unique_ids=unique_ids or None)
+                         register["address_id"].astype(str).to_numpy(), _unique_ids=unique_ids or None,
+                         streets=len(codes["street"]), postcodes=len(codes["plz"]))
 
 
 def match(answers: pd.DataFrame, register: pd.DataFrame | RegisterIndex, *, tolerance_m: float = 25.0
@@ -425,14 +465,15 @@ def match(answers: pd.DataFrame, register: pd.DataFrame | RegisterIndex, *, tole
                       ambiguous=ambiguous, why="the register holds this address twice")
     out.append(got)
     blocked[seen] = True
-    hits = _join(still(a1), r1[["key", "reg"]], k1)
+    foreign = _foreign_postcodes(answers, idx)  # another municipality's: no match without the postcode
+    hits = _join(a1[~foreign[a1["pos"].to_numpy()] & ~blocked[a1["pos"].to_numpy()]], r1[["key", "reg"]], k1)
     got, seen = _take(hits, "street+number", label, reg_ids, many_ok=None, notes=notes, ambiguous=ambiguous,
                       why="street and number exist under several postcodes; give the postcode")
     out.append(got)
     blocked[seen] = True
     # 4. ranges on either side
     a2 = still(af)
-    hits = _join(a2, rall, kall)
+    hits = _join(a2[~foreign[a2["pos"].to_numpy()]], rall, kall)
     hits = hits[(hits["plz"] == 0) | (hits["plz_r"] == 0) | (hits["plz"] == hits["plz_r"])]
     hits = hits[~(hits["single"] & hits["single_r"])]
     per_key = hits.groupby(["pos", "key"])["reg"].transform("nunique")
@@ -457,6 +498,7 @@ def match(answers: pd.DataFrame, register: pd.DataFrame | RegisterIndex, *, tole
             for r in rows:
                 notes.pop(r, None)
                 ambiguous.discard(r)
+            _note_points_far_away(answers, np.flatnonzero(left)[~ok], label, notes, tolerance_m)
     res = pd.concat([o for o in out if len(o)], ignore_index=True) if any(len(o) for o in out) else \
         pd.DataFrame(columns=["row", "address_id", "method", "_reg"])
     unique_ids = idx.unique_ids() if len(res) else True
@@ -470,9 +512,61 @@ def match(answers: pd.DataFrame, register: pd.DataFrame | RegisterIndex, *, tole
         matched = pd.Index(res["row"].to_numpy())
         for r in [k for k in notes if k in matched]:
             notes.pop(r, None)
-    for p in np.flatnonzero(~np.isin(label, res["row"].to_numpy())):
-        notes.setdefault(label[p], "no register address with this street, number and postcode")
+    miss = np.flatnonzero(~np.isin(label, res["row"].to_numpy()))
+    for p, why in zip(miss.tolist(), _reasons(answers, miss, foreign, idx).tolist(), strict=True):
+        notes.setdefault(label[p], why)
     return Matching(res.reset_index(drop=True), notes, ambiguous, positions)
+
+
+def _reasons(answers: pd.DataFrame, miss: np.ndarray, foreign: np.ndarray, idx: RegisterIndex) -> np.ndarray:
+    """The reason of each unmatched row (positions ``miss``) that has none yet: a postcode of another municipality,
+    a street the register does not have, else no such address; each distinct street and postcode looked at once."""
+    if not len(miss):
+        return np.zeros(0, dtype=object)
+    codes, uniq = pd.factorize(_col(answers, "street").iloc[miss].astype(object), use_na_sentinel=True)
+    out = np.array([_unknown_street(u, idx) or _NO_ADDRESS for u in uniq] + [_NO_ADDRESS], dtype=object)[codes]
+    away = foreign[miss]
+    if away.any():
+        pc = _col(answers, "postcode").iloc[miss[away]].astype(object)
+        codes, uniq = pd.factorize(pc, use_na_sentinel=True)
+        text = np.array([f"postcode {u!r} is not among the register's (an address of another municipality?)"
+                         for u in uniq] + [_NO_ADDRESS], dtype=object)
+        out[away] = text[codes]
+    return out
+
+
+def _foreign_postcodes(answers: pd.DataFrame, idx: RegisterIndex) -> np.ndarray:
+    """Per answer row: its postcode, written with five digits, is none of the register's (a neighbouring
+    municipality's address: its street and number are not looked up without the postcode). A four-digit postcode
+    (a lost leading zero or a typo) is not judged."""
+    cells = _col(answers, "postcode").astype(object)
+    if idx.postcodes <= 1 or not cells.notna().any():
+        return np.zeros(len(answers), dtype=bool)
+    codes, uniques = pd.factorize(cells, use_na_sentinel=True)
+    plz = idx.codes["plz"]
+    per_unique = [bool(re.fullmatch(r"\d{5}(?:[.,]0)?", str(u).strip())) and plz.get(_postcode(u), idx.postcodes)
+                  >= idx.postcodes for u in uniques]
+    return np.array(per_unique + [False], dtype=bool)[codes]
+
+
+def _unknown_street(street: object, idx: RegisterIndex) -> str | None:
+    """The reason of a row whose street the register does not have at all (else None)."""
+    code = idx.codes["street"].get(normalise_street(street)) if isinstance(street, str) else None
+    if idx.streets < 0 or (code is not None and code < idx.streets):
+        return None
+    return (f"the register has no street {street!r} (another spelling, or a prefix such as 'Am' / 'An der' left "
+            "out?)")
+
+
+def _note_points_far_away(answers: pd.DataFrame, positions: np.ndarray, label: np.ndarray, notes: dict[object, str],
+                          tolerance_m: float) -> None:
+    """The reason of rows whose point has no register address within the tolerance: for a row with only a point
+    that is the reason ("no house number" would mislead); else it is added to the address's reason."""
+    far = f"no register address within {tolerance_m:g} m of its point"
+    bare = _col(answers, "street").isna().to_numpy() & _col(answers, "house_number").isna().to_numpy()
+    for p in positions.tolist():
+        r = label[p]
+        notes[r] = far if bare[p] else f"{notes.get(r, _NO_ADDRESS)}; {far}"
 
 
 def match_addresses(answers: pd.DataFrame, register: pd.DataFrame, *, tolerance_m: float = 25.0) -> pd.DataFrame:

@@ -11,7 +11,10 @@ optional, kept as written), both-sided range (optional yes/no), lon/lat or Recht
 street and number may be missing). A file may hold planned columns only (no current technology and speeds);
 the Gigabitbüro template's names (Versorgung Ist / Plan Download, Technologie Ist / Plan, Eigenwirtschaftlich
 verbindlich) are understood; a dash in a cell means "nothing". Also: one "Download/Upload" column ("100/40"), one
-"Adresse" column ("Königstraße 12 a"); totals lines at the end are dropped with a note.
+"Adresse" column ("Königstraße 12 a", also "…, 52064 Aachen"); one "PLZ/Ort" column ("52064 Aachen"); "1 Gbit/s
+symmetrisch"; totals lines at the end are dropped with a note. An operator column (Betreiber, Anbieter) naming
+several operators, or another one than ``--operator``, refuses the file; so do speeds in one column pair per
+technology ("FTTH Download", "Kabel Download") and lon/lat pairs that are swapped.
 
 Numbers and dates are read by :mod:`netzatlas.gigabit.numbers`; a value that reads two ways is refused, never
 guessed. Every problem is reported with its row, column and value; one bad row refuses the file.
@@ -20,6 +23,7 @@ guessed. Every problem is reported with its row, column and value; one bad row r
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -59,7 +63,8 @@ ALIASES = {
                 "eigenwirtschaftlich_verbindlich", "ausbau_verbindlich"],
     "vorvermarktung": ["vorvermarktung", "pre_marketing", "premarketing"],
     "both_sides": ["both_sides", "beidseitig", "bereich_beidseitig", "range_both_sides"],
-    "operator": ["operator", "betreiber", "netzbetreiber"],
+    "operator": ["operator", "betreiber", "netzbetreiber", "anbieter", "tk_anbieter", "provider", "anbietername",
+                 "betreibername", "name_des_anbieters", "telekommunikationsunternehmen"],
     "lon": ["lon", "laengengrad", "longitude", "x_wgs84"],
     "lat": ["lat", "breitengrad", "latitude", "y_wgs84"],
     "east": ["rechtswert", "ostwert", "easting", "utm_x", "x_utm", "utm_e", "utm_ost", "e_utm"],
@@ -70,17 +75,21 @@ REQUIRED = ["street", "house_number", "down_mbps", "up_mbps", "technology"]
 NUMBER_COLUMNS = ("down_mbps", "up_mbps", "planned_down_mbps", "planned_up_mbps")
 TECHNOLOGIES = {
     "ftth": "ftth", "fttb": "fttb", "ftth/b": "fttb", "fttb/h": "fttb", "glasfaser": "ftth",
+    "ftth/fttb": "fttb", "fttb/ftth": "fttb",
     "fttc": "fttc_vdsl", "vdsl": "fttc_vdsl", "vdsl2": "fttc_vdsl", "vectoring": "fttc_vdsl", "fttc_vdsl": "fttc_vdsl",
+    "vdsl-vectoring": "fttc_vdsl", "vdsl2-vectoring": "fttc_vdsl",
     "super-vectoring": "supervectoring", "supervectoring": "supervectoring", "svdsl": "supervectoring",
     "adsl": "adsl", "dsl": "adsl",
     "hfc-d3.1": "docsis31", "docsis 3.1": "docsis31", "docsis31": "docsis31", "kabel 3.1": "docsis31",
     "hfc-d3.0": "docsis30", "docsis 3.0": "docsis30", "docsis30": "docsis30", "kabel": "docsis30", "hfc": "docsis30",
-    "koax": "docsis30", "koaxial": "docsis30", "tv-kabel": "docsis30",
+    "koax": "docsis30", "koaxial": "docsis30", "tv-kabel": "docsis30", "kabel-tv": "docsis30",
+    "hfc (docsis 3.1)": "docsis31", "docsis 3.1 (hfc)": "docsis31", "hfc (docsis 3.0)": "docsis30",
+    "docsis 3.0 (hfc)": "docsis30",
     "fwa": "fwa", "richtfunk": "fwa", "lte": "lte", "5g": "5g", "satellit": "satellite", "satellite": "satellite",
 }
 #: Fibre architectures: they do not say whether the fibre reaches the home or the building (FTTH or FTTB?).
 _ARCHITECTURES = {"gpon", "xgspon", "xgpon", "ngpon2", "pon", "p2p", "ptp", "aon", "pointtopoint"}
-_GENERIC_TECH = {"glasfaser", "kabel", "koax", "koaxial", "dsl", "tvkabel"}
+_GENERIC_TECH = {"glasfaser", "kabel", "koax", "koaxial", "dsl", "tvkabel", "kabeltv"}
 _TECH_KEY = {re.sub(r"[\s\-_.()/]", "", k): v for k, v in TECHNOLOGIES.items()}
 KNOWN_TECHNOLOGIES = ", ".join(sorted({"FTTH", "FTTB", "FTTH/B", "Glasfaser", "FTTC", "VDSL", "VDSL2", "Vectoring",
                                        "Super-Vectoring", "ADSL", "DSL", "HFC", "HFC-D3.0", "HFC-D3.1", "DOCSIS 3.0",
@@ -131,15 +140,38 @@ def _rename(df: pd.DataFrame, name: str) -> tuple[pd.DataFrame, dict[str, str]]:
     df = df.rename(columns=mapping)
     df = _split_down_up(df, norm, mapping, original)
     df = _split_address(df, norm, mapping, original)
+    df = _split_postcode_city(df, norm, mapping, original)
     located = {"lon", "lat"} <= set(df.columns) or {"east", "north"} <= set(df.columns)
     plans_only = "planned_technology" in df.columns and not {"down_mbps", "up_mbps", "technology"} & set(df.columns)
     missing = [c for c in REQUIRED if c not in df.columns and not (located and c in ("street", "house_number"))
                and not (plans_only and c in ("down_mbps", "up_mbps", "technology"))]
     if missing:
-        raise FileFormatError(f"{name}: missing column(s) {', '.join(missing)}",
+        _refuse_per_technology_columns(norm, name)
+        german = ", ".join(GERMAN.get(c, c) for c in missing)
+        raise FileFormatError(f"{name}: missing column(s) {', '.join(missing)} ({german})",
                               hint="expected e.g. strasse, hnr, plz, download, upload, technologie (found: "
-                                   + ", ".join(str(c) for c in norm) + ")")
+                                   + ", ".join(str(c) for c in norm) + ")"
+                                   + ("; a parcel (Flurstück) is no address: give street and number or the point"
+                                      if any("flurst" in h for h in norm.values()) else ""))
     return df[[c for c in df.columns if c in ALIASES]], original
+
+
+#: The columns' German names, for messages
+GERMAN = {"street": "Straße", "house_number": "Hausnummer", "down_mbps": "Download", "up_mbps": "Upload",
+          "technology": "Technologie"}
+_PER_TECHNOLOGY = re.compile(r"^(?:(?P<a>[a-z0-9_]+?)_)?(?:download|upload|dl|ul)(?:_(?P<b>[a-z0-9_]+))?$")
+
+
+def _refuse_per_technology_columns(norm: dict[object, str], name: str) -> None:
+    """Speeds in one column pair per technology ("FTTH Download", "Kabel Download") are refused with what to send
+    instead: a row per address and technology."""
+    hits = [str(c) for c, h in norm.items() if (m := _PER_TECHNOLOGY.match(h))
+            and _technology((m.group("a") or m.group("b") or "").replace("_", " ")) is not None]
+    if hits:
+        raise FileFormatError(f"{name}: speeds per technology in separate columns ({', '.join(hits[:4])}); the "
+                              "answer needs one row per address and technology",
+                              hint="columns Straße, Hausnummer, PLZ, Technologie, Download, Upload: an address "
+                                   "with FTTH and cable gets two rows")
 
 
 def _unmangled(column: object, normalised: str) -> str:
@@ -151,6 +183,8 @@ def _unmangled(column: object, normalised: str) -> str:
 DOWN_UP = {"download_upload", "down_up", "dl_ul", "download_upload_mbit", "bandbreite_download_upload",
            "downstream_upstream", "bandbreite"}
 _DOWN_UP_CELL = re.compile(r"^\s*([^/|]+?)\s*[/|]\s*([^/|]+?)\s*$")
+_UNIT_AT_END = re.compile(r"\s*[kmg]\s*(?:bit/s|bit|bps)\s*$", re.IGNORECASE)
+_SYMMETRIC = re.compile(r"^\s*(.*?\d.*?)\s*\(?\s*(?:symmetrisch|symmetric|sym\.?)\s*\)?\s*$", re.IGNORECASE)
 
 
 def _split_down_up(df: pd.DataFrame, norm: dict[object, str], mapping: dict[object, str],
@@ -166,10 +200,17 @@ def _split_down_up(df: pd.DataFrame, norm: dict[object, str], mapping: dict[obje
     down, up = {}, {}
     for u in pd.unique(cells):
         t = "" if u is None or (isinstance(u, float) and np.isnan(u)) else str(u)
+        sym = _SYMMETRIC.match(t)
+        if sym:  # "1 Gbit/s symmetrisch": the same speed both ways
+            down[u] = up[u] = sym.group(1)
+            continue
         # "/" inside a unit ("Mbit/s") is no separator: take it out before splitting
         m = _DOWN_UP_CELL.match(re.sub(r"(?i)bit\s*/\s*s", "bit_s", t))
         if m:
             down[u], up[u] = (x.replace("bit_s", "bit/s") for x in m.groups())
+            unit = _UNIT_AT_END.search(up[u])
+            if unit and re.fullmatch(r"[\d.,' ]+", down[u]):  # "1/0,2 Gbit/s": the unit is both values'
+                down[u] = f"{down[u]} {unit.group(0).strip()}"
         else:
             down[u], up[u] = t, ""
     df = df.assign(down_mbps=cells.map(down), up_mbps=cells.map(up))
@@ -180,7 +221,7 @@ def _split_down_up(df: pd.DataFrame, norm: dict[object, str], mapping: dict[obje
 #: One column holding street and number ("Königstraße 12 a", "Straße des 17. Juni 3-5").
 ADDRESS = {"adresse", "anschrift", "address", "strasse_hausnummer", "strasse_und_hausnummer", "strasse_hnr",
            "strasse_nr", "strasse_u_hausnummer"}
-KNOWN_HEADERS = KNOWN_HEADERS | DOWN_UP | ADDRESS  # they also mark the header line
+KNOWN_HEADERS = KNOWN_HEADERS | DOWN_UP | ADDRESS | {"plz_ort", "plz_und_ort", "postleitzahl_ort"}  # header marks
 _ADDRESS_CELL = re.compile(r"^(?P<street>.*?\S)\s+(?P<number>\d+\s*[a-zA-Z]?(?:\s*(?:[-/,+&]|u\.|und|bis)\s*"
                            r"\d*\s*[a-zA-Z]?)*)\s*$")
 
@@ -195,13 +236,49 @@ def _split_address(df: pd.DataFrame, norm: dict[object, str], mapping: dict[obje
     if hit is None:
         return df
     cells = df[hit].astype(object)
-    street, number = {}, {}
+    street, number, postcode, city = {}, {}, {}, {}
     for u in pd.unique(cells):
         t = "" if u is None or (isinstance(u, float) and np.isnan(u)) else str(u).strip()
+        # "Königstraße 21, 52064 Aachen", "Königstraße 21 52064 Aachen"
+        tail = _POSTCODE_CITY_AT_END.search(t) or _POSTCODE_CITY_NO_COMMA.search(t)
+        postcode[u], city[u] = (tail.group("plz"), tail.group("city")) if tail else (None, None)
+        t = t[:tail.start()].strip() if tail else t
         m = _ADDRESS_CELL.match(t)
         street[u], number[u] = (m.group("street").rstrip(","), m.group("number")) if m else (t, "")
     df = df.assign(street=cells.map(street), house_number=cells.map(number))
+    if "postcode" not in df.columns and any(postcode.values()):
+        df = df.assign(postcode=cells.map(postcode))
+        original["postcode"] = str(hit)
+    if "city" not in df.columns and any(city.values()):
+        df = df.assign(city=cells.map(city))
     original["street"] = original["house_number"] = str(hit)
+    return df
+
+
+_POSTCODE_CITY_NO_COMMA = re.compile(r"(?<=[\d\sa-zA-Z])\s(?:D\s*-\s*)?(?P<plz>\d{5})\s+(?P<city>[^\W\d][^,\d]*?)\s*$")
+_POSTCODE_CITY_AT_END = re.compile(r"\s*,\s*(?:D\s*-\s*)?(?P<plz>\d{5})(?:\s+(?P<city>[^,\d][^,]*?))?\s*$")
+#: One column holding postcode and city ("52064 Aachen")
+POSTCODE_CITY = {"plz_ort", "plz_und_ort", "postleitzahl_ort", "postleitzahl_und_ort", "plz_stadt", "plz_gemeinde",
+                 "ort_plz"}
+_POSTCODE_CITY_CELL = re.compile(r"^\s*(?:D\s*-\s*)?(?P<plz>\d{4,5})(?:[.,]0)?\b\s*,?\s*(?P<city>.*?)\s*$")
+
+
+def _split_postcode_city(df: pd.DataFrame, norm: dict[object, str], mapping: dict[object, str],
+                         original: dict[str, str]) -> pd.DataFrame:
+    """A "PLZ/Ort" column ("52064 Aachen") → postcode and city; a cell without a postcode at its start gives none."""
+    if "postcode" in df.columns:
+        return df
+    hit = next((c for c, h in norm.items() if h in POSTCODE_CITY and c not in mapping), None)
+    if hit is None:
+        return df
+    cells = df[hit].astype(object)
+    postcode, city = {}, {}
+    for u in pd.unique(cells):
+        t = "" if u is None or (isinstance(u, float) and np.isnan(u)) else str(u)
+        m = _POSTCODE_CITY_CELL.match(t)
+        postcode[u], city[u] = (m.group("plz"), m.group("city") or None) if m else (None, t.strip() or None)
+    df = df.assign(postcode=cells.map(postcode), **({} if "city" in df.columns else {"city": cells.map(city)}))
+    original["postcode"] = str(hit)
     return df
 
 
@@ -245,8 +322,19 @@ def _yes_no(s: pd.Series, col: str, rows: pd.Series, rejects: list[Reject], yes_
     words = [" ".join(str(u).lower().split()) for u in uniq] + [""]  # each distinct cell once; missing (-1) = ""
     yes = np.array([w in yes_words for w in words], dtype=bool)[codes]
     bad = ~np.array([w in yes_words or w in no_words or w in ("nan", "none") for w in words], dtype=bool)[codes]
-    rejects += [_reject(rows[i], col, s[i], "is not yes/no (ja/nein)") for i in s.index[bad]]
+    rejects += [_reject(rows[i], col, s[i], _not_yes_no(str(s[i]))) for i in s.index[bad]]
     return pd.Series(yes, index=s.index)
+
+
+_CONDITIONAL = re.compile(r"^\s*(?:ja|yes|j)\b\W+\S", re.IGNORECASE)
+
+
+def _not_yes_no(text: str) -> str:
+    """Why a yes/no cell is refused; a yes with a condition ("ja, vorbehaltlich Förderung") says so."""
+    if _CONDITIONAL.match(text):
+        return ("is a yes with a condition: the column takes ja or nein only (a plan that depends on funding or "
+                "on pre-marketing is not binding: nein)")
+    return "is not yes/no (ja/nein)"
 
 
 def read_answers(path: str | Path, operator: str | None, *, reference_date: date | None = None,
@@ -274,6 +362,7 @@ def read_answers(path: str | Path, operator: str | None, *, reference_date: date
         out[c] = _text(df[c]) if c in df else None
     out["operator"] = _operator_from(df, p, operator)
     decimals = _numbers(df, out, rows, headers, decimal, rejects)
+    _check_lonlat(out, rows, headers, rejects)
     _utm_to_lonlat(out, rows, headers, rejects)
     for c in ("technology", "planned_technology"):
         raw_t = _text(df[c]) if c in df else pd.Series(None, index=df.index, dtype=object)
@@ -411,6 +500,29 @@ def _utm_to_lonlat(out: pd.DataFrame, rows: pd.Series, headers: dict[str, str], 
     out["lon"], out["lat"] = lon, lat
 
 
+#: Germany's extent (degrees, with a margin): a lon/lat pair inside it the wrong way round was swapped
+GERMANY_LON, GERMANY_LAT = (5.5, 15.5), (47.0, 55.5)
+
+
+def _check_lonlat(out: pd.DataFrame, rows: pd.Series, headers: dict[str, str], rejects: list[Reject]) -> None:
+    """WGS84 lon/lat: a pair that lies in Germany only with its columns swapped, or that is no position on earth,
+    is refused with its row (a swapped pair would otherwise match nothing, silently)."""
+    lon, lat = out["lon"].to_numpy(dtype=float), out["lat"].to_numpy(dtype=float)
+    have = np.isfinite(lon) & np.isfinite(lat)
+    if not have.any():
+        return
+    swapped = have & (lat >= GERMANY_LON[0]) & (lat <= GERMANY_LON[1]) & (lon >= GERMANY_LAT[0]) & \
+        (lon <= GERMANY_LAT[1])
+    invalid = have & ~swapped & ((np.abs(lon) > 180) | (np.abs(lat) > 90))
+    col = f"{headers.get('lon', 'lon')} / {headers.get('lat', 'lat')}"
+    rejects += [_reject(rows[i], col, f"{lon[k]:g} / {lat[k]:g}", "longitude and latitude are swapped (in Germany "
+                        "the longitude is 5.5–15.5, the latitude 47–55.5): swap the columns")
+                for k, i in zip(np.flatnonzero(swapped), out.index[swapped], strict=True)]
+    rejects += [_reject(rows[i], col, f"{lon[k]:g} / {lat[k]:g}", "is not a WGS84 longitude / latitude (a UTM "
+                        "coordinate? name the columns Rechtswert / Hochwert)")
+                for k, i in zip(np.flatnonzero(invalid), out.index[invalid], strict=True)]
+
+
 def _operator_from(df: pd.DataFrame, p: Path, given: str | None) -> str:
     """The operator given, else the one the file's operator column names; a file naming several is refused
     (``--operator`` does not make another operator's rows its own)."""
@@ -421,9 +533,29 @@ def _operator_from(df: pd.DataFrame, p: Path, given: str | None) -> str:
                                   hint="one file per operator: split the file by its operator column")
         if len(names) == 1 and not given:
             return str(names[0])
+        if len(names) == 1 and not _same_operator(str(names[0]), given):
+            raise FileFormatError(f"{p.name}: the file's operator column names {names[0]!r}, --operator says "
+                                  f"{given!r}", hint="files and --operator in the same order? (one --operator per "
+                                                     "file; leave it out to take the name from the file)")
     if given:
         return given
     raise FileFormatError(f"{p.name}: which operator answered?", hint="give --operator NAME")
+
+
+_LEGAL_FORMS = {"gmbh", "co", "kg", "ag", "mbh", "se", "ug", "ohg", "ev", "deutschland", "germany", "sp", "zoo",
+                "und", "the", "der", "die"}
+
+
+def _same_operator(written: str, given: str) -> bool:
+    """Whether two spellings can name one operator ("Telekom Deutschland GmbH" / "Telekom", "Net Cologne" /
+    "NetCologne"): a word of one (legal forms aside) is found in the other."""
+    def words(t: str) -> set[str]:
+        return {w for w in re.findall(r"\w+", unicodedata.normalize("NFKC", t).lower().replace("&", ""))
+                if w not in _LEGAL_FORMS and len(w) > 1}
+
+    compact = [re.sub(r"\W+", "", unicodedata.normalize("NFKC", t).lower()) for t in (written, given)]
+    a, b = words(written), words(given)
+    return not a or not b or any(w in compact[1] for w in a) or any(w in compact[0] for w in b)
 
 
 def _dates(df: pd.DataFrame, out: pd.DataFrame, rows: pd.Series, headers: dict[str, str], ref: date,

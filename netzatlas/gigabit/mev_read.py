@@ -1,12 +1,14 @@
 """Reading an operator's answer file into a table of raw cells, with the row numbers the user sees.
 
-CSV: encoding detected (UTF-8, UTF-8 with BOM, else Windows-1252, else Latin-1) unless given; separator ``;``,
-``,`` or tab detected from the header line (or a first line ``sep=;``); CRLF; trailing separators and empty
-rows ignored; title lines above the header skipped (the header is the first of the first 20 lines that names at
-least two known columns). xlsx: the first sheet (or the one named), the same header search. GeoPackage, GeoJSON,
-Shapefile, FlatGeobuf: points (3D, MultiPoints of one part too) with lon/lat taken from them; of several layers the
-one named (``sheet``) or the one with answer columns. Every cell stays as it was written (text), so numbers and
-dates are read by :mod:`netzatlas.gigabit.numbers` with their row.
+CSV: encoding detected (UTF-8, UTF-8 with BOM, UTF-16 with BOM, else DOS CP850 or Windows-1250 where the letters
+say so, else Windows-1252, else Latin-1) unless given; separator ``;``, ``,`` or tab detected from the header line
+(or a first line ``sep=;``); CRLF; trailing separators and empty rows ignored; title lines above the header skipped
+(the header is the first of the first 20 lines that names at least two known columns). xlsx / xlsm: the sheet with
+the answer header (an explanation sheet with a sample header is passed over) or the one named, the same header
+search; a formula cell without a stored result reads as its formula ("=A1*2"), to be refused with that reason.
+GeoPackage, GeoJSON, Shapefile, FlatGeobuf: points (3D, MultiPoints of one part too) with lon/lat taken from them; of
+several layers the one named (``sheet``) or the one with answer columns. Every cell stays as it was written (text),
+so numbers and dates are read by :mod:`netzatlas.gigabit.numbers` with their row.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ __all__ = ["RawTable", "normalise_header", "read_table"]
 
 SEPARATORS = {";": ";", ",": ",", "tab": "\t", "\\t": "\t", "\t": "\t"}
 HEADER_SEARCH_LINES = 20
+SAMPLE_BYTES = 1 << 20  # the code page of a file that is no UTF-8 is told from its first MiB
 
 
 @dataclass
@@ -68,13 +71,37 @@ def _decode(raw: bytes, encoding: str | None, name: str) -> tuple[str, str]:
     if b"\x00" in raw[:4096]:
         raise FileFormatError(f"{name}: is not a text file (UTF-16 or binary?)",
                               hint="save it as CSV (UTF-8 or Windows-1252) or as xlsx")
-    for enc in ("utf-8-sig", "cp1252", "latin-1"):
+    try:
+        return raw.decode("utf-8-sig"), ("utf-8-sig" if raw.startswith(b"\xef\xbb\xbf") else "utf-8")
+    except UnicodeDecodeError:
+        pass
+    for enc in dict.fromkeys((_single_byte(raw[:SAMPLE_BYTES]), "cp1252", "latin-1")):
         try:
-            return raw.decode(enc), ("utf-8" if enc == "utf-8-sig" and not raw.startswith(b"\xef\xbb\xbf")
-                                     else enc)
+            return raw.decode(enc), enc
         except UnicodeDecodeError:
             continue
     raise FileFormatError(f"{name}: unknown encoding")  # pragma: no cover - latin-1 decodes every byte
+
+
+#: Umlauts and ß as DOS (CP850) writes them, next to a letter (bytes E1 for ß, 94 for ö: "Straáe", "K”nig")
+_CP850_LETTERS = re.compile(rb"[A-Za-z][\x81\x84\x8e\x94\x99\x9a\xe1]|[\x81\x84\x8e\x94\x99\x9a\xe1][a-z]")
+_CP1252_LETTERS = re.compile(rb"[A-Za-z][\xe4\xf6\xfc\xdf\xc4\xd6\xdc]|[\xe4\xf6\xfc\xdf\xc4\xd6\xdc][a-z]")
+#: Central European letters (Windows-1250: ł ą ż ś Ś Ą Ł ź Ź Ż) that Windows-1252 reads as symbols
+#: (³ ¹ ¿ œ Œ ¥ £ Ÿ ¯), next to a letter
+_CP1250_LETTERS = re.compile(rb"[A-Za-z\xe4\xf6\xfc\xf3][\xb3\xb9\xbf\x9c\x8c\xa5\xa3\x9f\x8f\xaf]|"
+                             rb"[\xb3\xb9\xbf\x9c\x8c\xa5\xa3\x9f\x8f\xaf][a-z\xf3]")
+
+
+def _single_byte(raw: bytes) -> str:
+    """The single-byte code page a file that is no UTF-8 was written in: DOS (CP850) where its umlauts stand next
+    to letters more often than Windows ones, Windows-1250 where Central European letters do (operator names such as
+    "Światłowód"; German umlauts sit at the same bytes there), else Windows-1252."""
+    if any(bytes((b,)) in raw for b in b"\x81\x84\x8e\x94\x99\x9a\xe1") and \
+            len(_CP850_LETTERS.findall(raw)) > len(_CP1252_LETTERS.findall(raw)):  # (a look for one byte is cheap)
+        return "cp850"
+    if any(bytes((b,)) in raw for b in b"\xb3\xb9\xbf\x9c\x8c\xa5\xa3\x9f\x8f\xaf") and _CP1250_LETTERS.search(raw):
+        return "cp1250"
+    return "cp1252"
 
 
 _MAGIC = ((b"%PDF", "a PDF document"), (b"PK\x03\x04", "a zip archive (an xlsx or ods file renamed?)"),
@@ -165,6 +192,7 @@ def _read_excel(p: Path, known: set[str], sheet: str | None) -> RawTable:
         else:
             name = _answer_sheet(book, names, known, p.name)
         grid = pd.read_excel(book, sheet_name=name, header=None, dtype=object)
+        grid = _merged_cells_filled(p, str(name), _formulas_without_values(p, str(name), grid))
     except FileFormatError:
         raise
     except Exception as exc:  # openpyxl raises many kinds on broken files
@@ -182,6 +210,90 @@ def _read_excel(p: Path, known: set[str], sheet: str | None) -> RawTable:
     return _tidy(RawTable(df, rows, None, None, str(name), notes))
 
 
+#: A formula cell without a stored result, as a library writes it (openpyxl: ``<f>A1*2</f><v/>``)
+_NO_RESULT = re.compile(rb"<f(?:\s[^>]*)?(?:/>|>[^<]*</f>)\s*(?:<v\s*/>|<v>\s*</v>|</c>)")
+
+
+def _formulas_without_values(p: Path, sheet: str, grid: pd.DataFrame) -> pd.DataFrame:
+    """Formula cells that hold no result (the file was written by a program that does not calculate) read as their
+    formula text ("=1000/10"), so that the row is refused with that reason instead of read as empty. The sheets are
+    looked through as bytes first; openpyxl reads the formulas only where one lacks its result."""
+    import zipfile
+
+    with zipfile.ZipFile(p) as z:
+        if not any(_NO_RESULT.search(z.read(n)) for n in z.namelist()
+                   if n.startswith("xl/worksheets/") and n.endswith(".xml")):
+            return grid
+    from openpyxl import load_workbook
+
+    book = load_workbook(p, read_only=True, data_only=False)
+    try:
+        cells = [(c.row - 1, c.column - 1, str(c.value)) for row in book[sheet].iter_rows() for c in row
+                 if getattr(c, "data_type", None) == "f" and isinstance(c.value, str)]
+    finally:
+        book.close()
+    if not cells:
+        return grid
+    rows, cols = max(r for r, _, _ in cells) + 1, max(c for _, c, _ in cells) + 1
+    grid = grid.reindex(index=range(max(rows, len(grid))), columns=range(max(cols, grid.shape[1])))
+    for r, c, formula in cells:
+        if pd.isna(grid.iat[r, c]):
+            grid.iat[r, c] = formula if formula.startswith("=") else "=" + formula
+    return grid
+
+
+_SHEET = re.compile(rb"<sheet\b[^>]*>")
+_ATTR = re.compile(rb'([\w:]+)="([^"]*)"')
+_MERGE = re.compile(rb'<mergeCell\s+ref="([A-Z]+)(\d+):([A-Z]+)(\d+)"')
+
+
+def _sheet_xml(z: object, sheet: str) -> str | None:
+    """The zip member holding the sheet named (from the workbook and its relationships)."""
+    import html
+
+    rid = None
+    for tag in _SHEET.findall(z.read("xl/workbook.xml")):  # type: ignore[attr-defined]
+        attrs = {k.decode(): html.unescape(v.decode()) for k, v in _ATTR.findall(tag)}
+        if attrs.get("name") == sheet:
+            rid = attrs.get("r:id")
+    if rid is None:
+        return None
+    for tag in re.findall(rb"<Relationship\b[^>]*>", z.read("xl/_rels/workbook.xml.rels")):  # type: ignore[attr-defined]
+        attrs = {k.decode(): v.decode() for k, v in _ATTR.findall(tag)}
+        if attrs.get("Id") == rid:
+            target = attrs.get("Target", "")
+            return target.lstrip("/") if target.startswith("/") else "xl/" + target
+    return None
+
+
+def _column_number(letters: bytes) -> int:
+    n = 0
+    for ch in letters:
+        n = n * 26 + ch - 64
+    return n
+
+
+def _merged_cells_filled(p: Path, sheet: str, grid: pd.DataFrame) -> pd.DataFrame:
+    """Merged cells (a street written once for the rows below it) hold their value in every cell they cover, as the
+    sheet shows it; the reader gives it to the first cell only."""
+    import zipfile
+
+    with zipfile.ZipFile(p) as z:
+        try:
+            member = _sheet_xml(z, sheet)
+            ranges = _MERGE.findall(z.read(member)) if member else []
+        except KeyError:
+            return grid
+    for c1, r1, c2, r2 in ranges:
+        top, left = int(r1) - 1, _column_number(c1) - 1
+        bottom, right = int(r2) - 1, _column_number(c2) - 1
+        if top >= len(grid) or left >= grid.shape[1] or (top == bottom and left == right):
+            continue
+        bottom, right = min(bottom, len(grid) - 1), min(right, grid.shape[1] - 1)
+        grid.iloc[top:bottom + 1, left:right + 1] = grid.iat[top, left]
+    return grid
+
+
 def _has_header(grid: pd.DataFrame, known: set[str]) -> bool:
     head = grid.head(HEADER_SEARCH_LINES)
     return any(sum(normalise_header(c) in known for c in r if not pd.isna(c)) >= 2
@@ -194,10 +306,17 @@ def _answer_sheet(book: pd.ExcelFile, names: list[object], known: set[str], file
         return names[0]
     hits = [n for n in names if _has_header(pd.read_excel(book, sheet_name=n, header=None, dtype=object,
                                                            nrows=HEADER_SEARCH_LINES), known)]
+    if len(hits) > 1:  # an explanation sheet with a sample header ("Erläuterungen", "Beispiel") is no answer
+        answers = [n for n in hits if not _EXPLANATION.search(normalise_header(n))]
+        hits = answers if len(answers) == 1 else hits
     if len(hits) > 1:
         raise FileFormatError(f"{file_name}: {len(hits)} sheets hold answers ({', '.join(map(str, hits))})",
                               hint="import one sheet at a time with --sheet NAME (and its --operator)")
     return hits[0] if hits else names[0]
+
+
+_EXPLANATION = re.compile(r"erlaeuter|erklaer|hinweis|legende|anleitung|ausfuellhilfe|beispiel|muster|info|readme|"
+                          r"vorlage|lies_mich")
 
 
 def _unique(names: list[str]) -> list[str]:

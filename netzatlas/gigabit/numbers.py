@@ -9,7 +9,8 @@ decimal mark the caller declares, else with the one the column's unambiguous val
 
 Dates: ``dd.mm.yyyy`` / ``d.m.yy``, ISO ``yyyy-mm-dd``, ``dd/mm/yyyy`` where day and month cannot be swapped,
 periods (``03/2028``, ``Juli 2028``, ``Q3 2028``, ``Q3/2028``, ``3. Quartal 2028``, ``III. Quartal 2028``,
-``2. Halbjahr 2028``, ``H2 2028``, ``2028``, ``Ende 2027``) as their last day — a milestone "in Q3 2028" is met by
+``2. Halbjahr 2028``, ``H2 2028``, ``2028``, ``Ende 2027``, ``2028-Q3``, calendar weeks ``KW 23/2028``) as their
+last day; "bis" / "spätestens" before a date is the date itself — a milestone "in Q3 2028" is met by
 30.09.2028; a dash is no date. A number (a spreadsheet cell) is a year (2028) or an Excel date serial (46905 =
 01.06.2028). Impossible or two-way dates are refused.
 """
@@ -34,6 +35,9 @@ _FACTOR = {None: 1.0, "k": 0.001, "m": 1.0, "g": 1000.0}
 _AT_LEAST = re.compile(r"^(?:≥|>=|>|mind(?:\.|estens)?|ab)\s*", re.IGNORECASE)
 _AT_MOST = re.compile(r"^(?:bis\s+zu|bis|max(?:\.|imal)?|≤|<=|<|up\s+to)(?:\s|\d)", re.IGNORECASE)
 _SPACES = dict.fromkeys(map(ord, "\u00a0\u202f\u2009\u2007\u2008\u200a"), " ")
+#: Why a cell holding a formula ("=1000/10", a formula without its stored result) is not read
+FORMULA = ("is a formula without a stored result (the file was written by a program that does not calculate): open "
+           "it in Excel or LibreOffice, save it and import it again")
 
 
 @dataclass(frozen=True)
@@ -124,6 +128,8 @@ def _parse(text: object, decimal: str | None) -> tuple[float | None, NumberProbl
     t = unicodedata.normalize("NFKC", str(text).translate(_SPACES)).strip()
     if t == "" or t.lower() in ("nan", "none", "-", "–"):
         return None, None, None, False
+    if t.startswith("="):
+        return None, NumberProblem("invalid", FORMULA), None, False
     if _AT_MOST.match(t):
         return None, NumberProblem("invalid", "is an upper bound (bis zu / max.), not the reliably available speed the "
                                               "market exploration asks for"), None, False
@@ -178,6 +184,10 @@ MONTHS = {name: k for k, names in enumerate((
     ("september", "sep", "sept"), ("oktober", "okt", "october", "oct"), ("november", "nov"),
     ("dezember", "dez", "december", "dec")), start=1) for name in names}
 _HALF = re.compile(r"^(?:h\s*([12])|([12])\s*\.?\s*(?:halbjahr|hj))\s*[/\-. ]?\s*(\d{4})$", re.IGNORECASE)
+_YEAR_QUARTER = re.compile(r"^(\d{4})\s*[/\-. ]?\s*q\s*([1-4])$", re.IGNORECASE)
+_WEEK = re.compile(r"^(?:kw\s*(\d{1,2})|(\d{1,2})\s*\.?\s*kw)\s*[/\-. ]?\s*(\d{4})$", re.IGNORECASE)
+_BY = re.compile(r"^(?:bis(?:\s+sp(?:ä|ae)testens)?|sp(?:ä|ae)testens)\s+(?=\d|q|kw|[ivx]+\s*\.?\s*quartal|h\s*\d)",
+                 re.IGNORECASE)
 EXCEL_EPOCH = datetime(1899, 12, 30)  # Excel's day 0 (with its 1900 leap-year quirk folded in)
 EXCEL_SERIAL_2000, EXCEL_SERIAL_2100 = 36526, 73050
 
@@ -209,6 +219,9 @@ def parse_date(value: object) -> tuple[date | None, str | None]:
     t = unicodedata.normalize("NFKC", str(value)).strip()
     if t == "" or t.lower() in ("nan", "none", "nat", "-", "–", "—"):  # a dash: no date, as in a speed cell
         return None, None
+    if t.startswith("="):
+        return None, FORMULA
+    t = _BY.sub("", t) or t  # "bis 31.12.2027", "spätestens Q3 2027": the milestone is the date itself
     try:
         if m := _ISO.match(t):
             return _checked(int(m.group(1)), int(m.group(2)), int(m.group(3)))
@@ -234,6 +247,13 @@ def _period(t: str) -> tuple[date | None, str | None]:
     if m := _QUARTER.match(t):
         q = int(m.group(1) or m.group(2))
         return _end_of_month(int(m.group(3)), q * 3), None
+    if m := _YEAR_QUARTER.match(t):  # "2027-Q3", "2027/Q3"
+        return _end_of_month(int(m.group(1)), int(m.group(2)) * 3), None
+    if m := _WEEK.match(t):  # "KW 23/2027", "23. KW 2027": the week's Sunday
+        week, y = int(m.group(1) or m.group(2)), int(m.group(3))
+        if not 1 <= week <= date(y, 12, 28).isocalendar()[1]:
+            return None, f"is not a date (calendar week {week} does not exist in {y})"
+        return date.fromisocalendar(y, week, 7), None
     if m := _ROMAN_QUARTER.match(t):  # "III. Quartal 2027"
         q = ("i", "ii", "iii", "iv").index(m.group(1).lower()) + 1
         return _end_of_month(int(m.group(2)), q * 3), None
