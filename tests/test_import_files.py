@@ -198,3 +198,25 @@ def test_skip_invalid_imports_the_rest_and_reports(db_url, conn, unique_source, 
     rep = _import(csv, "streetlight", unique_source, skip_invalid=True)
     assert rep.table()[0]["created"] == 1 and [r.row for _, r in rep.rejects] == [3]
     assert _count(conn, "streetlight", unique_source) == 1
+
+
+def test_columns_named_in_other_case_fill_the_layer_columns(conn, unique_source, tmp_path):
+    """``NAME`` / ``Height_M`` (.dbf files and database exports write upper case) fill name / height_m, with a
+    note; two file columns that would land on one layer column both stay in properties, as before."""
+    from tests.test_inputs_holdout import _run
+
+    f = tmp_path / "LEUCHTEN.csv"
+    f.write_text("ID;NAME;Height_M;LAMP_TYPE;lon;lat\nU1;Dom;6,5;LED;6.0839;50.7753\n", encoding="utf-8")
+    code, out, _, _ = _run(conn, ["import", "file", f, "--layer", "streetlight", "--source", unique_source])
+    assert code == 0, out
+    assert "'NAME' read as name" in out and "'Height_M' read as height_m" in out
+    row = conn.execute("SELECT name, height_m, lamp_type, properties FROM registry.streetlight WHERE source = %s",
+                       [unique_source]).fetchone()
+    assert (row["name"], row["height_m"], row["lamp_type"], row["properties"]) == ("Dom", 6.5, "LED", {})
+    g = tmp_path / "twice.csv"
+    g.write_text("id;Name;NAME;lon;lat\nU2;a;b;6.0839;50.7753\n", encoding="utf-8")
+    code, out, _, _ = _run(conn, ["import", "file", g, "--layer", "streetlight", "--source", unique_source + "-2"])
+    assert code == 0, out
+    row = conn.execute("SELECT name, properties FROM registry.streetlight WHERE source = %s",
+                       [unique_source + "-2"]).fetchone()
+    assert row["name"] is None and row["properties"] == {"Name": "a", "NAME": "b"}

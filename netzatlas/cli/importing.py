@@ -126,7 +126,13 @@ def import_file(
 ) -> None:
     """Import a vector file, CSV or XLSX into one layer, with a column mapping."""
     from netzatlas.registry.db import connect, get_layer
-    from netzatlas.registry.importers.files import apply_mapping, load_mapping, read_any, truncated_columns
+    from netzatlas.registry.importers.files import (
+        apply_mapping,
+        case_matched_columns,
+        load_mapping,
+        read_any,
+        truncated_columns,
+    )
     from netzatlas.registry.importers.load import load_layers
 
     notes: list[str] = []
@@ -138,7 +144,8 @@ def import_file(
                        sep=sep, sheet=sheet, decimal=decimal)
         notes += gdf.attrs.get("notes", [])
         gdf = apply_mapping(gdf, mapping, path, layer_columns=columns, layer=layer)
-        notes += truncated_columns(gdf.columns, columns)
+        gdf, renamed = case_matched_columns(gdf, columns)
+        notes += renamed + truncated_columns(gdf.columns, columns)
         report = load_layers({layer: gdf}, source=source or path.stem, kind="file", owner_org=owner,
                              skip_invalid=skip_invalid, label=path.name, progress=update,
                              decimal=gdf.attrs.get("decimal"))

@@ -876,6 +876,24 @@ def apply_mapping(gdf: gpd.GeoDataFrame, mapping: dict[str, str], path: str | Pa
     return out
 
 
+def case_matched_columns(gdf: gpd.GeoDataFrame, layer_columns: Iterable[str]) -> tuple[gpd.GeoDataFrame, list[str]]:
+    """File columns named like a layer column in other case (``NAME``, ``Height_M`` — .dbf files and database
+    exports write upper case) → that layer column, with a note; not when the layer column is already there or two
+    file columns would land on it (then both stay in properties)."""
+    wanted = {str(c) for c in layer_columns}
+    present = {str(c) for c in gdf.columns}
+    candidates: dict[str, list[str]] = {}
+    for col in gdf.columns:
+        low = str(col).strip().lower()
+        if str(col) not in wanted and low in wanted and low not in present:
+            candidates.setdefault(low, []).append(str(col))
+    renames = {cols[0]: low for low, cols in candidates.items() if len(cols) == 1}
+    if not renames:
+        return gdf, []
+    notes = [f"column {src!r} read as {dst} (the layer's column, named in other case)" for src, dst in renames.items()]
+    return gdf.rename(columns=renames), notes
+
+
 def truncated_columns(file_columns: Iterable[str], layer_columns: Iterable[str]) -> list[str]:
     """Notes on file columns that look like a layer column cut to 10 characters (Shapefile .dbf field names)."""
     wanted = [c for c in layer_columns if len(c) > 10]
@@ -893,5 +911,5 @@ def csv_error() -> type[Exception]:
     return csv.Error
 
 
-__all__ = ["apply_mapping", "check_crs", "check_encoding", "check_targets", "load_mapping", "read_any",
-           "truncated_columns"]
+__all__ = ["apply_mapping", "case_matched_columns", "check_crs", "check_encoding", "check_targets", "load_mapping",
+           "read_any", "truncated_columns"]
