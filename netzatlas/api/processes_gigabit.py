@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import json
-from datetime import date
 from typing import Any
+from urllib.parse import quote
 
 import geopandas as gpd
 
 from netzatlas.api.processes import Process, Progress, register_process
 from netzatlas.api.state import ApiState
+from netzatlas.gigabit.classify_common import check_snapshot_name, parse_reference_date
 from netzatlas.gigabit.funding_areas import FundingAreaParams, funding_areas
 from netzatlas.gigabit.programmes import load_programme, shipped
 from netzatlas.gigabit.simulate import SIMULATED_NOTE
@@ -18,20 +19,25 @@ from netzatlas.registry.db import get_layer
 from netzatlas.registry.exporters.files import read_layer
 
 
+def _collection(name: str, snapshot: str) -> str:
+    """The link to one snapshot's rows of a result collection (the name percent-encoded: spaces, umlauts, &, #)."""
+    return f"/collections/{name}/items?snapshot_id={quote(snapshot, safe='')}"
+
+
 def snapshots_process(inputs: dict[str, Any], progress: Progress, state: ApiState) -> dict[str, Any]:
     """The kept snapshots, newest first (what a client offers to choose from; the QGIS plugin loads one)."""
     with state.pool.connection() as conn:
         snaps = gigabit_store.list_snapshots(conn)
     rows = [{k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in dict(s).items()} for s in snaps]
     for r in rows:
-        r["collection"] = f"/collections/gigabit_result/items?snapshot_id={r['id']}"
+        r["collection"] = _collection("gigabit_result", r["id"])
     return {"snapshots": rows, "newest": rows[0]["id"] if rows else None}
 
 
 def classify_process(inputs: dict[str, Any], progress: Progress, state: ApiState) -> dict[str, Any]:
     p = load_programme(inputs["programme"])
-    ref = date.fromisoformat(inputs["reference_date"]) if inputs.get("reference_date") else date.today()
-    snap = inputs.get("snapshot") or f"{p.id}-{ref}"
+    ref = parse_reference_date(inputs.get("reference_date"))
+    snap = check_snapshot_name(inputs["snapshot"]) if inputs.get("snapshot") else f"{p.id}-{ref}"
     warning = p.validity_warning(ref)
     progress(5, "classifying in PostGIS")
     with state.pool.connection() as conn:
@@ -42,7 +48,7 @@ def classify_process(inputs: dict[str, Any], progress: Progress, state: ApiState
         n = sum(int(r["addresses"]) for r in rows)
     return {"snapshot": snap, "programme": p.id, "reference_date": str(ref), "addresses": n,
             "eligible": sum(r["eligible"] for r in rows), "classes": rows, "warnings": [warning] if warning else [],
-            "collection": f"/collections/gigabit_result/items?snapshot_id={snap}",
+            "collection": _collection("gigabit_result", snap),
             "tiles": "/collections/gigabit_result/tiles/WebMercatorQuad", "simulated": sim,
             "note": SIMULATED_NOTE if sim else None}
 
@@ -74,7 +80,7 @@ def funding_process(inputs: dict[str, Any], progress: Progress, state: ApiState)
     fc = json.loads(areas.to_crs(4326).to_json())
     return {"snapshot": snap, "areas": len(areas), "funding_areas": fc, "assumptions": params.assumptions(),
             "unassigned_addresses": int(areas.attrs.get("unassigned", 0)),
-            "collection": f"/collections/funding_area_result/items?snapshot_id={snap}"}
+            "collection": _collection("funding_area_result", snap)}
 
 
 register_process(Process(

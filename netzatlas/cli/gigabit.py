@@ -6,20 +6,25 @@ from datetime import date
 from pathlib import Path
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from netzatlas.cli._common import console, friendly_errors, print_report_table, progress_bar
+from netzatlas.errors import InvalidParameter
 
 app = typer.Typer(help="Gigabit-Förderung: weiße/graue Flecken je Adresse (white/grey spots per address), "
                        "Markterkundungsverfahren (market exploration), Fördergebiete (funding areas), reports.",
                   no_args_is_help=True)
 PROGRAMME = typer.Option("gigabit-rl-2.0-2024", "--programme", "-p",
                          help="Funding programme id or a YAML file (see `netzatlas gigabit programmes`).")
-REF = typer.Option(None, "--date", help="Reference date (default today), start of the planning horizon.")
+REF = typer.Option(None, "--date", "--reference-date", help="Reference date (Stichtag), 2025-12-31 or 31.12.2025 "
+                   "(default today), start of the planning horizon.")
 
 
 def _date(value: str | None) -> date:
-    return date.fromisoformat(value) if value else date.today()
+    from netzatlas.gigabit.classify_common import parse_reference_date
+
+    return parse_reference_date(value)
 
 
 @app.command("programmes")
@@ -119,33 +124,39 @@ def mev_import(paths: list[Path] = typer.Argument(..., help="Answer files, one p
 @app.command("classify")
 @friendly_errors
 def classify_cmd(programme: str = PROGRAMME, ref: str = REF,
-                 snapshot: str = typer.Option(None, "--snapshot", help="Keep the result as this dated snapshot.")
+                 snapshot: str = typer.Option(None, "--snapshot", help="Keep the result as this dated snapshot "
+                                              "(any name up to 100 characters; a snapshot of the same name is "
+                                              "replaced, its funding areas removed, and the command says so).")
                  ) -> None:
     """Classify every address in PostGIS (weiß / hellgrau / dunkelgrau / schwarz / gigabitfähig) with eligibility
     and a reason; optionally keep it as a snapshot. Warns when the date is outside the programme's validity."""
+    from netzatlas.gigabit.classify_common import check_snapshot_name
     from netzatlas.gigabit.programmes import load_programme
     from netzatlas.registry import gigabit_snapshots  # no pandas: the work is one statement in PostGIS
     from netzatlas.registry.db import connect
 
+    if snapshot is not None:
+        check_snapshot_name(snapshot)
     p = load_programme(programme)
     d = _date(ref)
     warning = p.validity_warning(d)
     if warning:
-        console.print(f"[bold yellow]Warnung / warning:[/] {warning}")
+        console.print(f"[bold yellow]Warnung / warning:[/] {escape(warning)}")
     with connect() as conn:
         simulated = gigabit_snapshots.has_simulated_supply(conn)
         note = None
         if simulated:
             from netzatlas.gigabit.simulate import SIMULATED_NOTE as note
-        with progress_bar(f"classifying ({p.id})", total=1) as update:
-            if snapshot:  # one statement inside PostGIS writes the snapshot; one pass over it counts
+        with progress_bar(f"classifying ({escape(p.id)})", total=1) as update:
+            if snapshot is not None:  # one statement inside PostGIS writes the snapshot; one pass over it counts
+                replaced = gigabit_snapshots.snapshot_exists(conn, snapshot)
                 counts = gigabit_snapshots.classify_snapshot(conn, snapshot, p, d, simulated=simulated, note=note,
                                                              warning=warning)
                 conn.commit()
             else:
                 counts = gigabit_snapshots.classify_counts(conn, p, d)
             update(1)
-    print_report_table(f"{p.title_en} — reference date {d}",
+    print_report_table(f"{escape(p.title_en)} — reference date {d}",
                        [{"class": f"{r['class_de']} / {r['class_en']}", "addresses": r["addresses"],
                          "eligible": r["eligible"], "overdue plans": r["overdue_plans"],
                          "pre-marketing": r["pre_marketing"]} for r in counts])
@@ -154,9 +165,33 @@ def classify_cmd(programme: str = PROGRAMME, ref: str = REF,
     if note:
         console.print(f"[bold yellow]{note}[/]")
     if warning:
-        console.print(f"[bold yellow]Warnung / warning:[/] {warning}")
-    if snapshot:
-        console.print(f"kept as snapshot {snapshot!r}")
+        console.print(f"[bold yellow]Warnung / warning:[/] {escape(warning)}")
+    if snapshot is not None:
+        console.print(f"kept as snapshot {snapshot!r}", markup=False)
+        if replaced:
+            console.print(f"replaced the earlier snapshot {snapshot!r} ({replaced['programme']}, reference date "
+                          f"{replaced['reference_date']}, made {replaced['created_at']:%Y-%m-%d %H:%M}; its funding "
+                          "areas removed) / früherer Stand gleichen Namens ersetzt", markup=False, style="bold yellow")
+
+
+def _snapshot_programme(snap: dict, programme: str | None):  # noqa: ANN202 - a Programme (loaded lazily)
+    """The programme a snapshot was classified under: shipped by its id, or the user's own file given with
+    ``--programme`` (which must carry that id)."""
+    from netzatlas.errors import NotFound
+    from netzatlas.gigabit.programmes import load_programme
+
+    if programme is not None:
+        p = load_programme(programme)
+        if p.id != snap["programme"]:
+            raise InvalidParameter(f"snapshot {snap['id']!r} was classified under {snap['programme']!r}, not "
+                                   f"{p.id!r}", hint="leave out --programme, or give that programme's file")
+        return p
+    try:
+        return load_programme(snap["programme"])
+    except NotFound:
+        raise NotFound(f"snapshot {snap['id']!r} was classified under the programme {snap['programme']!r}, which "
+                       "is not shipped / kein mitgeliefertes Programm",
+                       hint="give its YAML file: --programme path/to/programme.yaml") from None
 
 
 @app.command("compare")
@@ -168,20 +203,23 @@ def compare_cmd(a: str = typer.Argument(..., help="Earlier snapshot."),
     from netzatlas.registry.db import connect
 
     with connect() as conn:
+        for name in (a, b):  # a misspelt name is refused, not read as "nothing changed"
+            gigabit_store.get_snapshot(conn, name)
         diff = gigabit_store.compare_snapshots(conn, a, b)
     if diff.empty:
         console.print("no address changed class or eligibility")
         return
     moves = diff.groupby(["class_a", "class_b", "eligible_a", "eligible_b"]).size().reset_index(name="addresses")
-    print_report_table(f"{a} → {b}: {len(diff):,} addresses changed", moves.to_dict("records"))
+    print_report_table(f"{escape(a)} → {escape(b)}: {len(diff):,} addresses changed", moves.to_dict("records"))
 
 
 @app.command("report")
 @friendly_errors
 def report_cmd(snapshot: str = typer.Option(None, "--snapshot", help="The snapshot to report (default: the newest; "
                                             "with none kept yet, the registry is classified now)."),
-               programme: str = typer.Option(None, "--programme", "-p", help="Only without any snapshot: the "
-                                             "programme to classify under (default gigabit-rl-2.0-2024)."),
+               programme: str = typer.Option(None, "--programme", "-p", help="Without --snapshot: classify now "
+                                             "under this programme (default gigabit-rl-2.0-2024); with --snapshot: "
+                                             "the YAML file of the snapshot's own programme."),
                ref: str = REF,
                out: Path = typer.Option(None, "--out", help="Output folder (default NETZATLAS_HOME/output/gigabit)."),
                link_distance_m: float = typer.Option(150.0, "--link-distance",
@@ -206,18 +244,27 @@ def report_cmd(snapshot: str = typer.Option(None, "--snapshot", help="The snapsh
     from netzatlas.registry import gigabit_store
     from netzatlas.registry.db import connect, get_layer
     from netzatlas.registry.exporters.files import read_layer
-    from netzatlas.reports.gigabit_report import ReportContext, write_report
+    from netzatlas.reports.gigabit_report import ReportContext, check_out_dir, write_report
 
     params = FundingAreaParams(link_distance_m=link_distance_m, min_addresses=min_addresses,
                                max_addresses=max_addresses, max_cost_eur=max_cost, eur_per_m=eur_per_m,
                                eur_per_connection=eur_per_connection)
+    target = check_out_dir(out or get_settings().output_dir / "gigabit")  # refused before the work, not after
+    if snapshot is not None:
+        from netzatlas.gigabit.classify_common import check_snapshot_name
+
+        check_snapshot_name(snapshot)
     with progress_bar("gigabit report", total=4) as update:
         with connect() as conn:
             snaps = gigabit_store.list_snapshots(conn)
-            if snapshot or snaps:
+            # a snapshot: the one named, or the newest unless a programme or date asks to classify now
+            if snapshot is not None or (snaps and programme is None and ref is None):
                 snap = gigabit_store.get_snapshot(conn, snapshot)
-                p = load_programme(snap["programme"])
                 d = snap["reference_date"]
+                if ref is not None and _date(ref) != d:
+                    raise InvalidParameter(f"snapshot {snap['id']!r} has the reference date {d}; --date classifies "
+                                           "now and goes without --snapshot / der Stand hat seinen eigenen Stichtag")
+                p = _snapshot_programme(snap, programme)
                 res = gigabit_store.read_snapshot(conn, snap["id"])
                 simulated = bool(snap["simulated"])
                 warning = snap.get("warning") or p.validity_warning(d)
@@ -242,21 +289,22 @@ def report_cmd(snapshot: str = typer.Option(None, "--snapshot", help="The snapsh
         per_cell = shares_per_cell(classified, cells)
         atlas = compare_with_atlas(res, breitbandatlas.shares())
         update(3, description="writing")
-        target = out or get_settings().output_dir / "gigabit"
         ctx = ReportContext(snapshot=snap, warning=warning, coverage=coverage, sources=sources,
                             assumptions=params.assumptions(), unassigned=areas.attrs.get("unassigned", 0))
         rep = write_report(classified, areas, per_cell, atlas, p, target, note=SIMULATED_NOTE if simulated else None,
                            roads=roads, reference_date=d, context=ctx)
         update(4)
     if snap is None:
-        console.print("no snapshot kept yet: the registry was classified now "
+        console.print(("the registry was classified now under " if snaps else "no snapshot kept yet: the registry was "
+                       "classified now under ") + f"{escape(p.id)}, reference date {d}, not kept "
                       "(keep one with `netzatlas gigabit classify --snapshot NAME`)")
     else:
-        console.print(f"snapshot {snap['id']!r} ({snap['programme']}, reference date {d})")
+        console.print(f"snapshot {snap['id']!r} ({snap['programme']}, reference date {d})", markup=False)
     if warning:
-        console.print(f"[bold yellow]Warnung / warning:[/] {warning}")
+        console.print(f"[bold yellow]Warnung / warning:[/] {escape(warning)}")
     console.print(f"eligible addresses: {int(res['eligible'].sum()):,}; funding areas: {len(areas)} "
                   f"(largest {int(areas['addresses'].max()) if len(areas) else 0:,} addresses)")
     if simulated:
         console.print(f"[bold yellow]{SIMULATED_NOTE}[/]")
-    console.print(f"[green]report[/]: {rep.html}\n[green]GeoPackage[/]: {rep.gpkg}\n[green]CSV[/]: {rep.csv}")
+    console.print(f"[green]report[/]: {escape(str(rep.html))}\n[green]GeoPackage[/]: {escape(str(rep.gpkg))}\n"
+                  f"[green]CSV[/]: {escape(str(rep.csv))}")

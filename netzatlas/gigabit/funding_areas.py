@@ -52,6 +52,11 @@ class FundingAreaParams:
     street_classes: tuple[str, ...] = field(default=STREET_CLASSES)
 
     def __post_init__(self) -> None:
+        for name in ("link_distance_m", "min_addresses", "max_addresses", "max_cost_eur", "buffer_m", "max_lead_in_m",
+                     "node_spacing_m", "eur_per_m", "eur_per_connection"):
+            v = getattr(self, name)
+            if v is not None and not np.isfinite(v):  # 'nan' and 'inf' parse as numbers: no cost or size follows
+                raise InvalidParameter(f"{name} must be a finite number, got {v!r}")
         for name in ("link_distance_m", "buffer_m", "node_spacing_m"):
             if getattr(self, name) <= 0:
                 raise InvalidParameter(f"{name} must be positive")

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Literal
 
 import yaml
-from pydantic import BaseModel, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from netzatlas.errors import InvalidParameter, NotFound
 
@@ -20,6 +20,8 @@ DIR = Path(__file__).with_name("programmes")
 
 class Threshold(BaseModel):
     """One way a single network can serve an address: at least this down (and up) rate."""
+
+    model_config = ConfigDict(extra="forbid")  # a misspelt key is refused, not ignored
 
     down_mbps: float = Field(ge=0)
     up_mbps: float = Field(default=0, ge=0)
@@ -41,6 +43,8 @@ class SocioEconomic(BaseModel):
     or the city's flag) — ``rule`` enforces that, ``hint`` lets every business count and flags the ones outside.
     """
 
+    model_config = ConfigDict(extra="forbid")  # a misspelt key is refused, not ignored
+
     rule: Literal["same", "eligible_regardless", "eligible_without_fibre", "eligible_if_grey"] = "same"
     categories: list[str] = []
     valid_from: date | None = None
@@ -60,6 +64,8 @@ class SocioEconomic(BaseModel):
 
 
 class Programme(BaseModel):
+    model_config = ConfigDict(extra="forbid")  # a misspelt key is refused, not ignored
+
     id: str
     title: str
     title_en: str
@@ -105,7 +111,7 @@ def list_programmes() -> list[str]:
 def load_programme(name_or_path: str | Path) -> Programme:
     """A shipped programme by id (e.g. ``gigabit-rl-2.0-2024``) or file stem, or a YAML file of one's own."""
     p = Path(name_or_path)
-    if p.suffix.lower() not in (".yaml", ".yml"):
+    if p.suffix.lower() not in (".yaml", ".yml") and not p.is_file():
         for f in DIR.glob("*.yaml"):
             data = yaml.safe_load(f.read_text())
             if str(name_or_path) in (data.get("id"), f.stem, f.stem.replace("_", "-")):
@@ -114,13 +120,37 @@ def load_programme(name_or_path: str | Path) -> Programme:
         else:
             ids = [yaml.safe_load(f.read_text())["id"] for f in sorted(DIR.glob("*.yaml"))]
             raise NotFound(f"unknown funding programme {name_or_path!r}", hint="shipped: " + ", ".join(ids))
-    if not p.exists():
-        raise NotFound(f"programme file {p} does not exist")
+    if not p.is_file():
+        raise NotFound(f"programme file {p} does not exist" if not p.exists() else f"{p} is not a file")
+    return _read_file(p)
+
+
+def _read_file(p: Path) -> Programme:
+    """A programme file of one's own, every fault named with its key (never a traceback)."""
     try:
-        return Programme.model_validate(yaml.safe_load(p.read_text()))
+        data = yaml.safe_load(p.read_text(encoding="utf-8"))
+    except UnicodeDecodeError:
+        raise InvalidParameter(f"{p.name} is not UTF-8 text", hint="save the YAML file as UTF-8") from None
+    except yaml.YAMLError as exc:
+        where = getattr(exc, "problem_mark", None)
+        at = f" (line {where.line + 1}, column {where.column + 1})" if where is not None else ""
+        what = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise InvalidParameter(f"{p.name} is not valid YAML{at}: {what}") from None
+    if not isinstance(data, dict):
+        raise InvalidParameter(f"{p.name} is not a valid programme: it holds {type(data).__name__}, not keys and "
+                               "values", hint="copy a shipped programme (netzatlas/gigabit/programmes/) and edit it")
+    try:
+        return Programme.model_validate(data)
     except ValidationError as exc:
-        raise InvalidParameter(f"{p.name} is not a valid programme: {exc.errors()[0]['loc']}: "
-                               f"{exc.errors()[0]['msg']}") from exc
+        faults = []
+        for e in exc.errors()[:5]:
+            key = ".".join(str(x) for x in e["loc"]) or "(file)"
+            given = "" if e["type"] in ("missing", "model_type") or isinstance(e.get("input"), dict) else \
+                f" (given: {str(repr(e.get('input')))[:60]})"
+            faults.append(f"{key}: {e['msg']}{given}")
+        raise InvalidParameter(f"{p.name} is not a valid programme: " + "; ".join(faults),
+                               hint="dates as 2024-01-01, rates as plain numbers in Mbit/s (100, not '100 Mbit/s')"
+                               ) from None
 
 
 def shipped() -> list[Programme]:

@@ -10,7 +10,7 @@ import psycopg
 from psycopg import sql
 from psycopg.rows import dict_row
 
-from netzatlas.gigabit.classify_common import OUTPUT_COLUMNS
+from netzatlas.gigabit.classify_common import OUTPUT_COLUMNS, check_snapshot_name
 from netzatlas.gigabit.classify_sql import apply_settings, classification_sql
 from netzatlas.gigabit.programmes import Programme
 from netzatlas.registry import result_runs
@@ -74,8 +74,13 @@ def classify_snapshot(conn: psycopg.Connection, snapshot_id: str, programme: Pro
     After the statement the partition is read three times, each a plain scan: the NOT NULL / bound check, the
     snapshot foreign key when it is attached, and one pass for the counts, from which the result_run summary is
     made (bench/bench_gigabit.py times the phases)."""
+    check_snapshot_name(snapshot_id)
     if warning is None:
         warning = programme.validity_warning(reference_date)
+    # snapshot writers one after the other (two terminals, the CLI beside the API): attaching a partition checks the
+    # foreign key to gigabit_snapshot, which waits for the other writer's new snapshot row while that writer waits
+    # for ours — a deadlock; of the same name, the later replaces the earlier. Readers are not held up.
+    conn.execute("SELECT pg_advisory_xact_lock(hashtextextended('netzatlas.gigabit_snapshot', 0))")
     query, params = classification_sql(conn, programme, reference_date, split=True)
     apply_settings(conn, split=True)
     part = _first_value(conn.execute("SELECT registry.gigabit_partition(%s::text)", [snapshot_id]).fetchone())
@@ -93,6 +98,13 @@ def classify_snapshot(conn: psycopg.Connection, snapshot_id: str, programme: Pro
     if replaced is not None and _first_value(replaced):
         result_runs.record_deleted(conn, "funding_areas", snapshot_id)
     return counts
+
+
+def snapshot_exists(conn: psycopg.Connection, snapshot_id: str) -> dict | None:
+    """The kept snapshot of that name (id, programme, reference date, created at), or None."""
+    with conn.cursor(row_factory=dict_row) as cur:
+        return cur.execute("SELECT id, programme, reference_date, created_at FROM registry.gigabit_snapshot "
+                           "WHERE id = %s", [snapshot_id]).fetchone()
 
 
 def _first_value(row: object) -> object:

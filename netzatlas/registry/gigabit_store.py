@@ -35,7 +35,10 @@ def read_addresses(conn: psycopg.Connection) -> gpd.GeoDataFrame:
                         ).fetchall()
     df = pd.DataFrame(rows)
     if df.empty:
-        return gpd.GeoDataFrame({"address_id": []}, geometry=[], crs="EPSG:25832")
+        cols = ["address_id", "external_id", "street", "house_number", "house_number_suffix", "postcode", "city",
+                "dwellings", "is_business", "socio_economic", "business_area", "district"]
+        # an empty registry: the same columns (the report's tables and CSV keep their headers)
+        return gpd.GeoDataFrame({c: pd.Series([], dtype=object) for c in cols}, geometry=[], crs="EPSG:25832")
     srid = int(df["srid"].iloc[0])
     geoms = shapely.from_wkb([bytes(b) for b in df.pop("wkb")])
     return gpd.GeoDataFrame(df.drop(columns="srid"), geometry=geoms, crs=f"EPSG:{srid}")

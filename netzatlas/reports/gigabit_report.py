@@ -12,7 +12,10 @@ from __future__ import annotations
 
 import base64
 import io
+import os
 import re
+import shutil
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -25,9 +28,11 @@ import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from netzatlas.cartography import style  # noqa: E402
+from netzatlas.errors import InvalidParameter  # noqa: E402
 from netzatlas.gigabit.classify import CLASSES  # noqa: E402
 from netzatlas.gigabit.programmes import Programme  # noqa: E402
 from netzatlas.reports.maps import MapLayer, MetricScale, OfflineMap, legend_html, save_map  # noqa: E402
+from netzatlas.reports.outputs import _inert  # noqa: E402 - one rule against formula cells for every CSV
 from netzatlas.reports.safe_html import PAGE_CSP, escape_frame, meta_tag, text  # noqa: E402
 
 #: class → colour: the shared cartography (the web map and the QGIS style use the same)
@@ -172,6 +177,9 @@ def write_csv(eligible: pd.DataFrame, path: Path) -> None:
     for c in ("eligible", "binding_plan", "overdue_plan", "pre_marketing", "business_area"):
         if c in out.columns:
             out[c] = out[c].map(lambda v: "ja" if bool(v) else "nein")
+    for c in out.columns:  # a street named "=HYPERLINK(…)" stays text in Excel
+        if out[c].dtype == object or pd.api.types.is_string_dtype(out[c]):
+            out[c] = out[c].map(_inert)
     out = out.rename(columns={c: LABELS.get(c, c) for c in out.columns})
     out.to_csv(path, sep=";", decimal=",", index=False, encoding="utf-8-sig")
 
@@ -289,17 +297,68 @@ def _snapshot_html(snap: dict | None, programme: Programme, reference_date: obje
         "</table>"
 
 
+def check_out_dir(out_dir: Path) -> Path:
+    """The report folder, refused before any work when it cannot hold the report: a file, a path below a file, or
+    a folder without write permission."""
+    out_dir = Path(out_dir)
+    try:
+        if out_dir.exists() and not out_dir.is_dir():
+            raise InvalidParameter(f"{out_dir} is a file, not a folder / ist eine Datei, kein Ordner",
+                                   hint="give a folder with --out")
+        probe = out_dir
+        while not probe.exists() and probe != probe.parent:
+            probe = probe.parent
+    except PermissionError:  # a folder one may not even look into
+        raise InvalidParameter(f"no permission to write into {out_dir} / keine Schreibrechte",
+                               hint="give a folder you may write to with --out") from None
+    if not probe.is_dir():
+        raise InvalidParameter(f"{out_dir} lies below the file {probe} / liegt unter einer Datei",
+                               hint="give a folder with --out")
+    if not os.access(probe, os.W_OK | os.X_OK):
+        raise InvalidParameter(f"no permission to write into {probe} / keine Schreibrechte",
+                               hint="give a folder you may write to with --out")
+    return out_dir
+
+
 def write_report(classified: gpd.GeoDataFrame, areas: gpd.GeoDataFrame, cells: gpd.GeoDataFrame,
                  atlas_comparison: pd.DataFrame, programme: Programme, out_dir: Path, *, note: str | None,
                  roads: gpd.GeoDataFrame | None = None, reference_date: object = None,
                  context: ReportContext | None = None) -> GigabitReport:
-    """Write report.html (+ map.html), gigabit.gpkg and eligible_addresses.csv into ``out_dir``."""
+    """Write report.html (+ map.html), gigabit.gpkg and eligible_addresses.csv into ``out_dir``: all of them or
+    none — they are written into a hidden folder inside it first and moved into place together, so a failure
+    leaves the files of an earlier run as they were (never half of a new report beside half of an old one)."""
+    out_dir = check_out_dir(out_dir)
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        work = Path(tempfile.mkdtemp(prefix=".report-", dir=out_dir))
+    except OSError as exc:
+        raise InvalidParameter(f"cannot write into {out_dir}: {exc.strerror or exc} / kann nicht schreiben",
+                               hint="give a folder you may write to with --out") from None
+    try:
+        _write_report(classified, areas, cells, atlas_comparison, programme, work, note=note, roads=roads,
+                      reference_date=reference_date, context=context)
+        for item in sorted(work.iterdir(), key=lambda x: x.name == "report.html"):  # the page last
+            dest = out_dir / item.name
+            if item.is_dir() and dest.is_dir():  # the map's Leaflet assets: the copy of this run
+                shutil.rmtree(dest)
+            os.replace(item, dest)
+    except OSError as exc:
+        raise InvalidParameter(f"cannot write the report into {out_dir}: {exc.strerror or exc}") from None
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    return GigabitReport(*(out_dir / n for n in ("report.html", "gigabit.gpkg", "eligible_addresses.csv")))
+
+
+def _write_report(classified: gpd.GeoDataFrame, areas: gpd.GeoDataFrame, cells: gpd.GeoDataFrame,
+                  atlas_comparison: pd.DataFrame, programme: Programme, out_dir: Path, *, note: str | None,
+                  roads: gpd.GeoDataFrame | None = None, reference_date: object = None,
+                  context: ReportContext | None = None) -> GigabitReport:
     ctx = context or ReportContext()
-    out_dir.mkdir(parents=True, exist_ok=True)
     gpkg, csv, page = out_dir / "gigabit.gpkg", out_dir / "eligible_addresses.csv", out_dir / "report.html"
     if gpkg.exists():
         gpkg.unlink()
     addr = classified.copy()
+    addr["eligible"] = addr["eligible"].astype(bool)  # an empty registry's column has no type: a mask all the same
     addr["simulated_supply"] = note is not None
     addr.to_file(gpkg, layer="addresses", driver="GPKG")
     if len(areas):
