@@ -762,7 +762,7 @@ def test_ocpi_feeds_refused_with_a_message(db_url, conn):
                 "required; coordinates: Field required",
             ),
             ("huge", "name: String should have at most 255 characters"),
-            ("comma", "coordinates.latitude: String should match pattern"),
+            ("comma", "latitude '50,7750' is not decimal degrees"),
             ("notlist", "locations page 1: data is no list of Locations"),
         ):
             code, out = _pull(conn, f"{base}/{path}/versions", "tok")

@@ -27,8 +27,10 @@ class AccessParams:
     max_network_m: float = 5_000.0    # search radius of the road distance
 
     def __post_init__(self) -> None:
-        if self.gap_distance_m <= 0 or self.max_network_m <= 0:
-            raise InvalidParameter("distances must be positive")
+        for name, v in (("gap distance", self.gap_distance_m), ("road search radius", self.max_network_m)):
+            if not 0 < v < float("inf"):  # also refuses NaN (every comparison with it is false)
+                raise InvalidParameter(f"distances must be positive: the {name} is {v:g} m",
+                                       hint="give a number of metres, e.g. --gap-distance 500")
 
 
 def straight_distance(chargers: gpd.GeoSeries, homes: gpd.GeoSeries) -> np.ndarray:

@@ -177,30 +177,45 @@ def pull(url: str, token: str, *, party: tuple[str, str] | None = None, date_fro
         skipped: dict[str, int] = {}
         sources: dict[str, int] = {}
         pages, next_url, total = 0, loc_url, None
+        seen: dict[str, datetime] = {}  # location key → newest last_updated taken (a feed may repeat one)
+        asked: set[str] = set()
         ahead = ThreadPoolExecutor(1, thread_name_prefix="ocpi-page")
         pending = ahead.submit(_get, client, next_url, "locations", params)
         try:
             while pending is not None:
                 resp = pending.result()
+                asked.add(str(resp.request.url))
                 nxt = resp.links.get("next", {}).get("url") if resp.status_code < 400 else None
+                nxt = str(resp.url.join(nxt)) if nxt else None
+                if nxt is not None and nxt in asked:
+                    raise OcpiFeedError(f"locations page {pages + 1}: its Link header points to a page read "
+                                        f"already ({nxt}); the feed would be read again and again",
+                                        hint="the CPO's paging is broken (OCPI 2.2.1 pagination); nothing was "
+                                             "written")
                 # the next page is asked for before this one is decoded and validated: the CPO prepares it
                 # (and the socket waits) while this process validates
-                pending = ahead.submit(_get, client, str(resp.url.join(nxt)), "locations", None) if nxt else None
+                pending = ahead.submit(_get, client, nxt, "locations", None) if nxt else None
                 data = _body(resp, f"locations page {pages + 1}")
                 pages += 1
                 if not isinstance(data, list):
                     raise OcpiFeedError(f"locations page {pages}: data is no list of Locations")
-                page: list[Location] = []
+                page: dict[str, Location] = {}
                 for i, obj in enumerate(data):
                     loc = _location(obj, pages, i)
                     if party and (loc.country_code.upper(), loc.party_id.upper()) != party:
                         key = f"{loc.country_code}*{loc.party_id}"
                         skipped[key] = skipped.get(key, 0) + 1
                         continue
-                    page.append(loc)
-                    src = source_name(loc.country_code, loc.party_id)
-                    sources[src] = sources.get(src, 0) + 1
-                out.add(page)
+                    key, at = _key(loc), _utc(loc.last_updated)
+                    if key in seen and at < seen[key]:
+                        continue  # an older copy of a Location already taken
+                    if key not in seen:
+                        src = source_name(loc.country_code, loc.party_id)
+                        sources[src] = sources.get(src, 0) + 1
+                    seen[key] = at
+                    page.pop(key, None)
+                    page[key] = loc  # a repeat on the same page replaces the copy before it
+                out.add(list(page.values()))
                 del data, page
                 if resp.headers.get("X-Total-Count", "").isdigit():
                     total = int(resp.headers["X-Total-Count"])
@@ -212,6 +227,14 @@ def pull(url: str, token: str, *, party: tuple[str, str] | None = None, date_fro
         finally:
             ahead.shutdown(wait=True, cancel_futures=True)
     return Pulled(out, pages, loc_url, version, date_from, started, time.perf_counter() - t0, skipped, sources)
+
+
+def _key(loc: Location) -> str:
+    return f"{loc.country_code.upper()}*{loc.party_id.upper()}*{loc.id}"
+
+
+def _utc(ts: datetime) -> datetime:
+    return ts if ts.tzinfo else ts.replace(tzinfo=UTC)
 
 
 @dataclass

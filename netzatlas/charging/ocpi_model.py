@@ -29,9 +29,10 @@ M = TypeVar("M", bound=BaseModel)
 #: eMI3 EVSE ID (as ISO 15118 / the eMI3 standard version V1.0): country (2 letters), operator (3 alphanumerics),
 #: "E", the outlet id (alphanumerics and '*'); the '*' separators are optional. Example ``BE*BEC*E041503001``.
 EVSE_ID = re.compile(r"^[A-Z]{2}\*?[A-Z0-9]{3}\*?E[A-Z0-9*]{1,30}$", re.IGNORECASE)  # CiString
-#: OCPI GeoLocation: decimal degrees as strings (the spec's pattern allows 5–7 decimals; shorter is accepted).
-LATITUDE = re.compile(r"^-?[0-9]{1,2}\.[0-9]{1,10}$")
-LONGITUDE = re.compile(r"^-?[0-9]{1,3}\.[0-9]{1,10}$")
+#: OCPI GeoLocation: decimal degrees as strings (the spec's pattern allows 5–7 decimals; shorter and longer — a
+#: backend's float repr, 14 decimals — are accepted, the point is stored to the storage CRS's precision anyway).
+LATITUDE = re.compile(r"^-?[0-9]{1,2}\.[0-9]{1,20}$")
+LONGITUDE = re.compile(r"^-?[0-9]{1,3}\.[0-9]{1,20}$")
 #: Phase-to-neutral voltage used when a source gives power but no voltage (OCPI wants voltage and amperage).
 AC_VOLTAGE_V = 230
 DC_VOLTAGE_V = 400
@@ -134,28 +135,42 @@ class _Ocpi(BaseModel):
     model_config = ConfigDict(extra="allow", use_enum_values=True)
 
 
+def _degrees(v: str, pattern: re.Pattern[str], what: str, bound: int) -> str:
+    """A GeoLocation coordinate checked with a message a CPO understands (a decimal comma said as such)."""
+    if not pattern.fullmatch(v):
+        comma = " (use a decimal point, not a comma)" if "," in v else ""
+        raise ValueError(f"{what} {v!r} is not decimal degrees as OCPI wants them, e.g. \"50.775600\"{comma}")
+    if not -bound <= float(v) <= bound:
+        raise ValueError(f"{what} must be between -{bound} and {bound}")
+    return v
+
+
 class GeoLocation(_Ocpi):
-    latitude: str = Field(pattern=LATITUDE.pattern)
-    longitude: str = Field(pattern=LONGITUDE.pattern)
+    latitude: str
+    longitude: str
 
     @field_validator("latitude")
     @classmethod
     def _lat_range(cls, v: str) -> str:
-        if not -90 <= float(v) <= 90:
-            raise ValueError("latitude must be between -90 and 90")
-        return v
+        return _degrees(v, LATITUDE, "latitude", 90)
 
     @field_validator("longitude")
     @classmethod
     def _lon_range(cls, v: str) -> str:
-        if not -180 <= float(v) <= 180:
-            raise ValueError("longitude must be between -180 and 180")
-        return v
+        return _degrees(v, LONGITUDE, "longitude", 180)
 
 
 class BusinessDetails(_Ocpi):
     name: str = Field(max_length=100)
     website: str | None = None
+
+
+def _no_slash(v: str, what: str) -> str:
+    """Ids become path segments of the receiver's URLs and parts of ``CC*PTY*id/uid/connector`` keys: a '/' in
+    one would address (or overwrite) another object."""
+    if "/" in v:
+        raise ValueError(f"{what} {v!r} contains '/', which netzatlas cannot address in OCPI URLs and keys")
+    return v
 
 
 class Connector(_Ocpi):
@@ -185,6 +200,17 @@ class EVSE(_Ocpi):
     parking_restrictions: list[str] | None = None
     images: list[dict[str, Any]] | None = None
     last_updated: datetime
+
+    @field_validator("uid")
+    @classmethod
+    def _uid(cls, v: str) -> str:
+        return _no_slash(v, "EVSE uid")
+
+    @field_validator("connectors")
+    @classmethod
+    def _unique_connectors(cls, v: list[Connector]) -> list[Connector]:
+        _unique([c.id for c in v], "connector id")
+        return v
 
     @field_validator("evse_id")
     @classmethod
@@ -221,6 +247,23 @@ class Location(_Ocpi):
     images: list[dict[str, Any]] | None = None
     energy_mix: dict[str, Any] | None = None
     last_updated: datetime
+
+    @field_validator("id")
+    @classmethod
+    def _id(cls, v: str) -> str:
+        return _no_slash(v, "location id")
+
+    @field_validator("evses")
+    @classmethod
+    def _unique_evses(cls, v: list[EVSE] | None) -> list[EVSE] | None:
+        _unique([e.uid for e in v or []], "EVSE uid")
+        return v
+
+
+def _unique(values: list[str], what: str) -> None:
+    twice = sorted({x for x in values if values.count(x) > 1})
+    if twice:
+        raise ValueError(f"{what} {', '.join(map(repr, twice))} occurs more than once")
 
 
 def valid_evse_id(value: str) -> bool:
@@ -270,7 +313,7 @@ def location_row(loc: Location) -> dict[str, Any]:
         "publish": loc.publish, "parking_type": loc.parking_type, "time_zone": loc.time_zone,
         "opening_times": loc.opening_times, "charging_when_closed": loc.charging_when_closed,
         "facilities": loc.facilities or [],
-        "charge_points": len(loc.evses or []),
+        "charge_points": len(_present(loc)),
         "power_kw": power_kw,
         "charger_type": _charger_type(power_kw),
         "ocpi_details": details, "ocpi_last_updated": _iso(loc.last_updated),
@@ -320,8 +363,13 @@ def connector_power_w(con: Connector | dict[str, Any]) -> int:
     return int((c.get("max_voltage") or 0) * (c.get("max_amperage") or 0) * phases)
 
 
+def _present(loc: Location) -> list[EVSE]:
+    """The Location's EVSEs that are there: OCPI marks a dismantled EVSE ``REMOVED`` instead of dropping it."""
+    return [e for e in loc.evses or [] if e.status != EvseStatus.REMOVED]
+
+
 def _location_power_kw(loc: Location) -> float | None:
-    powers = [connector_power_w(c) for e in loc.evses or [] for c in e.connectors]
+    powers = [connector_power_w(c) for e in _present(loc) for c in e.connectors]
     return round(max(powers) / 1000, 3) if powers and max(powers) > 0 else None
 
 

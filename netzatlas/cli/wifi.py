@@ -29,7 +29,7 @@ def _load(conn):  # noqa: ANN001, ANN202
 @app.command("priority")
 @friendly_errors
 def priority_cmd(cell_size_m: float = typer.Option(100.0, "--cell-size", help="Grid cell size (m)."),
-                 top: int = typer.Option(20, "--top", help="Rows to print."),
+                 top: int = typer.Option(20, "--top", min=0, help="Rows to print."),
                  out: Path = typer.Option(None, "--out", help="Output folder (default NETZATLAS_HOME/output/wifi).")
                  ) -> None:
     """Uncovered demand (places and residents beyond today's hotspots) per grid cell and per 1 km district cell,

@@ -152,6 +152,9 @@ def upsert_locations(conn: psycopg.Connection, locations: Sequence[Location], *,
     _actor(conn, actor)
     srid = _srid(conn)
     res = WriteResult()
+    # one row per Location: a repeated one (a CPO's feed may list one twice) would make the upsert touch a row
+    # twice in one statement, which PostgreSQL refuses; the last copy wins, as if written one after the other
+    locations = list({location_key(x.country_code, x.party_id, x.id): x for x in locations}.values())
     loc_rows = [location_row(loc) for loc in locations]
     if not loc_rows:
         return res

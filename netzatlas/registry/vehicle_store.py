@@ -111,14 +111,19 @@ def afir_inputs(conn: psycopg.Connection) -> AfirInputs:
 
 def _evse_units(conn: psycopg.Connection) -> dict[str, dict]:
     """Per station (charging_point id): its EVSEs' capabilities and each EVSE's power in kW (the strongest
-    connector: max_electric_power, else voltage × amperage), as ``plugs`` like the register's slots."""
+    connector: max_electric_power, else voltage × amperage × phases — as ``ocpi_model.connector_power_w``; 0 is
+    unknown), as ``plugs`` like the register's slots. EVSEs whose live status is REMOVED (OCPI's way of saying
+    an EVSE was dismantled) are not there."""
     if conn.execute("SELECT to_regclass('registry.charging_evse') AS t").fetchone()["t"] is None:
         return {}
     rows = conn.execute(
-        "SELECT e.location::text AS loc, e.uid, e.capabilities, max(coalesce(c.max_electric_power, "
-        "c.max_voltage * c.max_amperage * CASE WHEN c.power_type = 'AC_3_PHASE' THEN 3 ELSE 1 END)) / 1000.0 AS kw "
+        "SELECT e.location::text AS loc, e.uid, e.capabilities, max(nullif(coalesce(nullif(c.max_electric_power, "
+        "0), c.max_voltage * c.max_amperage * CASE WHEN c.power_type = 'AC_3_PHASE' THEN 3 WHEN c.power_type IN "
+        "('AC_2_PHASE', 'AC_2_PHASE_SPLIT') THEN 2 ELSE 1 END), 0)) / 1000.0 AS kw "
         "FROM registry.charging_evse e LEFT JOIN registry.charging_connector c ON c.evse = e.id "
-        "AND c.deleted_at IS NULL WHERE e.deleted_at IS NULL GROUP BY e.location, e.uid, e.capabilities").fetchall()
+        "AND c.deleted_at IS NULL LEFT JOIN registry.evse_status s ON s.evse = e.id "
+        "WHERE e.deleted_at IS NULL AND s.status IS DISTINCT FROM 'REMOVED' "
+        "GROUP BY e.location, e.uid, e.capabilities").fetchall()
     out: dict[str, dict] = {}
     for r in rows:
         u = out.setdefault(r["loc"], {"capabilities": set(), "plugs": []})

@@ -53,6 +53,21 @@ class ReportFiles:
     map: Path
 
 
+def output_folder(target: Path) -> Path:
+    """The output folder, created; refused (InvalidParameter) when it is a file or cannot be created — before
+    anything is written."""
+    from netzatlas.errors import InvalidParameter
+
+    if target.exists() and not target.is_dir():
+        raise InvalidParameter(f"the output folder {target} is a file", hint="give a folder with --out")
+    try:
+        target.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise InvalidParameter(f"cannot create the output folder {target}: {exc.strerror or exc}",
+                               hint="give a folder you may write to with --out") from exc
+    return target
+
+
 def _fresh(path: Path) -> Path:
     if path.exists():
         path.unlink()
@@ -79,7 +94,7 @@ def write_gaps_report(res, chargers: gpd.GeoDataFrame, districts: gpd.GeoDataFra
     ``afir``: (fleet check, payment check) of ``charging.afir``, shown as the report's AFIR sections."""
     from netzatlas.charging.access import supply_per_cell
 
-    target.mkdir(parents=True, exist_ok=True)
+    output_folder(target)
     gap_areas = res.gaps.copy()
     gap_areas.insert(0, "name", area_names(gap_areas, roads, pois))
     gpkg = _fresh(target / "charging_gaps.gpkg")
@@ -132,7 +147,7 @@ def write_siting_report(s, cells: gpd.GeoDataFrame, chargers: gpd.GeoDataFrame, 
                         k: int, radius_m: float, target: Path) -> ReportFiles:
     """``s``: a ``charging.siting.ChargingSiting``. Writes charging_siting.gpkg/.html/.csv and
     charging_siting_map.html: the new locations by name and street, residents newly within reach."""
-    target.mkdir(parents=True, exist_ok=True)
+    output_folder(target)
     sites = s.new_sites.copy()
     sites.insert(1, "name_location", site_names(sites, roads))
     sites["residents_gained"] = people(sites["residents_gained"])
@@ -223,7 +238,7 @@ def write_afir_report(fleet: pd.DataFrame, payment: pd.DataFrame, sources: list[
     """Writes charging_afir.html, charging_afir.csv (per municipality), charging_afir.gpkg (layers
     ``payment_50kw`` and ``fleet_target``) and charging_afir_payment.csv; the header names every source with its
     vintage (the vehicle counts' Stichtag among them)."""
-    target.mkdir(parents=True, exist_ok=True)
+    output_folder(target)
     gpkg = _fresh(target / "charging_afir.gpkg")
     pay = gpd.GeoDataFrame(payment.assign(adhoc_card=payment["adhoc_card"].astype("object").map(
         {True: "ja", False: "nein"}).fillna("keine Angabe")), geometry="geometry",

@@ -10,7 +10,7 @@ import geopandas as gpd
 import pandas as pd
 
 from netzatlas.cartography import style
-from netzatlas.reports.charging_report import ReportFiles, _fresh, _lonlat
+from netzatlas.reports.charging_report import ReportFiles, _fresh, _lonlat, output_folder
 from netzatlas.reports.maps import MapLayer, make_map, save_map
 from netzatlas.reports.names import area_names, site_names
 from netzatlas.reports.outputs import files_note, write_excel_csv
@@ -46,7 +46,7 @@ def write_priority_report(cov: gpd.GeoDataFrame, cells: gpd.GeoDataFrame, distri
                           sources: list[str], *, cell_size_m: float, target: Path) -> ReportFiles:
     """``cells``/``districts``: named priority areas (:func:`name_areas`). Writes wifi_priority.gpkg/.html/.csv
     and wifi_priority_map.html."""
-    target.mkdir(parents=True, exist_ok=True)
+    output_folder(target)
     gpkg = _fresh(target / "wifi_priority.gpkg")
     cells.to_file(gpkg, layer="priority_cells")
     districts.to_file(gpkg, layer="priority_districts_1km")
@@ -92,7 +92,7 @@ def write_siting_report(s, demand: gpd.GeoDataFrame, hotspots: gpd.GeoDataFrame,
                         k: int, radius_m: float, notes: list[str], target: Path) -> ReportFiles:
     """``s``: a ``wifi.analysis.WlanSiting``. Writes wifi_new_access_points.gpkg/.csv, wifi_siting_report.html and
     wifi_siting.html (the map)."""
-    target.mkdir(parents=True, exist_ok=True)
+    output_folder(target)
     sites = s.new_sites.copy()
     out = gpd.GeoDataFrame({"pick": sites["pick"].values, "name": site_names(sites, roads),
                             "kind": sites["kind"].values, "ref": sites["ref"].values,

@@ -8,8 +8,12 @@ import pandas as pd
 import shapely
 
 from netzatlas.coverage.demand import demand_points
+from netzatlas.errors import InvalidParameter
 
 PUBLIC_BUILDING_CATEGORIES = ("townhall", "library", "public_building", "cultural_venue", "school")
+#: the largest grid ``square_grid`` builds (the Aachen demo at 100 m: ~27,000 cells; at 10 m, the API's minimum: ~2.7
+#: million; at 1 m it would be 270 million)
+MAX_GRID_CELLS = 5_000_000
 POWER_NOTE = ("Streetlights are assumed to offer permanent power where the registry does not say otherwise "
               "(OpenStreetMap has no such tag); lamps marked permanent_power = false are excluded.")
 
@@ -43,7 +47,17 @@ def wlan_candidates(streetlights: gpd.GeoDataFrame, pois: gpd.GeoDataFrame,
 
 
 def square_grid(bounds: tuple[float, float, float, float], size_m: float, crs: object) -> gpd.GeoDataFrame:
-    """A regular grid of ``size_m`` cells over ``bounds`` (ids like 'E2934N56291' in hectometres)."""
+    """A regular grid of ``size_m`` cells over ``bounds`` (ids like 'E2934N56291' in hectometres); at most
+    :data:`MAX_GRID_CELLS` cells (a 1 m grid over a city would be hundreds of millions)."""
+    if not 0 < size_m < float("inf"):  # also NaN
+        raise InvalidParameter(f"the cell size must be a positive number of metres, got {size_m:g}",
+                               hint="e.g. --cell-size 100")
+    n = (np.floor((bounds[2] - bounds[0]) / size_m) + 2) * (np.floor((bounds[3] - bounds[1]) / size_m) + 2)
+    if n > MAX_GRID_CELLS:
+        area = (bounds[2] - bounds[0]) * (bounds[3] - bounds[1])
+        least = float(np.ceil(np.sqrt(area / MAX_GRID_CELLS)))
+        raise InvalidParameter(f"a {size_m:g} m grid over the area would have {n:,.0f} cells (at most "
+                               f"{MAX_GRID_CELLS:,} are computed)", hint=f"choose a cell size of {least:g} m or more")
     x0, y0 = np.floor(bounds[0] / size_m) * size_m, np.floor(bounds[1] / size_m) * size_m
     xs = np.arange(x0, bounds[2] + size_m, size_m)
     ys = np.arange(y0, bounds[3] + size_m, size_m)

@@ -67,9 +67,17 @@ def error_envelope(exc: Exception) -> JSONResponse:
         for cls, http, code in OCPI_STATUS:
             if isinstance(exc, cls):
                 headers = {"WWW-Authenticate": "Token"} if http == 401 else None
-                return envelope(status_code=code, message=str(exc), http=http, headers=headers)
+                return envelope(status_code=code, message=_ocpi_auth_hint(str(exc), http), http=http,
+                                headers=headers)
         return envelope(status_code=CLIENT_ERROR, message=str(exc), http=400)
     raise exc
+
+
+def _ocpi_auth_hint(message: str, http: int) -> str:
+    """A 401 of the API's key check (a CPO sending ``Bearer …``, as for the rest of the API) says what OCPI wants."""
+    if http == 401 and "OCPI" not in message:
+        message += "; OCPI wants 'Authorization: Token <base64 of your OCPI token>'"
+    return message
 
 
 class OcpiRoute(APIRoute):
@@ -99,6 +107,7 @@ def token_from(authorization: str | None) -> str:
         decoded = base64.b64decode(value, validate=True).decode("utf-8")
     except (binascii.Error, UnicodeDecodeError):
         return value
+    decoded = decoded.strip()  # `echo $TOKEN | base64` encodes the newline too
     return decoded if decoded.isprintable() and decoded else value
 
 
@@ -150,6 +159,7 @@ async def _as_envelope(start: dict[str, Any], body: bytes, send: Any) -> None:
     message = str(doc.get("detail") or doc.get("title") or "error")
     if doc.get("hint"):
         message += f" ({doc['hint']})"
+    message = _ocpi_auth_hint(message, http)
     out = json.dumps({"status_code": code, "status_message": message, "timestamp": now_iso()}).encode()
     headers = [(k, v) for k, v in start.get("headers") or () if k not in (b"content-type", b"content-length")]
     headers += [(b"content-type", b"application/json"), (b"content-length", str(len(out)).encode())]
