@@ -24,9 +24,7 @@ def aachen_supply(db_url):
     from netzatlas.registry.importers.osm import read_osm
 
     frames = read_osm(demo.OSM_FILE, layers=["fibre_address"])
-    # under the demo's own source: after the demo (another module's fixture) nothing changes, before it the demo finds
-    # them there — a second copy of every address would make the register hold each one twice for the modules after
-    load_layers(frames, source="osm", kind="osm", url=db_url)
+    load_layers(frames, source="osm-gigabit", kind="osm", url=db_url)
     with connect(db_url) as conn:
         addrs = gigabit_store.read_addresses(conn)
     addrs = addrs[addrs.external_id.str.startswith(("node/", "way/", "relation/"))].to_crs(25832)
