@@ -14,7 +14,7 @@ import pytest
 
 from tests.test_import_corpus import FILES
 from tests.test_inputs_holdout import _run
-from tests.test_inputs_holdout3 import _ids, _q, _x, refused
+from tests.test_inputs_holdout3 import _ids, _q, _x, check_entry, refused
 from tests.test_inputs_holdout3 import ok as _ok
 
 H4 = FILES / "holdout4"
@@ -179,25 +179,7 @@ def test_generated_files_are_here_and_small():
 
 @pytest.mark.parametrize("entry", CASES, ids=[f"{i:02d}-{e['file']}" for i, e in enumerate(CASES)])
 def test_holdout4_file(db_url, conn, entry):
-    code, out, before, after = _run(conn, ["import", entry["command"], H4 / entry["file"], *entry["args"]])
-    assert ".py:" not in out, out
-    for fragment in entry["message"]:
-        assert fragment in out, f"{fragment!r} not in:\n{out}"
-    if entry["expect"] == "refused":
-        assert code == 2, f"{entry['file']} was not refused:\n{out}"
-        assert after == before, f"{entry['file']}: a refused import changed the database"
-        return
-    assert code == 0, f"{entry['file']} was refused:\n{out}"
-    assert after["audit.batch"] == before["audit.batch"] + 1
-    batch = conn.execute("SELECT created, updated, unchanged, rejected FROM audit.batch WHERE source = %s "
-                         "ORDER BY started_at DESC LIMIT 1", [_source(entry)]).fetchone()
-    conn.rollback()
-    assert batch == entry["counts"], f"{entry['file']}: {batch} != {entry['counts']}\n{out}"
-    if entry["sql"]:
-        query, expected = entry["sql"]
-        value = next(iter(conn.execute(query).fetchone().values()))
-        conn.rollback()
-        assert value == (pytest.approx(expected) if isinstance(expected, float) else expected), (query, value)
+    check_entry(conn, entry, H4)
 
 
 @pytest.mark.parametrize("name,args,expect", [
