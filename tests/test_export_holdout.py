@@ -236,8 +236,8 @@ def test_paths_new_folders_and_names_with_spaces_and_umlauts_are_written(cli, ch
 
 
 @pytest.mark.parametrize(("target", "extra", "words"), [
-    ("ladepunkte.xlsx", [], ["cannot write the format of ladepunkte.xlsx", ".gpkg, .geojson or .csv"]),
-    ("ladepunkte.csv", ["--format", "xlsx"], ["cannot write the format 'xlsx'"]),
+    ("ladepunkte.ods", [], ["cannot write the format of ladepunkte.ods", ".gpkg, .geojson, .csv or .xlsx"]),
+    ("ladepunkte.csv", ["--format", "xls"], ["cannot write the format 'xls'"]),
     ("ladepunkte.gpkg", ["--crs", "EPSG:99999"], ["unknown CRS 'EPSG:99999'"]),
     ("ordner.csv", [], ["is a folder"]),
     ("eine_datei/x.csv", [], ["cannot write"]),

@@ -1,4 +1,4 @@
-"""``netzatlas export``: any layer to GeoPackage, GeoJSON or CSV."""
+"""``netzatlas export``: any layer to GeoPackage, GeoJSON, CSV or Excel."""
 
 from __future__ import annotations
 
@@ -15,27 +15,33 @@ def register(app: typer.Typer) -> None:
     @friendly_errors
     def export(
         layer: str = typer.Argument(..., help="Layer, e.g. charging_point, streetlight, building."),
-        path: Path = typer.Argument(..., help="Output file: .gpkg, .geojson or .csv."),
-        fmt: str = typer.Option(None, "--format", help="GPKG, GeoJSON or CSV (default: from the file name)."),
+        path: Path = typer.Argument(..., help="Output file: .gpkg, .geojson, .csv or .xlsx."),
+        fmt: str = typer.Option(None, "--format", help="GPKG, GeoJSON, CSV or XLSX (default: from the file name)."),
         crs: str = typer.Option(None, "--crs", help=(
-            "Output CRS for GPKG/CSV, e.g. EPSG:25832 (default: the layer's own for GPKG, WGS 84 lon/lat for CSV). "
+            "Output CRS for GPKG/CSV/XLSX, e.g. EPSG:25832 (default: the layer's own for GPKG, WGS 84 lon/lat for "
+            "CSV and XLSX). "
             "GeoJSON is always WGS 84 lon/lat (RFC 7946): another --crs is refused.")),
         include_deleted: bool = typer.Option(False, "--include-deleted", help="Also soft-deleted rows."),
         quiet: bool = Quiet,
     ) -> None:
-        """Export a registry layer to GeoPackage, GeoJSON (RFC 7946) or CSV (lon/lat or WKT).
+        """Export a registry layer to GeoPackage, GeoJSON (RFC 7946), CSV or Excel (lon/lat or WKT).
+
+        Excel (.xlsx) keeps text as text (ids such as 007, codes such as 1.000; nothing becomes a formula), for the
+        colleagues who open the register in Excel; a CSV opened there loses leading zeros.
 
         A progress display (rows read from the database, rows written, rate, ETA) is shown on a terminal."""
         from netzatlas.registry.db import connect, get_layer
         from netzatlas.registry.exporters.files import export_frame, read_layer
 
         existed = path.is_file()
+        notes: list[str] = []
         with rows_progress(f"exporting {layer}", quiet) as update:
             with connect() as conn:
                 lyr = get_layer(conn, layer)
                 gdf = read_layer(conn, lyr, include_deleted=include_deleted, progress=update,
                                  typed=True)
-            out = export_frame(gdf, path, fmt=fmt, crs=crs, layer_name=layer, progress=update)
+            out = export_frame(gdf, path, fmt=fmt, crs=crs, layer_name=layer, progress=update,
+                               notes=notes)
             update("done", len(gdf), len(gdf))
         deleted = ("soft-deleted rows included" if include_deleted
                    else "soft-deleted rows left out, --include-deleted adds them")
@@ -45,3 +51,5 @@ def register(app: typer.Typer) -> None:
             replaced = (f"; its layer {layer} replaced, other layers kept" if gpkg
                         else "; the file existed and was replaced")
         console.print(f"wrote {len(gdf):,} {layer} features to {out} ({deleted}{replaced})")
+        for note in notes:
+            console.print(f"note: {note}")

@@ -1,4 +1,4 @@
-"""Export any registry layer to GeoPackage, GeoJSON or CSV (via pyogrio / pandas).
+"""Export any registry layer to GeoPackage, GeoJSON, CSV (via pyogrio / pandas) or Excel (.xlsx, via openpyxl).
 
 ``progress(phase, done, total)`` (optional) is told the rows read from the database and written to the file.
 """
@@ -24,7 +24,7 @@ from pyproj.exceptions import CRSError
 from netzatlas.errors import InvalidParameter
 from netzatlas.registry.db import Layer
 
-FORMATS = {".gpkg": "GPKG", ".geojson": "GeoJSON", ".json": "GeoJSON", ".csv": "CSV"}
+FORMATS = {".gpkg": "GPKG", ".geojson": "GeoJSON", ".json": "GeoJSON", ".csv": "CSV", ".xlsx": "XLSX"}
 #: rows fetched from the database and written to a GeoPackage / CSV per step
 CHUNK_ROWS = 50_000
 Progress = Callable[[str, int, int], None]
@@ -136,9 +136,10 @@ def _flatten(gdf: gpd.GeoDataFrame, keep_times: bool = False, dates: list[str] =
 def _target(path: Path, fmt: str | None, crs: str | None) -> str:
     """The OGR driver for ``path`` (or ``fmt``); refuses what cannot be written with a clear message."""
     driver = (fmt or FORMATS.get(path.suffix.lower()) or "").upper()
-    if driver not in ("GPKG", "GEOJSON", "CSV"):
+    if driver not in ("GPKG", "GEOJSON", "CSV", "XLSX"):
         what = f"the format {fmt!r}" if fmt else f"the format of {path.name}"
-        raise InvalidParameter(f"cannot write {what}", hint="use .gpkg, .geojson or .csv, or --format GPKG/GeoJSON/CSV")
+        raise InvalidParameter(f"cannot write {what}",
+                               hint="use .gpkg, .geojson, .csv or .xlsx, or --format GPKG/GeoJSON/CSV/XLSX")
     if path.is_dir():
         raise InvalidParameter(f"{path} is a folder", hint="give a file name, e.g. " + str(path / "export.gpkg"))
     if driver == "GPKG" and path.is_file() and not _is_sqlite(path):
@@ -179,18 +180,20 @@ def _declare_dates(path: Path, layer: str, columns: list[str]) -> None:
 
 
 def export_frame(gdf: gpd.GeoDataFrame, path: str | Path, *, fmt: str | None = None, crs: str | None = None,
-                 layer_name: str | None = None, progress: Progress | None = None) -> Path:
-    """Write a GeoDataFrame as GeoPackage, GeoJSON (RFC 7946, CRS84) or CSV (lon/lat or WKT).
+                 layer_name: str | None = None, progress: Progress | None = None,
+                 notes: list[str] | None = None) -> Path:
+    """Write a GeoDataFrame as GeoPackage, GeoJSON (RFC 7946, CRS84), CSV or Excel (.xlsx; both lon/lat or WKT).
 
-    ``progress("writing", rows written, rows in total)``: CSV is written in steps of :data:`CHUNK_ROWS` rows;
-    GeoPackage and GeoJSON in one piece (reported when written)."""
+    ``progress("writing", rows written, rows in total)``: CSV and Excel are written in steps of :data:`CHUNK_ROWS`
+    rows; GeoPackage and GeoJSON in one piece (reported when written). ``notes``: told what the user should know
+    about the file written (e.g. characters an Excel file cannot hold)."""
     tell = progress or (lambda phase, done, total: None)
     tell("writing", 0, len(gdf))
     p = Path(path)
     driver = _target(p, fmt, crs)
     try:
         p.parent.mkdir(parents=True, exist_ok=True)
-        _write(gdf, p, driver, crs, layer_name, tell)
+        _write(gdf, p, driver, crs, layer_name, tell, notes if notes is not None else [])
     except (OSError, pyogrio.errors.DataSourceError) as exc:
         raise InvalidParameter(f"cannot write {p}: {exc}", hint="choose a folder you may write to") from None
     tell("writing", len(gdf), len(gdf))
@@ -237,9 +240,9 @@ def _write_geojson(gdf: gpd.GeoDataFrame, p: Path, layer_name: str | None) -> No
 
 
 def _write(gdf: gpd.GeoDataFrame, p: Path, driver: str, crs: str | None, layer_name: str | None,
-           tell: Progress) -> None:
+           tell: Progress, notes: list[str]) -> None:
     """``gdf`` to ``p``: GeoJSON by :func:`_write_geojson`, GeoPackage by pyogrio (dates declared DATE), CSV by
-    pandas in steps."""
+    pandas in steps, Excel by :func:`netzatlas.registry.exporters.xlsx.write_xlsx`."""
     geometry_type = gdf.attrs.get("geometry_type") if isinstance(gdf, gpd.GeoDataFrame) else None
     kw = {"geometry_type": geometry_type} if geometry_type and driver != "CSV" else {}
     if driver == "GEOJSON":
@@ -254,14 +257,34 @@ def _write(gdf: gpd.GeoDataFrame, p: Path, driver: str, crs: str | None, layer_n
         pyogrio.write_dataframe(out, p, driver="GPKG", layer=layer_name or p.stem, **kw)
         _declare_dates(p, layer_name or p.stem, dates)
     else:
-        target = out.to_crs(crs or "EPSG:4326") if out.crs else out
-        df = pd.DataFrame(target.drop(columns=target.geometry.name))
-        if (target.geom_type == "Point").all():
-            degrees = target.crs is None or target.crs.is_geographic
-            df["lon" if degrees else "x"] = target.geometry.x.round(8)
-            df["lat" if degrees else "y"] = target.geometry.y.round(8)
-        else:
-            df["wkt"] = target.geometry.to_wkt()
+        df = _table(out, crs)
+        if driver == "XLSX":
+            from netzatlas.registry.exporters.xlsx import write_xlsx
+
+            # written next to the target and moved over it: a refused or broken run leaves an older file as it was
+            part = p.with_name(f".{p.name}.part")
+            try:
+                replaced = write_xlsx(df, part, layer_name or p.stem, tell, CHUNK_ROWS)
+                part.replace(p)
+                if replaced:
+                    notes.append(f"{replaced:,} control character(s) an Excel file cannot hold were written as "
+                                 "\ufffd (�); the GeoPackage, GeoJSON and CSV exports keep them")
+            finally:
+                part.unlink(missing_ok=True)
+            return
         for start in range(0, max(len(df), 1), CHUNK_ROWS):
             df.iloc[start:start + CHUNK_ROWS].to_csv(p, index=False, mode="a" if start else "w", header=start == 0)
             tell("writing", min(start + CHUNK_ROWS, len(df)), len(df))
+
+
+def _table(out: gpd.GeoDataFrame, crs: str | None) -> pd.DataFrame:
+    """The rows as a plain table: points as lon/lat (x/y in a projected ``crs``), other geometries as WKT."""
+    target = out.to_crs(crs or "EPSG:4326") if out.crs else out
+    df = pd.DataFrame(target.drop(columns=target.geometry.name))
+    if (target.geom_type == "Point").all():
+        degrees = target.crs is None or target.crs.is_geographic
+        df["lon" if degrees else "x"] = target.geometry.x.round(8)
+        df["lat" if degrees else "y"] = target.geometry.y.round(8)
+    else:
+        df["wkt"] = target.geometry.to_wkt()
+    return df
