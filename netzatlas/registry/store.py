@@ -159,17 +159,24 @@ def upsert(
         if col.name in columns and not col.nullable and col.default and "nextval" not in col.default:
             value_of[col.name] = sql.SQL("COALESCE(s.{}, {})").format(ident(col.name), sql.SQL(col.default))
     insert_cols = columns + list(fixed)
+    compared = [c for c in set_cols if c != "geom"]
+    changed = sql.SQL("({}) IS DISTINCT FROM ({})").format(
+        sql.SQL(", ").join(sql.SQL("t.{}").format(ident(c)) for c in compared),
+        sql.SQL(", ").join(value_of[c] for c in compared)) if compared else sql.SQL("false")
+    set_sql = {c: value_of[c] for c in set_cols}
+    if "geom" in set_cols:  # a geometry within the tolerance of the stored one is no change (and is kept)
+        same = _same_geometry(layer)
+        changed = sql.SQL("({} OR NOT {})").format(changed, same)
+        set_sql["geom"] = sql.SQL("CASE WHEN {} THEN t.geom ELSE s.geom END").format(same)
     with conn.cursor(row_factory=tuple_row) as cur:  # plain tuples: 100,000 returned ids stay cheap
         cur.execute(
             sql.SQL(
                 "UPDATE {target} AS t SET {sets} FROM {stage} s "
-                "WHERE t.source = %(source)s AND t.external_id = s.external_id AND ({old}) IS DISTINCT FROM ({new})"
+                "WHERE t.source = %(source)s AND t.external_id = s.external_id AND {changed}"
                 "{ret}"
             ).format(ret=sql.SQL(" RETURNING t.external_id, t.id::text AS id" if return_ids else ""),
-                target=target, stage=stage,
-                sets=sql.SQL(", ").join(sql.SQL("{} = {}").format(ident(c), value_of[c]) for c in set_cols),
-                old=sql.SQL(", ").join(sql.SQL("t.{}").format(ident(c)) for c in set_cols),
-                new=sql.SQL(", ").join(value_of[c] for c in set_cols),
+                target=target, stage=stage, changed=changed,
+                sets=sql.SQL(", ").join(sql.SQL("{} = {}").format(ident(c), set_sql[c]) for c in set_cols),
             ),
             fixed,
         )
@@ -193,6 +200,34 @@ def upsert(
             result.created_ids = dict(cur.fetchall())
     result.unchanged = len(frame) - result.created - result.updated - len(result.held_back)
     return result
+
+
+#: how far (in metres) an incoming geometry may lie from the stored one and still be the same: a re-import of an
+#: export written in longitude/latitude (CSV and Excel to 8 decimals, GeoJSON to 7 as RFC 7946 advises, ≤ 7 mm
+#: here) changes nothing; any real move of an asset is far larger
+GEOMETRY_TOLERANCE_M = 0.01
+
+
+def _same_geometry(layer: Layer) -> sql.Composable:
+    """SQL: the staged geometry ``s.geom`` equals the stored ``t.geom`` — exactly, or of the same type and vertex
+    count with no vertex farther than :data:`GEOMETRY_TOLERANCE_M` (in the layer's units: degrees in a geographic
+    storage CRS)."""
+    tol = GEOMETRY_TOLERANCE_M
+    if layer.srid and _geographic(layer.srid):
+        tol = GEOMETRY_TOLERANCE_M / 111_320  # metres → degrees (of latitude; longitude degrees are shorter)
+    return sql.SQL(
+        "(t.geom IS NOT DISTINCT FROM s.geom OR coalesce(ST_GeometryType(t.geom) = ST_GeometryType(s.geom) "
+        "AND ST_NPoints(t.geom) = ST_NPoints(s.geom) AND ST_HausdorffDistance(t.geom, s.geom) <= {}, false))"
+    ).format(sql.Literal(tol))
+
+
+def _geographic(srid: int) -> bool:
+    from pyproj import CRS
+
+    try:
+        return CRS.from_epsg(srid).is_geographic
+    except Exception:  # an SRID pyproj does not know: treated as metres  # noqa: BLE001
+        return False
 
 
 def _first_load(conn: psycopg.Connection, layer: Layer, target: sql.Composable, frame: pd.DataFrame,

@@ -73,8 +73,41 @@ def _jsonable(value: Any) -> Any:
     return value
 
 
-def _properties_json(df: pd.DataFrame, extras: dict[str, pd.Series]) -> pd.Series:
-    """The properties column as JSON text: given dicts merged with the unmapped columns."""
+def _given_properties(col: pd.Series, reasons: _Reasons) -> list[dict]:
+    """The file's own ``properties`` column as dicts: objects as given, JSON object text (how GeoPackage, CSV,
+    Excel and GDAL's GeoJSON reader hold them, and how ``netzatlas export`` writes them) parsed; empty → {}.
+    Anything else (a list, a number, text that is no JSON object) is refused with its row, not dropped."""
+    out: list[dict] = []
+    bad: dict[object, str] = {}
+    for i, p in zip(col.index, col.tolist(), strict=True):
+        if isinstance(p, dict):
+            out.append(dict(p))
+            continue
+        if p is None or (pd.api.types.is_scalar(p) and pd.isna(p)) or (isinstance(p, str) and not p.strip()):
+            out.append({})
+            continue
+        parsed: Any = None
+        if isinstance(p, str):
+            try:
+                parsed = json.loads(p)
+            except ValueError:
+                parsed = None
+        if isinstance(parsed, dict):
+            out.append(parsed)
+            continue
+        shown = p if len(str(p)) <= 60 else f"{str(p)[:57]}..."
+        bad[i] = (f"column properties: {shown!r} is not a JSON object ({{...}}); the properties column holds the "
+                  "feature's other attributes as JSON (rename your column with --map if it means something else)")
+        out.append({})
+    if bad:
+        reasons.add(pd.Series(True, index=list(bad)).reindex(col.index, fill_value=False),
+                    pd.Series(bad).reindex(col.index))
+    return out
+
+
+def _properties_json(df: pd.DataFrame, extras: dict[str, pd.Series], reasons: _Reasons) -> pd.Series:
+    """The properties column as JSON text: the file's own properties (see :func:`_given_properties`) merged with
+    the unmapped columns (which win where both name the same key)."""
     extra_df = pd.DataFrame(extras, index=df.index)
     if "properties" not in df.columns:
         if extra_df.empty or not len(extra_df.columns):
@@ -87,8 +120,7 @@ def _properties_json(df: pd.DataFrame, extras: dict[str, pd.Series]) -> pd.Serie
         return pd.Series(lines.splitlines(), index=df.index)
     records = extra_df.to_dict("records") if len(extra_df.columns) else [{}] * len(df)
     out = []
-    for p, extra in zip(df["properties"], records, strict=True):
-        d = dict(p) if isinstance(p, dict) else {}
+    for d, extra in zip(_given_properties(df["properties"], reasons), records, strict=True):
         d.update({k: v for k, v in extra.items() if _jsonable(v) is not None})
         out.append(json.dumps(_jsonable(d), ensure_ascii=False, sort_keys=True))
     return pd.Series(out, index=df.index)
@@ -544,7 +576,7 @@ def prepare(
     _required(df, layer, reasons, partial)
     if value_lists:
         _known_codes(df, typed, value_lists, reasons)
-    df["properties"] = _properties_json(df, extras)
+    df["properties"] = _properties_json(df, extras, reasons)
     columns = ["external_id", *typed, "properties"] + (["geom"] if layer.geometry_type else [])
     bad = reasons.series.notna()
     rejects = [Reject(row=rows[i].item() if hasattr(rows[i], "item") else rows[i], reason=reasons.series[i],
