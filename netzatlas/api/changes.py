@@ -124,16 +124,16 @@ def history(collection_id: str, feature_id: str, state: ApiState = Depends(get_s
     """Every version of one feature (also a deleted one), oldest first, as the caller may see it."""
     layer = state.layer(collection_id)
     authz.require_read(state, principal, layer.name)
-    try:
-        uuid.UUID(feature_id)
+    try:   # the canonical form: PostgreSQL reads neither urn:uuid:… nor every form Python does
+        fid = str(uuid.UUID(feature_id))
     except ValueError:
         raise NotFound(f"{layer.name} has no feature {feature_id!r}") from None
     with state.pool.connection() as conn:
         rows = conn.execute(f"SELECT {_COLUMNS} FROM audit.change c WHERE c.row_id = %s AND c.table_name = %s "
-                            "ORDER BY c.seq", [feature_id, f"registry.{layer.name}"]).fetchall()
+                            "ORDER BY c.seq", [fid, f"registry.{layer.name}"]).fetchall()
     if not rows:
-        raise NotFound(f"{layer.name} has no feature {feature_id} and no history of one")
-    return JSONResponse({"id": feature_id, "collection": collection_id,
+        raise NotFound(f"{layer.name} has no feature {fid} and no history of one")
+    return JSONResponse({"id": fid, "collection": collection_id,
                          "versions": [_change(state, principal, r, collection_id) for r in rows]})
 
 

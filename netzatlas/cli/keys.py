@@ -6,6 +6,7 @@ import re
 from datetime import UTC, datetime, timedelta
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from netzatlas.cli._common import console, friendly_errors
@@ -73,24 +74,38 @@ def list_keys() -> None:
     t.add_column("created", no_wrap=True)
     for r in rows:
         state = "revoked" if r["revoked_at"] else "expired" if r["expired"] else "active"
-        t.add_row(r["prefix"], r["org"], state, f"{r['expires_at']:%Y-%m-%d}" if r["expires_at"] else "never",
-                  ", ".join(r["scopes"]), r["name"] or "", f"{r['created_at']:%Y-%m-%d}")
+        t.add_row(escape(r["prefix"]), escape(r["org"]), state,   # names are data, not markup
+                  f"{r['expires_at']:%Y-%m-%d}" if r["expires_at"] else "never", escape(", ".join(r["scopes"])),
+                  escape(r["name"] or ""), f"{r['created_at']:%Y-%m-%d}")
     console.print(t)
 
 
 @app.command("revoke")
 @friendly_errors
-def revoke(prefix: str = typer.Argument(..., help="The key's prefix (the part after na_).")) -> None:
+def revoke(prefix: str = typer.Argument(..., help="The key's prefix (the part after na_; na_… or the whole key "
+                                                    "are read too).")) -> None:
     """Revoke a key."""
     from netzatlas.errors import NotFound
     from netzatlas.registry.db import session
 
+    prefix = key_prefix(prefix)
     with session(user="cli") as conn:
         n = conn.execute("UPDATE registry.api_key SET revoked_at = now() WHERE prefix = %s AND revoked_at IS NULL",
                          [prefix]).rowcount
+        gone = None if n else conn.execute("SELECT revoked_at FROM registry.api_key WHERE prefix = %s",
+                                           [prefix]).fetchone()
     if not n:
-        raise NotFound(f"no active key with prefix {prefix}")
-    console.print(f"key {prefix} revoked")
+        hint = f"it was revoked on {gone['revoked_at']:%Y-%m-%d %H:%M %Z}" if gone else "netzatlas keys list"
+        raise NotFound(f"no active key with prefix {prefix}", hint=hint)
+    console.print(f"key {escape(prefix)} revoked", highlight=False)
+
+
+def key_prefix(text: str) -> str:
+    """The prefix of ``text``: a prefix, ``na_<prefix>`` or a whole key ``na_<prefix>_<secret>``."""
+    text = text.strip()
+    if text.startswith("na_"):
+        return text.split("_", 2)[1]
+    return text
 
 
 @app.command("org-add")
@@ -99,8 +114,13 @@ def org_add(slug: str = typer.Argument(..., help="Short id, e.g. stawag."),
             name: str = typer.Argument(..., help="Full name."),
             kind: str = typer.Option("utility", "--kind", help="municipality, utility, operator, …")) -> None:
     """Add an organization that can own assets and hold keys."""
+    from netzatlas.errors import InvalidParameter
     from netzatlas.registry.db import session
 
+    if not re.fullmatch(r"[a-z0-9][a-z0-9_-]*", slug):
+        raise InvalidParameter(f"{slug!r} cannot be an organization's id",
+                               hint="lower-case letters, digits, - and _, e.g. stawag or stadt-juelich; "
+                                    "the full name is the second argument")
     with session(user="cli") as conn:
         conn.execute("INSERT INTO registry.organization (slug, name, kind) VALUES (%s, %s, %s) "
                      "ON CONFLICT (slug) DO UPDATE SET name = EXCLUDED.name, kind = EXCLUDED.kind", [slug, name, kind])

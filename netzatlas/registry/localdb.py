@@ -409,10 +409,25 @@ class LocalCluster:
         hba.write_text(text)
 
 
+def check_url(url: str) -> None:
+    """ConfigError when ``url`` is no database URL libpq can read (a message instead of a traceback later)."""
+    import psycopg
+
+    from netzatlas.errors import ConfigError
+
+    try:
+        psycopg.conninfo.conninfo_to_dict(url.replace("postgresql+psycopg://", "postgresql://", 1))
+    except psycopg.ProgrammingError:   # its message would repeat the text, a password too
+        raise ConfigError("the database URL (NETZATLAS_DATABASE_URL) is not a URL PostgreSQL can read",
+                          hint="write postgresql://user:password@host:5432/dbname, or unset it for the embedded "
+                               "database") from None
+
+
 def database_url(settings: Settings | None = None, *, start: bool = True) -> str:
     """The URL everything uses: ``NETZATLAS_DATABASE_URL`` if set, else the embedded cluster."""
     settings = settings or get_settings()
     if settings.database_url:
+        check_url(settings.database_url)
         return settings.database_url
     cluster = LocalCluster(settings)
     if start:

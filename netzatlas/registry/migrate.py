@@ -11,6 +11,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import create_engine, pool
 
 from netzatlas.config import get_settings
+from netzatlas.errors import DatabaseUnavailable
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 
@@ -31,8 +32,23 @@ def alembic_config(url: str, srid: int | None = None) -> Config:
     return cfg
 
 
+def reachable(url: str) -> None:
+    """DatabaseUnavailable (a message, not a traceback) when the database cannot be connected to."""
+    import psycopg
+
+    libpq = url.replace("postgresql+psycopg://", "postgresql://", 1)
+    try:
+        psycopg.connect(libpq, connect_timeout=15).close()
+    except psycopg.OperationalError as exc:
+        raise DatabaseUnavailable(
+            f"cannot connect to the database: {str(exc).strip()}",
+            hint="start the embedded one with `netzatlas db start` or check NETZATLAS_DATABASE_URL",
+        ) from None
+
+
 def upgrade(url: str, revision: str = "head", srid: int | None = None) -> None:
     """Bring the database schema up to ``revision``."""
+    reachable(url)
     command.upgrade(alembic_config(url, srid), revision)
 
 

@@ -96,8 +96,7 @@ def add(
     if len(password) < 8:
         raise InvalidParameter("the password is shorter than 8 characters")
     _require_groups(conn)
-    if _one(conn, "SELECT 1 FROM registry.organization WHERE slug = %s", [org]) is None:
-        raise NotFound(f"no organization {org!r}", hint=f"add it first: netzatlas keys org-add {org} 'Full name'")
+    _require_org(conn, org)
     if _one(conn, "SELECT 1 FROM registry.person WHERE login = %s", [login]) is not None:
         raise AlreadyExists(f"{login} is already a person here", hint=f"netzatlas users set-role {login} …")
     hashed = conn.pgconn.encrypt_password(password.encode(), login.encode(), b"scram-sha-256").decode()
@@ -130,6 +129,11 @@ def add(
     return get(conn, login)
 
 
+def _require_org(conn: psycopg.Connection, org: str) -> None:
+    if _one(conn, "SELECT 1 FROM registry.organization WHERE slug = %s", [org]) is None:
+        raise NotFound(f"no organization {org!r}", hint=f"add it first: netzatlas keys org-add {org} 'Full name'")
+
+
 def grant(conn: psycopg.Connection) -> None:
     """Privileges, policies and guards of the group roles on the layers of this version (revision 0021): viewers
     read the collections the API serves (not the confidential ones) and the sectors, editors write the assets."""
@@ -151,6 +155,8 @@ def set_role(conn: psycopg.Connection, login: str, role: str, org: str | None = 
     """Give a person another role (and organization)."""
     check_role(role)
     get(conn, login)
+    if org is not None:
+        _require_org(conn, org)
     _require_groups(conn)
     _set_group(conn, login, role)
     conn.execute("UPDATE registry.person SET role = %s, org = coalesce(%s, org) WHERE login = %s", [role, org, login])
