@@ -121,3 +121,33 @@ def test_a_properties_column_that_is_no_json_object_is_refused_with_its_row(regi
     assert "Traceback" not in res.output
     assert "'Stahlmast' is not a JSON object" in res.output and "--map" in res.output
     assert _state(url) == before
+
+
+def test_a_feature_deleted_in_the_registry_is_left_deleted_and_said(registry):
+    """Someone deleted lamp SL-010 in the registry; the utility's file still has it (changed): the import leaves it
+    deleted and unchanged, counts it neither as unchanged nor as updated, and says how to bring it back."""
+    import psycopg
+
+    url, folder = registry
+    with psycopg.connect(url) as c:
+        c.execute("UPDATE registry.streetlight SET deleted_at = now() WHERE external_id = 'SL-010'")
+    data = json.loads((folder / "lampen.geojson").read_text(encoding="utf-8"))
+    for f in data["features"]:
+        if f["properties"]["LAMP_ID"] == "SL-010":
+            f["properties"]["height_m"] = 99.0
+    path = folder / "lampen_neu.geojson"
+    path.write_text(json.dumps(data), encoding="utf-8")
+    before_rows, before_changes = _state(url)
+    res = _run("import", "file", path, "--layer", "streetlight", "--source", SOURCE, "--map", "external_id=LAMP_ID")
+    assert res.exit_code == 0, res.output
+    created, updated, unchanged, rejected = _counts(res.output)
+    assert (created, rejected) == (0, 0) and updated + unchanged == N - 1, res.output
+    assert "1 feature(s) of this file are deleted in the registry" in res.output and "SL-010" in res.output
+    assert "netzatlas db restore streetlight" in res.output
+    after_rows, after_changes = _state(url)
+    old, new = {r[0]: r for r in before_rows}, {r[0]: r for r in after_rows}
+    assert new["SL-010"] == old["SL-010"] and new["SL-010"][2] != 99.0
+    assert after_changes == before_changes + updated
+    with psycopg.connect(url) as c:
+        assert c.execute("SELECT deleted_at IS NOT NULL FROM registry.streetlight WHERE external_id = 'SL-010'"
+                         ).fetchone()[0]

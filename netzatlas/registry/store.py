@@ -150,7 +150,7 @@ def upsert(
         )
     )
     _copy(conn, stage, frame, columns, types)
-    if hold_back_deleted or only_owner is not None:
+    if only_owner is not None or (hold_back_deleted and _has_deleted(conn, target, source)):
         _hold_back(conn, result, target, stage, source, hold_back_deleted, only_owner)
     set_cols = [c for c in columns if c != "external_id"] + [c for c in fixed if c != "source"]
     ident = sql.Identifier
@@ -333,6 +333,13 @@ def _drop_secondary_indexes(conn: psycopg.Connection, layer: Layer, incoming: in
         ddl = []
     conn.execute("SELECT set_config('lock_timeout', %s, true)", [previous])
     return list(ddl)
+
+
+def _has_deleted(conn: psycopg.Connection, target: sql.Composable, source: str) -> bool:
+    """Whether the source has a soft-deleted row in the layer (most have none: the join below is then skipped)."""
+    row = conn.execute(sql.SQL("SELECT EXISTS (SELECT 1 FROM {} WHERE source = %s AND deleted_at IS NOT NULL)"
+                               ).format(target), [source]).fetchone()
+    return bool(row["exists"] if isinstance(row, dict) else row[0])
 
 
 def _hold_back(conn: psycopg.Connection, result: UpsertResult, target: sql.Composable, stage: sql.Composable,

@@ -114,6 +114,15 @@ def _record_fingerprint(conn: psycopg.Connection, layer: str, source: str, diges
         [layer, source, digest, n, batch])
 
 
+def _deleted_warning(layer: str, held_back: dict[str, str]) -> str:
+    """The file's features that are deleted in the registry: left deleted (a person deleted them), not updated."""
+    ids = sorted(held_back)
+    shown = ", ".join(ids[:5]) + (f" and {len(ids) - 5:,} more" if len(ids) > 5 else "")
+    return (f"{layer}: {len(ids):,} feature(s) of this file are deleted in the registry and were left as they are "
+            f"(not updated, not counted as unchanged): {shown}; bring one back with "
+            f"`netzatlas db restore {layer} <id>` and import again")
+
+
 def load_layers(
     layers: Mapping[str, gpd.GeoDataFrame],
     *,
@@ -178,8 +187,11 @@ def load_layers(
                     warning = _same_features_elsewhere(conn, name, source, digest, len(prep.frame))
                     if warning:
                         report.warnings.append(warning)
-                res = store.upsert(conn, layer, prep.frame, prep.columns, source=source, owner_org=owner_org)
+                res = store.upsert(conn, layer, prep.frame, prep.columns, source=source, owner_org=owner_org,
+                                   hold_back_deleted=True)
                 res.rejected = prep.rejects
+                if res.held_back:
+                    report.warnings.append(_deleted_warning(name, res.held_back))
                 report.results.append(res)
                 if digest is not None:
                     _record_fingerprint(conn, name, source, digest, len(prep.frame), batch_id)
