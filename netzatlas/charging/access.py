@@ -29,7 +29,7 @@ class AccessParams:
     def __post_init__(self) -> None:
         for name, v in (("gap distance", self.gap_distance_m), ("road search radius", self.max_network_m)):
             if not 0 < v < float("inf"):  # also refuses NaN (every comparison with it is false)
-                raise InvalidParameter(f"distances must be positive: the {name} is {v:g} m",
+                raise InvalidParameter(f"distances must be positive and finite: the {name} is {v:g} m",
                                        hint="give a number of metres, e.g. --gap-distance 500")
 
 
@@ -51,7 +51,8 @@ def home_access(homes: gpd.GeoDataFrame, chargers: gpd.GeoDataFrame, roads: gpd.
     out = homes.copy()
     out["straight_m"] = straight_distance(ch, pts).round(1)
     graph = RoadGraph(roads.to_crs(homes.crs))
-    out["road_m"] = graph.distance_from(ch, pts, cutoff=p.max_network_m).round(1)
+    # the search reaches at least the gap distance: a home 6 km along roads is no gap at --gap-distance 8000
+    out["road_m"] = graph.distance_from(ch, pts, cutoff=max(p.max_network_m, p.gap_distance_m)).round(1)
     out["gap"] = out["road_m"] > p.gap_distance_m
     return out
 

@@ -5,8 +5,12 @@ header, with ``date_from`` for incremental pulls (the start of the last successf
 its import batch). Every page is fetched and every Location validated first (pydantic models of ``ocpi_model``);
 the validated pages go to a spool on disk (:class:`Spool`, pickled page by page), so the client holds one page, not
 the feed. Then ``write`` reads the spool back page by page and writes each page through ``registry.ocpi_store`` —
-all pages in ONE transaction, so a failed pull (HTTP error, OCPI ``status_code`` ≠ 1000, a malformed Location, a
-refused write) leaves the database as it was. Writes are idempotent: the same feed twice changes 0 rows.
+all pages in ONE transaction, so a failed pull (HTTP error, OCPI ``status_code`` ≠ 1000, a refused write) leaves
+the database as it was. Writes are idempotent: the same feed twice changes 0 rows.
+
+A bad Location (malformed, ``last_updated`` in the future, refused by the registry): ``strict`` (the default, and
+``netzatlas import ocpi``) refuses the whole feed; otherwise (``netzatlas ocpi pull``) that Location is left out —
+written not at all, each write in a savepoint — and listed in ``refused`` with its id and the reason.
 """
 
 from __future__ import annotations
@@ -22,8 +26,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 import httpx
+import psycopg
 
-from netzatlas.charging.ocpi_model import Location, parse_model
+from netzatlas.charging.ocpi_model import Location, ahead_of_clock, clock_refusal, parse_model
 from netzatlas.errors import InvalidInput, InvalidParameter, NetzatlasError
 
 KIND = "ocpi"
@@ -69,6 +74,16 @@ class Spool:
         self._file.close()
 
 
+@dataclass(frozen=True)
+class Refused:
+    """A Location left out of a pull: its ``CC*PTY*id`` (``#item`` when it has none), where, and why."""
+
+    location: str
+    reason: str
+    page: int | None = None
+    item: int | None = None
+
+
 @dataclass
 class Pulled:
     """What the feed held (validated Locations, spooled) and how it was read."""
@@ -83,6 +98,8 @@ class Pulled:
     skipped_parties: dict[str, int] = field(default_factory=dict)
     #: locations per registry source (``ocpi:CC*PTY``) in the spool
     sources: dict[str, int] = field(default_factory=dict)
+    #: Locations left out (not ``strict``): malformed or dated in the future
+    refused: list[Refused] = field(default_factory=list)
 
 
 def auth_header(token: str) -> dict[str, str]:
@@ -151,21 +168,36 @@ def locations_endpoint(client: httpx.Client, url: str) -> tuple[str, str]:
                         hint="the CPO must offer the Locations module (mod_locations) as Sender")
 
 
-def _location(obj: Any, page: int, i: int) -> Location:
-    ref = ("*".join(str(obj.get(k) or f"(no {k})") for k in ("country_code", "party_id", "id"))
-           if isinstance(obj, dict) else f"#{i + 1}")
+def _ref(obj: Any, i: int) -> str:
+    return ("*".join(str(obj.get(k) or f"(no {k})") for k in ("country_code", "party_id", "id"))
+            if isinstance(obj, dict) else f"#{i + 1}")
+
+
+def _validate(obj: Any) -> Location | str:
+    """The validated Location, or why it is refused: malformed, or dated ahead of our clock (its live status
+    would ignore every later update)."""
     try:
-        return parse_model(Location, obj, "Location")
+        loc = parse_model(Location, obj, "Location")
     except InvalidInput as exc:
-        raise OcpiFeedError(f"location {ref} (page {page}, item {i + 1}) is malformed: {exc.message}",
-                            hint="ask the CPO to fix the Location; nothing was written") from exc
+        return f"malformed: {exc.message}"
+    ahead = ahead_of_clock(loc)
+    return clock_refusal(ahead) if ahead else loc
+
+
+def _other_party(obj: Any, party: tuple[str, str] | None) -> str | None:
+    """``CC*PTY`` of a (malformed) Location of another party than ``party``, else None."""
+    if party is None or not isinstance(obj, dict):
+        return None
+    cc, pid = str(obj.get("country_code") or ""), str(obj.get("party_id") or "")
+    return f"{cc}*{pid}" if cc and pid and (cc.upper(), pid.upper()) != party else None
 
 
 def pull(url: str, token: str, *, party: tuple[str, str] | None = None, date_from: datetime | None = None,
          progress: Progress | None = None, limit: int = PAGE_LIMIT, timeout: float = 60.0,
-         transport: httpx.BaseTransport | None = None) -> Pulled:
+         transport: httpx.BaseTransport | None = None, strict: bool = True) -> Pulled:
     """Fetch and validate every Location of the feed (all pages), optionally only those of ``party`` and changed
-    since ``date_from``. Nothing is written here."""
+    since ``date_from``. A bad Location refuses the feed (``strict``) or is left out and listed in ``refused``.
+    Nothing is written here."""
     started, t0 = datetime.now(UTC), time.perf_counter()
     with httpx.Client(headers=auth_header(token), timeout=timeout, follow_redirects=True,
                       transport=transport) as client:
@@ -174,10 +206,8 @@ def pull(url: str, token: str, *, party: tuple[str, str] | None = None, date_fro
         if date_from is not None:
             params["date_from"] = date_from.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
         out = Spool()
-        skipped: dict[str, int] = {}
-        sources: dict[str, int] = {}
+        taker = _Taker(party, strict)
         pages, next_url, total = 0, loc_url, None
-        seen: dict[str, datetime] = {}  # location key → newest last_updated taken (a feed may repeat one)
         asked: set[str] = set()
         ahead = ThreadPoolExecutor(1, thread_name_prefix="ocpi-page")
         pending = ahead.submit(_get, client, next_url, "locations", params)
@@ -199,34 +229,60 @@ def pull(url: str, token: str, *, party: tuple[str, str] | None = None, date_fro
                 pages += 1
                 if not isinstance(data, list):
                     raise OcpiFeedError(f"locations page {pages}: data is no list of Locations")
-                page: dict[str, Location] = {}
-                for i, obj in enumerate(data):
-                    loc = _location(obj, pages, i)
-                    if party and (loc.country_code.upper(), loc.party_id.upper()) != party:
-                        key = f"{loc.country_code}*{loc.party_id}"
-                        skipped[key] = skipped.get(key, 0) + 1
-                        continue
-                    key, at = _key(loc), _utc(loc.last_updated)
-                    if key in seen and at < seen[key]:
-                        continue  # an older copy of a Location already taken
-                    if key not in seen:
-                        src = source_name(loc.country_code, loc.party_id)
-                        sources[src] = sources.get(src, 0) + 1
-                    seen[key] = at
-                    page.pop(key, None)
-                    page[key] = loc  # a repeat on the same page replaces the copy before it
-                out.add(list(page.values()))
-                del data, page
+                out.add(taker.take(data, pages))
+                del data
                 if resp.headers.get("X-Total-Count", "").isdigit():
                     total = int(resp.headers["X-Total-Count"])
                 if progress:
-                    progress(pages, len(out) + sum(skipped.values()), total)
+                    progress(pages, len(out) + sum(taker.skipped.values()) + len(taker.refused), total)
         except BaseException:
             out.close()
             raise
         finally:
             ahead.shutdown(wait=True, cancel_futures=True)
-    return Pulled(out, pages, loc_url, version, date_from, started, time.perf_counter() - t0, skipped, sources)
+    return Pulled(out, pages, loc_url, version, date_from, started, time.perf_counter() - t0, taker.skipped,
+                  taker.sources, taker.refused)
+
+
+class _Taker:
+    """The Locations of a feed's pages to write: validated, of ``party``, each once (the newest copy)."""
+
+    def __init__(self, party: tuple[str, str] | None, strict: bool) -> None:
+        self.party, self.strict = party, strict
+        self.skipped: dict[str, int] = {}
+        self.sources: dict[str, int] = {}
+        self.refused: list[Refused] = []
+        self.seen: dict[str, datetime] = {}  # location key → newest last_updated taken (a feed may repeat one)
+
+    def take(self, data: list[Any], pages: int) -> list[Location]:
+        page: dict[str, Location] = {}
+        for i, obj in enumerate(data):
+            loc = _validate(obj)
+            if isinstance(loc, str):
+                other = _other_party(obj, self.party)
+                if other is not None:  # not asked for: left out whatever its state
+                    self.skipped[other] = self.skipped.get(other, 0) + 1
+                elif self.strict:
+                    how = f"is {loc}" if loc.startswith("malformed") else f"is refused: {loc}"
+                    raise OcpiFeedError(f"location {_ref(obj, i)} (page {pages}, item {i + 1}) {how}",
+                                        hint="ask the CPO to fix the Location; nothing was written")
+                else:
+                    self.refused.append(Refused(_ref(obj, i), loc, pages, i + 1))
+                continue
+            if self.party and (loc.country_code.upper(), loc.party_id.upper()) != self.party:
+                key = f"{loc.country_code}*{loc.party_id}"
+                self.skipped[key] = self.skipped.get(key, 0) + 1
+                continue
+            key, at = _key(loc), _utc(loc.last_updated)
+            if key in self.seen and at < self.seen[key]:
+                continue  # an older copy of a Location already taken
+            if key not in self.seen:
+                src = source_name(loc.country_code, loc.party_id)
+                self.sources[src] = self.sources.get(src, 0) + 1
+            self.seen[key] = at
+            page.pop(key, None)
+            page[key] = loc  # a repeat on the same page replaces the copy before it
+        return list(page.values())
 
 
 def _key(loc: Location) -> str:
@@ -249,6 +305,8 @@ class PullReport:
     connectors: int = 0
     removed: int = 0
     status_changes: int = 0
+    #: the Locations left out: by the pull (``pulled.refused``) and by the registry (not ``strict``)
+    refused: list[Refused] = field(default_factory=list)
 
     @property
     def changed(self) -> int:
@@ -268,44 +326,110 @@ def last_pull(conn: Any, url: str) -> datetime | None:
     return datetime.fromisoformat(at) if at else None
 
 
-def write(pulled: Pulled, *, url: str, owner: str, db_url: str | None = None) -> PullReport:
+def write(pulled: Pulled, *, url: str, owner: str, db_url: str | None = None, strict: bool = True) -> PullReport:
     """Write the spooled Locations page by page through ``ocpi_store``, all pages in one transaction (one source
-    per party; a refused page rolls back every page before it)."""
+    per party). ``strict``: a refused page rolls back every page before it; otherwise each party's part of a page
+    is written in a savepoint and, when refused, Location by Location — a Location the registry refuses (its
+    source held by another organization, a value it refuses) leaves nothing behind and is listed in
+    ``refused``."""
     from netzatlas.registry import store
     from netzatlas.registry.db import connect
-    from netzatlas.registry.ocpi_store import upsert_locations
 
     batch_id = store.new_batch_id(KIND)
-    report = PullReport(batch_id, sorted(pulled.sources), pulled)
+    report = PullReport(batch_id, sorted(pulled.sources), pulled, refused=list(pulled.refused))
     with connect(db_url) as conn, conn.transaction():
         org = conn.execute("SELECT slug FROM registry.organization WHERE slug = %s", [owner]).fetchone()
         if org is None:
             raise InvalidParameter(f"unknown organization {owner!r}", hint="give --owner with a known organization")
         store.begin_batch(conn, batch_id, kind=KIND, source=",".join(report.sources) or "ocpi",
                           target="charging_point,charging_evse,charging_connector")
-        claimed: set[str] = set()
+        writer = _Writer(conn, owner, strict, report)
         for page in pulled.locations.pages():
             by_party: dict[str, list[Location]] = {}
             for loc in page:
                 by_party.setdefault(source_name(loc.country_code, loc.party_id), []).append(loc)
             for source, locs in sorted(by_party.items()):
-                res = upsert_locations(conn, locs, org=owner, source=source, claim=source not in claimed)
-                claimed.add(source)
-                report.locations += res.locations
-                report.evses += res.evses
-                report.connectors += res.connectors
-                report.removed += res.removed
-                report.status_changes += res.status_changes
+                writer.write(source, locs)
+        details: dict[str, Any] = {
+            "url": url, "started_at": pulled.started_at.isoformat(), "version": pulled.version,
+            "pages": pulled.pages, "locations": len(pulled.locations),
+            "date_from": pulled.date_from.isoformat() if pulled.date_from else None,
+            "vintage": f"abgerufen / pulled {pulled.started_at:%d.%m.%Y %H:%M} UTC",
+            "files": [url]}
+        if report.refused:
+            details["refused"] = [{"location": r.location, "reason": r.reason} for r in report.refused[:1000]]
         conn.execute(
             "UPDATE audit.batch SET finished_at = clock_timestamp(), created = %s, updated = 0, unchanged = %s, "
-            "rejected = 0, details = %s WHERE id = %s",
-            [report.changed, len(pulled.locations) - report.locations, _json({
-                "url": url, "started_at": pulled.started_at.isoformat(), "version": pulled.version,
-                "pages": pulled.pages, "locations": len(pulled.locations),
-                "date_from": pulled.date_from.isoformat() if pulled.date_from else None,
-                "vintage": f"abgerufen / pulled {pulled.started_at:%d.%m.%Y %H:%M} UTC",
-                "files": [url]}), batch_id])
+            "rejected = %s, details = %s WHERE id = %s",
+            [report.changed, len(pulled.locations) - report.locations - writer.refused, len(report.refused),
+             _json(details), batch_id])
     return report
+
+
+class _Writer:
+    """Writes a pull's Locations party by party into one transaction, adding up the report."""
+
+    def __init__(self, conn: Any, owner: str, strict: bool, report: PullReport) -> None:
+        self.conn, self.owner, self.strict, self.report = conn, owner, strict, report
+        self.claimed: set[str] = set()
+        self.barred: dict[str, str] = {}  # source → why this organization may not write it
+        self.refused = 0  # Locations the registry refused
+
+    def write(self, source: str, locs: list[Location]) -> None:
+        from netzatlas.registry import sources
+        from netzatlas.registry.ocpi_store import upsert_locations
+
+        if self.strict:
+            self._add(upsert_locations(self.conn, locs, org=self.owner, source=source,
+                                       claim=source not in self.claimed))
+            self.claimed.add(source)
+            return
+        if source not in self.claimed and source not in self.barred:
+            try:
+                with self.conn.transaction():
+                    sources.claim(self.conn, source, self.owner)
+                self.claimed.add(source)
+            except NetzatlasError as exc:
+                self.barred[source] = _reason(exc)
+        if source in self.barred:
+            self._refuse(locs, self.barred[source])
+            return
+        self._split(source, locs)
+
+    def _split(self, source: str, locs: list[Location]) -> None:
+        """Write ``locs`` in a savepoint; when the registry refuses, each half again (a refused Location among a
+        thousand costs some twenty tries, not a thousand) down to the refused Location itself."""
+        from netzatlas.registry.ocpi_store import upsert_locations
+
+        try:
+            with self.conn.transaction():
+                self._add(upsert_locations(self.conn, locs, org=self.owner, source=source, claim=False))
+        except _REFUSALS as exc:
+            if len(locs) == 1:
+                self._refuse(locs, _reason(exc))
+                return
+            half = len(locs) // 2
+            self._split(source, locs[:half])
+            self._split(source, locs[half:])
+
+    def _refuse(self, locs: list[Location], reason: str) -> None:
+        self.refused += len(locs)
+        self.report.refused += [Refused(_key(loc), reason) for loc in locs]
+
+    def _add(self, res: Any) -> None:
+        for name in ("locations", "evses", "connectors", "removed", "status_changes"):
+            setattr(self.report, name, getattr(self.report, name) + getattr(res, name))
+
+
+#: what the registry refuses a Location with (anything else — a lost connection — ends the pull)
+_REFUSALS = (NetzatlasError, psycopg.errors.IntegrityError, psycopg.errors.DataError)
+
+
+def _reason(exc: BaseException) -> str:
+    from netzatlas.registry.db import refusal
+
+    err = exc if isinstance(exc, NetzatlasError) else refusal(exc)  # type: ignore[arg-type]
+    return err.message + (f" ({err.hint})" if err.hint else "")
 
 
 def _json(d: dict[str, Any]) -> str:

@@ -10,7 +10,7 @@ share one mapping (docs/ocpi.md has the table).
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any, TypeVar
 
@@ -19,8 +19,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from netzatlas.errors import InvalidInput
 
 __all__ = [
-    "EVSE", "Connector", "ConnectorFormat", "ConnectorType", "EvseStatus", "Location", "ParkingType", "PowerType",
-    "connector_row", "default_voltage_amperage", "evse_row", "location_from_rows", "location_row", "parse_model",
+    "CLOCK_SKEW", "EVSE", "Connector", "ConnectorFormat", "ConnectorType", "EvseStatus", "Location", "ParkingType",
+    "PowerType", "ahead_of_clock", "clock_refusal", "connector_row", "default_voltage_amperage", "evse_row",
+    "location_from_rows", "location_row", "parse_model", "with_live_status",
     "register_connector", "valid_evse_id",
 ]
 
@@ -36,6 +37,9 @@ LONGITUDE = re.compile(r"^-?[0-9]{1,3}\.[0-9]{1,20}$")
 #: Phase-to-neutral voltage used when a source gives power but no voltage (OCPI wants voltage and amperage).
 AC_VOLTAGE_V = 230
 DC_VOLTAGE_V = 400
+#: How far a ``last_updated`` may lie ahead of our clock (the sender's clock running ahead). A later one is refused:
+#: the live status keeps the newest time, so one far in the future would ignore every honest update after it.
+CLOCK_SKEW = timedelta(minutes=5)
 
 
 class EvseStatus(StrEnum):
@@ -283,6 +287,70 @@ def parse_model(model: type[M], data: object, what: str) -> M:
         problems = "; ".join(f"{'.'.join(str(p) for p in e['loc']) or what}: {e['msg']}" for e in exc.errors())
         raise InvalidInput(f"invalid OCPI {what}: {problems}",
                            hint="see the OCPI 2.2.1 Locations module (mod_locations)") from exc
+
+
+def ahead_of_clock(obj: object, now: datetime | None = None) -> list[str]:
+    """The ``last_updated`` values of an OCPI object (JSON or model; its EVSEs and connectors too) more than
+    :data:`CLOCK_SKEW` ahead of ``now`` (default: the clock), each as ``EVSE 3256: 2099-01-01T00:00:00Z``.
+    Values that are no time are left to the validation.
+
+    >>> loc = {"last_updated": "2026-12-01T00:04:00Z", "evses": [{"uid": "1", "last_updated": "2099-01-01T00:00Z"}]}
+    >>> ahead_of_clock(loc, datetime(2026, 12, 1, tzinfo=UTC))
+    ['EVSE 1: 2099-01-01T00:00:00Z']
+    """
+    limit = (now or datetime.now(UTC)) + CLOCK_SKEW
+    out: list[str] = []
+
+    def walk(o: object, where: str) -> None:
+        def get(key: str) -> Any:
+            return o.get(key) if isinstance(o, dict) else getattr(o, key, None)
+
+        at = _as_time(get("last_updated"))
+        if at is not None and at > limit:
+            out.append(f"{where}{_ts(at)}")
+        for key, label, ident in (("evses", "EVSE", "uid"), ("connectors", "connector", "id")):
+            children = get(key)
+            for child in children if isinstance(children, list) else []:
+                cid = child.get(ident) if isinstance(child, dict) else getattr(child, ident, None)
+                walk(child, f"{where}{label} {cid}: ")
+
+    walk(obj, "")
+    return out
+
+
+def _as_time(value: object) -> datetime | None:
+    if isinstance(value, str):
+        try:
+            value = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
+            return None
+    if not isinstance(value, datetime):
+        return None
+    return value if value.tzinfo else value.replace(tzinfo=UTC)  # OCPI times are UTC
+
+
+def with_live_status(loc: Location, live: dict[str, tuple[str, datetime]], now: datetime | None = None
+                     ) -> Location:
+    """``loc`` with each EVSE's status as the live status will be after the write: the stored one (``live``: uid →
+    (status, time)) where it is newer than the EVSE's ``last_updated`` — an older status is not taken — so the
+    station's charge points count what is live (an EVSE REMOVED by a status PATCH stays uncounted when a stale
+    PUT lists it AVAILABLE). Same rule as the status upsert (registry.ocpi_store._STATUS_SQL)."""
+    limit = (now or datetime.now(UTC)) + CLOCK_SKEW
+    evses, changed = [], False
+    for e in loc.evses or []:
+        cur = live.get(e.uid)
+        at = e.last_updated if e.last_updated.tzinfo else e.last_updated.replace(tzinfo=UTC)
+        if cur is not None and cur[0] != e.status and at < cur[1] <= limit:
+            e = e.model_copy(update={"status": EvseStatus(cur[0])})
+            changed = True
+        evses.append(e)
+    return loc.model_copy(update={"evses": evses}) if changed else loc
+
+
+def clock_refusal(ahead: list[str], now: datetime | None = None) -> str:
+    """The message refusing the times :func:`ahead_of_clock` found."""
+    return (f"last_updated lies in the future: {'; '.join(ahead)} (our clock: {_ts(now or datetime.now(UTC))}; "
+            f"at most {int(CLOCK_SKEW.total_seconds() // 60)} minutes ahead are taken)")
 
 
 # ---------------------------------------------------------------- OCPI → registry rows

@@ -26,11 +26,19 @@ def _xy(g: gpd.GeoDataFrame) -> np.ndarray:
     return np.c_[p.x.to_numpy(), p.y.to_numpy()]
 
 
+def check_radius(radius_m: float) -> None:
+    """InvalidParameter naming the value unless the reach is a positive, finite number of metres."""
+    if not 0 < radius_m < float("inf"):  # also refuses NaN (every comparison with it is false)
+        raise InvalidParameter(f"--radius {radius_m:g}: the radius must be positive and finite (metres)",
+                               hint="e.g. --radius 300 (about 400 m walked)")
+
+
 def site_chargers(cells: gpd.GeoDataFrame, chargers: gpd.GeoDataFrame, candidates: gpd.GeoDataFrame, *, k: int,
                   radius_m: float = 300.0, population: str = "population_estimate", certify: bool = True,
                   progress: Progress | None = None) -> ChargingSiting:
     if cells.crs is None or cells.crs.is_geographic:
         raise InvalidParameter("cells must be in a projected CRS (metres)")
+    check_radius(radius_m)
     if candidates.empty:
         raise InvalidParameter("there are no candidate sites for chargers")
     pop = pd.to_numeric(cells[population], errors="coerce").fillna(0)

@@ -32,6 +32,7 @@ def gaps_cmd(gap_distance_m: float = typer.Option(500.0, "--gap-distance", help=
     from netzatlas.reports.charging_report import write_gaps_report
     from netzatlas.reports.outputs import source_lines
 
+    target = writable_folder(out or get_settings().output_dir / "charging")
     with progress_bar("charging gaps", total=3) as update:
         with connect() as conn:
             chargers, cells = ai.chargers(conn), ai.population_cells(conn, 100)
@@ -45,7 +46,7 @@ def gaps_cmd(gap_distance_m: float = typer.Option(500.0, "--gap-distance", help=
         with connect() as conn:
             afir = afir_tables(conn)
         files = write_gaps_report(res, chargers, districts, roads, buildings, pois, sources, gap_distance_m,
-                                  out or get_settings().output_dir / "charging", afir=afir)
+                                  target, afir=afir)
         update(3)
     print_report_table("Public charging (registry; OSM stations linked to the register counted once)",
                        [{"measure": k, "value": round(v, 2) if isinstance(v, float) else v}
@@ -65,7 +66,7 @@ def siting_cmd(k: int = typer.Option(10, "--k", help="Number of new charging loc
     """Choose N new public charging locations (streetlights, city-offered sites) that bring the most residents
     within reach; existing chargers stay. Writes a GeoPackage, an HTML report with its map and a CSV (German
     Excel)."""
-    from netzatlas.charging.siting import site_chargers
+    from netzatlas.charging.siting import check_radius, site_chargers
     from netzatlas.cli._siting_progress import siting_progress
     from netzatlas.config import get_settings
     from netzatlas.coverage.siting import gap_certificate
@@ -76,6 +77,8 @@ def siting_cmd(k: int = typer.Option(10, "--k", help="Number of new charging loc
     from netzatlas.reports.outputs import source_lines
     from netzatlas.wifi.inputs import wlan_candidates
 
+    check_radius(radius_m)
+    target = writable_folder(out or get_settings().output_dir / "charging")
     with siting_progress("charging siting") as (solver_progress, step):
         with connect() as conn:
             cells, chargers = ai.population_cells(conn, 100), ai.chargers(conn)
@@ -91,11 +94,25 @@ def siting_cmd(k: int = typer.Option(10, "--k", help="Number of new charging loc
                   f"({r.share:.1%}) with {len(chargers)} chargers kept and {len(r.chosen)} new locations")
     console.print(f"gap certificate: {gap_certificate(r, s.exact)}")
     files = write_siting_report(s, cells, chargers, roads, buildings, sources, k=k, radius_m=radius_m,
-                                target=out or get_settings().output_dir / "charging")
+                                target=target)
     rows = s.new_sites.assign(name=site_names(s.new_sites, roads), residents_gained=s.new_sites["residents_gained"]
                               .round(0).astype(int))
     print_report_table("New charging locations", rows[["pick", "name", "kind", "residents_gained"]].to_dict("records"))
     console.print(f"[green]GeoPackage[/]: {files.gpkg}\n[green]report[/]: {files.html}\n[green]CSV[/]: {files.csv}")
+
+
+def writable_folder(target: Path) -> Path:
+    """``target`` when it is (or can become) a folder: refused (InvalidParameter naming it) before the analysis
+    runs — not after minutes of work — when it or a folder above it is a file. Nothing is created here."""
+    from netzatlas.errors import InvalidParameter
+
+    for path in (target, *target.parents):
+        if path.exists():
+            if not path.is_dir():
+                raise InvalidParameter(f"the output folder {target} cannot be written: {path} is a file",
+                                       hint="give a folder with --out")
+            break
+    return target
 
 
 def afir_tables(conn):  # noqa: ANN001, ANN201 - a psycopg connection → (fleet check, payment check)

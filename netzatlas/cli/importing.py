@@ -312,10 +312,17 @@ def import_ocpi(
                                    "'all' for a full pull."),
     owner: str = typer.Option("city", "--owner", help="Organization the pulled chargers belong to (slug)."),
     limit: int = typer.Option(1000, "--page-size", min=1, max=10000, help="Locations asked for per page."),
+    skip_invalid: bool = typer.Option(
+        False, "--skip-invalid", help="Write the valid Locations and list the refused ones (malformed, dated in the "
+                                      "future, refused by the registry) with id and reason, also as a CSV "
+                                      "(default: one bad Location refuses the whole feed)."),
+    out: Path = typer.Option(None, "--out", help="Folder of the list of refused Locations with --skip-invalid "
+                                                 "(default NETZATLAS_HOME/output/ocpi)."),
     quiet: bool = Quiet,
 ) -> None:
     """Pull a charge point operator's Locations (OCPI 2.2.1): versions → locations, all pages (Link header),
-    incremental with date_from; validated first, then written in one transaction (nothing on any error)."""
+    incremental with date_from; validated first, then written in one transaction (nothing on any error; with
+    --skip-invalid the valid Locations, and each refused one listed)."""
     from datetime import UTC, datetime
 
     from netzatlas.charging.ocpi_client import last_pull, parse_party, pull, write
@@ -324,6 +331,16 @@ def import_ocpi(
     from netzatlas.registry.db import connect
 
     who = parse_party(party)
+    strict = not skip_invalid
+    folder = None
+    if skip_invalid:  # checked before the feed is read, not after
+        from netzatlas.cli.charging import writable_folder
+        from netzatlas.config import get_settings
+
+        folder = writable_folder(out or get_settings().output_dir / "ocpi")
+    with connect() as conn:  # a typo in --owner is found before the feed is read
+        if conn.execute("SELECT 1 FROM registry.organization WHERE slug = %s", [owner]).fetchone() is None:
+            raise InvalidParameter(f"unknown organization {owner!r}", hint="give --owner with a known organization")
     date_from = None
     if since and since.lower() != "all":
         try:
@@ -336,13 +353,14 @@ def import_ocpi(
             date_from = last_pull(conn, url)
     if show_progress(quiet):
         with progress_bar("OCPI locations", unit="locations") as update:
-            pulled = pull(url, token, party=who, date_from=date_from, limit=limit,
+            pulled = pull(url, token, party=who, date_from=date_from, limit=limit, strict=strict,
                           progress=lambda pages, n, total: update(n, total=total, description=f"page {pages}"))
     else:
-        pulled = pull(url, token, party=who, date_from=date_from, limit=limit)
-    report = write(pulled, url=url, owner=owner)
+        pulled = pull(url, token, party=who, date_from=date_from, limit=limit, strict=strict)
+    report = write(pulled, url=url, owner=owner, strict=strict)
     print_report_table(f"OCPI {pulled.version} pull (batch {report.batch_id})", [
-        {"pages": pulled.pages, "locations": len(pulled.locations), "written: locations": report.locations,
+        {"pages": pulled.pages, "locations": len(pulled.locations) + len(pulled.refused),
+         **({"refused": len(report.refused)} if skip_invalid else {}), "written: locations": report.locations,
          "EVSEs": report.evses, "connectors": report.connectors, "removed": report.removed,
          "status changes": report.status_changes}])
     rate = len(pulled.locations) / pulled.seconds if pulled.seconds else 0.0
@@ -354,3 +372,7 @@ def import_ocpi(
         console.print(f"[dim]note: {n:,} location(s) of party {escape(key)} left out (--party)[/]")
     if report.changed == 0:
         console.print("[dim]note: nothing changed in the registry[/]")
+    if report.refused and folder is not None:
+        from netzatlas.cli.ocpi import print_refused
+
+        print_refused(report.refused, report.batch_id, folder)

@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import TYPE_CHECKING
+
 import typer
 from rich.markup import escape
 from rich.table import Table
 
-from netzatlas.cli._common import console, friendly_errors
+from netzatlas.cli._common import console, err_console, friendly_errors
+from netzatlas.errors import InvalidParameter
 
-app = typer.Typer(help="OCPI 2.2.1: registration tokens for charge point operators, their parties.",
+if TYPE_CHECKING:
+    from netzatlas.charging.ocpi_client import Refused
+
+app = typer.Typer(help="OCPI 2.2.1: registration tokens for charge point operators, their parties (a CPO's "
+                       "Locations are pulled with `netzatlas import ocpi`).",
                   no_args_is_help=True)
 
 
@@ -23,7 +31,6 @@ def token(
     /ocpi/versions with it and runs the credentials handshake; it may then push the locations of this party."""
     import re
 
-    from netzatlas.errors import InvalidParameter
     from netzatlas.registry.db import session
     from netzatlas.registry.ocpi_store import create_party
 
@@ -54,3 +61,37 @@ def parties() -> None:
                       escape(r["versions_url"] or ""), f"{r['registered_at']:%Y-%m-%d}" if r["registered_at"] else "",
                       f"{r['revoked_at']:%Y-%m-%d}" if r["revoked_at"] else "")
     console.print(table)
+
+
+#: refused Locations listed on the terminal (all of them go to the CSV)
+SHOWN = 50
+
+
+def print_refused(refused: list[Refused], batch_id: str, folder: Path) -> None:
+    """The refused Locations: a table (the first ``SHOWN``) and a CSV of all (German Excel: BOM, ';')."""
+    import csv
+
+    path: Path | None = folder / f"ocpi_refused_{batch_id}.csv"
+    try:  # the pull is written already: a folder that cannot be written costs the list, not the pull
+        folder.mkdir(parents=True, exist_ok=True)
+        with path.open("w", encoding="utf-8-sig", newline="") as fh:
+            w = csv.writer(fh, delimiter=";")
+            w.writerow(["location", "page", "item", "reason"])
+            w.writerows([r.location, r.page or "", r.item or "", r.reason] for r in refused)
+    except OSError as exc:
+        err_console.print(f"[bold yellow]Warning[/]: cannot write the list of refused Locations to "
+                          f"{escape(str(folder))}: {escape(exc.strerror or str(exc))}", highlight=False)
+        path = None
+    table = Table("location", "page", "item", "reason",
+                  title=f"{len(refused)} refused Location(s): nothing of them written; the others are")
+    for r in refused[:SHOWN]:
+        table.add_row(escape(r.location), str(r.page or ""), str(r.item or ""), escape(r.reason))
+    err_console.print(table)
+    more = f"… and {len(refused) - SHOWN} more; " if len(refused) > SHOWN else ""
+    if path is not None:
+        err_console.print(f"{more}all refused Locations: {escape(str(path))}", highlight=False)
+    else:
+        err_console.print(f"{more}the refused Locations (the first 1,000): audit.batch {batch_id}, details → "
+                          "refused", highlight=False)
+    err_console.print("[dim]note: the next pull asks only for Locations changed since this one: a refused Location "
+                      "comes again when the CPO changes it, or with --since all[/]", highlight=False)

@@ -22,6 +22,7 @@ import orjson
 import psycopg
 
 from netzatlas.charging.ocpi_model import (
+    CLOCK_SKEW,
     EVSE,
     Connector,
     Location,
@@ -242,17 +243,21 @@ def _write_connectors(conn: psycopg.Connection, cons: list[tuple[str, Connector]
 #: The status upsert, its log entry and the log's pruning in ONE statement. ``src``: (evse, status, status_at).
 #: The prune runs on the log as it was before this statement (data-modifying CTEs share a snapshot), so it keeps
 #: the newest ``keep - 1`` old entries of each changed EVSE beside the one just logged; it walks the index
-#: (evse, id DESC) from the changed EVSEs only, so its cost does not grow with the log.
+#: (evse, id DESC) from the changed EVSEs only, so its cost does not grow with the log. A stored status time
+#: beyond the clock skew (written before such times were refused) binds nothing: the next status replaces it.
+#: ``recount``: changed EVSEs that became or were ``REMOVED`` (their station's charge points change).
 _STATUS_SQL = """
 WITH src AS ({src}),
-     todo AS (SELECT src.* FROM src LEFT JOIN LATERAL (  -- unchanged statuses filtered out first: not even locked
+     todo AS (SELECT src.*, cur.status AS was FROM src LEFT JOIN LATERAL (  -- unchanged ones filtered out first
                 SELECT x.status, x.status_at FROM registry.evse_status x WHERE x.evse = src.evse OFFSET 0) cur ON true
-               WHERE cur.status IS NULL OR (cur.status IS DISTINCT FROM src.status AND cur.status_at <= src.status_at)),
+               WHERE cur.status IS NULL OR cur.status_at > now() + %(skew)s::interval
+                     OR (cur.status IS DISTINCT FROM src.status AND cur.status_at <= src.status_at)),
      up AS (INSERT INTO registry.evse_status AS s (evse, status, status_at)
             SELECT evse, status, status_at FROM todo
             ON CONFLICT (evse) DO UPDATE SET status = EXCLUDED.status, status_at = EXCLUDED.status_at,
                                              received_at = now()
-            WHERE s.status IS DISTINCT FROM EXCLUDED.status AND s.status_at <= EXCLUDED.status_at
+            WHERE s.status_at > now() + %(skew)s::interval
+                  OR (s.status IS DISTINCT FROM EXCLUDED.status AND s.status_at <= EXCLUDED.status_at)
             RETURNING s.evse, s.status, s.status_at),
      logged AS (INSERT INTO registry.evse_status_log (evse, status, status_at, org)
                 SELECT evse, status, status_at, {org} FROM up RETURNING evse),
@@ -261,7 +266,8 @@ WITH src AS ({src}),
                           SELECT x.id FROM registry.evse_status_log x WHERE x.evse = up.evse
                            ORDER BY x.id DESC OFFSET %(keep)s - 1) o) old
                  WHERE l.id = old.id)
-SELECT {found} AS found, (SELECT count(*) FROM logged) AS changed"""
+SELECT {found} AS found, (SELECT count(*) FROM logged) AS changed,
+       (SELECT count(*) FROM up JOIN todo USING (evse) WHERE 'REMOVED' IN (up.status, todo.was)) AS recount"""
 
 
 def set_status(conn: psycopg.Connection, changes: Sequence[tuple[str, str, Any]], *, org: str | None,
@@ -275,16 +281,17 @@ def set_status(conn: psycopg.Connection, changes: Sequence[tuple[str, str, Any]]
            "AS r(evse uuid, status text, status_at timestamptz) ORDER BY evse, status_at DESC")
     payload = _dumps([{"evse": e, "status": s, "status_at": str(at)} for e, s, at in changes])
     row = conn.execute(_STATUS_SQL.format(src=src, found="NULL::bigint", org="%(org)s"),
-                       {"rows": payload, "org": org, "keep": max(int(keep), 1)}).fetchone()
+                       {"rows": payload, "org": org, "keep": max(int(keep), 1), "skew": CLOCK_SKEW}).fetchone()
     return int(_get(row, "changed", 1))
 
 
 def set_status_by_uid(conn: psycopg.Connection, token: str, country_code: str, party_id: str, location_id: str,
-                      uid: str, status: str, at: datetime) -> bool:
+                      uid: str, status: str, at: datetime) -> tuple[bool, bool]:
     """An EVSE status PATCH (the receiver's hot path at 10,000 PATCHes a minute) in ONE statement: token C of the
     URL's party checked, the EVSE found by location id and uid, its status set, logged and the log pruned. When
     that finds nothing, the reason is looked up: Unauthorized (token), Forbidden (another party's location) or
-    NotFound (location, EVSE). Returns whether the status changed."""
+    NotFound (location, EVSE). Returns (whether the status changed, whether it became or was ``REMOVED``: the
+    station's charge points are to be counted again)."""
     cc, pid = country_code.upper(), party_id.upper()
     src = ("SELECT e.id AS evse, %(status)s::text AS status, %(at)s::timestamptz AS status_at "
            "FROM registry.charging_point p JOIN registry.charging_evse e ON e.location = p.id "
@@ -296,7 +303,7 @@ def set_status_by_uid(conn: psycopg.Connection, token: str, country_code: str, p
         src=src, found="(SELECT count(*) FROM src)", org="(SELECT org FROM party)").lstrip().removeprefix("WITH ")
     row = conn.execute(sql, {"status": status, "at": at, "source": f"ocpi:{cc}*{pid}", "uid": uid, "cc": cc,
                              "pid": pid, "h": hash_token(token), "keep": STATUS_LOG_KEEP,
-                             "ext": location_key(cc, pid, location_id)}).fetchone()
+                             "ext": location_key(cc, pid, location_id), "skew": CLOCK_SKEW}).fetchone()
     if not _get(row, "found", 0):
         party = party_for_token(conn, token)
         if (party.country_code, party.party_id) != (cc, pid):
@@ -304,7 +311,17 @@ def set_status_by_uid(conn: psycopg.Connection, token: str, country_code: str, p
                             hint="push only your own locations")
         require_location(conn, party, location_id)
         raise NotFound(f"unknown EVSE {uid!r} of location {location_id!r}")
-    return bool(_get(row, "changed", 1))
+    return bool(_get(row, "changed", 1)), bool(_get(row, "recount", 2))
+
+
+def live_statuses(conn: psycopg.Connection, source: str, loc: Location) -> dict[str, tuple[str, datetime]]:
+    """The stored live status of a Location's EVSEs: uid → (status, time); empty for a new Location."""
+    rows = conn.execute(
+        "SELECT e.uid, s.status, s.status_at FROM registry.charging_point p JOIN registry.charging_evse e "
+        "ON e.location = p.id AND e.deleted_at IS NULL JOIN registry.evse_status s ON s.evse = e.id "
+        "WHERE p.source = %s AND p.external_id = %s",
+        [source, location_key(loc.country_code, loc.party_id, loc.id)]).fetchall()
+    return {_get(r, "uid", 0): (_get(r, "status", 1), _get(r, "status_at", 2)) for r in rows}
 
 
 # ---------------------------------------------------------------- reading Locations back

@@ -13,7 +13,16 @@ from fastapi.responses import JSONResponse
 from netzatlas.api.deps import get_state
 from netzatlas.api.ocpi.envelope import OcpiRoute, envelope, token_from
 from netzatlas.api.state import ApiState
-from netzatlas.charging.ocpi_model import EVSE, Connector, EvseStatus, Location, parse_model
+from netzatlas.charging.ocpi_model import (
+    EVSE,
+    Connector,
+    EvseStatus,
+    Location,
+    ahead_of_clock,
+    clock_refusal,
+    parse_model,
+    with_live_status,
+)
 from netzatlas.errors import Forbidden, InvalidInput, NotFound
 from netzatlas.registry import ocpi_store as store
 
@@ -134,6 +143,7 @@ def _write(conn: psycopg.Connection, party: store.Party, loc_json: dict[str, Any
     """Check and write a whole Location under the party's source and organization (history as the operator)."""
     loc = loc_json if isinstance(loc_json, Location) else parse_model(Location, loc_json, "Location")
     check_inside(loc)
+    loc = with_live_status(loc, store.live_statuses(conn, party.source, loc))
     return store.upsert_locations(conn, [loc], org=party.org, source=party.source,
                                   actor=f"{party.org}:ocpi-{party.country_code}*{party.party_id}")
 
@@ -205,6 +215,7 @@ def receiver_put(country_code: str, party_id: str, location_id: str, evse_uid: s
     _own(party, country_code, party_id)
     if not isinstance(payload, dict):
         raise InvalidInput("the body must be a JSON object")
+    not_ahead(payload)
     with state.pool.connection() as conn, conn.transaction():
         if evse_uid is None:
             loc = parse_model(Location, payload, "Location")
@@ -238,19 +249,47 @@ def receiver_patch(country_code: str, party_id: str, location_id: str, evse_uid:
                    connector_id: str | None = None, payload: Any = Body(None),
                    state: ApiState = Depends(get_state), authorization: str | None = Header(None)) -> JSONResponse:
     """A partial update. An EVSE PATCH of only ``status`` (+ ``last_updated``) sets the live status: no asset
-    version, a status log entry. Everything else is merged into the stored object and written with history."""
+    version, a status log entry — unless the EVSE becomes or was ``REMOVED``: then its station is counted again
+    (charge points, power; a station version). Everything else is merged into the stored object and written with
+    history. A ``last_updated`` more than the clock skew ahead is refused (2001)."""
     token = token_from(authorization)
     with state.pool.connection() as conn:  # one connection, one transaction (the pool commits when done)
         if evse_uid is not None and connector_id is None and isinstance(payload, dict) \
                 and set(payload) <= {"status", "last_updated"} and "status" in payload:
             status, at = _status_of(payload)
             # the hot path: token, party, EVSE, status, log and pruning in one statement
-            store.set_status_by_uid(conn, token, country_code, party_id, location_id, evse_uid, status, at)
+            _, recount = store.set_status_by_uid(conn, token, country_code, party_id, location_id, evse_uid,
+                                                 status, at)
+            if recount:  # an EVSE REMOVED (or back): the station's charge points and power change with it
+                _recount(conn, store.party_for_token(conn, token), location_id)
             return envelope()
         party = store.party_for_token(conn, token)
         _own(party, country_code, party_id)
+        if isinstance(payload, dict):
+            not_ahead(payload)
         _patch_object(conn, party, location_id, evse_uid, connector_id, payload)
     return envelope()
+
+
+def not_ahead(payload: dict[str, Any]) -> None:
+    """InvalidInput (2001) when a ``last_updated`` of the payload lies more than the clock skew in the future: the
+    live status keeps the newest time, so it would ignore every honest update after it."""
+    ahead = ahead_of_clock(payload)
+    if ahead:
+        raise InvalidInput(clock_refusal(ahead), hint="send the time the object changed in UTC (OCPI 2.2.1: a time "
+                                                      "without offset is UTC, so a local time reads as one in the "
+                                                      "future); check the clock of the backend (NTP)")
+
+
+def _recount(conn: psycopg.Connection, party: store.Party, location_id: str) -> None:
+    """Write the Location as stored with its EVSEs' live status: charge points, power and charger type count only
+    the EVSEs not REMOVED (a version with history when they change). The station keeps its owner."""
+    found = store.require_location(conn, party, location_id)
+    # the station locked first: two EVSEs REMOVED at once are counted one after the other, each seeing the other
+    conn.execute("SELECT 1 FROM registry.charging_point WHERE id = %s FOR UPDATE", [found["id"]])
+    loc = parse_model(Location, _stored(conn, party, location_id), "Location")
+    store.upsert_locations(conn, [loc], org=found["owner_org"], source=party.source, claim=False,
+                           actor=f"{party.org}:ocpi-{party.country_code}*{party.party_id}")
 
 
 def _patch_object(conn: psycopg.Connection, party: store.Party, location_id: str, evse_uid: str | None,
@@ -278,6 +317,7 @@ def _status_of(payload: dict[str, Any]) -> tuple[str, datetime]:
         at = datetime.fromisoformat(str(payload["last_updated"]).replace("Z", "+00:00"))
     except (KeyError, ValueError) as exc:
         raise InvalidInput("a PATCH of an EVSE must contain last_updated (an ISO 8601 time)") from exc
+    not_ahead(payload)
     return str(payload["status"]), at if at.tzinfo else at.replace(tzinfo=UTC)  # OCPI times are UTC
 
 
