@@ -12,10 +12,12 @@ from fastapi.middleware.cors import CORSMiddleware
 
 from netzatlas import __version__
 from netzatlas.api import changes, features, ocpi, problems, sync, tiles, writes
+from netzatlas.api.compression import Compression
 from netzatlas.api.deps import authorized
 from netzatlas.api.headers import SecurityHeaders
 from netzatlas.api.html import HtmlViews
 from netzatlas.api.limits import BodyLimit
+from netzatlas.api.negotiation import Negotiation
 from netzatlas.api.ocpi.envelope import OcpiProblems
 from netzatlas.api.state import load_state
 from netzatlas.config import get_settings
@@ -59,9 +61,11 @@ def create_app(database_url: str | None = None, *, migrate: bool = True) -> Fast
     _openapi_30(app)
     app.add_middleware(BodyLimit)  # bodies over their route's limit → 413 before they are read (api/limits.py)
     app.add_middleware(OcpiProblems)  # on /ocpi/…: those refusals (413, 404, …) as OCPI envelopes
+    app.add_middleware(Negotiation)  # an answer the Accept header refuses → 406 (api/negotiation.py)
     app.add_middleware(CORSMiddleware, allow_origins=["*"], allow_methods=["*"], allow_headers=["*"],
                        expose_headers=["ETag", "Location", "Content-Crs", "Allow"])
     app.add_middleware(HtmlViews)  # ?f=html / Accept: text/html → the resource's page (api/html.py)
+    app.add_middleware(Compression)  # gzip for Accept-Encoding: gzip, from 1 kB (api/compression.py)
     app.add_middleware(HeadAsGet)
     app.add_middleware(SecurityHeaders, basemap_url=settings.basemap_url)  # CSP etc. on every response
     problems.install(app)

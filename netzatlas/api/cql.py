@@ -52,19 +52,27 @@ _CQL2_CONDITION = """?condition: conjunction
             | conjunction "AND"i condition_1                                 -> and_
 
 ?condition_1: predicate
+            | boolean_predicate
             | "NOT"i condition_1                                             -> not_
             | "(" condition ")"
 """
+#: CQL2 booleanPrimary: a boolean literal alone is a predicate (``filter=true``: every feature). The priority
+#: settles the one LALR conflict, ``(true)``: a condition, not a parenthesised value.
+_BOOLEAN_PREDICATE = "\nboolean_predicate.2: BOOLEAN\n"
+#: pygeofilter's boolean literal also matched the start of a name: ``trueish = 1`` was a syntax error
+_PYGEOFILTER_BOOLEAN = 'BOOLEAN.2: ( "TRUE"i | "FALSE"i)'
+_CQL2_BOOLEAN = r'BOOLEAN.2: /(?i:true|false)(?![A-Za-z0-9_:.])/'
 
 
 @lru_cache(maxsize=1)
 def _text_parser() -> Callable[[str], ast.Node]:
     """pygeofilter's CQL2 text parser with CQL2's precedence: AND binds tighter than OR, and NOT takes a
     parenthesised condition. pygeofilter reads AND and OR left to right at one level — ``a OR b AND c`` was
-    ``(a OR b) AND c``, a different set of features without a word — and ``NOT (a AND b)`` was a 400."""
+    ``(a OR b) AND c``, a different set of features without a word — and ``NOT (a AND b)`` was a 400. A boolean
+    literal alone is a predicate (``filter=true`` was a 400)."""
     import os
 
-    from lark import Lark
+    from lark import Lark, v_args
     from pygeofilter.parsers.cql2_text import parser as pgf
 
     path = os.path.join(os.path.dirname(pgf.__file__), "grammar.lark")
@@ -74,9 +82,15 @@ def _text_parser() -> Callable[[str], ast.Node]:
         # another pygeofilter: its own rules are used, and tests/test_api_holdout.py tells whether they are right
         log.warning("pygeofilter's CQL2 grammar changed; its AND/OR precedence is used as it is")
         return pygeofilter_parse_text
-    lark = Lark(grammar.replace(_PYGEOFILTER_CONDITION, _CQL2_CONDITION), parser="lalr", maybe_placeholders=False,
-                transformer=pgf.CQLTransformer(), import_paths=[os.path.dirname(os.path.dirname(pgf.__file__))],
-                source_path=path)
+
+    @v_args(inline=True)
+    class Transformer(pgf.CQLTransformer):
+        def boolean_predicate(self, value: bool) -> bool:
+            return value
+
+    grammar = grammar.replace(_PYGEOFILTER_CONDITION, _CQL2_CONDITION).replace(_PYGEOFILTER_BOOLEAN, _CQL2_BOOLEAN)
+    lark = Lark(grammar + _BOOLEAN_PREDICATE, parser="lalr", maybe_placeholders=False, transformer=Transformer(),
+                import_paths=[os.path.dirname(os.path.dirname(pgf.__file__))], source_path=path)
     return lark.parse
 
 
@@ -211,10 +225,36 @@ def parse(text: str, lang: str | None, held: dict[str, str] | None = None) -> as
     except InvalidParameter:
         raise
     except Exception as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise InvalidParameter(f"the filter is not valid {lang}: {first}",
-                               hint="example: height_m > 8 AND S_INTERSECTS(geom, POINT(6.08 50.77))") from exc
+        raise _not_valid(text, lang, exc) from exc
     raise InvalidParameter(f"unknown filter-lang {lang!r}", hint="use cql2-text or cql2-json")
+
+
+_TEMPORAL_CALL = re.compile(r"\bT_[A-Z]+\s*\(", re.IGNORECASE)
+_JSON_EXAMPLE = '{"op": ">", "args": [{"property": "height_m"}, 8]}'
+
+
+def _not_valid(text: str, lang: str, exc: Exception) -> InvalidParameter:
+    """The 400 for a filter the parser refused, saying what is wrong where the parser's words do not: a cql2-json
+    operation without its operands (was: "'args'" or "list index out of range"), cql2-text sent as cql2-json, a
+    CQL2 temporal function (not supported; was: "Unexpected token $END")."""
+    first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    hint = "example: height_m > 8 AND S_INTERSECTS(geom, POINT(6.08 50.77))"
+    if lang == "cql2-json":
+        hint = f"example: {_JSON_EXAMPLE}"
+        if isinstance(exc, json.JSONDecodeError) and text.strip()[:1] not in ("{", "[", '"'):
+            hint = "this looks like cql2-text: leave filter-lang out (or send filter-lang=cql2-text)"
+        elif isinstance(exc, (KeyError, IndexError, TypeError)):
+            first = "an operation lacks its operands (\"args\": [...] with as many as the operator takes)"
+        elif first.startswith("Unable to parse expression node"):
+            first = first.replace("Unable to parse expression node", "unknown operation")
+    elif _TEMPORAL_CALL.search(text):
+        return InvalidParameter("temporal operators (T_AFTER, T_BEFORE, T_INTERSECTS, …) are not supported in "
+                                "filters", hint=_TEMPORAL_HINT)
+    return InvalidParameter(f"the filter is not valid {lang}: {first}", hint=hint)
+
+
+_TEMPORAL_HINT = ("compare the instant instead, e.g. updated_at > TIMESTAMP('2025-01-01T00:00:00Z'), or use the "
+                  "datetime parameter")
 
 
 def _bbox_json(node: Any) -> Any:
@@ -319,6 +359,9 @@ class Translator:
             return self._param(node)
         if isinstance(node, values.Timestamp if hasattr(values, "Timestamp") else ()):  # pragma: no cover
             return self._param(node.value)
+        if isinstance(node, ast.Arithmetic):   # a conformance class not declared (was: "…expression: Add")
+            raise InvalidParameter("arithmetic (+, -, *, /) is not supported in filters",
+                                   hint="compare a property with a value, e.g. height_m > 7")
         if isinstance(node, ast.Function):   # CASEI, ACCENTI, UPPER, …: conformance classes not declared
             shown = "CASEI" if str(node.name).lower() == "lower" else str(node.name).upper()   # pygeofilter's name
             raise InvalidParameter(f"the function {shown}() is not supported in filters",
@@ -380,8 +423,13 @@ class Translator:
             lhs = self._value(node.lhs)
             rhs = self._value(node.rhs)
             return sql.SQL("{}({}, {})").format(sql.SQL(SPATIAL[type(node)]), lhs, rhs)
-        if isinstance(node, bool):
+        if isinstance(node, bool):   # CQL2 booleanPrimary: true (every feature) or false (none)
             return sql.SQL("TRUE" if node else "FALSE")
+        if isinstance(node, ast.Include):   # ECQL's INCLUDE / EXCLUDE, as GeoServer users write them
+            return sql.SQL("FALSE" if node.not_ else "TRUE")
+        if isinstance(node, ast.TemporalPredicate):
+            raise InvalidParameter("temporal operators (T_AFTER, T_BEFORE, T_INTERSECTS, …) are not supported in "
+                                   "filters", hint=_TEMPORAL_HINT)
         raise InvalidParameter(f"the filter uses {type(node).__name__}, which is not supported",
                                hint="supported: comparisons, AND/OR/NOT, LIKE, BETWEEN, IN, IS NULL, S_INTERSECTS…")
 

@@ -248,17 +248,27 @@ def crumbs(page: Page, view: str, params: dict[str, str], t: dict[str, str]) -> 
     return out
 
 
+#: longest heading (and <title>) of a feature's page; the full value stays in its properties table
+HEADING_CHARS = 120
+
+
+def shorten(text: str, limit: int = HEADING_CHARS) -> str:
+    """``text`` cut to ``limit`` characters with an ellipsis when longer (as it is when not)."""
+    return text if len(text) <= limit else text[:limit - 1].rstrip() + "…"
+
+
 def feature_heading(props: dict[str, Any], collection: str, fid: str) -> str:
     """What a person calls a feature (as the web map's popups do): its name, else its address (street + house
-    number), else its street, else the collection and a short id."""
+    number), else its street, else the collection and a short id — at most HEADING_CHARS characters (a 100 kB
+    name was repeated in full in the page's title and heading)."""
     def filled(v: object) -> str:
         return str(v).strip() if v is not None and str(v).strip() else ""
 
     if filled(props.get("name")):
-        return filled(props["name"])
+        return shorten(filled(props["name"]))
     if filled(props.get("street")):
         number = "".join(filled(props.get(k)) for k in ("house_number", "house_number_suffix"))
-        return f"{filled(props['street'])} {number}".strip()
+        return shorten(f"{filled(props['street'])} {number}".strip())
     return f"{collection} {fid[:8]}"
 
 

@@ -197,6 +197,8 @@ def _errors(op: dict[str, Any], method: str, path: str) -> None:
         statuses.add(404)
     statuses.update(ERRORS.get((method, path), ()))
     statuses &= set(HTTP_STATUS.values()) | {400, 401, 403, 404}   # only what some error is answered with
+    if method == "get":
+        statuses.add(406)                        # an Accept naming nothing the route serves (api/negotiation.py)
     if 422 not in ERRORS.get((method, path), ()):
         responses.pop("422", None)               # FastAPI's own validation errors are answered as 400
     for status in sorted(statuses):

@@ -12,6 +12,7 @@ from psycopg import Connection
 from psycopg.rows import dict_row
 from psycopg_pool import ConnectionPool
 
+from netzatlas.api.records import record_check
 from netzatlas.errors import NotFound
 from netzatlas.registry.db import Layer, catalogue, value_lists_of
 
@@ -159,10 +160,12 @@ NUMERIC = {"int2", "int4", "int8", "float4", "float8", "numeric"}
 
 
 def value_checker(state: ApiState, layer: Layer) -> Callable[[dict], list[str]]:
-    """What the database would refuse, said before it does: unknown codes, wrong JSON types, NUL characters.
-    The layer's types and value lists are looked up once, so checking 100,000 features stays cheap."""
+    """What the database would refuse, said before it does: unknown codes, wrong JSON types, NUL characters, a
+    record layer's values beyond the limits of its CLI command (api/records.py). The layer's types and value lists
+    are looked up once, so checking 100,000 features stays cheap."""
     types = {c.name: c.data_type for c in layer.columns}
     lists = dict(state.value_lists.get(layer.name, {}))
+    record = record_check(layer.name)
 
     def problems(props: dict) -> list[str]:
         out = []
@@ -186,7 +189,7 @@ def value_checker(state: ApiState, layer: Layer) -> Callable[[dict], list[str]]:
             elif name in lists and isinstance(value, str) and value not in lists[name] \
                     and not _known_after_refresh(state, layer, lists, name, value):
                 out.append(f"{key}: unknown value {value!r} (allowed: {', '.join(sorted(lists[name]))})")
-        return out
+        return out + record(props) if record is not None else out   # a record layer's limits (api/records.py)
 
     return problems
 

@@ -15,7 +15,9 @@ NDJSON line is refused (400) with the hint to send it as application/geo+json; t
 ``Content-Crs`` header (as on single writes) or a FeatureCollection's legacy ``crs`` member (EPSG:25832 …) names
 another (unknown or contradicting: 400); a null ``external_id`` falls back to the feature id, and a whole float id
 (17.0) is the integer; coordinates are numbers (a text is refused as on every path). A property a feature leaves out
-keeps its stored value whatever the other features give (null clears it).
+keeps its stored value whatever the other features give (null clears it). A property that is no column of the layer
+is kept in the feature's ``attributes`` (as an import keeps a file's unmapped columns) and named in the answer's
+``kept_in_attributes``; ``attributes`` that is not an object rejects its feature.
 
 A feature over a per-feature limit (text value, attributes, nesting depth, vertices) or whose ``properties`` is not
 an object is rejected alone, with its reason, like any invalid feature. Parsing runs in a worker thread, in batches,
@@ -71,6 +73,7 @@ class _Collector:
 
     def __init__(self, writable: set[str], check=None, lim: Limits | None = None) -> None:  # noqa: ANN001
         self.writable = writable
+        self.extra_names: dict[str, None] = {}  # properties that are no column, kept in attributes (answered)
         self.check = check
         self.limits = lim or limits()
         self.rows: list[dict[str, Any]] = []
@@ -132,6 +135,7 @@ class _Collector:
             name = _SKIP
         elif name not in self.writable:
             name = _EXTRA
+            self.extra_names[key] = None
         self.route[key] = name
         return name
 
@@ -168,6 +172,11 @@ class _Collector:
                 extra[k] = v
             elif name is not _SKIP:
                 row[name] = v
+        if row.get("properties") is not None and not isinstance(row["properties"], dict):
+            # was: dropped without a word (a single write refuses it too)
+            self.rejects.append(Reject(n, f"attributes must be an object, not {_json_type(row['properties'])}",
+                                       external_id=str(ext)))
+            return
         if extra:
             base = row.get("properties") if isinstance(row.get("properties"), dict) else {}
             row["properties"] = {**base, **extra}
@@ -422,8 +431,8 @@ def _add_document(body: bytearray, col: _Collector) -> None:
     except json.JSONDecodeError as exc:
         raise InvalidInput(f"the body is not valid JSON: {exc}",
                            hint="send a FeatureCollection, or NDJSON as application/x-ndjson") from exc
-    if isinstance(doc, dict) and doc.get("type") == "Feature":
-        doc = {"type": "FeatureCollection", "features": [doc]}
+    if isinstance(doc, dict) and doc.get("type") == "Feature":   # its legacy crs member counts (was: ignored)
+        doc = {"type": "FeatureCollection", "features": [doc], "crs": doc.get("crs")}
     if not isinstance(doc, dict) or doc.get("type") != "FeatureCollection" or not isinstance(doc.get("features"),
                                                                                              list):
         raise InvalidInput("the body must be a GeoJSON FeatureCollection (or NDJSON of Features)")
@@ -445,11 +454,11 @@ _CRS84_NAME = re.compile(r"(?:urn:ogc:def:crs:OGC:(?:1\.3:)?CRS84|https?://www\.
                          r"|OGC:CRS84)", re.IGNORECASE | re.ASCII)
 
 
-def _legacy_crs(member: Any) -> int:
-    """The EPSG code of a FeatureCollection's ``crs`` member (GeoJSON 2008, still written by many tools; RFC 7946
-    dropped it): a named CRS, its coordinates in GeoJSON's order (x/easting/longitude first, as GDAL writes them).
-    No member: WGS 84. A member that names no CRS the registry knows refuses the request (400): read as WGS 84,
-    every feature would be misplaced."""
+def _legacy_crs(member: Any, whose: str = "the FeatureCollection's") -> int:
+    """The EPSG code of a FeatureCollection's (or a Feature's) ``crs`` member (GeoJSON 2008, still written by many
+    tools; RFC 7946 dropped it): a named CRS, its coordinates in GeoJSON's order (x/easting/longitude first, as GDAL
+    writes them). No member: WGS 84. A member that names no CRS the registry knows refuses the request (400): read
+    as WGS 84, every feature would be misplaced."""
     if member is None:
         return 4326
     name = member.get("properties", {}).get("name") if isinstance(member, dict) and member.get("type") == "name" \
@@ -465,8 +474,8 @@ def _legacy_crs(member: Any) -> int:
             return int(m.group(1))
         except pyproj.exceptions.CRSError:
             pass
-    raise InvalidInput(f"the FeatureCollection's crs member {_short(member)} names no coordinate reference system "
-                       "the registry knows", hint='leave it out for WGS 84 (RFC 7946), or name an EPSG code: '
+    raise InvalidInput(f"{whose} crs member {_short(member)} names no coordinate reference system the registry "
+                       "knows", hint='leave it out for WGS 84 (RFC 7946), or name an EPSG code: '
                                                   '{"type": "name", "properties": {"name": "EPSG:25832"}}')
 
 
@@ -628,5 +637,8 @@ def _apply(conn, state: ApiState, layer, principal: Principal, source: str, col:
                                                              len(outcomes) - created - updated, rejects)])
     feats = list(outcomes.values()) + [{"external_id": r.external_id, "outcome": "rejected",
                                         "reason": f"feature {r.row}: {r.reason}"} for r in rejects]
-    return {"collection": layer.name, "source": source, "batch_id": batch, "created": created, "updated": updated,
-            "unchanged": len(outcomes) - created - updated, "rejected": len(rejects), "features": feats}
+    out = {"collection": layer.name, "source": source, "batch_id": batch, "created": created, "updated": updated,
+           "unchanged": len(outcomes) - created - updated, "rejected": len(rejects)}
+    if col.extra_names:   # properties that are no column of the layer: kept in attributes, and said so
+        out["kept_in_attributes"] = list(col.extra_names)
+    return {**out, "features": feats}

@@ -88,8 +88,12 @@ async def _read_json(request: Request) -> Any:
     """The request body parsed as JSON (400 when it is not JSON or nested deeper than the limit)."""
     from netzatlas.api.limits import limits
 
+    raw = await _decoded(request)
+    if not raw or raw.isspace():   # was: "not valid JSON: Expecting value: line 1 column 1 (char 0)"
+        raise InvalidInput(f"the {request.method} request has no body",
+                           hint='send the feature as JSON: {"type": "Feature", "geometry": …, "properties": {…}}')
     try:
-        return json.loads(await _decoded(request))
+        return json.loads(raw)
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise InvalidInput(f"the body is not valid JSON: {exc}") from exc
     except RecursionError:
@@ -211,8 +215,8 @@ async def create(collection_id: str, request: Request, content_crs: str | None =
     principal.require_write(collection_id)
     feature = await _read_feature(request)
     _check_values(state, layer, feature)
-    in_crs = crsmod.parse((content_crs or "").strip("<>") or None, state.storage_srid, param="Content-Crs")
     props = feature.get("properties") or {}
+    in_crs = _input_crs(content_crs, feature, state)
     ext = _external_id(props, feature)
     source = _source(props.get("source"), principal)
     prep = _prepared(state, layer, _frame(layer, feature, in_crs, ext), "feature")
@@ -238,6 +242,35 @@ async def create(collection_id: str, request: Request, content_crs: str | None =
     fid = str(row["id"])
     return Response(status_code=201, headers={"Location": _location(request, collection_id, fid),
                                               "ETag": f'W/"{row["version"]}"'})
+
+
+def _check_same_id(body_id: Any, feature_id: str) -> None:
+    """A replacement whose body names another feature's id (a UUID) is refused: was written over the feature of the
+    URL without a word (a body copied from the wrong feature). Another id (an external one) is left alone."""
+    try:
+        other, here = uuid.UUID(str(body_id)), uuid.UUID(feature_id)
+    except ValueError:
+        return
+    if body_id is not None and other != here:
+        raise InvalidInput(f"the body is the feature {body_id}, the URL names {feature_id}",
+                           hint="PUT a feature to its own URL (or leave 'id' out of the body)")
+
+
+def _input_crs(content_crs: str | None, feature: dict[str, Any], state: ApiState) -> crsmod.Crs:
+    """The CRS of a written feature's coordinates: ``Content-Crs``, else the feature's GeoJSON 2008 ``crs`` member
+    (read as a sync reads a FeatureCollection's; was: ignored, UTM coordinates read as CRS84 and refused as
+    "cannot be transformed"), else CRS84. A header and a member that disagree are a 400."""
+    from netzatlas.api.sync import _legacy_crs
+
+    header = (content_crs or "").strip().strip("<>") or None
+    in_crs = crsmod.parse(header, state.storage_srid, param="Content-Crs")
+    if feature.get("crs") is None:
+        return in_crs
+    srid = _legacy_crs(feature["crs"], "the feature's")
+    if header is not None and srid != in_crs.srid:
+        raise InvalidInput(f"the Content-Crs header (EPSG:{in_crs.srid}) and the feature's crs member (EPSG:{srid}) "
+                           "disagree", hint="send one of them")
+    return in_crs if header is not None else crsmod.Crs(crsmod.epsg_uri(srid), srid, False)
 
 
 def _source(value: Any, principal: Principal) -> str:
@@ -315,7 +348,8 @@ async def replace(collection_id: str, feature_id: str, request: Request,
     _check_values(state, layer, feature)
     if feature.get("geometry") is None:
         raise InvalidInput("a replacement needs a geometry")
-    in_crs = crsmod.parse((content_crs or "").strip("<>") or None, state.storage_srid, param="Content-Crs")
+    _check_same_id(feature.get("id"), feature_id)
+    in_crs = _input_crs(content_crs, feature, state)
     await run_in_threadpool(fetch_feature, state, layer, feature_id, crsmod.parse(None, state.storage_srid), set())
     prep = _prepared(state, layer, _frame(layer, feature, in_crs, "x"), "feature")
     given = [c for c in prep.columns if c != "external_id"]
