@@ -517,3 +517,13 @@ def test_api_history_reads_every_spelling_of_an_id_and_answers_with_the_canonica
     r = client.get(f"/collections/streetlight/items/{form(fid)}/history", headers=auth(api_keys["admin"]))
     assert r.status_code == 200, r.text
     assert r.json() == canonical and r.json()["id"] == fid
+
+
+@pytest.mark.parametrize("form", [str.upper, lambda f: "{" + f + "}", lambda f: "urn:uuid:" + f,
+                                  lambda f: f.replace("-", "")], ids=["upper", "braces", "urn", "no-dashes"])
+def test_api_item_reads_every_spelling_of_an_id(client, api_keys, conn, unique_source, form):
+    """GET …/items/urn:uuid:<id> was a 500 (the text went to PostgreSQL as it was)."""
+    fid = insert_lamp(conn, unique_source)
+    r = client.get(f"/collections/streetlight/items/{form(fid)}", headers=auth(api_keys["reader"]))
+    assert r.status_code == 200, r.text
+    assert r.json()["id"] == fid

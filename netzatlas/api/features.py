@@ -566,8 +566,8 @@ def fetch_feature(state: ApiState, layer: Layer, fid: str, out_crs: crsmod.Crs, 
         page=sql.Literal(page_bytes),
         # result views (gigabit_result, …) have no owner_org: selecting it was a 500 on every GET of one item
         owner=sql.SQL("t.owner_org" if "owner_org" in layer.column_names else "NULL::text AS owner_org"))
-    try:
-        uuid.UUID(fid)
+    try:  # the canonical form: PostgreSQL reads neither urn:uuid:… nor every form Python does (a 500 before)
+        fid = str(uuid.UUID(fid))
     except ValueError:
         raise NotFound(f"{layer.name} has no feature {fid!r} (feature ids are UUIDs)") from None
     with state.pool.connection() as conn:
