@@ -145,7 +145,7 @@ def import_file(
         notes += gdf.attrs.get("notes", [])
         gdf = apply_mapping(gdf, mapping, path, layer_columns=columns, layer=layer)
         gdf, renamed = case_matched_columns(gdf, columns)
-        notes += renamed + truncated_columns(gdf.columns, columns)
+        notes += gdf.attrs.get("id_notes", []) + renamed + truncated_columns(gdf.columns, columns)
         report = load_layers({layer: gdf}, source=source or path.stem, kind="file", owner_org=owner,
                              skip_invalid=skip_invalid, label=path.name, progress=update,
                              decimal=gdf.attrs.get("decimal"))

@@ -11,7 +11,9 @@ Numbers: ``6,0839`` and ``6.0839``, ``1.000,5`` and ``1,000.5``, ``1 000`` are r
 declared (``--decimal``) or detected from the values that can only be read one way (``6,0839``: comma;
 ``1,000.5``: point). A value that could be either (``1,000`` / ``1.000``: one thousand or one?) is refused when
 the decimal mark is neither declared nor detected. A unit after the number is accepted where it matches the
-column (``8 m`` for ``height_m``, ``22 kW`` for ``power_kw``, ``1 Gbit/s`` → 1000 for ``down_mbps``).
+column (``8 m`` for ``height_m``, ``22 kW`` for ``power_kw``, ``1 Gbit/s`` → 1000 for ``down_mbps``). A minus after
+the number (``7,5-``, ``1.234,50-``: SAP and Excel exports write negatives so) is read as a negative number, unless
+other values of the column write the minus in front (then which habit the file follows is unclear: refused).
 
 Examples
 --------
@@ -19,6 +21,8 @@ Examples
 1234.5
 >>> parse_number("6,0839")
 6.0839
+>>> parse_number("1.234,50-", ",")
+-1234.5
 >>> parse_date("2021-03-04").isoformat(), parse_date("04.03.21").isoformat()
 ('2021-03-04', '2021-03-04')
 """
@@ -53,6 +57,8 @@ _UNIT = re.compile(r"^(.*?\d)\s*([^\d\s.,+-][^\d]*)$")
 _ISO = re.compile(r"(\d{4})-(\d{1,2})-(\d{1,2})(?:[T ]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?)?")
 _GERMAN = re.compile(r"(\d{1,2})\.(\d{1,2})\.(\d{4}|\d{2})(?: \d{1,2}:\d{2}(?::\d{2})?)?")
 _SLASH = re.compile(r"\d{1,2}/\d{1,2}/\d{2,4}")
+#: a number with its minus after it (``7,5-``, ``1.234,50-``), as SAP and Excel exports write negatives
+_TRAILING_MINUS = r"\s*'?\s*\d[\d.,'\s\u00a0\u202f]*-\s*"
 
 
 class ValueProblem(ValueError):
@@ -134,6 +140,14 @@ def parse_number(text: Any, decimal: str | None = None, unit_suffix: str | None 
     s = str(text).strip().replace("\u2212", "-")
     if s.startswith("'"):  # Excel's mark for "keep as text" ('7,5), left in a cell by some exports
         s = s[1:].lstrip()
+    if len(s) > 1 and s.endswith("-") and s[-2].isdigit() and s[0].isdigit():  # 7,5- (SAP): minus after the number
+        value = parse_number(s[:-1], decimal, unit_suffix)
+        return -value if value else 0.0
+    return _parse_text(s, decimal, unit_suffix)
+
+
+def _parse_text(s: str, decimal: str | None, unit_suffix: str | None) -> float:
+    """:func:`parse_number` of a stripped text without a minus after it."""
     s, factor = _unit(s, unit_suffix)
     s = _strip_spaces(s)
     if _INT.fullmatch(s):
@@ -177,6 +191,7 @@ def detect_decimal(values: Iterable[Any]) -> str | None:
     if s.empty:
         return None
     s = s.str.replace(r"\s*[^\d\s.,+-][^\d]*$", "", regex=True)  # a unit after the number
+    s = s.str.replace(r"(?<=\d)-$", "", regex=True)  # a minus after the number (7,5-)
     comma = bool(s.str.fullmatch(_COMMA_ONLY).any())
     point = bool(s.str.fullmatch(_POINT_ONLY).any())
     if comma != point:
@@ -209,8 +224,9 @@ def numbers(series: pd.Series, decimal: str | None, column: str = "") -> tuple[p
                 plain[np.flatnonzero(maybe)[amb]] = False
         values[where[plain]] = got[plain]
         fast[where[plain]] = True
-    cache: dict[Any, float | str] = {}
-    for i in np.flatnonzero(present & ~fast):
+    slow = np.flatnonzero(present & ~fast)
+    cache: dict[Any, float | str] = _mixed_minus(raw, slow, is_str)
+    for i in slow:
         v = raw[i]
         if (isinstance(v, float) and math.isnan(v)) or v is pd.NA or v is pd.NaT:
             continue
@@ -229,6 +245,25 @@ def numbers(series: pd.Series, decimal: str | None, column: str = "") -> tuple[p
         else:
             values[i] = got
     return pd.Series(values, index=series.index), pd.Series(reasons, index=series.index, dtype=object)
+
+
+def _mixed_minus(raw: np.ndarray, slow: np.ndarray, is_str: np.ndarray) -> dict[Any, float | str]:
+    """Reasons for the values with a minus after the number (``7,5-``) when other values of the column write it in
+    front (``-3``): the column follows no one habit, so these are refused (keyed like :func:`numbers`' cache)."""
+    if not len(slow):
+        return {}
+    cand = pd.Series(raw[slow], dtype=object)
+    cand = cand[cand.map(lambda v: isinstance(v, str))]
+    trailing = cand[cand.str.fullmatch(_TRAILING_MINUS).fillna(False).astype(bool)] if len(cand) else cand
+    if trailing.empty:
+        return {}
+    text = pd.Series(raw[is_str], dtype=object).str.strip().str.replace("\u2212", "-", regex=False)
+    front = text[text.str.match(r"-\s*\d").fillna(False).astype(bool)]
+    if front.empty:
+        return {}
+    why = (f"ambiguous: the minus after the number (as SAP writes negatives) while other values of the column put "
+           f"it in front (e.g. {front.iloc[0]!r}); write all negative numbers one way")
+    return {(str, v): why for v in trailing.unique().tolist()}
 
 
 def parse_date(value: Any) -> date:

@@ -2,16 +2,22 @@
 
 Used by :mod:`netzatlas.registry.importers.files`. Each check refuses with a message a GIS person understands
 (a download error page saved as ``.csv``, a header naming a column twice, a password-protected zip, a formula
-without a stored result) or returns what was chosen with a note for the import report.
+without a stored result) or returns what was chosen with a note for the import report. Zips are opened one zip deep
+(a zip in the zip, as GDAL's /vsizip/ reads it); a zipped Shapefile gets the checks of a plain one (parts spelled in
+other case, ``*****`` in its .dbf); a GML's schema is found where its ``xsi:schemaLocation`` points.
 """
 
 from __future__ import annotations
 
+import contextlib
 import csv
+import posixpath
 import re
+import shutil
 import zipfile
-from pathlib import Path
-from typing import Any
+from collections.abc import Iterable, Iterator
+from pathlib import Path, PurePosixPath
+from typing import IO, Any
 
 import pyogrio
 
@@ -110,36 +116,140 @@ def is_workbook(p: Path) -> bool:
 
 
 def zip_member(p: Path) -> str | None:
-    """The one importable file inside a zip as a GDAL path; None when the zip holds none (GDAL decides)."""
+    """The one importable file inside a zip as a GDAL path; None when the zip holds none (GDAL decides).
+
+    A zip holding nothing importable but one zip (as a Shapefile zipped, then zipped again with a mail) is opened one
+    level deeper, as GDAL reads it (``/vsizip/{/vsizip/outer.zip/inner.zip}/file.shp``)."""
     try:
         with zipfile.ZipFile(p) as z:
             infos = z.infolist()
     except zipfile.BadZipFile:
         raise FileFormatError(f"{p.name}: not a readable zip file", hint="download or pack it again") from None
+    _refuse_password(infos, p.name)
+    members = _importable(infos, p.name)
+    if members:
+        return f"/vsizip/{p.resolve()}/{members[0]}"
+    inner = _zips_inside(infos)
+    if len(inner) > 1:
+        raise FileFormatError(f"{p.name} holds {len(inner)} zip files: {', '.join(inner[:10])}",
+                              hint="unpack it and import the file inside one of them at a time")
+    if not inner:
+        _refuse_nothing(p.name, infos)
+    return _nested_member(p, inner[0])
+
+
+def _refuse_password(infos: list[zipfile.ZipInfo], name: str) -> None:
     if any(i.flag_bits & 0x1 for i in infos):
         raise FileFormatError(
-            f"{p.name}: the zip is password-protected", hint="unpack it with its password and import the file inside"
+            f"{name}: the zip is password-protected", hint="unpack it with its password and import the file inside"
         )
-    members = [
-        i.filename
-        for i in infos
-        if i.filename.lower().endswith(ZIP_MEMBERS) and not Path(i.filename).name.startswith(("._", "."))
-    ]
+
+
+def _hidden(name: str) -> bool:
+    """macOS's resource forks (``__MACOSX/``, ``._*``) and dot files: not data."""
+    return name.startswith("__MACOSX/") or PurePosixPath(name).name.startswith(("._", "."))
+
+
+def _importable(infos: list[zipfile.ZipInfo], name: str) -> list[str]:
+    """The importable members (one at most: several are refused)."""
+    members = [i.filename for i in infos if i.filename.lower().endswith(ZIP_MEMBERS)
+               and not Path(i.filename).name.startswith(("._", "."))]
     members += sorted({m.group(1) for i in infos if (m := _GDB_FOLDER.match(i.filename))
                        and not i.filename.startswith("__MACOSX/")})  # an Esri File Geodatabase (a folder)
     if len(members) > 1:
         raise FileFormatError(
-            f"{p.name} holds {len(members)} data files: {', '.join(members[:10])}",
+            f"{name} holds {len(members)} data files: {', '.join(members[:10])}",
             hint="unpack it and import one file at a time",
         )
+    return members
+
+
+def _zips_inside(infos: list[zipfile.ZipInfo]) -> list[str]:
+    return [i.filename for i in infos if i.filename.lower().endswith(".zip") and not _hidden(i.filename)]
+
+
+def _refuse_nothing(name: str, infos: list[zipfile.ZipInfo], where: str = "") -> None:
+    inside = ", ".join(i.filename for i in infos[:10]) or "nothing"
+    raise FileFormatError(
+        f"{name}: the zip{where} holds no GeoPackage, GeoJSON, Shapefile, File Geodatabase, KML or GPX (inside: "
+        f"{inside})",
+        hint="unpack it and import the file inside",
+    )
+
+
+def _nested_member(p: Path, inner: str) -> str:
+    """The importable file of the zip inside the zip ``p`` as a GDAL path; deeper zips are refused."""
+    outer = str(p.resolve())
+    if any(c in f"{outer}/{inner}" for c in "{}"):  # GDAL's path syntax for a zip in a zip uses braces
+        raise FileFormatError(f"{p.name}: holds a zip ({inner}), and its name or folder holds '{{' or '}}'",
+                              hint="unpack it and import the file inside")
+    try:
+        with zipfile.ZipFile(p) as z, z.open(inner) as fh, zipfile.ZipFile(fh) as zi:
+            infos = zi.infolist()
+    except (zipfile.BadZipFile, RuntimeError, NotImplementedError):
+        raise FileFormatError(f"{p.name}: the zip inside it, {inner}, is not a readable zip file",
+                              hint="unpack it and check the file inside") from None
+    _refuse_password(infos, f"{p.name} (inside: {inner})")
+    members = _importable(infos, f"{p.name}: the zip inside it, {inner},")
+    if not members and _zips_inside(infos):
+        raise FileFormatError(f"{p.name}: holds a zip ({inner}) that holds zips again "
+                              f"({', '.join(_zips_inside(infos)[:5])}): one zip inside a zip is opened, not more",
+                              hint="unpack it and import the file inside")
     if not members:
-        inside = ", ".join(i.filename for i in infos[:10]) or "nothing"
-        raise FileFormatError(
-            f"{p.name}: the zip holds no GeoPackage, GeoJSON, Shapefile, File Geodatabase, KML or GPX (inside: "
-            f"{inside})",
-            hint="unpack it and import the file inside",
-        )
-    return f"/vsizip/{p.resolve()}/{members[0]}"
+        _refuse_nothing(p.name, infos, f" inside it ({inner})")
+    return f"/vsizip/{{/vsizip/{outer}/{inner}}}/{members[0]}"
+
+
+@contextlib.contextmanager
+def zip_container(p: Path, src: str) -> Iterator[tuple[zipfile.ZipFile, str]]:
+    """The zip that holds ``src`` (a GDAL path from :func:`zip_member`; the zip inside ``p`` when nested) and the
+    member's name in it."""
+    outer = str(p.resolve())
+    if src.startswith("/vsizip/{"):
+        inner, member = src[len(f"/vsizip/{{/vsizip/{outer}/"):].split("}/", 1)
+        with zipfile.ZipFile(p) as z, z.open(inner) as fh, zipfile.ZipFile(fh) as zi:
+            yield zi, member
+    else:
+        with zipfile.ZipFile(p) as z:
+            yield z, src[len(f"/vsizip/{outer}/"):]
+
+
+_SCHEMA_LOCATION = re.compile(rb"""\bxsi:(schemaLocation|noNamespaceSchemaLocation)\s*=\s*(?:"([^"]*)"|'([^']*)')""")
+#: namespaces whose schemas are the standard's (GML, WFS, …), not the data's application schema
+_STANDARD_NAMESPACES = ("http://www.opengis.net/", "https://www.opengis.net/", "http://www.w3.org/")
+
+
+def gml_schema(p: Path) -> tuple[dict[str, str], str | None]:
+    """GDAL open options for a GML whose application schema (``xsi:schemaLocation``) is not the ``.xsd`` beside it
+    under its name (which GDAL finds itself), and a note: a relative or ``file:`` path is followed (``XSD=``); a URL
+    is not fetched (``DOWNLOAD_SCHEMA=NO``: the import works offline) and a missing file not guessed at — then the
+    file is read without its schema, the column types taken from the values, and the note says so."""
+    import html
+    from urllib.parse import unquote
+
+    with p.open("rb") as fh:
+        head = fh.read(65_536)
+    if b"opengis.net/gml" not in head or p.with_suffix(".xsd").is_file():
+        return {}, None
+    locations: list[str] = []
+    for m in _SCHEMA_LOCATION.finditer(head):
+        words = html.unescape((m.group(2) or m.group(3) or b"").decode("utf-8", "replace")).split()
+        if m.group(1) == b"noNamespaceSchemaLocation":
+            locations += words
+        else:
+            locations += [loc for ns, loc in zip(words[0::2], words[1::2], strict=False)
+                          if not ns.startswith(_STANDARD_NAMESPACES)]
+    if not locations:
+        return {}, None
+    loc = locations[0]
+    if re.match(r"(?i)(https?|ftp)://", loc):
+        return {"DOWNLOAD_SCHEMA": "NO"}, (f"{p.name}: its schema is on the web ({loc[:200]}): read without it (an "
+                                           "import fetches nothing), the column types taken from the values")
+    path = Path(unquote(loc[len("file://"):])) if loc.lower().startswith("file://") else p.parent / unquote(loc)
+    if path.is_file():
+        return {"XSD": str(path.resolve())}, f"{p.name}: read with its schema {loc}"
+    return {}, (f"{p.name}: its schema {loc} is not there (looked for {path}): read without it, the column types "
+                "taken from the values")
 
 
 def choose_layer(src: str | Path, listed: Any, name: str) -> tuple[str | None, list[str]]:
@@ -211,9 +321,12 @@ def utf16_without_bom(raw: bytes) -> str | None:
 def title_lines(lines: list[str], delim: str) -> int:
     """How many of the first ``lines`` (split at ``\\n``) are a title block above the header: lines with at most one
     filled field (``Stand: …;;;``, ``;;;``) before the first line with two or more; 0 when the first is the header."""
-    for i, cells in enumerate(csv.reader([line.rstrip("\r") for line in lines], delimiter=delim)):
-        if sum(1 for c in cells if c.strip()) >= 2:
-            return i
+    try:
+        for i, cells in enumerate(csv.reader([line.rstrip("\r") for line in lines], delimiter=delim)):
+            if sum(1 for c in cells if c.strip()) >= 2:
+                return i
+    except csv.Error:  # a line end inside a line (a lone CR): no title block is looked for
+        return 0
     return 0
 
 
@@ -237,14 +350,29 @@ def dbf_overflow(shp: Path) -> dict[int, list[str]]:
         return {}
     size = dbf.stat().st_size
     with dbf.open("rb") as fh:
-        data = fh.read(32)
-        if len(data) < 32:
-            return {}
-        n, header_len, rec_len = (int.from_bytes(data[4:8], "little"), int.from_bytes(data[8:10], "little"),
-                                  int.from_bytes(data[10:12], "little"))
-        data += fh.read(max(header_len - 32, 0))
-    if rec_len == 0 or header_len < 33 or header_len + n * rec_len > size:
+        layout = _dbf_layout(fh, size)
+    if layout is None:
         return {}
+    n, header_len, rec_len, fields = layout
+    recs = np.memmap(dbf, dtype=np.uint8, mode="r", offset=header_len, shape=(n, rec_len))  # not read into memory
+    if (recs[:, 0] == ord("*")).any():
+        return {}
+    out: dict[int, list[str]] = {}
+    _overflow_hits(recs, fields, 0, out)
+    return out
+
+
+def _dbf_layout(fh: IO[bytes], size: int) -> tuple[int, int, int, list[tuple[str, int, int]]] | None:
+    """(records, header length, record length, numeric fields as (name, start, end)) of a .dbf read from its
+    start; None when it is too short, holds no numeric field or no record."""
+    data = fh.read(32)
+    if len(data) < 32:
+        return None
+    n, header_len, rec_len = (int.from_bytes(data[4:8], "little"), int.from_bytes(data[8:10], "little"),
+                              int.from_bytes(data[10:12], "little"))
+    data += fh.read(max(header_len - 32, 0))
+    if rec_len == 0 or header_len < 33 or header_len + n * rec_len > size:
+        return None
     fields, pos, off = [], 32, 1
     while pos + 32 <= header_len and data[pos] != 0x0D:
         name = data[pos:pos + 11].split(b"\0")[0].decode("latin-1")
@@ -253,14 +381,39 @@ def dbf_overflow(shp: Path) -> dict[int, list[str]]:
         off += data[pos + 16]
         pos += 32
     if not fields or not n:
-        return {}
-    recs = np.memmap(dbf, dtype=np.uint8, mode="r", offset=header_len, shape=(n, rec_len))  # not read into memory
-    if (recs[:, 0] == ord("*")).any():
-        return {}
-    out: dict[int, list[str]] = {}
+        return None
+    return n, header_len, rec_len, fields
+
+
+def _overflow_hits(recs: Any, fields: list[tuple[str, int, int]], first: int, out: dict[int, list[str]]) -> None:
+    import numpy as np
+
     for name, start, end in fields:
         for i in np.flatnonzero((recs[:, start:end] == ord("*")).any(axis=1)):
-            out.setdefault(int(i), []).append(name)
+            out.setdefault(first + int(i), []).append(name)
+
+
+def _dbf_overflow_stream(fh: IO[bytes], size: int, chunk_rows: int = 65_536) -> dict[int, list[str]]:
+    """:func:`dbf_overflow` on a .dbf read once from start to end (a zip member), ``chunk_rows`` records at a
+    time."""
+    import numpy as np
+
+    layout = _dbf_layout(fh, size)
+    if layout is None:
+        return {}
+    n, header_len, rec_len, fields = layout
+    out: dict[int, list[str]] = {}
+    done = 0
+    while done < n:
+        take = min(chunk_rows, n - done)
+        raw = fh.read(take * rec_len)
+        if len(raw) < take * rec_len:
+            return {}
+        recs = np.frombuffer(raw, dtype=np.uint8).reshape(take, rec_len)
+        if (recs[:, 0] == ord("*")).any():
+            return {}
+        _overflow_hits(recs, fields, done, out)
+        done += take
     return out
 
 
@@ -271,26 +424,67 @@ def case_twins(shp: Path) -> dict[str, Path] | None:
     alike, e.g. ``lamps.dbf`` and ``LAMPS.DBF``: which is meant is not known)."""
     if shp.suffix.lower() != ".shp" or not shp.parent.is_dir():
         return None
-    parts: dict[str, Path] = {}
+    files = {f.name: f for f in shp.parent.iterdir() if f.is_file()}
+    parts = _spelled_apart(shp.name, files)
+    return {ext: files[name] for ext, name in parts.items()} if parts else None
+
+
+def _spelled_apart(shp: str, names: Iterable[str]) -> dict[str, str] | None:
+    """:func:`case_twins` on the names of the files beside the .shp ``shp``."""
+    stem = PurePosixPath(shp).stem
+    parts: dict[str, str] = {}
     missed = False
-    for f in shp.parent.iterdir():
-        if f.stem.lower() != shp.stem.lower() or not f.is_file():
+    for name in names:
+        n = PurePosixPath(name)
+        if n.stem.lower() != stem.lower():
             continue
-        ext = f.suffix.lower()
+        ext = n.suffix.lower()
         if ext in parts:
             return None
-        parts[ext] = f
-        missed = missed or f.name not in (shp.stem + f.suffix.lower(), shp.stem + f.suffix.upper())
+        parts[ext] = name
+        missed = missed or n.name not in (stem + n.suffix.lower(), stem + n.suffix.upper())
     return parts if missed else None
+
+
+def unzip_case_twins(p: Path, src: str, folder: Path) -> tuple[Path, list[str]] | None:
+    """A zipped Shapefile (``src`` from :func:`zip_member`) whose parts are spelled in other case: its parts
+    unpacked into ``folder`` under the .shp's spelling (GDAL would miss them inside the zip); the .shp there and the
+    names of the other parts. None when GDAL finds all parts in the zip."""
+    with zip_container(p, src) as (z, member):
+        where = posixpath.dirname(member)
+        beside = [n for n in z.namelist() if posixpath.dirname(n) == where and not _hidden(n)]
+        parts = _spelled_apart(posixpath.basename(member), [posixpath.basename(n) for n in beside])
+        if parts is None:
+            return None
+        stem = PurePosixPath(member).stem
+        for ext, name in parts.items():
+            with z.open(posixpath.join(where, name)) as fh, (folder / f"{stem}{ext}").open("wb") as out:
+                shutil.copyfileobj(fh, out, 1 << 20)
+    others = sorted(n for n in parts.values() if n != posixpath.basename(member))
+    return folder / f"{stem}.shp", others
 
 
 def zip_cpg(p: Path, member: str) -> str | None:
     """The first line of the .cpg beside a zipped Shapefile (``member``: its GDAL path from :func:`zip_member`)."""
-    stem = member.split(f"{p.resolve()}/", 1)[-1][: -len(".shp")]
     try:
-        with zipfile.ZipFile(p) as z:
-            name = next((n for n in z.namelist() if n.lower() == f"{stem}.cpg".lower()), None)
+        with zip_container(p, member) as (z, shp):
+            name = next((n for n in z.namelist() if n.lower() == f"{shp[: -len('.shp')]}.cpg".lower()), None)
             text = z.read(name).decode("latin-1").strip() if name else ""
     except (zipfile.BadZipFile, KeyError):
         return None
     return text.splitlines()[0][:40] if text else None
+
+
+def zip_dbf_overflow(p: Path, member: str) -> dict[int, list[str]]:
+    """:func:`dbf_overflow` for a zipped Shapefile (``member``: its GDAL path), read from the zip as it streams."""
+    try:
+        with zip_container(p, member) as (z, shp):
+            stem = shp[: -len(".shp")]
+            names = set(z.namelist())
+            dbf = next((n for n in (f"{stem}.dbf", f"{stem}.DBF") if n in names), None)
+            if dbf is None:
+                return {}
+            with z.open(dbf) as fh:
+                return _dbf_overflow_stream(fh, z.getinfo(dbf).file_size)
+    except (zipfile.BadZipFile, KeyError, OSError):
+        return {}

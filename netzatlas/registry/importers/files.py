@@ -11,10 +11,16 @@ What spreadsheets and office tools leave in files is handled: a UTF-8 BOM, UTF-1
 sheets before the data, a WKT geometry column, ``="007"`` cells, a DOS end-of-file mark, LibreOffice ODS sheets,
 a text export or an XLSX named ``.xls``, decimal degrees with a ``°``, eastings with their UTM zone and band in front
 (``32U 294409``), Gauss-Krüger eastings without their zone digit, lines of dashes of SAP list printouts, Shapefile
-parts spelled in other case (``LAMPS.SHP``, ``lamps.dbf``), a .cpg saying ``65001``; a GML is read without GDAL
-leaving its ``.gfs`` in the user's folder. What cannot be read safely is refused by
-:mod:`netzatlas.registry.importers.file_checks` (web pages, a web service's error answer, Parquet, doubled or
-unnamed header columns, password zips) or here (a second table below the first, numbers a .dbf holds as ``*****``).
+parts spelled in other case (``LAMPS.SHP``, ``lamps.dbf``; also in a zip), a .cpg saying ``65001``, a zip inside the
+zip (one level, as GDAL's /vsizip/ opens it), a GeoJSON's feature-level ids, lines ending in CR only (old Mac), ids
+written as decimals (``1.0``) or shown with leading zeros by an XLSX cell's format (``0001``) — the same ids as the
+same table in the other format; a GML is read without GDAL leaving its ``.gfs`` in the user's folder, with its schema
+where ``xsi:schemaLocation`` points (a URL is not fetched: then read without it, with a note). A row is named by its
+line as a text editor shows it (after blank lines and values over several lines).
+
+What cannot be read safely is refused by :mod:`netzatlas.registry.importers.file_checks` (web pages, a web service's
+error answer, Parquet, doubled or unnamed header columns, password zips, zips in zips in zips) or here (a second table
+below the first, numbers a .dbf holds as ``*****``, also in a zip).
 A reader's per-row problem (an unreadable coordinate) goes into the ``_problem`` column and is reported with the row.
 """
 
@@ -133,11 +139,14 @@ def _decode(path: Path, raw: bytes, encoding: str | None) -> str:
     try:
         text = raw.decode(encoding)
     except UnicodeDecodeError as exc:
-        line = raw[: exc.start].count(b"\n") + 1
+        mac = b"\r" in raw and b"\n" not in raw  # lines ending in CR only: an old Mac's file
+        line = raw[: exc.start].count(b"\r" if mac else b"\n") + 1
         shown = "UTF-8" if encoding == "utf-8-sig" else encoding
         raise FileFormatError(
             f"{path.name}: line {line} is not valid {shown} (byte 0x{raw[exc.start]:02x})",
-            hint="the file is in another encoding: pass --encoding latin-1 (or cp1252, as Windows and Excel write)",
+            hint="the file is in another encoding: pass --encoding "
+                 + ("mac_roman (its lines end as on an old Mac: Excel for Mac's 'CSV (Macintosh)'), or latin-1"
+                    if mac else "latin-1 (or cp1252, as Windows and Excel write)"),
         ) from None
     text = text.replace("\ufeff", "")  # also a BOM inside: files joined by copying
     return text[:-1] if text.endswith("\x1a") else text  # DOS end-of-file mark (Ctrl-Z) of old tools
@@ -156,6 +165,9 @@ def _read_csv(path: Path, encoding: str | None, sep: str | None, notes: list[str
     text = _decode(path, path.read_bytes(), encoding)
     if not text.strip():
         raise FileFormatError(f"{path.name}: the file is empty")
+    if "\r" in text and "\n" not in text:  # lines ending in CR only (an old Mac's files): one line end for all
+        text = text.replace("\r", "\n")
+        notes.append(f"{path.name}: the lines end in CR only (as on an old Mac): read as lines")
     first_line = 1
     m = re.match(r"\s*sep=(.)\s*\r?\n", text)
     if m:  # Excel's separator hint
@@ -185,6 +197,9 @@ def _read_csv(path: Path, encoding: str | None, sep: str | None, notes: list[str
         raise FileFormatError(f"{path.name}: the rows have more fields than the header (separated by {delim!r})",
                               hint="a value that holds the separator must be quoted, e.g. \"SRID=4326;POINT(6 50)\"; "
                                    "or pass --sep")
+    offsets = _record_lines(text, delim, len(df))
+    if offsets is not None:  # blank lines skipped or values over several lines: the index says the row's line
+        df.index = pd.Index(offsets, dtype="int64")
     df = _tidy(df, path, notes, first_line + 1)
     if "---" in text or "===" in text:
         df = _ruling_lines(df, path, notes)
@@ -195,6 +210,26 @@ def _read_csv(path: Path, encoding: str | None, sep: str | None, notes: list[str
         raise FileFormatError(f"{path.name}: line {again + first_line + 1} repeats the header (two files joined "
                               "into one?)", hint="remove the second header line (and check the rows after it)")
     return df, first_line + 1
+
+
+def _record_lines(text: str, delim: str, rows: int) -> np.ndarray | None:
+    """Each data row's distance in lines from the first line after the header, where it differs from the row's
+    number: blank lines (which the reader skips) or quoted values holding line breaks (lone CR counted as a line
+    end, as text editors show it). None when every row is one line after the other, or the lines cannot be told."""
+    if rows + 1 == text.count("\n") + (not text.endswith("\n")) and text.count("\r") == text.count("\r\n"):
+        return None
+    reader = csv.reader(io.StringIO(text, newline=None), delimiter=delim)
+    starts, end = [], 0
+    try:
+        for record in reader:
+            start, end = end + 1, reader.line_num
+            if record and not (len(record) == 1 and not record[0].strip()):  # the reader skips blank lines
+                starts.append(start)
+    except csv.Error:
+        return None
+    if len(starts) != rows + 1:  # not read alike: the rows keep their numbers
+        return None
+    return np.asarray(starts[1:], dtype=np.int64) - 2
 
 
 _RULE = r"\s*[-=+_|]{3,}\s*"
@@ -280,8 +315,9 @@ def _refuse_second_table(df: pd.DataFrame, blank: pd.Series, path: Path, first_l
         cells = [v.strip() for v in row.tolist() if isinstance(v, str) and v.strip()]
         only_names = len(cells) == int(row.notna().sum()) and not any(ch.isdigit() for c in cells for ch in c)
         if len(cells) >= 2 and only_names:
+            line = int(df.index[i]) + first_line
             raise FileFormatError(
-                f"{path.name}: {where} {int(i) + first_line} starts a second table below the first (after an empty "
+                f"{path.name}: {where} {line} starts a second table below the first (after an empty "
                 f"{where}): {', '.join(cells[:6])}",
                 hint="import one table per file: move the second table into a file of its own, or delete it")
 
@@ -297,7 +333,7 @@ def _sheet_rows(wb: Any, path: Path, sheet: str | None, notes: list[str]) -> tup
         if sheet is None and getattr(ws, "sheet_state", "visible") != "visible":
             skipped.append(f"{name!r} hidden")
             continue
-        rows = [list(r) for r in ws.iter_rows(values_only=True)]
+        rows = _padded_rows(ws) if _zero_padding(wb) else [list(r) for r in ws.iter_rows(values_only=True)]
         if sheet is None and not any(c not in (None, "") for r in rows for c in r):
             skipped.append(f"{name!r} empty")
             continue
@@ -310,6 +346,31 @@ def _sheet_rows(wb: Any, path: Path, sheet: str | None, notes: list[str]) -> tup
         return rows, name
     raise FileFormatError(f"{path.name}: no visible sheet holds data ({', '.join(skipped)})",
                           hint="choose one with --sheet NAME")
+
+
+_PADDING = re.compile(r'0{2,}(?:;@)?')
+
+
+def _zero_padding(wb: Any) -> bool:
+    """Whether the workbook defines a number format that pads with zeros (``0000``: ids, postcodes)."""
+    return any(_PADDING.fullmatch(str(f)) for f in getattr(wb, "_number_formats", ()))
+
+
+def _padded_rows(ws: Any) -> list[list[Any]]:
+    """The sheet's values, whole numbers shown with leading zeros by their cell's format (``0000`` → ``0001``) as the
+    text the cell shows (as a CSV export of the sheet writes it); the leading zeros are part of an id or postcode."""
+    rows = []
+    for cells in ws.iter_rows():
+        row = []
+        for c in cells:
+            v = c.value
+            fmt = getattr(c, "number_format", None)
+            if (isinstance(v, (int, float)) and not isinstance(v, bool) and fmt and _PADDING.fullmatch(fmt)
+                    and float(v).is_integer() and v >= 0):
+                v = str(int(v)).zfill(len(fmt.split(";")[0]))
+            row.append(v)
+        rows.append(row)
+    return rows
 
 
 def _header_row(rows: list[list[Any]], path: Path, name: str) -> int:
@@ -589,22 +650,69 @@ def _scratch_copy(p: Path) -> Iterator[Path]:
 
 
 def _read_vector(p: Path, layer: str | None, encoding: str | None, notes: list[str]) -> gpd.GeoDataFrame:
+    """The file's features; a Shapefile's (also a zipped one's) ``attrs["dbf_overflow"]``: the records whose numbers
+    its .dbf holds as ``*****`` (see :func:`file_checks.dbf_overflow`)."""
     if p.suffix.lower() == ".shp":
         encoding = encoding or _code_page(_declared_encoding(p), p.name, notes)
         with _spelled_alike(p, notes) as shp:
-            return _read_vector_file(p, shp, layer, encoding, notes)
+            gdf = _read_vector_file(p, shp, layer, encoding, notes)
+            gdf.attrs["dbf_overflow"] = file_checks.dbf_overflow(shp)
+            return gdf
     if p.suffix.lower() in (".gml", ".xml"):
         with _scratch_copy(p) as gml:
-            return _read_vector_file(p, gml, layer, encoding, notes)
+            options, note = file_checks.gml_schema(p)
+            notes += [note] if note else []
+            return _read_vector_file(p, gml, layer, encoding, notes, options)
     src = _source_of(p)
-    if isinstance(src, str) and src.lower().endswith(".shp"):  # a zipped Shapefile: its .cpg in the zip
-        encoding = encoding or _code_page(file_checks.zip_cpg(p, src), p.name, notes)
+    if isinstance(src, str) and src.startswith("/vsizip/{"):  # a zip in the zip
+        inner, member = src[len(f"/vsizip/{{/vsizip/{p.resolve()}/"):].split("}/", 1)
+        notes.append(f"{p.name}: holds the zip {inner}: read {member} from it")
+    if isinstance(src, str) and src.lower().endswith(".shp"):  # a zipped Shapefile: its .cpg and .dbf in the zip
+        return _read_zipped_shapefile(p, src, layer, encoding, notes)
+    if str(src).lower().endswith((".kml", ".kmz")):
+        with _kml_names_as_written():
+            return _read_vector_file(p, src, layer, encoding, notes)
     return _read_vector_file(p, src, layer, encoding, notes)
 
 
+@contextlib.contextmanager
+def _kml_names_as_written() -> Iterator[None]:
+    """KML/KMZ read with their field names as written (``Höhe``, ``Anzahl Ladepunkte``): GDAL's LIBKML driver would
+    launder them as for a Shapefile (``H__he``, ``Anzahl_Ladepunkte``), so a mapping by the name Google Earth shows
+    (``--map height_m=Höhe``) found no column and the properties kept the laundered name."""
+    option = "LIBKML_LAUNDER_FIELD_NAMES"
+    before = pyogrio.get_gdal_config_option(option)
+    pyogrio.set_gdal_config_options({option: "NO"})
+    try:
+        yield
+    finally:
+        pyogrio.set_gdal_config_options({option: before})
+
+
+def _read_zipped_shapefile(p: Path, src: str, layer: str | None, encoding: str | None,
+                           notes: list[str]) -> gpd.GeoDataFrame:
+    """A Shapefile in a zip (``src``: its GDAL path) with the checks of a plain one: parts spelled in other case are
+    unpacked into a temporary folder under one spelling (GDAL would miss them in the zip), the .cpg read, numbers
+    the .dbf holds as ``*****`` found."""
+    with tempfile.TemporaryDirectory(prefix="netzatlas-shp-") as tmp:
+        unpacked = file_checks.unzip_case_twins(p, src, Path(tmp))
+        if unpacked is not None:
+            shp, others = unpacked
+            notes.append(f"{p.name}: the Shapefile's parts in the zip are spelled in other case ({', '.join(others)})"
+                         ": read together")
+            encoding = encoding or _code_page(_declared_encoding(shp), p.name, notes)
+            gdf = _read_vector_file(p, shp, layer, encoding, notes)
+            gdf.attrs["dbf_overflow"] = file_checks.dbf_overflow(shp)
+            return gdf
+    encoding = encoding or _code_page(file_checks.zip_cpg(p, src), p.name, notes)
+    gdf = _read_vector_file(p, src, layer, encoding, notes)
+    gdf.attrs["dbf_overflow"] = file_checks.zip_dbf_overflow(p, src)
+    return gdf
+
+
 def _read_vector_file(p: Path, src: str | Path, layer: str | None, encoding: str | None,
-                      notes: list[str]) -> gpd.GeoDataFrame:
-    """``p``: the file as given (for messages); ``src``: what GDAL reads."""
+                      notes: list[str], options: dict[str, str] | None = None) -> gpd.GeoDataFrame:
+    """``p``: the file as given (for messages); ``src``: what GDAL reads; ``options``: the driver's open options."""
     names = _vector_layers(src)
     if layer is not None and names and layer not in names:
         raise FileFormatError(f"{p.name} has no layer {layer!r}", hint=f"layers in the file: {', '.join(names)}")
@@ -612,7 +720,10 @@ def _read_vector_file(p: Path, src: str | Path, layer: str | None, encoding: str
         layer, chosen = file_checks.choose_layer(src, pyogrio.list_layers(src), p.name)
         notes += chosen
     try:
-        return pyogrio.read_dataframe(src, layer=layer, encoding=encoding, use_arrow=_use_arrow())
+        if str(src).lower().endswith((".geojson", ".json")):
+            return _feature_ids(pyogrio.read_dataframe(src, layer=layer, encoding=encoding, use_arrow=_use_arrow(),
+                                                       fid_as_index=True, **(options or {})), p, notes)
+        return pyogrio.read_dataframe(src, layer=layer, encoding=encoding, use_arrow=_use_arrow(), **(options or {}))
     except pyogrio.errors.DataLayerError:
         if layer is not None:
             raise FileFormatError(f"{p.name} has no layer {layer!r}",
@@ -645,6 +756,17 @@ def _read_vector_file(p: Path, src: str | Path, layer: str | None, encoding: str
     except Exception as exc:  # GDAL raises various errors for damaged files
         raise FileFormatError(f"{p.name}: cannot be read: {str(exc).strip()[:300]}",
                               hint="the file may be truncated or damaged") from None
+
+
+def _feature_ids(gdf: gpd.GeoDataFrame, p: Path, notes: list[str]) -> gpd.GeoDataFrame:
+    """A GeoJSON's numeric feature ids (``{"type": "Feature", "id": 17, …}``, RFC 7946, outside the properties):
+    GDAL takes them as feature numbers; without an id column among the properties they become the column ``id``."""
+    has_id = any(str(c).lower() in ID_NAMES for c in gdf.columns)
+    if not has_id and len(gdf) and not gdf.index.equals(pd.RangeIndex(len(gdf))):  # GDAL numbers from 0 itself
+        gdf.insert(0, "id", gdf.index.astype(str).to_numpy())
+        notes.append(f"{p.name}: the features' own ids (their \"id\" members, e.g. {gdf['id'].iloc[0]}) read as "
+                     "column id")
+    return gdf.reset_index(drop=True)
 
 
 def _code_page(declared: str | None, name: str, notes: list[str]) -> str | None:
@@ -764,6 +886,7 @@ def read_any(
                                       f"sheets: {', '.join(others)}",
                                       hint=f"choose the sheet with the data, e.g. --sheet {others[0]!r}") from None
             gdf[ROW_COLUMN] = rows
+            gdf.attrs["table"] = True  # a spreadsheet or text table: its ids may be numbers written as text
         else:
             gdf = _read_geofile(p, layer, crs, encoding, notes)
     notes += _warning_notes(p, caught)
@@ -784,6 +907,7 @@ def file_decimal(df: pd.DataFrame, sample: int = 100_000) -> str | None:
 def _read_geofile(p: Path, layer: str | None, crs: str | None, encoding: str | None,
                   notes: list[str]) -> gpd.GeoDataFrame:
     gdf = _read_vector(p, layer, encoding, notes)
+    overflow = gdf.attrs.pop("dbf_overflow", {})
     if len(gdf) == 0:
         raise FileFormatError(f"{p.name}: the file holds no features")
     if p.suffix.lower() == ".dbf":
@@ -801,18 +925,18 @@ def _read_geofile(p: Path, layer: str | None, crs: str | None, encoding: str | N
                            hint="drop --crs to use the file's CRS")
         gdf = gdf.set_crs(crs, allow_override=True)
     if gdf.crs is None:
-        raise CRSError(f"{p.name} has no CRS (a Shapefile without its .prj?)", hint="pass --crs EPSG:xxxx")
+        why = ("a CAD drawing holds none: give the one it was drawn in" if p.suffix.lower() in (".dxf", ".dwg")
+               else "a Shapefile without its .prj?")
+        raise CRSError(f"{p.name} has no CRS ({why})", hint="pass --crs EPSG:xxxx")
     gdf = gdf.reset_index(drop=True)
     gdf[ROW_COLUMN] = np.arange(1, len(gdf) + 1)
-    if p.suffix.lower() == ".shp":
-        _dbf_overflow(p, gdf)
+    _dbf_overflow(overflow, gdf)
     return gdf
 
 
-def _dbf_overflow(p: Path, gdf: gpd.GeoDataFrame) -> None:
-    """Numbers the .dbf holds as ``*****`` (too wide for their field; GDAL reads them as empty) → the row's
-    problem, not a silently empty value."""
-    hits = file_checks.dbf_overflow(p)
+def _dbf_overflow(hits: dict[int, list[str]], gdf: gpd.GeoDataFrame) -> None:
+    """Numbers the .dbf holds as ``*****`` (too wide for their field; GDAL reads them as empty; ``hits``: record →
+    fields) → the row's problem, not a silently empty value."""
     hits = {i: f for i, f in hits.items() if i < len(gdf)}
     if not hits:
         return
@@ -873,6 +997,30 @@ def apply_mapping(gdf: gpd.GeoDataFrame, mapping: dict[str, str], path: str | Pa
                 hint="map one with --map external_id=COLUMN",
             )
         out = out.rename(columns={found: "external_id"})
+    if gdf.attrs.get("table"):
+        out = _whole_number_ids(out)
+    return out
+
+
+_WHOLE = r"(?:0|[1-9]\d*)[.,]0{1,2}"
+
+
+def _whole_number_ids(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """Ids of a table that are all whole numbers, written as decimals (``1.0``, ``2.0``: a number column exported by
+    a program that writes floats) → ``1``, ``2``, as the same cells read from a spreadsheet; not when one id is
+    other text (``1.10``, ``1.000``: a thousand in German, ``007``). ``attrs["id_notes"]`` says so."""
+    ids = gdf["external_id"]
+    first = ids.first_valid_index()
+    if first is None or not (isinstance(ids[first], str) and re.fullmatch(_WHOLE, ids[first].strip())):
+        return gdf  # (most files: one look at the first id)
+    text = ids.astype("string").str.strip()  # numbers among them (XLSX cells): 1 → '1', 1.0 → '1.0'
+    if not text.str.fullmatch(rf"{_WHOLE}|0|[1-9]\d*").fillna(True).all():
+        return gdf
+    out = gdf.copy()
+    whole = text.str.replace(r"[.,]0{1,2}$", "", regex=True)
+    out["external_id"] = whole.astype(object).where(ids.notna(), None)
+    out.attrs["id_notes"] = [f"ids written as decimals (e.g. {text[first]}) read as whole numbers (e.g. "
+                             f"{whole[first]}), as a spreadsheet holds them"]
     return out
 
 
