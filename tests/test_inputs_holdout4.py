@@ -70,9 +70,11 @@ CASES = [
        sql=(_q("name", "h4-case", "C3"), "Königstraße")),
     ok("shp/LAMPS.SHP", 0, source="case", unchanged=3),
     ok("shp/cpg_ansi1252.shp", 3, source="cpg-ansi", sql=(_q("name", "h4-cpg-ansi", "cpg_a2"), "Königstraße")),
-    ok("shp/cpg_65001.shp", 3, source="cpg-65001", message=("the .cpg says code page 65001: read as UTF-8",),
+    ok("shp/cpg_65001.shp", 3, source="cpg-65001",
+       message=("cpg_65001.shp: the .cpg says code page 65001: read as UTF-8",),
        sql=(_q("name", "h4-cpg-65001", "cpg_62"), "Königstraße")),
-    ok("cpg_65001_zipped.zip", 3, source="cpg-zip", message=("the .cpg says code page 65001: read as UTF-8",),
+    ok("cpg_65001_zipped.zip", 3, source="cpg-zip",
+       message=("cpg_65001_zipped.zip: the .cpg says code page 65001: read as UTF-8",),
        sql=(_q("name", "h4-cpg-zip", "cpg_62"), "Königstraße")),
     no("shp/cpg_utf8_but_cp1252.shp", "cpg_utf8_but_cp1252.shp: the text of the attributes is not valid UTF-8 (byte "
        "0xf6), as its cpg_utf8_but_cp1252.cpg declares", "pass --encoding cp1252"),

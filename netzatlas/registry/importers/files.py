@@ -775,10 +775,10 @@ def _code_page(declared: str | None, name: str, notes: list[str]) -> str | None:
     if declared is None or not declared.isdigit() or declared == "0":
         return None
     try:
-        name = codecs.lookup(f"cp{declared}").name
+        codec = codecs.lookup(f"cp{declared}").name
     except LookupError:
         return None
-    if name == "utf-8":
+    if codec == "utf-8":
         notes.append(f"{name}: the .cpg says code page {declared}: read as UTF-8")
         return "UTF-8"
     return None
