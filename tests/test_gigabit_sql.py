@@ -1,8 +1,13 @@
 """The set-based PostGIS classification equals the pure function on the real Aachen addresses (simulated supply);
-snapshots and their comparison."""
+snapshots and their comparison.
+
+The module works in a database of its own (``scratch``): it loads the OSM addresses under its own source, which in
+the session's database would put every address there twice for the modules after it (an MEV answer matched
+against the demo register would find each one twice)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import date
 
 import pytest
@@ -18,18 +23,74 @@ REF = date(2026, 11, 26)
 
 
 @pytest.fixture(scope="module")
-def aachen_supply(db_url):
+def scratch(db_url) -> Iterator[str]:
+    """A fresh, migrated database for this module (as test_gigabit_holdout's ``scratch_registry``; on an external
+    server one is created there), the CLI and the settings pointed at it for the module's duration."""
+    import os
+
+    if not os.environ.get("NETZATLAS_TEST_DATABASE_URL"):
+        from tests.test_gigabit_holdout import scratch_registry
+
+        with scratch_registry() as url:
+            yield url
+        return
+    yield from _external_scratch(os.environ["NETZATLAS_TEST_DATABASE_URL"])
+
+
+def _external_scratch(server: str) -> Iterator[str]:
+    import os
+    import uuid
+
+    import psycopg
+
+    from netzatlas.config import get_settings
+    from netzatlas.registry import migrate
+    from tests.conftest import _drop_external
+
+    name = f"netzatlas_sql_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(server, autocommit=True) as c:
+        c.execute(f'CREATE DATABASE "{name}"')
+    url = psycopg.conninfo.make_conninfo(**{**psycopg.conninfo.conninfo_to_dict(server), "dbname": name})
+    with psycopg.connect(url, autocommit=True) as c:
+        c.execute("CREATE EXTENSION IF NOT EXISTS postgis")
+    migrate.upgrade(url)
+    old = os.environ["NETZATLAS_DATABASE_URL"]
+    os.environ["NETZATLAS_DATABASE_URL"] = url
+    get_settings.cache_clear()
+    try:
+        yield url
+    finally:
+        os.environ["NETZATLAS_DATABASE_URL"] = old
+        get_settings.cache_clear()
+        _drop_external(server, name)
+
+
+@pytest.fixture
+def conn(scratch):
+    """A connection (dict rows) to the module's own database; rolled back after the test."""
+    from netzatlas.registry.db import connect
+
+    c = connect(scratch)
+    try:
+        yield c
+    finally:
+        c.rollback()
+        c.close()
+
+
+@pytest.fixture(scope="module")
+def aachen_supply(scratch):
     from netzatlas.registry import demo
     from netzatlas.registry.db import connect
     from netzatlas.registry.importers.osm import read_osm
 
     frames = read_osm(demo.OSM_FILE, layers=["fibre_address"])
-    load_layers(frames, source="osm-gigabit", kind="osm", url=db_url)
-    with connect(db_url) as conn:
+    load_layers(frames, source="osm-gigabit", kind="osm", url=scratch)
+    with connect(scratch) as conn:
         addrs = gigabit_store.read_addresses(conn)
     addrs = addrs[addrs.external_id.str.startswith(("node/", "way/", "relation/"))].to_crs(25832)
     supply = simulate_supply(addrs, breitbandatlas.targets(), seed=7, reference_date=date(2025, 6, 1))
-    gigabit_store.write_supply(supply, source="simulation-test", url=db_url)
+    gigabit_store.write_supply(supply, source="simulation-test", url=scratch)
     # edge cases make the comparison sharper: plans exactly at and one day after the 3-year horizon, binding and
     # not, wireless exactly at and below 30 Mbit/s, and socio-economic addresses
     import pandas as pd
@@ -49,8 +110,8 @@ def aachen_supply(db_url):
     rows = [{"address_id": ids[i * 40 + k], "operator": op, "technology": t, "down_mbps": d, "up_mbps": u,
              "status": st, "planned_date": pdate, "binding": b, "vorvermarktung": op in ("EdgeI", "EdgeJ")}
             for i, (op, t, d, u, st, pdate, b) in enumerate(cases) for k in range(40)]
-    gigabit_store.write_supply(pd.DataFrame(rows), source="edge-test", url=db_url)
-    with connect(db_url) as conn:
+    gigabit_store.write_supply(pd.DataFrame(rows), source="edge-test", url=scratch)
+    with connect(scratch) as conn:
         conn.execute("UPDATE registry.fibre_address SET socio_economic = 'school' WHERE id = ANY(%s::uuid[])",
                      [ids[300:340]])
         # businesses inside and outside a Gewerbegebiet, transport hubs, and Gewerbegebiet flags without a business
@@ -124,7 +185,7 @@ def test_simulation_is_calibrated_and_street_coherent(aachen_supply):
     assert supply.attrs["simulated"] and "SIMULATED" in supply.attrs["note"]
 
 
-def test_many_operators_and_rate_resolution(conn, db_url, aachen_supply):
+def test_many_operators_and_rate_resolution(conn, scratch, aachen_supply):
     """More operators than fit one 64-bit word are counted exactly; rates finer than 1 kbit/s are refused."""
     import pandas as pd
     import psycopg
@@ -133,7 +194,7 @@ def test_many_operators_and_rate_resolution(conn, db_url, aachen_supply):
     target = addrs["address_id"].iloc[-1]
     rows = [{"address_id": target, "operator": f"Netz {i:03d}", "technology": "fttc_vdsl", "down_mbps": 100 + i / 8,
              "up_mbps": 40, "status": "available", "planned_date": None, "binding": False} for i in range(130)]
-    gigabit_store.write_supply(pd.DataFrame(rows), source="many-ops-test", url=db_url)
+    gigabit_store.write_supply(pd.DataFrame(rows), source="many-ops-test", url=scratch)
     p = programmes.load_programme("gigabit-rl-2.0-2024")
     sql_result = gigabit_store.classify_in_db(conn, p, REF).set_index("address_id")
     row = sql_result.loc[target]

@@ -85,7 +85,23 @@ def _read_all(pairs: list[tuple[Path, str | None]], opt: MevOptions) -> list[pd.
     if twice:
         raise InvalidParameter(f"operator(s) {', '.join(sorted(twice))} given for several files",
                                hint="one file per operator in a run")
+    _refuse_one_operator_twice(ops)
     return frames
+
+
+def _refuse_one_operator_twice(ops: list[str]) -> None:
+    """Two files under two names of one known operator ("Telekom", "DTAG") would be two operators' answers at the
+    same addresses: refused."""
+    from netzatlas.gigabit.mev import _operator_key
+
+    seen: dict[str, str] = {}
+    for o in ops:
+        key = _operator_key(str(o))
+        if key is not None and key in seen:
+            raise InvalidParameter(f"{seen[key]} and {o} name one operator ({key}) in one run",
+                                   hint="one file per operator: import its answers as one file under one name")
+        if key is not None:
+            seen[key] = str(o)
 
 
 def _add_xy(answers: pd.DataFrame, srid: int) -> None:
@@ -103,11 +119,12 @@ def run(paths: list[Path], operators: list[str], opt: MevOptions) -> list[dict[s
     """Import the files (see the module docstring); returns the summary rows. Raises on refusal."""
     from netzatlas.bulk import gc_paused
     from netzatlas.config import get_settings
-    from netzatlas.gigabit.addressmatch import index_register
+    from netzatlas.gigabit.addressmatch import index_register, normalise_city
     from netzatlas.gigabit.mev_report import build_outcome, summary_row, write_german_csv
     from netzatlas.registry import gigabit_store, store
     from netzatlas.registry.db import connect
 
+    _check_tolerance(opt.tolerance_m)
     frames = _read_all(_pair(paths, operators), opt)
     out_dir = opt.out or get_settings().output_dir / "mev" / _slug(opt.mev)
     batch_id = store.new_batch_id("mev")
@@ -119,6 +136,9 @@ def run(paths: list[Path], operators: list[str], opt: MevOptions) -> list[dict[s
             store.begin_batch(conn, batch_id, kind="mev", source=f"mev:{opt.mev}", target="broadband_supply")
             register, srid = gigabit_store.read_register(conn)
             register_index = index_register(register, unique_ids=True)  # address_id is the primary key
+            if any(register_index.unknown_cities(f["city"]) for f in frames):  # "Brand": a district of the register's?
+                register_index.districts = frozenset(" ".join(normalise_city(d))
+                                                     for d in gigabit_store.read_districts(conn))
             sources = [f"mev:{opt.mev}:{f['operator'].iloc[0]}" for f in frames]
             other = gigabit_store.read_other_supply(conn, [f["operator"].iloc[0] for f in frames], sources)
             results = []
@@ -154,6 +174,16 @@ def run(paths: list[Path], operators: list[str], opt: MevOptions) -> list[dict[s
     for s in summaries:
         s["out"] = str(out_dir)
     return summaries
+
+
+def _check_tolerance(tolerance_m: float) -> None:
+    """The nearest-match tolerance: finite metres, at least 0 (a negative or infinite bound would place a point at
+    the nearest address however far away it lies)."""
+    import math
+
+    if not math.isfinite(tolerance_m) or tolerance_m < 0:
+        raise InvalidParameter(f"--tolerance {tolerance_m:g}: the nearest-match tolerance must be a finite number of "
+                               "metres, 0 or more", hint="e.g. --tolerance 25 (0: coordinates must hit an address)")
 
 
 def _refuse_if_nothing_matches(o) -> None:  # noqa: ANN001 - a mev_report.FileOutcome

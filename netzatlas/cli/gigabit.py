@@ -21,6 +21,33 @@ REF = typer.Option(None, "--date", "--reference-date", help="Reference date (Sti
                    "(default today), start of the planning horizon.")
 
 
+def _number(value: object) -> float:
+    """A number option as a German or an English user writes it: ``85.5`` or ``85,5``, ``1.000.000``; a value
+    that reads two ways (``1.000``, ``2,500``: thousands or a decimal?) is refused, never guessed. ``nan`` / ``inf``
+    pass on to the checks that name the option."""
+    import re
+
+    if isinstance(value, (int, float)):
+        return float(value)
+    text = str(value).strip()
+    if not re.fullmatch(r"[+-]?[1-9]\d{0,2}[.,]\d{3}", text):
+        try:
+            return float(text)
+        except ValueError:
+            pass
+    if re.fullmatch(r"[+-]?[\d.,]*\d[\d.,]*", text):
+        from netzatlas.gigabit.numbers import parse_number
+
+        number, problem, _ = parse_number(text)
+        if problem is None and number is not None:
+            return number
+        if problem is not None and problem.kind == "ambiguous":
+            head, tail = re.split(r"[.,]", text.lstrip("+-"))
+            raise typer.BadParameter(f"{text!r} {problem.reason}: write it without a thousands separator "
+                                     f"({head}{tail}) or with a decimal point ({float(head + '.' + tail)!r})")
+    raise typer.BadParameter(f"{text!r} is not a number: write e.g. 85.5 (or 85,5)")
+
+
 def _date(value: str | None) -> date:
     from netzatlas.gigabit.classify_common import parse_reference_date
 
@@ -94,7 +121,8 @@ def mev_import(paths: list[Path] = typer.Argument(..., help="Answer files, one p
                                                   help="The operator who answered; once per file, in order (default: "
                                                        "the file's betreiber/operator column)."),
                mev: str = typer.Option(..., "--mev", help="Name of the market exploration, e.g. mev-2026."),
-               tolerance_m: float = typer.Option(25.0, "--tolerance", help="Nearest-match tolerance in metres."),
+               tolerance_m: float = typer.Option(25.0, "--tolerance", parser=_number,
+                                                 help="Nearest-match tolerance in metres (25 or 12,5)."),
                decimal: str = typer.Option(None, "--decimal",
                                            help="The files' decimal mark, ',' or '.' (default: detected per column; "
                                                 "a value that reads two ways is refused)."),
@@ -174,23 +202,33 @@ def classify_cmd(programme: str = PROGRAMME, ref: str = REF,
                           "areas removed) / früherer Stand gleichen Namens ersetzt", markup=False, style="bold yellow")
 
 
-def _snapshot_programme(snap: dict, programme: str | None):  # noqa: ANN202 - a Programme (loaded lazily)
-    """The programme a snapshot was classified under: shipped by its id, or the user's own file given with
-    ``--programme`` (which must carry that id)."""
+def _snapshot_programme(conn, snap: dict, programme: str | None):  # noqa: ANN001, ANN202 - a Programme
+    """The programme a snapshot was classified under: the user's own file given with ``--programme`` (which must
+    carry that id), else the definition kept with the snapshot (an own programme), else the shipped one by its id."""
     from netzatlas.errors import NotFound
     from netzatlas.gigabit.programmes import load_programme
+    from netzatlas.registry.gigabit_snapshots import snapshot_programme
 
+    kept = snapshot_programme(conn, snap["id"])
     if programme is not None:
         p = load_programme(programme)
         if p.id != snap["programme"]:
             raise InvalidParameter(f"snapshot {snap['id']!r} was classified under {snap['programme']!r}, not "
                                    f"{p.id!r}", hint="leave out --programme, or give that programme's file")
+        if kept is not None and p != kept:  # the file was edited since: its rules are not the snapshot's
+            raise InvalidParameter(f"{programme} is not the definition of {p.id!r} that snapshot {snap['id']!r} was "
+                                   "classified under (the file was changed since) / andere Regeln als im Stand",
+                                   hint="leave out --programme: the snapshot keeps its programme; or classify again "
+                                        "with the changed file")
         return p
+    if kept is not None:
+        return kept
     try:
         return load_programme(snap["programme"])
     except NotFound:
         raise NotFound(f"snapshot {snap['id']!r} was classified under the programme {snap['programme']!r}, which "
-                       "is not shipped / kein mitgeliefertes Programm",
+                       "is not shipped / kein mitgeliefertes Programm (and the snapshot, made before programmes "
+                       "were kept with it, does not hold its definition)",
                        hint="give its YAML file: --programme path/to/programme.yaml") from None
 
 
@@ -222,15 +260,18 @@ def report_cmd(snapshot: str = typer.Option(None, "--snapshot", help="The snapsh
                                              "the YAML file of the snapshot's own programme."),
                ref: str = REF,
                out: Path = typer.Option(None, "--out", help="Output folder (default NETZATLAS_HOME/output/gigabit)."),
-               link_distance_m: float = typer.Option(150.0, "--link-distance",
+               link_distance_m: float = typer.Option(150.0, "--link-distance", parser=_number,
                                                      help="Funding areas: addresses belong together up to this "
                                                           "distance along the roads (m)."),
                min_addresses: int = typer.Option(5, "--min-addresses", help="Smallest funding area (addresses)."),
                max_addresses: int = typer.Option(1500, "--max-addresses", help="Largest funding area (addresses); "
                                                  "larger ones are split along the roads."),
-               max_cost: float = typer.Option(None, "--max-cost", help="Costliest funding area (€), split above."),
-               eur_per_m: float = typer.Option(100.0, "--eur-per-m", help="Civil works € per trench metre."),
-               eur_per_connection: float = typer.Option(800.0, "--eur-per-connection", help="€ per connection."),
+               max_cost: float = typer.Option(None, "--max-cost", parser=_number,
+                                              help="Costliest funding area (€), split above."),
+               eur_per_m: float = typer.Option(100.0, "--eur-per-m", parser=_number,
+                                               help="Civil works € per trench metre (85.5 or 85,5)."),
+               eur_per_connection: float = typer.Option(800.0, "--eur-per-connection", parser=_number,
+                                                        help="€ per connection."),
                ) -> None:
     """Write the report of a snapshot: HTML in German with English alongside (map, classes, funding areas with
     their cost assumptions, postcodes, 100 m cells, the Breitbandatlas beside the registry's coverage, sources), a
@@ -264,7 +305,7 @@ def report_cmd(snapshot: str = typer.Option(None, "--snapshot", help="The snapsh
                 if ref is not None and _date(ref) != d:
                     raise InvalidParameter(f"snapshot {snap['id']!r} has the reference date {d}; --date classifies "
                                            "now and goes without --snapshot / der Stand hat seinen eigenen Stichtag")
-                p = _snapshot_programme(snap, programme)
+                p = _snapshot_programme(conn, snap, programme)
                 res = gigabit_store.read_snapshot(conn, snap["id"])
                 simulated = bool(snap["simulated"])
                 warning = snap.get("warning") or p.validity_warning(d)

@@ -10,6 +10,13 @@ Order, each step only for the rows the one before left:
    that holds it (``range``); postcodes must agree where both sides have one;
 5. the nearest register address within a tolerance, where the answer has coordinates.
 
+In steps 3 and 4, where the match does not rest on an agreeing postcode, a city (Ort / Gemeinde) given in the
+answer must fit the register address's city: another municipality's "Königstraße 12" without a postcode is not
+Aachen's (unmatched, reason "other municipality"). Cities are compared case-folded, ß / umlauts / accents as for
+streets ("Wuerselen" = "Würselen" = "Wurselen"), "Stadt" / "Gemeinde" left out; "Aachen-Brand" / "Aachen (Brand)"
+fit "Aachen" (the municipality, then its district), and so does a district name alone where the register knows it
+(``RegisterIndex.districts``). Where the postcode agrees, a district name in the Ort column does not block.
+
 A row that fits several register addresses where it names one (two "Hauptstr. 7" without postcode, 13 inside
 both "11-13" and "13-15") is not applied anywhere: it is reported as ambiguous.
 
@@ -44,7 +51,7 @@ import numpy as np
 import pandas as pd
 
 __all__ = ["MAX_RANGE", "Matching", "ParsedNumber", "RegisterIndex", "conflicts", "index_register", "match",
-           "match_addresses", "normalise_street", "parse_house_number", "split_number"]
+           "match_addresses", "normalise_city", "normalise_street", "parse_house_number", "split_number"]
 
 MAX_RANGE = 50
 MAX_NUMBER = 999_999
@@ -78,6 +85,38 @@ def normalise_street(name: object) -> str:
     s = re.sub(r"\bsankt\b", "st", s)  # "Sankt-Vither-Straße" = "St. Vither Straße"
     s = re.sub(r"(strasse|str\.|str\b)", "str", s)
     return re.sub(r"[\s.\-]+", "", s)
+
+
+#: Words of a city cell that name no place ("Stadt Aachen", "Aachen, Stadt", "Hansestadt Rostock")
+_CITY_WORDS = {"stadt", "gemeinde", "kreisfreie", "hansestadt", "nrw", "ortsteil", "ot"}
+
+
+@lru_cache(maxsize=20_000)
+def normalise_city(name: object) -> tuple[str, ...]:
+    """A city cell as comparison words ("Aachen-Brand" → ("aachen", "brand"), "Würselen" = "Wuerselen" =
+    "Wurselen"); () for a blank cell."""
+    if not isinstance(name, str):
+        return ()
+    s = name.strip().lower().replace("ß", "ss")
+    s = unicodedata.normalize("NFKD", s).encode("ascii", "ignore").decode()
+    s = s.replace("ae", "a").replace("oe", "o").replace("ue", "u")  # an umlaut written out or dropped: one key
+    s = re.sub(r"\bsankt\b|\bst\.", "st ", s)
+    # a postcode written into the Ort column ("52064 Aachen") is no part of the name
+    return tuple(w for w in re.findall(r"[a-z0-9]+", s) if w not in _CITY_WORDS and not re.fullmatch(r"\d{4,5}", w))
+
+
+def _city_fits(answer: tuple[str, ...], register: tuple[str, ...], districts: frozenset[str]) -> bool:
+    """Whether an answer's city can name the register address's: equal, one the other's municipality with a
+    district after it ("Aachen-Brand" / "Aachen"), or a district the register knows; blank fits anything."""
+    if not answer or not register:
+        return True
+    n = min(len(answer), len(register))
+    if answer[:n] == register[:n]:
+        return True
+    k = len(register)  # "Brand (Aachen)": the register's city among the answer's words
+    if any(answer[i:i + k] == register for i in range(1, len(answer) - k + 1)):
+        return True
+    return " ".join(answer) in districts
 
 
 @dataclass(frozen=True)
@@ -365,6 +404,30 @@ class RegisterIndex:
     _unique_ids: bool | None = None
     streets: int = -1  # the register's streets have the street codes below this (-1: not known)
     postcodes: int = -1  # and its postcodes the postcode codes below this
+    #: district (Ortsteil) names the register knows, as ``" ".join(normalise_city(name))``
+    districts: frozenset[str] = frozenset()
+    _cities: tuple[np.ndarray, list[tuple[str, ...]], list[str]] | None = None
+
+    def cities(self) -> tuple[np.ndarray, list[tuple[str, ...]], list[str]]:
+        """Per register position a city code (-1: none), each code's comparison words and a spelling of it."""
+        if self._cities is None:
+            cells = _col(self.register, "city").astype(object)
+            codes, uniq = pd.factorize(cells, use_na_sentinel=True)
+            keys = [normalise_city(u) for u in uniq]
+            key_codes, key_uniq = pd.factorize(pd.Series([" ".join(k) for k in keys], dtype=object))
+            shown = dict(zip(key_codes.tolist(), map(str, uniq), strict=True))
+            per = np.append(np.where([bool(k) for k in keys], key_codes, -1), -1).astype(np.int64)
+            self._cities = (per[codes], [tuple(k.split()) for k in key_uniq],
+                            [shown[i] for i in range(len(key_uniq))])
+        return self._cities
+
+    def unknown_cities(self, cells: pd.Series) -> bool:
+        """Whether an answer city fits none of the register's cities (then its districts are worth reading)."""
+        if not cells.notna().any() or "city" not in self.register.columns:
+            return False
+        _, keys, _ = self.cities()
+        return any(k and keys and not any(_city_fits(k, r, frozenset()) for r in keys)
+                   for k in map(normalise_city, pd.unique(cells.dropna().astype(object))))
 
     def sorted_keys(self, single_only: bool) -> tuple[pd.DataFrame, np.ndarray]:
         """The register's keys (all, or only the single numbers), sorted by key once per import, and the keys."""
@@ -466,7 +529,9 @@ def match(answers: pd.DataFrame, register: pd.DataFrame | RegisterIndex, *, tole
     out.append(got)
     blocked[seen] = True
     foreign = _foreign_postcodes(answers, idx)  # another municipality's: no match without the postcode
+    city = _CityCheck.of(answers, idx)  # another municipality's by its Ort: no match without an agreeing postcode
     hits = _join(a1[~foreign[a1["pos"].to_numpy()] & ~blocked[a1["pos"].to_numpy()]], r1[["key", "reg"]], k1)
+    hits = city.keep(hits, np.ones(len(hits), dtype=bool))
     got, seen = _take(hits, "street+number", label, reg_ids, many_ok=None, notes=notes, ambiguous=ambiguous,
                       why="street and number exist under several postcodes; give the postcode")
     out.append(got)
@@ -476,6 +541,7 @@ def match(answers: pd.DataFrame, register: pd.DataFrame | RegisterIndex, *, tole
     hits = _join(a2[~foreign[a2["pos"].to_numpy()]], rall, kall)
     hits = hits[(hits["plz"] == 0) | (hits["plz_r"] == 0) | (hits["plz"] == hits["plz_r"])]
     hits = hits[~(hits["single"] & hits["single_r"])]
+    hits = city.keep(hits, ((hits["plz"] == 0) | (hits["plz"] != hits["plz_r"])).to_numpy())
     per_key = hits.groupby(["pos", "key"])["reg"].transform("nunique")
     hits = hits[per_key.eq(1) | ~pd.Series(a_range[hits["pos"].to_numpy()], index=hits.index)]
     many_ok = pd.Series(a_range, index=np.arange(len(answers)))
@@ -513,9 +579,59 @@ def match(answers: pd.DataFrame, register: pd.DataFrame | RegisterIndex, *, tole
         for r in [k for k in notes if k in matched]:
             notes.pop(r, None)
     miss = np.flatnonzero(~np.isin(label, res["row"].to_numpy()))
+    for p, why in city.reasons(miss).items():
+        notes.setdefault(label[p], why)
     for p, why in zip(miss.tolist(), _reasons(answers, miss, foreign, idx).tolist(), strict=True):
         notes.setdefault(label[p], why)
     return Matching(res.reset_index(drop=True), notes, ambiguous, positions)
+
+
+@dataclass
+class _CityCheck:
+    """Drops hits whose answer city does not fit the register address's (``_city_fits``) and remembers, per answer
+    position, one register city it was kept off (for the reason)."""
+
+    answer: np.ndarray | None = None   # city code per answer position (-1: none)
+    register: np.ndarray | None = None  # city code per register position (-1: none)
+    conflict: np.ndarray | None = None  # [answer code, register code] → does not fit (last row / column: none)
+    cells: np.ndarray | None = None     # the answer's cities as written, per code
+    shown: list[str] = field(default_factory=list)  # the register's cities as written, per code
+    lost: dict[int, int] = field(default_factory=dict)  # answer position → register city code
+
+    @classmethod
+    def of(cls, answers: pd.DataFrame, idx: RegisterIndex) -> _CityCheck:
+        if "city" not in answers.columns or "city" not in idx.register.columns or not answers["city"].notna().any():
+            return cls()
+        reg, keys, shown = idx.cities()
+        if not keys:
+            return cls()
+        codes, uniq = pd.factorize(answers["city"].astype(object), use_na_sentinel=True)
+        table = np.zeros((len(uniq) + 1, len(keys) + 1), dtype=bool)
+        for i, a in enumerate(map(normalise_city, uniq)):
+            table[i, :-1] = [not _city_fits(a, r, idx.districts) for r in keys]
+        if not table.any():
+            return cls()
+        return cls(codes, reg, table, np.asarray(uniq, dtype=object), shown)
+
+    def keep(self, hits: pd.DataFrame, checked: np.ndarray) -> pd.DataFrame:
+        """``hits`` without those (among the ``checked``) whose cities do not fit."""
+        if self.conflict is None or not len(hits):
+            return hits
+        pos, reg = hits["pos"].to_numpy(), hits["reg"].to_numpy()
+        bad = checked & self.conflict[self.answer[pos], self.register[reg]]
+        if not bad.any():
+            return hits
+        for p, r in zip(pos[bad].tolist(), self.register[reg[bad]].tolist(), strict=True):
+            self.lost.setdefault(p, r)
+        return hits[~bad]
+
+    def reasons(self, miss: np.ndarray) -> dict[int, str]:
+        """The reason of each unmatched position that a city kept off a register address."""
+        if not self.lost:
+            return {}
+        return {p: f"other municipality: the answer's city {str(self.cells[self.answer[p]])!r} is not the "
+                   f"register's {self.shown[self.lost[p]]!r} at this street and number (a district? give the postcode)"
+                for p in miss.tolist() if p in self.lost}
 
 
 def _reasons(answers: pd.DataFrame, miss: np.ndarray, foreign: np.ndarray, idx: RegisterIndex) -> np.ndarray:

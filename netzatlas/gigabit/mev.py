@@ -13,7 +13,8 @@ the Gigabitbüro template's names (Versorgung Ist / Plan Download, Technologie I
 verbindlich) are understood; a dash in a cell means "nothing". Also: one "Download/Upload" column ("100/40"), one
 "Adresse" column ("Königstraße 12 a", also "…, 52064 Aachen"); one "PLZ/Ort" column ("52064 Aachen"); "1 Gbit/s
 symmetrisch"; totals lines at the end are dropped with a note. An operator column (Betreiber, Anbieter) naming
-several operators, or another one than ``--operator``, refuses the file; so do speeds in one column pair per
+several operators, or another one than ``--operator``, refuses the file (spellings, abbreviations and known names of
+one operator — "DG" / "Deutsche Glasfaser", ``OPERATOR_ALIASES`` — are one); so do speeds in one column pair per
 technology ("FTTH Download", "Kabel Download") and lon/lat pairs that are swapped.
 
 Numbers and dates are read by :mod:`netzatlas.gigabit.numbers`; a value that reads two ways is refused, never
@@ -524,10 +525,15 @@ def _check_lonlat(out: pd.DataFrame, rows: pd.Series, headers: dict[str, str], r
 
 
 def _operator_from(df: pd.DataFrame, p: Path, given: str | None) -> str:
-    """The operator given, else the one the file's operator column names; a file naming several is refused
-    (``--operator`` does not make another operator's rows its own)."""
+    """The operator given, else the one the file's operator column names (spelt several ways: the most frequent
+    spelling); a file naming several operators is refused (``--operator`` does not make another operator's rows its
+    own)."""
     if "operator" in df:
-        names = _text(df["operator"]).dropna().unique()
+        cells = _text(df["operator"]).dropna()
+        names = cells.unique()
+        if len(names) > 1 and all(_same_operator(str(names[0]), str(n)) for n in names[1:]) and \
+                len({_operator_key(str(n)) for n in names} - {None}) <= 1:
+            names = cells.value_counts(sort=True).index[:1].to_numpy()  # one operator's spellings: the usual one
         if len(names) > 1:
             raise FileFormatError(f"{p.name}: the file names {len(names)} operators ({', '.join(map(str, names[:5]))})",
                                   hint="one file per operator: split the file by its operator column")
@@ -544,18 +550,73 @@ def _operator_from(df: pd.DataFrame, p: Path, given: str | None) -> str:
 
 _LEGAL_FORMS = {"gmbh", "co", "kg", "ag", "mbh", "se", "ug", "ohg", "ev", "deutschland", "germany", "sp", "zoo",
                 "und", "the", "der", "die"}
+#: Words many operators' names share: a name agreeing with another only in these is no evidence of one operator
+#: ("Deutsche Glasfaser" is not "Deutsche Telekom", "Glasfaser Nordwest" not "Deutsche Glasfaser")
+_SHARED_WORDS = {"deutsche", "glasfaser", "netz", "netze", "kabel", "breitband", "telekommunikation", "telecom",
+                 "fiber", "fibre", "stadtwerke", "wholesale", "holding", "gruppe", "group", "service", "services",
+                 "vertrieb", "infrastruktur", "plus", "net", "online", "tel"}
+#: Fixed-network operators under the names and abbreviations they answer under (lower case, ``&`` kept): a name
+#: naming one of them (as a whole word or phrase) stands for it. Two different ones are a contradiction.
+OPERATOR_ALIASES = {
+    "deutsche glasfaser": ("deutsche glasfaser", "dg", "dgw"),
+    "telekom": ("telekom", "deutsche telekom", "dtag", "dt", "t-com", "t-home"),
+    "vodafone": ("vodafone", "kabel deutschland", "kdg", "unitymedia"),
+    "1&1 versatel": ("1&1 versatel", "versatel", "1&1", "1und1", "1 & 1", "1 und 1"),
+    "telefonica": ("telefonica", "o2", "telefonica o2"),
+    "deutsche giganetz": ("deutsche giganetz", "dgn", "giganetz"),
+    "unsere grune glasfaser": ("unsere grune glasfaser", "ugg"),
+    "tele columbus": ("tele columbus", "pyur"),
+    "netcologne": ("netcologne", "net cologne", "nc"),
+    "netaachen": ("netaachen", "net aachen"),
+    "ewe": ("ewe", "ewe tel", "ewe tel gmbh"),
+    "m-net": ("m-net", "mnet"),
+    "glasfaserplus": ("glasfaserplus", "glasfaser plus", "gf+"),
+    "westconnect": ("westconnect",),
+    "oxg": ("oxg",),
+}
+
+
+def _plain(text: str) -> str:
+    """A name in lower case, accents and umlauts dropped (Telefónica = telefonica, PŸUR = pyur, grüne = grune)."""
+    t = unicodedata.normalize("NFKD", unicodedata.normalize("NFKC", text).lower().replace("ß", "ss"))
+    return " ".join(re.findall(r"[\w&+-]+|&", t.encode("ascii", "ignore").decode()))
+
+
+def _operator_key(name: str) -> str | None:
+    """The known operator (``OPERATOR_ALIASES``) a name stands for; None for none or more than one."""
+    text = f" {_plain(name)} "
+    hits = {key for key, names in OPERATOR_ALIASES.items()
+            if any(re.search(rf"(?<![\w&+-]){re.escape(a)}(?![\w&+-])", text) for a in names)}
+    return hits.pop() if len(hits) == 1 else None
 
 
 def _same_operator(written: str, given: str) -> bool:
-    """Whether two spellings can name one operator ("Telekom Deutschland GmbH" / "Telekom", "Net Cologne" /
-    "NetCologne"): a word of one (legal forms aside) is found in the other."""
-    def words(t: str) -> set[str]:
-        return {w for w in re.findall(r"\w+", unicodedata.normalize("NFKC", t).lower().replace("&", ""))
-                if w not in _LEGAL_FORMS and len(w) > 1}
+    """Whether two spellings can name one operator: the same known operator by its names and abbreviations
+    ("DG" / "Deutsche Glasfaser", "DTAG" / "Telekom Deutschland GmbH", "Versatel" / "1&1 Versatel"; two different
+    known ones never), else the words of one among the other's ("Glasfaser Netz" / "Glasfaser Netz GmbH"), a
+    distinctive word of one found in the other ("Net Cologne" / "NetCologne"; words such as "Deutsche",
+    "Glasfaser", legal forms are not distinctive), or the initials of one the other ("NGN" / "Neue Glasfaser
+    Netze")."""
+    ka, kb = _operator_key(written), _operator_key(given)
+    if ka and kb:
+        return ka == kb
 
-    compact = [re.sub(r"\W+", "", unicodedata.normalize("NFKC", t).lower()) for t in (written, given)]
-    a, b = words(written), words(given)
-    return not a or not b or any(w in compact[1] for w in a) or any(w in compact[0] for w in b)
+    def words(t: str, shared: bool) -> list[str]:
+        return [w for w in re.findall(r"\w+", _plain(t).replace("&", "")) if w not in _LEGAL_FORMS and len(w) > 1
+                and (shared or w not in _SHARED_WORDS)]
+
+    compact = [re.sub(r"\W+", "", _plain(t)) for t in (written, given)]
+    full = [words(t, True) for t in (written, given)]
+    if not full[0] or not full[1]:
+        return True  # nothing to compare ("GmbH")
+    short, long = sorted(full, key=len)  # "Glasfaser Netz" / "Glasfaser Netz GmbH": the one's words in the other's
+    if any(long[i:i + len(short)] == short for i in range(len(long) - len(short) + 1)):
+        return True
+    a, b = words(written, False), words(given, False)
+    if any(w in compact[1] for w in a) or any(w in compact[0] for w in b):
+        return True
+    initials = ["".join(w[0] for w in words(t, True)) for t in (written, given)]
+    return (len(initials[0]) > 1 and initials[0] == compact[1]) or (len(initials[1]) > 1 and initials[1] == compact[0])
 
 
 def _dates(df: pd.DataFrame, out: pd.DataFrame, rows: pd.Series, headers: dict[str, str], ref: date,

@@ -93,11 +93,51 @@ def classify_snapshot(conn: psycopg.Connection, snapshot_id: str, programme: Pro
     _write_partition(conn, part, snapshot_id, query, params)
     counts = _partition_counts(conn, part)
     # provenance and history of the result (registry/result_runs.py): the replaced summary stays in audit.change;
-    # funding areas removed with the snapshot they belonged to are recorded as deleted
-    result_runs.record_snapshot(conn, snapshot_id, counts)
+    # funding areas removed with the snapshot they belonged to are recorded as deleted. A programme of one's own
+    # (not shipped, or a shipped id with other rules) is kept in the summary: the report needs no file later.
+    definition = own_definition(programme)
+    if definition is None:
+        result_runs.record_snapshot(conn, snapshot_id, counts)
+    else:
+        _record_with_definition(conn, snapshot_id, counts, definition)
     if replaced is not None and _first_value(replaced):
         result_runs.record_deleted(conn, "funding_areas", snapshot_id)
     return counts
+
+
+#: The key of a snapshot's ``result_run`` summary that holds its own programme's definition
+DEFINITION_KEY = "programme_definition"
+
+
+def own_definition(programme: Programme) -> dict | None:
+    """The definition (JSON) of a programme that is not shipped as it is — None for a shipped one."""
+    from netzatlas.gigabit.programmes import shipped
+
+    if any(p == programme for p in shipped()):
+        return None
+    return programme.model_dump(mode="json")
+
+
+def _record_with_definition(conn: psycopg.Connection, snapshot_id: str, counts: list[dict], definition: dict
+                            ) -> None:
+    """``result_runs.record_snapshot`` with the programme's definition in the summary (one write, one version)."""
+    with conn.cursor(row_factory=dict_row) as cur:
+        row = cur.execute("SELECT jsonb_build_object('programme', programme, 'reference_date', reference_date, "
+                          "'title', title, 'simulated', simulated, 'note', note) AS s "
+                          "FROM registry.gigabit_snapshot WHERE id = %s", [snapshot_id]).fetchone()
+    result_runs.record(conn, "gigabit_snapshot", snapshot_id,
+                       {**row["s"], **result_runs.counts_summary(counts), DEFINITION_KEY: definition})
+
+
+def snapshot_programme(conn: psycopg.Connection, snapshot_id: str) -> Programme | None:
+    """The own programme a snapshot was classified under, as kept with it (None: a shipped one, or a snapshot made
+    before definitions were kept)."""
+    with conn.cursor(row_factory=dict_row) as cur:
+        row = cur.execute("SELECT summary -> %s AS d FROM registry.result_run WHERE kind = 'gigabit_snapshot' "
+                          "AND key = %s AND deleted_at IS NULL", [DEFINITION_KEY, snapshot_id]).fetchone()
+    if row is None or not row["d"]:
+        return None
+    return Programme.model_validate(row["d"])
 
 
 def snapshot_exists(conn: psycopg.Connection, snapshot_id: str) -> dict | None:

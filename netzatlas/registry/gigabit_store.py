@@ -179,12 +179,12 @@ def compare_snapshots(conn: psycopg.Connection, a: str, b: str) -> pd.DataFrame:
 
 # ---------------------------------------------------------------- market exploration (MEV): reads and writes
 MEV_REGISTER_COLUMNS = ["address_id", "external_id", "street", "house_number", "house_number_suffix", "postcode",
-                        "x", "y"]
+                        "city", "x", "y"]
 
 
 def read_register(conn: psycopg.Connection) -> tuple[pd.DataFrame, int]:
-    """Register addresses for matching (id, external id, street, number, suffix, postcode, x/y in the storage CRS)
-    and the storage SRID; the plain columns by ``COPY … TO STDOUT (FORMAT csv)`` read by pandas' C parser (a
+    """Register addresses for matching (id, external id, street, number, suffix, postcode, city, x/y in the storage
+    CRS) and the storage SRID; the plain columns by ``COPY … TO STDOUT (FORMAT csv)`` read by pandas' C parser (a
     million addresses in about 5 s; building one text value in the server took three times as long)."""
     import io
 
@@ -192,18 +192,28 @@ def read_register(conn: psycopg.Connection) -> tuple[pd.DataFrame, int]:
     srid = int(srid["s"] if isinstance(srid, dict) else srid[0])
     buf = io.BytesIO()
     with conn.cursor() as cur, cur.copy(
-            "COPY (SELECT id, external_id, street, house_number, house_number_suffix, postcode, ST_X(geom), "
+            "COPY (SELECT id, external_id, street, house_number, house_number_suffix, postcode, city, ST_X(geom), "
             "ST_Y(geom) FROM registry.fibre_address WHERE deleted_at IS NULL) TO STDOUT (FORMAT csv)") as cp:
         for chunk in cp:
             buf.write(chunk)
     if not buf.tell():
         return pd.DataFrame(columns=MEV_REGISTER_COLUMNS), srid
     buf.seek(0)
-    strings = {c: str for c in MEV_REGISTER_COLUMNS[:6]}
+    strings = {c: str for c in MEV_REGISTER_COLUMNS[:7]}
     df = pd.read_csv(buf, header=None, names=MEV_REGISTER_COLUMNS, dtype={**strings, "x": float, "y": float},
                      keep_default_na=False, na_values={c: [""] for c in MEV_REGISTER_COLUMNS}, engine="c",
                      encoding="utf-8")
     return df, srid
+
+
+def read_districts(conn: psycopg.Connection) -> list[str]:
+    """The district (Ortsteil) names the register's addresses carry (OSM ``addr:suburb`` / ``addr:district``): a
+    market-exploration answer may write one in its Ort column. Read only when an answer names a city the register
+    does not have (one pass over the addresses)."""
+    rows = conn.execute("SELECT DISTINCT coalesce(properties->>'addr:suburb', properties->>'addr:district') AS d "
+                        "FROM registry.fibre_address WHERE deleted_at IS NULL AND (properties ? 'addr:suburb' OR "
+                        "properties ? 'addr:district')").fetchall()
+    return [r["d"] if isinstance(r, dict) else r[0] for r in rows if (r["d"] if isinstance(r, dict) else r[0])]
 
 
 def read_other_supply(conn: psycopg.Connection, operators: list[str], exclude_sources: list[str]) -> pd.DataFrame:
