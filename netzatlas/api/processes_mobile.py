@@ -23,8 +23,8 @@ from netzatlas.mobile_sites.mast_request import (
     gain_explanation,
     own_network,
 )
-from netzatlas.mobile_sites.run import raster_name
-from netzatlas.mobile_sites.small_cells import choose, screen
+from netzatlas.mobile_sites.run import raster_name, staged_outputs
+from netzatlas.mobile_sites.small_cells import ScreeningParams, choose, screen
 from netzatlas.registry import analysis_inputs as ai
 from netzatlas.registry import mobile_io
 
@@ -47,23 +47,26 @@ def check_run_size(conn, resolution_m: float) -> None:  # noqa: ANN001
 
 
 def coverage_holes(inputs: dict[str, Any], progress: Progress, state: ApiState) -> dict[str, Any]:
+    """One transaction: the holes are committed only once the rasters are in place (written aside first), so a
+    failed or dismissed run leaves the last complete rasters and holes."""
     with state.pool.connection() as conn:
         check_run_size(conn, inputs["resolution_m"])
         run, surface, base = mobile_io.incremental_run(conn, inputs["resolution_m"],
                                                        lambda i, n: progress(5 + 70 * i / max(n, 1), "sites"))
         cells, addresses = ai.population_cells(conn, 100), ai.layer(conn, "fibre_address")
-    progress(80, "holes")
-    rasters = []
-    for (op, tech), r in run.rasters.items():
-        for view, (rsrp, valid) in coverage_views(r, surface, run.frequencies.get((op, tech), 1800.0)).items():
-            p = write_cog(base / raster_name(view, op, tech), np.where(valid, rsrp, np.nan).astype("float32"),
-                          surface.transform, surface.crs, nodata=float("nan"),
-                          tags={"assumptions": " | ".join(run.assumptions), "coverage": view})
-            rasters.append({"operator": op, "technology": tech, "coverage": view,
-                            "href": f"/results/mobile/{p.name}",
-                            "type": "image/tiff; application=geotiff; profile=cloud-optimized"})
-    with state.pool.connection() as conn:
+        progress(80, "holes")
         h = mobile_io.store_holes(conn, run, surface, inputs["threshold_dbm"], cells, addresses)
+        rasters = []
+        with staged_outputs(base) as stage:
+            for (op, tech), r in run.rasters.items():
+                for view, (rsrp, valid) in coverage_views(r, surface, run.frequencies.get((op, tech), 1800.0)).items():
+                    p = write_cog(stage / raster_name(view, op, tech), np.where(valid, rsrp, np.nan).astype("float32"),
+                                  surface.transform, surface.crs, nodata=float("nan"),
+                                  tags={"assumptions": " | ".join(run.assumptions), "coverage": view})
+                    rasters.append({"operator": op, "technology": tech, "coverage": view,
+                                    "href": f"/results/mobile/{p.name}",
+                                    "type": "image/tiff; application=geotiff; profile=cloud-optimized"})
+            progress(95, "rasters")      # a dismissal up to here: nothing of this run is kept
     return {"holes": feature_collection(h), "rasters": rasters, "recomputed_sites": len(run.recomputed_sites),
             "assumptions": run.assumptions, "collection": "/collections/coverage_hole_result/items",
             "tiles": "/collections/coverage_hole_result/tiles/WebMercatorQuad"}
@@ -111,11 +114,12 @@ def small_cells(inputs: dict[str, Any], progress: Progress, state: ApiState) -> 
     with state.pool.connection() as conn:
         lamps, sites = ai.layer(conn, "streetlight"), ai.layer(conn, "mobile_site")
         demand = demand_points(ai.layer(conn, "poi"), ai.population_cells(conn, 100), unknown="ignore")
+    params = ScreeningParams(min_lamp_spacing_m=inputs["min_spacing_m"])  # NaN / Infinity refused there
     progress(50, "screening")
-    res = screen(lamps, sites, demand)
-    best = choose(res, inputs["top"])
+    res = screen(lamps, sites, demand, params=params)
+    best = choose(res, inputs["top"], params)
     return {"suitable": int(res["suitable"].sum()), "streetlights": len(res),
-            "min_lamp_spacing_m": float(best["min_lamp_spacing_m"].iloc[0]) if len(best) else None,
+            "min_lamp_spacing_m": params.min_lamp_spacing_m if len(best) else None,
             "best": feature_collection(best[[
                 "external_id", "demand_weight", "nearest_site_m", "nearest_chosen_m", "score", "height_assumed",
                 "power_assumed", "assumed", "geometry"]])}
@@ -141,7 +145,11 @@ register_process(Process(
     func=mast_request, scope="write:mast_request"))
 register_process(Process(
     id="small-cell-screening", title="Mobile: small cells on streetlights (Kleinzellen)",
-    description="Screens every streetlight (height, power, spacing, demand) and returns the best.",
-    inputs={"top": {"title": "how many", "schema": {"type": "integer", "minimum": 1, "maximum": 1000, "default": 20}}},
+    description="Screens every streetlight (height, power, spacing, demand) and returns the best, each at least "
+                "min_spacing_m from every other chosen lamp (metres, >= 0, default 150: about one small cell's "
+                "reach; as `netzatlas mobile small-cells --min-spacing`).",
+    inputs={"top": {"title": "how many", "schema": {"type": "integer", "minimum": 1, "maximum": 1000, "default": 20}},
+            "min_spacing_m": {"title": "minimum distance between two chosen lamps (m)", "schema": {
+                "type": "number", "minimum": 0, "default": ScreeningParams().min_lamp_spacing_m}}},
     outputs={"best": {"title": "GeoJSON FeatureCollection", "schema": {"type": "object"}}},
     func=small_cells))

@@ -50,31 +50,12 @@ def _sites_progress(description: str) -> Iterator[Callable[[int, int], None]]:
 
 @contextmanager
 def _staged(target: Path, stale: list[Path] | None = None) -> Iterator[Path]:
-    """A hidden folder inside ``target`` to write a run's files into, moved over the old results only once all are
-    written: an interrupted or failed run (Ctrl-C) leaves the last complete results, never half-written files
-    presented as results. ``stale``: old result files the new run replaces as a whole (removed unless written
-    again)."""
-    import os
-    import shutil
-    import tempfile
+    """``mobile_sites.run.staged_outputs``: a run's files written aside, moved into ``target`` once all are
+    written (imported when used: the CLI starts without numpy)."""
+    from netzatlas.mobile_sites.run import staged_outputs
 
-    target.mkdir(parents=True, exist_ok=True)
-    stage = Path(tempfile.mkdtemp(prefix=".partial-", dir=target))
-    try:
+    with staged_outputs(target, stale) as stage:
         yield stage
-    except BaseException:
-        shutil.rmtree(stage, ignore_errors=True)
-        raise
-    written = {p.name for p in stage.iterdir()}
-    for old in stale or []:
-        if old.name not in written:
-            old.unlink(missing_ok=True)
-    for p in stage.iterdir():
-        if p.is_dir() and (target / p.name).is_dir():  # map assets (static): the ones in place stay
-            shutil.rmtree(p)
-        else:
-            os.replace(p, target / p.name)
-    stage.rmdir()
 
 
 @app.command("coverage")
@@ -123,6 +104,8 @@ def coverage_cmd(resolution: float = typer.Option(10.0, "--resolution", help="Ra
     from netzatlas.reports.outputs import source_lines
 
     _surface_env(surface, terrain)
+    # one transaction: the duplicate-site links and the holes are committed only once the files are in place, so
+    # an interrupted or failed run (Ctrl-C) leaves the database and the folder as they were (rolled back on exit)
     with connect() as conn:
         links = mobile_io.link_duplicate_sites(conn)
         with _sites_progress("coverage: sites") as update:
@@ -131,14 +114,14 @@ def coverage_cmd(resolution: float = typer.Option(10.0, "--resolution", help="Ra
         addresses = ai.layer(conn, "fibre_address")
         per_group = mobile_io.store_holes(conn, run, surf, threshold, cells, addresses,
                                           high_loss_share=high_loss_share)
-        conn.commit()
         roads, pois, buildings = ai.layer(conn, "road"), ai.layer(conn, "poi"), ai.layer(conn, "building")
         sources = source_lines(conn, cr.SOURCE_KINDS)
-    notes = run.assumptions + [indoor_note(high_loss_share)]
-    stale = [*base.glob("rsrp_outdoor_*.tif"), *base.glob("rsrp_indoor_*.tif")]
-    with _staged(base, stale) as stage:
-        files = _coverage_files(run, surf, stage, threshold, high_loss_share, per_group, cells, cells1k, addresses,
-                                roads, pois, buildings, sources, notes, resolution)
+        notes = run.assumptions + [indoor_note(high_loss_share)]
+        stale = [*base.glob("rsrp_outdoor_*.tif"), *base.glob("rsrp_indoor_*.tif")]
+        with _staged(base, stale) as stage:
+            files = _coverage_files(run, surf, stage, threshold, high_loss_share, per_group, cells, cells1k,
+                                    addresses, roads, pois, buildings, sources, notes, resolution)
+        conn.commit()
     files = cr.ReportFiles(base / files.gpkg.name, base / files.html.name, base / files.csv.name,
                            base / files.map.name)
     console.print(f"sites recomputed: {len(run.recomputed_sites)}, reused from the last run: "
@@ -375,17 +358,25 @@ def request_decide(request_id: str = typer.Argument(...),
                    operator_answer: str = typer.Option(None, "--operator-answer", help="The operator's answer."),
                    outcome: str = typer.Option(None, "--outcome", help="The outcome (e.g. built on alternative #1)."),
                    ) -> None:
-    """Record the decision record: proposed alternatives, the operator's answer, the outcome (history kept)."""
+    """Record the decision record: proposed alternatives, the operator's answer, the outcome (history kept). A
+    decided request set back to an open status is reopened: its decision record starts afresh, the earlier one
+    stays in the history."""
     from netzatlas.errors import InvalidParameter
-    from netzatlas.mobile_sites.mast_request import STATUSES
+    from netzatlas.mobile_sites.mast_request import OPEN_STATUSES, STATUSES
     from netzatlas.registry.db import session
 
     if status not in STATUSES:
         raise InvalidParameter(f"unknown status {status!r}", hint=", ".join(STATUSES))
+    if outcome is not None and status in OPEN_STATUSES:
+        raise InvalidParameter(f"an outcome closes the request, but --status {status} keeps it open",
+                               hint="--status agreed or --status rejected with --outcome")
     with session(user="cli") as conn:
         r, _ = _load_request(conn, request_id)
         request_id = r["id"]
-        alts = list(r["alternatives"] or [])
+        # a decided request set back to an open status: its decision (reasoning, alternatives, the operator's
+        # answer, the outcome, the day) no longer holds
+        reopened = r["status"] not in OPEN_STATUSES and status in OPEN_STATUSES
+        alts = [] if reopened else list(r["alternatives"] or [])
         if alternative:
             cands = {c.get("rank"): c for c in (r["evaluation"] or {}).get("candidates", [])}
             missing = [a for a in alternative if a not in cands]
@@ -397,12 +388,21 @@ def request_decide(request_id: str = typer.Argument(...),
                 if (a, cands[a].get("label")) not in known:
                     alts.append({k: cands[a].get(k) for k in ("rank", "label", "kind", "address",
                                                               "distance_to_centre_m", "reasons", "external_id")})
-        decided = date.today() if status in ("agreed", "rejected") or outcome else None
-        conn.execute("UPDATE registry.mast_request SET status = %s, decision = coalesce(nullif(%s, ''), decision), "
-                     "alternatives = %s, operator_answer = coalesce(%s, operator_answer), outcome = "
-                     "coalesce(%s, outcome), decided_on = coalesce(%s, decided_on) WHERE id::text = %s",
-                     [status, note, json.dumps(alts, default=str), operator_answer, outcome, decided, request_id])
-    console.print(f"request {request_id}: {status}" + (f", {len(alts)} alternative(s) proposed" if alts else ""))
+        decided = date.today() if status in ("agreed", "rejected") else None
+        if reopened:  # the earlier decision stays in the history (audit.change), the record starts afresh
+            conn.execute("UPDATE registry.mast_request SET status = %s, decision = nullif(%s, ''), "
+                         "alternatives = %s, operator_answer = %s, outcome = NULL, decided_on = NULL "
+                         "WHERE id::text = %s", [status, note, json.dumps(alts, default=str), operator_answer,
+                                                 request_id])
+        else:
+            conn.execute("UPDATE registry.mast_request SET status = %s, decision = coalesce(nullif(%s, ''), "
+                         "decision), alternatives = %s, operator_answer = coalesce(%s, operator_answer), outcome = "
+                         "coalesce(%s, outcome), decided_on = coalesce(%s, decided_on) WHERE id::text = %s",
+                         [status, note, json.dumps(alts, default=str), operator_answer, outcome, decided,
+                          request_id])
+    console.print(f"request {request_id}: {status}" + (f", {len(alts)} alternative(s) proposed" if alts else "")
+                  + (f"; reopened (the decision of {r['decided_on'] or 'before'} is kept in the history)"
+                     if reopened else ""))
 
 
 @request_app.command("statement")
@@ -421,8 +421,10 @@ def request_statement(request_id: str = typer.Argument(...)) -> None:
                                     "decided_on")}
     evaluation = r.get("evaluation")
     candidates = None if evaluation is None else len(evaluation.get("candidates") or [])
-    page, js = write_statement(record, get_settings().output_dir / "mobile" / "requests" / request_id,
-                               candidates=candidates)
+    folder = get_settings().output_dir / "mobile" / "requests" / request_id
+    with _staged(folder) as stage:  # the HTML and the JSON together, or the last complete pair
+        page, js = write_statement(record, stage, candidates=candidates)
+    page, js = folder / page.name, folder / js.name
     if candidates is None:
         console.print(f"[yellow]note[/]: the request has not been evaluated yet (netzatlas mobile request evaluate "
                       f"{request_id[:8]}); the statement says so.")
@@ -484,8 +486,10 @@ def small_cells_cmd(top: int = typer.Option(20, "--top", help="How many of the b
                    f"fibre distances from {fibre_from}", f"chosen lamps at least {params.min_lamp_spacing_m:g} m "
                    "apart"]
     lamps = cr.named_lamps(chosen, roads, addrs)
-    files = cr.write_small_cells_report(res, lamps, sites, roads, buildings, sources, gain_people=gain,
-                                        threshold_dbm=threshold, assumptions=assumptions, target=base)
+    with _staged(base) as stage:  # an interrupted run (Ctrl-C) leaves the last complete results
+        files = cr.write_small_cells_report(res, lamps, sites, roads, buildings, sources, gain_people=gain,
+                                            threshold_dbm=threshold, assumptions=assumptions, target=stage)
+    files = cr.ReportFiles(*(base / p.name for p in (files.gpkg, files.html, files.csv, files.map)))
     console.print(f"{int(res['suitable'].sum()):,} of {len(res):,} streetlights suitable; heights assumed for "
                   f"{n_h:,}, permanent power assumed for {n_p:,}; fibre distances from {fibre_from}")
     console.print(f"the {len(chosen)} chosen small cells (≥ {params.min_lamp_spacing_m:g} m apart) would newly "

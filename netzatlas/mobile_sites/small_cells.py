@@ -24,8 +24,8 @@ class ScreeningParams:
     min_lamp_spacing_m: float = 150.0  # between two chosen lamps: about one small-cell reach (100–300 m, §4.9)
 
     def __post_init__(self) -> None:
-        if self.min_lamp_spacing_m < 0 or self.min_spacing_m < 0:
-            raise InvalidParameter("spacings must be >= 0 m")
+        if not all(np.isfinite(v) and v >= 0 for v in (self.min_lamp_spacing_m, self.min_spacing_m)):
+            raise InvalidParameter("spacings must be >= 0 m (finite)", hint="e.g. 150 (metres)")
 
 
 def screen(streetlights: gpd.GeoDataFrame, sites: gpd.GeoDataFrame, demand: gpd.GeoDataFrame,
