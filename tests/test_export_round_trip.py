@@ -151,3 +151,29 @@ def test_a_feature_deleted_in_the_registry_is_left_deleted_and_said(registry):
     with psycopg.connect(url) as c:
         assert c.execute("SELECT deleted_at IS NOT NULL FROM registry.streetlight WHERE external_id = 'SL-010'"
                          ).fetchone()[0]
+
+
+@pytest.mark.parametrize("suffix", [".gpkg", ".csv", ".geojson", ".xlsx"])
+def test_list_values_survive_the_round_trip(registry, suffix):
+    """A text[] column (a charger's facilities) is exported as a JSON list and read back as the same list (it came
+    back as one element holding the JSON text: ['["PARKING_LOT", "CAFE"]'])."""
+    import psycopg
+
+    url, folder = registry
+    pt = "ST_Transform(ST_SetSRID(ST_MakePoint(%s, %s), 4326), 25832)"
+    with psycopg.connect(url) as c:
+        if not c.execute("SELECT 1 FROM registry.charging_point WHERE source = 'lists'").fetchone():
+            for ext, facilities, lon in (("C1", ["PARKING_LOT", "CAFE"], 6.08), ("C2", [], 6.081),
+                                         ("C3", ["a;b", 'c"d', "x,y"], 6.082)):
+                c.execute(f"INSERT INTO registry.charging_point (source, external_id, publish, facilities, geom) "
+                          f"VALUES ('lists', %s, true, %s, {pt})", (ext, facilities, lon, 50.77))
+        before = c.execute("SELECT external_id, facilities, version FROM registry.charging_point "
+                           "WHERE source = 'lists' ORDER BY 1").fetchall()
+    out = folder / f"lader{suffix}"
+    assert _run("export", "charging_point", out, "--quiet").exit_code == 0
+    res = _run("import", "file", out, "--layer", "charging_point", "--source", "lists")
+    assert res.exit_code == 0, res.output
+    with psycopg.connect(url) as c:
+        after = c.execute("SELECT external_id, facilities, version FROM registry.charging_point "
+                          "WHERE source = 'lists' ORDER BY 1").fetchall()
+    assert after == before

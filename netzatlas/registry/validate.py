@@ -145,6 +145,23 @@ def _json_text(v: Any) -> str | None:
     return json.dumps(v, default=str, ensure_ascii=False)
 
 
+def _text_list(v: Any) -> list[str]:
+    """A text[] value: a list as given, a JSON list (as `netzatlas export` writes one), or comma-separated text."""
+    if v is None or (isinstance(v, float) and math.isnan(v)) or v is pd.NA:
+        return []
+    if isinstance(v, (list, tuple, np.ndarray)):
+        return [str(x) for x in v]
+    text = str(v).strip()
+    if text.startswith("[") and text.endswith("]"):
+        try:
+            parsed = json.loads(text)
+        except ValueError:
+            parsed = None
+        if isinstance(parsed, list):
+            return [x if isinstance(x, str) else json.dumps(x, ensure_ascii=False) for x in parsed if x is not None]
+    return [s.strip() for s in text.split(",") if s.strip()]
+
+
 def _coerce(series: pd.Series, udt: str, decimal: str | None = None, column: str = ""
             ) -> tuple[pd.Series, pd.Series]:
     """Coerce a column to the layer type; return (values, reason or None per row)."""
@@ -182,14 +199,7 @@ def _coerce(series: pd.Series, udt: str, decimal: str | None = None, column: str
         return norm.astype("boolean"), none.where(~bad, "not a yes/no value")
     if udt == "date":
         return textvalues.dates(series)
-
-    def to_list(v: Any) -> list[str] | None:
-        if v is None or (isinstance(v, float) and math.isnan(v)) or v is pd.NA:
-            return []
-        if isinstance(v, (list, tuple, np.ndarray)):
-            return [str(x) for x in v]
-        return [s.strip() for s in str(v).split(",") if s.strip()]
-    return series.map(to_list), none
+    return series.map(_text_list), none
 
 
 def _drop_zm(geoms: gpd.GeoSeries, notes: list[str]) -> gpd.GeoSeries:
