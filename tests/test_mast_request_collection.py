@@ -179,3 +179,26 @@ def test_the_cli_list_shows_a_request_recorded_through_the_api(client, keys, db_
     assert res.exit_code == 0, res.output
     out = " ".join(res.output.split())
     assert fid[:8] in out and "2027-01-15" in out and "45" in out
+
+
+def test_a_request_reopened_through_the_api_is_no_longer_decided(client, keys, conn):
+    """PATCH to rejected (with an outcome), then back to under_review: decided_on and the outcome are cleared
+    (revision 0025; they were kept), the rejection stays in the history."""
+    h = auth(keys["analyst"])
+    r = client.post("/collections/mast_request/items", json=REQUEST, headers=h)
+    assert r.status_code == 201, r.text
+    loc = r.headers["location"].replace("http://testserver", "")
+    r = client.patch(loc, json={"properties": {"status": "rejected", "outcome": "Mast im Landschaftsschutzgebiet"}},
+                     headers={**h, "If-Match": "*"})
+    assert r.status_code in (200, 204), r.text
+    decided = client.get(loc, headers=h).json()["properties"]
+    assert decided["decided_on"] == date.today().isoformat() and decided["outcome"]
+    r = client.patch(loc, json={"properties": {"status": "under_review"}}, headers={**h, "If-Match": "*"})
+    assert r.status_code in (200, 204), r.text
+    reopened = client.get(loc, headers=h).json()["properties"]
+    assert reopened["status"] == "under_review"
+    assert reopened["decided_on"] is None and reopened["outcome"] is None
+    fid = loc.rsplit("/", 1)[1]
+    outcomes = [row["o"] for row in conn.execute(
+        "SELECT c.before->>'outcome' AS o FROM audit.change c WHERE c.row_id = %s ORDER BY c.seq", [fid])]
+    assert "Mast im Landschaftsschutzgebiet" in outcomes  # the rejection is kept in the history
