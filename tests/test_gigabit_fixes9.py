@@ -244,6 +244,13 @@ def test_own_programme_is_kept_with_the_snapshot_and_german_numbers_are_read(bas
     conn.rollback()
     assert kept["programme"] == "stadt-aachen-fixes9"
     assert kept["programme_definition"]["served_if"] == [{"down_mbps": 500.0, "up_mbps": 200.0}]
+    from netzatlas.registry import result_runs
+
+    result_runs.record_snapshot(conn, "fixes9-own")  # counted again (no writer's counts): the definition is kept
+    recounted = conn.execute("SELECT summary FROM registry.result_run WHERE kind = 'gigabit_snapshot' AND key = "
+                             "'fixes9-own'").fetchone()["summary"]
+    conn.commit()
+    assert recounted == kept
     f.unlink()
     out = tmp_path / "out"
     ok = _cli("report", "--snapshot", "fixes9-own", "--out", str(out), "--eur-per-m", "85,5", "--max-cost",

@@ -96,10 +96,8 @@ def classify_snapshot(conn: psycopg.Connection, snapshot_id: str, programme: Pro
     # funding areas removed with the snapshot they belonged to are recorded as deleted. A programme of one's own
     # (not shipped, or a shipped id with other rules) is kept in the summary: the report needs no file later.
     definition = own_definition(programme)
-    if definition is None:
-        result_runs.record_snapshot(conn, snapshot_id, counts)
-    else:
-        _record_with_definition(conn, snapshot_id, counts, definition)
+    result_runs.record_snapshot(conn, snapshot_id, counts,
+                                {} if definition is None else {DEFINITION_KEY: definition})
     if replaced is not None and _first_value(replaced):
         result_runs.record_deleted(conn, "funding_areas", snapshot_id)
     return counts
@@ -116,17 +114,6 @@ def own_definition(programme: Programme) -> dict | None:
     if any(p == programme for p in shipped()):
         return None
     return programme.model_dump(mode="json")
-
-
-def _record_with_definition(conn: psycopg.Connection, snapshot_id: str, counts: list[dict], definition: dict
-                            ) -> None:
-    """``result_runs.record_snapshot`` with the programme's definition in the summary (one write, one version)."""
-    with conn.cursor(row_factory=dict_row) as cur:
-        row = cur.execute("SELECT jsonb_build_object('programme', programme, 'reference_date', reference_date, "
-                          "'title', title, 'simulated', simulated, 'note', note) AS s "
-                          "FROM registry.gigabit_snapshot WHERE id = %s", [snapshot_id]).fetchone()
-    result_runs.record(conn, "gigabit_snapshot", snapshot_id,
-                       {**row["s"], **result_runs.counts_summary(counts), DEFINITION_KEY: definition})
 
 
 def snapshot_programme(conn: psycopg.Connection, snapshot_id: str) -> Programme | None:

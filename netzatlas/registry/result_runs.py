@@ -29,22 +29,33 @@ def record_deleted(conn: psycopg.Connection, kind: str, key: str) -> None:
                  "AND deleted_at IS NULL", [kind, key])
 
 
-def record_snapshot(conn: psycopg.Connection, snapshot_id: str, counts: list[dict] | None = None) -> None:
+#: keys of a snapshot's summary that its writer adds and a later re-count keeps (an own programme's definition)
+KEPT_SNAPSHOT_KEYS = ("programme_definition",)
+
+
+def record_snapshot(conn: psycopg.Connection, snapshot_id: str, counts: list[dict] | None = None,
+                    extra: dict | None = None) -> None:
     """The summary of a gigabit snapshot: programme, reference date, title, counts per class, eligible.
 
     ``counts`` are the snapshot's rows per class (``class_de``, ``addresses``, ``eligible``) as its writer has just
-    counted them; without them they are counted here, in one pass over the snapshot's rows."""
+    counted them; without them they are counted here, in one pass over the snapshot's rows. ``extra``: more keys
+    for the summary (e.g. the programme's definition); without it the :data:`KEPT_SNAPSHOT_KEYS` of the stored
+    summary are kept."""
     if counts is None:
         with conn.cursor(row_factory=dict_row) as cur:
             counts = list(cur.execute(
                 "SELECT class_de, count(*) AS addresses, count(*) FILTER (WHERE eligible) AS eligible "
                 "FROM registry.gigabit_classification WHERE snapshot_id = %s GROUP BY 1", [snapshot_id]).fetchall())
     row = conn.execute("SELECT jsonb_build_object('programme', programme, 'reference_date', reference_date, "
-                       "'title', title, 'simulated', simulated, 'note', note) AS s "
-                       "FROM registry.gigabit_snapshot WHERE id = %s", [snapshot_id]).fetchone()
+                       "'title', title, 'simulated', simulated, 'note', note) AS s, "
+                       "(SELECT r.summary FROM registry.result_run r WHERE r.kind = 'gigabit_snapshot' "
+                       "AND r.key = s.id AND r.deleted_at IS NULL) AS stored "
+                       "FROM registry.gigabit_snapshot s WHERE s.id = %s", [snapshot_id]).fetchone()
     if row is not None:
-        summary = row["s"] if isinstance(row, dict) else row[0]
-        record(conn, "gigabit_snapshot", snapshot_id, {**summary, **counts_summary(counts)})
+        summary, stored = (row["s"], row["stored"]) if isinstance(row, dict) else row
+        if extra is None:
+            extra = {k: v for k, v in (stored or {}).items() if k in KEPT_SNAPSHOT_KEYS}
+        record(conn, "gigabit_snapshot", snapshot_id, {**summary, **counts_summary(counts), **extra})
 
 
 def counts_summary(counts: list[dict]) -> dict:
