@@ -14,7 +14,7 @@ from psycopg_pool import ConnectionPool
 
 from netzatlas.api.records import record_check
 from netzatlas.errors import NotFound
-from netzatlas.registry.db import Layer, catalogue, value_lists_of
+from netzatlas.registry.db import COMPUTED, Layer, catalogue, value_lists_of
 
 #: Columns never served as properties (the id is the feature id, geom the geometry).
 HIDDEN = {"id", "geom"}
@@ -48,22 +48,6 @@ TITLES = {
     "monument": "Listed monuments (Denkmalliste)",
     "municipal_property": "Municipal property, parcels and buildings (städtische Liegenschaften)",
 }
-#: Properties computed when a feature is served, not stored: layer → name → SQL over the row alias ``{t}``.
-#: ``days_left`` of a mast request: days until the end of the coordination period while the request is open
-#: (the open statuses of ``mobile_sites.mast_request.OPEN_STATUSES``), null once decided.
-COMPUTED = {
-    # the EVSE's live OCPI status (registry.evse_status, rev. 0022): kept out of the versions, served with the EVSE
-    "charging_evse": {
-        "live_status": "(SELECT s.status FROM registry.evse_status s WHERE s.evse = {t}.id)",
-        "live_status_at": "(SELECT s.status_at FROM registry.evse_status s WHERE s.evse = {t}.id)",
-    },
-    "mast_request": {
-        "days_left": "CASE WHEN {t}.status IN ('received', 'under_review', 'alternative_proposed') "
-                     "THEN {t}.deadline - current_date END",
-    },
-}
-
-
 @dataclass
 class ApiState:
     pool: ConnectionPool

@@ -65,15 +65,32 @@ def _plain(value: Any) -> Any:
     return value
 
 
+def _json_object(text: str) -> Any:
+    """A ``properties`` cell as JSON: a GeoPackage / CSV / Excel export holds the other attributes as JSON text,
+    which the server refused ("attributes must be an object, not a text"). Text that is no JSON stays text (and is
+    refused with its feature); blank text is no attributes."""
+    if not text.strip():
+        return None
+    try:
+        return orjson.loads(text)
+    except orjson.JSONDecodeError:
+        return text
+
+
 def feature_lines(gdf: gpd.GeoDataFrame) -> Iterator[bytes]:
-    """The frame's rows as GeoJSON Feature lines (NDJSON), geometries in WGS 84 (what the API takes)."""
+    """The frame's rows as GeoJSON Feature lines (NDJSON), geometries in WGS 84 (what the API takes). The reader's
+    row numbers (``_row``) are not sent: the server kept them in every feature's attributes."""
+    from netzatlas.registry.validate import ROW_COLUMN
+
     if gdf.crs is not None and gdf.crs.to_epsg() != 4326:
         gdf = gdf.to_crs(4326)
-    props = pd.DataFrame(gdf.drop(columns=gdf.geometry.name))
+    props = pd.DataFrame(gdf.drop(columns=[gdf.geometry.name, *([ROW_COLUMN] if ROW_COLUMN in gdf.columns else [])]))
     names = [str(c) for c in props.columns]
     geoms = shapely.to_geojson(np.asarray(gdf.geometry.values, dtype=object))
     for geom, row in zip(geoms, props.itertuples(index=False, name=None), strict=True):
         properties = {n: _plain(v) for n, v in zip(names, row, strict=True)}
+        if isinstance(properties.get("properties"), str):
+            properties["properties"] = _json_object(properties["properties"])
         yield (b'{"type":"Feature","geometry":' + (geom.encode() if geom is not None else b"null")
                + b',"properties":' + orjson.dumps(properties, option=orjson.OPT_NON_STR_KEYS) + b"}\n")
 
@@ -98,9 +115,11 @@ def _raise_for(r: httpx.Response, what: str) -> None:
     raise cls(message, hint=hint)
 
 
-def layer_columns(client: httpx.Client, collection: str) -> list[str]:
-    """The collection's property names, from its queryables (the mapping targets)."""
-    r = client.get(f"/collections/{collection}/queryables", headers={"Accept": "application/schema+json"})
+def layer_columns(client: httpx.Client, collection: str, key: str | None = None) -> list[str]:
+    """The collection's property names, from its queryables (the mapping targets); asked with the API key, as a
+    collection that is not public (e.g. mast_request) answers 401 without it."""
+    r = client.get(f"/collections/{collection}/queryables",
+                   headers={**_headers(key), "Accept": "application/schema+json"})
     _raise_for(r, f"collection {collection!r}")
     return [p for p in r.json().get("properties", {}) if p not in ("geom", "geometry")]
 

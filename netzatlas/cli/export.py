@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import typer
+from rich.markup import escape
 
 from netzatlas.cli._common import console, friendly_errors
 from netzatlas.cli.importing import Quiet, rows_progress
@@ -22,6 +23,9 @@ def register(app: typer.Typer) -> None:
             "CSV and XLSX). "
             "GeoJSON is always WGS 84 lon/lat (RFC 7946): another --crs is refused.")),
         include_deleted: bool = typer.Option(False, "--include-deleted", help="Also soft-deleted rows."),
+        source: str = typer.Option(None, "--source", help=(
+            "Only the features of this source (the key with external_id): the file can be imported again with "
+            "`netzatlas import file FILE --layer LAYER --source SOURCE`.")),
         quiet: bool = Quiet,
     ) -> None:
         """Export a registry layer to GeoPackage, GeoJSON (RFC 7946), CSV or Excel (lon/lat or WKT).
@@ -30,6 +34,8 @@ def register(app: typer.Typer) -> None:
         colleagues who open the register in Excel; a CSV opened there loses leading zeros.
 
         A progress display (rows read from the database, rows written, rate, ETA) is shown on a terminal."""
+        from psycopg import sql
+
         from netzatlas.registry.db import connect, get_layer
         from netzatlas.registry.exporters.files import export_frame, read_layer
 
@@ -38,8 +44,9 @@ def register(app: typer.Typer) -> None:
         with rows_progress(f"exporting {layer}", quiet) as update:
             with connect() as conn:
                 lyr = get_layer(conn, layer)
+                where = sql.SQL("source = %(source)s") if source is not None else None
                 gdf = read_layer(conn, lyr, include_deleted=include_deleted, progress=update,
-                                 typed=True)
+                                 typed=True, where=where, params={"source": source} if where is not None else None)
             out = export_frame(gdf, path, fmt=fmt, crs=crs, layer_name=layer, progress=update,
                                notes=notes)
             update("done", len(gdf), len(gdf))
@@ -50,6 +57,7 @@ def register(app: typer.Typer) -> None:
             gpkg = (fmt or out.suffix.lstrip(".")).lower() == "gpkg"
             replaced = (f"; its layer {layer} replaced, other layers kept" if gpkg
                         else "; the file existed and was replaced")
-        console.print(f"wrote {len(gdf):,} {layer} features to {out} ({deleted}{replaced})")
+        of = f" of source {escape(source)}" if source is not None else ""
+        console.print(f"wrote {len(gdf):,} {layer} features{of} to {out} ({deleted}{replaced})")
         for note in notes:
             console.print(f"note: {note}")

@@ -99,7 +99,7 @@ def push_cmd(
     try:
         with httpx.Client(base_url=base, timeout=limits) as client, \
                 rows_progress(f"reading {path.name}", quiet) as update, collected_warnings(notes):
-            columns = layer_columns(client, collection)
+            columns = layer_columns(client, collection, key)
             gdf = read_any(path, layer=file_layer, crs=crs, x_column=x_column, y_column=y_column, encoding=encoding,
                            sep=sep, sheet=sheet, decimal=decimal)
             notes += gdf.attrs.get("notes", [])

@@ -15,6 +15,23 @@ from netzatlas.errors import ConstraintViolation, DatabaseUnavailable, NotFound
 
 #: Columns every layer has and that importers / clients do not set directly.
 SYSTEM_COLUMNS = ("id", "version", "created_at", "updated_at", "updated_by", "deleted_at")
+
+#: Properties computed when a feature is served (API), not stored — an importer leaves them out: layer → name →
+#: SQL over the row alias ``{t}``.
+#: ``days_left`` of a mast request: days until the end of the coordination period while the request is open
+#: (the open statuses of ``mobile_sites.mast_request.OPEN_STATUSES``), null once decided.
+COMPUTED = {
+    # the EVSE's live OCPI status (registry.evse_status, rev. 0022): kept out of the versions, served with the EVSE
+    "charging_evse": {
+        "live_status": "(SELECT s.status FROM registry.evse_status s WHERE s.evse = {t}.id)",
+        "live_status_at": "(SELECT s.status_at FROM registry.evse_status s WHERE s.evse = {t}.id)",
+    },
+    "mast_request": {
+        "days_left": "CASE WHEN {t}.status IN ('received', 'under_review', 'alternative_proposed') "
+                     "THEN {t}.deadline - current_date END",
+    },
+}
+
 #: Asset layers (the register proper) versus reference layers.
 ASSET_LAYERS = ("fibre_address", "mobile_site", "wlan_hotspot", "streetlight", "charging_point", "charging_evse",
                 "charging_connector")   # the last two: a charger's EVSEs and connectors (OCPI shape, rev. 0022)

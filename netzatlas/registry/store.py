@@ -160,9 +160,13 @@ def upsert(
             value_of[col.name] = sql.SQL("COALESCE(s.{}, {})").format(ident(col.name), sql.SQL(col.default))
     insert_cols = columns + list(fixed)
     compared = [c for c in set_cols if c != "geom"]
+
+    def cmp(c: str, expr: sql.Composable) -> sql.Composable:  # empty text is no value (as files deliver it)
+        return sql.SQL("nullif({}, '')").format(expr) if types.get(c) in ("text", "varchar") else expr
+
     changed = sql.SQL("({}) IS DISTINCT FROM ({})").format(
-        sql.SQL(", ").join(sql.SQL("t.{}").format(ident(c)) for c in compared),
-        sql.SQL(", ").join(value_of[c] for c in compared)) if compared else sql.SQL("false")
+        sql.SQL(", ").join(cmp(c, sql.SQL("t.{}").format(ident(c))) for c in compared),
+        sql.SQL(", ").join(cmp(c, value_of[c]) for c in compared)) if compared else sql.SQL("false")
     set_sql = {c: value_of[c] for c in set_cols}
     if "geom" in set_cols:  # a geometry within the tolerance of the stored one is no change (and is kept)
         same = _same_geometry(layer)

@@ -24,7 +24,7 @@ from shapely.validation import explain_validity
 
 from netzatlas.errors import CRSError, FileFormatError, Reject
 from netzatlas.registry import textvalues
-from netzatlas.registry.db import SYSTEM_COLUMNS, Layer
+from netzatlas.registry.db import COMPUTED, SYSTEM_COLUMNS, Layer
 from netzatlas.registry.transforms import describe_transform
 
 INT_TYPES = {"int2", "int4", "int8"}
@@ -162,6 +162,14 @@ def _text_list(v: Any) -> list[str]:
     return [s.strip() for s in text.split(",") if s.strip()]
 
 
+def _yes_no(v: Any, mapping: dict[str, bool]) -> bool | None:
+    """A yes/no value: a word of ``mapping``, or the number 1 / 0 (GeoPackage and GeoJSON readers give a boolean
+    column with gaps as 1.0 / 0.0 / NaN)."""
+    if isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool):
+        return None if math.isnan(v) else {1: True, 0: False}.get(v) if float(v).is_integer() else None
+    return mapping.get(str(v).strip().lower())
+
+
 def _coerce(series: pd.Series, udt: str, decimal: str | None = None, column: str = ""
             ) -> tuple[pd.Series, pd.Series]:
     """Coerce a column to the layer type; return (values, reason or None per row)."""
@@ -194,7 +202,7 @@ def _coerce(series: pd.Series, udt: str, decimal: str | None = None, column: str
     if udt == "bool":
         mapping = {"true": True, "t": True, "yes": True, "ja": True, "1": True, "y": True, "wahr": True,
                    "false": False, "f": False, "no": False, "nein": False, "0": False, "n": False, "falsch": False}
-        norm = series.map(lambda v: v if isinstance(v, bool) or v is None else mapping.get(str(v).strip().lower()))
+        norm = series.map(lambda v: v if isinstance(v, bool) or v is None else _yes_no(v, mapping))
         bad = present & norm.isna()
         return norm.astype("boolean"), none.where(~bad, "not a yes/no value")
     if udt == "date":
@@ -511,7 +519,8 @@ def _typed_columns(df: pd.DataFrame, layer: Layer, reasons: _Reasons, decimal: s
     columns: list[str] = []
     extras: dict[str, pd.Series] = {}
     known = {c.name: c for c in layer.data_columns}
-    skip = {"external_id", "geom", ROW_COLUMN, PROBLEM_COLUMN, "source", "properties", *SYSTEM_COLUMNS}
+    skip = {"external_id", "geom", ROW_COLUMN, PROBLEM_COLUMN, "source", "properties", *SYSTEM_COLUMNS,
+            *COMPUTED.get(layer.name, {})}  # values the API computes when serving (days_left …): not data
     geom_col = getattr(df, "_geometry_column_name", None)
     if geom_col:
         skip.add(geom_col)
@@ -569,6 +578,8 @@ def prepare(
             hint="map the column holding a stable id, e.g. --map external_id=ID",
         )
     df = gdf.copy()
+    if "attributes" in df.columns and "properties" not in df.columns and "attributes" not in layer.column_names:
+        df = df.rename(columns={"attributes": "properties"})  # the properties column as the API serves it
     rows = _row_labels(df)
     reasons = _Reasons(df.index)
     notes: list[str] = []

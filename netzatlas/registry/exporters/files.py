@@ -257,7 +257,7 @@ def _write(gdf: gpd.GeoDataFrame, p: Path, driver: str, crs: str | None, layer_n
         pyogrio.write_dataframe(out, p, driver="GPKG", layer=layer_name or p.stem, **kw)
         _declare_dates(p, layer_name or p.stem, dates)
     else:
-        df = _table(out, crs)
+        df = _table(out, crs, notes)
         if driver == "XLSX":
             from netzatlas.registry.exporters.xlsx import write_xlsx
 
@@ -277,14 +277,24 @@ def _write(gdf: gpd.GeoDataFrame, p: Path, driver: str, crs: str | None, layer_n
             tell("writing", min(start + CHUNK_ROWS, len(df)), len(df))
 
 
-def _table(out: gpd.GeoDataFrame, crs: str | None) -> pd.DataFrame:
-    """The rows as a plain table: points as lon/lat (x/y in a projected ``crs``), other geometries as WKT."""
+def _table(out: gpd.GeoDataFrame, crs: str | None, notes: list[str]) -> pd.DataFrame:
+    """The rows as a plain table: points as lon/lat (x/y in a projected ``crs``), other geometries as WKT (to 8
+    decimals in degrees, ~1 mm: shapely's default of 6 moved vertices by up to 10 cm). ``notes`` is told the
+    ``--crs`` an import of x/y or WKT needs (lon/lat columns are recognised without it)."""
     target = out.to_crs(crs or "EPSG:4326") if out.crs else out
     df = pd.DataFrame(target.drop(columns=target.geometry.name))
+    degrees = target.crs is None or target.crs.is_geographic
     if (target.geom_type == "Point").all():
-        degrees = target.crs is None or target.crs.is_geographic
         df["lon" if degrees else "x"] = target.geometry.x.round(8)
         df["lat" if degrees else "y"] = target.geometry.y.round(8)
+        if degrees:
+            return df
+        what = "x/y"
     else:
-        df["wkt"] = target.geometry.to_wkt()
+        df["wkt"] = target.geometry.to_wkt(rounding_precision=8 if degrees else 6)
+        what = "WKT geometries"
+    if target.crs is not None and len(df):
+        code = target.crs.to_authority()
+        name = ":".join(code) if code else target.crs.to_string()
+        notes.append(f"{what} in {name}: import the file again with --crs {name}")
     return df

@@ -107,6 +107,8 @@ def write_xlsx(df: pd.DataFrame, path: Path, sheet: str, tell: Progress, step: i
             elif isinstance(value, dt.date):
                 c = WriteOnlyCell(ws, value=value)
                 c.number_format = "YYYY-MM-DD"
+            elif isinstance(value, float) and float(f"{value:.16g}") != value:
+                c = _exact_number(ws, value)
             else:
                 c = value
             cells.append(c)
@@ -115,6 +117,17 @@ def write_xlsx(df: pd.DataFrame, path: Path, sheet: str, tell: Progress, step: i
             tell("writing", n, len(df))
     wb.save(path)
     return replaced
+
+
+def _exact_number(ws: object, value: float) -> object:
+    """A number cell holding the float to its last digit: openpyxl writes numbers with 16 significant digits
+    (0.30000000000000004 became 0.3, 123456789.12345679 became 123456789.1234568: an import of the file updated
+    the row); the shortest text that reads back as the same double is written instead (Excel reads 17 digits)."""
+    from openpyxl.cell import WriteOnlyCell
+
+    c = WriteOnlyCell(ws, value=value)
+    c._value = repr(value)  # written as the cell's <v> text as it is; the cell stays a number (t="n")
+    return c
 
 
 def _sheet_title(name: str) -> str:
