@@ -6,12 +6,21 @@ import os
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 #: Root of the source checkout (holds ``data/``); used to find the bundled demo data.
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DATA_DIR = PROJECT_ROOT / "data"
+#: The demo's municipality (Aachen) and the bundled boundary files.
+AACHEN_ARS = "053340002002"
+AACHEN_BOUNDARY = DATA_DIR / "aachen" / "boundaries" / "aachen_stadtgrenze_vg250_simplified.geojson"
+GERMANY_BOUNDARIES = DATA_DIR / "germany" / "VG250_GEM_simplified.zip"
+#: Names of municipalities by ARS where no boundary file tells them (the bundled VG250 zip holds only the key);
+#: any other city sets ``NETZATLAS_MUNICIPALITY_NAME``.
+KNOWN_MUNICIPALITIES = {AACHEN_ARS: "Aachen", "051130000000": "Essen"}
+#: How messages call a city whose name is neither set nor known (followed by its ARS when there is one).
+UNNAMED = "the municipality"
 
 
 def _default_home() -> Path:
@@ -32,11 +41,16 @@ class Settings(BaseSettings):
     db_name: str = "netzatlas"
     db_user: str = "netzatlas"
     storage_srid: int = Field(default=25832, description="CRS of stored geometries (ETRS89 / UTM 32N).")
-    municipality_ars: str = Field(default="053340002002", description="Regional key (ARS) of the city.")
-    municipality_name: str = "Aachen"
+    municipality_ars: str | None = Field(
+        default=None, description="Regional key (ARS, 12 digits) of the city; unset: Aachen's (the demo) unless a "
+                                  "boundary file of its own is set, which then holds the one municipality.")
+    municipality_name: str = Field(
+        default="", description="Name of the city in messages and reports; unset: known from the ARS (Aachen, Essen), "
+                                "else 'the municipality <ARS>'.")
     municipality_boundary: Path = Field(
-        default=DATA_DIR / "aachen" / "boundaries" / "aachen_stadtgrenze_vg250_simplified.geojson",
-        description="Boundary file used to clip imports and to check coordinates.",
+        default=AACHEN_BOUNDARY,
+        description="Boundary file used to clip imports and to check coordinates; unset: Aachen's for the demo, the "
+                    "bundled VG250 of all German municipalities when another ARS is set.",
     )
     max_distance_outside_km: float = Field(
         default=20.0, description="Points farther than this outside the municipality are rejected."
@@ -71,6 +85,32 @@ class Settings(BaseSettings):
     limit_jobs_per_org: int = Field(default=2, description="Analysis jobs one organization may run at once.")
     limit_process_min_resolution_m: float = Field(default=5.0, description="Finest raster cell of an API run (m).")
     limit_process_cells: int = Field(default=25_000_000, description="Most raster cells of an API coverage run.")
+
+    @model_validator(mode="after")
+    def _municipality(self) -> Settings:
+        """The municipality's defaults follow what is set: an ARS alone selects it from the bundled VG250 of all
+        German municipalities (not Aachen's boundary), a boundary file alone holds the city (no Aachen ARS), nothing
+        set is the Aachen demo; the name follows the ARS."""
+        ars = (self.municipality_ars or "").strip() or None
+        own_boundary = "municipality_boundary" in self.model_fields_set
+        if ars is None and (not own_boundary or Path(self.municipality_boundary).resolve() == AACHEN_BOUNDARY):
+            ars = AACHEN_ARS
+        elif ars is not None and not own_boundary and ars not in (AACHEN_ARS, AACHEN_ARS[:5] + AACHEN_ARS[9:]):
+            self.municipality_boundary = GERMANY_BOUNDARIES
+        self.municipality_ars = ars
+        if not self.municipality_name.strip():
+            known = KNOWN_MUNICIPALITIES.get(ars or "") or next(
+                (n for k, n in KNOWN_MUNICIPALITIES.items() if ars and k[:5] + k[9:] == ars), None)
+            self.municipality_name = known or (f"{UNNAMED} {ars}" if ars else UNNAMED)
+        return self
+
+    @property
+    def municipality_ags(self) -> str | None:
+        """The 8-digit municipality key (AGS) of the ARS (the Breitbandatlas's key), None without an ARS."""
+        ars = self.municipality_ars
+        if ars and len(ars) == 12 and ars.isdigit():
+            return ars[:5] + ars[9:]
+        return ars if ars and len(ars) == 8 and ars.isdigit() else None
 
     @property
     def local_db_dir(self) -> Path:

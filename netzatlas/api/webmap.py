@@ -35,10 +35,34 @@ def _basemap(url: str | None) -> str | None:
     return url if basemap_reachable(url, timeout_s=1.5) else None
 
 
+def municipality_view(state: ApiState) -> dict[str, object]:
+    """Where the map opens: the configured municipality (its row in the registry, else the boundary file of the
+    settings) as ``bounds`` [west, south, east, north] and ``center`` [lon, lat] in WGS84; empty when neither is
+    known."""
+    s = get_settings()
+    with state.pool.connection() as conn:
+        row = conn.execute(
+            "SELECT ST_XMin(e) AS w, ST_YMin(e) AS s, ST_XMax(e) AS e, ST_YMax(e) AS n FROM (SELECT "
+            "ST_Extent(ST_Transform(geom, 4326)) AS e FROM registry.municipality WHERE deleted_at IS NULL AND "
+            "(ars = %s OR (length(ars) = 12 AND left(ars, 5) || right(ars, 3) = %s))) x",
+            [s.municipality_ars or "", s.municipality_ags or ""]).fetchone()
+    bounds = [row["w"], row["s"], row["e"], row["n"]] if row and row["w"] is not None else None
+    if bounds is None:
+        from netzatlas.registry.importers.load import municipality_boundary_4326
+
+        shape = municipality_boundary_4326()
+        bounds = list(shape.bounds) if shape is not None and not shape.is_empty else None
+    if bounds is None:
+        return {}
+    bounds = [round(float(v), 6) for v in bounds]
+    return {"bounds": bounds, "center": [round((bounds[0] + bounds[2]) / 2, 6), round((bounds[1] + bounds[3]) / 2, 6)],
+            "municipality": s.municipality_name}
+
+
 @router.get("/map", response_class=HTMLResponse, summary="Web map", include_in_schema=False)
 def web_map(request: Request, state: ApiState = Depends(get_state)) -> HTMLResponse:
     config = {"base": base_url(request), "basemap_url": _basemap(get_settings().basemap_url),
-              "geometry": {k: v.geometry_type for k, v in state.layers.items()}}
+              "geometry": {k: v.geometry_type for k, v in state.layers.items()}, **municipality_view(state)}
     page = (STATIC / "map.html").read_text().replace("__CONFIG__", json_for_html(config)).replace(
         "__ATTRIBUTION__", html.escape(ATTRIBUTION))
     return HTMLResponse(page)

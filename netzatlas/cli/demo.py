@@ -1,4 +1,4 @@
-"""``netzatlas demo``: the Aachen demo on the embedded database."""
+"""``netzatlas demo``: the Aachen demo on the embedded database (refused when another city is configured)."""
 
 from __future__ import annotations
 
@@ -14,8 +14,11 @@ def register(app: typer.Typer) -> None:
     @friendly_errors
     def demo(force: bool = typer.Option(False, "--force", help="Re-read every source even if unchanged.")) -> None:
         """Start the embedded PostGIS, migrate, import the real Aachen data (OpenStreetMap, Zensus 2011, city
-        boundary, charging register), print a summary and write an offline HTML map of the registry."""
-        from netzatlas.registry.demo import run_demo
+        boundary, charging register), print a summary and write an offline HTML map of the registry. Refused
+        (exit 2, nothing imported) when NETZATLAS_MUNICIPALITY_ARS / _BOUNDARY configure another city."""
+        from netzatlas.registry.demo import check_demo_municipality, run_demo
+
+        check_demo_municipality()  # before the progress bar: the refusal is the only output
 
         t0 = time.perf_counter()
         with progress_bar("netzatlas demo", total=4) as update:

@@ -85,11 +85,25 @@ def programmes_cmd() -> None:
     console.print(t)
 
 
+def _atlas_shares() -> dict[str, float]:
+    """The Breitbandatlas shares of the configured municipality ({} when the bundled table has no row for it)."""
+    from netzatlas.config import get_settings
+    from netzatlas.errors import NotFound
+    from netzatlas.gigabit import breitbandatlas
+
+    ags = get_settings().municipality_ags
+    try:
+        return breitbandatlas.shares(ags) if ags else {}
+    except NotFound:
+        return {}
+
+
 @app.command("simulate")
 @friendly_errors
 def simulate_cmd(seed: int = typer.Option(2021, "--seed", help="Random seed (the result is reproducible)."),
                  source: str = typer.Option("simulation-demo", "--source", help="Source name of the rows."),
-                 ags: str = typer.Option("05334002", "--ags", help="Municipality key for the Breitbandatlas shares."),
+                 ags: str = typer.Option(None, "--ags", help="Municipality key (AGS) for the Breitbandatlas shares "
+                                                             "(default: the configured municipality's)."),
                  ) -> None:
     """SIMULATE per-address supply for the demo (operators' answers are not public), calibrated to the
     Breitbandatlas shares, street by street, and store it in the registry."""
@@ -100,7 +114,9 @@ def simulate_cmd(seed: int = typer.Option(2021, "--seed", help="Random seed (the
 
     with connect() as conn:
         addrs = gigabit_store.read_addresses(conn)
-    targets = breitbandatlas.targets(ags)
+    from netzatlas.config import get_settings
+
+    targets = breitbandatlas.targets(ags or get_settings().municipality_ags or "05334002")
     supply = simulate_supply(addrs.to_crs(25832), targets, seed=seed)
     with progress_bar("writing supply", total=1) as update:
         rep = gigabit_store.write_supply(supply, source=source)
@@ -277,7 +293,6 @@ def report_cmd(snapshot: str = typer.Option(None, "--snapshot", help="The snapsh
     their cost assumptions, postcodes, 100 m cells, the Breitbandatlas beside the registry's coverage, sources), a
     GeoPackage and a CSV of eligible addresses for German Excel."""
     from netzatlas.config import get_settings
-    from netzatlas.gigabit import breitbandatlas
     from netzatlas.gigabit.funding_areas import FundingAreaParams, funding_areas
     from netzatlas.gigabit.programmes import load_programme
     from netzatlas.gigabit.shares import compare_with_atlas, shares_per_cell
@@ -328,7 +343,7 @@ def report_cmd(snapshot: str = typer.Option(None, "--snapshot", help="The snapsh
         areas = funding_areas(classified.to_crs(25832), roads, params)
         update(2, description="cells")
         per_cell = shares_per_cell(classified, cells)
-        atlas = compare_with_atlas(res, breitbandatlas.shares())
+        atlas = compare_with_atlas(res, _atlas_shares())
         update(3, description="writing")
         ctx = ReportContext(snapshot=snap, warning=warning, coverage=coverage, sources=sources,
                             assumptions=params.assumptions(), unassigned=areas.attrs.get("unassigned", 0))

@@ -250,15 +250,19 @@ def import_zensus(
 @friendly_errors
 def import_boundary(
     path: Path = typer.Argument(..., help="VG250 boundary: GeoJSON, GeoPackage or the zipped Shapefile."),
-    ars: str = typer.Option(None, "--ars", help="Regional key to select (e.g. 053340002002 Aachen)."),
+    ars: str = typer.Option(None, "--ars", help="Regional key to select (e.g. 053340002002 Aachen; default: the "
+                                                "configured NETZATLAS_MUNICIPALITY_ARS when the file holds several)."),
     source: str = typer.Option("vg250", "--source", help="Source name."),
     quiet: bool = Quiet,
 ) -> None:
     """Import a municipality boundary (VG250)."""
+    from netzatlas.config import get_settings
     from netzatlas.registry.importers.boundary import read_boundary
 
-    show(_load({"municipality": read_boundary(path, ars=ars)}, source, "boundary", path.name, "city", False,
-               quiet=quiet), path.name)
+    gdf = read_boundary(path, ars=ars)
+    if ars is None and len(gdf) > 1 and get_settings().municipality_ars:  # all municipalities: the configured one
+        gdf = read_boundary(path, ars=get_settings().municipality_ars)
+    show(_load({"municipality": gdf}, source, "boundary", path.name, "city", False, quiet=quiet), path.name)
 
 
 @app.command("vehicles")

@@ -80,10 +80,18 @@ def _newest(conn: psycopg.Connection, layers: dict[str, Layer]) -> dict[str, str
 
 
 def _extent(conn: psycopg.Connection) -> tuple[float, float, float, float] | None:
-    for table in ("municipality", "fibre_address", "streetlight"):
+    """Where the project opens: the configured municipality (NETZATLAS_MUNICIPALITY_ARS, by ARS or its AGS) when the
+    registry holds it, else all municipalities, else the addresses, else the streetlights."""
+    from netzatlas.config import get_settings
+
+    s = get_settings()
+    own = ("(ars = %s OR (length(ars) = 12 AND left(ars, 5) || right(ars, 3) = %s))", [s.municipality_ars or "",
+                                                                                       s.municipality_ags or ""])
+    for table, (cond, params) in (("municipality", own), ("municipality", ("true", [])),
+                                  ("fibre_address", ("true", [])), ("streetlight", ("true", []))):
         row = conn.execute(f'SELECT ST_XMin(e) AS x0, ST_YMin(e) AS y0, ST_XMax(e) AS x1, ST_YMax(e) AS y1 FROM '
-                           f'(SELECT ST_Extent(geom) AS e FROM registry."{table}" WHERE deleted_at IS NULL) s'
-                           ).fetchone()  # noqa: S608 - fixed names
+                           f'(SELECT ST_Extent(geom) AS e FROM registry."{table}" WHERE deleted_at IS NULL '
+                           f'AND {cond}) s', params).fetchone()  # noqa: S608 - fixed names and conditions
         if row and row["x0"] is not None:
             return (row["x0"], row["y0"], row["x1"], row["y1"])
     return None

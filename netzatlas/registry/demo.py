@@ -16,7 +16,8 @@ from typing import TYPE_CHECKING
 import geopandas as gpd
 import psycopg
 
-from netzatlas.config import DATA_DIR, get_settings
+from netzatlas.config import AACHEN_ARS, DATA_DIR, get_settings
+from netzatlas.errors import InvalidParameter
 from netzatlas.registry.db import ASSET_LAYERS, REFERENCE_LAYERS, catalogue, connect
 from netzatlas.registry.importers.load import ImportReport, load_layers
 
@@ -208,11 +209,26 @@ def write_map(url: str, path: Path) -> tuple[Path, str]:
     return save_map(m, path), used
 
 
+def check_demo_municipality() -> None:
+    """Refuse the demo when another municipality is configured: its data are Aachen's, which the location check of
+    another city rejects (or, worse, would mix into that city's registry)."""
+    s = get_settings()
+    if s.municipality_ars in (AACHEN_ARS, AACHEN_ARS[:5] + AACHEN_ARS[9:]):
+        return
+    raise InvalidParameter(
+        f"the demo imports the bundled data of Aachen, but the configured municipality is {s.municipality_name} "
+        f"(NETZATLAS_MUNICIPALITY_ARS={s.municipality_ars or 'unset'}, NETZATLAS_MUNICIPALITY_BOUNDARY="
+        f"{s.municipality_boundary}); nothing was imported",
+        hint="run the demo without those settings (and with its own NETZATLAS_HOME or database); import your city's "
+             "data with `netzatlas import boundary|file|osm|zensus|charging-register` (README: Everyday use)")
+
+
 def run_demo(*, force: bool = False, step: Step | None = None, url: str | None = None) -> DemoResult:
     """Start the embedded database (unless NETZATLAS_DATABASE_URL), migrate, import, summarise, draw the map."""
     from netzatlas.registry import migrate
     from netzatlas.registry.db import resolve_url
 
+    check_demo_municipality()
     url = url or resolve_url()
     migrate.upgrade(url)
     result = DemoResult()

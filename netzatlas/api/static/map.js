@@ -24,7 +24,10 @@
     style.sources.basemap = {type: "raster", tiles: [CONFIG.basemap_url], tileSize: 256};
     style.layers.push({id: "basemap", type: "raster", source: "basemap"});
   }
-  const map = new maplibregl.Map({container: "map", style: style, center: [6.0839, 50.7753], zoom: 13, hash: true});
+  // the configured municipality's view (api/webmap.py: its boundary), the URL's #zoom/lat/lon when given
+  const view = CONFIG.bounds ? {bounds: CONFIG.bounds, fitBoundsOptions: {padding: 20}}
+    : {center: CONFIG.center || [0, 0], zoom: CONFIG.center ? 12 : 1};
+  const map = new maplibregl.Map(Object.assign({container: "map", style: style, hash: true}, view));
   map.addControl(new maplibregl.NavigationControl(), "top-left");
   map.addControl(new maplibregl.ScaleControl());
 

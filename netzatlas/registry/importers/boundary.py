@@ -10,13 +10,15 @@ import pandas as pd
 import pyogrio
 import shapely
 
+from netzatlas.config import AACHEN_ARS, KNOWN_MUNICIPALITIES, UNNAMED, get_settings
 from netzatlas.errors import FileFormatError, InvalidParameter
 
-NAMES = {"053340002002": "Aachen", "051130000000": "Essen"}
+NAMES = KNOWN_MUNICIPALITIES
 
 
 def read_boundary(path: str | Path, ars: str | None = None) -> gpd.GeoDataFrame:
-    """The municipality polygon(s) as a ``municipality`` layer frame (``external_id`` = ARS)."""
+    """The municipality polygon(s) as a ``municipality`` layer frame (``external_id`` = ARS); a polygon whose file
+    has no name column is named by its ARS (Aachen, Essen, the configured city's ``NETZATLAS_MUNICIPALITY_NAME``)."""
     p = Path(path)
     try:
         gdf = pyogrio.read_dataframe(p, layer=_municipality_layer(p))
@@ -30,11 +32,12 @@ def read_boundary(path: str | Path, ars: str | None = None) -> gpd.GeoDataFrame:
         raise FileFormatError(f"{p.name}: the file holds no boundary (no features)")
     col = next((c for c in gdf.columns if c.upper() in ("ARS", "AGS", "RS")), None)
     keys = _keys(gdf[col], col.upper()) if col else None
+    configured = get_settings().municipality_ars
     if ars:
         if keys is None:
             raise InvalidParameter(f"{p.name} has no ARS column to select {ars} from",
                                    hint=f"its columns: {', '.join(map(str, gdf.columns.drop(gdf.geometry.name)))}")
-        sel = (keys == ars) | ((keys.str.len() == 12) & (keys.str[:5] + keys.str[9:] == ars))  # ARS or its AGS
+        sel = _matches(keys, ars)
         if not sel.any():
             found = sorted(keys.dropna().unique())
             raise InvalidParameter(
@@ -51,17 +54,37 @@ def read_boundary(path: str | Path, ars: str | None = None) -> gpd.GeoDataFrame:
     if keys is not None:
         gdf["ars"] = keys.to_numpy()
     elif ars is None and len(gdf) == 1 and "aachen" in p.name.lower():
-        gdf["ars"] = "053340002002"
+        gdf["ars"] = AACHEN_ARS
     else:
         gdf["ars"] = None
     gdf["external_id"] = gdf["ars"].fillna(p.stem) if len(gdf) == 1 else gdf["ars"]
     name_col = next((c for c in gdf.columns if c.upper() in ("GEN", "NAME")), None)
-    gdf["name"] = gdf[name_col] if name_col else gdf["ars"].map(NAMES)
+    gdf["name"] = gdf[name_col] if name_col else gdf["ars"].map(lambda a: _name(a, configured))
     keep = ["external_id", "ars", "name", gdf.geometry.name]
     gdf = gdf[keep].reset_index(drop=True)
     if gdf.geometry.has_z.any():  # 3D exports: the boundary layer is 2D
         gdf[gdf.geometry.name] = shapely.force_2d(gdf.geometry.values)
     return gdf
+
+
+def _matches(keys: pd.Series, ars: str) -> pd.Series:
+    """Rows whose key is ``ars``, or whose ARS has ``ars`` as its AGS (8 digits)."""
+    return (keys == ars) | ((keys.str.len() == 12) & (keys.str[:5] + keys.str[9:] == ars))
+
+
+def _name(ars: str | None, configured: str | None) -> str | None:
+    """A municipality's name where the file has none: known by its ARS, or the configured city's name."""
+    if ars is None:
+        return None
+    if ars in NAMES:
+        return NAMES[ars]
+    s = get_settings()
+    return s.municipality_name if configured and _ags(ars) == _ags(configured) and \
+        not s.municipality_name.startswith(UNNAMED) else None
+
+
+def _ags(key: str) -> str:
+    return key[:5] + key[9:] if len(key) == 12 else key
 
 
 def _municipality_layer(p: Path) -> str | None:

@@ -25,7 +25,7 @@ import shapely
 
 from netzatlas.bulk import gc_paused
 from netzatlas.config import get_settings
-from netzatlas.errors import ImportRejected, InvalidInput, Reject
+from netzatlas.errors import ConfigError, ImportRejected, InvalidInput, Reject
 from netzatlas.registry import store
 from netzatlas.registry.db import connect, get_layer, value_lists
 from netzatlas.registry.validate import prepare
@@ -61,12 +61,26 @@ class ImportReport:
 
 @lru_cache(maxsize=8)
 def _boundary(path: str, ars: str | None) -> shapely.Geometry | None:
+    """The boundary (WGS84) of ``ars`` in ``path`` (ARS or AGS; a file of one municipality: that one; without ``ars``:
+    all of the file's). A file that does not exist, or does not hold ``ars``, is a configuration error — not a
+    reason to check nothing (every import then took coordinates anywhere)."""
+    from netzatlas.errors import FileFormatError, InvalidParameter
+    from netzatlas.registry.importers.boundary import read_boundary
+
     p = Path(path)
     if not p.exists():
-        return None
+        raise ConfigError(f"the municipality boundary {p} (NETZATLAS_MUNICIPALITY_BOUNDARY) does not exist",
+                          hint="give the city's boundary file, e.g. data/germany/VG250_GEM_simplified.zip with "
+                               "NETZATLAS_MUNICIPALITY_ARS set to its 12-digit ARS")
     gdf = gpd.read_file(p)
-    if ars and "ARS" in gdf.columns and len(gdf) > 1:
-        gdf = gdf[gdf["ARS"] == ars]
+    keyed = any(str(c).upper() in ("ARS", "AGS", "RS") for c in gdf.columns)
+    if ars and (keyed or len(gdf) > 1):  # (a file of one polygon without a key is that municipality)
+        try:
+            gdf = read_boundary(p, ars)
+        except (InvalidParameter, FileFormatError) as exc:
+            raise ConfigError(f"NETZATLAS_MUNICIPALITY_ARS={ars}: {exc.message}",
+                              hint="the 12-digit ARS (or the 8-digit AGS) of a municipality in "
+                                   "NETZATLAS_MUNICIPALITY_BOUNDARY") from None
     if gdf.empty:
         return None
     return shapely.union_all(gdf.to_crs("EPSG:4326").geometry.values)
