@@ -177,3 +177,17 @@ def test_list_values_survive_the_round_trip(registry, suffix):
         after = c.execute("SELECT external_id, facilities, version FROM registry.charging_point "
                           "WHERE source = 'lists' ORDER BY 1").fetchall()
     assert after == before
+
+
+def test_a_file_naming_other_sources_is_imported_with_a_warning(registry):
+    """A whole-layer export holds a 'source' column; imported under one source, the other sources' features are
+    copied into it: said (which sources, how many, and the export --source that gives one source alone)."""
+    url, folder = registry
+    path = folder / "gemischt.csv"
+    path.write_text("external_id;lon;lat;source\nM1;6.08;50.77;osm\nM2;6.081;50.771;osm\nM3;6.082;50.772;mix\n",
+                    encoding="utf-8")
+    res = _run("import", "file", path, "--layer", "streetlight", "--source", "mix")
+    assert res.exit_code == 0, res.output
+    text = " ".join(res.output.split())
+    assert "the file's column 'source' names other sources than 'mix': osm (2)" in text
+    assert "netzatlas export streetlight FILE --source NAME" in text

@@ -128,6 +128,21 @@ def _record_fingerprint(conn: psycopg.Connection, layer: str, source: str, diges
         [layer, source, digest, n, batch])
 
 
+def _other_sources(layer: str, gdf: gpd.GeoDataFrame, source: str) -> str | None:
+    """A file's own ``source`` column (an export of a whole layer has one) naming other sources than the import's:
+    their features are imported under the import's source, and the column is not stored — said, not silent."""
+    if "source" not in gdf.columns:
+        return None
+    counts = gdf["source"].dropna().astype(str).str.strip()
+    counts = counts[(counts != "") & (counts != source)].value_counts()
+    if counts.empty:
+        return None
+    shown = ", ".join(f"{k} ({v:,})" for k, v in counts.head(3).items()) + (" …" if len(counts) > 3 else "")
+    return (f"{layer}: the file's column 'source' names other sources than {source!r}: {shown}; all its features "
+            f"are imported under --source {source} (the column is not stored). To edit and import one source of an "
+            f"export, export it alone: netzatlas export {layer} FILE --source NAME")
+
+
 def _deleted_warning(layer: str, held_back: dict[str, str]) -> str:
     """The file's features that are deleted in the registry: left deleted (a person deleted them), not updated."""
     ids = sorted(held_back)
@@ -163,6 +178,7 @@ def load_layers(
     batch_id = store.new_batch_id(kind)
     report = ImportReport(source=source, batch_id=batch_id)
     boundary = municipality_boundary_4326() if check_location else None
+    report.warnings += list(filter(None, (_other_sources(name, gdf, source) for name, gdf in layers.items())))
     with gc_paused(), connect(url) as conn:
         with conn.transaction():
             store.begin_batch(conn, batch_id, kind=kind, source=source, target=",".join(layers), actor=actor)
