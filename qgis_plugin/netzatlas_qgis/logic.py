@@ -66,7 +66,8 @@ def classify_connection(status: int | None, body: bytes | str | None, network_er
     if network_error:
         return f"unreachable: the server does not answer ({network_error}). Check the URL and that it runs."
     if status == 401:
-        return ("bad key: the server refused the API key (unknown, revoked or expired). "
+        said = _problem_detail(body)  # the server says why: e.g. "the API key expired on 2026-11-30 10:00 UTC"
+        return (f"bad key: the server refused the API key ({said or 'unknown, revoked or expired'}). "
                 "Create one with `netzatlas keys create`.")
     if status == 403:
         return "bad key: the key may not read this server's collections."
@@ -80,6 +81,37 @@ def classify_connection(status: int | None, body: bytes | str | None, network_er
     if "netzatlas" not in str(doc.get("title", "")).lower() or "data" not in links:
         return "not a netzatlas API: the landing page is not the netzatlas OGC API."
     return "ok"
+
+
+def _problem_detail(body: bytes | str | None) -> str:
+    """The ``detail`` of an RFC 9457 problem body, '' when there is none."""
+    try:
+        doc = json.loads(body or b"")
+    except (ValueError, TypeError):
+        return ""
+    return str(doc.get("detail") or "") if isinstance(doc, dict) else ""
+
+
+def job_path(base: str, location: str, body: bytes | str | None = None) -> str:
+    """The path of a job below ``base`` from the execution's Location header (or its jobID): the server names
+    its own address, which behind a reverse proxy with a path prefix is not the address the plugin uses."""
+    base = base.rstrip("/")
+    if location.startswith(base + "/"):
+        return location[len(base):]
+    if "/jobs/" in location:
+        return "/jobs/" + location.rsplit("/jobs/", 1)[1]
+    try:
+        job_id = json.loads(body or b"").get("jobID")
+    except (ValueError, TypeError, AttributeError):
+        job_id = None
+    if not job_id:
+        raise ValueError(f"the server named no job (Location: {location!r})")
+    return f"/jobs/{job_id}"
+
+
+def filter_params(cql2: str) -> dict[str, str]:
+    """A CQL2-text filter as query parameters the server evaluates (so numberMatched counts only the matches)."""
+    return {"filter": cql2.strip(), "filter-lang": "cql2-text"}
 
 
 def process_inputs(process_id: str, values: dict) -> dict:

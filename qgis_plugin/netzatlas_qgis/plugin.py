@@ -8,18 +8,21 @@ from qgis.PyQt.QtWidgets import QAction, QDialog, QInputDialog, QMessageBox
 from .client import Client
 from .layers import add_collections, list_snapshots
 from .logic import order_snapshots, request_summary, snapshot_label
-from .processing.provider import NetzatlasProvider
+
+# imported as a package (not `.processing.provider`): QGIS's import hook then records netzatlas_qgis.processing
+# too, so unloading (Plugin Reloader, updates) removes every module of the plugin
+from .processing import provider as processing_provider
 
 
 class NetzatlasPlugin:
     def __init__(self, iface) -> None:  # noqa: ANN001
         self.iface = iface
-        self.provider: NetzatlasProvider | None = None
+        self.provider: processing_provider.NetzatlasProvider | None = None
         self.actions: list[QAction] = []
         self.tool = None  # the "new mast request" map tool while it is active
 
     def initProcessing(self) -> None:  # noqa: N802
-        self.provider = NetzatlasProvider()
+        self.provider = processing_provider.NetzatlasProvider()
         QgsApplication.processingRegistry().addProvider(self.provider)
 
     def initGui(self) -> None:  # noqa: N802
@@ -69,7 +72,8 @@ class NetzatlasPlugin:
         except Exception as exc:  # shown to the user, not swallowed
             QMessageBox.warning(self.iface.mainWindow(), "netzatlas", str(exc))
             return
-        self.iface.messageBar().pushSuccess("netzatlas", f"{len(layers)} layers added")
+        self.iface.messageBar().pushSuccess("netzatlas", f"{len(layers)} layers added" if layers else
+                                            "no new layers: every collection is already in the project")
 
     def start_mast_request(self) -> None:
         """Activate the map tool; the next click on the map opens the request dialog for that centre."""

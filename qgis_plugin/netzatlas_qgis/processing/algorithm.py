@@ -20,7 +20,7 @@ from qgis.core import (
 )
 
 from ..client import ApiError, Client
-from ..logic import LAYER_OUTPUT, PROCESSES, oapif_uri, process_inputs, snapshot_params
+from ..logic import LAYER_OUTPUT, PROCESSES, api_message, job_path, oapif_uri, process_inputs, snapshot_params
 from .result_styles import attach_style
 
 PROGRAMMES = ["bund-2015", "gigabit-rl-1.0-2021", "gigabit-rl-2.0-2023", "gigabit-rl-2.0-2024"]
@@ -90,8 +90,11 @@ class ServerProcessAlgorithm(QgsProcessingAlgorithm):
                                                 process_inputs(self.process_id, values),
                                                 {"Prefer": "respond-async"})
             if status >= 400:
-                raise QgsProcessingException(f"the server refused: HTTP {status} {body[:300].decode(errors='replace')}")
-            job = headers.get("location", "").split(client.url, 1)[-1]
+                raise QgsProcessingException(f"the server refused: {api_message(status, body)}")
+            try:
+                job = job_path(client.url, headers.get("location", ""), body)
+            except ValueError as exc:
+                raise QgsProcessingException(str(exc)) from exc
             while True:
                 if feedback.isCanceled():
                     client.call("DELETE", job)
@@ -103,6 +106,9 @@ class ServerProcessAlgorithm(QgsProcessingAlgorithm):
                 if st["status"] in ("successful", "failed", "dismissed"):
                     break
                 time.sleep(0.3)
+            if feedback.isCanceled():  # pressed while the last poll ran: no result is written or loaded
+                client.call("DELETE", job)
+                raise QgsProcessingException("cancelled; the server job was dismissed")
             if st["status"] != "successful":
                 raise QgsProcessingException(f"the analysis failed: {st.get('message')}")
             result = client.json("GET", job + "/results")
