@@ -57,6 +57,11 @@ class Settings(BaseSettings):
     )
     api_host: str = "127.0.0.1"
     api_port: int = 8080
+    #: behind a reverse proxy that serves the API under a path (e.g. https://gis.example.de/netzatlas/ → this
+    #: server's /): that path, so links, Location headers and the web map name the proxy's address
+    api_root_path: str = ""
+    #: proxies whose X-Forwarded-Proto / X-Forwarded-For are trusted (uvicorn's forwarded_allow_ips)
+    api_forwarded_allow_ips: str = "127.0.0.1"
     api_exact_count_below: int = Field(
         default=100_000, description="numberMatched is an exact count when the planner expects fewer matching rows "
                                      "than this, else the planner's estimate (flagged numberMatchedEstimated)."
