@@ -35,7 +35,9 @@ class RoadGraph:
                     self.graph.add_edge(a, b, weight=float(w))
             coords_all.append(xy)
         if self.graph.number_of_nodes() == 0:
-            raise InvalidParameter("the road network is empty")
+            raise InvalidParameter("the road network is empty: distances along roads need the registry's roads",
+                                   hint="import the OpenStreetMap extract with `netzatlas import osm FILE` (the "
+                                        "demo: `netzatlas demo`)")
         self.nodes = list(self.graph.nodes)
         self.tree = cKDTree(np.array(self.nodes))
 

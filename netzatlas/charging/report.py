@@ -17,7 +17,13 @@ class ChargingGaps:
     addresses: gpd.GeoDataFrame
     cells: gpd.GeoDataFrame
     gaps: gpd.GeoDataFrame
-    summary: dict[str, float]
+    summary: dict[str, float | None]
+
+
+def _median(distances: pd.Series) -> float | None:
+    """The median of the finite distances; None when no address reaches a charger (nothing to take it of)."""
+    finite = pd.to_numeric(distances, errors="coerce").replace([np.inf, -np.inf], np.nan).dropna()
+    return float(finite.median()) if len(finite) else None
 
 
 def charging_gaps(addresses: gpd.GeoDataFrame, cells: gpd.GeoDataFrame, chargers: gpd.GeoDataFrame,
@@ -49,8 +55,11 @@ def charging_gaps(addresses: gpd.GeoDataFrame, cells: gpd.GeoDataFrame, chargers
                "kw": round(float(pd.to_numeric(chargers["power_kw"], errors="coerce").fillna(0).sum()), 1),
                "population_municipality": municipality_pop, "population": inhabitants(c),
                "population_outside_road_data": outside_pop, **within,
-               "addresses_median_road_m": float(np.nanmedian(addr["road_m"].replace(np.inf, np.nan))),
+               "addresses_median_road_m": _median(addr["road_m"]),
                "addresses_in_gaps_pct": round(float(addr["gap"].mean() * 100), 1)}
-    summary["charge_points_per_1000"] = round(summary["charge_points"] / total * 1000, 2) if total else 0.0
-    summary["kw_per_1000"] = round(summary["kw"] / total * 1000, 1) if total else 0.0
+    # per 1,000 inhabitants: every charger of the registry over every inhabitant of the registry's grid (the
+    # municipality) — not over the part within the road data, which would count all chargers against fewer people
+    per = municipality_pop / 1000
+    summary["charge_points_per_1000"] = round(summary["charge_points"] / per, 2) if per else None
+    summary["kw_per_1000"] = round(summary["kw"] / per, 1) if per else None
     return ChargingGaps(addr, c, gaps(c), summary)

@@ -20,10 +20,12 @@ app = typer.Typer(help="Ladeinfrastruktur (public charging): distance from homes
 @friendly_errors
 def gaps_cmd(gap_distance_m: float = typer.Option(500.0, "--gap-distance", help="A home farther than this (m, "
                                                                                  "along roads) is in a gap."),
-             out: Path = typer.Option(None, "--out", help="Output folder (default NETZATLAS_HOME/output/charging).")
+             out: Path = typer.Option(None, "--out", help="Output folder (default NETZATLAS_HOME/output/charging); "
+                                                          "older results of the same names are replaced.")
              ) -> None:
     """Distances from every address and 100 m cell to the nearest public charger (straight and along roads),
-    supply per 1,000 inhabitants per cell, and the gaps; writes a GeoPackage and an HTML map."""
+    supply per 1,000 inhabitants (the municipality's, Zensus 2011) and the gaps; writes a GeoPackage, an HTML
+    report with its map and a CSV (German Excel)."""
     from netzatlas.charging.access import AccessParams
     from netzatlas.charging.report import charging_gaps
     from netzatlas.config import get_settings
@@ -40,6 +42,7 @@ def gaps_cmd(gap_distance_m: float = typer.Option(500.0, "--gap-distance", help=
             districts, pois = ai.population_cells(conn, 1000), ai.layer(conn, "poi")
             buildings = ai.layer(conn, "building")
             sources = source_lines(conn, SOURCE_KINDS)
+        require_population(cells)
         update(1, description="distances along roads")
         res = charging_gaps(addresses, cells, chargers, roads, AccessParams(gap_distance_m=gap_distance_m))
         update(2, description="writing")
@@ -49,7 +52,7 @@ def gaps_cmd(gap_distance_m: float = typer.Option(500.0, "--gap-distance", help=
                                   target, afir=afir)
         update(3)
     print_report_table("Public charging (registry; OSM stations linked to the register counted once)",
-                       [{"measure": k, "value": round(v, 2) if isinstance(v, float) else v}
+                       [{"measure": k, "value": "—" if v is None else round(v, 2) if isinstance(v, float) else v}
                         for k, v in res.summary.items()])
     console.print(f"{len(res.gaps)} gap areas; largest: {int(res.gaps.population.max()) if len(res.gaps) else 0:,} "
                   f"inhabitants\n[green]GeoPackage[/]: {files.gpkg}\n[green]report[/]: {files.html}\n"
@@ -61,7 +64,8 @@ def gaps_cmd(gap_distance_m: float = typer.Option(500.0, "--gap-distance", help=
 def siting_cmd(k: int = typer.Option(10, "--k", help="Number of new charging locations."),
                radius_m: float = typer.Option(300.0, "--radius", help="Reach of a location (m, straight line)."),
                certify: bool = typer.Option(True, "--certify/--no-certify", help="Also solve the exact MILP."),
-               out: Path = typer.Option(None, "--out", help="Output folder (default NETZATLAS_HOME/output/charging).")
+               out: Path = typer.Option(None, "--out", help="Output folder (default NETZATLAS_HOME/output/charging); "
+                                                            "older results of the same names are replaced.")
                ) -> None:
     """Choose N new public charging locations (streetlights, city-offered sites) that bring the most residents
     within reach; existing chargers stay. Writes a GeoPackage, an HTML report with its map and a CSV (German
@@ -86,6 +90,7 @@ def siting_cmd(k: int = typer.Option(10, "--k", help="Number of new charging loc
                                     ai.layer(conn, "candidate_site"))
             roads, buildings = ai.layer(conn, "road"), ai.layer(conn, "building")
             sources = source_lines(conn, SOURCE_KINDS)
+        require_population(cells)
         step("inputs read")
         s = site_chargers(cells, chargers, cands, k=k, radius_m=radius_m, certify=certify, progress=solver_progress)
         step("done")
@@ -93,6 +98,9 @@ def siting_cmd(k: int = typer.Option(10, "--k", help="Number of new charging loc
     console.print(f"residents within {radius_m:g} m of a charger: {r.covered_weight:,.0f} of {r.total_weight:,.0f} "
                   f"({r.share:.1%}) with {len(chargers)} chargers kept and {len(r.chosen)} new locations")
     console.print(f"gap certificate: {gap_certificate(r, s.exact)}")
+    if len(r.chosen) < k:
+        console.print(f"{k} locations were asked for; {len(r.chosen)} bring residents within reach, more would add "
+                      "nobody")
     files = write_siting_report(s, cells, chargers, roads, buildings, sources, k=k, radius_m=radius_m,
                                 target=target)
     rows = s.new_sites.assign(name=site_names(s.new_sites, roads), residents_gained=s.new_sites["residents_gained"]
@@ -102,8 +110,11 @@ def siting_cmd(k: int = typer.Option(10, "--k", help="Number of new charging loc
 
 
 def writable_folder(target: Path) -> Path:
-    """``target`` when it is (or can become) a folder: refused (InvalidParameter naming it) before the analysis
-    runs — not after minutes of work — when it or a folder above it is a file. Nothing is created here."""
+    """``target`` when it is (or can become) a folder we may write to: refused (InvalidParameter naming it) before
+    the analysis runs — not after minutes of work — when it or a folder above it is a file, or the nearest existing
+    folder cannot be written (a scratch folder is made there and removed at once; nothing is left)."""
+    import tempfile
+
     from netzatlas.errors import InvalidParameter
 
     for path in (target, *target.parents):
@@ -111,8 +122,25 @@ def writable_folder(target: Path) -> Path:
             if not path.is_dir():
                 raise InvalidParameter(f"the output folder {target} cannot be written: {path} is a file",
                                        hint="give a folder with --out")
+            try:
+                Path(tempfile.mkdtemp(prefix=".netzatlas-check-", dir=path)).rmdir()
+            except OSError as exc:
+                raise InvalidParameter(f"the output folder {target} cannot be written: {exc.strerror or exc} "
+                                       f"({path})", hint="give a folder you may write to with --out") from exc
             break
     return target
+
+
+def require_population(cells) -> None:  # noqa: ANN001 - the 100 m population cells
+    """InvalidParameter unless the registry has inhabitants on its 100 m grid: reach, gaps and figures per 1,000
+    inhabitants need them (an empty grid would report 0 % and 0 kW per 1,000 as if they were measured)."""
+    from netzatlas.errors import InvalidParameter
+    from netzatlas.reports.outputs import inhabitants
+
+    if inhabitants(cells) <= 0:
+        raise InvalidParameter("the registry has no inhabitants on a 100 m population grid (Zensus 2011)",
+                               hint="import it with `netzatlas import zensus GRID_1KM GRID_100M` (the demo data: "
+                                    "`netzatlas demo`)")
 
 
 def afir_tables(conn):  # noqa: ANN001, ANN201 - a psycopg connection → (fleet check, payment check)
@@ -127,7 +155,8 @@ def afir_tables(conn):  # noqa: ANN001, ANN201 - a psycopg connection → (fleet
 
 @app.command("afir")
 @friendly_errors
-def afir_cmd(out: Path = typer.Option(None, "--out", help="Output folder (default NETZATLAS_HOME/output/charging).")
+def afir_cmd(out: Path = typer.Option(None, "--out", help="Output folder (default NETZATLAS_HOME/output/charging); "
+                                                          "older results of the same names are replaced.")
              ) -> None:
     """AFIR checks: the fleet-based target (1.3 kW per BEV, 0.8 kW per PHEV; vehicle counts from `netzatlas import
     vehicles`) against the public power installed per municipality, and ad-hoc card payment at ≥ 50 kW points

@@ -7,6 +7,7 @@ from pathlib import Path
 import typer
 
 from netzatlas.cli._common import console, friendly_errors, print_report_table, progress_bar
+from netzatlas.cli.charging import writable_folder
 
 app = typer.Typer(help="Öffentliches WLAN (public WLAN): where people gather without coverage, priority areas, "
                        "and new access points chosen by the siting solver.", no_args_is_help=True)
@@ -23,14 +24,28 @@ def _load(conn):  # noqa: ANN001, ANN202
     pois, cells = ai.layer(conn, "poi"), ai.population_cells(conn, 100)
     hotspots = ai.layer(conn, "wlan_hotspot")
     cands = wlan_candidates(ai.layer(conn, "streetlight"), pois, ai.layer(conn, "candidate_site"))
-    return wlan_demand(pois, cells), hotspots, cands, ai.population_cells(conn, 1000)
+    return require_demand(wlan_demand(pois, cells)), hotspots, cands, ai.population_cells(conn, 1000)
+
+
+def require_demand(demand):  # noqa: ANN001, ANN201 - demand points → the same
+    """InvalidParameter unless there is demand to place WLAN for: places (POIs) or residents (100 m grid)."""
+    from netzatlas.errors import InvalidParameter
+
+    if demand.empty or not float(demand["weight"].sum()) > 0:
+        raise InvalidParameter("there is no demand for public WLAN in the registry: no places (POIs) and no "
+                               "inhabitants on the 100 m population grid",
+                               hint="import the OpenStreetMap extract (`netzatlas import osm FILE`) and the Zensus "
+                                    "grid (`netzatlas import zensus GRID_1KM GRID_100M`); the demo: `netzatlas demo`")
+    return demand
 
 
 @app.command("priority")
 @friendly_errors
-def priority_cmd(cell_size_m: float = typer.Option(100.0, "--cell-size", help="Grid cell size (m)."),
-                 top: int = typer.Option(20, "--top", min=0, help="Rows to print."),
-                 out: Path = typer.Option(None, "--out", help="Output folder (default NETZATLAS_HOME/output/wifi).")
+def priority_cmd(cell_size_m: float = typer.Option(100.0, "--cell-size", help="Grid cell size (m) of the ranking."),
+                 top: int = typer.Option(20, "--top", min=0, help="Rows of the ranking to print (the files hold "
+                                                                   "every cell)."),
+                 out: Path = typer.Option(None, "--out", help="Output folder (default NETZATLAS_HOME/output/wifi); "
+                                                              "older results of the same names are replaced.")
                  ) -> None:
     """Uncovered demand (places and residents beyond today's hotspots) per grid cell and per 1 km district cell,
     ranked and named by street: where the WLAN expansion should go first. Writes a GeoPackage, an HTML report with
@@ -43,6 +58,7 @@ def priority_cmd(cell_size_m: float = typer.Option(100.0, "--cell-size", help="G
     from netzatlas.wifi.analysis import coverage_today, priority_areas
     from netzatlas.wifi.inputs import square_grid
 
+    target = writable_folder(out or get_settings().output_dir / "wifi")
     with progress_bar("WLAN priority areas", total=3) as update:
         with connect() as conn:
             demand, hotspots, _, districts = _load(conn)
@@ -55,7 +71,7 @@ def priority_cmd(cell_size_m: float = typer.Option(100.0, "--cell-size", help="G
         dist = name_areas(priority_areas(cov, districts), roads, pois)
         update(2, description="writing")
         files = write_priority_report(cov, cells, dist, hotspots, roads, buildings, sources, cell_size_m=cell_size_m,
-                                      target=out or get_settings().output_dir / "wifi")
+                                      target=target)
         update(3)
     covered = cov.loc[cov.covered, "weight"].sum() / cov["weight"].sum()
     console.print(f"demand covered by today's {len(hotspots)} hotspots: {covered:.1%} of the weighted demand")
@@ -68,11 +84,17 @@ def priority_cmd(cell_size_m: float = typer.Option(100.0, "--cell-size", help="G
 
 @app.command("siting")
 @friendly_errors
-def siting_cmd(k: int = typer.Option(20, "--k", help="Number of new access points."),
+def siting_cmd(k: int = typer.Option(20, "--k", help="Number of new access points (0 or more; fewer are taken when "
+                                                     "more would cover no further demand)."),
                radius_m: float = typer.Option(70.0, "--radius", help="Outdoor range of a new access point (m)."),
-               capacity: float = typer.Option(None, "--capacity", help="Max demand weight one access point serves."),
-               certify: bool = typer.Option(True, "--certify/--no-certify", help="Also solve the exact MILP."),
-               out: Path = typer.Option(None, "--out", help="Output folder.")) -> None:
+               capacity: float = typer.Option(None, "--capacity", help="Max demand weight one access point serves "
+                                                                      "(default: no limit; weights as in "
+                                                                      "demand_weights.yaml)."),
+               certify: bool = typer.Option(True, "--certify/--no-certify", help="Also solve the exact MILP (HiGHS) "
+                                                                                "to certify the gap; slower."),
+               out: Path = typer.Option(None, "--out", help="Output folder (default NETZATLAS_HOME/output/wifi); "
+                                                            "older results of the same names are replaced.")
+               ) -> None:
     """Choose K new access points (streetlights, public buildings, city-offered sites) with today's hotspots locked
     in; the exact MILP (HiGHS) certifies how far the greedy answer is from optimal. Writes a GeoPackage, an HTML
     report with its map and a CSV (German Excel)."""
@@ -86,6 +108,7 @@ def siting_cmd(k: int = typer.Option(20, "--k", help="Number of new access point
     from netzatlas.wifi.analysis import site_access_points
     from netzatlas.wifi.inputs import POWER_NOTE
 
+    target = writable_folder(out or get_settings().output_dir / "wifi")
     with siting_progress("WLAN siting") as (solver_progress, step):
         with connect() as conn:
             demand, hotspots, cands, _ = _load(conn)
@@ -96,12 +119,15 @@ def siting_cmd(k: int = typer.Option(20, "--k", help="Number of new access point
                                progress=solver_progress)
         solver_progress("writing", None)
         files = write_siting_report(s, demand, hotspots, roads, buildings, sources, k=k, radius_m=radius_m,
-                                    notes=[POWER_NOTE], target=out or get_settings().output_dir / "wifi")
+                                    notes=[POWER_NOTE], target=target)
         step("done")
     r = s.result
     console.print(f"covered demand: {r.covered_weight:,.0f} of {r.total_weight:,.0f} ({r.share:.1%}) with "
                   f"{len(hotspots)} hotspots kept and {len(r.chosen)} new access points")
     console.print(f"gap certificate: {gap_certificate(r, s.exact)}")
+    if len(r.chosen) < k:
+        console.print(f"{k} access points were asked for; {len(r.chosen)} cover further demand, more would add "
+                      "nothing")
     from netzatlas.reports.names import site_names
 
     rows = s.new_sites.assign(name=site_names(s.new_sites, roads))

@@ -4,6 +4,13 @@ with their vintage; people are whole numbers counted by one function (``outputs.
 
 from __future__ import annotations
 
+import functools
+import inspect
+import os
+import shutil
+import tempfile
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,7 +23,8 @@ from netzatlas.reports.names import area_names, site_names
 from netzatlas.reports.outputs import files_note, inhabitants, people, write_excel_csv
 from netzatlas.reports.page import bar_chart, histogram, img, key_values, table, write_page
 
-ATTRIBUTION = "© OpenStreetMap-Mitwirkende / contributors · Zensus 2011 · Ladesäulenregister BNetzA"
+ATTRIBUTION = ("© OpenStreetMap-Mitwirkende / contributors (ODbL 1.0) · Zensus 2011 © Statistische Ämter des "
+               "Bundes und der Länder (dl-de/by-2-0) · Ladesäulenregister © Bundesnetzagentur (CC BY 4.0)")
 LABELS = {
     "rank": "Rang / rank", "name": "Lage / location", "population": "Einwohner / inhabitants",
     "area_ha": "Fläche (ha) / area (ha)", "pick": "Nr. / no.", "kind": "Art / kind", "ref": "Kennung / id",
@@ -52,6 +60,10 @@ class ReportFiles:
     csv: Path
     map: Path
 
+    def moved_to(self, target: Path) -> ReportFiles:
+        """The same files in ``target`` (where :func:`staged_outputs` moved them)."""
+        return ReportFiles(*(target / p.name for p in (self.gpkg, self.html, self.csv, self.map)))
+
 
 def output_folder(target: Path) -> Path:
     """The output folder, created; refused (InvalidParameter) when it is a file or cannot be created — before
@@ -68,6 +80,51 @@ def output_folder(target: Path) -> Path:
     return target
 
 
+@contextmanager
+def staged_outputs(target: Path) -> Iterator[Path]:
+    """A hidden scratch folder inside ``target`` to write an analysis' files into. When the block ends normally
+    they replace the older results of the same names (each file in one step, the HTML report last); on an error
+    or Ctrl-C nothing is moved, the older results stay as they were and the scratch folder is removed. Refused
+    (InvalidParameter naming the folder) when ``target`` cannot be written."""
+    from netzatlas.errors import InvalidParameter
+
+    output_folder(target)
+    try:
+        tmp = Path(tempfile.mkdtemp(prefix=".netzatlas-writing-", dir=target))
+    except OSError as exc:
+        raise InvalidParameter(f"cannot write into the output folder {target}: {exc.strerror or exc}",
+                               hint="give a folder you may write to with --out") from exc
+    try:
+        yield tmp
+        for f in sorted(tmp.iterdir(), key=lambda f: (f.suffix == ".html", f.name)):
+            dest = target / f.name
+            if f.is_dir():
+                if dest.is_dir():  # the map's Leaflet assets: the same files every run
+                    continue
+                if dest.exists():
+                    dest.unlink()
+            os.replace(f, dest)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def staged(write: Callable[..., ReportFiles]) -> Callable[..., ReportFiles]:
+    """Decorator of a report writer with a ``target`` folder: it writes into :func:`staged_outputs` and returns
+    the files where they were moved."""
+    sig = inspect.signature(write)
+
+    @functools.wraps(write)
+    def wrapper(*args: object, **kwargs: object) -> ReportFiles:
+        bound = sig.bind(*args, **kwargs)
+        final = Path(bound.arguments["target"])
+        with staged_outputs(final) as tmp:
+            bound.arguments["target"] = tmp
+            files = write(*bound.args, **bound.kwargs)
+        return files.moved_to(final)
+
+    return wrapper
+
+
 def _fresh(path: Path) -> Path:
     if path.exists():
         path.unlink()
@@ -81,11 +138,23 @@ def sources_layer(gpkg: Path, sources: list[str], crs: object) -> None:
                      geometry=[None] * max(len(sources), 1), crs=crs).to_file(gpkg, layer="quellen_sources")
 
 
+def _de(value: float | None) -> str:
+    """A figure of the intro as a German reader writes it (decimal comma); '—' when it is unknown."""
+    return "—" if value is None else f"{value:g}".replace(".", ",")
+
+
+def fewer_note(chosen: int, k: int) -> str:
+    """The intro's remark when the solver took fewer sites than asked for (the others would add no coverage)."""
+    return "" if chosen >= k else (f" Angefragt waren {k}; weitere Standorte brächten keinen zusätzlichen Bedarf "
+                                   f"in Reichweite / {k} were asked for; more sites would add no coverage.")
+
+
 def _lonlat(gdf: gpd.GeoDataFrame) -> pd.DataFrame:
     p = gdf.geometry.representative_point().to_crs(4326)
     return pd.DataFrame({"lon": p.x.round(6).values, "lat": p.y.round(6).values}, index=gdf.index)
 
 
+@staged
 def write_gaps_report(res, chargers: gpd.GeoDataFrame, districts: gpd.GeoDataFrame,  # noqa: ANN001
                       roads: gpd.GeoDataFrame, buildings: gpd.GeoDataFrame | None, pois: gpd.GeoDataFrame | None,
                       sources: list[str], gap_distance_m: float, target: Path,
@@ -118,10 +187,12 @@ def write_gaps_report(res, chargers: gpd.GeoDataFrame, districts: gpd.GeoDataFra
     dist_cols = ["cell_id", "population", "charge_points", "kw", "charge_points_per_1000", "kw_per_1000"]
     report = write_page(
         target / "charging_gaps.html", "Ladeinfrastruktur: Lücken / public charging gaps",
-        f"{sm['chargers']:,} öffentliche Ladestationen / public chargers; {sm['charge_points_per_1000']} Ladepunkte "
-        f"und {sm['kw_per_1000']} kW je 1.000 Einwohner / charge points and kW per 1,000 inhabitants; Lücke = weiter "
+        f"{sm['chargers']:,} öffentliche Ladestationen / public chargers; {_de(sm['charge_points_per_1000'])} "
+        f"Ladepunkte und {_de(sm['kw_per_1000'])} kW je 1.000 Einwohner / charge points and kW per 1,000 "
+        f"inhabitants; Lücke = weiter "
         f"als {gap_distance_m:g} m entlang Straßen / gap = farther than {gap_distance_m:g} m along roads.",
-        [("Zusammenfassung / summary", key_values([(SUMMARY.get(k, k), v) for k, v in sm.items()])),
+        [("Zusammenfassung / summary", key_values([(SUMMARY.get(k, k), "—" if v is None else v)
+                                                   for k, v in sm.items()])),
          ("Einwohner in Reichweite (entlang Straßen) / population within reach (along roads)",
           img(bar_chart(["≤ 250 m", "≤ 500 m", "≤ 1000 m"], [sm["population_within_250m_pct"],
                         sm["population_within_500m_pct"], sm["population_within_1000m_pct"]],
@@ -138,10 +209,13 @@ def write_gaps_report(res, chargers: gpd.GeoDataFrame, districts: gpd.GeoDataFra
                "to a register entry are counted once.",
                "Zellen mehr als 250 m von jeder Straße des Registers liegen außerhalb der Straßendaten und zählen "
                "nicht als Lücke / cells more than 250 m from any registry road lie outside the road data.",
-               files_note(gpkg, csv)])
+               "Je 1.000 Einwohner: alle Ladestationen des Registers durch die Einwohner der Gemeinde (Zensus 2011) "
+               "/ per 1,000 inhabitants: every charger of the registry over the municipality's inhabitants.",
+               f"Quellen und Lizenzen / sources and licences: {ATTRIBUTION}.", files_note(gpkg, csv)])
     return ReportFiles(gpkg, report, csv, page)
 
 
+@staged
 def write_siting_report(s, cells: gpd.GeoDataFrame, chargers: gpd.GeoDataFrame,  # noqa: ANN001
                         roads: gpd.GeoDataFrame, buildings: gpd.GeoDataFrame | None, sources: list[str], *,
                         k: int, radius_m: float, target: Path) -> ReportFiles:
@@ -179,16 +253,17 @@ def write_siting_report(s, cells: gpd.GeoDataFrame, chargers: gpd.GeoDataFrame, 
                      round(r.gap * 100, 2)))
     report = write_page(
         target / "charging_siting.html", "Ladeinfrastruktur: neue Standorte / public charging: new locations",
-        f"{k} neue Standorte (Straßenleuchten, städtische Standorte), die die meisten Einwohner in {radius_m:g} m "
-        f"Reichweite bringen; bestehende Ladepunkte bleiben / {k} new locations (streetlights, city-offered sites) "
-        f"that bring the most residents within {radius_m:g} m; existing chargers stay.",
+        f"{len(out)} neue Standorte (Straßenleuchten, städtische Standorte), die die meisten Einwohner in "
+        f"{radius_m:g} m Reichweite bringen; bestehende Ladepunkte bleiben / {len(out)} new locations (streetlights, "
+        f"city-offered sites) that bring the most residents within {radius_m:g} m; existing chargers stay."
+        f"{fewer_note(len(out), k)}",
         [("Zusammenfassung / summary", key_values(rows)),
          ("Neue Standorte / new locations", table(out.drop(columns="geometry"), rows=200, labels=LABELS))],
         map_file=page.name, sources=sources,
         notes=["Reichweite als Luftlinie (≈ 400 m Fußweg bei 300 m) / reach as a straight line (300 m ≈ 400 m "
                "walked); die Entfernung entlang Straßen prüft »netzatlas charging gaps« / the road distance is "
                "checked by 'netzatlas charging gaps'.",
-               files_note(gpkg, csv)])
+               f"Quellen und Lizenzen / sources and licences: {ATTRIBUTION}.", files_note(gpkg, csv)])
     return ReportFiles(gpkg, report, csv, page)
 
 
@@ -234,6 +309,7 @@ def afir_blocks(fleet: pd.DataFrame, payment: pd.DataFrame) -> list[tuple[str, s
     ]
 
 
+@staged
 def write_afir_report(fleet: pd.DataFrame, payment: pd.DataFrame, sources: list[str], target: Path) -> ReportFiles:
     """Writes charging_afir.html, charging_afir.csv (per municipality), charging_afir.gpkg (layers
     ``payment_50kw`` and ``fleet_target``) and charging_afir_payment.csv; the header names every source with its

@@ -10,13 +10,14 @@ import geopandas as gpd
 import pandas as pd
 
 from netzatlas.cartography import style
-from netzatlas.reports.charging_report import ReportFiles, _fresh, _lonlat, output_folder
+from netzatlas.reports.charging_report import ReportFiles, _fresh, _lonlat, fewer_note, output_folder, staged
 from netzatlas.reports.maps import MapLayer, make_map, save_map
 from netzatlas.reports.names import area_names, site_names
 from netzatlas.reports.outputs import files_note, write_excel_csv
 from netzatlas.reports.page import bar_chart, img, key_values, table, write_page
 
-ATTRIBUTION = "© OpenStreetMap-Mitwirkende / contributors · Zensus 2011"
+ATTRIBUTION = ("© OpenStreetMap-Mitwirkende / contributors (ODbL 1.0) · Zensus 2011 © Statistische Ämter des "
+               "Bundes und der Länder (dl-de/by-2-0)")
 #: rows of the priority map (the page stays light; the GeoPackage and CSV hold every cell)
 MAP_CELLS = 50
 LABELS = {
@@ -41,6 +42,7 @@ def name_areas(cells: gpd.GeoDataFrame, roads: gpd.GeoDataFrame | None, pois: gp
     return out
 
 
+@staged
 def write_priority_report(cov: gpd.GeoDataFrame, cells: gpd.GeoDataFrame, districts: gpd.GeoDataFrame,
                           hotspots: gpd.GeoDataFrame, roads: gpd.GeoDataFrame, buildings: gpd.GeoDataFrame | None,
                           sources: list[str], *, cell_size_m: float, target: Path) -> ReportFiles:
@@ -83,10 +85,11 @@ def write_priority_report(cov: gpd.GeoDataFrame, cells: gpd.GeoDataFrame, distri
         notes=["Bedarfsgewichte: netzatlas/coverage/demand_weights.yaml (Annahmen) / demand weights (assumptions).",
                "Priorität hoch = Rang 1–10, mittel = 11–30, niedrig = danach / priority high = rank 1–10, medium = "
                "11–30, low = after (netzatlas/cartography.json).",
-               files_note(gpkg, csv)])
+               f"Quellen und Lizenzen / sources and licences: {ATTRIBUTION}.", files_note(gpkg, csv)])
     return ReportFiles(gpkg, report, csv, page)
 
 
+@staged
 def write_siting_report(s, demand: gpd.GeoDataFrame, hotspots: gpd.GeoDataFrame,  # noqa: ANN001
                         roads: gpd.GeoDataFrame, buildings: gpd.GeoDataFrame | None, sources: list[str], *,
                         k: int, radius_m: float, notes: list[str], target: Path) -> ReportFiles:
@@ -106,7 +109,7 @@ def write_siting_report(s, demand: gpd.GeoDataFrame, hotspots: gpd.GeoDataFrame,
                                      tooltip=("pick", "name", "gain_weight")),
                      MapLayer.styled("existing_hotspot", hotspots, tooltip=("name", "operator"))],
                     bounds_gdf=out, roads=roads, buildings=buildings, attribution=ATTRIBUTION,
-                    title=f"Öffentliches WLAN: {k} neue Access Points / new access points")
+                    title=f"Öffentliches WLAN: {len(out)} neue Access Points / new access points")
     page = save_map(m, target / "wifi_siting.html")
     r = s.result
     rows = [("gedeckter Bedarf (Gewicht) / covered demand (weight)", round(r.covered_weight, 1)),
@@ -119,11 +122,13 @@ def write_siting_report(s, demand: gpd.GeoDataFrame, hotspots: gpd.GeoDataFrame,
                      round(r.gap * 100, 2)))
     report = write_page(
         target / "wifi_siting_report.html", "Öffentliches WLAN: neue Access Points / public WLAN: new access points",
-        f"{k} neue Access Points (Straßenleuchten, öffentliche Gebäude, städtische Standorte) mit {radius_m:g} m "
-        f"Reichweite; die heutigen Hotspots bleiben / {k} new access points with {radius_m:g} m range; today's "
-        "hotspots stay.",
+        f"{len(out)} neue Access Points (Straßenleuchten, öffentliche Gebäude, städtische Standorte) mit "
+        f"{radius_m:g} m Reichweite; die heutigen Hotspots bleiben / {len(out)} new access points with {radius_m:g} m "
+        f"range; today's hotspots stay.{fewer_note(len(out), k)}",
         [("Zusammenfassung / summary", key_values(rows)),
          ("Neue Access Points / new access points", table(out.drop(columns="geometry"), rows=500, labels=LABELS))],
         map_file=page.name, sources=sources,
-        notes=[*notes, files_note(gpkg, csv)])
+        notes=[*notes, "Bedarfsgewichte: netzatlas/coverage/demand_weights.yaml (Annahmen) / demand weights "
+               "(assumptions).", f"Quellen und Lizenzen / sources and licences: {ATTRIBUTION}.",
+               files_note(gpkg, csv)])
     return ReportFiles(gpkg, report, csv, page)

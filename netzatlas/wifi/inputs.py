@@ -52,6 +52,10 @@ def square_grid(bounds: tuple[float, float, float, float], size_m: float, crs: o
     if not 0 < size_m < float("inf"):  # also NaN
         raise InvalidParameter(f"the cell size must be a positive number of metres, got {size_m:g}",
                                hint="e.g. --cell-size 100")
+    if not np.isfinite(np.asarray(bounds, dtype=float)).all():  # the bounds of nothing (no demand points)
+        raise InvalidParameter("there is nothing to put a grid over: no demand points (places or inhabitants)",
+                               hint="import the OpenStreetMap extract (`netzatlas import osm FILE`) and the Zensus "
+                                    "grid (`netzatlas import zensus GRID_1KM GRID_100M`)")
     n = (np.floor((bounds[2] - bounds[0]) / size_m) + 2) * (np.floor((bounds[3] - bounds[1]) / size_m) + 2)
     if n > MAX_GRID_CELLS:
         area = (bounds[2] - bounds[0]) * (bounds[3] - bounds[1])
