@@ -397,6 +397,16 @@ def test_api_wifi_priority_without_demand_is_a_400_naming_the_imports(aachen_loa
     assert "no demand points" in r.text and "netzatlas import osm" in r.text
 
 
+def test_api_charging_siting_without_population_is_a_400_naming_the_import(aachen_loaded, client, api_keys,
+                                                                          monkeypatch):
+    """As the CLI: no inhabitants on the 100 m grid is no result (it answered 200 with 0 of 0 residents)."""
+    _read_empty(monkeypatch, layers=(), cells=True)
+    r = client.post("/processes/charging-siting/execution", headers=auth(api_keys["reader"]),
+                    json={"inputs": {"k": 3, "radius_m": 300}})
+    assert r.status_code == 400, r.text
+    assert "no inhabitants" in r.text and "netzatlas import zensus" in r.text
+
+
 def test_api_wifi_priority_gives_the_cli_ranking(aachen_loaded, client, api_keys, tmp_path):
     r = _cli("wifi", "priority", "--cell-size", "200", "--out", str(tmp_path))
     assert r.exit_code == 0, r.output

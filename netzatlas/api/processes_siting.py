@@ -51,6 +51,7 @@ def charging_siting(inputs: dict[str, Any], progress: Progress, state: ApiState)
         cells, chargers = ai.population_cells(conn, 100), ai.chargers(conn)
         cands = wlan_candidates(ai.layer(conn, "streetlight"), ai.layer(conn, "poi").iloc[:0],
                                 ai.layer(conn, "candidate_site"))
+    ai.require_population(cells)  # as the CLI: no residents is no result (it answered 0 of 0)
     progress(30, "solving")
     s = site_chargers(cells, chargers, cands, k=inputs["k"], radius_m=inputs["radius_m"], certify=inputs["certify"])
     r = s.result

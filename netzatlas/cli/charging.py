@@ -42,7 +42,7 @@ def gaps_cmd(gap_distance_m: float = typer.Option(500.0, "--gap-distance", help=
             districts, pois = ai.population_cells(conn, 1000), ai.layer(conn, "poi")
             buildings = ai.layer(conn, "building")
             sources = source_lines(conn, SOURCE_KINDS)
-        require_population(cells)
+        ai.require_population(cells)
         update(1, description="distances along roads")
         res = charging_gaps(addresses, cells, chargers, roads, AccessParams(gap_distance_m=gap_distance_m))
         update(2, description="writing")
@@ -90,7 +90,7 @@ def siting_cmd(k: int = typer.Option(10, "--k", help="Number of new charging loc
                                     ai.layer(conn, "candidate_site"))
             roads, buildings = ai.layer(conn, "road"), ai.layer(conn, "building")
             sources = source_lines(conn, SOURCE_KINDS)
-        require_population(cells)
+        ai.require_population(cells)
         step("inputs read")
         s = site_chargers(cells, chargers, cands, k=k, radius_m=radius_m, certify=certify, progress=solver_progress)
         step("done")
@@ -129,18 +129,6 @@ def writable_folder(target: Path) -> Path:
                                        f"({path})", hint="give a folder you may write to with --out") from exc
             break
     return target
-
-
-def require_population(cells) -> None:  # noqa: ANN001 - the 100 m population cells
-    """InvalidParameter unless the registry has inhabitants on its 100 m grid: reach, gaps and figures per 1,000
-    inhabitants need them (an empty grid would report 0 % and 0 kW per 1,000 as if they were measured)."""
-    from netzatlas.errors import InvalidParameter
-    from netzatlas.reports.outputs import inhabitants
-
-    if inhabitants(cells) <= 0:
-        raise InvalidParameter("the registry has no inhabitants on a 100 m population grid (Zensus 2011)",
-                               hint="import it with `netzatlas import zensus GRID_1KM GRID_100M` (the demo data: "
-                                    "`netzatlas demo`)")
 
 
 def afir_tables(conn):  # noqa: ANN001, ANN201 - a psycopg connection → (fleet check, payment check)

@@ -27,3 +27,15 @@ def population_cells(conn: psycopg.Connection, resolution_m: int = 100) -> gpd.G
 
 def layer(conn: psycopg.Connection, name: str) -> gpd.GeoDataFrame:
     return read_layer(conn, get_layer(conn, name))
+
+
+def require_population(cells: gpd.GeoDataFrame) -> None:
+    """InvalidParameter unless the registry has inhabitants on its 100 m grid: reach, gaps and figures per 1,000
+    inhabitants need them (an empty grid would report 0 % and 0 kW per 1,000 as if they were measured)."""
+    from netzatlas.errors import InvalidParameter
+    from netzatlas.reports.outputs import inhabitants
+
+    if inhabitants(cells) <= 0:
+        raise InvalidParameter("the registry has no inhabitants on a 100 m population grid (Zensus 2011)",
+                               hint="import it with `netzatlas import zensus GRID_1KM GRID_100M` (the demo data: "
+                                    "`netzatlas demo`)")
