@@ -23,6 +23,11 @@ KNOWN_MUNICIPALITIES = {AACHEN_ARS: "Aachen", "051130000000": "Essen"}
 UNNAMED = "the municipality"
 
 
+def ags(key: str) -> str:
+    """The 8-digit municipality key (AGS) of a 12-digit ARS (its digits 1–5 and 10–12); another key as it is."""
+    return key[:5] + key[9:] if len(key) == 12 else key
+
+
 def _default_home() -> Path:
     base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
     return Path(base) / "netzatlas"
@@ -100,12 +105,12 @@ class Settings(BaseSettings):
         own_boundary = "municipality_boundary" in self.model_fields_set
         if ars is None and (not own_boundary or Path(self.municipality_boundary).resolve() == AACHEN_BOUNDARY):
             ars = AACHEN_ARS
-        elif ars is not None and not own_boundary and ars not in (AACHEN_ARS, AACHEN_ARS[:5] + AACHEN_ARS[9:]):
+        elif ars is not None and not own_boundary and ars not in (AACHEN_ARS, ags(AACHEN_ARS)):
             self.municipality_boundary = GERMANY_BOUNDARIES
         self.municipality_ars = ars
         if not self.municipality_name.strip():
             known = KNOWN_MUNICIPALITIES.get(ars or "") or next(
-                (n for k, n in KNOWN_MUNICIPALITIES.items() if ars and k[:5] + k[9:] == ars), None)
+                (n for k, n in KNOWN_MUNICIPALITIES.items() if ars and ags(k) == ars), None)
             self.municipality_name = known or (f"{UNNAMED} {ars}" if ars else UNNAMED)
         return self
 
@@ -114,7 +119,7 @@ class Settings(BaseSettings):
         """The 8-digit municipality key (AGS) of the ARS (the Breitbandatlas's key), None without an ARS."""
         ars = self.municipality_ars
         if ars and len(ars) == 12 and ars.isdigit():
-            return ars[:5] + ars[9:]
+            return ags(ars)
         return ars if ars and len(ars) == 8 and ars.isdigit() else None
 
     @property

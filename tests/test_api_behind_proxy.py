@@ -64,3 +64,24 @@ def test_a_root_path_that_is_no_path_prefix_is_refused(bad, monkeypatch):
     monkeypatch.setattr(uvicorn, "run", lambda *a, **k: pytest.fail("started with a bad root path"))
     res = CliRunner().invoke(app, ["serve", "--root-path", bad])
     assert res.exit_code == 2 and "is no path prefix" in res.output, res.output
+
+
+def test_a_bad_root_path_from_the_environment_is_named_as_such(monkeypatch):
+    """NETZATLAS_API_ROOT_PATH=netzatlas/ without --root-path: the refusal names the variable (was: --root-path,
+    which the user never gave)."""
+    import uvicorn
+
+    from netzatlas.cli.main import app
+    from netzatlas.config import get_settings
+
+    monkeypatch.setattr(uvicorn, "run", lambda *a, **k: pytest.fail("started with a bad root path"))
+    monkeypatch.setenv("NETZATLAS_API_ROOT_PATH", "netzatlas/")
+    get_settings.cache_clear()
+    try:
+        res = CliRunner().invoke(app, ["serve"])
+    finally:
+        monkeypatch.delenv("NETZATLAS_API_ROOT_PATH")
+        get_settings.cache_clear()
+    assert res.exit_code == 2, res.output
+    assert "NETZATLAS_API_ROOT_PATH 'netzatlas/' is no path prefix" in res.output, res.output
+    assert "--root-path 'netzatlas/'" not in res.output

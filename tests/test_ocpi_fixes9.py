@@ -183,7 +183,7 @@ def test_removing_every_evse_by_status_leaves_a_station_without_points_or_power(
     assert loc["status_code"] == 1000 and {e["status"] for e in loc["data"]["evses"]} == {"REMOVED"}
 
 
-# ---------------------------------------------------------------- netzatlas ocpi pull: partial imports
+# ---------------------------------------------------------------- netzatlas import ocpi --skip-invalid: partial imports
 def _cli(*args: str):
     from netzatlas.cli.main import app
 
@@ -568,3 +568,23 @@ def test_a_stale_put_does_not_count_an_evse_removed_by_a_newer_status(client, db
     assert client.put(f"{base}/RM4", json=fresh, headers=h).json()["status_code"] == 1000
     assert _status(db_url, party, "RM4", "3257")["status"] == "AVAILABLE"
     assert _station(db_url, party, "RM4")["charge_points"] == 2
+
+
+def test_the_commands_the_ocpi_modules_name_exist():
+    """The pull client and the OCPI CLI name the commands a user types: each exists (``netzatlas ocpi pull`` did
+    not; the pull is ``netzatlas import ocpi``) and takes the options named with it."""
+    import re
+
+    import netzatlas.charging.ocpi_client as client_mod
+    import netzatlas.cli.ocpi as cli_mod
+
+    command = re.compile(r"netzatlas((?: [a-z][a-z-]*)+(?: --[a-z-]+)*)")
+    named = {tuple(m.split()) for text in (client_mod.__doc__, cli_mod.app.info.help)
+             for m in command.findall(text or "")}
+    assert ("import", "ocpi", "--skip-invalid") in named
+    for words in named:
+        cmd = [w for w in words if not w.startswith("--")]
+        result = _cli(*cmd, "--help")
+        assert result.exit_code == 0, (words, result.output)
+        for opt in (w for w in words if w.startswith("--")):
+            assert opt in result.output, (words, result.output)

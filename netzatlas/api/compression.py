@@ -17,6 +17,8 @@ from starlette.middleware.gzip import (
 )
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from netzatlas.api.negotiation import weighted
+
 #: smaller answers are sent as they are (compressing them saves less than its cost)
 MINIMUM_BYTES = 1024
 #: zlib's default balance of speed and size (Starlette's default 9 costs much CPU for little)
@@ -28,16 +30,7 @@ def wants_gzip(header: str | None) -> bool:
     """Whether ``Accept-Encoding`` accepts gzip: named with q > 0, or ``*`` with q > 0 and gzip not named."""
     named: float | None = None
     star: float | None = None
-    for part in (header or "").split(","):
-        fields = [f.strip() for f in part.split(";")]
-        coding = fields[0].lower()
-        q = 1.0
-        for f in fields[1:]:
-            if f.lower().startswith("q="):
-                try:
-                    q = float(f[2:])
-                except ValueError:
-                    q = 0.0
+    for coding, q in weighted(header or ""):
         if coding in ("gzip", "x-gzip"):
             named = max(named or 0.0, q)
         elif coding == "*":

@@ -28,6 +28,8 @@ from jinja2 import Environment, FileSystemLoader
 from markupsafe import Markup
 from markupsafe import escape as _markup_escape
 
+from netzatlas.api.negotiation import weighted
+
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]
@@ -94,30 +96,12 @@ LABELS: dict[str, dict[str, str]] = {
 
 
 # --------------------------------------------------------------------------------------------- negotiation
-def _accept(header: str) -> list[tuple[str, float]]:
-    """The media ranges of an ``Accept`` header with their q-values (malformed q → 0)."""
-    out = []
-    for part in header.split(","):
-        fields = [f.strip() for f in part.split(";")]
-        if not fields[0]:
-            continue
-        q = 1.0
-        for f in fields[1:]:
-            if f.lower().startswith("q="):
-                try:
-                    q = float(f[2:])
-                except ValueError:
-                    q = 0.0
-        out.append((fields[0].lower(), q))
-    return out
-
-
 def prefers_html(accept: str | None) -> bool:
     """Whether ``Accept`` rates an HTML type strictly above every type JSON would satisfy (``*/*`` included)."""
     if not accept:
         return False
     html_q = json_q = 0.0
-    for mtype, q in _accept(accept):
+    for mtype, q in weighted(accept):
         if mtype in HTML_TYPES or mtype == "text/*":
             html_q = max(html_q, q)
         if mtype in JSON_TYPES or mtype in ("*/*", "application/*", "application/problem+json"):
@@ -135,7 +119,7 @@ def wanted_format(query_string: bytes, accept: str | None) -> str:
 
 def language(accept_language: str | None) -> str:
     """``de`` when German comes before English in ``Accept-Language``, else ``en``."""
-    for tag, q in sorted(_accept(accept_language or ""), key=lambda t: -t[1]):
+    for tag, q in sorted(weighted(accept_language or ""), key=lambda t: -t[1]):
         if q > 0 and tag.split("-")[0] in LABELS:
             return tag.split("-")[0]
     return "en"

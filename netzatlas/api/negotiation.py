@@ -32,14 +32,13 @@ def _family(mtype: str) -> str:
     return ALIASES.get(mtype, mtype)
 
 
-def ranges(header: str) -> list[tuple[str, float]]:
-    """The media ranges of an ``Accept`` header with their q-values; entries that are no media range are left out
-    (malformed q → 0)."""
+def weighted(header: str) -> list[tuple[str, float]]:
+    """The entries of a comma-separated header with q-values (``Accept``, ``Accept-Encoding``,
+    ``Accept-Language``), lower-cased, with their q (1 when not given, 0 when malformed); empty entries left out."""
     out = []
     for part in header.split(","):
         fields = [f.strip() for f in part.split(";")]
-        mtype = fields[0].lower()
-        if mtype.count("/") != 1 or not all(mtype.split("/")):
+        if not fields[0]:
             continue
         q = 1.0
         for f in fields[1:]:
@@ -48,8 +47,14 @@ def ranges(header: str) -> list[tuple[str, float]]:
                     q = float(f[2:])
                 except ValueError:
                     q = 0.0
-        out.append((mtype, q))
+        out.append((fields[0].lower(), q))
     return out
+
+
+def ranges(header: str) -> list[tuple[str, float]]:
+    """The media ranges of an ``Accept`` header with their q-values; entries that are no media range are left out
+    (malformed q → 0)."""
+    return [(m, q) for m, q in weighted(header) if m.count("/") == 1 and all(m.split("/"))]
 
 
 def acceptable(accept: str | None, served: str) -> bool:

@@ -251,7 +251,7 @@ def _check_same_id(body_id: Any, feature_id: str) -> None:
         other, here = uuid.UUID(str(body_id)), uuid.UUID(feature_id)
     except ValueError:
         return
-    if body_id is not None and other != here:
+    if other != here:
         raise InvalidInput(f"the body is the feature {body_id}, the URL names {feature_id}",
                            hint="PUT a feature to its own URL (or leave 'id' out of the body)")
 

@@ -8,9 +8,9 @@ the feed. Then ``write`` reads the spool back page by page and writes each page 
 all pages in ONE transaction, so a failed pull (HTTP error, OCPI ``status_code`` ≠ 1000, a refused write) leaves
 the database as it was. Writes are idempotent: the same feed twice changes 0 rows.
 
-A bad Location (malformed, ``last_updated`` in the future, refused by the registry): ``strict`` (the default, and
-``netzatlas import ocpi``) refuses the whole feed; otherwise (``netzatlas ocpi pull``) that Location is left out —
-written not at all, each write in a savepoint — and listed in ``refused`` with its id and the reason.
+A bad Location (malformed, ``last_updated`` in the future, refused by the registry): ``strict`` (the default of
+``netzatlas import ocpi``) refuses the whole feed; otherwise (``netzatlas import ocpi --skip-invalid``) that Location
+is left out — written not at all, each write in a savepoint — and listed in ``refused`` with its id and the reason.
 """
 
 from __future__ import annotations

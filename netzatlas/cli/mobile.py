@@ -122,8 +122,7 @@ def coverage_cmd(resolution: float = typer.Option(10.0, "--resolution", help="Ra
             files = _coverage_files(run, surf, stage, threshold, high_loss_share, per_group, cells, cells1k,
                                     addresses, roads, pois, buildings, sources, notes, resolution)
         conn.commit()
-    files = cr.ReportFiles(base / files.gpkg.name, base / files.html.name, base / files.csv.name,
-                           base / files.map.name)
+    files = files.moved_to(base)  # where _staged moved them
     console.print(f"sites recomputed: {len(run.recomputed_sites)}, reused from the last run: "
                   f"{len(run.reused_sites)}; duplicate-site links: {links}")
     for note in notes:
@@ -489,7 +488,7 @@ def small_cells_cmd(top: int = typer.Option(20, "--top", help="How many of the b
     with _staged(base) as stage:  # an interrupted run (Ctrl-C) leaves the last complete results
         files = cr.write_small_cells_report(res, lamps, sites, roads, buildings, sources, gain_people=gain,
                                             threshold_dbm=threshold, assumptions=assumptions, target=stage)
-    files = cr.ReportFiles(*(base / p.name for p in (files.gpkg, files.html, files.csv, files.map)))
+    files = files.moved_to(base)
     console.print(f"{int(res['suitable'].sum()):,} of {len(res):,} streetlights suitable; heights assumed for "
                   f"{n_h:,}, permanent power assumed for {n_p:,}; fibre distances from {fibre_from}")
     console.print(f"the {len(chosen)} chosen small cells (≥ {params.min_lamp_spacing_m:g} m apart) would newly "

@@ -39,7 +39,8 @@ def register(app: typer.Typer) -> None:
         if root and (not root.startswith("/") or root.endswith("/") or "//" in root):
             from netzatlas.errors import InvalidParameter
 
-            raise InvalidParameter(f"--root-path {root!r} is no path prefix", hint="e.g. --root-path /netzatlas")
+            given = "--root-path" if root_path is not None else "NETZATLAS_API_ROOT_PATH"  # who set it
+            raise InvalidParameter(f"{given} {root!r} is no path prefix", hint="e.g. --root-path /netzatlas")
         url = resolve_url()
         migrate.upgrade(url)
         os.environ["NETZATLAS_DATABASE_URL"] = url  # workers and reloads use the same database

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 import geopandas as gpd
 import psycopg
 
-from netzatlas.config import AACHEN_ARS, DATA_DIR, get_settings
+from netzatlas.config import AACHEN_ARS, DATA_DIR, ags, get_settings
 from netzatlas.errors import InvalidParameter
 from netzatlas.registry.db import ASSET_LAYERS, REFERENCE_LAYERS, catalogue, connect
 from netzatlas.registry.importers.load import ImportReport, load_layers
@@ -213,7 +213,7 @@ def check_demo_municipality() -> None:
     """Refuse the demo when another municipality is configured: its data are Aachen's, which the location check of
     another city rejects (or, worse, would mix into that city's registry)."""
     s = get_settings()
-    if s.municipality_ars in (AACHEN_ARS, AACHEN_ARS[:5] + AACHEN_ARS[9:]):
+    if s.municipality_ars in (AACHEN_ARS, ags(AACHEN_ARS)):
         return
     raise InvalidParameter(
         f"the demo imports the bundled data of Aachen, but the configured municipality is {s.municipality_name} "

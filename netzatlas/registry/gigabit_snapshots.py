@@ -104,7 +104,7 @@ def classify_snapshot(conn: psycopg.Connection, snapshot_id: str, programme: Pro
 
 
 #: The key of a snapshot's ``result_run`` summary that holds its own programme's definition
-DEFINITION_KEY = "programme_definition"
+DEFINITION_KEY = result_runs.PROGRAMME_DEFINITION
 
 
 def own_definition(programme: Programme) -> dict | None:

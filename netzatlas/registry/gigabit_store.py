@@ -213,7 +213,8 @@ def read_districts(conn: psycopg.Connection) -> list[str]:
     rows = conn.execute("SELECT DISTINCT coalesce(properties->>'addr:suburb', properties->>'addr:district') AS d "
                         "FROM registry.fibre_address WHERE deleted_at IS NULL AND (properties ? 'addr:suburb' OR "
                         "properties ? 'addr:district')").fetchall()
-    return [r["d"] if isinstance(r, dict) else r[0] for r in rows if (r["d"] if isinstance(r, dict) else r[0])]
+    names = (r["d"] if isinstance(r, dict) else r[0] for r in rows)
+    return [n for n in names if n]
 
 
 def read_other_supply(conn: psycopg.Connection, operators: list[str], exclude_sources: list[str]) -> pd.DataFrame:

@@ -29,8 +29,10 @@ def record_deleted(conn: psycopg.Connection, kind: str, key: str) -> None:
                  "AND deleted_at IS NULL", [kind, key])
 
 
+#: The key of a snapshot's summary that holds its own programme's definition (gigabit_snapshots.py writes it)
+PROGRAMME_DEFINITION = "programme_definition"
 #: keys of a snapshot's summary that its writer adds and a later re-count keeps (an own programme's definition)
-KEPT_SNAPSHOT_KEYS = ("programme_definition",)
+KEPT_SNAPSHOT_KEYS = (PROGRAMME_DEFINITION,)
 
 
 def record_snapshot(conn: psycopg.Connection, snapshot_id: str, counts: list[dict] | None = None,

@@ -125,8 +125,8 @@ def _exact_number(ws: object, value: float) -> object:
     the row); the shortest text that reads back as the same double is written instead (Excel reads 17 digits)."""
     from openpyxl.cell import WriteOnlyCell
 
-    c = WriteOnlyCell(ws, value=value)
-    c._value = repr(value)  # written as the cell's <v> text as it is; the cell stays a number (t="n")
+    c = WriteOnlyCell(ws, value=repr(value))  # written as the cell's <v> text as it is ...
+    c.data_type = "n"  # ... and the cell stays a number (t="n")
     return c
 
 

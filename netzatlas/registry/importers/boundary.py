@@ -10,7 +10,7 @@ import pandas as pd
 import pyogrio
 import shapely
 
-from netzatlas.config import AACHEN_ARS, KNOWN_MUNICIPALITIES, UNNAMED, get_settings
+from netzatlas.config import AACHEN_ARS, KNOWN_MUNICIPALITIES, UNNAMED, ags, get_settings
 from netzatlas.errors import FileFormatError, InvalidParameter
 
 NAMES = KNOWN_MUNICIPALITIES
@@ -79,12 +79,8 @@ def _name(ars: str | None, configured: str | None) -> str | None:
     if ars in NAMES:
         return NAMES[ars]
     s = get_settings()
-    return s.municipality_name if configured and _ags(ars) == _ags(configured) and \
+    return s.municipality_name if configured and ags(ars) == ags(configured) and \
         not s.municipality_name.startswith(UNNAMED) else None
-
-
-def _ags(key: str) -> str:
-    return key[:5] + key[9:] if len(key) == 12 else key
 
 
 def _municipality_layer(p: Path) -> str | None:
