@@ -262,8 +262,11 @@ def test_a_pulled_location_dated_ahead_is_refused_and_does_not_freeze_its_evses(
         r = _cli("import", "ocpi", url, "--token", feed.token, "--skip-invalid", "--since", "all",
                  "--out", str(tmp_path))
     assert r.exit_code == 0, r.output
-    text = " ".join(r.output.split())
-    assert f"DE*{party}*LOC-000002" in text and "EVSE 2-1: 2099-01-01T00:00:00Z" in text and "future" in text
+    assert "1 refused Location(s)" in " ".join(r.output.split())
+    # the reason as written in the list (the terminal's table wraps long reasons at its width)
+    rows = _csv(next(tmp_path.glob("ocpi_refused_*.csv")))
+    assert [x["location"] for x in rows] == [f"DE*{party}*LOC-000002"]
+    assert "EVSE 2-1: 2099-01-01T00:00:00Z" in rows[0]["reason"] and "future" in rows[0]["reason"]
     assert _pulled(db_url, party)["charging_point"] == 3
     late = _row(db_url, "SELECT max(s.status_at) AS t FROM registry.evse_status s JOIN registry.charging_evse e "
                         "ON e.id = s.evse WHERE e.source = %s", f"ocpi:DE*{party}")["t"]
