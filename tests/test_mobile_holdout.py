@@ -364,20 +364,19 @@ def test_operator_with_markup_is_shown_as_text_in_report_map_and_statement(cli, 
     assert json.loads((folder / "statement.json").read_text())["operator"] == EVIL
 
 
-def test_an_operator_with_console_markup_is_printed_as_written(cli):
+def test_an_operator_with_console_markup_is_printed_as_written(cli, monkeypatch):
     run, _ = cli
     name = "Funk [/] [bold]Netz[/bold] GmbH"          # rich markup: "[/]" closes nothing (an error if parsed)
     rid = _create(run, operator=name, radius="150")
     text = _ok(run("mobile", "request", "evaluate", rid))
     assert f"for {name} (LTE)" in text and "none — the registry knows no site of this operator" in text
-    from typer.testing import CliRunner
-
-    from netzatlas.cli.main import app
+    from netzatlas.cli import _common
 
     # a terminal wide enough for the whole table: other modules leave open requests of their own in the session's
-    # database, and a long row of theirs would make rich wrap this operator's cell
-    wide = CliRunner().invoke(app, ["mobile", "request", "list"], env={"COLUMNS": "1000", "NO_COLOR": "1"})
-    assert name in _ok(wide)
+    # database, and a long row of theirs would make rich wrap this operator's cell (the console's width is fixed
+    # by the COLUMNS of whichever test first imported it, so COLUMNS here would not help)
+    monkeypatch.setattr(_common.console, "_width", 1000)
+    assert name in _ok(run("mobile", "request", "list"))
 
 
 # ------------------------------------------------------------------ small cells

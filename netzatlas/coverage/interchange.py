@@ -17,6 +17,9 @@ import numpy.typing as npt
 from scipy import sparse
 
 Array = npt.NDArray[np.float64]
+#: the largest candidates × chosen-sites table of swap gains (float64: 8 bytes a cell, 800 MB here); beyond it the
+#: interchange is left out and the greedy sites stand (their distance to the bound is still reported)
+MAX_SWAP_CELLS = 100_000_000
 
 
 def cover_count(a: sparse.csc_matrix, sites: Sequence[int]) -> npt.NDArray[np.int64]:
@@ -45,6 +48,8 @@ def interchange(a: sparse.spmatrix, weights: Array, chosen: Sequence[int], *, lo
     """Best-improvement swaps from ``chosen`` (locked sites stay); returns the improved sites (each swapped-in site
     takes the place of the one it replaces) and the number of swaps. ``progress(swaps, gained_weight)`` after
     each swap."""
+    if a.shape[1] * max(len(chosen), 1) > MAX_SWAP_CELLS:  # a dense candidates × chosen table would not fit
+        return [int(j) for j in chosen], 0
     a = sparse.csc_matrix(a)
     at = a.T.tocsr().astype(np.float64)
     w = np.asarray(weights, dtype=float)
