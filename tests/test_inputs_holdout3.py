@@ -211,12 +211,18 @@ def test_holdout3_file(db_url, conn, entry):
 def test_as_a_user_runs_it_no_python_noise_on_stderr(db_url, name, args, expect):
     """A real process (re-importing the files above): exit code, and stderr holds no traceback, no Python
     warning and no GDAL notice."""
+    assert_quiet_import(db_url, H3 / name, args, expect)
+
+
+def assert_quiet_import(db_url: str, path: Path, args: list[str], expect: int) -> None:
+    """``netzatlas import file PATH ARGS`` as a real process: the exit code, and stderr holds no traceback, no Python
+    warning and no GDAL notice (the hold-out rounds' check of what a user sees)."""
     import os
     import subprocess
     import sys
 
     env = {**os.environ, "NETZATLAS_DATABASE_URL": db_url, "COLUMNS": "200"}
-    proc = subprocess.run([sys.executable, "-m", "netzatlas.cli.main", "import", "file", str(H3 / name), *args],
+    proc = subprocess.run([sys.executable, "-m", "netzatlas.cli.main", "import", "file", str(path), *args],
                           env=env, cwd=Path(__file__).resolve().parent.parent, capture_output=True, text=True,
                           timeout=300)
     assert proc.returncode == expect, proc.stdout + proc.stderr

@@ -11,16 +11,13 @@ reason, and the database unchanged. Every entry has its own ``--source`` (older 
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
 from tests.test_import_corpus import FILES
-from tests.test_inputs_holdout3 import _ids, _q, _x, check_entry, refused
+from tests.test_inputs_holdout3 import _ids, _q, _x, assert_quiet_import, check_entry, refused
 from tests.test_inputs_holdout3 import ok as _ok
 
 H5 = FILES / "holdout5"
@@ -178,14 +175,7 @@ def test_holdout5_file(db_url, conn, entry):
 def test_as_a_user_runs_it_no_python_noise_on_stderr(db_url, name, args, expect):
     """A real process (re-importing the files above): exit code, and stderr holds no traceback, no Python
     warning and no GDAL notice."""
-    env = {**os.environ, "NETZATLAS_DATABASE_URL": db_url, "COLUMNS": "200"}
-    proc = subprocess.run([sys.executable, "-m", "netzatlas.cli.main", "import", "file", str(H5 / name),
-                           "--layer", "streetlight", *args],
-                          env=env, cwd=Path(__file__).resolve().parent.parent, capture_output=True, text=True,
-                          timeout=300)
-    assert proc.returncode == expect, proc.stdout + proc.stderr
-    for noise in ("Traceback", "RuntimeWarning", "UserWarning", ".py:", "ERROR 1", "GDAL"):
-        assert noise not in proc.stderr, proc.stderr
+    assert_quiet_import(db_url, H5 / name, ["--layer", "streetlight", *args], expect)
 
 
 def test_gml_schema_folder_is_left_as_it_was(tmp_path):

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from tests import test_charging_holdout
 from tests.ocpi_cpo import Feed, make_location, serving
 from tests.ocpi_helpers import example, new_party, token_header
 from tests.test_ocpi_receiver import location_for
@@ -28,18 +29,7 @@ def _now() -> datetime:
     return datetime.now(UTC).replace(microsecond=0)
 
 
-@pytest.fixture(scope="module")
-def cpo(client, db_url):
-    """A CPO after the handshake: (org, party id, token C, receiver base URL of the party)."""
-    from netzatlas.registry.db import connect
-
-    with connect(db_url) as conn:
-        org, cc, party, token_a = new_party(conn)
-    creds = example("credentials_example.json")
-    creds["roles"][0].update(country_code=cc, party_id=party)
-    r = client.post(f"{BASE}/credentials", json=creds, headers=token_header(token_a))
-    assert r.status_code == 200, r.text
-    return org, party, r.json()["data"]["token"], f"{BASE}/receiver/locations/{cc}/{party}"
+cpo = test_charging_holdout.cpo  # a CPO after the handshake (org, party id, token C, receiver base URL)
 
 
 def _row(db_url: str, sql: str, *params: object) -> dict | None:
