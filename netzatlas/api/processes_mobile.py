@@ -23,10 +23,11 @@ from netzatlas.mobile_sites.mast_request import (
     gain_explanation,
     own_network,
 )
-from netzatlas.mobile_sites.run import raster_name, staged_outputs
+from netzatlas.mobile_sites.run import raster_name
 from netzatlas.mobile_sites.small_cells import ScreeningParams, choose, screen
 from netzatlas.registry import analysis_inputs as ai
 from netzatlas.registry import mobile_io
+from netzatlas.reports.staging import staged_outputs
 
 
 def check_run_size(conn, resolution_m: float) -> None:  # noqa: ANN001

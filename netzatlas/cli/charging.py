@@ -7,6 +7,7 @@ from pathlib import Path
 import typer
 
 from netzatlas.cli._common import console, friendly_errors, print_report_table, progress_bar
+from netzatlas.reports.staging import writable_folder
 
 #: the imports a charging report names in its header (with their vintage)
 SOURCE_KINDS = ("osm", "zensus", "boundary", "charging-register", "ocpi", "vehicles")
@@ -107,28 +108,6 @@ def siting_cmd(k: int = typer.Option(10, "--k", help="Number of new charging loc
                               .round(0).astype(int))
     print_report_table("New charging locations", rows[["pick", "name", "kind", "residents_gained"]].to_dict("records"))
     console.print(f"[green]GeoPackage[/]: {files.gpkg}\n[green]report[/]: {files.html}\n[green]CSV[/]: {files.csv}")
-
-
-def writable_folder(target: Path) -> Path:
-    """``target`` when it is (or can become) a folder we may write to: refused (InvalidParameter naming it) before
-    the analysis runs — not after minutes of work — when it or a folder above it is a file, or the nearest existing
-    folder cannot be written (a scratch folder is made there and removed at once; nothing is left)."""
-    import tempfile
-
-    from netzatlas.errors import InvalidParameter
-
-    for path in (target, *target.parents):
-        if path.exists():
-            if not path.is_dir():
-                raise InvalidParameter(f"the output folder {target} cannot be written: {path} is a file",
-                                       hint="give a folder with --out")
-            try:
-                Path(tempfile.mkdtemp(prefix=".netzatlas-check-", dir=path)).rmdir()
-            except OSError as exc:
-                raise InvalidParameter(f"the output folder {target} cannot be written: {exc.strerror or exc} "
-                                       f"({path})", hint="give a folder you may write to with --out") from exc
-            break
-    return target
 
 
 def afir_tables(conn):  # noqa: ANN001, ANN201 - a psycopg connection → (fleet check, payment check)

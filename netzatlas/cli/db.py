@@ -221,7 +221,7 @@ def _history_csv(rows: list[dict]) -> str:
     import csv
     import io
 
-    from netzatlas.reports.outputs import _inert  # as the reports' CSVs: no text Excel would run as a formula
+    from netzatlas.reports.outputs import inert  # as the reports' CSVs: no text Excel would run as a formula
 
     def cell(v: object) -> object:
         if v is None:
@@ -230,7 +230,7 @@ def _history_csv(rows: list[dict]) -> str:
             return "ja" if v else "nein"
         if isinstance(v, float):
             return repr(v).replace(".", ",")
-        return _inert(json.dumps(v, ensure_ascii=False) if isinstance(v, dict | list) else str(v))
+        return inert(json.dumps(v, ensure_ascii=False) if isinstance(v, dict | list) else str(v))
 
     buf = io.StringIO()
     w = csv.writer(buf, delimiter=";", lineterminator="\r\n")

@@ -338,8 +338,8 @@ def import_ocpi(
     strict = not skip_invalid
     folder = None
     if skip_invalid:  # checked before the feed is read, not after
-        from netzatlas.cli.charging import writable_folder
         from netzatlas.config import get_settings
+        from netzatlas.reports.staging import writable_folder
 
         folder = writable_folder(out or get_settings().output_dir / "ocpi")
     with connect() as conn:  # a typo in --owner is found before the feed is read

@@ -50,9 +50,9 @@ def _sites_progress(description: str) -> Iterator[Callable[[int, int], None]]:
 
 @contextmanager
 def _staged(target: Path, stale: list[Path] | None = None) -> Iterator[Path]:
-    """``mobile_sites.run.staged_outputs``: a run's files written aside, moved into ``target`` once all are
-    written (imported when used: the CLI starts without numpy)."""
-    from netzatlas.mobile_sites.run import staged_outputs
+    """``reports.staging.staged_outputs``: a run's files written aside, moved into ``target`` once all are
+    written."""
+    from netzatlas.reports.staging import staged_outputs
 
     with staged_outputs(target, stale) as stage:
         yield stage

@@ -7,7 +7,7 @@ from pathlib import Path
 import typer
 
 from netzatlas.cli._common import console, friendly_errors, print_report_table, progress_bar
-from netzatlas.cli.charging import writable_folder
+from netzatlas.reports.staging import writable_folder
 
 app = typer.Typer(help="Öffentliches WLAN (public WLAN): where people gather without coverage, priority areas, "
                        "and new access points chosen by the siting solver.", no_args_is_help=True)

@@ -12,7 +12,6 @@ import os
 from collections import defaultdict, deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypeVar
@@ -30,34 +29,6 @@ T = TypeVar("T")
 ENGINE_VERSION = "4"
 #: the cache keeps RSRP in centi-dB as int16, uncompressed (compressing took longer than computing a site)
 _CENTI_DB_NODATA = np.iinfo(np.int16).min
-
-
-@contextmanager
-def staged_outputs(target: Path, stale: list[Path] | None = None) -> Iterator[Path]:
-    """A hidden folder inside ``target`` to write a run's files into, moved over the old results only once all are
-    written: an interrupted or failed run (Ctrl-C) leaves the last complete results, never half-written files
-    presented as results. ``stale``: old result files the new run replaces as a whole (removed unless written
-    again)."""
-    import shutil
-    import tempfile
-
-    target.mkdir(parents=True, exist_ok=True)
-    stage = Path(tempfile.mkdtemp(prefix=".partial-", dir=target))
-    try:
-        yield stage
-    except BaseException:
-        shutil.rmtree(stage, ignore_errors=True)
-        raise
-    written = {p.name for p in stage.iterdir()}
-    for old in stale or []:
-        if old.name not in written:
-            old.unlink(missing_ok=True)
-    for p in stage.iterdir():
-        if p.is_dir() and (target / p.name).is_dir():  # map assets (static): the ones in place stay
-            shutil.rmtree(p)
-        else:
-            os.replace(p, target / p.name)
-    stage.rmdir()
 
 
 @dataclass

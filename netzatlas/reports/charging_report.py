@@ -6,11 +6,7 @@ from __future__ import annotations
 
 import functools
 import inspect
-import os
-import shutil
-import tempfile
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,6 +18,7 @@ from netzatlas.reports.maps import MapLayer, make_map, save_map
 from netzatlas.reports.names import area_names, site_names
 from netzatlas.reports.outputs import files_note, inhabitants, people, write_excel_csv
 from netzatlas.reports.page import bar_chart, histogram, img, key_values, table, write_page
+from netzatlas.reports.staging import output_folder, staged_outputs
 
 ATTRIBUTION = ("© OpenStreetMap-Mitwirkende / contributors (ODbL 1.0) · Zensus 2011 © Statistische Ämter des "
                "Bundes und der Länder (dl-de/by-2-0) · Ladesäulenregister © Bundesnetzagentur (CC BY 4.0)")
@@ -63,49 +60,6 @@ class ReportFiles:
     def moved_to(self, target: Path) -> ReportFiles:
         """The same files in ``target`` (where :func:`staged_outputs` moved them)."""
         return ReportFiles(*(target / p.name for p in (self.gpkg, self.html, self.csv, self.map)))
-
-
-def output_folder(target: Path) -> Path:
-    """The output folder, created; refused (InvalidParameter) when it is a file or cannot be created — before
-    anything is written."""
-    from netzatlas.errors import InvalidParameter
-
-    if target.exists() and not target.is_dir():
-        raise InvalidParameter(f"the output folder {target} is a file", hint="give a folder with --out")
-    try:
-        target.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise InvalidParameter(f"cannot create the output folder {target}: {exc.strerror or exc}",
-                               hint="give a folder you may write to with --out") from exc
-    return target
-
-
-@contextmanager
-def staged_outputs(target: Path) -> Iterator[Path]:
-    """A hidden scratch folder inside ``target`` to write an analysis' files into. When the block ends normally
-    they replace the older results of the same names (each file in one step, the HTML report last); on an error
-    or Ctrl-C nothing is moved, the older results stay as they were and the scratch folder is removed. Refused
-    (InvalidParameter naming the folder) when ``target`` cannot be written."""
-    from netzatlas.errors import InvalidParameter
-
-    output_folder(target)
-    try:
-        tmp = Path(tempfile.mkdtemp(prefix=".netzatlas-writing-", dir=target))
-    except OSError as exc:
-        raise InvalidParameter(f"cannot write into the output folder {target}: {exc.strerror or exc}",
-                               hint="give a folder you may write to with --out") from exc
-    try:
-        yield tmp
-        for f in sorted(tmp.iterdir(), key=lambda f: (f.suffix == ".html", f.name)):
-            dest = target / f.name
-            if f.is_dir():
-                if dest.is_dir():  # the map's Leaflet assets: the same files every run
-                    continue
-                if dest.exists():
-                    dest.unlink()
-            os.replace(f, dest)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
 
 
 def staged(write: Callable[..., ReportFiles]) -> Callable[..., ReportFiles]:

@@ -32,7 +32,7 @@ from netzatlas.errors import InvalidParameter  # noqa: E402
 from netzatlas.gigabit.classify import CLASSES  # noqa: E402
 from netzatlas.gigabit.programmes import Programme  # noqa: E402
 from netzatlas.reports.maps import MapLayer, MetricScale, OfflineMap, legend_html, save_map  # noqa: E402
-from netzatlas.reports.outputs import _inert  # noqa: E402 - one rule against formula cells for every CSV
+from netzatlas.reports.outputs import inert  # noqa: E402 - one rule against formula cells for every CSV
 from netzatlas.reports.safe_html import PAGE_CSP, escape_frame, meta_tag, text  # noqa: E402
 
 #: class → colour: the shared cartography (the web map and the QGIS style use the same)
@@ -179,7 +179,7 @@ def write_csv(eligible: pd.DataFrame, path: Path) -> None:
             out[c] = out[c].map(lambda v: "ja" if bool(v) else "nein")
     for c in out.columns:  # a street named "=HYPERLINK(…)" stays text in Excel
         if out[c].dtype == object or pd.api.types.is_string_dtype(out[c]):
-            out[c] = out[c].map(_inert)
+            out[c] = out[c].map(inert)
     out = out.rename(columns={c: LABELS.get(c, c) for c in out.columns})
     out.to_csv(path, sep=";", decimal=",", index=False, encoding="utf-8-sig")
 

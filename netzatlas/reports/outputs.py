@@ -99,7 +99,7 @@ def write_excel_csv(df: pd.DataFrame, path: Path, labels: Mapping[str, str] | No
         elif pd.api.types.is_float_dtype(out[c]):
             out[c] = out[c].replace([np.inf, -np.inf], np.nan)
         elif out[c].dtype == object or pd.api.types.is_string_dtype(out[c]):
-            out[c] = out[c].map(_inert)
+            out[c] = out[c].map(inert)
     out = out.rename(columns={c: (labels or {}).get(c, c) for c in out.columns})
     out.to_csv(path, sep=";", decimal=",", index=False, encoding="utf-8-sig")
     return path
@@ -112,7 +112,7 @@ _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 _SIGNED_NUMBER = re.compile(r"[+-]\d+(?:[.,]\d+)?")
 
 
-def _inert(value: object) -> object:
+def inert(value: object) -> object:
     """Text Excel would run as a formula, made plain text with a leading ``'``; everything else (also a signed
     number written as text, '-95') as it is."""
     if isinstance(value, str) and value.startswith(_FORMULA_START) and not _SIGNED_NUMBER.fullmatch(value):

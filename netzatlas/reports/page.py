@@ -51,6 +51,7 @@ def write_page(path: Path, title: str, intro: str, blocks: list[tuple[str, str]]
     body = "".join(f"<h2>{html.escape(h)}</h2>{b}" for h, b in blocks)
     mp = f"<h2>Karte / map</h2><iframe title='Karte / map' src='{html.escape(map_file)}'></iframe>" if map_file else ""
     nt = "".join(f"<li>{html.escape(n)}</li>" for n in notes or [])
+    nt = f"<h2>Hinweise und Annahmen / notes and assumptions</h2><ul>{nt}</ul>" if nt else ""
     src = "".join(f"<li>{html.escape(s)}</li>" for s in sources or [])
     src = f"<div class='sources'><b>Datenquellen und Stand / data sources and vintage</b><ul>{src}</ul></div>" \
         if src else ""
@@ -61,7 +62,7 @@ font-size:12px}} td,th{{padding:2px 8px;border-bottom:1px solid #ddd;text-align:
 height:560px;border:1px solid #ccc}} .sources{{background:#f4f4f4;padding:.4em .8em;font-size:12px}}
 table.kv td,table.kv th{{text-align:left}}</style></head><body><h1>{html.escape(title)}</h1>{src}
 <p>{html.escape(intro)}</p>
-{mp}{body}{'<h2>Notes and assumptions</h2><ul>' + nt + '</ul>' if nt else ''}</body></html>""", encoding="utf-8")
+{mp}{body}{nt}</body></html>""", encoding="utf-8")
     return path
 
 
@@ -74,6 +75,8 @@ def table(df: pd.DataFrame, rows: int = 30, labels: dict[str, str] | None = None
 def key_values(rows: list[tuple[str, object]]) -> str:
     """A two-column table (measure, value) — a summary a person reads down, not one wide row; escaped."""
     def fmt(v: object) -> str:
+        if v is None or (isinstance(v, float) and v != v):
+            return "—"
         if isinstance(v, bool):
             return "ja / yes" if v else "nein / no"
         if isinstance(v, int):

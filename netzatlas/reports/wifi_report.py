@@ -10,11 +10,12 @@ import geopandas as gpd
 import pandas as pd
 
 from netzatlas.cartography import style
-from netzatlas.reports.charging_report import ReportFiles, _fresh, _lonlat, fewer_note, output_folder, staged
+from netzatlas.reports.charging_report import ReportFiles, _fresh, _lonlat, fewer_note, staged
 from netzatlas.reports.maps import MapLayer, make_map, save_map
 from netzatlas.reports.names import area_names, site_names
 from netzatlas.reports.outputs import files_note, write_excel_csv
 from netzatlas.reports.page import bar_chart, img, key_values, table, write_page
+from netzatlas.reports.staging import output_folder
 
 ATTRIBUTION = ("© OpenStreetMap-Mitwirkende / contributors (ODbL 1.0) · Zensus 2011 © Statistische Ämter des "
                "Bundes und der Länder (dl-de/by-2-0)")
