@@ -241,9 +241,6 @@ def test_dms_with_spaces_is_named_as_such(db_url, conn):
     assert "'6 05 02.0 E' is in degrees/minutes/seconds" in out, out
 
 
-@pytest.mark.xfail(strict=True, reason="files.py/validate.py: Gauss-Krüger eastings of another zone than the "
-                   "declared CRS's (3 294 402 under EPSG:31466) are refused as 'likely a wrong CRS' without naming "
-                   "the zone their first digit says (3: EPSG:31467)")
 def test_gauss_krueger_of_another_zone_names_the_zone(db_url, conn):
     code, out, before, after = _run(conn, ["import", "file", D / "gk3_values_declared_zone2.csv", "--layer",
                                            "streetlight", "--crs", "EPSG:31466", "--source", "c6-no-gk-zone"])

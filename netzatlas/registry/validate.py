@@ -359,13 +359,41 @@ def check_location(
     except Exception:
         swapped_inside = np.zeros(len(far_idx), dtype=bool)
     crs_name = gdf.crs.to_string()
+    zone = _other_zone(orig[~swapped_inside], gdf.crs, bnd, geoms_m.crs, max_outside_m)
     for idx, dd, sw in zip(far_idx, dist[far], swapped_inside, strict=True):
         where = "cannot be placed" if not np.isfinite(dd) else f"lies {dd / 1000:,.1f} km outside the municipality"
         if sw:
             reasons[idx] = f"{where}: latitude and longitude look swapped (x/y columns exchanged?)"
+        elif zone:
+            reasons[idx] = f"{where}: likely a wrong CRS (read as {crs_name}): {zone}"
         else:
             reasons[idx] = f"{where}: likely a wrong CRS (read as {crs_name}) or swapped axes"
     return reasons
+
+
+#: zoned CRSs whose neighbours are tried when points land far away: Gauss-Krüger zones 2–5 (E-N), ETRS89 / UTM 31–33
+_ZONE_FAMILIES = ((31466, 31467, 31468, 31469), (25831, 25832, 25833))
+
+
+def _other_zone(points: gpd.GeoSeries, crs: object, bnd: object, metric_crs: object, max_outside_m: float) -> str:
+    """A hint naming the zone of the same family (Gauss-Krüger 2–5, UTM 31–33) in which the far ``points`` lie in the
+    municipality — coordinates of one zone declared as another — or "" when none does (a sample of 200 is tried)."""
+    code = getattr(crs, "to_epsg", lambda: None)()
+    family = next((f for f in _ZONE_FAMILIES if code in f), None)
+    if family is None or not len(points):
+        return ""
+    sample = points.iloc[:200]
+    for other in family:
+        if other == code:
+            continue
+        try:
+            moved = sample.set_crs(f"EPSG:{other}", allow_override=True).to_crs(metric_crs).values
+        except Exception:  # noqa: BLE001 - a zone pyproj cannot use: not the answer
+            continue
+        if (shapely.distance(moved, bnd) <= max_outside_m).mean() >= 0.9:
+            zone = f"Gauss-Krüger zone {other - 31464}" if other in _ZONE_FAMILIES[0] else f"UTM zone {other - 25800}"
+            return f"they lie in the municipality as {zone} — try --crs EPSG:{other}"
+    return ""
 
 
 class _Reasons:
