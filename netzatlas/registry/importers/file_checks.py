@@ -32,6 +32,8 @@ _GDB_FOLDER = re.compile(r"^(.*?\.gdb)/", re.IGNORECASE)
 #: an OGC web service's error answer (WFS/WMS ``ExceptionReport``) and its text
 _EXCEPTION = re.compile(rb"<(?:\w+:)?(ExceptionReport|ServiceExceptionReport)\b")
 _EXCEPTION_TEXT = re.compile(rb"<(?:\w+:)?(?:ExceptionText|ServiceException)\b[^>]*>([^<]*)<")
+#: a web map's data as a JavaScript variable (``var json_Leuchten_1 = {…}``: qgis2web, Leaflet examples)
+_SCRIPT = re.compile(rb"(?:(?:var|let|const)\s+[\w$]+\s*=|export\s+default|window\.[\w$]+\s*=)\s*(?={)")
 _FORMULA_WITHOUT_VALUE = re.compile(rb"<c\b[^>]*>\s*<f\b[^>]*(?:/>|>[^<]*</f>)\s*(?:<v\s*/>|<v>\s*</v>)?\s*</c>")
 
 
@@ -56,6 +58,15 @@ def refuse_not_data(p: Path) -> None:
             f"{p.name}: is a (Geo)Parquet file, which this installation cannot read",
             hint="export it as GeoPackage or FlatGeobuf (QGIS: Export → Save Features As…; or "
                  "ogr2ogr -f GPKG out.gpkg in.parquet) and import that",
+        )
+    script = _SCRIPT.match(head.lstrip(b"\xef\xbb\xbf \t\r\n"))
+    if script:
+        word = script.group(0).decode("utf-8", "replace").strip()
+        raise FileFormatError(
+            f"{p.name}: is JavaScript holding a web map's data ({word} {{…}}, as qgis2web writes it), not a GeoJSON "
+            "file",
+            hint=f"delete '{word}' before the first {{ (and the ; at the end) and save it as .geojson, or export the "
+                 "layer from QGIS as GeoJSON",
         )
     m = _EXCEPTION.search(head) if head.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"<") else None
     if m:
@@ -488,3 +499,71 @@ def zip_dbf_overflow(p: Path, member: str) -> dict[int, list[str]]:
                 return _dbf_overflow_stream(fh, z.getinfo(dbf).file_size)
     except (zipfile.BadZipFile, KeyError, OSError):
         return {}
+
+
+def refuse_strict_workbook(p: Path) -> None:
+    """A workbook saved as "Strict Open XML Spreadsheet" (ISO namespaces, which the XLSX reader does not know: it
+    would find no sheet) is refused as such."""
+    try:
+        with zipfile.ZipFile(p) as z:
+            head = z.read("xl/workbook.xml")[:2000] if "xl/workbook.xml" in z.namelist() else b""
+    except (zipfile.BadZipFile, OSError):
+        return  # the reader says why
+    if b'conformance="strict"' in head or b"purl.oclc.org/ooxml/spreadsheetml" in head:
+        raise FileFormatError(
+            f"{p.name}: is saved as 'Strict Open XML Spreadsheet', which cannot be read",
+            hint="open it in Excel and save it again as 'Excel Workbook (*.xlsx)' (File → Save As → file type), "
+                 "or as CSV",
+        )
+
+
+def fixed_width(header: str) -> bool:
+    """Whether a text table's header line (holding no separator) names its columns aligned by spaces, as a
+    fixed-width export writes it (``LEUCHTE_NR  LON     LAT``): three or more names apart by two spaces or more."""
+    return len(re.split(r" {2,}", header.strip())) >= 3
+
+
+#: the units a row under the header names (``;°;°;[m];``), as engineering and survey exports write them
+_UNITS = {"m", "cm", "mm", "km", "°", "grad", "deg", "kw", "w", "kwh", "v", "kv", "a", "%", "stk", "stück", "€",
+          "eur", "m²", "m2", "qm", "m³", "lm", "lx", "k", "mbit/s", "gbit/s", "mhz", "dbm", "dd.mm.yyyy",
+          "tt.mm.jjjj", "yyyy-mm-dd", "jjjj-mm-tt"}
+
+
+def units_row(cells: Iterable[Any]) -> list[str] | None:
+    """The units of a row that names only units (two or more, each ``m``, ``[m]``, ``(kW)``, ``°``; the other cells
+    empty), or None."""
+    filled = [str(c).strip() for c in cells if c is not None and c == c and str(c).strip()]  # (NaN != NaN)
+    units = [c for c in filled if re.sub(r"^[\[(](.*)[\])]$", r"\1", c).strip().lower() in _UNITS]
+    return filled if len(filled) >= 2 and len(units) == len(filled) else None
+
+
+def dbf_kept_records(shp: Path) -> tuple[Any, int] | None:
+    """The (0-based) records of a Shapefile's .dbf that are not marked deleted (``*``: deleted in ArcMap or QGIS,
+    left in the file until it is packed; GDAL leaves them out) as a numpy array, and how many are; None when none is
+    deleted or the .dbf is missing or unreadable."""
+    import numpy as np
+
+    dbf = next((f for f in (shp.with_suffix(".dbf"), shp.with_suffix(".DBF")) if f.is_file()), None)
+    if dbf is None:
+        return None
+    size = dbf.stat().st_size
+    with dbf.open("rb") as fh:
+        head = fh.read(12)
+    if len(head) < 12:
+        return None
+    n, header_len, rec_len = (int.from_bytes(head[4:8], "little"), int.from_bytes(head[8:10], "little"),
+                              int.from_bytes(head[10:12], "little"))
+    if not n or rec_len == 0 or header_len + n * rec_len > size:
+        return None
+    flags = np.memmap(dbf, dtype=np.uint8, mode="r", offset=header_len, shape=(n, rec_len))[:, 0]
+    deleted = flags == ord("*")
+    return (np.flatnonzero(~deleted), int(deleted.sum())) if deleted.any() else None
+
+
+def is_topojson(p: Path) -> bool:
+    """Whether a JSON file is TopoJSON (``{"type": "Topology", …}``)."""
+    if not p.is_file():
+        return False
+    with p.open("rb") as fh:
+        head = fh.read(4096)
+    return re.search(rb'"type"\s*:\s*"Topology"', head) is not None

@@ -16,11 +16,16 @@ zip (one level, as GDAL's /vsizip/ opens it), a GeoJSON's feature-level ids, lin
 written as decimals (``1.0``) or shown with leading zeros by an XLSX cell's format (``0001``) — the same ids as the
 same table in the other format; a GML is read without GDAL leaving its ``.gfs`` in the user's folder, with its schema
 where ``xsi:schemaLocation`` points (a URL is not fetched: then read without it, with a note). A row is named by its
-line as a text editor shows it (after blank lines and values over several lines).
+line as a text editor shows it (after blank lines and values over several lines). Also: a row of units under the
+header (``;°;°;[m]``: skipped), ``NULL`` cells of a database export (empty), header names over several lines (on one
+line), coordinate columns named with a unit or CRS (``Rechtswert [m]``, ``Lon (WGS84)``), decimal degrees with a
+hemisphere letter (``50,7753N``), an ODS sheet with a title block above its header, Shapefile records marked deleted
+(left out, the rows keep their record numbers).
 
 What cannot be read safely is refused by :mod:`netzatlas.registry.importers.file_checks` (web pages, a web service's
-error answer, Parquet, doubled or unnamed header columns, password zips, zips in zips in zips) or here (a second table
-below the first, numbers a .dbf holds as ``*****``, also in a zip).
+error answer, Parquet, doubled or unnamed header columns, password zips, zips in zips in zips, a web map's JavaScript,
+a Strict Open XML workbook) or here (a second table below the first, numbers a .dbf holds as ``*****``, also in a zip,
+a fixed-width text export, an .xlsb workbook, ids Excel wrote in scientific notation).
 A reader's per-row problem (an unreadable coordinate) goes into the ``_problem`` column and is reported with the row.
 """
 
@@ -178,6 +183,12 @@ def _read_csv(path: Path, encoding: str | None, sep: str | None, notes: list[str
     lines = text.split("\n", HEADER_SEARCH_ROWS)[:HEADER_SEARCH_ROWS]
     header = next((line for line in lines if any(s in line for s in SEPARATORS)), lines[0])  # a title w/o any
     delim = _separator(header, sep)
+    if not sep and not any(s in header for s in SEPARATORS) and file_checks.fixed_width(header):
+        raise FileFormatError(
+            f"{path.name}: the columns are aligned with spaces (a fixed-width text export, as Access or a host list "
+            f"writes it), not separated: {' '.join(header.split())[:120]}",
+            hint="export it again with a separator (Access: Export → Text File → Delimited, semicolon), or open it "
+                 "in Excel (Data → Text to Columns → Fixed width) and save it as CSV")
     title = file_checks.title_lines(lines, delim)
     if title:  # a title block above the header, as exports write it
         text = text[sum(len(line) + 1 for line in lines[:title]):]
@@ -201,6 +212,8 @@ def _read_csv(path: Path, encoding: str | None, sep: str | None, notes: list[str
     if offsets is not None:  # blank lines skipped or values over several lines: the index says the row's line
         df.index = pd.Index(offsets, dtype="int64")
     df = _tidy(df, path, notes, first_line + 1)
+    if "NULL" in text or "\\N" in text:  # (two scans of the text: ~1 ms per MB)
+        df = _database_nulls(df, path, notes)
     if "---" in text or "===" in text:
         df = _ruling_lines(df, path, notes)
     if '="' in text:
@@ -259,6 +272,21 @@ def _ruling_lines(df: pd.DataFrame, path: Path, notes: list[str]) -> pd.DataFram
     return df
 
 
+#: how a database export writes an empty value (SQL Server, Oracle and Access: ``NULL``; MySQL: ``\N``)
+DATABASE_NULLS = ("NULL", "\\N")
+
+
+def _database_nulls(df: pd.DataFrame, path: Path, notes: list[str]) -> pd.DataFrame:
+    """Cells holding exactly ``NULL`` or ``\\N`` (a database export's empty value) → empty, with a note."""
+    hit = df.isin(DATABASE_NULLS)
+    n = int(hit.to_numpy().sum())
+    if n:
+        first = next(v for v in DATABASE_NULLS if (df == v).to_numpy().any())
+        notes.append(f"{path.name}: {n:,} cell(s) {first!r} (a database export's empty value) read as empty")
+        df = df.mask(hit, None)
+    return df
+
+
 _EXCEL_TEXT = re.compile(r'="(.*)"')
 
 
@@ -288,12 +316,14 @@ def _tidy(df: pd.DataFrame, path: Path, notes: list[str], first_line: int | None
 
     ``first_line``: the file line (sheet row) of the first data row; given, a second table below the first (after an
     empty row, a row of names only) is refused."""
-    df.columns = [str(c).strip() for c in df.columns]
+    df.columns = _one_line_names([str(c).strip() for c in df.columns], path, notes)
     empty_cols = [c for c in df.columns if (c.startswith("Unnamed:") or c == "") and df[c].isna().all()]
     if empty_cols:
         df = df.drop(columns=empty_cols)
     file_checks.check_header(list(df.columns), path.name)
     file_checks.refuse_unnamed(list(df.columns), path.name)
+    if first_line is not None and len(df) > 1:
+        df = _units_row(df, path, notes, first_line)
     blank = df.isna().all(axis=1)
     if blank.any() and first_line is not None:
         _refuse_second_table(df, blank, path, first_line)
@@ -303,6 +333,30 @@ def _tidy(df: pd.DataFrame, path: Path, notes: list[str], first_line: int | None
     if df.empty:
         raise FileFormatError(f"{path.name}: the file has a header but no rows")
     return df
+
+
+def _one_line_names(names: list[str], path: Path, notes: list[str]) -> list[str]:
+    """Header names written over several lines (a line break in the cell: Excel's Alt+Enter) → on one line, as the
+    spreadsheet shows them with the cell wide enough (``Höhe [m]``; a break after a hyphen joins: ``Leuchten-Nr.``)."""
+    broken = [n for n in names if "\n" in n or "\r" in n]
+    if not broken:
+        return names
+    out = [re.sub(r"\s+", " ", re.sub(r"-[ \t]*[\r\n]+\s*", "-", n)) if n in broken else n for n in names]
+    joined = [o for n, o in zip(names, out, strict=True) if n in broken]
+    notes.append(f"{path.name}: header name(s) over several lines read on one line: "
+                 f"{', '.join(map(repr, joined[:6]))}")
+    return out
+
+
+def _units_row(df: pd.DataFrame, path: Path, notes: list[str], first_line: int) -> pd.DataFrame:
+    """The first row under the header that names only the columns' units (``;°;°;[m];``) → skipped, with a note."""
+    units = file_checks.units_row(df.iloc[0].tolist())
+    if units is None:
+        return df
+    where = "line" if path.suffix.lower() in (*TEXT_SUFFIXES, ".xls") else "sheet row"
+    notes.append(f"{path.name}: {where} {int(df.index[0]) + first_line} holds the columns' units "
+                 f"({', '.join(units[:8])}), not data: skipped")
+    return df.iloc[1:]
 
 
 def _refuse_second_table(df: pd.DataFrame, blank: pd.Series, path: Path, first_line: int) -> None:
@@ -344,6 +398,10 @@ def _sheet_rows(wb: Any, path: Path, sheet: str | None, notes: list[str]) -> tup
             notes.append(f"{path.name}: read {first} {name!r} (others: {', '.join(others)}"
                          + (f"; skipped: {', '.join(skipped)}" if skipped else "") + "; choose one with --sheet)")
         return rows, name
+    if len(names) == 1 and skipped and skipped[0].endswith(" empty"):
+        raise FileFormatError(f"{path.name}: the workbook holds no data (its only sheet, {names[0]!r}, is empty)",
+                              hint="check that the right file was sent (a template, or saved before the data was "
+                                   "pasted?)")
     raise FileFormatError(f"{path.name}: no visible sheet holds data ({', '.join(skipped)})",
                           hint="choose one with --sheet NAME")
 
@@ -386,6 +444,7 @@ def _read_xlsx(path: Path, sheet: str | None, notes: list[str]) -> tuple[pd.Data
     """The chosen sheet as cells under its header row, and the sheet row of the first data row."""
     import openpyxl
 
+    file_checks.refuse_strict_workbook(path)
     with path.open("rb") as fh:  # read-only workbooks read from the open file while rows are iterated
         try:
             wb = openpyxl.load_workbook(fh, read_only=True, data_only=True)
@@ -401,19 +460,15 @@ def _read_xlsx(path: Path, sheet: str | None, notes: list[str]) -> tuple[pd.Data
     h = _header_row(rows, path, name)
     if h:
         notes.append(f"{path.name}: header on sheet row {h + 1} (the row(s) above were taken as a title)")
-    header = [str(c).strip() if c not in (None, "") else f"Unnamed: {j}" for j, c in enumerate(rows[h])]
-    body = [r + [None] * (len(header) - len(r)) for r in rows[h + 1:]]
-    df = pd.DataFrame([r[: len(header)] for r in body], columns=header, dtype=object)
-    df = df.map(lambda v: None if isinstance(v, str) and not v else v)
-    df.index = pd.RangeIndex(len(df))
-    df = _tidy(df, path, notes, h + 2)
+    df = _cells_frame(rows, h, path, notes)
     if sheet is None and others:
         df.attrs["sheet"] = (name, others)  # named when the chosen sheet has no coordinates
     return df, h + 2
 
 
 def _read_ods(path: Path, sheet: str | None, notes: list[str]) -> tuple[pd.DataFrame, int]:
-    """A LibreOffice (ODS) sheet through GDAL, header in its first row; the sheet row of the first data row."""
+    """A LibreOffice (ODS) sheet through GDAL (the first that holds cells, or ``--sheet``): the cells under its
+    header row (a title block above it is skipped, as for XLSX) and the sheet row of the first data row."""
     try:
         names = [str(n) for n in pyogrio.list_layers(path)[:, 0]]
     except Exception:
@@ -427,18 +482,70 @@ def _read_ods(path: Path, sheet: str | None, notes: list[str]) -> tuple[pd.DataF
     if sheet is None and len(names) > 1:
         notes.append(f"{path.name}: read the first sheet {name!r} (others: {', '.join(names[1:])}; choose one "
                      "with --sheet)")
+    cells = _ods_sheet(path, name, {"OGR_ODS_HEADERS": "DISABLE"})  # every row, the header too, as text
+    rows = [[None if pd.isna(v) else v for v in r] for r in cells.itertuples(index=False)]
+    h = _header_row(rows, path, name)
+    if h == 0 and len(rows) > 1:  # the header in the first row: GDAL's typed columns, as ever
+        df = _ods_sheet(path, name, {})
+        df = pd.DataFrame(df).astype(object).where(df.notna(), None)
+        df.index = pd.RangeIndex(len(df))
+        df = _tidy(df, path, notes)
+    else:
+        if h:
+            notes.append(f"{path.name}: header on sheet row {h + 1} (the row(s) above were taken as a title)")
+        try:
+            df = _cells_frame([[_ods_number(v) for v in r] for r in rows], h, path, notes)
+        except FileFormatError as exc:
+            if sheet is not None or len(names) == 1 or "header but no rows" not in exc.message:
+                raise
+            raise _on_first_sheet(exc, name, [n for n in names if n != name]) from None
+    if sheet is None and len(names) > 1:
+        df.attrs["sheet"] = (name, [n for n in names if n != name])  # named when the sheet has no coordinates
+    return df, h + 2
+
+
+def _ods_sheet(path: Path, name: str, config: dict[str, str]) -> pd.DataFrame:
+    """One sheet of an ODS document read by GDAL with the ``config`` options (``OGR_ODS_HEADERS``)."""
+    before = {k: pyogrio.get_gdal_config_option(k) for k in config}
+    pyogrio.set_gdal_config_options(config)
     try:
-        df = pyogrio.read_dataframe(path, layer=name, read_geometry=False)
+        return pyogrio.read_dataframe(path, layer=name, read_geometry=False)
     except Exception as exc:  # GDAL's errors for a damaged document
         raise FileFormatError(f"{path.name}: sheet {name!r} cannot be read: {str(exc).strip()[:200]}",
                               hint="open it in LibreOffice and save it again, or export it as .xlsx or CSV") from None
-    df = pd.DataFrame(df).astype(object).where(df.notna(), None)
+    finally:
+        pyogrio.set_gdal_config_options(before)
+
+
+_ODS_NUMBER = re.compile(r"-?(?:0|[1-9]\d*)(?:\.\d+)?(?:E-?\d+)?")
+
+
+def _ods_number(v: Any) -> Any:
+    """A cell GDAL gave as text in a column that also holds the header: a number cell's stored value (``7.5``,
+    ``6.0838999999999999``: always a point, no grouping) → the number; other text (``007``, ``7,5``) as written."""
+    if not isinstance(v, str) or not _ODS_NUMBER.fullmatch(v):
+        return v
+    f = float(v)
+    return int(f) if f.is_integer() and abs(f) < 2**53 and "." not in v else f
+
+
+def _cells_frame(rows: list[list[Any]], h: int, path: Path, notes: list[str]) -> pd.DataFrame:
+    """A sheet's rows under the header in row ``h`` (0-based) as a table of cells."""
+    header = [str(c).strip() if c not in (None, "") else f"Unnamed: {j}" for j, c in enumerate(rows[h])]
+    body = [r + [None] * (len(header) - len(r)) for r in rows[h + 1:]]
+    df = pd.DataFrame([r[: len(header)] for r in body], columns=header, dtype=object)
+    df = df.map(lambda v: None if isinstance(v, str) and not v else v)
     df.index = pd.RangeIndex(len(df))
-    return _tidy(df, path, notes), 2
+    return _tidy(df, path, notes, h + 2)
 
 
 # ---------------------------------------------------------------- coordinates
-def _find(columns: list[str], names: tuple[str, ...], given: str | None) -> str | None:
+_SUFFIX = re.compile(r"\s*[\[(][^\[\]()]*[\])]\s*$")
+
+
+def _find(columns: list[str], names: tuple[str, ...], given: str | None, suffixed: bool = False) -> str | None:
+    """The column named ``given``, else the first named one of ``names`` (any case); ``suffixed``: also with a
+    unit or CRS in brackets after the name (``Rechtswert [m]``, ``Lon (WGS84)``), when no column is named plainly."""
     if given:
         if given not in columns:
             raise FileFormatError(f"column {given!r} is not in the file", hint=f"columns: {', '.join(columns)}")
@@ -447,6 +554,11 @@ def _find(columns: list[str], names: tuple[str, ...], given: str | None) -> str 
     for n in names:
         if n in lower:
             return lower[n]
+    if suffixed:
+        bare: dict[str, str] = {}
+        for c in columns:
+            bare.setdefault(_SUFFIX.sub("", c).strip().lower(), c)
+        return next((bare[n] for n in names if n in bare and bare[n].lower() != n), None)
     return None
 
 
@@ -498,6 +610,29 @@ def _degree_sign(col: pd.Series, crs: str, notes: list[str]) -> pd.Series:
     return col.where(~hit, text.str.replace("°", "", regex=False).str.strip().astype(object))
 
 
+_HEMISPHERE = re.compile(r"\s*([NSEWO])?\s*(\d+(?:[.,]\d+)?)\s*([NSEWO])?\s*", re.IGNORECASE)
+
+
+def _hemisphere(col: pd.Series, crs: str, notes: list[str], easting: bool) -> pd.Series:
+    """Decimal degrees with a hemisphere letter before or after them (``50,7753N``, ``E 6.0839``; ``O`` for Ost, as
+    GPS devices and German lists write them) → signed (S and W negative); a letter of the other axis (an N in the
+    longitude column) is left to be refused by row."""
+    if crs != "EPSG:4326" or not _text_column(col):
+        return col
+    letters = {"E": "", "O": "", "W": "-"} if easting else {"N": "", "S": "-"}
+    got = col.astype("string").str.extract(_HEMISPHERE.pattern, flags=re.IGNORECASE)
+    letter = got[0].fillna(got[2]).str.upper()
+    ok = (got[0].isna() != got[2].isna()) & letter.isin(list(letters)).fillna(False).astype(bool)
+    ok &= col.astype("string").str.fullmatch(_HEMISPHERE.pattern, flags=re.IGNORECASE).fillna(False).astype(bool)
+    if not ok.any():
+        return col
+    if not any("hemisphere letter" in n for n in notes):
+        notes.append(f"coordinates in decimal degrees with a hemisphere letter (e.g. {col[ok].iloc[0].strip()}): "
+                     "read as signed degrees (S and W negative)")
+    signed = letter[ok].map(letters) + got.loc[ok, 1]
+    return col.where(~ok, signed.reindex(col.index).astype(object))
+
+
 def _zone_designator(col: pd.Series, crs: str, notes: list[str]) -> pd.Series:
     """UTM eastings written with the zone and its latitude band in front (``32U 294409,40``) → without them, when
     the zone is the CRS's; another zone is left to be refused by row."""
@@ -523,7 +658,7 @@ def _coordinates(col: pd.Series, decimal: str | None, crs: str, notes: list[str]
     if not bad.any():
         return values, why
     subset = col[bad]
-    cleaned = _degree_sign(subset, crs, notes)
+    cleaned = _hemisphere(_degree_sign(subset, crs, notes), crs, notes, easting)
     cleaned = _zone_designator(cleaned, crs, notes) if easting else cleaned
     if cleaned.equals(subset):
         return values, why
@@ -545,17 +680,27 @@ def _pair_column(df: pd.DataFrame) -> str | None:
     return None
 
 
+def _coordinate_names(cols: list[str], crs: str | None, x_col: str | None, y_col: str | None, suffixed: bool
+                      ) -> tuple[str | None, str | None, str | None, str | None]:
+    """(lon, lat) columns, else (None, None, x, y) — each None when not found; ``suffixed``: names with a unit or CRS
+    in brackets after them count too (see :func:`_find`)."""
+    lon = _find(cols, LON_NAMES, x_col if x_col and crs in (None, "EPSG:4326") else None, suffixed)
+    lat = _find(cols, LAT_NAMES, y_col, suffixed) if lon is not None else None
+    if (lon is None or lat is None) and not (x_col or y_col) and (_find(cols, X_NAMES, None, suffixed) is None
+                                                                  or _find(cols, Y_NAMES, None, suffixed) is None):
+        lon, lat = _find(cols, WEAK_LON_NAMES, None), _find(cols, WEAK_LAT_NAMES, None)  # never with a unit: (m)
+    if lon is not None and lat is not None:
+        return lon, lat, None, None
+    return None, None, _find(cols, X_NAMES, x_col, suffixed), _find(cols, Y_NAMES, y_col, suffixed)
+
+
 def _table_to_gdf(df: pd.DataFrame, name: str, crs: str | None, x_col: str | None, y_col: str | None,
                   decimal: str | None, notes: list[str]) -> gpd.GeoDataFrame:
     cols = list(df.columns)
-    lon, lat = _find(cols, LON_NAMES, x_col if x_col and crs in (None, "EPSG:4326") else None), None
-    if lon is not None:
-        lat = _find(cols, LAT_NAMES, y_col)
-    if (lon is None or lat is None) and not (x_col or y_col) and (_find(cols, X_NAMES, None) is None
-                                                                  or _find(cols, Y_NAMES, None) is None):
-        lon, lat = _find(cols, WEAK_LON_NAMES, None), _find(cols, WEAK_LAT_NAMES, None)
+    lon, lat, xc, yc = _coordinate_names(cols, crs, x_col, y_col, False)
+    if lon is None and (xc is None or yc is None) and not (x_col or y_col) and wkt_column.wkt_column(cols) is None:
+        lon, lat, xc, yc = _coordinate_names(cols, crs, x_col, y_col, True)  # ``Rechtswert [m]``, ``Lon (WGS84)``
     if lon is None or lat is None:
-        xc, yc = _find(cols, X_NAMES, x_col), _find(cols, Y_NAMES, y_col)
         wkt = wkt_column.wkt_column(cols) if (xc is None or yc is None) and not (x_col or y_col) else None
         if wkt is not None:
             return wkt_column.read_wkt_table(df, wkt, crs, name)
@@ -657,6 +802,11 @@ def _read_vector(p: Path, layer: str | None, encoding: str | None, notes: list[s
         with _spelled_alike(p, notes) as shp:
             gdf = _read_vector_file(p, shp, layer, encoding, notes)
             gdf.attrs["dbf_overflow"] = file_checks.dbf_overflow(shp)
+            kept = file_checks.dbf_kept_records(shp)
+            if kept is not None:
+                gdf.attrs["dbf_kept"] = kept[0]
+                notes.append(f"{p.name}: {kept[1]:,} record(s) of the .dbf are marked deleted (deleted in the GIS, "
+                             "left in the file until it is packed): left out")
             return gdf
     if p.suffix.lower() in (".gml", ".xml"):
         with _scratch_copy(p) as gml:
@@ -811,6 +961,8 @@ def _kind(p: Path) -> str:
         return "xlsx" if file_checks.is_workbook(p) else "zip"
     if head[:8] == b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1":
         return "xls"
+    if p.suffix.lower() == ".xlsb":
+        return "xlsb"
     if p.suffix.lower() == ".ods":
         return "ods"
     if p.suffix.lower() == ".xls" and head[:4] != b"PK\x03\x04":  # a web application's text export named .xls
@@ -864,6 +1016,9 @@ def read_any(
         kind = _kind(p)
         if kind == "xls":
             raise FileFormatError(f"{p.name}: an old Excel .xls workbook", hint="save it as .xlsx or CSV")
+        if kind == "xlsb":
+            raise FileFormatError(f"{p.name}: an Excel binary workbook (.xlsb), which cannot be read",
+                                  hint="open it in Excel and save it as 'Excel Workbook (*.xlsx)' or as CSV")
         if kind == "zip":
             raise FileFormatError(f"{p.name}: is a zip archive, not a text file", hint="unpack it or rename it .zip")
         if kind == "xlsx" and p.suffix.lower() not in XLSX_SUFFIXES:
@@ -881,10 +1036,7 @@ def read_any(
             except FileFormatError as exc:
                 if "sheet" not in df.attrs or "no coordinate columns" not in exc.message:
                     raise
-                name, others = df.attrs["sheet"]
-                raise FileFormatError(f"{exc.message} on sheet {name!r}, the first the workbook shows; other "
-                                      f"sheets: {', '.join(others)}",
-                                      hint=f"choose the sheet with the data, e.g. --sheet {others[0]!r}") from None
+                raise _on_first_sheet(exc, *df.attrs["sheet"]) from None
             gdf[ROW_COLUMN] = rows
             gdf.attrs["table"] = True  # a spreadsheet or text table: its ids may be numbers written as text
         else:
@@ -893,6 +1045,12 @@ def read_any(
     gdf.attrs["notes"] = notes
     gdf.attrs["decimal"] = mark
     return gdf
+
+
+def _on_first_sheet(exc: FileFormatError, name: str, others: list[str]) -> FileFormatError:
+    """A refusal of the sheet read by default, naming the workbook's other sheets."""
+    return FileFormatError(f"{exc.message} on sheet {name!r}, the first the workbook shows; other sheets: "
+                           f"{', '.join(others)}", hint=f"choose the sheet with the data, e.g. --sheet {others[0]!r}")
 
 
 def file_decimal(df: pd.DataFrame, sample: int = 100_000) -> str | None:
@@ -925,11 +1083,18 @@ def _read_geofile(p: Path, layer: str | None, crs: str | None, encoding: str | N
                            hint="drop --crs to use the file's CRS")
         gdf = gdf.set_crs(crs, allow_override=True)
     if gdf.crs is None:
+        topo = file_checks.is_topojson(p)
         why = ("a CAD drawing holds none: give the one it was drawn in" if p.suffix.lower() in (".dxf", ".dwg")
+               else "a TopoJSON file declares none; a web map's is mostly lon/lat" if topo
                else "a Shapefile without its .prj?")
-        raise CRSError(f"{p.name} has no CRS ({why})", hint="pass --crs EPSG:xxxx")
+        raise CRSError(f"{p.name} has no CRS ({why})",
+                       hint="pass --crs EPSG:4326 for lon/lat" if topo else "pass --crs EPSG:xxxx")
     gdf = gdf.reset_index(drop=True)
-    gdf[ROW_COLUMN] = np.arange(1, len(gdf) + 1)
+    kept = gdf.attrs.pop("dbf_kept", None)
+    if kept is not None and len(kept) == len(gdf):  # records marked deleted: the rows keep their record numbers
+        gdf[ROW_COLUMN] = kept + 1
+    else:
+        gdf[ROW_COLUMN] = np.arange(1, len(gdf) + 1)
     _dbf_overflow(overflow, gdf)
     return gdf
 
@@ -997,9 +1162,34 @@ def apply_mapping(gdf: gpd.GeoDataFrame, mapping: dict[str, str], path: str | Pa
                 hint="map one with --map external_id=COLUMN",
             )
         out = out.rename(columns={found: "external_id"})
+    else:
+        found = mapping.get("external_id", "external_id")
     if gdf.attrs.get("table"):
+        _refuse_scientific_ids(out, name, found)
         out = _whole_number_ids(out)
     return out
+
+
+_SCIENTIFIC = r"\s*[1-9][.,]\d+[eE]\+\d+\s*"
+
+
+def _refuse_scientific_ids(gdf: gpd.GeoDataFrame, name: str, column: str) -> None:
+    """Ids a table holds in scientific notation (``1,23457E+14``: Excel writes long numbers so into a CSV, keeping
+    six digits) are refused: the other digits are lost, and different ids would become one."""
+    ids = gdf["external_id"]
+    first = ids.first_valid_index()
+    if first is None or not (isinstance(ids[first], str) and re.fullmatch(_SCIENTIFIC, ids[first])):
+        return  # (most files: one look at the first id; Excel writes every long number of the column so)
+    hit = ids.astype("string").str.fullmatch(_SCIENTIFIC).fillna(False).astype(bool)
+    if not hit.any():
+        return
+    where = f", line {gdf.loc[hit, ROW_COLUMN].iloc[0]}" if ROW_COLUMN in gdf.columns else ""
+    raise FileFormatError(
+        f"{name}: column {column} (the id) holds {int(hit.sum()):,} number(s) in scientific notation (e.g. "
+        f"{ids[hit].iloc[0].strip()!r}{where}): the spreadsheet cut them to a few digits when it saved the file, "
+        "so the ids are lost",
+        hint="format the id column as Text (or Number without decimals) in the spreadsheet and save it again, or send "
+             "the workbook (.xlsx) itself")
 
 
 _WHOLE = r"(?:0|[1-9]\d*)[.,]0{1,2}"
