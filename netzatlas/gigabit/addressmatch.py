@@ -23,21 +23,23 @@ both "11-13" and "13-15") is not applied anywhere: it is reported as ambiguous.
 Rules:
 
 - streets: case-folded; ß → ss, ä/ö/ü → ae/oe/ue, other accents dropped; "straße", "strasse", "str." → "str";
-  "Sankt" → "st"; spaces, dots and hyphens dropped ("Karl-Marx-Allee" = "karl marx allee"); a street the register
+  "Sankt" → "st", but a final "St." is a Straße ("Jülicher St."); a leading word written after a comma ("Kupferofen,
+  Am") is put first; spaces, dots and hyphens dropped ("Karl-Marx-Allee" = "karl marx allee"); a street the register
   does not have at all is reported so (a left-out "Am" is not guessed);
+- postcodes: a country code before them is dropped ("D-52062", "DE 52062");
 - numbers: every Unicode decimal digit counts as a digit (``١٢`` = 12, full-width ``１２`` = 12); what follows the
   digits is the suffix, normalised (NFKC, lower case, spaces dropped): "12a" = "12 A" = "12" + suffix "a",
   "12/1" = 12 + "/1", "21¹" = 21 + "1", "12½" = 12 + "1/2"; no leading digit ("½", "", "o. Nr.") → unreadable;
   an answer's number a spreadsheet turned into a date ("12. Dez", "01.12.2026") → unreadable, with that reason;
 - lists ``108,110`` / ``24; 24a; 26`` (as OSM writes them) name each of their numbers;
-- ranges ``12-14`` (also ``–``, ``—``, ``bis``) follow ONE side of the street, as German numbering does: the
-  numbers of the same parity from one end to the other ("13-15" = 13 and 15, never 14). A range whose ends differ in
-  parity (``12-15``) is not applied unless the row says it spans both sides (answer column ``beidseitig`` /
-  ``both_sides`` = ja), which makes it every number from one end to the other. In the register, such a range
-  stands for every number (the register says so). ``12a-12c`` and ``12a-c`` = 12a, 12b, 12c; ``12-12a`` = 12,
-  12a. A parity word names the numbers of that parity between the ends ("2-8 gerade", "1-9 (ungerade)"). A remark
-  after the number ("12 (Hinterhaus)", "12 Hinterhaus") is dropped: the address is 12. Ranges over more than
-  ``MAX_RANGE`` numbers are not expanded (the row stays unmatched, with the reason).
+- ranges ``12-14`` (also ``–``, ``—``, ``bis``) follow ONE side of the street, as German numbering does: the numbers
+  of the same parity from one end to the other ("13-15" = 13 and 15, never 14). A range whose ends differ in parity
+  (``12-15``) is not applied unless the row says it spans both sides (answer column ``beidseitig`` / ``both_sides``
+  = ja), which makes it every number from one end to the other. In the register, such a range stands for every
+  number (the register says so). ``12a-12c`` and ``12a-c`` = 12a, 12b, 12c (also number 12 with the suffix "a-c" in
+  its own column); ``12-12a`` = 12, 12a. A parity word names the numbers of that parity between the ends ("2-8
+  gerade", "1-9 (ungerade)"). A remark after the number ("12 (Hinterhaus)", "12 Hinterhaus") is dropped: the address
+  is 12. Ranges over more than ``MAX_RANGE`` numbers are not expanded (the row stays unmatched, with the reason).
 """
 
 from __future__ import annotations
@@ -66,12 +68,19 @@ _REMARK = re.compile(r"(?<=[\da-z])\s*(?:\((?=[^)]*[a-zäöüß]{2})[^)]*\)|\s(?
                      r"r(?:ü|ue)ckgeb(?:ä|ae)ude|nebengeb(?:ä|ae)ude|hofgeb(?:ä|ae)ude|quergeb(?:ä|ae)ude|gartenhaus|"
                      r"anbau)\b.*)\s*$")
 _SINGLE = re.compile(r"^(\d+)(.*)$", re.DOTALL)
+#: A suffix cell naming a span of letters ("a-c", "a bis c")
+_LETTER_RANGE = re.compile(r"^[a-z](?:-|bis)[a-z]$")
 _MONTHS = r"(?:jan|feb|m(?:ä|ae)?r|mrz|apr|mai|may|jun|jul|aug|sep|o[kc]t|nov|de[zc])[a-zäöü]*\.?"
 #: A house number a spreadsheet turned into a date ("12-1" → "12. Jan", "12/1/26" → "12.01.2026", ISO from xlsx)
 _DATE_LIKE = re.compile(rf"^(?:\d{{1,2}}\.?\s*-?{_MONTHS}(?:\s*-?\d{{2,4}})?|{_MONTHS}\s*-?\d{{1,4}}|"
                         r"\d{1,2}\.\d{1,2}\.\d{2,4}|\d{4}-\d{2}-\d{2}(?: \d{2}:\d{2}(?::\d{2})?)?)$")
 _NO_ADDRESS = "no register address with this street, number and postcode"
 METHODS = ("address_id", "street+number+postcode", "street+number", "range", "nearest")
+
+
+#: The street's leading word after a comma, as sorted lists write it ("Kupferofen, Am", "Linden, An den")
+_PREFIX_AFTER = re.compile(r"^(.*?\S)\s*,\s*(am|an|an der|an den|auf der|auf dem|auf den|im|in der|in den|zum|zur|"
+                           r"beim|bei der|vor dem|hinter der|hinter dem|unter den|unterm|ober|alte|alter|am alten)$")
 
 
 @lru_cache(maxsize=200_000)
@@ -82,6 +91,9 @@ def normalise_street(name: object) -> str:
     s = name.strip().lower()
     s = s.replace("ß", "ss").replace("ä", "ae").replace("ö", "oe").replace("ü", "ue")
     s = unicodedata.normalize("NFKD", s).encode("ascii", "ignore").decode()
+    if m := _PREFIX_AFTER.match(s):  # "Kupferofen, Am" (as a sorted list writes it) = "Am Kupferofen"
+        s = f"{m.group(2)} {m.group(1)}"
+    s = re.sub(r"(?<=\w)\s+st\.?$", " str", s)  # "Jülicher St." at the end is a Straße, not a Sankt
     s = re.sub(r"\bsankt\b", "st", s)  # "Sankt-Vither-Straße" = "St. Vither Straße"
     s = re.sub(r"(strasse|str\.|str\b)", "str", s)
     return re.sub(r"[\s.\-]+", "", s)
@@ -252,8 +264,11 @@ def parse_house_number(value: object, suffix: object = None, *, both_sides: bool
     if _blank(value):
         return ParsedNumber(problem="no house number")
     suf = "" if _blank(suffix) else _suffix(str(suffix))
+    text = str(value)
+    if _LETTER_RANGE.match(suf):  # number 34, suffix "a-c": the letters 34a to 34c
+        text, suf = f"{text.strip()}{suf[0]}-{suf[-1]}", ""
     try:
-        return _parse_cached(str(value), suf, bool(both_sides), bool(register))
+        return _parse_cached(text, suf, bool(both_sides), bool(register))
     except (ValueError, TypeError, OverflowError, RecursionError) as exc:  # never let a number crash an import
         return ParsedNumber(problem=f"house number {value!r} unreadable ({exc})")
 
@@ -268,11 +283,15 @@ def _col(df: pd.DataFrame, name: str) -> pd.Series:
     return df[name] if name in df.columns else pd.Series(None, index=df.index, dtype=object)
 
 
+#: A country code before a postcode, as letters and forms write it ("D-52062", "D 52062", "DE-52062")
+_COUNTRY = re.compile(r"^(?:D|DE)\s*[-–]?\s*(?=\d{4,5}\b)", re.IGNORECASE)
+
+
 def _postcode(u: object) -> str:
     """A postcode cell as a comparison key; blank → ""."""
     if _blank(u):
         return ""
-    t = str(u).strip()
+    t = _COUNTRY.sub("", str(u).strip())  # "D-52062", "D 52062", "DE-52062": the country is no part of it
     t = t[:-2] if t.endswith((".0", ",0")) else t  # a postcode column read as a number: 52062.0
     return t.zfill(5) if t.isdigit() and len(t) == 4 else t
 
@@ -660,7 +679,8 @@ def _foreign_postcodes(answers: pd.DataFrame, idx: RegisterIndex) -> np.ndarray:
         return np.zeros(len(answers), dtype=bool)
     codes, uniques = pd.factorize(cells, use_na_sentinel=True)
     plz = idx.codes["plz"]
-    per_unique = [bool(re.fullmatch(r"\d{5}(?:[.,]0)?", str(u).strip())) and plz.get(_postcode(u), idx.postcodes)
+    per_unique = [bool(re.fullmatch(r"\d{5}(?:[.,]0)?", _COUNTRY.sub("", str(u).strip())))
+                  and plz.get(_postcode(u), idx.postcodes)
                   >= idx.postcodes for u in uniques]
     return np.array(per_unique + [False], dtype=bool)[codes]
 

@@ -87,6 +87,7 @@ TECHNOLOGIES = {
     "hfc (docsis 3.1)": "docsis31", "docsis 3.1 (hfc)": "docsis31", "hfc (docsis 3.0)": "docsis30",
     "docsis 3.0 (hfc)": "docsis30",
     "fwa": "fwa", "richtfunk": "fwa", "lte": "lte", "5g": "5g", "satellit": "satellite", "satellite": "satellite",
+    "5g fwa": "fwa", "fwa 5g": "fwa", "lte fwa": "fwa", "fwa lte": "fwa",
 }
 #: Fibre architectures: they do not say whether the fibre reaches the home or the building (FTTH or FTTB?).
 _ARCHITECTURES = {"gpon", "xgspon", "xgpon", "ngpon2", "pon", "p2p", "ptp", "aon", "pointtopoint"}
@@ -94,8 +95,8 @@ _GENERIC_TECH = {"glasfaser", "kabel", "koax", "koaxial", "dsl", "tvkabel", "kab
 _TECH_KEY = {re.sub(r"[\s\-_.()/]", "", k): v for k, v in TECHNOLOGIES.items()}
 KNOWN_TECHNOLOGIES = ", ".join(sorted({"FTTH", "FTTB", "FTTH/B", "Glasfaser", "FTTC", "VDSL", "VDSL2", "Vectoring",
                                        "Super-Vectoring", "ADSL", "DSL", "HFC", "HFC-D3.0", "HFC-D3.1", "DOCSIS 3.0",
-                                       "DOCSIS 3.1", "Kabel", "Kabel 3.1", "Koax", "FWA", "Richtfunk", "LTE", "5G",
-                                       "Satellit"}))
+                                       "DOCSIS 3.1", "Kabel", "Kabel 3.1", "Koax", "FWA", "5G FWA", "Richtfunk", "LTE",
+                                       "5G", "Satellit"}))
 YES = {"ja", "j", "yes", "y", "true", "1", "1.0", "x", "wahr"}
 NO = {"nein", "n", "no", "false", "0", "0.0", "", "falsch", "-", "–", "—"}  # a dash: "nothing", as in a speed
 #: In the binding column the word itself answers ("verbindlich" / "unverbindlich", as the templates offer them).
@@ -223,8 +224,8 @@ def _split_down_up(df: pd.DataFrame, norm: dict[object, str], mapping: dict[obje
 ADDRESS = {"adresse", "anschrift", "address", "strasse_hausnummer", "strasse_und_hausnummer", "strasse_hnr",
            "strasse_nr", "strasse_u_hausnummer"}
 KNOWN_HEADERS = KNOWN_HEADERS | DOWN_UP | ADDRESS | {"plz_ort", "plz_und_ort", "postleitzahl_ort"}  # header marks
-_ADDRESS_CELL = re.compile(r"^(?P<street>.*?\S)\s+(?P<number>\d+\s*[a-zA-Z]?(?:\s*(?:[-/,+&]|u\.|und|bis)\s*"
-                           r"\d*\s*[a-zA-Z]?)*)\s*$")
+_ADDRESS_CELL = re.compile(r"^(?P<street>.*?\S)(?:\s+|(?<=\.))"  # "Bahnhofstr.12": no space after the dot
+                           r"(?P<number>\d+\s*[a-zA-Z]?(?:\s*(?:[-/,+&]|u\.|und|bis)\s*\d*\s*[a-zA-Z]?)*)\s*$")
 
 
 def _split_address(df: pd.DataFrame, norm: dict[object, str], mapping: dict[object, str],

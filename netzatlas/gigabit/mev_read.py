@@ -3,9 +3,12 @@
 CSV: encoding detected (UTF-8, UTF-8 with BOM, UTF-16 with BOM, else DOS CP850 or Windows-1250 where the letters
 say so, else Windows-1252, else Latin-1) unless given; separator ``;``, ``,`` or tab detected from the header line
 (or a first line ``sep=;``); CRLF; trailing separators and empty rows ignored; title lines above the header skipped
-(the header is the first of the first 20 lines that names at least two known columns). xlsx / xlsm: the sheet with
-the answer header (an explanation sheet with a sample header is passed over) or the one named, the same header
-search; a formula cell without a stored result reads as its formula ("=A1*2"), to be refused with that reason.
+(the header is the first of the first 20 lines that names at least two known columns; where the line below names
+more, the header has two rows: "Versorgung Ist" / "Planung" over the names, see ``_two_row_header``); rows with more
+fields than the header are read whole, the extra fields must be empty (else refused with the row). xlsx / xlsm:
+the sheet with the answer header (an explanation sheet with a sample header is passed over) or the one named, the
+same header search; a formula cell without a stored result reads as its formula ("=A1*2"), to be refused with that
+reason. ODS is refused with what to do (save as xlsx or CSV).
 GeoPackage, GeoJSON, Shapefile, FlatGeobuf: points (3D, MultiPoints of one part too) with lon/lat taken from them; of
 several layers the one named (``sheet``) or the one with answer columns. Every cell stays as it was written (text),
 so numbers and dates are read by :mod:`netzatlas.gigabit.numbers` with their row.
@@ -13,6 +16,7 @@ so numbers and dates are read by :mod:`netzatlas.gigabit.numbers` with their row
 
 from __future__ import annotations
 
+import csv
 import io
 import re
 import unicodedata
@@ -45,11 +49,41 @@ class RawTable:
 
 
 def normalise_header(name: object) -> str:
-    """``"Download (Mbit/s)"`` → ``download``, ``"Straße"`` → ``strasse``, ``"Hnr. Zusatz"`` → ``hnr_zusatz``."""
+    """``"Download (Mbit/s)"`` → ``download``, ``"Straße"`` → ``strasse``, ``"Hnr. Zusatz"`` → ``hnr_zusatz``;
+    a state word in brackets is kept (``"Download (geplant)"`` → ``download_geplant``), a unit after the name
+    dropped (``"Download in Mbit/s"`` → ``download``); a synonym as its usual name (``"House no."`` →
+    ``house_number``, ``HEADER_SYNONYMS``)."""
     s = unicodedata.normalize("NFKC", str(name)).strip().lower()
-    s = re.sub(r"[\(\[].*?[\)\]]", "", s)
+    # a unit in brackets is dropped, a state word kept: "Download (geplant)" is no "Download"
+    s = re.sub(r"[\(\[](.*?)[\)\]]", lambda m: f" {m.group(1)} " if m.group(1).strip() in STATE_WORDS else " ", s)
     s = s.replace("ß", "ss").replace("ä", "ae").replace("ö", "oe").replace("ü", "ue")
-    return re.sub(r"[^a-z0-9]+", "_", s).strip("_")
+    s = re.sub(r"[^a-z0-9]+", "_", s).strip("_")
+    s = _UNIT_AFTER.sub(r"\1", s)  # "Download in Mbit/s", "Upload Mbps": the unit is no part of the name
+    s = _STATE_AFTER.sub(lambda m: f"{m.group(1)}_{_STATE_SUFFIX[m.group(2)]}", s)  # "Download Bestand"
+    return HEADER_SYNONYMS.get(s, s)
+
+
+#: Words (in brackets) that say whether a column holds the current or the planned state
+STATE_WORDS = {"geplant", "plan", "planung", "ist", "aktuell", "heute", "bestand", "zukünftig", "planned", "current"}
+_UNIT_AFTER = re.compile(r"^(.*(?:download|upload|downstream|upstream)(?:_(?!in_)[a-z]+)?)_(?:in_)?[kmg]"
+                         r"(?:bit_s|bit|bps)$")
+_STATE_AFTER = re.compile(r"^(download|upload|technologie)_(bestand|heute|planung|zukuenftig)$")
+_STATE_SUFFIX = {"bestand": "ist", "heute": "ist", "planung": "plan", "zukuenftig": "plan"}
+
+
+#: Headers operators write that name a known column another way (English forms, a "Down/Up" pair)
+HEADER_SYNONYMS = {"house_no": "house_number", "house_nr": "house_number", "housenumber": "house_number",
+                   "house_number_addition": "house_number_suffix", "postal_code": "postcode", "zip_code": "postcode",
+                   "post_code": "postcode", "zipcode": "postcode", "town": "city", "street_name": "street",
+                   "bandbreite_down_up": "download_upload", "bandbreite_download_upload": "download_upload",
+                   "down_up": "download_upload", "speed_down_up": "download_upload",
+                   "haus_nr": "hausnr", "hausnr_zusatz": "hnr_zusatz", "geplante_fertigstellung": "fertigstellung",
+                   "fertigstellung_geplant": "fertigstellung", "datum_inbetriebnahme": "inbetriebnahme",
+                   "datum_planung": "datum_geplant", "planned_completion": "planned_date",
+                   "completion_date": "planned_date", "zusage_verbindlich": "verbindlich",
+                   "verbindlich_ja_nein": "verbindlich", "technology_planned": "planned_technology",
+                   "technology_current": "technology", "download_current": "download",
+                   "upload_current": "upload"}
 
 
 def _decode(raw: bytes, encoding: str | None, name: str) -> tuple[str, str]:
@@ -121,10 +155,51 @@ def _not_a_table(raw: bytes) -> str | None:
     return None
 
 
+def _known_count(cells: list[str], known: set[str]) -> int:
+    return sum(normalise_header(c) in known for c in cells)
+
+
+_STATE_OF_GROUP = {"ist": "ist", "aktuell": "ist", "heute": "ist", "bestand": "ist", "geplant": "geplant",
+                   "plan": "geplant", "planung": "geplant", "ausbau": "geplant", "ausbauplanung": "geplant"}
+
+
+def _two_row_header(upper: list[str], lower: list[str], known: set[str]) -> list[str] | None:
+    """The column names of a header in two rows, or None where the row below the header is none: it names at least
+    two known columns where the header has none (blank or a group label), and none under another column name. Groups
+    above ("Versorgung Ist", "Planung"; merged cells, or in a
+    CSV written once over their columns) over names below; a name below wins, a blank one takes the one above
+    ("Straße" over both rows). A name that stands in several groups ("Download" under Ist and under Planung) takes
+    the group's state where that makes a known column ("Download geplant"), and so does a name unknown alone
+    ("Datum" under Planung)."""
+    n = max(len(upper), len(lower))
+    upper, lower = [c.strip() for c in upper] + [""] * (n - len(upper)), [c.strip() for c in lower] + [""] * (
+        n - len(lower))
+    up_known = [normalise_header(c) in known for c in upper]
+    low_known = [normalise_header(c) in known for c in lower]
+    if sum(lk and not uk for uk, lk in zip(up_known, low_known, strict=True)) < 2 or any(
+            uk and lk and up != low for up, low, uk, lk in zip(upper, lower, up_known, low_known, strict=True)):
+        return None  # the row below names no further columns, or other ones under column names: no header row
+    groups, group = [], ""
+    for up, low in zip(upper, lower, strict=True):
+        group = up or (group if low else "")  # a merged group label stands over the blank cells after it
+        groups.append(group)
+    names = [low or up for up, low in zip(upper, lower, strict=True)]
+    twice = {normalise_header(x) for x in names if x and [normalise_header(y) for y in names].count(
+        normalise_header(x)) > 1}
+    out = []
+    for name, group in zip(names, groups, strict=True):
+        state = next((_STATE_OF_GROUP[w] for w in normalise_header(group).split("_") if w in _STATE_OF_GROUP), None)
+        qualified = f"{name} {state}" if state else name
+        plain = normalise_header(name)
+        out.append(qualified if (plain in twice or plain not in known) and normalise_header(qualified) in known
+                   else name)
+    return _unique([x or f"Unnamed: {i}" for i, x in enumerate(out)])
+
+
 def _header_index(lines: Iterable[list[str]], known: set[str]) -> int:
     """The first line naming at least two known columns (0 if none does)."""
     for i, cells in enumerate(lines):
-        if sum(normalise_header(c) in known for c in cells) >= 2:
+        if _known_count(cells, known) >= 2:
             return i
     return 0
 
@@ -156,6 +231,9 @@ def read_table(path: Path, *, known: set[str], encoding: str | None = None, sepa
     if p.stat().st_size == 0:
         raise FileFormatError(f"{p.name}: the file is empty")
     suffix = p.suffix.lower()
+    if suffix in (".ods", ".fods"):
+        raise FileFormatError(f"{p.name}: is an OpenDocument spreadsheet (ODS), which is not read",
+                              hint="open it in LibreOffice and save it as xlsx (Excel 2007-365) or as CSV")
     if suffix in (".xlsx", ".xlsm", ".xls"):
         return _read_excel(p, known, sheet)
     if suffix in GEO_FORMATS:
@@ -163,22 +241,68 @@ def read_table(path: Path, *, known: set[str], encoding: str | None = None, sepa
     text, enc = _decode(p.read_bytes(), encoding, p.name)
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     sep, skip = _pick_separator(text, separator, p.name)
-    head_lines = text.split("\n", skip + HEADER_SEARCH_LINES)[skip:skip + HEADER_SEARCH_LINES]
-    hidx = _header_index((line.split(sep) for line in head_lines), known)
+    return _read_csv_text(text, sep, skip, enc, known, p.name)
+
+
+def _read_csv_text(text: str, sep: str, skip: int, enc: str, known: set[str], name: str) -> RawTable:
+    """The table of a decoded CSV text: the header found (also in two rows), rows wider than it read whole."""
+    head_lines = text.split("\n", skip + HEADER_SEARCH_LINES + 1)[skip:skip + HEADER_SEARCH_LINES + 1]
+    hidx = _header_index((line.split(sep) for line in head_lines[:HEADER_SEARCH_LINES]), known)
     first_line = skip + hidx  # 0-based line of the header
+    cells = [next(csv.reader([line], delimiter=sep, quotechar='"'), []) for line in head_lines[hidx:hidx + 2]]
+    names = _two_row_header(cells[0], cells[1], known) if len(cells) == 2 else None
+    if names:  # the header's second row names the columns: the data start a line later
+        first_line += 1
     try:
-        df = pd.read_csv(io.StringIO(text), sep=sep, dtype=str, keep_default_na=False, skiprows=first_line,
-                         header=0, skip_blank_lines=False, engine="c", quotechar='"')
+        wide = names is not None
+        try:
+            if not wide:
+                df = _csv_frame(text, sep, first_line)
+                wide = not isinstance(df.index, pd.RangeIndex)  # (pandas' implicit index)
+        except pd.errors.ParserError as exc:
+            if not re.search(r"Expected \d+ fields", str(exc)):
+                raise
+            wide = True
+        if wide:  # rows with more fields than the header: read them whole, the extra fields must be empty
+            header = names or (cells[0] if cells else [])
+            df = _csv_frame(text, sep, first_line + 1, header)
     except pd.errors.EmptyDataError as exc:
-        raise FileFormatError(f"{p.name}: the file has no header") from exc
+        raise FileFormatError(f"{name}: the file has no header") from exc
     except (pd.errors.ParserError, ValueError) as exc:
-        raise FileFormatError(f"{p.name}: cannot be read as a table with separator {sep!r} ({exc})",
+        raise FileFormatError(f"{name}: cannot be read as a table with separator {sep!r} ({exc})",
                               hint="every row needs the header's number of columns; check quotes") from exc
+    if wide:
+        _refuse_beyond_header(df, len(header), first_line + 2, name)
     rows = pd.Series(range(first_line + 2, first_line + 2 + len(df)), index=df.index)
     notes = [f"encoding {enc}", f"separator {'tab' if sep == chr(9) else sep}"]
     if hidx:
         notes.append(f"header on line {first_line + 1}")
     return _tidy(RawTable(df, rows, enc, sep, None, notes))
+
+
+def _refuse_beyond_header(df: pd.DataFrame, width: int, first_row: int, name: str) -> None:
+    """A value in a field beyond the header's last column (a separator in an unquoted value shifts the row) is
+    refused with its row; empty ones (trailing separators) are dropped later."""
+    for k in range(width, df.shape[1]):
+        filled = np.flatnonzero(~_blank(df.iloc[:, k]))
+        if len(filled):
+            i = int(filled[0])
+            raise FileFormatError(f"{name}: cannot be read as a table: row {first_row + i} has more fields than the "
+                                  f"header ({df.iat[i, k]!r} after the last column)",
+                                  hint="quote values that hold the separator; give an extra column a header")
+
+
+def _csv_frame(text: str, sep: str, skiprows: int, names: list[str] | None = None) -> pd.DataFrame:
+    """The rows below the header; with ``names`` (the header read here) as many columns as the widest row, the ones
+    beyond the header unnamed (so that no field is lost or taken for an index)."""
+    if names is not None:
+        widest = max((re.sub(r'"[^"]*"', "", line).count(sep) + 1 for line in text.split("\n")[skiprows:]),
+                     default=0)
+        cells = list(names) + [""] * (widest - len(names))
+        names = _unique([c if c.strip() else f"Unnamed: {i}" for i, c in enumerate(cells)])
+    return pd.read_csv(io.StringIO(text), sep=sep, dtype=str, keep_default_na=False, skiprows=skiprows,
+                       header=None if names else 0, names=names, index_col=False if names else None,
+                       skip_blank_lines=False, engine="c", quotechar='"')
 
 
 def _read_excel(p: Path, known: set[str], sheet: str | None) -> RawTable:
@@ -199,9 +323,12 @@ def _read_excel(p: Path, known: set[str], sheet: str | None) -> RawTable:
         raise FileFormatError(f"{p.name}: cannot be read as xlsx ({exc})") from exc
     if grid.empty:
         raise FileFormatError(f"{p.name}: sheet {name!r} is empty")
-    hidx = _header_index((["" if pd.isna(c) else str(c) for c in r] for r in
-                          grid.head(HEADER_SEARCH_LINES).itertuples(index=False)), known)
-    header = [("" if pd.isna(c) else str(c)).strip() for c in grid.iloc[hidx]]
+    head = [["" if pd.isna(c) else str(c) for c in r] for r in grid.head(HEADER_SEARCH_LINES + 1).itertuples(
+        index=False)]
+    hidx = _header_index(head[:HEADER_SEARCH_LINES], known)
+    header = [c.strip() for c in head[hidx]] if head else []
+    if hidx + 1 < len(head) and (two := _two_row_header(head[hidx], head[hidx + 1], known)):
+        header, hidx = two, hidx + 1
     header = _unique([h or f"Unnamed: {i}" for i, h in enumerate(header)])
     df = grid.iloc[hidx + 1:].reset_index(drop=True)
     df.columns = header

@@ -1,18 +1,18 @@
 """Numbers and dates as operators write them in market-exploration answers (pure functions, no I/O).
 
 Numbers: German (``1.000,5``) and English (``1,000.5``) notation, units ``kbit/s`` / ``Mbit/s`` / ``Gbit/s`` (any
-case, also ``Mbps``), result in Mbit/s; a lower bound (``≥ 1000``, ``mind. 100``, ``ab 50``) is read as its number,
-an upper bound (``bis zu 250``, ``max. 100``) is refused: the MEV asks for the reliably available speed. A value
-with one separator followed by exactly three digits (``1.000``, ``250,000``) reads two ways; it is read with the
-decimal mark the caller declares, else with the one the column's unambiguous values show (``1,5`` → comma;
-``1.000.000`` → comma; ``0.500`` → point), else refused — never guessed.
+case, also ``Mbps``), result in Mbit/s; a lower bound (``≥ 1000``, ``mind. 100``, ``ab 50``, ``1000+``) is read as
+its number, an upper bound (``bis zu 250``, ``max. 100``) is refused: the MEV asks for the reliably available
+speed. A value with one separator followed by exactly three digits (``1.000``, ``250,000``) reads two ways; it is
+read with the decimal mark the caller declares, else with the one the column's unambiguous values show (``1,5`` →
+comma; ``1.000.000`` → comma; ``0.500`` → point), else refused — never guessed.
 
 Dates: ``dd.mm.yyyy`` / ``d.m.yy``, ISO ``yyyy-mm-dd``, ``dd/mm/yyyy`` where day and month cannot be swapped,
 periods (``03/2028``, ``Juli 2028``, ``Q3 2028``, ``Q3/2028``, ``3. Quartal 2028``, ``III. Quartal 2028``,
-``2. Halbjahr 2028``, ``H2 2028``, ``2028``, ``Ende 2027``, ``2028-Q3``, calendar weeks ``KW 23/2028``) as their
-last day; "bis" / "spätestens" before a date is the date itself — a milestone "in Q3 2028" is met by
-30.09.2028; a dash is no date. A number (a spreadsheet cell) is a year (2028) or an Excel date serial (46905 =
-01.06.2028). Impossible or two-way dates are refused.
+``2. Halbjahr 2028``, ``H2 2028``; quarters and halves also with two digits, ``Q3/28``; ``2028``, ``Ende 2027``,
+``2028-Q3``, calendar weeks ``KW 23/2028``) as their last day; "bis" / "spätestens" before a date is the date itself
+— a milestone "in Q3 2028" is met by 30.09.2028; a dash is no date. A number (a spreadsheet cell) is a year (2028)
+or an Excel date serial (46905 = 01.06.2028). Impossible or two-way dates are refused.
 """
 
 from __future__ import annotations
@@ -34,6 +34,7 @@ _UNIT = re.compile(r"^(?P<num>[+\-]?[\d.,' ]*\d[\d.,' ]*?)\s*(?:(?P<prefix>[kmg]
 _FACTOR = {None: 1.0, "k": 0.001, "m": 1.0, "g": 1000.0}
 _AT_LEAST = re.compile(r"^(?:≥|>=|>|mind(?:\.|estens)?|ab)\s*", re.IGNORECASE)
 _AT_MOST = re.compile(r"^(?:bis\s+zu|bis|max(?:\.|imal)?|≤|<=|<|up\s+to)(?:\s|\d)", re.IGNORECASE)
+_PLUS_AFTER = re.compile(r"(?<=[\d/a-z])\s*\+$", re.IGNORECASE)
 _SPACES = dict.fromkeys(map(ord, "\u00a0\u202f\u2009\u2007\u2008\u200a"), " ")
 #: Why a cell holding a formula ("=1000/10", a formula without its stored result) is not read
 FORMULA = ("is a formula without a stored result (the file was written by a program that does not calculate): open "
@@ -134,6 +135,7 @@ def _parse(text: object, decimal: str | None) -> tuple[float | None, NumberProbl
         return None, NumberProblem("invalid", "is an upper bound (bis zu / max.), not the reliably available speed the "
                                               "market exploration asks for"), None, False
     t = _AT_LEAST.sub("", t)  # "≥ 1000", "mind. 1000", "ab 1000": the lower bound is the speed that is sure
+    t = _PLUS_AFTER.sub("", t)  # "1000+", "1 Gbit/s +": the same lower bound, written after the number
     m = _UNIT.match(t)
     if not m:
         return (None, NumberProblem("invalid", "is not a number (with an optional unit kbit/s, Mbit/s, Gbit/s)"), None,
@@ -172,7 +174,7 @@ _ISO = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})(?:[ T]\d{1,2}:\d{2}(?::\d{2}(?:
 _DMY = re.compile(r"^(\d{1,2})\.\s*(\d{1,2})\.\s*(\d{2}|\d{4})(?:\s+\d{1,2}:\d{2}(?::\d{2})?)?$")  # Excel: "… 00:00"
 _SLASH = re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{2}|\d{4})$")
 _MONTH = re.compile(r"^(\d{1,2})\s*[/.\-]\s*(\d{4})$")
-_QUARTER = re.compile(r"^(?:q\s*([1-4])|([1-4])\s*\.?\s*(?:quartal|q))\s*[/\-. ]?\s*(\d{4})$", re.IGNORECASE)
+_QUARTER = re.compile(r"^(?:q\s*([1-4])|([1-4])\s*\.?\s*(?:quartal|q))\s*[/\-. ]?\s*(\d{4}|\d{2})$", re.IGNORECASE)
 _YEAR = re.compile(r"^(?:ende|bis\s+ende|end\s+of)?\s*(\d{4})$", re.IGNORECASE)
 _ROMAN_QUARTER = re.compile(r"^(iv|i{1,3})\s*\.?\s*(?:quartal|q)\s*[/\-. ]?\s*(\d{4})$", re.IGNORECASE)
 _MONTH_NAME = re.compile(r"^([a-zäöü]+)\.?\s*[/\-. ]?\s*(\d{4})$", re.IGNORECASE)
@@ -183,7 +185,7 @@ MONTHS = {name: k for k, names in enumerate((
     ("april", "apr"), ("mai", "may"), ("juni", "jun", "june"), ("juli", "jul", "july"), ("august", "aug"),
     ("september", "sep", "sept"), ("oktober", "okt", "october", "oct"), ("november", "nov"),
     ("dezember", "dez", "december", "dec")), start=1) for name in names}
-_HALF = re.compile(r"^(?:h\s*([12])|([12])\s*\.?\s*(?:halbjahr|hj))\s*[/\-. ]?\s*(\d{4})$", re.IGNORECASE)
+_HALF = re.compile(r"^(?:h\s*([12])|([12])\s*\.?\s*(?:halbjahr|hj))\s*[/\-. ]?\s*(\d{4}|\d{2})$", re.IGNORECASE)
 _YEAR_QUARTER = re.compile(r"^(\d{4})\s*[/\-. ]?\s*q\s*([1-4])$", re.IGNORECASE)
 _WEEK = re.compile(r"^(?:kw\s*(\d{1,2})|(\d{1,2})\s*\.?\s*kw)\s*[/\-. ]?\s*(\d{4})$", re.IGNORECASE)
 _BY = re.compile(r"^(?:bis(?:\s+sp(?:ä|ae)testens)?|sp(?:ä|ae)testens)\s+(?=\d|q|kw|[ivx]+\s*\.?\s*quartal|h\s*\d)",
@@ -246,7 +248,7 @@ def _period(t: str) -> tuple[date | None, str | None]:
         return _end_of_month(y, mo), None
     if m := _QUARTER.match(t):
         q = int(m.group(1) or m.group(2))
-        return _end_of_month(int(m.group(3)), q * 3), None
+        return _end_of_month(_year(m.group(3)), q * 3), None
     if m := _YEAR_QUARTER.match(t):  # "2027-Q3", "2027/Q3"
         return _end_of_month(int(m.group(1)), int(m.group(2)) * 3), None
     if m := _WEEK.match(t):  # "KW 23/2027", "23. KW 2027": the week's Sunday
@@ -260,7 +262,7 @@ def _period(t: str) -> tuple[date | None, str | None]:
     if (m := _MONTH_NAME.match(t)) and m.group(1).lower() in MONTHS:  # "Juli 2027", "Okt. 2027"
         return _end_of_month(int(m.group(2)), MONTHS[m.group(1).lower()]), None
     if m := _HALF.match(t):
-        return _end_of_month(int(m.group(3)), 6 * int(m.group(1) or m.group(2))), None
+        return _end_of_month(_year(m.group(3)), 6 * int(m.group(1) or m.group(2))), None
     if m := _YEAR.match(t):
         return date(int(m.group(1)), 12, 31), None
     return None, "is not a date (dd.mm.yyyy, yyyy-mm-dd, mm/yyyy, Juli 2028, Q3 2028, 2. Halbjahr 2028 or a year)"
