@@ -61,10 +61,12 @@ def funding_process(inputs: dict[str, Any], progress: Progress, state: ApiState)
                                eur_per_m=inputs["eur_per_m"], eur_per_connection=inputs["eur_per_connection"])
     progress(5, "reading the snapshot")
     with state.pool.connection() as conn:
-        if conn.execute("SELECT 1 FROM registry.gigabit_snapshot WHERE id = %s", [snap]).fetchone() is None:
+        row = conn.execute("SELECT warning FROM registry.gigabit_snapshot WHERE id = %s", [snap]).fetchone()
+        if row is None:
             from netzatlas.errors import NotFound
 
             raise NotFound(f"there is no snapshot {snap!r}", hint="run gigabit-classify first")
+        warning = row["warning"] if isinstance(row, dict) else row[0]
         res = gigabit_store.read_addresses(conn)
         cls = conn.execute("SELECT address_id::text AS address_id, eligible FROM registry.gigabit_classification "
                            "WHERE snapshot_id = %s", [snap]).fetchall()
@@ -78,7 +80,11 @@ def funding_process(inputs: dict[str, Any], progress: Progress, state: ApiState)
         gigabit_store.save_funding_areas(conn, snap, areas)  # names and cost assumptions with each area
         result_runs.record_funding_areas(conn, snap)  # the replaced areas' summary stays in the history
     fc = json.loads(areas.to_crs(4326).to_json())
-    return {"snapshot": snap, "areas": len(areas), "funding_areas": fc, "assumptions": params.assumptions(),
+    # the assumptions as the report and the GeoPackage state them (with the trench routing used), the snapshot's
+    # warning (a reference date outside the programme's validity) as the classification result gives it
+    return {"snapshot": snap, "areas": len(areas), "funding_areas": fc,
+            "assumptions": areas.attrs.get("assumptions", params.assumptions()),
+            "warnings": [warning] if warning else [],
             "unassigned_addresses": int(areas.attrs.get("unassigned", 0)),
             "collection": _collection("funding_area_result", snap)}
 

@@ -345,8 +345,9 @@ def report_cmd(snapshot: str = typer.Option(None, "--snapshot", help="The snapsh
         per_cell = shares_per_cell(classified, cells)
         atlas = compare_with_atlas(res, _atlas_shares())
         update(3, description="writing")
-        ctx = ReportContext(snapshot=snap, warning=warning, coverage=coverage, sources=sources,
-                            assumptions=params.assumptions(), unassigned=areas.attrs.get("unassigned", 0))
+        ctx = ReportContext(snapshot=snap, warning=warning, coverage=coverage, sources=sources,  # with the routing
+                            assumptions=areas.attrs.get("assumptions") or params.assumptions(),
+                            unassigned=areas.attrs.get("unassigned", 0))
         rep = write_report(classified, areas, per_cell, atlas, p, target, note=SIMULATED_NOTE if simulated else None,
                            roads=roads, reference_date=d, context=ctx)
         update(4)

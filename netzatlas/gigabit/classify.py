@@ -174,7 +174,9 @@ def _reasons(out: pd.DataFrame, programme: Programme, override: pd.Series, hint:
         out["best_technology"].fillna("").astype(str) + ")"
     plan = fmt(out["planned_down_mbps"]) + "/" + fmt(out["planned_up_mbps"]) + " Mbit/s (" + \
         out["planned_technology"].fillna("").astype(str) + ") by " + out["planned_date"].astype(str)
-    no_plan = f"; no {plan_word} within {years} years"
+    # eligible despite a counted plan: the plan falls short of the thresholds (it is named, never "no plan")
+    no_plan = ("; " + plan_word + " within " + years + " years below " + thr + ": " + plan).where(
+        out["planned_down_mbps"].notna(), f"; no {plan_word} within {years} years")
     reason = np.select(
         [out["served"], out["plan"], out["nga_networks"] == 0],
         ["served: " + best + " meets " + thr,

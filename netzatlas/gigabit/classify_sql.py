@@ -134,9 +134,14 @@ BASE_REASON = """CASE WHEN served THEN 'served: ' || best_down_text || '/' || be
             WHEN plan THEN format('%%s within %%s years: %%s/%%s Mbit/s (%%s) by %%s meets %%s', %(plan_word)s::text,
                                   %(years)s::text, planned_down_mbps, planned_up_mbps, planned_technology, planned_date,
                                   %(thr_text)s::text)
-            WHEN nga_networks = 0 THEN %(no_nga)s::text
+            WHEN nga_networks = 0 THEN %(no_nga)s::text || {plan_tail}
             ELSE 'best ' || best_down_text || '/' || best_up_text || ' Mbit/s (' || best_technology || ') below '
-                 || %(thr_text)s::text || %(no_plan)s::text END"""
+                 || %(thr_text)s::text || {plan_tail} END"""
+#: Eligible despite a counted plan: the plan falls short of the thresholds (it is named, never "no plan").
+PLAN_TAIL = """CASE WHEN planned_down_mbps IS NULL THEN %(no_plan)s::text
+                 ELSE format('; %%s within %%s years below %%s: %%s/%%s Mbit/s (%%s) by %%s', %(plan_word)s::text,
+                             %(years)s::text, %(thr_text)s::text, planned_down_mbps, planned_up_mbps,
+                             planned_technology, planned_date) END"""
 
 
 def _slots(conn: psycopg.Connection, names: list[str]) -> tuple[int, int, list[int]]:
@@ -247,7 +252,8 @@ def classification_sql(conn: psycopg.Connection, programme: Programme, reference
              .replace("{words_c}", "".join(f" + coalesce(bit_count(w{j + 1}::bit(64)), 0)" for j in range(n_extra)))
              .replace("{opbit0}", f"CASE WHEN oi < {OPS_IN_WORD0} THEN 1::int8 << oi ELSE 0 END")
              .replace("{opmask0}", str((1 << OPS_IN_WORD0) - 1))
-             .replace("{nga}", nga).replace("{meets}", meets).replace("{base}", BASE_REASON))
+             .replace("{nga}", nga).replace("{meets}", meets)
+             .replace("{base}", BASE_REASON.replace("{plan_tail}", PLAN_TAIL)))
     for name, value in marks.items():
         query = query.replace("{" + name + "}", str(value))
     n = _branch_count(conn) if split else 1
@@ -268,7 +274,7 @@ def classification_sql(conn: psycopg.Connection, programme: Programme, reference
         "od1": OVERDUE_TEXT[1], "premkt_text": PRE_MARKETING_TEXT, "hint_text": BUSINESS_HINT_TEXT,
         "thr_text": programme.thresholds_text(), "years": years,
         "plan_word": plan_word, "no_plan": f"; no {plan_word} within {years} years",
-        "no_nga": f"no NGA network; no {plan_word} within {years} years",
+        "no_nga": "no NGA network",
         "socio_why": se.why(),
         "pid": programme.id,
     })

@@ -14,6 +14,7 @@ Method (every parameter in ``FundingAreaParams``; the report and the GeoPackage 
 - trench length: the road edges on the ways that join the area's addresses, each counted once, plus the lead-ins;
 - cost: trench metres × ``eur_per_m`` + addresses × ``eur_per_connection``; cost per connection; rank 1 is the
   cheapest per connection (ties: more addresses first);
+- dwellings: as the registry holds them, one for an address without a number;
 - name: the district (most common ``district`` or postcode of its addresses) and its two main streets.
 """
 
@@ -170,7 +171,9 @@ def _split(parent: np.ndarray, order: np.ndarray, weight: np.ndarray, cost: np.n
     """Cut a rooted spanning forest into subtrees within the limits; returns the root unit of each unit's piece.
 
     ``order``: units in post-order (children before parents); ``cost`` includes the edge to the parent, so a
-    piece's estimated cost bounds its real one."""
+    piece's estimated cost bounds its real one. A tree above a limit is cut into about as few pieces as the limits
+    allow, each near an equal share (a subtree is cut off once it reaches the share): a road of 12 addresses with a
+    limit of 11 becomes 6 + 6, not 11 + a lone address that falls below the smallest area."""
     rest_n = weight.astype(float).copy()
     rest_c = cost.astype(float).copy()
     children: dict[int, list[int]] = {}
@@ -178,9 +181,18 @@ def _split(parent: np.ndarray, order: np.ndarray, weight: np.ndarray, cost: np.n
         p = parent[x]
         if p >= 0:
             children.setdefault(p, []).append(x)
+    tree = np.arange(len(parent))
+    for x in order[::-1]:  # parents before children: each unit's tree (its root)
+        if parent[x] >= 0:
+            tree[x] = tree[parent[x]]
+    total_n = np.bincount(tree, weights=rest_n, minlength=len(parent))[tree]
+    total_c = np.bincount(tree, weights=rest_c, minlength=len(parent))[tree]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        pieces = np.maximum(np.ceil(total_n / max_n), np.nan_to_num(np.ceil(total_c / max_cost), nan=1.0))
+    share_n, share_c = total_n / pieces, total_c / pieces
     cut = np.zeros(len(parent), dtype=bool)
     for x in order:
-        kids = sorted(children.get(x, []), key=lambda k: -rest_n[k])
+        kids = sorted((k for k in children.get(x, []) if not cut[k]), key=lambda k: -rest_n[k])
         for k in kids:
             rest_n[x] += rest_n[k]
             rest_c[x] += rest_c[k]
@@ -190,6 +202,8 @@ def _split(parent: np.ndarray, order: np.ndarray, weight: np.ndarray, cost: np.n
             cut[k] = True
             rest_n[x] -= rest_n[k]
             rest_c[x] -= rest_c[k]
+        if parent[x] >= 0 and pieces[x] > 1 and (rest_n[x] >= share_n[x] or rest_c[x] >= share_c[x]):
+            cut[x] = True  # a share reached: this subtree is a piece of its own
     piece = np.arange(len(parent))
     for x in order[::-1]:  # parents before children
         if parent[x] >= 0 and not cut[x]:
@@ -278,9 +292,11 @@ def funding_areas(addresses: gpd.GeoDataFrame, roads: gpd.GeoDataFrame, params: 
     piece = _split(parent, order, n_unit, cost_unit, p.max_addresses,
                    np.inf if p.max_cost_eur is None else p.max_cost_eur)
     elig["_piece"] = piece[unit_of]
-    # a single road node with more addresses than allowed (a large block): cut its addresses into chunks
+    # a single road node with more addresses than allowed (a large block): cut its addresses into equal chunks
     rank_in = elig.groupby("_piece").cumcount()
-    elig["_piece"] = elig["_piece"].astype(np.int64) * 1_000_000 + (rank_in // p.max_addresses)
+    size = elig.groupby("_piece")["_piece"].transform("size")
+    chunks = -(-size // p.max_addresses)
+    elig["_piece"] = elig["_piece"].astype(np.int64) * 1_000_000 + (rank_in * chunks // size)
     chunk_of_unit = {}
     for unit, chunk in zip(unit_of, elig["_piece"].to_numpy(), strict=True):
         chunk_of_unit.setdefault(unit, set()).add(chunk)
@@ -311,7 +327,7 @@ def funding_areas(addresses: gpd.GeoDataFrame, roads: gpd.GeoDataFrame, params: 
         poly = shapely.union_all(shapely.buffer(np.asarray(geoms, dtype=object), p.buffer_m))
         name, district, main = _name(grp)
         rows.append({"area_no": int(key), "name": name, "district": district, "main_streets": main, "addresses": n,
-                     "dwellings": float(grp["_dw"].sum()) if grp["_dw"].notna().any() else float(n),
+                     "dwellings": float(grp["_dw"].fillna(1).sum()),  # not recorded: one per address
                      "businesses": int(grp["_business"].sum()), "schools": int(grp["_school"].sum()),
                      "hospitals": int(grp["_hospital"].sum()), "trench_m": round(trench, 1),
                      "street_m": round(street_m, 1), "lead_in_m": round(lead_m, 1), "cost_eur": round(cost, 0),

@@ -56,7 +56,8 @@ LABELS = {
     "download today", "best_up_mbps": "Upload heute (Mbit/s) / upload today", "best_technology": "Technik / technology",
     "nga_networks": "NGA-Netze / NGA networks", "planned_down_mbps": "geplant Download (Mbit/s) / planned download",
     "planned_up_mbps": "geplant Upload (Mbit/s) / planned upload", "planned_date": "geplant bis / planned by",
-    "binding_plan": "verbindliche Planung / binding plan", "overdue_plan": "Planung überfällig / plan overdue",
+    "binding_plan": "Planung erreicht die Schwelle / plan meets the threshold",
+    "overdue_plan": "Planung überfällig / plan overdue",
     "class_en": "Klasse (englisch) / class (English)", "reason": "Begründung / reason",
     "socio_economic": "sozioökonomischer Schwerpunkt / focal point", "business_area": "im Gewerbegebiet / in a "
     "business area", "lon": "Länge (WGS84) / longitude", "lat": "Breite (WGS84) / latitude",
@@ -74,7 +75,13 @@ ASSUMPTION_LABELS = {
     "node_spacing_m": ("Straßengraph: Knoten mindestens alle / road graph: a node at least every", "m"),
     "buffer_m": ("Gebietsumriss: Puffer / area outline: buffer", "m"),
     "street_classes": ("Straßenklassen (OSM highway) / road classes", ""),
+    "method": ("Trassenführung / trench routing", ""),
 }
+#: how the trenches were routed, as the report states it (``funding_areas``' ``method``)
+METHODS = {"along the roads": "entlang der Straßen / along the roads",
+           "straight lines between addresses (the registry has no roads)":
+               "Luftlinie zwischen den Adressen (das Register enthält keine Straßen) / straight lines between "
+               "addresses (the registry has no roads)"}
 #: what each kind of import is, with its licence (attribution as the licences ask)
 SOURCE_ATTRIBUTION = {
     "osm": "OpenStreetMap — © OpenStreetMap-Mitwirkende / contributors, ODbL 1.0 (opendatacommons.org/licenses/odbl)",
@@ -122,11 +129,12 @@ def de_number(v: object, decimals: int = 1) -> str:
     return str(v)
 
 
-def _table(df: pd.DataFrame, max_rows: int = 40) -> str:
-    """An HTML table with labelled headers and German numbers; every value escaped."""
+def _table(df: pd.DataFrame, max_rows: int | None = 40) -> str:
+    """An HTML table with labelled headers and German numbers (at most ``max_rows``, None: all); every value
+    escaped."""
     if df.empty:
         return "<p>keine / none</p>"
-    d = df.head(max_rows)
+    d = df if max_rows is None else df.head(max_rows)
     head = "".join(f"<th>{text(LABELS.get(str(c), str(c)))}</th>" for c in d.columns)
     body = "".join("<tr>" + "".join(f"<td>{text(de_number(v))}</td>" for v in row) + "</tr>"
                    for row in d.itertuples(index=False))
@@ -275,12 +283,14 @@ def _assumptions_html(assumptions: dict | None, unassigned: int) -> str:
     for k, (label, unit) in ASSUMPTION_LABELS.items():
         if k in assumptions:
             v = assumptions[k]
-            shown = "keine Grenze / no limit" if v is None else de_number(v)
+            shown = "keine Grenze / no limit" if v is None else METHODS.get(v, v) if k == "method" else de_number(v)
             rows.append(f"<tr><td>{text(label)}</td><td>{text(shown)} {text(unit)}</td></tr>")
     return ("<h3>Annahmen der Kostenschätzung / cost assumptions</h3><table class='t a'>" + "".join(rows)
             + "</table><p>Kosten = Trassenmeter × €/m + Anschlüsse × €/Anschluss; Trasse = Straßenabschnitte, die die "
             "Adressen eines Gebiets verbinden (jeder einmal), plus Hauszuführungen / cost = trench metres × €/m + "
-            "connections × €/connection. Förderfähige Adressen in keinem Gebiet (zu kleine Gruppen) / eligible "
+            "connections × €/connection. Wohnungen je Adresse laut Register, nicht erfasst: 1 je Adresse / "
+            "dwellings per address as the registry holds them, not recorded: 1 per address. Förderfähige Adressen "
+            "in keinem Gebiet (zu kleine Gruppen) / eligible "
             f"addresses in no area (groups too small): {text(de_number(unassigned))}.</p>")
 
 
@@ -295,6 +305,16 @@ def _snapshot_html(snap: dict | None, programme: Programme, reference_date: obje
                  ("erstellt von / created by", snap.get("created_by") or "nicht erfasst / not recorded")]
     return "<table class='t a'>" + "".join(f"<tr><th>{text(k)}</th><td>{text(v)}</td></tr>" for k, v in cells) + \
         "</table>"
+
+
+def _with_total(tab: pd.DataFrame) -> pd.DataFrame:
+    """Every funding area and a last row with the sums (cost per connection: the total cost over all connections),
+    so the table adds up to what the page and the GeoPackage state."""
+    total = {c: tab[c].sum() for c in tab.columns if c not in ("rank", "name", "cost_per_connection_eur")}
+    total.update(rank="", name="Summe / total")
+    if "cost_per_connection_eur" in tab.columns and total.get("addresses"):
+        total["cost_per_connection_eur"] = round(float(total["cost_eur"]) / float(total["addresses"]))
+    return pd.concat([tab.astype(object), pd.DataFrame([total], dtype=object)], ignore_index=True)[list(tab.columns)]
 
 
 def check_out_dir(out_dir: Path) -> Path:
@@ -360,7 +380,11 @@ def _write_report(classified: gpd.GeoDataFrame, areas: gpd.GeoDataFrame, cells: 
     addr = classified.copy()
     addr["eligible"] = addr["eligible"].astype(bool)  # an empty registry's column has no type: a mask all the same
     addr["simulated_supply"] = note is not None
-    addr.to_file(gpkg, layer="addresses", driver="GPKG")
+    for c in ("best_down_mbps", "best_up_mbps", "planned_down_mbps", "planned_up_mbps"):  # Real fields, even when
+        if c in addr.columns:                                                             # no address has a value
+            addr[c] = pd.to_numeric(addr[c], errors="coerce").astype(float)
+    # GeoPackage 1.2: what GDAL 3.x before 3.7 (QGIS 3.28 LTR, Debian 12's ogrinfo) opens without a warning
+    addr.to_file(gpkg, layer="addresses", driver="GPKG", VERSION="1.2")
     if len(areas):
         areas.to_file(gpkg, layer="funding_areas", driver="GPKG")
     cells.to_file(gpkg, layer="cells_100m", driver="GPKG")
@@ -390,8 +414,8 @@ def _write_report(classified: gpd.GeoDataFrame, areas: gpd.GeoDataFrame, cells: 
     cell_tab = pd.DataFrame(cells.drop(columns=cells.geometry.name)).sort_values("eligible", ascending=False)
     area_cols = ["rank", "name", "addresses", "dwellings", "businesses", "schools", "hospitals", "trench_m",
                  "street_m", "lead_in_m", "cost_eur", "cost_per_connection_eur"]
-    area_tab = pd.DataFrame(areas.drop(columns=areas.geometry.name))[[c for c in area_cols if c in areas.columns]] \
-        if len(areas) else pd.DataFrame()
+    area_tab = _with_total(pd.DataFrame(areas.drop(columns=areas.geometry.name))[
+        [c for c in area_cols if c in areas.columns]]) if len(areas) else pd.DataFrame()
     banners = "".join(f"<div class='warn'>{text(x)}</div>" for x in (ctx.warning, note) if x)
     plan = "verbindliche " if programme.binding_plans_only else ""
     style = ("body{font:14px system-ui,sans-serif;margin:2em;max-width:1200px} .warn{background:#fff3cd;border:1px "
@@ -414,7 +438,7 @@ plan within {text(f"{programme.horizon_years:g}")} years will; overdue plans do 
 {_coverage_html(ctx.coverage)}{_table(atlas_comparison)}
 <h2>Karte / map</h2><iframe title="Karte / map" src="{text(map_file.name)}"></iframe>
 <h2>Fördergebiete / funding areas ({len(areas)})</h2>
-{_assumptions_html(ctx.assumptions, ctx.unassigned)}{_table(area_tab)}
+{_assumptions_html(ctx.assumptions, ctx.unassigned)}{_table(area_tab, max_rows=None)}
 <h2>Je Postleitzahl / per postcode</h2>{_table(by_plz)}
 <h2>Je 100-m-Zelle (Anteile wie im Breitbandatlas), die 40 mit den meisten förderfähigen Adressen / per 100 m cell,
 top 40 by eligible addresses</h2>{_table(cell_tab)}
