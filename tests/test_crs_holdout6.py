@@ -95,8 +95,6 @@ IMPORTED = [
 ]
 
 REFUSED = [
-    no("epsg4647_without_zone_number.csv", "3 row(s) rejected", "coordinates cannot be transformed from EPSG:4647 "
-       "(outside the CRS's range)", args=("--crs", "EPSG:4647")),
     no("gk3_values_declared_zone2.csv", "3 row(s) rejected", "likely a wrong CRS (read as EPSG:31466)",
        args=("--crs", "EPSG:31466")),
     no("utm_rechtswert_hochwert_exchanged.csv", "3 row(s) rejected", "look swapped (x/y columns exchanged?)",
@@ -109,8 +107,9 @@ REFUSED = [
        "thousands separator; declare the decimal mark with --decimal , or --decimal ."),
     no("utm_millimetres.csv", "3 row(s) rejected", "km outside the municipality: likely a wrong CRS (read as "
        "EPSG:25832)", args=("--crs", "EPSG:25832")),
-    no("header_names_epsg.csv", "header_names_epsg.csv: no coordinate columns found",
-       "(columns: id, x_25832, y_25832)"),
+    # the CRS the column names give (x_25832) and another one given: refused (was: "no coordinate columns found")
+    no("header_names_epsg.csv", "header_names_epsg.csv: the coordinate columns (x_25832, y_25832) name EPSG:25832 "
+       "but --crs EPSG:31466 was given", "drop --crs", args=("--crs", "EPSG:31466")),
     no("ewkb_hex.csv", "ewkb_hex.csv: column geom declares EPSG:4326 (SRID in its EWKB) but --crs EPSG:25832 was "
        "given", "drop --crs", args=("--crs", "EPSG:25832")),
     # a Gauss-Krüger .prj whose Bessel datum PROJ does not know: a "ballpark" shift would put the lamps ~145 m off
@@ -208,7 +207,7 @@ def test_as_a_user_runs_it_no_python_noise_on_stderr(db_url, name, args, expect)
     assert_quiet_import(db_url, D / name, ["--layer", "streetlight", *args], expect)
 
 
-# ---------------------------------------------------------------- not handled yet (the reading is in files.py)
+# ---------------------------------------------------------------- the reading is in files.py
 def _imported_at_markt(conn, file: str, *args: str, source: str, prefix: str,  # noqa: ANN001
                        ref: list[tuple[float, float]] = LONLAT, tolerance: float = 1.0) -> str:
     code, out, _, _ = _run(conn, ["import", "file", D / file, "--layer", "streetlight", *args, "--source", source])
@@ -218,27 +217,74 @@ def _imported_at_markt(conn, file: str, *args: str, source: str, prefix: str,  #
     return out
 
 
-@pytest.mark.xfail(strict=True, reason="files.py: a CSV naming the EPSG code in its coordinate columns' header "
-                   "(x_25832 / y_25832) is not recognised; refused as having no coordinate columns")
 def test_epsg_code_in_the_header_names(db_url, conn):
+    """(Was refused as having no coordinate columns.) The report says where the CRS came from."""
     out = _imported_at_markt(conn, "header_names_epsg.csv", source="c6-header-epsg", prefix="H", tolerance=0.005)
-    assert "EPSG:25832" in out
+    assert "CRS EPSG:25832 taken from the names of the coordinate columns (x_25832, y_25832)" in out, out
+    # the same CRS given as --crs: no contradiction, nothing new
+    code, out, _, _ = _run(conn, ["import", "file", D / "header_names_epsg.csv", "--layer", "streetlight", "--crs",
+                                  "EPSG:25832", "--source", "c6-header-epsg"])
+    assert code == 0 and "│ streetlight │ 0 │ 0 │ 3 │ 0 │" in out, out
 
 
-@pytest.mark.xfail(strict=True, reason="files.py: EPSG:4647 eastings written without the zone number 32 in front "
-                   "are not read as zone 32 (as Gauss-Krüger eastings without their zone digit are)")
+@pytest.mark.parametrize("x,y,rows,crs", [
+    ("x_epsg25832", "y_epsg25832", ["294409,403;5628892,411"], "EPSG:25832"),
+    ("rw_31466", "hw_31466", ["2505960,1;5629580,2"], "EPSG:31466"),
+    ("lon_4326", "lat_4326", ["6,0839;50,7753"], "EPSG:4326"),
+    ("Rechtswert (EPSG:25832)", "Hochwert (EPSG:25832)", ["294409,403;5628892,411"], "EPSG:25832"),
+])
+def test_epsg_code_in_other_spellings_of_the_names(tmp_path, x, y, rows, crs):
+    from netzatlas.registry.importers.files import read_any
+
+    (tmp_path / "t.csv").write_text(f"id;{x};{y}\n" + "".join(f"P{i};{r}\n" for i, r in enumerate(rows)))
+    gdf = read_any(tmp_path / "t.csv")
+    assert gdf.crs == pyproj.CRS.from_user_input(crs) and gdf.geometry.notna().all(), gdf
+    assert f"CRS {crs} taken from the names of the coordinate columns ({x}, {y})" in gdf.attrs["notes"]
+
+
+@pytest.mark.parametrize("header,expect", [
+    ("id;x_25832;y_31466", "the coordinate columns (x_25832, y_31466) name different CRSs (EPSG:25832, "
+                           "EPSG:31466)"),
+    ("id;x_25832;y", "no coordinate columns found"),  # only one named: not read as a pair
+    ("id;x_99999;y_99999", "the coordinate columns (x_99999, y_99999) name EPSG:99999, which is not a known "
+                           "coordinate reference system"),
+])
+def test_epsg_code_in_the_names_only_when_both_say_the_same(tmp_path, header, expect):
+    from netzatlas.errors import NetzatlasError
+    from netzatlas.registry.importers.files import read_any
+
+    (tmp_path / "t.csv").write_text(f"{header}\nP1;294409,403;5628892,411\n")
+    with pytest.raises(NetzatlasError) as exc:
+        read_any(tmp_path / "t.csv")
+    assert expect in exc.value.message
+
+
 def test_epsg4647_eastings_without_their_zone_number(db_url, conn):
-    _imported_at_markt(conn, "epsg4647_without_zone_number.csv", "--crs", "EPSG:4647", source="c6-4647-plain",
-                       prefix="P", tolerance=0.005)
+    """Read as zone 32, as Gauss-Krüger eastings without their zone digit are (was: refused, outside the range)."""
+    out = _imported_at_markt(conn, "epsg4647_without_zone_number.csv", "--crs", "EPSG:4647", source="c6-4647-plain",
+                             prefix="P", tolerance=0.005)
+    assert ("eastings without the zone number 32 in front, which EPSG:4647 writes (e.g. 294409): read as zone 32 "
+            "(32294409)") in out, out
 
 
-@pytest.mark.xfail(strict=True, reason="files.py: degrees/minutes/seconds written with spaces ('6 05 02.0 E') are "
-                   "refused as \"unit 'E' not accepted here\", not as degrees/minutes/seconds")
 def test_dms_with_spaces_is_named_as_such(db_url, conn):
+    """Refused as the compact form (``6°5'2"E``) is (was: "unit 'E' not accepted here")."""
     code, out, before, after = _run(conn, ["import", "file", D / "dms_spaces.csv", "--layer", "streetlight",
                                            "--source", "c6-no-dms-spaces"])
     assert code == 2 and after == before, out
-    assert "'6 05 02.0 E' is in degrees/minutes/seconds" in out, out
+    assert "3 row(s) rejected" in out and "'6 05 02.0 E' is in degrees/minutes/seconds; give decimal degrees" in out
+
+
+@pytest.mark.parametrize("value,dms", [("50 46 31.2 N", True), ("50:46:31,2", True), ("6 05 E", True),
+                                       ("6 054", False), ("294 409,40", False), ("5 628 892", False)])
+def test_dms_apart_only_for_minutes_and_seconds(tmp_path, value, dms):
+    """Groups of three digits are thousands, not minutes."""
+    from netzatlas.registry.importers.files import read_any
+
+    (tmp_path / "t.csv").write_text(f"id;lon;lat\nP1;{value};50,7753\n")
+    gdf = read_any(tmp_path / "t.csv")
+    problem = gdf["_problem"].iloc[0] if "_problem" in gdf.columns else None  # (6 054: a thousands separator)
+    assert ("is in degrees/minutes/seconds" in str(problem)) is dms, problem
 
 
 def test_gauss_krueger_of_another_zone_names_the_zone(db_url, conn):

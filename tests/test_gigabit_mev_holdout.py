@@ -82,6 +82,13 @@ HDR = ["Straße", "Hausnummer", "PLZ", "Download [Mbit/s]", "Upload [Mbit/s]", "
 KOE = "Königstraße"
 JAK = "Jakobstraße"
 
+#: a group row (Ist-Versorgung / Planung) above column names that stand twice
+IST_PLAN = [";;;Ist-Versorgung;;;Planung;;;;",
+            "Straße;Hausnummer;PLZ;Download;Upload;Technologie;Technologie;Download;Upload;Datum;verbindlich",
+            "Königstraße;12;52064;50;10;VDSL;FTTH;1000;500;01.06.2028;ja"]
+IST_PLAN_SUPPLY = {(KOE, "12", "", "fttc_vdsl", "available"): (50.0, 10.0),
+                   (KOE, "12", "", "ftth", "planned"): (1000.0, 500.0, date(2028, 6, 1), True)}
+
 #: name → (make, extra CLI options, expected supply {(street, number, suffix, technology, status): values} where
 #: values is (down, up) or (down, up, planned_date, binding))
 IMPORTED = {
@@ -187,6 +194,12 @@ IMPORTED = {
                                              {(KOE, "12", "", "fttc_vdsl", "available"): (50.0, 10.0),
                                               (KOE, "12", "", "ftth", "planned"): (1000.0, 500.0, date(2028, 6, 1),
                                                                                    True)}),
+    # the groups "Ist-Versorgung" / "Planung" above the names say which "Download" is which (was: refused, "2 columns
+    # are headed 'Download'"); also from a workbook
+    "same_header_twice_ist_planung": (_text("ist_plan.csv", "\n".join(IST_PLAN) + "\n"), [], IST_PLAN_SUPPLY),
+    "xlsx_same_header_twice_ist_planung": (_xlsx("ist_plan.xlsx", [("Antwort", [[c or None for c in r.split(";")]
+                                                                               for r in IST_PLAN])]), [],
+                                           IST_PLAN_SUPPLY),
     "xlsx_remark_column_without_header": (_xlsx("bemerkung.xlsx", [("A", [HDR[:6] + [None], [KOE, 12, 52064, 100, 40,
                                                                                            "VDSL", "Bemerkung"]])]),
                                           [], {(KOE, "12", "", "fttc_vdsl", "available"): (100.0, 40.0)}),
@@ -229,10 +242,15 @@ REFUSED = {
                                 ["46905", "is not a date"]),
     "decimal_declared_contradicts": (_text("dezimal.csv", SPEEDS + "Königstraße;12;52064;16,8;2,4;VDSL\n"),
                                      ["--decimal", "."], ["16,8", "Download"]),
-    "same_header_twice_ist_planung": (_text("ist_plan.csv", ";;;Ist-Versorgung;;;Planung;;;;\nStraße;Hausnummer;PLZ;"
-                                            "Download;Upload;Technologie;Technologie;Download;Upload;Datum;"
-                                            "verbindlich\nKönigstraße;12;52064;50;10;VDSL;FTTH;1000;500;01.06.2028;"
-                                            "ja\n"), [], ["2 columns are headed 'Download'", "geplant"]),
+    # a title above (no Ist / Planung group): which "Download" is which is not said
+    "title_above_same_header_twice": (_text("titel_doppelt.csv", "Markterkundung Aachen 2026;;;;;;;;\n" + IST_PLAN[1]
+                                            .rsplit(";", 2)[0] + "\n" + IST_PLAN[2].rsplit(";", 2)[0] + "\n"), [],
+                                      ["2 columns are headed 'Download'", "geplant"]),
+    # … nor by one group over all columns
+    "one_group_above_same_header_twice": (_text("ausbau_doppelt.csv", "Ausbauplanung 2026;;;;;;;;\n"
+                                                + IST_PLAN[1].rsplit(";", 2)[0] + "\n"
+                                                + IST_PLAN[2].rsplit(";", 2)[0] + "\n"), [],
+                                          ["2 columns are headed 'Download'"]),
     "xlsx_same_header_twice": (_xlsx("doppelt.xlsx", [("A", [HDR[:6] + ["Technologie", "Download", "Upload"],
                                                             [KOE, 12, 52064, 50, 10, "VDSL", "FTTH", 1000, 500]])]),
                                [], ["2 columns are headed 'Download", "read as down_mbps"]),

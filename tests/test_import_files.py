@@ -136,7 +136,8 @@ def test_wrong_types(db_url, conn, unique_source, tmp_path):
     err = _assert_rejected_and_unchanged(conn, lambda: _import(csv, "streetlight", unique_source), "not a number")
     assert [(r.row, r.reason) for r in err.rejects] == [
         (2, "[streetlight] column height_m: 'hoch' is not a number"),
-        (3, "[streetlight] column permanent_power: 'vielleicht' is not a yes/no value"),
+        (3, "[streetlight] column permanent_power: 'vielleicht' is not a yes/no value (accepted: true, t, yes, ja, "
+            "1, y, wahr / false, f, no, nein, 0, n, falsch)"),
         (4, "[streetlight] column height_m: negative value"),
     ]
 

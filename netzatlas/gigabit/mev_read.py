@@ -4,7 +4,8 @@ CSV: encoding detected (UTF-8, UTF-8 with BOM, UTF-16 with BOM, else DOS CP850 o
 say so, else Windows-1252, else Latin-1) unless given; separator ``;``, ``,`` or tab detected from the header line
 (or a first line ``sep=;``); CRLF; trailing separators and empty rows ignored; title lines above the header skipped
 (the header is the first of the first 20 lines that names at least two known columns; where the line below names
-more, the header has two rows: "Versorgung Ist" / "Planung" over the names, see ``_two_row_header``); rows with more
+more, the header has two rows: "Versorgung Ist" / "Planung" over the names, see ``_two_row_header``; so too where
+a row of groups only stands above a header that names a column twice, see ``_groups_over``); rows with more
 fields than the header are read whole, the extra fields must be empty (else refused with the row). xlsx / xlsm:
 the sheet with the answer header (an explanation sheet with a sample header is passed over) or the one named, the
 same header search; a formula cell without a stored result reads as its formula ("=A1*2"), to be refused with that
@@ -196,6 +197,19 @@ def _two_row_header(upper: list[str], lower: list[str], known: set[str]) -> list
     return _unique([x or f"Unnamed: {i}" for i, x in enumerate(out)])
 
 
+def _groups_over(above: list[str], header: list[str], known: set[str]) -> list[str] | None:
+    """The names of a header that names a column twice ("Download" under Ist and under Planung) read under a row of
+    column groups above it that names no column ("Ist-Versorgung", "Planung"; see :func:`_two_row_header`); None
+    otherwise (a title above a header stays a title)."""
+    labels = [normalise_header(c) for c in above if str(c).strip()]
+    if not labels or _known_count(above, known) or not any(w in _STATE_OF_GROUP for g in labels for w in g.split("_")):
+        return None
+    names = [normalise_header(c) for c in header if str(c).strip()]
+    read = _two_row_header(above, header, known) if len(names) != len(set(names)) else None
+    unique = read is not None and len({normalise_header(re.sub(r"\.\d+$", "", c)) for c in read}) == len(read)
+    return read if unique else None  # (one group over all, a title "Ausbauplanung 2026": still twice)
+
+
 def _header_index(lines: Iterable[list[str]], known: set[str]) -> int:
     """The first line naming at least two known columns (0 if none does)."""
     for i, cells in enumerate(lines):
@@ -253,6 +267,9 @@ def _read_csv_text(text: str, sep: str, skip: int, enc: str, known: set[str], na
     names = _two_row_header(cells[0], cells[1], known) if len(cells) == 2 else None
     if names:  # the header's second row names the columns: the data start a line later
         first_line += 1
+    elif hidx and cells:  # a row of column groups above the header
+        above = next(csv.reader([head_lines[hidx - 1]], delimiter=sep, quotechar='"'), [])
+        names = _groups_over(above, cells[0], known)
     try:
         wide = names is not None
         try:
@@ -329,6 +346,8 @@ def _read_excel(p: Path, known: set[str], sheet: str | None) -> RawTable:
     header = [c.strip() for c in head[hidx]] if head else []
     if hidx + 1 < len(head) and (two := _two_row_header(head[hidx], head[hidx + 1], known)):
         header, hidx = two, hidx + 1
+    elif hidx and (groups := _groups_over(head[hidx - 1], head[hidx], known)):  # a row of column groups above
+        header = groups
     header = _unique([h or f"Unnamed: {i}" for i, h in enumerate(header)])
     df = grid.iloc[hidx + 1:].reset_index(drop=True)
     df.columns = header

@@ -204,7 +204,8 @@ def _coerce(series: pd.Series, udt: str, decimal: str | None = None, column: str
                    "false": False, "f": False, "no": False, "nein": False, "0": False, "n": False, "falsch": False}
         norm = series.map(lambda v: v if isinstance(v, bool) or v is None else _yes_no(v, mapping))
         bad = present & norm.isna()
-        return norm.astype("boolean"), none.where(~bad, "not a yes/no value")
+        words = [", ".join(k for k, v in mapping.items() if v is b) for b in (True, False)]
+        return norm.astype("boolean"), none.where(~bad, f"not a yes/no value (accepted: {' / '.join(words)})")
     if udt == "date":
         return textvalues.dates(series)
     return series.map(_text_list), none

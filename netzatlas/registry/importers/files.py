@@ -20,7 +20,10 @@ line as a text editor shows it (after blank lines and values over several lines)
 header (``;°;°;[m]``: skipped), ``NULL`` cells of a database export (empty), header names over several lines (on one
 line), coordinate columns named with a unit or CRS (``Rechtswert [m]``, ``Lon (WGS84)``), decimal degrees with a
 hemisphere letter (``50,7753N``), an ODS sheet with a title block above its header, Shapefile records marked deleted
-(left out, the rows keep their record numbers).
+(left out, the rows keep their record numbers), coordinate columns whose names give their CRS (``x_25832``,
+``rw_31466``, ``lon_4326``: that CRS, with a note; another ``--crs`` refused), EPSG:4647 eastings without the zone
+number 32 in front (as Gauss-Krüger ones without their zone digit). Degrees/minutes/seconds are refused by row as
+such, written with a degree sign or with their parts apart (``6 05 02.0 E``).
 
 What cannot be read safely is refused by :mod:`netzatlas.registry.importers.file_checks` (web pages, a web service's
 error answer, Parquet, doubled or unnamed header columns, password zips, zips in zips in zips, a web map's JavaScript,
@@ -580,19 +583,36 @@ def _zone_prefix(xs: pd.Series, crs: str, notes: list[str]) -> pd.Series:
 GK_ZONES = {"EPSG:31466": 2, "EPSG:31467": 3, "EPSG:31468": 4, "EPSG:31469": 5}
 
 
+#: ETRS89 / UTM with the zone number in front of the easting (32 294 409; zE-N and N-zE axis orders)
+UTM_ZONE_IN_FRONT = {"EPSG:5649": 31, "EPSG:4647": 32, "EPSG:5650": 33, "EPSG:5651": 31, "EPSG:5652": 32,
+                     "EPSG:5653": 33}
+
+
 def _gk_zone_digit(xs: pd.Series, crs: str, notes: list[str]) -> pd.Series:
     """Gauss-Krüger eastings written without their zone digit (``505960`` for ``2505960``) → with the zone of the
-    given CRS, with a note (without it no value of that zone can be meant)."""
-    zone = GK_ZONES.get(crs)
+    given CRS, with a note (without it no value of that zone can be meant); so too eastings of a UTM CRS that
+    writes the zone number in front (EPSG:4647: ``294409`` for ``32294409``)."""
+    gk = GK_ZONES.get(crs)
+    zone = gk or UTM_ZONE_IN_FRONT.get(crs)
     vals = xs.dropna()
     if zone is None or vals.empty or not ((vals >= 100_000) & (vals < 1_000_000)).all():
         return xs
-    notes.append(f"Gauss-Krüger eastings without the zone digit {zone} (e.g. {vals.iloc[0]:.0f}): read as zone "
-                 f"{zone} ({vals.iloc[0] + zone * 1_000_000:.0f})")
+    example = f"(e.g. {vals.iloc[0]:.0f}): read as zone {zone} ({vals.iloc[0] + zone * 1_000_000:.0f})"
+    notes.append(f"Gauss-Krüger eastings without the zone digit {zone} {example}" if gk else
+                 f"eastings without the zone number {zone} in front, which {crs} writes {example}")
     return xs + zone * 1_000_000
 
 
 _DECIMAL_DEGREES = r"\s*[+-]?\d+(?:[.,]\d+)?\s*°\s*"
+#: degrees, minutes (and seconds) apart by spaces or colons, as GPS lists write them (``6 05 02.0 E``, ``50:46:31``)
+_DMS_APART = re.compile(r"\s*[NSEWO]?\s*\d{1,3}(?:\s+|\s*:\s*)[0-5]?\d(?:[.,]\d+)?\s*'?"
+                        r"(?:(?:\s+|\s*:\s*)[0-5]?\d(?:[.,]\d+)?\s*(?:\"|'')?)?\s*[NSEWO]?\s*", re.IGNORECASE)
+
+
+def _dms(value: object) -> bool:
+    """Whether an unreadable coordinate is written in degrees/minutes/seconds: with a degree sign
+    (``6°5'2"E``) or its parts apart (``6 05 02.0 E``)."""
+    return "°" in str(value) or bool(_DMS_APART.fullmatch(str(value)))
 
 
 def _degree_sign(col: pd.Series, crs: str, notes: list[str]) -> pd.Series:
@@ -694,12 +714,62 @@ def _coordinate_names(cols: list[str], crs: str | None, x_col: str | None, y_col
     return None, None, _find(cols, X_NAMES, x_col, suffixed), _find(cols, Y_NAMES, y_col, suffixed)
 
 
+#: an EPSG code at the end of a coordinate column's name: ``x_25832``, ``x_epsg25832``, ``Rechtswert (EPSG:31466)``
+_NAME_EPSG = re.compile(r"(?:epsg\s*[_:\-]?\s*|[_ \-.:(\[])(\d{4,5})\s*[)\]]?\s*$", re.IGNORECASE)
+
+
+def _without_epsg(column: str) -> tuple[str, str | None]:
+    """A column name without the EPSG code at its end, and the code (``x_25832`` → ``x``, ``EPSG:25832``)."""
+    m = _NAME_EPSG.search(column)
+    base = column[: m.start()].rstrip(" _-.:([") if m else ""
+    return (base, f"EPSG:{m.group(1)}") if m and base else (column, None)
+
+
+def _coded_names(cols: list[str], crs: str | None) -> tuple[str | None, str | None, str | None, str | None]:
+    """The coordinate columns among names that carry an EPSG code (see :func:`_coordinate_names`)."""
+    bare: dict[str, str] = {}
+    for c in cols:
+        base, code = _without_epsg(c)
+        if code is not None:
+            bare.setdefault(base, c)
+    found = _coordinate_names(list(bare), crs, None, None, False)
+    return tuple(None if f is None else bare[f] for f in found)  # type: ignore[return-value]
+
+
+def _crs_of_names(name: str, columns: list[str | None], crs: str | None, notes: list[str]) -> str | None:
+    """The CRS the coordinate columns' names give (both the same EPSG code: ``x_25832``, ``y_25832``), with a note;
+    a different ``--crs`` is refused. ``crs`` where the names give none."""
+    codes = {_without_epsg(c)[1] if c else None for c in columns}
+    shown = ", ".join(str(c) for c in columns)
+    if len(codes) > 1 and None not in codes:
+        raise CRSError(f"{name}: the coordinate columns ({shown}) name different CRSs ({', '.join(sorted(codes))})",
+                       hint="give both in one CRS, or rename the columns and pass --crs")
+    if len(codes) != 1 or None in codes:
+        return crs
+    code = codes.pop()
+    try:
+        named = check_crs(code)
+    except CRSError:
+        raise CRSError(f"{name}: the coordinate columns ({shown}) name {code}, which is not a known coordinate "
+                       "reference system", hint="rename the columns, or pass --x-column/--y-column and --crs"
+                       ) from None
+    if crs is not None and pyproj.CRS.from_user_input(crs) != pyproj.CRS.from_user_input(named):
+        raise CRSError(f"{name}: the coordinate columns ({shown}) name {named} but --crs {crs} was given",
+                       hint="drop --crs to use the CRS the column names give")
+    if crs is None:
+        notes.append(f"CRS {named} taken from the names of the coordinate columns ({shown})")
+    return crs or named
+
+
 def _table_to_gdf(df: pd.DataFrame, name: str, crs: str | None, x_col: str | None, y_col: str | None,
                   decimal: str | None, notes: list[str]) -> gpd.GeoDataFrame:
     cols = list(df.columns)
     lon, lat, xc, yc = _coordinate_names(cols, crs, x_col, y_col, False)
     if lon is None and (xc is None or yc is None) and not (x_col or y_col) and wkt_column.wkt_column(cols) is None:
         lon, lat, xc, yc = _coordinate_names(cols, crs, x_col, y_col, True)  # ``Rechtswert [m]``, ``Lon (WGS84)``
+        if lon is None and (xc is None or yc is None):
+            lon, lat, xc, yc = _coded_names(cols, crs)  # ``x_25832``, ``rw_31466``, ``lon_4326``
+    crs = _crs_of_names(name, [lon, lat] if lon is not None and lat is not None else [xc, yc], crs, notes)
     if lon is None or lat is None:
         wkt = wkt_column.wkt_column(cols) if (xc is None or yc is None) and not (x_col or y_col) else None
         if wkt is not None:
@@ -731,7 +801,7 @@ def _table_to_gdf(df: pd.DataFrame, name: str, crs: str | None, x_col: str | Non
         bad = why.notna() & problem.isna()
         if bad.any():
             problem[bad] = [f"column {col}: {v!r} is in degrees/minutes/seconds; give decimal degrees (e.g. 50.7753)"
-                            if "°" in str(v) else f"column {col}: {v!r} is {w}"
+                            if _dms(v) else f"column {col}: {v!r} is {w}"
                             if w.startswith(("not ", "ambiguous")) else f"column {col}: {v!r}: {w}"
                             for v, w in zip(vals[bad], why[bad], strict=True)]
     missing = (xs.isna() | ys.isna()) & problem.isna()
