@@ -7,7 +7,10 @@ from contextlib import contextmanager
 
 from rich.progress import (
     Progress,
+    Task,
+    TimeRemainingColumn,
 )
+from rich.text import Text
 
 from netzatlas.cli._common import bar_columns, err_console
 
@@ -16,23 +19,40 @@ from netzatlas.cli._common import bar_columns, err_console
 SOLVER_STEPS = 10
 
 
+class StepTimeRemaining(TimeRemainingColumn):
+    """The time left, shown as unknown (``-:--:--``) during a step whose length the earlier steps do not tell: the
+    exact MILP is one call that reports nothing until it ends, so an ETA from the quick steps before it was wrong
+    (it read 0:00:36 and stood there for minutes with 900,000 streetlights as candidates)."""
+
+    def render(self, task: Task) -> Text:
+        if task.fields.get("unmeasured") and not task.finished:
+            return Text("-:--:--", style="progress.remaining")
+        return super().render(task)
+
+
 @contextmanager
 def siting_progress(description: str) -> Iterator[tuple[Callable[[str, float | None], None],
                                                         Callable[[str], None]]]:
     """Yields ``(solver_progress, step)``: ``solver_progress(text, fraction)`` for ``certified_greedy``'s
-    ``progress`` and ``step(text)`` for the steps around it (inputs read, outputs written)."""
+    ``progress`` and ``step(text)`` for the steps around it (inputs read, outputs written);
+    ``solver_progress("writing", None)`` after the solver counts all its steps done (the bar is then at the last
+    step, not where the exact MILP began)."""
     total = SOLVER_STEPS + 2
-    with Progress(*bar_columns("steps"), console=err_console, transient=False) as p:
-        task = p.add_task(description, total=total)
+    columns = [StepTimeRemaining() if isinstance(c, TimeRemainingColumn) else c for c in bar_columns("steps")]
+    with Progress(*columns, console=err_console, transient=False) as p:
+        task = p.add_task(description, total=total, unmeasured=False)
         state = {"done": 0.0}
 
         def solver(text: str, fraction: float | None) -> None:
             if fraction is not None:
                 state["done"] = max(state["done"], 1 + fraction * SOLVER_STEPS)
-            p.update(task, completed=state["done"], description=f"{description}: {text}")
+            elif text == "writing":  # the solver is done: its steps are, the outputs are being written
+                state["done"] = 1.0 + SOLVER_STEPS
+            p.update(task, completed=state["done"], description=f"{description}: {text}",
+                     unmeasured=text.startswith("exact MILP"))
 
         def step(text: str) -> None:
             state["done"] = 1.0 if state["done"] < 1 else float(total)
-            p.update(task, completed=state["done"], description=f"{description}: {text}")
+            p.update(task, completed=state["done"], description=f"{description}: {text}", unmeasured=False)
 
         yield solver, step

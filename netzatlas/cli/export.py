@@ -41,15 +41,20 @@ def register(app: typer.Typer) -> None:
 
         existed = path.is_file()
         notes: list[str] = []
-        with rows_progress(f"exporting {layer}", quiet) as update:
+        # one row per phase, named with the layer ("reading streetlight", "writing streetlight"): the first row is
+        # the reading itself, not a heading that is shown as done before a row is read
+        with rows_progress(f"reading {layer}", quiet) as update:
+            def tell(phase: str, done: int, total: int) -> None:
+                update(phase if phase == "done" else f"{phase} {layer}", done, total)
+
             with connect() as conn:
                 lyr = get_layer(conn, layer)
                 where = sql.SQL("source = %(source)s") if source is not None else None
-                gdf = read_layer(conn, lyr, include_deleted=include_deleted, progress=update,
+                gdf = read_layer(conn, lyr, include_deleted=include_deleted, progress=tell,
                                  typed=True, where=where, params={"source": source} if where is not None else None)
-            out = export_frame(gdf, path, fmt=fmt, crs=crs, layer_name=layer, progress=update,
+            out = export_frame(gdf, path, fmt=fmt, crs=crs, layer_name=layer, progress=tell,
                                notes=notes)
-            update("done", len(gdf), len(gdf))
+            tell("done", len(gdf), len(gdf))
         deleted = ("soft-deleted rows included" if include_deleted
                    else "soft-deleted rows left out, --include-deleted adds them")
         replaced = ""
