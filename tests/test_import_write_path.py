@@ -185,3 +185,23 @@ def test_copy_error_in_a_later_piece_is_raised_and_the_transaction_fails(conn, m
     got = conn.execute("SELECT n, t FROM _pieces ORDER BY n").fetchall()
     assert [(r["n"], r["t"]) for r in got] == [(i, 'a,"b"') for i in range(10)]
     conn.rollback()
+
+
+@pytest.mark.parametrize("path", ["first load", "stage"])
+def test_progress_moves_while_validating_and_writing_not_only_at_the_ends(conn, unique_source, monkeypatch, path):
+    """Issue #14: rows done/total move during validation (after each step over all rows) and during the write (after
+    each COPY piece), so the bar's rate and ETA mean something; before, each phase jumped from 0 to all rows."""
+    monkeypatch.setattr(store, "COPY_ROWS", 10)  # pieces of 10 rows: 4 pieces for 35 rows
+    if path == "stage":  # a source that has rows already: written through the stage (copy, then the merge)
+        load_layers({"streetlight": _lamps(5)}, source=unique_source, kind="test")
+    seen: dict[str, list[tuple[int, int]]] = {}
+    rep = load_layers({"streetlight": _lamps(35)}, source=unique_source, kind="test",
+                      progress=lambda phase, done, total: seen.setdefault(phase, []).append((done, total)))
+    assert rep.results[0].created == (35 if path == "first load" else 30)
+    for phase in ("validating streetlight", "writing streetlight"):
+        steps = seen[phase]
+        assert steps[0] == (0, 35) and steps[-1] == (35, 35), (phase, steps)
+        inner = [d for d, _ in steps if 0 < d < 35]
+        assert inner and inner == sorted(inner), (phase, steps)  # in between, and never backwards
+    if path == "first load":
+        assert [d for d, _ in seen["writing streetlight"]] == [0, 10, 20, 30, 35]

@@ -10,6 +10,7 @@ import binascii
 import json
 import os
 import uuid
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 
@@ -80,8 +81,9 @@ COPY_ROWS = 50_000
 
 
 def _copy(conn: psycopg.Connection, table: sql.Composable, frame: pd.DataFrame, columns: list[str],
-          types: dict[str, str]) -> None:
-    """COPY ``frame[columns]`` into ``table``, in pieces of :data:`COPY_ROWS` rows.
+          types: dict[str, str], sent: Callable[[int], None] | None = None) -> None:
+    """COPY ``frame[columns]`` into ``table``, in pieces of :data:`COPY_ROWS` rows; ``sent(rows)``: the rows the
+    server has taken so far, after each piece.
 
     A piece is sent by a second thread while the next one is formatted here: without it, sending blocks until the
     server has read nearly all of the piece, so formatting and the server's work would take turns instead of
@@ -94,14 +96,16 @@ def _copy(conn: psycopg.Connection, table: sql.Composable, frame: pd.DataFrame, 
             return
         # (leaving this block waits for the piece on its way, also after an error, before the COPY is ended)
         with ThreadPoolExecutor(1, thread_name_prefix="netzatlas-copy") as sender:
-            sent: Future | None = None
+            on_way: Future | None = None
             for start in range(0, len(frame), COPY_ROWS):
                 piece = _to_copy_buffer(frame.iloc[start:start + COPY_ROWS], columns, types)
-                if sent is not None:
-                    sent.result()  # the previous piece is with the server (or its error is raised here)
-                sent = sender.submit(cp.write, piece)
-            if sent is not None:
-                sent.result()
+                if on_way is not None:
+                    on_way.result()  # the previous piece is with the server (or its error is raised here)
+                    if sent is not None:
+                        sent(start)
+                on_way = sender.submit(cp.write, piece)
+            if on_way is not None:
+                on_way.result()
 
 
 def upsert(
@@ -116,13 +120,15 @@ def upsert(
     return_ids: bool = False,
     hold_back_deleted: bool = False,
     only_owner: str | None = None,
+    progress: Callable[[int], None] | None = None,
 ) -> UpsertResult:
     """Insert new rows and update changed ones, keyed by (source, external_id).
 
     Rows whose stored values equal the incoming ones are left alone: no update, no new
     version, no history row. Must run inside the caller's transaction. Held back (``result.held_back``, external
     id → reason) and not written: stored rows owned by another organization than ``only_owner`` (when given) and,
-    with ``hold_back_deleted``, rows deleted in the registry.
+    with ``hold_back_deleted``, rows deleted in the registry. ``progress(rows)``: how far the write has got, in rows
+    of ``frame`` (a first load: rows copied; otherwise the copy into the stage counts half, the merge the rest).
     """
     result = UpsertResult(layer.name)
     if frame.empty:
@@ -139,7 +145,7 @@ def upsert(
     fixed = {"source": source, "owner_org": owner_org, **(extra_values or {})}
     fixed = {k: v for k, v in fixed.items() if k not in columns and (v is not None or k == "source")}
     if _first_load(conn, layer, target, frame, columns, source):
-        return _copy_new(conn, layer, target, frame, columns, fixed, types, result, return_ids)
+        return _copy_new(conn, layer, target, frame, columns, fixed, types, result, return_ids, progress)
     conn.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(stage))
     conn.execute(
         sql.SQL("CREATE TEMP TABLE {} ({}) ON COMMIT DROP").format(
@@ -149,7 +155,9 @@ def upsert(
             ),
         )
     )
-    _copy(conn, stage, frame, columns, types)
+    _copy(conn, stage, frame, columns, types, None if progress is None else (lambda k: progress(k // 2)))
+    if progress is not None:
+        progress(len(frame) // 2)
     if only_owner is not None or (hold_back_deleted and _has_deleted(conn, target, source)):
         _hold_back(conn, result, target, stage, source, hold_back_deleted, only_owner)
     set_cols = [c for c in columns if c != "external_id"] + [c for c in fixed if c != "source"]
@@ -203,6 +211,8 @@ def upsert(
         if return_ids:
             result.created_ids = dict(cur.fetchall())
     result.unchanged = len(frame) - result.created - result.updated - len(result.held_back)
+    if progress is not None:
+        progress(len(frame))
     return result
 
 
@@ -274,7 +284,7 @@ def sorted_uuids(n: int) -> list[str]:
 
 def _copy_new(conn: psycopg.Connection, layer: Layer, target: sql.Composable, frame: pd.DataFrame,
               columns: list[str], fixed: dict[str, object], types: dict[str, str], result: UpsertResult,
-              return_ids: bool) -> UpsertResult:
+              return_ids: bool, progress: Callable[[int], None] | None = None) -> UpsertResult:
     """All rows are new: COPY them straight into the table (no stage, no join with the stored rows), ordered by
     external id and with ids made here in ascending order, so both unique indexes grow at their end. One statement:
     the history and value-list triggers fire once, over all rows, as for the INSERT of the stage path."""
@@ -284,9 +294,11 @@ def _copy_new(conn: psycopg.Connection, layer: Layer, target: sql.Composable, fr
     for k, v in fixed.items():
         out[k] = json.dumps(v) if isinstance(v, (dict, list)) else v
     rebuild = _drop_secondary_indexes(conn, layer, len(out))
-    _copy(conn, target, out, list(out.columns), {**types, "id": "uuid"})
+    _copy(conn, target, out, list(out.columns), {**types, "id": "uuid"}, progress)
     for ddl in rebuild:
         conn.execute(ddl)
+    if progress is not None:
+        progress(len(out))
     result.created = len(frame)
     if return_ids:
         result.created_ids = dict(zip(out["external_id"].tolist(), ids, strict=True))

@@ -10,7 +10,7 @@ import binascii
 import json
 import math
 import warnings
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
@@ -596,11 +596,14 @@ def prepare(
     value_lists: Mapping[str, set[str]] | None = None,
     decimal: str | None = None,
     partial: bool = False,
+    progress: Callable[[float], None] | None = None,
 ) -> Prepared:
     """Validate and shape a layer-like GeoDataFrame; nothing is dropped silently. ``value_lists``: the codes each
     value-list column may hold (``registry.db.value_lists``); ``decimal``: the file's decimal mark (``,`` / ``.``;
     None: detected from the numeric columns' values, see :mod:`netzatlas.registry.textvalues`); ``partial``: the
-    frame holds only the columns a patch sets (required columns it leaves out are not missing)."""
+    frame holds only the columns a patch sets (required columns it leaves out are not missing); ``progress(share)``:
+    the share of the work done (0–1) after each step over all rows."""
+    step = progress or (lambda share: None)
     if "external_id" not in gdf.columns:
         raise FileFormatError(
             f"no external_id column for layer {layer.name}",
@@ -616,8 +619,10 @@ def prepare(
         reasons.add(df[PROBLEM_COLUMN].notna(), df[PROBLEM_COLUMN])
     df["external_id"] = _external_ids(df, rows, reasons)
     _nul_characters(df, reasons)
+    step(0.1)
     if layer.geometry_type:
         df["geom"] = _geometries(df, layer, srid, reasons, boundary_4326, max_outside_m, repair, notes)
+    step(0.6)  # (the geometries: the transform and the location check are most of the work)
     if decimal is None:
         numeric = [c.name for c in layer.data_columns if c.data_type in INT_TYPES | FLOAT_TYPES
                    and c.name in df.columns and _is_text(df[c.name])]
@@ -626,7 +631,9 @@ def prepare(
     _required(df, layer, reasons, partial)
     if value_lists:
         _known_codes(df, typed, value_lists, reasons)
+    step(0.85)
     df["properties"] = _properties_json(df, extras, reasons)
+    step(1.0)
     columns = ["external_id", *typed, "properties"] + (["geom"] if layer.geometry_type else [])
     bad = reasons.series.notna()
     rejects = [Reject(row=rows[i].item() if hasattr(rows[i], "item") else rows[i], reason=reasons.series[i],

@@ -194,9 +194,12 @@ def load_layers(
                 if owner_org is not None and "owner_org" in codes and owner_org not in codes["owner_org"]:
                     raise InvalidInput(f"unknown organization {owner_org!r}",
                                        hint=f"known organizations: {', '.join(sorted(codes['owner_org']))}")
+                shown = None if progress is None else (  # rows validated, by the share of the steps done
+                    lambda share, name=name, done=done, n=len(gdf): progress(f"validating {name}",
+                                                                             done + int(share * n), n_rows))
                 prep = prepare(gdf, layer, srid=layer.srid or settings.storage_srid, boundary_4326=boundary,
                                max_outside_m=settings.max_distance_outside_km * 1000, repair=repair,
-                               value_lists=codes, decimal=decimal)
+                               value_lists=codes, decimal=decimal, progress=shown)
                 prepared[name] = (layer, prep)
                 report.notes += [f"{name}: {n}" for n in prep.notes] if len(layers) > 1 else prep.notes
                 done += len(gdf)
@@ -217,8 +220,10 @@ def load_layers(
                     warning = _same_features_elsewhere(conn, name, source, digest, len(prep.frame))
                     if warning:
                         report.warnings.append(warning)
+                written = None if progress is None else (
+                    lambda rows, name=name, done=done: progress(f"writing {name}", done + rows, total))
                 res = store.upsert(conn, layer, prep.frame, prep.columns, source=source, owner_org=owner_org,
-                                   hold_back_deleted=True)
+                                   hold_back_deleted=True, progress=written)
                 res.rejected = prep.rejects
                 if res.held_back:
                     report.warnings.append(_deleted_warning(name, res.held_back))
