@@ -22,6 +22,7 @@ from rich.table import Table
 
 from netzatlas.cli._common import console, err_console
 from netzatlas.errors import ImportRejected, InvalidParameter, Reject
+from netzatlas.registry.importers.load import Progress
 
 
 @dataclass
@@ -65,7 +66,7 @@ def print_rejects(exc: ImportRejected) -> None:
         err_console.print(f"[yellow]Hint[/]: {escape(exc.hint)}")
 
 
-def _read_all(pairs: list[tuple[Path, str | None]], opt: MevOptions) -> list[pd.DataFrame]:
+def _read_all(pairs: list[tuple[Path, str | None]], opt: MevOptions, progress: Progress) -> list[pd.DataFrame]:
     from netzatlas.gigabit.mev import read_answers
 
     frames, rejects, names = [], [], []
@@ -73,6 +74,7 @@ def _read_all(pairs: list[tuple[Path, str | None]], opt: MevOptions) -> list[pd.
         try:
             frames.append(read_answers(path, operator, reference_date=opt.reference_date, decimal=opt.decimal,
                                        encoding=opt.encoding, separator=opt.separator, sheet=opt.sheet))
+            progress("reading the answer files", sum(len(f) for f in frames), 0)
         except ImportRejected as exc:
             for r in exc.rejects:
                 r.file = path.name  # type: ignore[attr-defined]
@@ -115,8 +117,11 @@ def _add_xy(answers: pd.DataFrame, srid: int) -> None:
         answers.loc[have, "x"], answers.loc[have, "y"] = x, y
 
 
-def run(paths: list[Path], operators: list[str], opt: MevOptions) -> list[dict[str, object]]:
-    """Import the files (see the module docstring); returns the summary rows. Raises on refusal."""
+def run(paths: list[Path], operators: list[str], opt: MevOptions,
+        progress: Progress | None = None) -> list[dict[str, object]]:
+    """Import the files (see the module docstring); returns the summary rows. Raises on refusal. ``progress(phase,
+    done, total)``: answer rows read, register addresses read, answer rows matched and written (0 total: unknown)."""
+    progress = progress or (lambda phase, done, total: None)
     from netzatlas.bulk import gc_paused
     from netzatlas.config import get_settings
     from netzatlas.gigabit.addressmatch import index_register, normalise_city
@@ -125,7 +130,8 @@ def run(paths: list[Path], operators: list[str], opt: MevOptions) -> list[dict[s
     from netzatlas.registry.db import connect
 
     _check_tolerance(opt.tolerance_m)
-    frames = _read_all(_pair(paths, operators), opt)
+    frames = _read_all(_pair(paths, operators), opt, progress)
+    n_answers, done = sum(len(f) for f in frames), 0
     out_dir = opt.out or get_settings().output_dir / "mev" / _slug(opt.mev)
     batch_id = store.new_batch_id("mev")
     tmp = out_dir / f".tmp-{batch_id}-{uuid.uuid4().hex[:6]}"
@@ -134,7 +140,9 @@ def run(paths: list[Path], operators: list[str], opt: MevOptions) -> list[dict[s
     try:
         with gc_paused(), connect() as conn, conn.transaction():
             store.begin_batch(conn, batch_id, kind="mev", source=f"mev:{opt.mev}", target="broadband_supply")
+            progress("reading the register", 0, 0)
             register, srid = gigabit_store.read_register(conn)
+            progress("reading the register", len(register), len(register))
             register_index = index_register(register, unique_ids=True)  # address_id is the primary key
             if any(register_index.unknown_cities(f["city"]) for f in frames):  # "Brand": a district of the register's?
                 register_index.districts = frozenset(" ".join(normalise_city(d))
@@ -143,6 +151,7 @@ def run(paths: list[Path], operators: list[str], opt: MevOptions) -> list[dict[s
             other = gigabit_store.read_other_supply(conn, [f["operator"].iloc[0] for f in frames], sources)
             results = []
             for answers, source, path in zip(frames, sources, paths, strict=True):
+                progress("matching and writing the answers", done, n_answers)
                 operator = str(answers["operator"].iloc[0])
                 _add_xy(answers, srid)
                 o = build_outcome(answers, register_index, operator=operator, file_name=path.name, source=source,
@@ -164,6 +173,8 @@ def run(paths: list[Path], operators: list[str], opt: MevOptions) -> list[dict[s
                 res = store.UpsertResult("broadband_supply", created=counts["created"], updated=counts["updated"],
                                          unchanged=counts["unchanged"])
                 results.append(res)
+                done += len(answers)
+                progress("matching and writing the answers", done, n_answers)
             files.append(write_german_csv(pd.DataFrame(summaries), tmp / "summary.csv", sort=False))
             store.finish_batch(conn, batch_id, results, {"mev": opt.mev, "files": [p.name for p in paths]})
         out_dir.mkdir(parents=True, exist_ok=True)

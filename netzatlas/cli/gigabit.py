@@ -157,8 +157,11 @@ def mev_import(paths: list[Path] = typer.Argument(..., help="Answer files, one p
 
     opt = _mev.MevOptions(mev=mev, tolerance_m=tolerance_m, reference_date=_date(ref), decimal=decimal,
                           encoding=encoding, separator=separator, sheet=sheet, out=out)
+    from netzatlas.cli.importing import rows_progress
+
     try:
-        summaries = _mev.run(paths, list(operator or []), opt)
+        with rows_progress("reading the answer files") as progress:  # drawn on a terminal only
+            summaries = _mev.run(paths, list(operator or []), opt, progress)
     except ImportRejected as exc:
         _mev.print_rejects(exc)
         raise typer.Exit(2) from None
