@@ -11,9 +11,10 @@ Numbers: ``6,0839`` and ``6.0839``, ``1.000,5`` and ``1,000.5``, ``1 000`` are r
 declared (``--decimal``) or detected from the values that can only be read one way (``6,0839``: comma;
 ``1,000.5``: point). A value that could be either (``1,000`` / ``1.000``: one thousand or one?) is refused when
 the decimal mark is neither declared nor detected. A unit after the number is accepted where it matches the
-column (``8 m`` for ``height_m``, ``22 kW`` for ``power_kw``, ``1 Gbit/s`` → 1000 for ``down_mbps``). A minus after
-the number (``7,5-``, ``1.234,50-``: SAP and Excel exports write negatives so) is read as a negative number, unless
-other values of the column write the minus in front (then which habit the file follows is unclear: refused).
+column (``8 m`` for ``height_m``, ``22 kW`` or ``22000 W`` for ``power_kw``, ``1 Gbit/s`` → 1000 for
+``down_mbps``). A minus after the number (``7,5-``, ``1.234,50-``: SAP and Excel exports write negatives so) is read
+as a negative number, unless other values of the column write the minus in front (then which habit the file follows
+is unclear: refused).
 
 Examples
 --------
@@ -45,7 +46,7 @@ DECIMAL_NAMES = {",": ",", "comma": ",", "komma": ",", "de": ",", ".": ".", "poi
 #: units accepted after a number, by the end of the column name: unit (lower case) → factor
 UNITS: dict[str, dict[str, float]] = {
     "_m": {"m": 1.0, "meter": 1.0, "metre": 1.0},
-    "_kw": {"kw": 1.0},
+    "_kw": {"kw": 1.0, "w": 0.001},
     "_mbps": {"mbit/s": 1.0, "mbps": 1.0, "mbit": 1.0, "gbit/s": 1000.0, "gbps": 1000.0, "gbit": 1000.0},
     "_mhz": {"mhz": 1.0, "ghz": 1000.0},
     "_m2": {"m²": 1.0, "m2": 1.0, "qm": 1.0},
@@ -125,6 +126,12 @@ def _unit(s: str, unit_suffix: str | None) -> tuple[str, float]:
     return m.group(1).strip(), units[unit]
 
 
+def _scaled(value: float, factor: float) -> float:
+    """``value`` in the column's unit: a factor below 1 (``W`` → kW: 0.001) divides, so 9 W is 0.009, not
+    0.009000000000000001."""
+    return value / round(1 / factor) if factor < 1 else value * factor
+
+
 def parse_number(text: Any, decimal: str | None = None, unit_suffix: str | None = None) -> float:
     """One number from text; ``decimal`` is ``,``, ``.`` or None (only unambiguous values are read).
 
@@ -151,7 +158,7 @@ def _parse_text(s: str, decimal: str | None, unit_suffix: str | None) -> float:
     s, factor = _unit(s, unit_suffix)
     s = _strip_spaces(s)
     if _INT.fullmatch(s):
-        return float(int(s)) * factor
+        return _scaled(float(int(s)), factor)
     if "," in s and "." in s:
         mark = "," if s.rfind(",") > s.rfind(".") else "."
         other = "." if mark == "," else ","
@@ -160,16 +167,16 @@ def _parse_text(s: str, decimal: str | None, unit_suffix: str | None) -> float:
             raise ValueProblem("not a number")
         if decimal is not None and decimal != mark:
             raise ValueProblem(f"the decimal mark here is {mark!r}, but the file's is {decimal!r}")
-        return float(head.replace(other, "") + "." + tail) * factor
+        return _scaled(float(head.replace(other, "") + "." + tail), factor)
     if "," in s:
-        return _one_mark(s, ",", decimal) * factor
+        return _scaled(_one_mark(s, ",", decimal), factor)
     if "." in s and not re.search(r"[eE]", s):
-        return _one_mark(s, ".", decimal) * factor
+        return _scaled(_one_mark(s, ".", decimal), factor)
     if _PLAIN.fullmatch(s):
         f = float(s)
         if not math.isfinite(f):
             raise ValueProblem("not a finite number")
-        return f * factor
+        return _scaled(f, factor)
     if s.lower() in ("inf", "-inf", "+inf", "infinity", "nan"):
         raise ValueProblem("not a finite number")
     raise ValueProblem("not a number")

@@ -23,7 +23,10 @@ hemisphere letter (``50,7753N``), an ODS sheet with a title block above its head
 (left out, the rows keep their record numbers), coordinate columns whose names give their CRS (``x_25832``,
 ``rw_31466``, ``lon_4326``: that CRS, with a note; another ``--crs`` refused), EPSG:4647 eastings without the zone
 number 32 in front (as Gauss-Krüger ones without their zone digit). Degrees/minutes/seconds are refused by row as
-such, written with a degree sign or with their parts apart (``6 05 02.0 E``).
+such, written with a degree sign or with their parts apart (``6 05 02.0 E``). Vector files: a geometry GEOS cannot
+build (a line of one vertex, a polygon ring not closed) is refused by row, the other features read; a
+GeometryCollection of one geometry is that geometry, of polygons only a MultiPolygon; integer fields with gaps stay
+whole numbers (a house number ``12``, not ``12.0``).
 
 What cannot be read safely is refused by :mod:`netzatlas.registry.importers.file_checks` (web pages, a web service's
 error answer, Parquet, doubled or unnamed header columns, password zips, zips in zips in zips, a web map's JavaScript,
@@ -974,8 +977,45 @@ def _read_vector_file(p: Path, src: str | Path, layer: str | None, encoding: str
             hint="the file may be truncated or damaged; supported: GeoPackage, GeoJSON, Shapefile, CSV, XLSX",
         ) from None
     except Exception as exc:  # GDAL raises various errors for damaged files
+        if "IllegalArgumentException" in str(exc):  # a geometry GDAL reads but GEOS cannot build: named by row
+            return _unbuildable_geometries(p, src, layer, encoding, notes, options or {})
         raise FileFormatError(f"{p.name}: cannot be read: {str(exc).strip()[:300]}",
                               hint="the file may be truncated or damaged") from None
+
+
+#: GEOS's words for geometries it cannot build → what is wrong, as the row's reason
+_UNBUILDABLE = (("point array must contain 0 or >1 elements", "a line of a single vertex (a line needs two or more)"),
+                ("do not form a closed linestring", "a polygon ring that is not closed (its last vertex is not its "
+                                                    "first)"),
+                ("Invalid number of points in LinearRing", "a polygon ring of fewer than 4 vertices (3 corners and "
+                                                           "the first again)"))
+
+
+def _unbuildable_geometries(p: Path, src: str | Path, layer: str | None, encoding: str | None, notes: list[str],
+                            options: dict[str, str]) -> gpd.GeoDataFrame:
+    """A file with geometries GEOS cannot build (a line of one vertex, a polygon ring that is not closed): read
+    feature by feature, those rows without geometry and with their reason (``_problem``), instead of the whole
+    file refused with GEOS's words and no row."""
+    import shapely
+
+    json = str(src).lower().endswith((".geojson", ".json"))
+    df = pyogrio.read_dataframe(src, layer=layer, encoding=encoding, read_geometry=False, fid_as_index=json,
+                                **options)
+    meta, _, wkb, _ = pyogrio.raw.read(src, layer=layer, encoding=encoding, columns=[], **options)
+    geoms: list[Any] = []
+    problems: list[str | None] = []
+    for b in wkb:
+        try:
+            geoms.append(None if b is None else shapely.from_wkb(b))
+            problems.append(None)
+        except shapely.errors.GEOSException as exc:
+            geoms.append(None)
+            problems.append(next((why for words, why in _UNBUILDABLE if words in str(exc)),
+                                 f"the geometry cannot be built: {str(exc).split(': ', 1)[-1]}"))
+    gdf = gpd.GeoDataFrame(pd.DataFrame(df), geometry=geoms, crs=meta["crs"])
+    gdf.index = df.index
+    gdf[PROBLEM_COLUMN] = pd.Series(problems, index=gdf.index, dtype=object)
+    return _feature_ids(gdf, p, notes) if json else gdf
 
 
 def _feature_ids(gdf: gpd.GeoDataFrame, p: Path, notes: list[str]) -> gpd.GeoDataFrame:
@@ -1142,7 +1182,7 @@ def _read_geofile(p: Path, layer: str | None, crs: str | None, encoding: str | N
         raise FileFormatError(f"{p.name}: a Shapefile's .dbf holds only the attributes; the geometries are in "
                               f"{p.with_suffix('.shp').name}",
                               hint="import the .shp with its .shx, .dbf and .prj beside it (or a zip of them)")
-    if not isinstance(gdf, gpd.GeoDataFrame) or gdf.geometry.isna().all():
+    if not isinstance(gdf, gpd.GeoDataFrame) or (gdf.geometry.isna().all() and PROBLEM_COLUMN not in gdf.columns):
         json_hint = "GeoJSON coordinates are numbers ([6.0839, 50.7753]), not text; " if p.suffix.lower() in (
             ".geojson", ".json") else ""
         raise FileFormatError(f"{p.name}: the features have no geometry",
@@ -1159,13 +1199,59 @@ def _read_geofile(p: Path, layer: str | None, crs: str | None, encoding: str | N
                else "a Shapefile without its .prj?")
         raise CRSError(f"{p.name} has no CRS ({why})",
                        hint="pass --crs EPSG:4326 for lon/lat" if topo else "pass --crs EPSG:xxxx")
-    gdf = gdf.reset_index(drop=True)
+    gdf = _integers_with_gaps(_collections(gdf.reset_index(drop=True), p.name, notes), p, layer)
     kept = gdf.attrs.pop("dbf_kept", None)
     if kept is not None and len(kept) == len(gdf):  # records marked deleted: the rows keep their record numbers
         gdf[ROW_COLUMN] = kept + 1
     else:
         gdf[ROW_COLUMN] = np.arange(1, len(gdf) + 1)
     _dbf_overflow(overflow, gdf)
+    return gdf
+
+
+def _collections(gdf: gpd.GeoDataFrame, name: str, notes: list[str]) -> gpd.GeoDataFrame:
+    """GeometryCollections that hold one geometry (a web tool's wrapping of a point) → that geometry; that hold only
+    polygons (a building drawn in parts) → a MultiPolygon; with a note. Others stay (refused by row later)."""
+    import shapely
+
+    arr = np.asarray(gdf.geometry.values)
+    hit = np.flatnonzero(shapely.get_type_id(arr) == 7)
+    if not len(hit):
+        return gdf
+    out, n = arr.copy(), 0
+    for i in hit:
+        parts = shapely.get_parts(shapely.get_parts(arr[i]))  # nested multi-parts flattened
+        kinds = set(shapely.get_type_id(parts).tolist())
+        if len(parts) == 1:
+            out[i] = parts[0]
+        elif kinds == {3}:
+            out[i] = shapely.multipolygons(parts)
+        else:
+            continue
+        n += 1
+    if n:
+        notes.append(f"{name}: {n:,} GeometryCollection(s) of one geometry or of polygons only read as that geometry "
+                     "or a MultiPolygon")
+        gdf = gdf.set_geometry(gpd.GeoSeries(out, index=gdf.index, crs=gdf.crs))
+    return gdf
+
+
+def _integers_with_gaps(gdf: gpd.GeoDataFrame, p: Path, layer: str | None) -> gpd.GeoDataFrame:
+    """Integer fields with empty values, which pandas holds as floats (``12.0``, ``52062.0``), back to whole numbers
+    (a house number or postcode stored as a number is text ``12``, ``52062``, not ``12.0``). GDAL's field types are
+    looked up only when a float column holds whole numbers and gaps."""
+    cands = [c for c in gdf.columns if c != gdf.geometry.name and pd.api.types.is_float_dtype(gdf[c])
+             and gdf[c].isna().any() and gdf[c].notna().any() and (gdf[c].dropna() % 1 == 0).all()]
+    if not cands or p.suffix.lower() in (".gml", ".xml"):  # (GDAL would leave a GML's .gfs beside it)
+        return gdf
+    try:
+        info = pyogrio.read_info(_source_of(p), layer=layer)
+    except Exception:  # noqa: BLE001 - (a source read otherwise, e.g. feature by feature): left as read
+        return gdf
+    ints = {str(f) for f, t in zip(info["fields"], info["dtypes"], strict=True) if str(t).startswith(("int", "uint"))}
+    for c in cands:
+        if str(c) in ints:
+            gdf[c] = gdf[c].astype("Int64")
     return gdf
 
 
