@@ -181,8 +181,6 @@ def test_huge_single_polygon(db_url, conn, tmp_path):
     check_entry(conn, entry, tmp_path)
 
 
-@pytest.mark.xfail(strict=True, reason="power_kw from a number field in watts (22000) is stored as 22,000 kW: the "
-                                       "plausibility check belongs in validate.py (the lead's), see the report")
 def test_power_in_watts_from_a_number_field_is_refused(db_url, conn):
     """A GeoPackage's number field ``power_kw`` holding watts (22000, 11000, 150000): no charger delivers 22 MW, so
     the rows are refused with the column and the hint that the values look like watts (as ``22000 W`` is read)."""

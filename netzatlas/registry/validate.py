@@ -33,6 +33,9 @@ FLOAT_TYPES = {"float4", "float8", "numeric"}
 #: Numeric columns that may not be negative (the database checks them too).
 NON_NEGATIVE = {"dwellings", "height_m", "range_m", "charge_points", "power_kw", "band_mhz", "down_mbps", "up_mbps",
                 "population", "buildings", "area_m2", "weight"}
+#: the largest value a column can mean; beyond it the value is in a smaller unit (watts in a kW column: 22000 for
+#: 22 kW). 4,000 kW lies above the megawatt chargers for trucks (MCS, up to 3,750 kW).
+PLAUSIBLE_MAX = {"power_kw": 4_000.0}
 ROW_COLUMN = "_row"
 #: a reader's own per-row problem (e.g. an unreadable coordinate), reported as the row's reason
 PROBLEM_COLUMN = "_problem"
@@ -537,6 +540,14 @@ def _known_codes(df: pd.DataFrame, columns: list[str], value_lists: Mapping[str,
                                                                    f"(known: {k})"))
 
 
+def _implausible(col: str, value: Any) -> str | None:
+    """Why a value above :data:`PLAUSIBLE_MAX` is refused (a power in watts: 22000 for 22 kW)."""
+    if value is None or pd.isna(value):
+        return None
+    return (f"column {col}: {value:,.0f} kW is more than any charger delivers (over {PLAUSIBLE_MAX[col]:,.0f} kW): "
+            f"the value looks like watts ({value / 1000:g} kW?): divide by 1,000 or write the unit ('{value:g} W')")
+
+
 def _value_reason(col: str, value: Any, why: str) -> str:
     joint = " is " if why.startswith(("not ", "ambiguous")) else ": "
     return f"column {col}: {value!r}{joint}{why}"
@@ -566,6 +577,10 @@ def _typed_columns(df: pd.DataFrame, layer: Layer, reasons: _Reasons, decimal: s
         if col in NON_NEGATIVE:
             neg = values.notna() & (pd.to_numeric(values, errors="coerce") < 0)
             reasons.add(neg.fillna(False).astype(bool), f"column {col}: negative value")
+        if col in PLAUSIBLE_MAX:
+            big = (pd.to_numeric(values, errors="coerce") > PLAUSIBLE_MAX[col]).fillna(False).astype(bool)
+            if big.any():
+                reasons.add(big, values.where(big).map(lambda v, c=col: _implausible(c, v)))
         df[col] = values
         columns.append(col)
     return columns, extras
