@@ -23,21 +23,14 @@ import pytest
 from tests.test_gigabit_holdout import _own, _refused, base  # noqa: F401 - ``base``: the module fixture
 from tests.test_gigabit_journey import _cli
 from tests.test_gigabit_mev_holdout import KOE, _text
-from tests.test_gigabit_mev_journey import _run, _state, _supply, assert_refused
+from tests.test_gigabit_mev_journey import _run, _state, _supply, assert_refused, withdraw_afterwards
 
 REF = "2026-11-26"
 MEV = "mev-fixes9"
 SPEEDS_CITY = "Straße;Hausnummer;PLZ;Ort;Download;Upload;Technologie\n"
 
 
-@pytest.fixture(autouse=True)
-def _withdraw_afterwards(aachen_loaded, conn):
-    """The supply these tests import is withdrawn afterwards (the other modules share the database)."""
-    yield
-    conn.rollback()
-    conn.execute("UPDATE registry.broadband_supply SET deleted_at = now() WHERE source LIKE 'mev:mev-fixes9%%' "
-                 "AND deleted_at IS NULL")
-    conn.commit()
+_withdraw_afterwards = withdraw_afterwards("mev:mev-fixes9%")
 
 
 def _unmatched(conn, mev: str) -> dict[int, str]:  # noqa: ANN001

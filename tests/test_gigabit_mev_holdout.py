@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.test_gigabit_mev_journey import _run, _state, assert_refused
+from tests.test_gigabit_mev_journey import _run, _state, assert_refused, withdraw_afterwards
 
 SPEEDS = "Straße;Hausnummer;PLZ;Download;Upload;Technologie\n"
 
@@ -33,15 +33,7 @@ def _supply(conn, source: str) -> dict[tuple, tuple]:
             (r["down_mbps"], r["up_mbps"], r["planned_date"], r["binding"]) for r in rows}
 
 
-@pytest.fixture(autouse=True)
-def _withdraw_afterwards(aachen_loaded, conn):
-    """The supply these tests import is withdrawn afterwards, so that their binding plans do not become conflicts
-    in the other tests that share the database."""
-    yield
-    conn.rollback()
-    conn.execute("UPDATE registry.broadband_supply SET deleted_at = now() WHERE source LIKE 'mev:mev-holdout%%' "
-                 "AND deleted_at IS NULL")
-    conn.commit()
+_withdraw_afterwards = withdraw_afterwards("mev:mev-holdout%")
 
 
 # ------------------------------------------------------------------ the files

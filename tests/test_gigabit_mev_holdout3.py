@@ -26,7 +26,7 @@ from pathlib import Path
 import pytest
 
 from tests.test_gigabit_mev_holdout import JAK, KOE, _bytes, _text, assert_imported
-from tests.test_gigabit_mev_journey import _run, assert_refused
+from tests.test_gigabit_mev_journey import _run, assert_refused, withdraw_afterwards
 
 SPEEDS = "Straße;Hausnummer;PLZ;Download;Upload;Technologie\n"
 PLAN = ("Straße;Hausnummer;PLZ;Download;Upload;Technologie;Technologie geplant;Download geplant;Upload geplant;"
@@ -35,14 +35,7 @@ GKS = "Großkölnstraße"
 MEV = "mev-holdout3"
 
 
-@pytest.fixture(autouse=True)
-def _withdraw_afterwards(aachen_loaded, conn):
-    """The supply these tests import is withdrawn afterwards (their binding plans would be conflicts elsewhere)."""
-    yield
-    conn.rollback()
-    conn.execute("UPDATE registry.broadband_supply SET deleted_at = now() WHERE source LIKE 'mev:mev-holdout3%%' "
-                 "AND deleted_at IS NULL")
-    conn.commit()
+_withdraw_afterwards = withdraw_afterwards("mev:mev-holdout3%")
 
 
 def _geo(name: str, columns: dict[str, list[object]], geometry: Callable[[], list[object]] | None = None,

@@ -26,7 +26,7 @@ from pathlib import Path
 import pytest
 
 from tests.test_gigabit_mev_holdout import JAK, KOE, _text, _xlsx, assert_imported
-from tests.test_gigabit_mev_journey import _run, _state, assert_refused
+from tests.test_gigabit_mev_journey import _run, _state, assert_refused, withdraw_afterwards
 
 SPEEDS = "Straße;Hausnummer;PLZ;Download;Upload;Technologie\n"
 PLAN = ("Straße;Hausnummer;PLZ;Download;Upload;Technologie;Technologie geplant;Download geplant;Upload geplant;"
@@ -39,14 +39,7 @@ MEV = "mev-holdout4"
 VDSL = (50.0, 10.0)
 
 
-@pytest.fixture(autouse=True)
-def _withdraw_afterwards(aachen_loaded, conn):
-    """The supply these tests import is withdrawn afterwards (their binding plans would be conflicts elsewhere)."""
-    yield
-    conn.rollback()
-    conn.execute("UPDATE registry.broadband_supply SET deleted_at = now() WHERE source LIKE 'mev:mev-holdout4%%' "
-                 "AND deleted_at IS NULL")
-    conn.commit()
+_withdraw_afterwards = withdraw_afterwards("mev:mev-holdout4%")
 
 
 def _formulas_without_results(name: str) -> Callable[[Path], Path]:

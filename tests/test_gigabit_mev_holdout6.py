@@ -30,7 +30,7 @@ from pathlib import Path
 import pytest
 
 from tests.test_gigabit_mev_holdout import KOE, _text, _xlsx, assert_imported
-from tests.test_gigabit_mev_journey import _run, _state, assert_refused
+from tests.test_gigabit_mev_journey import _run, _state, assert_refused, withdraw_afterwards
 
 MEV = "mev-holdout6"
 KUP = "Am Kupferofen"
@@ -42,14 +42,7 @@ PLAN = ("Straße;Hausnummer;PLZ;Download;Upload;Technologie;Technologie geplant;
 VDSL = (100.0, 40.0)
 
 
-@pytest.fixture(autouse=True)
-def _withdraw_afterwards(aachen_loaded, conn):
-    """The supply these tests import is withdrawn afterwards (their binding plans would be conflicts elsewhere)."""
-    yield
-    conn.rollback()
-    conn.execute("UPDATE registry.broadband_supply SET deleted_at = now() WHERE source LIKE 'mev:mev-holdout6%%' "
-                 "AND deleted_at IS NULL")
-    conn.commit()
+_withdraw_afterwards = withdraw_afterwards("mev:mev-holdout6%")
 
 
 def _kup(*numbers: str, tech: str = "fttc_vdsl", values: tuple = VDSL) -> dict[tuple, tuple]:

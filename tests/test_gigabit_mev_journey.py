@@ -14,6 +14,22 @@ TABLES = ("registry.broadband_supply", "audit.change", "audit.batch", "registry.
           "registry.mev_report_row")
 
 
+def withdraw_afterwards(*patterns: str):  # noqa: ANN201 - a pytest fixture
+    """An autouse fixture for a module (assign it to a module-level name): the supply the module's tests imported
+    under sources ``LIKE`` one of ``patterns`` is withdrawn after each test — the other modules share the database,
+    and these binding plans would be conflicts there."""
+
+    @pytest.fixture(autouse=True)
+    def _withdraw_afterwards(aachen_loaded, conn):
+        yield
+        conn.rollback()
+        conn.execute("UPDATE registry.broadband_supply SET deleted_at = now() WHERE source LIKE ANY(%s) "
+                     "AND deleted_at IS NULL", [list(patterns)])
+        conn.commit()
+
+    return _withdraw_afterwards
+
+
 def _state(conn) -> dict[str, int]:
     out = {t: conn.execute(f"SELECT count(*) AS n FROM {t}").fetchone()["n"] for t in TABLES}
     out["live supply"] = conn.execute("SELECT count(*) AS n FROM registry.broadband_supply "

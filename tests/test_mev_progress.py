@@ -7,21 +7,13 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-import pytest
-
+from tests.test_gigabit_mev_journey import withdraw_afterwards
 from tests.test_progress_holdout6 import ANSI, _env, in_terminal, piped
 
 DATA = Path(__file__).parent / "data" / "mev"
 
 
-@pytest.fixture(autouse=True)
-def _withdraw_afterwards(aachen_loaded, conn):
-    """The supply these tests import is withdrawn afterwards (their binding plans would be conflicts elsewhere)."""
-    yield
-    conn.rollback()
-    conn.execute("UPDATE registry.broadband_supply SET deleted_at = now() WHERE source LIKE 'mev:mev-progress%%' "
-                 "AND deleted_at IS NULL")
-    conn.commit()
+_withdraw_afterwards = withdraw_afterwards("mev:mev-progress%")
 
 
 def _answers(tmp_path: Path, copies: int) -> list[str]:
