@@ -35,6 +35,7 @@ class MevOptions:
     separator: str | None = None
     sheet: str | None = None
     out: Path | None = None
+    replaces: str | None = None
 
 
 def _slug(name: str) -> str:
@@ -130,12 +131,16 @@ def run(paths: list[Path], operators: list[str], opt: MevOptions,
     from netzatlas.registry.db import connect
 
     _check_tolerance(opt.tolerance_m)
+    if opt.replaces is not None and opt.replaces == opt.mev:
+        raise InvalidParameter(f"--replaces {opt.replaces}: that is this run's --mev",
+                               hint="--replaces names the earlier market exploration, e.g. --replaces mev-2025")
     frames = _read_all(_pair(paths, operators), opt, progress)
     n_answers, done = sum(len(f) for f in frames), 0
     out_dir = opt.out or get_settings().output_dir / "mev" / _slug(opt.mev)
     batch_id = store.new_batch_id("mev")
     tmp = out_dir / f".tmp-{batch_id}-{uuid.uuid4().hex[:6]}"
     summaries: list[dict[str, object]] = []
+    notes: list[list[str]] = []
     files: list[Path] = []
     try:
         with gc_paused(), connect() as conn, conn.transaction():
@@ -148,7 +153,9 @@ def run(paths: list[Path], operators: list[str], opt: MevOptions,
                 register_index.districts = frozenset(" ".join(normalise_city(d))
                                                      for d in gigabit_store.read_districts(conn))
             sources = [f"mev:{opt.mev}:{f['operator'].iloc[0]}" for f in frames]
-            other = gigabit_store.read_other_supply(conn, [f["operator"].iloc[0] for f in frames], sources)
+            replaced = _replaced_sources(conn, opt.replaces, [str(f["operator"].iloc[0]) for f in frames])
+            other = gigabit_store.read_other_supply(conn, [f["operator"].iloc[0] for f in frames],
+                                                    sources + list(replaced.values()))
             results = []
             for answers, source, path in zip(frames, sources, paths, strict=True):
                 progress("matching and writing the answers", done, n_answers)
@@ -158,9 +165,11 @@ def run(paths: list[Path], operators: list[str], opt: MevOptions,
                                   tolerance_m=opt.tolerance_m, existing=other)
                 _refuse_if_nothing_matches(o)
                 summary = summary_row(o)
+                o.notes += _withdraw_replaced(conn, replaced.get(operator), opt.replaces)  # (kept in read_notes)
                 counts = gigabit_store.write_mev_outcome(conn, o, mev_id=opt.mev, batch_id=batch_id, summary=summary)
                 summary |= counts
                 summaries.append(summary)
+                notes.append(list(o.notes))
                 s = o.supply
                 if len(s):  # this file's binding plans count against the next files
                     plans = s[(s["status"] == "planned") & s["binding"].astype(bool)]
@@ -182,9 +191,34 @@ def run(paths: list[Path], operators: list[str], opt: MevOptions,
             f.replace(out_dir / f.name)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    for s in summaries:
-        s["out"] = str(out_dir)
+    for s, n in zip(summaries, notes, strict=True):
+        s["out"], s["read_notes"] = str(out_dir), n
     return summaries
+
+
+def _replaced_sources(conn, replaces: str | None, operators: list[str]) -> dict[str, str]:  # noqa: ANN001
+    """``--replaces MEV``: the sources of this run's operators in that earlier market exploration (operator →
+    source); an MEV never imported is refused (a misspelt name would replace nothing). Operators that did not answer
+    it have none."""
+    if replaces is None:
+        return {}
+    had = {r["operator"] if isinstance(r, dict) else r[0] for r in conn.execute(
+        "SELECT DISTINCT operator FROM registry.mev_import WHERE mev_id = %s", [replaces]).fetchall()}
+    if not had:
+        raise InvalidParameter(f"--replaces {replaces}: no market exploration of that name was imported",
+                               hint="give the --mev name of the earlier import (see the mev_summary_result "
+                                    "collection)")
+    return {o: f"mev:{replaces}:{o}" for o in operators if o in had}
+
+
+def _withdraw_replaced(conn, source: str | None, replaces: str | None) -> list[str]:  # noqa: ANN001
+    """The operator's answer in the replaced MEV is superseded by this one: its live supply rows are withdrawn
+    (soft-deleted, in the history under this batch), as rows a new file no longer holds are. A note says how many."""
+    if source is None:
+        return []
+    n = conn.execute("UPDATE registry.broadband_supply SET deleted_at = now() WHERE source = %s AND deleted_at IS NULL",
+                     [source]).rowcount
+    return [f"replaces {replaces}: {n} supply row(s) of its answer there withdrawn"]
 
 
 def _check_tolerance(tolerance_m: float) -> None:
@@ -227,6 +261,10 @@ def print_summary(summaries: list[dict[str, object]], mev: str) -> None:
             "matched_nearest", "unmatched", "ambiguous", "conflicts", "supply_available", "supply_planned",
             "supply_binding", "created", "updated", "withdrawn")))
     console.print(t)
+    for s in summaries:  # rows the sheet hides (a filter) are imported: said, lest they be taken for left out
+        for note in s.get("read_notes") or []:  # type: ignore[union-attr]
+            if "hidden in the sheet" in str(note) or str(note).startswith("replaces "):
+                console.print(f"{s['operator']}: {note}", markup=False)
     if summaries:
         console.print(f"reports (CSV for German Excel): {summaries[0]['out']}")
 

@@ -147,6 +147,9 @@ def mev_import(paths: list[Path] = typer.Argument(..., help="Answer files, one p
                sheet: str = typer.Option(None, "--sheet", help="xlsx: the sheet to read; GeoPackage: the layer "
                                          "(default: the one sheet or layer holding answer columns)."),
                out: Path = typer.Option(None, "--out", help="Report folder (default NETZATLAS_HOME/output/mev/<mev>)."),
+               replaces: str = typer.Option(None, "--replaces", help="An earlier market exploration this one "
+                                            "supersedes (e.g. mev-2025): the answers there of this run's operators "
+                                            "are withdrawn (the others' stay)."),
                ref: str = REF) -> None:
     """Import Markterkundungsverfahren answers in ONE transaction: validate every row (numbers, dates, units),
     match to the register (id, street + number + postcode, ranges along one side, nearest), store the supply, the
@@ -156,7 +159,7 @@ def mev_import(paths: list[Path] = typer.Argument(..., help="Answer files, one p
     from netzatlas.errors import ImportRejected
 
     opt = _mev.MevOptions(mev=mev, tolerance_m=tolerance_m, reference_date=_date(ref), decimal=decimal,
-                          encoding=encoding, separator=separator, sheet=sheet, out=out)
+                          encoding=encoding, separator=separator, sheet=sheet, out=out, replaces=replaces)
     from netzatlas.cli.importing import rows_progress
 
     try:

@@ -7,9 +7,11 @@ say so, else Windows-1252, else Latin-1) unless given; separator ``;``, ``,`` or
 more, the header has two rows: "Versorgung Ist" / "Planung" over the names, see ``_two_row_header``; so too where
 a row of groups only stands above a header that names a column twice, see ``_groups_over``); rows with more
 fields than the header are read whole, the extra fields must be empty (else refused with the row). xlsx / xlsm:
-the sheet with the answer header (an explanation sheet with a sample header is passed over) or the one named, the
-same header search; a formula cell without a stored result reads as its formula ("=A1*2"), to be refused with that
-reason. ODS is refused with what to do (save as xlsx or CSV).
+the sheet with the answer header (an explanation sheet with a sample header is passed over) or the one named (case
+and spaces aside), the same header search; a formula cell without a stored result reads as its formula ("=A1*2"),
+to be refused with that reason; merged cells fill every cell they cover; Excel's text mark written into a cell
+("'52064") dropped; footer lines ("Stand: …") and an Excel table's totals row dropped, rows hidden by a filter kept
+(they are data), each noted. ODS is refused with what to do (save as xlsx or CSV).
 GeoPackage, GeoJSON, Shapefile, FlatGeobuf: points (3D, MultiPoints of one part too) with lon/lat taken from them; of
 several layers the one named (``sheet``) or the one with answer columns. Every cell stays as it was written (text),
 so numbers and dates are read by :mod:`netzatlas.gigabit.numbers` with their row.
@@ -326,14 +328,10 @@ def _read_excel(p: Path, known: set[str], sheet: str | None) -> RawTable:
     try:
         book = pd.ExcelFile(p)
         names = book.sheet_names
-        if sheet is not None and sheet not in names:
-            raise FileFormatError(f"{p.name}: no sheet {sheet!r}", hint=f"sheets: {', '.join(names)}")
-        if sheet is not None:
-            name = sheet
-        else:
-            name = _answer_sheet(book, names, known, p.name)
+        name = _sheet_named(names, sheet, p.name) if sheet is not None else _answer_sheet(book, names, known, p.name)
         grid = pd.read_excel(book, sheet_name=name, header=None, dtype=object)
-        grid = _merged_cells_filled(p, str(name), _formulas_without_values(p, str(name), grid))
+        extras = _sheet_extras(p, str(name))
+        grid = _merged_cells_filled(extras.merges, _formulas_without_values(p, str(name), grid))
     except FileFormatError:
         raise
     except Exception as exc:  # openpyxl raises many kinds on broken files
@@ -353,7 +351,54 @@ def _read_excel(p: Path, known: set[str], sheet: str | None) -> RawTable:
     df.columns = header
     rows = pd.Series(range(hidx + 2, hidx + 2 + len(df)), index=df.index)
     notes = [f"sheet {name!r}"] + ([f"header on row {hidx + 1}"] if hidx else [])
-    return _tidy(RawTable(df, rows, None, None, str(name), notes))
+    if sheet is not None and sheet != name:
+        notes.append(f"--sheet {sheet!r} read as sheet {name!r}")
+    df = df.apply(_without_text_mark) if len(df) else df
+    t = _tidy(RawTable(df, rows, None, None, str(name), notes))
+    t.frame, t.rows = _footer_dropped(t.frame, t.rows, t.notes)
+    return _excel_rows_noted(t, extras)
+
+
+def _sheet_named(names: list[object], sheet: str, file_name: str) -> object:
+    """The sheet ``--sheet`` names: exactly, else the one whose name differs only in case and spaces ("netaachen
+    gmbh" for "NetAachen GmbH"); none or several → refused with the sheets."""
+    if sheet in names:
+        return sheet
+    fits = [n for n in names if " ".join(str(n).split()).casefold() == " ".join(sheet.split()).casefold()]
+    if len(fits) == 1:
+        return fits[0]
+    raise FileFormatError(f"{file_name}: no sheet {sheet!r}", hint=f"sheets: {', '.join(map(str, names))}")
+
+
+#: Excel's text mark written into a cell ("'0815", "'12"): a number kept as text, the mark no part of it
+_TEXT_MARK = re.compile(r"^'(?=[0-9+\-.,])")
+
+
+def _without_text_mark(col: pd.Series) -> pd.Series:
+    """A leading apostrophe before a number in a text cell (written by a program that put Excel's text mark into
+    the cell) dropped: "'52064" is 52064."""
+    text = col.map(lambda v: isinstance(v, str) and v.startswith("'"))
+    if not text.any():
+        return col
+    col = col.copy()
+    col[text] = col[text].map(lambda v: _TEXT_MARK.sub("", v))
+    return col
+
+
+def _excel_rows_noted(t: RawTable, extras: SheetExtras) -> RawTable:
+    """The totals row of an Excel table ("Ergebnis", "Summe" with SUBTOTAL formulas) dropped with a note; rows
+    hidden in the sheet (by a filter, or by hand) kept — they are data — and noted."""
+    if extras.totals:
+        gone = t.rows.isin(list(extras.totals)).to_numpy()
+        if gone.any():
+            t.notes.append("row(s) " + ", ".join(map(str, t.rows[gone])) + ": totals row of the Excel table dropped")
+            t.frame, t.rows = t.frame[~gone].reset_index(drop=True), t.rows[~gone].reset_index(drop=True)
+    hidden = t.rows[t.rows.isin(list(extras.hidden))]
+    if len(hidden):
+        shown = ", ".join(map(str, hidden.head(10))) + (" …" if len(hidden) > 10 else "")
+        t.notes.append(f"{len(hidden)} row(s) hidden in the sheet{' by a filter' if extras.filtered else ''} "
+                       f"(row {shown}): imported, hidden rows are data")
+    return t
 
 
 #: A formula cell without a stored result, as a library writes it (openpyxl: ``<f>A1*2</f><v/>``)
@@ -419,20 +464,64 @@ def _column_number(letters: bytes) -> int:
     return n
 
 
-def _merged_cells_filled(p: Path, sheet: str, grid: pd.DataFrame) -> pd.DataFrame:
-    """Merged cells (a street written once for the rows below it) hold their value in every cell they cover, as the
-    sheet shows it; the reader gives it to the first cell only."""
+@dataclass
+class SheetExtras:
+    """What the sheet's XML says beyond its cells: merged ranges (1-based rows/columns: top, left, bottom, right),
+    hidden rows, the totals rows of its Excel tables, whether a filter is set."""
+
+    merges: list[tuple[int, int, int, int]] = field(default_factory=list)
+    hidden: set[int] = field(default_factory=set)
+    totals: set[int] = field(default_factory=set)
+    filtered: bool = False
+
+
+_HIDDEN_ROW = re.compile(rb'<row\b[^>]*?\br="(\d+)"[^>]*?\bhidden="(?:1|true)"')
+_HIDDEN_ROW_REV = re.compile(rb'<row\b[^>]*?\bhidden="(?:1|true)"[^>]*?\br="(\d+)"')
+_TABLE_REF = re.compile(rb'<table\b[^>]*?\bref="[A-Z]+\d+:[A-Z]+(\d+)"')
+_TOTALS_COUNT = re.compile(rb'<table\b[^>]*?\btotalsRowCount="(\d+)"')
+
+
+def _sheet_extras(p: Path, sheet: str) -> SheetExtras:
+    """Merged ranges, hidden rows, tables' totals rows and the filter of the sheet named (read from its XML; a
+    part missing or unreadable leaves the field empty)."""
+    import posixpath
     import zipfile
 
+    out = SheetExtras()
     with zipfile.ZipFile(p) as z:
         try:
             member = _sheet_xml(z, sheet)
-            ranges = _MERGE.findall(z.read(member)) if member else []
+            xml = z.read(member) if member else b""
         except KeyError:
-            return grid
-    for c1, r1, c2, r2 in ranges:
-        top, left = int(r1) - 1, _column_number(c1) - 1
-        bottom, right = int(r2) - 1, _column_number(c2) - 1
+            return out
+        out.merges = [(int(r1), _column_number(c1), int(r2), _column_number(c2)) for c1, r1, c2, r2
+                      in _MERGE.findall(xml)]
+        out.hidden = {int(r) for r in _HIDDEN_ROW.findall(xml) + _HIDDEN_ROW_REV.findall(xml)}
+        out.filtered = b"<autoFilter" in xml
+        if b"<tablePart" not in xml or member is None:
+            return out
+        rels = posixpath.join(posixpath.dirname(member), "_rels", posixpath.basename(member) + ".rels")
+        try:
+            targets = [a for t in re.findall(rb"<Relationship\b[^>]*>", z.read(rels)) if b"/table\"" in t
+                       for k, a in _ATTR.findall(t) if k == b"Target"]
+            for target in targets:
+                name = target.decode().lstrip("/") if target.startswith(b"/") else posixpath.normpath(
+                    posixpath.join(posixpath.dirname(member), target.decode()))
+                table = z.read(name)
+                count, last = _TOTALS_COUNT.search(table), _TABLE_REF.search(table)
+                if count and last and int(count.group(1)) > 0:
+                    end = int(last.group(1))
+                    out.totals |= set(range(end - int(count.group(1)) + 1, end + 1))
+        except KeyError:
+            pass
+    return out
+
+
+def _merged_cells_filled(merges: list[tuple[int, int, int, int]], grid: pd.DataFrame) -> pd.DataFrame:
+    """Merged cells (a street written once for the rows below it) hold their value in every cell they cover, as the
+    sheet shows it; the reader gives it to the first cell only."""
+    for r1, c1, r2, c2 in merges:
+        top, left, bottom, right = r1 - 1, c1 - 1, r2 - 1, c2 - 1
         if top >= len(grid) or left >= grid.shape[1] or (top == bottom and left == right):
             continue
         bottom, right = min(bottom, len(grid) - 1), min(right, grid.shape[1] - 1)
@@ -580,6 +669,30 @@ def _tidy(t: RawTable) -> RawTable:
         df, rows = df[~again], rows[~again]
     t.frame, t.rows = df.reset_index(drop=True), rows.reset_index(drop=True)
     return t
+
+
+#: The first words of a footer line under the table ("Stand: 30.11.2026", "Quelle: …", "Erstellt am …")
+_FOOTER = re.compile(r"^\s*(stand|datenstand|stichtag|quelle|erstellt|bearbeitet|seite\s+\d|ansprechpartner|kontakt|"
+                     r"hinweis|anmerkung|bemerkung|as of|source|page\s+\d)\b", re.IGNORECASE)
+
+
+def _footer_dropped(df: pd.DataFrame, rows: pd.Series, notes: list[str]) -> tuple[pd.DataFrame, pd.Series]:
+    """Footer lines at the end of a sheet (one filled cell that starts with "Stand", "Quelle", "Erstellt", …)
+    dropped with a note; only the last rows are looked at, and a line with a second filled cell is data. (Sheets
+    only: in a CSV such a line is refused with its row, tests/test_gigabit_mev_holdout4.py.)"""
+    n = len(df)
+    while n and n > len(df) - 5:
+        cells = [v for v in df.iloc[n - 1].tolist() if not (v is None or (isinstance(v, float) and np.isnan(v))
+                                                             or str(v).strip() == "")]
+        if len(cells) != 1 or not _FOOTER.match(str(cells[0])):
+            break
+        n -= 1
+    if n == len(df):
+        return df, rows
+    notes += [f"row {rows.iat[i]}: footer line dropped ({str(v)[:40]!r})" for i in range(n, len(df))
+              for v in df.iloc[i].tolist() if not (v is None or (isinstance(v, float) and np.isnan(v))
+                                                   or str(v).strip() == "")]
+    return df.iloc[:n], rows.iloc[:n]
 
 
 def _blank(col: pd.Series) -> np.ndarray:

@@ -265,6 +265,10 @@ def _period(t: str) -> tuple[date | None, str | None]:
         return _end_of_month(_year(m.group(3)), 6 * int(m.group(1) or m.group(2))), None
     if m := _YEAR.match(t):
         return date(int(m.group(1)), 12, 31), None
+    if t.isdecimal() and EXCEL_SERIAL_2000 <= int(t) <= EXCEL_SERIAL_2100:  # a date cell pasted into a text column
+        serial = (EXCEL_EPOCH + timedelta(days=int(t))).date()
+        return None, (f"is not a date: an Excel date serial written as text (it would be {serial:%d.%m.%Y}); format "
+                      "the column as a date in Excel, or write dd.mm.yyyy")
     return None, "is not a date (dd.mm.yyyy, yyyy-mm-dd, mm/yyyy, Juli 2028, Q3 2028, 2. Halbjahr 2028 or a year)"
 
 
