@@ -34,13 +34,14 @@ class StepTimeRemaining(TimeRemainingColumn):
 def siting_progress(description: str) -> Iterator[tuple[Callable[[str, float | None], None],
                                                         Callable[[str], None]]]:
     """Yields ``(solver_progress, step)``: ``solver_progress(text, fraction)`` for ``certified_greedy``'s
-    ``progress`` and ``step(text)`` for the steps around it (inputs read, outputs written);
+    ``progress`` and ``step(text)`` for the steps around it (inputs read, outputs written); the bar is drawn at
+    once as "reading inputs" (the commands import their analysis modules and read the inputs inside it);
     ``solver_progress("writing", None)`` after the solver counts all its steps done (the bar is then at the last
     step, not where the exact MILP began)."""
     total = SOLVER_STEPS + 2
     columns = [StepTimeRemaining() if isinstance(c, TimeRemainingColumn) else c for c in bar_columns("steps")]
     with Progress(*columns, console=err_console, transient=False) as p:
-        task = p.add_task(description, total=total, unmeasured=False)
+        task = p.add_task(f"{description}: reading inputs", total=total, unmeasured=False)
         state = {"done": 0.0}
 
         def solver(text: str, fraction: float | None) -> None:

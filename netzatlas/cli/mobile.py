@@ -36,16 +36,44 @@ def _surface_env(surface: str | None, terrain: list[str] | None) -> None:
         os.environ["NETZATLAS_TERRAIN"] = os.pathsep.join(terrain)
 
 
+#: the steps of ``mobile coverage`` as its step bar names them (the sites also have a row of their own: done of
+#: total, sites/s); the holes, rasters and report after the sites took most of the run on the demo (~30 s)
+COVERAGE_STEPS = ("reading inputs", "sites", "holes per operator and technology", "rasters (COG)",
+                  "holes of all networks", "report", "saving")
+
+
 @contextmanager
-def _sites_progress(description: str) -> Iterator[Callable[[int, int], None]]:
-    """A rich progress bar for a coverage run: sites done of total, rate (sites/s), elapsed and remaining time."""
-    from rich.progress import Progress
+def _coverage_progress() -> Iterator[tuple[Callable[[str], None], Callable[[int, int], None]]]:
+    """The display of a coverage run (rich, on stderr): a row of steps — the step's name, steps done of all,
+    elapsed time — drawn at once, and while the sites are computed a row of sites done of total with their rate
+    and time left. Yields ``(step(name), sites(done, total))``; the steps are counted done when the block ends
+    without an error (else the bar stays at the step that failed)."""
+    from rich.progress import Progress, Task
+    from rich.text import Text
 
-    from netzatlas.cli._common import bar_columns, err_console
+    from netzatlas.cli._common import RateColumn, bar_columns, err_console
 
-    with Progress(*bar_columns("sites"), console=err_console) as bar:
-        task = bar.add_task(description, total=None)
-        yield lambda done, total: bar.update(task, completed=done, total=total)
+    class TaskRate(RateColumn):
+        """The rate in each row's own unit (steps, sites)."""
+
+        def render(self, task: Task) -> Text:
+            return RateColumn(task.fields.get("unit", self.unit)).render(task)
+
+    columns = [TaskRate("steps") if isinstance(c, RateColumn) else c for c in bar_columns("steps")]
+    with Progress(*columns, console=err_console, transient=False) as bar:
+        steps = bar.add_task(f"coverage: {COVERAGE_STEPS[0]}", total=len(COVERAGE_STEPS), unit="steps")
+        rows: dict[str, object] = {}
+
+        def step(name: str) -> None:
+            bar.update(steps, completed=COVERAGE_STEPS.index(name), description=f"coverage: {name}")
+
+        def sites(done: int, total: int) -> None:
+            if "sites" not in rows:
+                rows["sites"] = bar.add_task("coverage: sites", total=None, unit="sites")
+            bar.update(rows["sites"], completed=done, total=total)
+
+        yield step, sites
+        bar.update(steps, completed=len(COVERAGE_STEPS), description="coverage: done")
 
 
 @contextmanager
@@ -96,32 +124,39 @@ def coverage_cmd(resolution: float = typer.Option(10.0, "--resolution", help="Ra
                        high_loss_share=high_loss_share, tile_size=tile_size, workers=workers, scheduler=scheduler,
                        sites=sites, population=population, municipalities=municipalities, out=out)
         return
-    from netzatlas.coverage.signal import indoor_note
-    from netzatlas.registry import analysis_inputs as ai
-    from netzatlas.registry import mobile_io
-    from netzatlas.registry.db import connect
-    from netzatlas.reports import coverage_report as cr
-    from netzatlas.reports.outputs import source_lines
+    # the step bar first: the analysis modules and the inputs took 2-3.5 s before anything was shown
+    with _coverage_progress() as (step, update):
+        from netzatlas.coverage.signal import indoor_note
+        from netzatlas.registry import analysis_inputs as ai
+        from netzatlas.registry import mobile_io
+        from netzatlas.registry.db import connect
+        from netzatlas.reports import coverage_report as cr
+        from netzatlas.reports.outputs import source_lines
 
-    _surface_env(surface, terrain)
-    # one transaction: the duplicate-site links and the holes are committed only once the files are in place, so
-    # an interrupted or failed run (Ctrl-C) leaves the database and the folder as they were (rolled back on exit)
-    with connect() as conn:
-        links = mobile_io.link_duplicate_sites(conn)
-        with _sites_progress("coverage: sites") as update:
+        _surface_env(surface, terrain)
+        # one transaction: the duplicate-site links and the holes are committed only once the files are in place,
+        # so an interrupted or failed run (Ctrl-C) leaves the database and the folder as they were (rolled back)
+        with connect() as conn:
+            links = mobile_io.link_duplicate_sites(conn)
+            step("sites")
             run, surf, base = mobile_io.incremental_run(conn, resolution, update)
-        cells, cells1k = ai.population_cells(conn, 100), ai.population_cells(conn, 1000)
-        addresses = ai.layer(conn, "fibre_address")
-        per_group = mobile_io.store_holes(conn, run, surf, threshold, cells, addresses,
-                                          high_loss_share=high_loss_share)
-        roads, pois, buildings = ai.layer(conn, "road"), ai.layer(conn, "poi"), ai.layer(conn, "building")
-        sources = source_lines(conn, cr.SOURCE_KINDS)
-        notes = run.assumptions + [indoor_note(high_loss_share)]
-        stale = [*base.glob("rsrp_outdoor_*.tif"), *base.glob("rsrp_indoor_*.tif")]
-        with _staged(base, stale) as stage:
-            files = _coverage_files(run, surf, stage, threshold, high_loss_share, per_group, cells, cells1k,
-                                    addresses, roads, pois, buildings, sources, notes, resolution)
-        conn.commit()
+            step("holes per operator and technology")
+            cells, cells1k = ai.population_cells(conn, 100), ai.population_cells(conn, 1000)
+            addresses = ai.layer(conn, "fibre_address")
+            per_group = mobile_io.store_holes(conn, run, surf, threshold, cells, addresses,
+                                              high_loss_share=high_loss_share)
+            roads, pois, buildings = ai.layer(conn, "road"), ai.layer(conn, "poi"), ai.layer(conn, "building")
+            sources = source_lines(conn, cr.SOURCE_KINDS)
+            notes = run.assumptions + [indoor_note(high_loss_share)]
+            stale = [*base.glob("rsrp_outdoor_*.tif"), *base.glob("rsrp_indoor_*.tif")]
+            with _staged(base, stale) as stage:
+                files, tables = _coverage_files(run, surf, stage, threshold, high_loss_share, per_group, cells,
+                                                cells1k, addresses, roads, pois, buildings, sources, notes,
+                                                resolution, step)
+            step("saving")
+            conn.commit()
+    for title, rows in tables:  # the largest holes, once the bar is done
+        print_report_table(title, rows)
     files = files.moved_to(base)  # where _staged moved them
     console.print(f"sites recomputed: {len(run.recomputed_sites)}, reused from the last run: "
                   f"{len(run.reused_sites)}; duplicate-site links: {links}")
@@ -136,8 +171,10 @@ def coverage_cmd(resolution: float = typer.Option(10.0, "--resolution", help="Ra
 
 def _coverage_files(run, surf, base: Path, threshold: float, high_loss_share: float | None,  # noqa: ANN001
                     per_group, cells, cells1k, addresses, roads, pois, buildings,  # noqa: ANN001
-                    sources: list[str], notes: list[str], resolution: float):  # noqa: ANN202
-    """The coverage run's files in ``base``: the rasters, coverage_holes.gpkg, the report, its map and the CSV."""
+                    sources: list[str], notes: list[str], resolution: float,
+                    step: Callable[[str], None]):  # noqa: ANN202
+    """The coverage run's files in ``base``: the rasters, coverage_holes.gpkg, the report, its map and the CSV;
+    with the tables of the largest holes to print (``(files, [(title, rows), …])``). ``step`` is told each step."""
     import numpy as np
     import pandas as pd
 
@@ -148,6 +185,7 @@ def _coverage_files(run, surf, base: Path, threshold: float, high_loss_share: fl
     from netzatlas.reports import coverage_report as cr
     from netzatlas.reports.outputs import inhabitants
 
+    step("rasters (COG)")
     tags = {"assumptions": " | ".join(notes), "unit": "RSRP dBm"}
     population: dict[str, np.ndarray] = {}  # people per raster cell of each view (its valid cells)
     summary = []
@@ -162,8 +200,10 @@ def _coverage_files(run, surf, base: Path, threshold: float, high_loss_share: fl
             mine = per_group[(per_group["operator"] == op) & (per_group["technology"] == tech)
                              & (per_group["coverage"] == view)] if len(per_group) else per_group
             summary.append(cr.group_summary(op, tech, view, rsrp, valid, population[view], threshold, mine))
+    step("holes of all networks")
     best = mobile_io.current_best(run)
     gpkg = base / "coverage_holes.gpkg"
+    tables = []
     views = coverage_views(best, surf, max(run.frequencies.values(), default=1800.0), high_loss_share)
     stats = None
     named = {}
@@ -178,15 +218,16 @@ def _coverage_files(run, surf, base: Path, threshold: float, high_loss_share: fl
         st = stats_per_area(rsrp, surf.transform, cells1k, threshold, cells, valid=valid, prefix=f"{view}_")
         stats = st if stats is None else stats.join(st.drop(columns=[c for c in st.columns if c in stats.columns
                                                                      and not c.startswith(f"{view}_")]))
-        print_report_table(f"Largest {view} holes, all public networks (RSRP < {threshold:g} dBm)",
-                           h.head(5)[["rank", "name", "people", "addresses", "area_ha"]].to_dict("records"))
+        tables.append((f"Largest {view} holes, all public networks (RSRP < {threshold:g} dBm)",
+                       h.head(5)[["rank", "name", "people", "addresses", "area_ha"]].to_dict("records")))
     if len(per_group):
         per_group.to_file(gpkg, layer="holes_per_operator_technology")
     if stats is not None:
         stats.to_file(gpkg, layer="stats_1km")
+    step("report")
     return cr.write_coverage_report(named, pd.DataFrame(summary), roads, buildings, sources,
                                     population_total=inhabitants(cells), threshold_dbm=threshold,
-                                    resolution_m=resolution, assumptions=notes, target=base, gpkg=gpkg)
+                                    resolution_m=resolution, assumptions=notes, target=base, gpkg=gpkg), tables
 
 
 @request_app.command("create")

@@ -5,8 +5,11 @@
 
 from __future__ import annotations
 
+import ctypes
 import datetime as dt
+import functools
 import json
+import os
 import sqlite3
 from collections.abc import Callable
 from pathlib import Path
@@ -184,9 +187,9 @@ def export_frame(gdf: gpd.GeoDataFrame, path: str | Path, *, fmt: str | None = N
                  notes: list[str] | None = None) -> Path:
     """Write a GeoDataFrame as GeoPackage, GeoJSON (RFC 7946, CRS84), CSV or Excel (.xlsx; both lon/lat or WKT).
 
-    ``progress("writing", rows written, rows in total)``: CSV and Excel are written in steps of :data:`CHUNK_ROWS`
-    rows; GeoPackage and GeoJSON in one piece (reported when written). ``notes``: told what the user should know
-    about the file written (e.g. characters an Excel file cannot hold)."""
+    ``progress("writing", rows written, rows in total)``: every format is written and reported in steps of
+    :data:`CHUNK_ROWS` rows (a GeoPackage's R-tree built once at the end, see :func:`_write_gpkg`). ``notes``: told
+    what the user should know about the file written (e.g. characters an Excel file cannot hold)."""
     tell = progress or (lambda phase, done, total: None)
     tell("writing", 0, len(gdf))
     p = Path(path)
@@ -223,9 +226,10 @@ def _json_value(v: object) -> object:
     return str(v)
 
 
-def _write_geojson(gdf: gpd.GeoDataFrame, p: Path, layer_name: str | None) -> None:
+def _write_geojson(gdf: gpd.GeoDataFrame, p: Path, layer_name: str | None, tell: Progress) -> None:
     """RFC 7946 GeoJSON written by us: text stays text (GDAL writes text that looks like JSON, '[1, 2]', as JSON),
-    JSON properties stay objects, coordinates in CRS84 to 7 decimals (~1 cm), floats to their last digit."""
+    JSON properties stay objects, coordinates in CRS84 to 7 decimals (~1 cm), floats to their last digit.
+    ``tell`` is told the features written every :data:`CHUNK_ROWS`."""
     geom = gdf.geometry
     rounded = shapely.transform(geom.values, lambda c: np.round(c, 7))
     cols = [c for c in gdf.columns if c != geom.name]
@@ -236,6 +240,8 @@ def _write_geojson(gdf: gpd.GeoDataFrame, p: Path, layer_name: str | None) -> No
             feature = {"type": "Feature", "properties": {c: _json_value(v) for c, v in zip(cols, row, strict=True)},
                        "geometry": json.loads(shapely.to_geojson(g)) if g is not None else None}
             f.write(("," if i else "") + json.dumps(feature, ensure_ascii=False, allow_nan=False) + "\n")
+            if (i + 1) % CHUNK_ROWS == 0 and i + 1 < len(gdf):
+                tell("writing", i + 1, len(gdf))
         f.write("]}\n")
 
 
@@ -246,15 +252,14 @@ def _write(gdf: gpd.GeoDataFrame, p: Path, driver: str, crs: str | None, layer_n
     geometry_type = gdf.attrs.get("geometry_type") if isinstance(gdf, gpd.GeoDataFrame) else None
     kw = {"geometry_type": geometry_type} if geometry_type and driver != "CSV" else {}
     if driver == "GEOJSON":
-        _write_geojson(gdf.to_crs("EPSG:4326") if gdf.crs else gdf, p, layer_name)
+        _write_geojson(gdf.to_crs("EPSG:4326") if gdf.crs else gdf, p, layer_name, tell)
         return
     dates = _date_columns(gdf)
     out = _flatten(gdf, keep_times=driver == "GPKG", dates=dates)
     if driver == "GPKG":
         if crs:
             out = out.to_crs(crs)
-        # one piece: appending in steps would update the GeoPackage's R-tree row by row (3-4 times slower)
-        pyogrio.write_dataframe(out, p, driver="GPKG", layer=layer_name or p.stem, **kw)
+        _write_gpkg(out, p, layer_name or p.stem, kw, tell)
         _declare_dates(p, layer_name or p.stem, dates)
     else:
         df = _table(out, crs, notes)
@@ -275,6 +280,71 @@ def _write(gdf: gpd.GeoDataFrame, p: Path, driver: str, crs: str | None, layer_n
         for start in range(0, max(len(df), 1), CHUNK_ROWS):
             df.iloc[start:start + CHUNK_ROWS].to_csv(p, index=False, mode="a" if start else "w", header=start == 0)
             tell("writing", min(start + CHUNK_ROWS, len(df)), len(df))
+
+
+def _write_gpkg(out: gpd.GeoDataFrame, p: Path, layer: str, kw: dict, tell: Progress) -> None:
+    """``out`` as the GeoPackage layer ``layer`` (replaced when the file has it), in steps of :data:`CHUNK_ROWS`:
+    the first step creates the layer without its R-tree, the others are appended, then GDAL builds the R-tree once
+    (``CreateSpatialIndex``, as a layer written in one piece gets it: the same index, triggers and extension row;
+    appending to a layer that has its R-tree updates the index row by row, several times slower). In one piece
+    when it fits one step, the geometry type is not declared or pyogrio's GDAL is not found (no progress then)."""
+    if len(out) <= CHUNK_ROWS or not kw.get("geometry_type") or _gdal() is None:
+        pyogrio.write_dataframe(out, p, driver="GPKG", layer=layer, **kw)
+        return
+    for start in range(0, len(out), CHUNK_ROWS):
+        pyogrio.write_dataframe(out.iloc[start:start + CHUNK_ROWS], p, driver="GPKG", layer=layer,
+                                append=start > 0, **({} if start else {"layer_options": {"SPATIAL_INDEX": "NO"}}),
+                                **kw)
+        if start + CHUNK_ROWS < len(out):
+            tell("writing", start + CHUNK_ROWS, len(out))
+    _create_spatial_index(p, layer)
+
+
+@functools.cache
+def _gdal() -> ctypes.CDLL | None:
+    """The GDAL library pyogrio runs on (its wheel's copy, already loaded, drivers registered), for the one call
+    pyogrio has no API for: SQL on a dataset opened for update. None when it is not where a wheel puts it."""
+    root = Path(pyogrio.__file__).parent
+    found = sorted([*root.parent.joinpath("pyogrio.libs").glob("libgdal*"), *root.joinpath(".dylibs").glob("libgdal*")])
+    if not found:
+        return None
+    lib = ctypes.CDLL(str(found[0]))
+    lib.GDALOpenEx.restype = ctypes.c_void_p
+    lib.GDALOpenEx.argtypes = [ctypes.c_char_p, ctypes.c_uint, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p]
+    lib.GDALDatasetExecuteSQL.restype = ctypes.c_void_p
+    lib.GDALDatasetExecuteSQL.argtypes = [ctypes.c_void_p, ctypes.c_char_p, ctypes.c_void_p, ctypes.c_char_p]
+    lib.GDALDatasetReleaseResultSet.argtypes = [ctypes.c_void_p, ctypes.c_void_p]
+    lib.GDALClose.argtypes = [ctypes.c_void_p]
+    return lib
+
+
+def _create_spatial_index(p: Path, layer: str) -> None:
+    """GDAL's ``CreateSpatialIndex`` on the GeoPackage layer (its bulk R-tree loader, triggers, extension row)."""
+    with sqlite3.connect(p) as db:
+        row = db.execute("SELECT column_name FROM gpkg_geometry_columns WHERE table_name = ?", (layer,)).fetchone()
+    db.close()
+    if row is None:
+        return
+    lib, quoted = _gdal(), (layer.replace("'", "''"), row[0].replace("'", "''"))
+    ds = lib.GDALOpenEx(os.fsencode(p), 0x01 | 0x04, None, None, None)  # GDAL_OF_UPDATE | GDAL_OF_VECTOR
+    if not ds:
+        raise OSError(f"GDAL cannot open {p} to build its spatial index")
+    try:
+        res = lib.GDALDatasetExecuteSQL(ds, f"SELECT CreateSpatialIndex('{quoted[0]}', '{quoted[1]}')".encode(),
+                                        None, None)
+        if res:
+            lib.GDALDatasetReleaseResultSet(ds, res)
+    finally:
+        lib.GDALClose(ds)
+    with sqlite3.connect(p) as db:
+        try:
+            built = db.execute("SELECT 1 FROM gpkg_extensions WHERE table_name = ? AND extension_name = "
+                               "'gpkg_rtree_index'", (layer,)).fetchone()
+        except sqlite3.OperationalError:  # no extension at all
+            built = None
+    db.close()
+    if built is None:
+        raise OSError(f"GDAL did not build the spatial index of {layer} in {p}")
 
 
 def _table(out: gpd.GeoDataFrame, crs: str | None, notes: list[str]) -> pd.DataFrame:
