@@ -118,6 +118,22 @@ def test_many_addresses_on_one_road_node_are_chunked():
     assert sorted(areas["addresses"]) == [8, 8, 9]  # equal chunks (10 + 10 + 5 before; 21 left a lone one)
 
 
+@pytest.mark.parametrize("max_n, max_cost, costs", [
+    (11, np.inf, [1000] + [1] * 11),  # a costly lead-in, no cost limit: split by addresses alone
+    (11, np.inf, [1] * 12),
+    (100, 6.0, [1] * 12),             # a cost limit alone
+])
+def test_split_cuts_by_the_limit_that_sets_the_number_of_pieces(max_n, max_cost, costs):
+    """A chain of 12 units (post-order: the leaf first) over one limit: two pieces of 6. A costly first unit under
+    an address limit alone is no reason for a third piece (it gave 5 + 6 + 1, the 1 then left out)."""
+    from netzatlas.gigabit.funding_areas import _split
+
+    n = 12
+    piece = _split(np.append(np.arange(1, n), -1), np.arange(n), np.ones(n), np.asarray(costs, dtype=float), max_n,
+                   max_cost)
+    assert sorted(np.unique(piece, return_counts=True)[1].tolist()) == [6, 6]
+
+
 def test_bad_parameters():
     with pytest.raises(InvalidParameter):
         FundingAreaParams(link_distance_m=0)

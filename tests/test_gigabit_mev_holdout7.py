@@ -514,6 +514,19 @@ def test_replaces_what_was_never_imported_is_refused(aachen_loaded, conn, tmp_pa
                    "--replaces", replaces)
 
 
+def test_replaces_where_no_operator_of_the_run_answered_is_refused(aachen_loaded, conn, tmp_path):
+    """The earlier procedure was answered under another spelling of the operator ("Op4 GmbH" then, "Op4" now): it
+    would replace nothing and leave the old plans counting — refused, naming the operators there."""
+    path = _answer(tmp_path, "a.xlsx", [[KOE, 12, 52064, 100, 40, "VDSL"]])
+    r = _run(str(path), "--operator", "Op4 GmbH", "--mev", "mev7-Op4-2025", "--out", str(tmp_path / "o25"))
+    assert r.exit_code == 0, r.output
+    (tmp_path / "b").mkdir()
+    again = _answer(tmp_path / "b", "a.xlsx", [[KOE, 12, 52064, 100, 40, "VDSL"]])
+    assert_refused(conn, tmp_path / "out", ["--replaces mev7-Op4-2025: none of this run's operators (Op4) answered "
+                                            "there", "Op4 GmbH"], str(again), "--operator", "Op4", "--mev",
+                   "mev7-Op4-2026", "--replaces", "mev7-Op4-2025")
+
+
 def test_a_resent_file_with_a_typo_fixed_changes_one_row_in_the_history(aachen_loaded, conn, tmp_path):
     """The operator re-sends its answer with one download typo fixed (10000 → 1000): one version more for that
     row, its before-image the typo, by the second import's batch; the other rows untouched."""

@@ -153,7 +153,7 @@ def run(paths: list[Path], operators: list[str], opt: MevOptions,
                 register_index.districts = frozenset(" ".join(normalise_city(d))
                                                      for d in gigabit_store.read_districts(conn))
             sources = [f"mev:{opt.mev}:{f['operator'].iloc[0]}" for f in frames]
-            replaced = _replaced_sources(conn, opt.replaces, [str(f["operator"].iloc[0]) for f in frames])
+            replaced, there = _replaced_sources(conn, opt.replaces, [str(f["operator"].iloc[0]) for f in frames])
             other = gigabit_store.read_other_supply(conn, [f["operator"].iloc[0] for f in frames],
                                                     sources + list(replaced.values()))
             results = []
@@ -165,7 +165,7 @@ def run(paths: list[Path], operators: list[str], opt: MevOptions,
                                   tolerance_m=opt.tolerance_m, existing=other)
                 _refuse_if_nothing_matches(o)
                 summary = summary_row(o)
-                o.notes += _withdraw_replaced(conn, replaced.get(operator), opt.replaces)  # (kept in read_notes)
+                o.notes += _withdraw_replaced(conn, replaced.get(operator), opt.replaces, there)  # (kept in read_notes)
                 counts = gigabit_store.write_mev_outcome(conn, o, mev_id=opt.mev, batch_id=batch_id, summary=summary)
                 summary |= counts
                 summaries.append(summary)
@@ -196,26 +196,37 @@ def run(paths: list[Path], operators: list[str], opt: MevOptions,
     return summaries
 
 
-def _replaced_sources(conn, replaces: str | None, operators: list[str]) -> dict[str, str]:  # noqa: ANN001
+def _replaced_sources(conn, replaces: str | None,  # noqa: ANN001
+                      operators: list[str]) -> tuple[dict[str, str], list[str]]:
     """``--replaces MEV``: the sources of this run's operators in that earlier market exploration (operator →
-    source); an MEV never imported is refused (a misspelt name would replace nothing). Operators that did not answer
-    it have none."""
+    source) and the operators who answered it; an MEV never imported, or one none of this run's operators answered
+    (an operator written otherwise then: "NetAachen GmbH" for "NetAachen"), is refused — it would replace nothing.
+    Operators of the run that did not answer it have none (each says so in its notes)."""
     if replaces is None:
-        return {}
+        return {}, []
     had = {r["operator"] if isinstance(r, dict) else r[0] for r in conn.execute(
         "SELECT DISTINCT operator FROM registry.mev_import WHERE mev_id = %s", [replaces]).fetchall()}
     if not had:
         raise InvalidParameter(f"--replaces {replaces}: no market exploration of that name was imported",
                                hint="give the --mev name of the earlier import (see the mev_summary_result "
                                     "collection)")
-    return {o: f"mev:{replaces}:{o}" for o in operators if o in had}
+    if not had & set(operators):
+        raise InvalidParameter(f"--replaces {replaces}: none of this run's operators ({', '.join(operators)}) "
+                               "answered there", hint=f"the operators there: {', '.join(sorted(had))} — give "
+                                                      "--operator as it was written then")
+    return {o: f"mev:{replaces}:{o}" for o in operators if o in had}, sorted(had)
 
 
-def _withdraw_replaced(conn, source: str | None, replaces: str | None) -> list[str]:  # noqa: ANN001
+def _withdraw_replaced(conn, source: str | None, replaces: str | None,  # noqa: ANN001
+                       there: list[str]) -> list[str]:
     """The operator's answer in the replaced MEV is superseded by this one: its live supply rows are withdrawn
-    (soft-deleted, in the history under this batch), as rows a new file no longer holds are. A note says how many."""
-    if source is None:
+    (soft-deleted, in the history under this batch), as rows a new file no longer holds are. A note says how many —
+    or that the operator did not answer there (nothing withdrawn)."""
+    if replaces is None:
         return []
+    if source is None:
+        return [f"replaces {replaces}: this operator did not answer there (operators there: {', '.join(there)}): "
+                "nothing withdrawn"]
     n = conn.execute("UPDATE registry.broadband_supply SET deleted_at = now() WHERE source = %s AND deleted_at IS NULL",
                      [source]).rowcount
     return [f"replaces {replaces}: {n} supply row(s) of its answer there withdrawn"]
@@ -261,9 +272,9 @@ def print_summary(summaries: list[dict[str, object]], mev: str) -> None:
             "matched_nearest", "unmatched", "ambiguous", "conflicts", "supply_available", "supply_planned",
             "supply_binding", "created", "updated", "withdrawn")))
     console.print(t)
-    for s in summaries:  # rows the sheet hides (a filter) are imported: said, lest they be taken for left out
+    for s in summaries:  # rows left out (dropped footers, totals) or read although hidden, and what --replaces did
         for note in s.get("read_notes") or []:  # type: ignore[union-attr]
-            if "hidden in the sheet" in str(note) or str(note).startswith("replaces "):
+            if any(w in str(note) for w in ("hidden in the sheet", "dropped")) or str(note).startswith("replaces "):
                 console.print(f"{s['operator']}: {note}", markup=False)
     if summaries:
         console.print(f"reports (CSV for German Excel): {summaries[0]['out']}")

@@ -188,8 +188,12 @@ def _split(parent: np.ndarray, order: np.ndarray, weight: np.ndarray, cost: np.n
     total_n = np.bincount(tree, weights=rest_n, minlength=len(parent))[tree]
     total_c = np.bincount(tree, weights=rest_c, minlength=len(parent))[tree]
     with np.errstate(divide="ignore", invalid="ignore"):
-        pieces = np.maximum(np.ceil(total_n / max_n), np.nan_to_num(np.ceil(total_c / max_cost), nan=1.0))
-    share_n, share_c = total_n / pieces, total_c / pieces
+        by_n, by_c = np.ceil(total_n / max_n), np.nan_to_num(np.ceil(total_c / max_cost), nan=1.0)
+        pieces = np.maximum(by_n, by_c)
+        # the shares of the limit that set the number of pieces (a costly lead-in under an address limit alone is
+        # no reason to cut: it gave 5 + 6 + 1 for 12 addresses at 11)
+        share_n = np.where(by_c > by_n, np.inf, total_n / pieces)
+        share_c = np.where(by_c > by_n, total_c / pieces, np.inf)
     cut = np.zeros(len(parent), dtype=bool)
     for x in order:
         kids = sorted((k for k in children.get(x, []) if not cut[k]), key=lambda k: -rest_n[k])

@@ -367,6 +367,9 @@ def _sheet_named(names: list[object], sheet: str, file_name: str) -> object:
     fits = [n for n in names if " ".join(str(n).split()).casefold() == " ".join(sheet.split()).casefold()]
     if len(fits) == 1:
         return fits[0]
+    if fits:
+        raise FileFormatError(f"{file_name}: --sheet {sheet!r} fits {len(fits)} sheets ({', '.join(map(repr, fits))})",
+                              hint="give the sheet's name exactly as written")
     raise FileFormatError(f"{file_name}: no sheet {sheet!r}", hint=f"sheets: {', '.join(map(str, names))}")
 
 

@@ -363,12 +363,12 @@ def check_location(
     except Exception:
         swapped_inside = np.zeros(len(far_idx), dtype=bool)
     crs_name = gdf.crs.to_string()
-    zone = _other_zone(orig[~swapped_inside], gdf.crs, bnd, geoms_m.crs, max_outside_m)
+    zone, fits = _other_zone(orig[~swapped_inside], gdf.crs, bnd, geoms_m.crs, max_outside_m)
     for idx, dd, sw in zip(far_idx, dist[far], swapped_inside, strict=True):
         where = "cannot be placed" if not np.isfinite(dd) else f"lies {dd / 1000:,.1f} km outside the municipality"
         if sw:
             reasons[idx] = f"{where}: latitude and longitude look swapped (x/y columns exchanged?)"
-        elif zone:
+        elif zone and idx in fits:
             reasons[idx] = f"{where}: likely a wrong CRS (read as {crs_name}): {zone}"
         else:
             reasons[idx] = f"{where}: likely a wrong CRS (read as {crs_name}) or swapped axes"
@@ -379,13 +379,15 @@ def check_location(
 _ZONE_FAMILIES = ((31466, 31467, 31468, 31469), (25831, 25832, 25833))
 
 
-def _other_zone(points: gpd.GeoSeries, crs: object, bnd: object, metric_crs: object, max_outside_m: float) -> str:
+def _other_zone(points: gpd.GeoSeries, crs: object, bnd: object, metric_crs: object, max_outside_m: float
+                ) -> tuple[str, set]:
     """A hint naming the zone of the same family (Gauss-Krüger 2–5, UTM 31–33) in which the far ``points`` lie in the
-    municipality — coordinates of one zone declared as another — or "" when none does (a sample of 200 is tried)."""
+    municipality — coordinates of one zone declared as another — and the labels of the points that do lie there
+    (the zone is chosen on a sample of 200); ("", set()) when no zone fits."""
     code = getattr(crs, "to_epsg", lambda: None)()
     family = next((f for f in _ZONE_FAMILIES if code in f), None)
     if family is None or not len(points):
-        return ""
+        return "", set()
     sample = points.iloc[:200]
     for other in family:
         if other == code:
@@ -396,8 +398,10 @@ def _other_zone(points: gpd.GeoSeries, crs: object, bnd: object, metric_crs: obj
             continue
         if (shapely.distance(moved, bnd) <= max_outside_m).mean() >= 0.9:
             zone = f"Gauss-Krüger zone {other - 31464}" if other in _ZONE_FAMILIES[0] else f"UTM zone {other - 25800}"
-            return f"they lie in the municipality as {zone} — try --crs EPSG:{other}"
-    return ""
+            every = points.set_crs(f"EPSG:{other}", allow_override=True).to_crs(metric_crs).values
+            fits = set(points.index[shapely.distance(every, bnd) <= max_outside_m])
+            return f"they lie in the municipality as {zone} — try --crs EPSG:{other}", fits
+    return "", set()
 
 
 class _Reasons:
@@ -544,8 +548,9 @@ def _implausible(col: str, value: Any) -> str | None:
     """Why a value above :data:`PLAUSIBLE_MAX` is refused (a power in watts: 22000 for 22 kW)."""
     if value is None or pd.isna(value):
         return None
+    kw = f"{value / 1000:,.3f}".rstrip("0").rstrip(".")
     return (f"column {col}: {value:,.0f} kW is more than any charger delivers (over {PLAUSIBLE_MAX[col]:,.0f} kW): "
-            f"the value looks like watts ({value / 1000:g} kW?): divide by 1,000 or write the unit ('{value:g} W')")
+            f"the value looks like watts ({kw} kW?): divide by 1,000 or write the unit ('{value:.0f} W')")
 
 
 def _value_reason(col: str, value: Any, why: str) -> str:

@@ -64,9 +64,6 @@ def staged_outputs(target: Path, stale: list[Path] | None = None) -> Iterator[Pa
     try:
         yield tmp
         written = {f.name for f in tmp.iterdir()}
-        for old in stale or []:
-            if old.name not in written:
-                old.unlink(missing_ok=True)
         for f in sorted(tmp.iterdir(), key=lambda f: (f.suffix == ".html", f.name)):
             dest = target / f.name
             if f.is_dir():
@@ -75,5 +72,8 @@ def staged_outputs(target: Path, stale: list[Path] | None = None) -> Iterator[Pa
                 if dest.exists():
                     dest.unlink()
             os.replace(f, dest)
+        for old in stale or []:  # only once the new files are in place
+            if old.name not in written:
+                old.unlink(missing_ok=True)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
