@@ -83,7 +83,7 @@ def funding_process(inputs: dict[str, Any], progress: Progress, state: ApiState)
     # the assumptions as the report and the GeoPackage state them (with the trench routing used), the snapshot's
     # warning (a reference date outside the programme's validity) as the classification result gives it
     return {"snapshot": snap, "areas": len(areas), "funding_areas": fc,
-            "assumptions": areas.attrs.get("assumptions", params.assumptions()),
+            "assumptions": areas.attrs["assumptions"],
             "warnings": [warning] if warning else [],
             "unassigned_addresses": int(areas.attrs.get("unassigned", 0)),
             "collection": _collection("funding_area_result", snap)}

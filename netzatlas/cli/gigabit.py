@@ -352,7 +352,7 @@ def report_cmd(snapshot: str = typer.Option(None, "--snapshot", help="The snapsh
         atlas = compare_with_atlas(res, _atlas_shares())
         update(3, description="writing")
         ctx = ReportContext(snapshot=snap, warning=warning, coverage=coverage, sources=sources,  # with the routing
-                            assumptions=areas.attrs.get("assumptions") or params.assumptions(),
+                            assumptions=areas.attrs["assumptions"],
                             unassigned=areas.attrs.get("unassigned", 0))
         rep = write_report(classified, areas, per_cell, atlas, p, target, note=SIMULATED_NOTE if simulated else None,
                            roads=roads, reference_date=d, context=ctx)

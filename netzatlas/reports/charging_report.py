@@ -79,7 +79,7 @@ def staged(write: Callable[..., ReportFiles]) -> Callable[..., ReportFiles]:
     return wrapper
 
 
-def _fresh(path: Path) -> Path:
+def fresh_file(path: Path) -> Path:
     if path.exists():
         path.unlink()
     return path
@@ -103,7 +103,7 @@ def fewer_note(chosen: int, k: int) -> str:
                                    f"in Reichweite / {k} were asked for; more sites would add no coverage.")
 
 
-def _lonlat(gdf: gpd.GeoDataFrame) -> pd.DataFrame:
+def lonlat(gdf: gpd.GeoDataFrame) -> pd.DataFrame:
     p = gdf.geometry.representative_point().to_crs(4326)
     return pd.DataFrame({"lon": p.x.round(6).values, "lat": p.y.round(6).values}, index=gdf.index)
 
@@ -120,7 +120,7 @@ def write_gaps_report(res, chargers: gpd.GeoDataFrame, districts: gpd.GeoDataFra
     output_folder(target)
     gap_areas = res.gaps.copy()
     gap_areas.insert(0, "name", area_names(gap_areas, roads, pois))
-    gpkg = _fresh(target / "charging_gaps.gpkg")
+    gpkg = fresh_file(target / "charging_gaps.gpkg")
     res.cells.replace([float("inf")], None).to_file(gpkg, layer="cells_100m")
     gap_areas.to_file(gpkg, layer="gaps")
     per_district = supply_per_cell(districts, chargers)
@@ -129,7 +129,7 @@ def write_gaps_report(res, chargers: gpd.GeoDataFrame, districts: gpd.GeoDataFra
     res.addresses[["external_id", "street", "house_number", "straight_m", "road_m", "gap", "geometry"]] \
         .replace([float("inf")], None).to_file(gpkg, layer="addresses")
     sources_layer(gpkg, sources, gap_areas.crs)
-    csv = write_excel_csv(pd.concat([gap_areas.drop(columns="geometry"), _lonlat(gap_areas)], axis=1),
+    csv = write_excel_csv(pd.concat([gap_areas.drop(columns="geometry"), lonlat(gap_areas)], axis=1),
                           target / "charging_gaps.csv", LABELS)
     m, _ = make_map([MapLayer.styled("charging_gap", gap_areas, tooltip=("name", "population", "area_ha")),
                      MapLayer.styled("existing_charger", chargers, tooltip=("name", "operator", "charge_points",
@@ -182,13 +182,13 @@ def write_siting_report(s, cells: gpd.GeoDataFrame, chargers: gpd.GeoDataFrame, 
     cols = ["pick", "name_location", "kind", "ref", "residents_gained"]
     out = gpd.GeoDataFrame(sites[cols].rename(columns={"name_location": "name"}), geometry=sites.geometry.values,
                            crs=sites.crs)
-    gpkg = _fresh(target / "charging_siting.gpkg")
+    gpkg = fresh_file(target / "charging_siting.gpkg")
     out.to_file(gpkg, layer="new_locations")
     chargers.to_crs(out.crs)[[c for c in ("external_id", "name", "operator", "charge_points", "power_kw")
                               if c in chargers.columns] + [chargers.geometry.name]] \
         .to_file(gpkg, layer="chargers_today")
     sources_layer(gpkg, sources, out.crs)
-    csv = write_excel_csv(pd.concat([out.drop(columns="geometry"), _lonlat(out)], axis=1),
+    csv = write_excel_csv(pd.concat([out.drop(columns="geometry"), lonlat(out)], axis=1),
                           target / "charging_siting.csv", LABELS)
     m, _ = make_map([MapLayer.styled("new_site", out, tooltip=("pick", "name", "residents_gained")),
                      MapLayer.styled("existing_charger", chargers, tooltip=("name", "operator", "charge_points"))],
@@ -269,7 +269,7 @@ def write_afir_report(fleet: pd.DataFrame, payment: pd.DataFrame, sources: list[
     ``payment_50kw`` and ``fleet_target``) and charging_afir_payment.csv; the header names every source with its
     vintage (the vehicle counts' Stichtag among them)."""
     output_folder(target)
-    gpkg = _fresh(target / "charging_afir.gpkg")
+    gpkg = fresh_file(target / "charging_afir.gpkg")
     pay = gpd.GeoDataFrame(payment.assign(adhoc_card=payment["adhoc_card"].astype("object").map(
         {True: "ja", False: "nein"}).fillna("keine Angabe")), geometry="geometry",
         crs=getattr(payment, "crs", None))

@@ -14,7 +14,7 @@ import numpy.typing as npt
 import pandas as pd
 
 from netzatlas.cartography import style
-from netzatlas.reports.charging_report import ReportFiles, _fresh, _lonlat
+from netzatlas.reports.charging_report import ReportFiles, fresh_file, lonlat
 from netzatlas.reports.maps import MapLayer, make_map, save_map
 from netzatlas.reports.names import area_names, site_names
 from netzatlas.reports.outputs import inhabitants, people, write_excel_csv
@@ -86,7 +86,7 @@ def write_coverage_report(holes: Mapping[str, gpd.GeoDataFrame], summary: pd.Dat
     crs = frames[0].crs if frames else "EPSG:25832"
     every = gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), crs=crs) if frames else \
         gpd.GeoDataFrame({"rank": [], "name": [], "coverage": [], "people": []}, geometry=[], crs=crs)
-    csv = write_excel_csv(pd.concat([_holes_table(every), _lonlat(every)], axis=1), target / "coverage_holes.csv",
+    csv = write_excel_csv(pd.concat([_holes_table(every), lonlat(every)], axis=1), target / "coverage_holes.csv",
                           LABELS)
     drawn = every.sort_values("people", ascending=False).head(MAP_HOLES)
     drawn = drawn.set_geometry(drawn.geometry.simplify(resolution_m / 2))  # raster steps: a lighter page
@@ -160,11 +160,11 @@ def write_small_cells_report(screened: gpd.GeoDataFrame, lamps: gpd.GeoDataFrame
                              ) -> ReportFiles:
     """``lamps``: :func:`named_lamps`. Writes small_cells.gpkg/.csv, small_cells.html and small_cells_map.html."""
     target.mkdir(parents=True, exist_ok=True)
-    gpkg = _fresh(target / "small_cells.gpkg")
+    gpkg = fresh_file(target / "small_cells.gpkg")
     screened.to_file(gpkg, layer="streetlights")
     lamps.to_file(gpkg, layer="chosen")
     cols = [c for c in LAMP_COLUMNS if c in lamps.columns]
-    csv = write_excel_csv(pd.concat([pd.DataFrame(lamps[cols]), _lonlat(lamps)], axis=1),
+    csv = write_excel_csv(pd.concat([pd.DataFrame(lamps[cols]), lonlat(lamps)], axis=1),
                           target / "small_cells.csv", LABELS)
     m, _ = make_map([MapLayer.styled("new_site", lamps, name="gewählte Straßenleuchten (Small Cells) / chosen "
                                      "small-cell lamps", tooltip=("pick", "name", "address", "score", "assumed")),

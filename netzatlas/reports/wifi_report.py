@@ -10,7 +10,7 @@ import geopandas as gpd
 import pandas as pd
 
 from netzatlas.cartography import style
-from netzatlas.reports.charging_report import ReportFiles, _fresh, _lonlat, fewer_note, staged
+from netzatlas.reports.charging_report import ReportFiles, fewer_note, fresh_file, lonlat, staged
 from netzatlas.reports.maps import MapLayer, make_map, save_map
 from netzatlas.reports.names import area_names, site_names
 from netzatlas.reports.outputs import files_note, write_excel_csv
@@ -50,11 +50,11 @@ def write_priority_report(cov: gpd.GeoDataFrame, cells: gpd.GeoDataFrame, distri
     """``cells``/``districts``: named priority areas (:func:`name_areas`). Writes wifi_priority.gpkg/.html/.csv
     and wifi_priority_map.html."""
     output_folder(target)
-    gpkg = _fresh(target / "wifi_priority.gpkg")
+    gpkg = fresh_file(target / "wifi_priority.gpkg")
     cells.to_file(gpkg, layer="priority_cells")
     districts.to_file(gpkg, layer="priority_districts_1km")
     cov.to_file(gpkg, layer="demand")
-    csv = write_excel_csv(pd.concat([_priority_table(cells), _lonlat(cells)], axis=1), target / "wifi_priority.csv",
+    csv = write_excel_csv(pd.concat([_priority_table(cells), lonlat(cells)], axis=1), target / "wifi_priority.csv",
                           LABELS)
     top = cells.head(MAP_CELLS)
     tip = ("rank", "priority", "name", "uncovered_weight", "why")
@@ -102,9 +102,9 @@ def write_siting_report(s, demand: gpd.GeoDataFrame, hotspots: gpd.GeoDataFrame,
                             "kind": sites["kind"].values, "ref": sites["ref"].values,
                             "gain_weight": sites["gain_weight"].values}, geometry=sites.geometry.values,
                            crs=sites.crs)
-    gpkg = _fresh(target / "wifi_new_access_points.gpkg")
+    gpkg = fresh_file(target / "wifi_new_access_points.gpkg")
     out.to_file(gpkg, layer="new_access_points")
-    csv = write_excel_csv(pd.concat([out.drop(columns="geometry"), _lonlat(out)], axis=1),
+    csv = write_excel_csv(pd.concat([out.drop(columns="geometry"), lonlat(out)], axis=1),
                           target / "wifi_new_access_points.csv", LABELS)
     m, _ = make_map([MapLayer.styled("new_site", out, name="neue Access Points / new access points",
                                      tooltip=("pick", "name", "gain_weight")),
