@@ -313,7 +313,8 @@ def _with_total(tab: pd.DataFrame) -> pd.DataFrame:
     total = {c: tab[c].sum() for c in tab.columns if c not in ("rank", "name", "cost_per_connection_eur")}
     total.update(rank="", name="Summe / total")
     if "cost_per_connection_eur" in tab.columns and total.get("addresses"):
-        total["cost_per_connection_eur"] = round(float(total["cost_eur"]) / float(total["addresses"]))
+        cost = total["cost_eur"] if "cost_eur" in total else (tab["cost_per_connection_eur"] * tab["addresses"]).sum()
+        total["cost_per_connection_eur"] = round(float(cost) / float(total["addresses"]))
     return pd.concat([tab.astype(object), pd.DataFrame([total], dtype=object)], ignore_index=True)[list(tab.columns)]
 
 
