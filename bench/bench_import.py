@@ -139,6 +139,62 @@ def raw_copy_main(url: str, source: str, table: str) -> None:
         conn.commit()
 
 
+def server_breakdown(url: str, table: str, source: str) -> dict[str, float]:
+    """Seconds of the server's part of a first load, statement by statement, each alone: the rows the CLI just wrote
+    (copied out in id order) are loaded again into the emptied table, inside a transaction that is rolled back, with
+    the spatial index dropped as the import does — with every trigger, without the history trigger, without any
+    trigger; then the spatial index is built. Differences: what the history rows and the other triggers cost."""
+    import psycopg
+
+    skip = {"version", "created_at", "updated_at", "updated_by", "deleted_at"}
+    with psycopg.connect(url) as conn:
+        schema, name = table.split(".")
+        cols = [r[0] for r in conn.execute(
+            "SELECT attname FROM pg_attribute WHERE attrelid = %s::regclass AND attnum > 0 AND NOT attisdropped "
+            "ORDER BY attnum", [table]).fetchall() if r[0] not in skip]
+        index = conn.execute("SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = %s AND tablename = %s "
+                             "AND indexdef ~ 'USING (gist|spgist) '", [schema, name]).fetchone()
+        col_list = ", ".join(f'"{c}"' for c in cols)
+        buf = io.BytesIO()
+        with conn.cursor().copy(f"COPY (SELECT {col_list} FROM {table} WHERE source = %s ORDER BY id) TO STDOUT",
+                                [source]) as cp:
+            for block in cp:
+                buf.write(block)
+        conn.rollback()
+        data = buf.getvalue()
+
+        def load(disable: str | None, build_index: bool = False) -> tuple[float, float]:
+            with conn.transaction(force_rollback=True):
+                conn.execute("SELECT set_config('netzatlas.batch', 'bench-breakdown', true)")
+                conn.execute(f"TRUNCATE {table} CASCADE")  # (tables that reference it, e.g. supply rows)
+                conn.execute(f'DROP INDEX {schema}."{index[0]}"')
+                if disable:
+                    conn.execute(f"ALTER TABLE {table} DISABLE TRIGGER {disable}")
+                t0 = time.perf_counter()
+                with conn.cursor().copy(f"COPY {table} ({col_list}) FROM STDIN") as cp:
+                    cp.write(data)
+                copied = time.perf_counter() - t0
+                t0 = time.perf_counter()
+                if build_index:
+                    conn.execute(index[1])
+                return copied, time.perf_counter() - t0
+
+        every, _ = load(None)
+        no_history, _ = load("t_log_insert")
+        bare, built = load("USER", build_index=True)
+    return {"every trigger": every, "no history": no_history, "no trigger": bare, "index": built}
+
+
+def print_breakdown(parts: dict[str, float]) -> None:
+    """The server-side parts of a first load (see :func:`server_breakdown`), one line each."""
+    print("  the server's part of that first load, each statement alone (rolled back):")
+    print(f"{'    COPY into the layer table with its keys, no trigger':50}{parts['no trigger']:>8.2f} s")
+    history = parts["every trigger"] - parts["no history"]
+    print(f"{'    history rows (one per feature, audit.change)':50}{history:>8.2f} s")
+    print(f"{'    other triggers (extent, value lists, owner)':50}{parts['no history'] - parts['no trigger']:>8.2f} s")
+    print(f"{'    spatial index build after the COPY':50}{parts['index']:>8.2f} s")
+
+
 def make_points(path: Path, n: int) -> None:
     """n points spread over Essen (EPSG:25832) with an id, a height and a lamp type, as a GeoPackage."""
     import geopandas as gpd
@@ -209,6 +265,7 @@ def main() -> None:
     n_essen = pyogrio.read_info(ESSEN_GDAL)["features"]
     compare("Essen address points (Amtliche Hauskoordinaten, zipped GeoJSON)", url, str(ESSEN), ESSEN_GDAL,
             "fibre_address", ESSEN_MAP, n_essen, "essen-hauskoordinaten")
+    print_breakdown(server_breakdown(url, "registry.fibre_address", "essen-hauskoordinaten"))
     if args.points:
         with tempfile.TemporaryDirectory(prefix="netzatlas-bench-") as tmp:
             big = Path(tmp) / "points.gpkg"
@@ -220,6 +277,7 @@ def main() -> None:
                            "streetlight", ["--map", "external_id=lamp_id", "--map", "height_m=hoehe",
                                            "--map", "lamp_type=typ"], args.points, "bench-points")
             print(f"  peak memory of the import: {runs[0].peak_mb:,.0f} MB (goal <= {GOAL_PEAK_MB_1M:,} MB)")
+            print_breakdown(server_breakdown(url, "registry.streetlight", "bench-points"))
 
 
 if __name__ == "__main__":

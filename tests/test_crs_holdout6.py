@@ -105,8 +105,9 @@ REFUSED = [
        "degrees"),
     no("lonlat_three_decimals.csv", "3 row(s) rejected", "'6.084' is 6,084 with a decimal point or 6084 with a "
        "thousands separator; declare the decimal mark with --decimal , or --decimal ."),
-    no("utm_millimetres.csv", "3 row(s) rejected", "km outside the municipality: likely a wrong CRS (read as "
-       "EPSG:25832)", args=("--crs", "EPSG:25832")),
+    # the unit named (was: "likely a wrong CRS (read as EPSG:25832)")
+    no("utm_millimetres.csv", "3 row(s) rejected", "km outside the municipality: the coordinates look written in "
+       "millimetres: divided by 1,000 they lie in the municipality", args=("--crs", "EPSG:25832")),
     # the CRS the column names give (x_25832) and another one given: refused (was: "no coordinate columns found")
     no("header_names_epsg.csv", "header_names_epsg.csv: the coordinate columns (x_25832, y_25832) name EPSG:25832 "
        "but --crs EPSG:31466 was given", "drop --crs", args=("--crs", "EPSG:31466")),

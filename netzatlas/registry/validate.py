@@ -364,12 +364,17 @@ def check_location(
         swapped_inside = np.zeros(len(far_idx), dtype=bool)
     crs_name = gdf.crs.to_string()
     zone, fits = _other_zone(orig[~swapped_inside], gdf.crs, bnd, geoms_m.crs, max_outside_m)
+    unit, scaled = _other_unit(orig[~swapped_inside], gdf.crs, bnd, geoms_m.crs, max_outside_m)
+    axes = ("latitude and longitude" if gdf.crs.is_geographic
+            else "easting and northing (Rechtswert/Hochwert)")
     for idx, dd, sw in zip(far_idx, dist[far], swapped_inside, strict=True):
         where = "cannot be placed" if not np.isfinite(dd) else f"lies {dd / 1000:,.1f} km outside the municipality"
         if sw:
-            reasons[idx] = f"{where}: latitude and longitude look swapped (x/y columns exchanged?)"
+            reasons[idx] = f"{where}: {axes} look swapped (x/y columns exchanged?)"
         elif zone and idx in fits:
             reasons[idx] = f"{where}: likely a wrong CRS (read as {crs_name}): {zone}"
+        elif unit and idx in scaled:
+            reasons[idx] = f"{where}: {unit}"
         else:
             reasons[idx] = f"{where}: likely a wrong CRS (read as {crs_name}) or swapped axes"
     return reasons
@@ -401,6 +406,36 @@ def _other_zone(points: gpd.GeoSeries, crs: object, bnd: object, metric_crs: obj
             every = points.set_crs(f"EPSG:{other}", allow_override=True).to_crs(metric_crs).values
             fits = set(points.index[shapely.distance(every, bnd) <= max_outside_m])
             return f"they lie in the municipality as {zone} — try --crs EPSG:{other}", fits
+    return "", set()
+
+
+#: units coordinates are sometimes written in, as (divisor, name): projected CRSs in metres, geographic in degrees
+_METRE_UNITS = ((10, "decimetres"), (100, "centimetres"), (1000, "millimetres"))
+_DEGREE_UNITS = ((100_000, "degrees × 100,000"), (1_000_000, "micro-degrees (degrees × 1,000,000)"),
+                 (10_000_000, "degrees × 10,000,000"))
+
+
+def _other_unit(points: gpd.GeoSeries, crs: object, bnd: object, metric_crs: object, max_outside_m: float
+                ) -> tuple[str, set]:
+    """A hint naming the unit the far ``points`` seem written in — coordinates in millimetres (or micro-degrees)
+    that lie in the municipality once divided — and the labels of the points that do (the unit is chosen on a sample
+    of 200); ("", set()) when none fits."""
+    if not len(points):
+        return "", set()
+    geographic = bool(getattr(crs, "is_geographic", False))
+    for divisor, name in _DEGREE_UNITS if geographic else _METRE_UNITS:
+        def divided(s: gpd.GeoSeries, d: int = divisor) -> np.ndarray:
+            shrunk = shapely.transform(s.values, lambda c: c / d)
+            return gpd.GeoSeries(shrunk, crs=crs).to_crs(metric_crs).values
+        try:
+            sample = divided(points.iloc[:200])
+        except Exception:  # noqa: BLE001 - coordinates no CRS transform takes: not the answer
+            continue
+        if (shapely.distance(sample, bnd) <= max_outside_m).mean() >= 0.9:
+            fits = set(points.index[shapely.distance(divided(points), bnd) <= max_outside_m])
+            base = "degrees" if geographic else "metres"
+            return (f"the coordinates look written in {name}: divided by {divisor:,} they lie in the municipality "
+                    f"— convert the columns to {base} in the file"), fits
     return "", set()
 
 
