@@ -10,6 +10,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = {"README.md": (ROOT / "README.md").read_text(encoding="utf-8")} | {
     f"docs/{p.name}": p.read_text(encoding="utf-8") for p in sorted((ROOT / "docs").glob("*.md"))}
@@ -211,3 +213,231 @@ def test_architecture_test_cluster_defaults(monkeypatch):
     c = _cluster()
     assert "(`/tmp/netzatlas-test-home`, port 54339)" in ARCH
     assert str(c.settings.home) == "/tmp/netzatlas-test-home" and c.settings.db_port == 54339
+
+
+# ------------------------------------------------------------------- a new user follows the README (journey11)
+def _readme_command(start: str) -> str:
+    from tests.test_readme_commands import COMMANDS
+
+    found = [c for f, c in COMMANDS if f == "README.md" and c.startswith(start)]
+    assert len(found) == 1, (start, found)
+    return found[0]
+
+
+def _netzatlas(*args: str):
+    """The CLI in-process, as a user types it (exit code, output; never a traceback)."""
+    from typer.testing import CliRunner
+
+    from netzatlas.cli.main import app
+
+    res = CliRunner().invoke(app, list(args), env={"COLUMNS": "220", "NO_COLOR": "1"})
+    assert "Traceback" not in res.output, res.output
+    assert res.exception is None or isinstance(res.exception, SystemExit), (res.exception, res.output)
+    return res
+
+
+def test_the_readme_says_where_its_sample_files_are_before_it_uses_them():
+    """A new user copies `netzatlas import file lamps.gpkg …` and has no lamps.gpkg ("no such file"): the README
+    names tests/data/readme/ before its first command that reads a sample, and every sample it names is there."""
+    readme = DOCS["README.md"]
+    samples = sorted(p.name for p in (ROOT / "tests" / "data" / "readme").iterdir())
+    first_use = min(readme.index(f" {name}") for name in samples)
+    assert "`tests/data/readme/`" in readme[:first_use], "README: say where the sample files are before using them"
+    for name in samples:
+        assert f"`{name}`" in readme[:first_use], f"README: name the sample {name} where it says where they are"
+
+
+def test_the_readme_lists_every_document_of_docs():
+    section = re.sub(r"\s+", " ", DOCS["README.md"].split("## Documentation", 1)[1])
+    missing = [d for d in DOCS if d.startswith("docs/") and f"`{d}`" not in section]
+    assert not missing, f"README's Documentation section does not name {missing}"
+
+
+def test_the_readme_names_where_roots_cluster_files_live():
+    """`netzatlas db status` as root shows the datadir under /var/lib/netzatlas, not NETZATLAS_HOME: the README says
+    so (whoever backs up only NETZATLAS_HOME has no database)."""
+    from netzatlas.registry.localdb import ROOT_CLUSTER_BASE
+
+    readme = re.sub(r"\s+", " ", DOCS["README.md"])
+    assert f"`{ROOT_CLUSTER_BASE}/cluster-<hash>`" in readme and "`NETZATLAS_HOME/pgdata`" in readme
+
+
+def test_the_readmes_editor_may_edit_the_lamps_the_readme_imports(db_url, tmp_path):
+    """README: `users add anna --org city --role editor` — "edits as anna, own org only". The lamps its own import
+    command writes must belong to that organization (without `--owner` they belonged to none, and anna's edit in QGIS
+    was refused: 'Objekt "SL-0001" gehört Organisation (keine)'). And `<id>` is what the README says: the `id`
+    column of an export, its first 8 characters accepted by `db history`."""
+    import csv
+    import shlex
+
+    from netzatlas.registry.db import connect
+    from tests.test_gigabit_holdout import scratch_registry
+
+    org = re.search(r"--org (\S+)", _readme_command("netzatlas users add anna")).group(1)
+    words = shlex.split(_readme_command("netzatlas import file lamps.gpkg"))[1:]
+    words[2] = str(ROOT / "tests" / "data" / "readme" / "lamps.gpkg")
+    with scratch_registry() as url:
+        res = _netzatlas(*words)
+        assert res.exit_code == 0, res.output
+        with connect(url) as c:
+            owners = c.execute("SELECT owner_org::text AS o, count(*) AS n FROM registry.streetlight "
+                               "GROUP BY 1").fetchall()
+        assert [(r["o"], r["n"]) for r in owners] == [(org, 4)], owners
+        assert ("the id column of an export (its first 8 characters suffice) or the external id (SL-0001)"
+                in DOCS["README.md"])
+        res = _netzatlas("db", "history", "streetlight", "SL-0001")  # the external id the README's file gives
+        assert res.exit_code == 0 and "INSERT" in res.output, res.output
+        res = _netzatlas("export", "streetlight", str(tmp_path / "lamps.csv"), "--source", "lamps")
+        assert res.exit_code == 0, res.output
+        with open(tmp_path / "lamps.csv", encoding="utf-8-sig", newline="") as f:
+            fid = next(csv.DictReader(f))["id"]
+        res = _netzatlas("db", "history", "streetlight", fid[:8])
+        assert res.exit_code == 0 and fid in res.output and "INSERT" in res.output, res.output
+        res = _netzatlas("db", "restore", "streetlight", fid[:8], "--version", "2")  # the README's line, as imported
+        assert res.exit_code == 2 and "has no version 2" in res.output, res.output
+        assert "after an edit: a new import has version 1 only" in DOCS["README.md"]
+
+
+def test_gigabit_compare_counts_the_changes_as_the_docs_say(db_url):
+    """`gigabit compare A B` prints how many addresses changed per pair of classes, not the addresses (the README said
+    "which addresses changed class", docs/gigabit.md "lists the addresses"); the README's `compare mev-2025 mev-2026`
+    on a registry without last year's snapshot is refused, which the README now says."""
+    import pandas as pd
+
+    from netzatlas.registry import gigabit_store
+    from tests.test_gigabit_holdout import _street_registry, scratch_registry
+
+    with scratch_registry() as url:
+        ids = _street_registry(url, None)
+        assert _netzatlas("gigabit", "classify", "--date", "2026-06-01", "--snapshot", "vorher").exit_code == 0
+        gigabit_store.write_supply(pd.DataFrame({
+            "address_id": ids, "operator": "NetAachen", "technology": "ftth", "down_mbps": 1000.0, "up_mbps": 1000.0,
+            "status": "available", "planned_date": None, "binding": False}), source="docs-compare", url=url)
+        assert _netzatlas("gigabit", "classify", "--date", "2026-06-01", "--snapshot", "nachher").exit_code == 0
+        res = _netzatlas("gigabit", "compare", "vorher", "nachher")
+        assert res.exit_code == 0, res.output
+        assert "18 addresses changed" in res.output and re.search(r"weiß\W+gigabitfähig\W+1\W+0\W+18", res.output)
+        assert not any(s in res.output for s in ("Öllerweg", "Mühle", "HYPERLINK")), res.output  # _street_registry's
+        missing = _netzatlas("gigabit", "compare", "mev-2025", "nachher")
+        assert missing.exit_code == 2 and "there is no snapshot 'mev-2025'" in missing.output, missing.output
+    readme = _readme_command("netzatlas gigabit compare mev-2025 mev-2026")  # the comment is cut off: read the line
+    line = next(ln for ln in DOCS["README.md"].splitlines() if ln.startswith(readme))
+    assert "how many addresses changed" in line and "needs both snapshots" in line, line
+    gigabit = re.sub(r"\s+", " ", DOCS["docs/gigabit.md"])
+    assert "compare <a> <b>` lists" not in gigabit and "`compare A B` lists" not in gigabit
+    assert "compare <a> <b>` counts the addresses whose class or eligibility changed" in gigabit
+
+
+@pytest.fixture(scope="module")
+def demo_registry(db_url):
+    """A registry of its own holding exactly what `netzatlas demo` imports (the figures the docs quote are the
+    demo's: the shared test database collects other modules' features)."""
+    from netzatlas.registry import demo
+    from tests.conftest import _cluster
+    from tests.test_gigabit_holdout import new_registry, use
+
+    url, name = new_registry("netzatlas_docs_demo")
+    try:
+        demo.import_all(url)
+        demo.conflate_charging(url)
+        with use(url):
+            yield url
+    finally:
+        _cluster().drop_database(name)
+
+
+def test_the_wlan_siting_figure_of_docs_siting_is_the_demos(demo_registry, tmp_path):
+    """docs/siting.md quoted "greedy 9,966 … exact optimum 9,985 (gap 0.19 %)"; the command now prints the improved
+    answer, 9,985 = the optimum, gap 0.00 %."""
+    res = _netzatlas("wifi", "siting", "--k", "15", "--out", str(tmp_path))
+    assert res.exit_code == 0, res.output
+    out = re.sub(r"\s+", " ", res.output)
+    m = re.search(r"covered demand: ([\d,]+) of ([\d,]+) .* within ([\d.]+)% of the exact optimum ([\d,]+)", out)
+    assert m, out
+    covered, total, gap, optimum = m.groups()
+    siting = re.sub(r"\s+", " ", DOCS["docs/siting.md"])
+    assert f"15 new access points cover {covered} of {total} weighted demand — the exact optimum (gap {gap} %" \
+        in siting, (covered, total, gap)
+    assert covered == optimum
+
+
+def test_the_demo_counts_docs_gigabit_quotes(demo_registry):
+    """docs/gigabit.md: "On the Aachen extract 402 of 868 OSM businesses lie in such an area" and transport hubs
+    "(Aachen: 4, among them Aachen Hbf, Bahnhofplatz 2)"."""
+    from netzatlas.registry.db import connect
+
+    with connect(demo_registry) as c:
+        row = c.execute("SELECT count(*) FILTER (WHERE socio_economic = 'business') AS b, count(*) FILTER (WHERE "
+                        "socio_economic = 'business' AND business_area) AS inside, count(*) FILTER (WHERE "
+                        "socio_economic = 'transport_hub') AS hubs, bool_or(socio_economic = 'transport_hub' AND "
+                        "street = 'Bahnhofplatz' AND house_number = '2') AS hbf FROM registry.fibre_address").fetchone()
+    gigabit = re.sub(r"\s+", " ", DOCS["docs/gigabit.md"])
+    assert f"On the Aachen extract {row['inside']} of {row['b']} OSM businesses lie in such an area" in gigabit, row
+    assert f"(Aachen: {row['hubs']}, among them Aachen Hbf, Bahnhofplatz 2)" in gigabit and row["hbf"], row
+
+
+def test_the_readmes_german_terms_have_their_english_alongside():
+    """A reader without German meets these terms in the README: each has its English on the same line."""
+    glossed = {"weiße/graue Flecken": "white and grey spots", "Stichtag": "reference date",
+               "MEV": "market exploration", "weiß / hellgrau / dunkelgrau / schwarz / gigabitfähig":
+                   "white / light grey / dark grey / black / gigabit"}
+    lines = DOCS["README.md"].splitlines()
+    for german, english in glossed.items():
+        where = [ln for ln in lines if german in ln]
+        assert where, f"README no longer says {german!r}: update this test"
+        assert all(english in ln for ln in where), (german, english, where)
+
+
+def test_an_exported_source_comes_back_as_the_readme_says(db_url, tmp_path):
+    """The GIS person's round trip: export one source, edit, import. With the README's `--source lamps` the edited
+    lamp is updated and nothing else; the same file without `--source` (renamed, as people do) comes back under its
+    own source `lamps` (its column `source`), nothing stored twice (was: the lamps stored a second time under the
+    file's name); an export of the whole layer (several sources) without `--source` is refused, the database as
+    before — what the README says."""
+    import shlex
+
+    import pyogrio
+
+    from netzatlas.registry.db import connect
+    from tests.test_gigabit_holdout import scratch_registry
+
+    readme = re.sub(r"\s+", " ", DOCS["README.md"])
+    export = re.search(r"`(netzatlas export streetlight \S+ --source lamps)`", readme).group(1)
+    back = re.search(r"`(netzatlas import file \S+ --layer streetlight --source lamps)`", readme).group(1)
+    assert "An export of one source comes back under its own source also without `--source`" in readme
+    assert "an export of several sources needs `--source` (refused without)" in readme
+    words = shlex.split(_readme_command("netzatlas import file lamps.gpkg"))[1:]
+    words[2] = str(ROOT / "tests" / "data" / "readme" / "lamps.gpkg")
+    with scratch_registry() as url:
+        assert _netzatlas(*words).exit_code == 0
+        name = shlex.split(export)[3]
+        res = _netzatlas(*shlex.split(export)[1:3], str(tmp_path / name), "--source", "lamps")
+        assert res.exit_code == 0, res.output
+        df = pyogrio.read_dataframe(tmp_path / name)
+        df.loc[df["external_id"] == "SL-0002", "height_m"] = 12.5
+        (tmp_path / name).unlink()  # the edit saved as the same file (one layer, as exported)
+        pyogrio.write_dataframe(df, tmp_path / name, layer="streetlight")
+        res = _netzatlas(*[str(tmp_path / w) if w == name else w for w in shlex.split(back)[1:]])
+        assert res.exit_code == 0, res.output
+        assert re.search(r"streetlight\W+0\W+1\W+3\W+0", res.output), res.output  # created, updated, unchanged
+        with connect(url) as c:
+            rows = c.execute("SELECT external_id, height_m, version FROM registry.streetlight ORDER BY 1").fetchall()
+        assert [(r["external_id"], r["height_m"], r["version"]) for r in rows] == [
+            ("SL-0001", 8.0, 1), ("SL-0002", 12.5, 2), ("SL-0003", 6.5, 1), ("SL-0004", 4.5, 1)], rows
+        renamed = tmp_path / "lampen-bearbeitet.gpkg"
+        (tmp_path / name).rename(renamed)
+        res = _netzatlas("import", "file", str(renamed), "--layer", "streetlight")
+        out = re.sub(r"\s+", " ", res.output)
+        assert res.exit_code == 0 and re.search(r"streetlight\W+0\W+0\W+4\W+0", res.output), res.output
+        assert "a netzatlas export of source 'lamps' (its column 'source'): imported under that source" in out, out
+        assert "stored twice" not in out, out
+        with connect(url) as c:
+            assert c.execute("SELECT count(*) AS n FROM registry.streetlight").fetchone()["n"] == 4
+        whole = tmp_path / "alle-leuchten.gpkg"
+        df.assign(source=["lamps", "lamps", "kataster", "kataster"]).to_file(whole, layer="streetlight")
+        res = _netzatlas("import", "file", str(whole), "--layer", "streetlight")
+        out = re.sub(r"\s+", " ", res.output)
+        assert res.exit_code == 2, out
+        assert "a netzatlas export of 2 sources (lamps (2), kataster (2))" in out and "give --source" in out, out
+        with connect(url) as c:
+            assert c.execute("SELECT count(*) AS n FROM registry.streetlight").fetchone()["n"] == 4

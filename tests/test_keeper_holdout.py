@@ -35,12 +35,14 @@ def cli(*args: str):
     """``netzatlas …`` in this process, on a console wide enough for whole ids."""
     from netzatlas.cli._common import console, err_console
 
-    widths = console.width, err_console.width
+    # the consoles' own setting is restored, not the width they had: setting ``width`` back would fix it for every
+    # later test (rich's ``_width`` None = follow COLUMNS / the terminal; later modules run with COLUMNS=1000)
+    widths = console._width, err_console._width
     console.width = err_console.width = 250
     try:
         return runner.invoke(app, list(args), terminal_width=250)
     finally:
-        console.width, err_console.width = widths
+        console._width, err_console._width = widths
 
 
 def cli_process(*args: str, url: str) -> subprocess.CompletedProcess[str]:

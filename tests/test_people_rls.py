@@ -96,12 +96,12 @@ def test_editor_edits_own_feature_history_names_them(setup, conn, db_url, client
     assert last == {"changed_by": setup["login"], "operation": "UPDATE", "version": after["version"]}
     from netzatlas.cli._common import console
 
-    width = console.width  # rich's console keeps the width it was given, whatever the runner says: make it wide
-    console.width = 250
+    width = console._width  # rich's console keeps the width it was given, whatever the runner says: make it wide
+    console.width = 250      # (and its own setting back afterwards — None follows COLUMNS — not the width it had)
     try:
         res = runner.invoke(app, ["db", "history", "streetlight", fid], terminal_width=250)
     finally:
-        console.width = width
+        console._width = width
     assert res.exit_code == 0 and setup["login"] in res.output
     hist = client.get(
         f"/collections/streetlight/items/{fid}/history", headers={"Authorization": f"Bearer {api_keys['admin']}"}

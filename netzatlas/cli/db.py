@@ -127,7 +127,8 @@ def upgrade(revision: str = typer.Argument("head", help="Target revision.")) -> 
 @app.command()
 @friendly_errors
 def history(layer: str = typer.Argument(..., help="Layer, e.g. streetlight."),
-            fid: str = typer.Argument(..., help="The feature id (uuid), or its first 8 characters."),
+            fid: str = typer.Argument(..., help="The feature id (uuid), its first 8 characters, or its external id "
+                                     "(e.g. SL-0001; when one feature of the layer has it)."),
             since: str = typer.Option(None, "--since", help="Only changes from this time on: 01.12.2026, "
                                       "01.12.2026 14:30, 2026-12-01 or 2026-12-01T14:30+01:00 (without a zone: "
                                       "the database's time zone, as shown)."),
@@ -246,7 +247,8 @@ def _history_csv(rows: list[dict]) -> str:
 @app.command()
 @friendly_errors
 def restore(layer: str = typer.Argument(..., help="Layer, e.g. streetlight."),
-            fid: str = typer.Argument(..., help="The feature id (uuid), or its first 8 characters."),
+            fid: str = typer.Argument(..., help="The feature id (uuid), its first 8 characters, or its external id "
+                                     "(e.g. SL-0001; when one feature of the layer has it)."),
             version: int = typer.Option(..., "--version", "-v", help="The version to bring back.")) -> None:
     """Bring a feature back to an earlier version from its history (written as a new version; a feature deleted
     for good comes back with its id)."""

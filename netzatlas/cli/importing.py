@@ -103,8 +103,8 @@ def import_file(
     source: str = typer.Option(
         None, "--source",
         help="Source name: the key with external_id (a re-import with the same source updates; a new source "
-             "creates new features). Default: the file name without extension — so give the same --source when the "
-             "same data arrives under a new file name."),
+             "creates new features). Default: a netzatlas export's own source (its column 'source'), else the file "
+             "name without extension — so give the same --source when the same data arrives under a new file name."),
     map_: list[str] = typer.Option([], "--map", help="Column mapping layer_column=file_column (repeatable)."),
     mapping_file: Path = typer.Option(None, "--mapping", help="YAML file with a column mapping."),
     file_layer: str = typer.Option(None, "--file-layer",
@@ -133,7 +133,7 @@ def import_file(
         read_any,
         truncated_columns,
     )
-    from netzatlas.registry.importers.load import load_layers
+    from netzatlas.registry.importers.load import export_source, load_layers
 
     notes: list[str] = []
     mapping = load_mapping(mapping_file, map_)
@@ -143,6 +143,10 @@ def import_file(
         gdf = read_any(path, layer=file_layer, crs=crs, x_column=x_column, y_column=y_column, encoding=encoding,
                        sep=sep, sheet=sheet, decimal=decimal)
         notes += gdf.attrs.get("notes", [])
+        if source is None and (source := export_source(gdf, layer, path.name)) is not None:
+            notes.append(f"{path.name}: a netzatlas export of source {source!r} (its column 'source'): imported "
+                         f"under that source, so its features are updated, not stored again; give --source to "
+                         f"import them as a new source")
         gdf = apply_mapping(gdf, mapping, path, layer_columns=columns, layer=layer)
         gdf, renamed = case_matched_columns(gdf, columns)
         notes += gdf.attrs.get("id_notes", []) + renamed + truncated_columns(gdf.columns, columns)

@@ -23,18 +23,26 @@ def _table(layer: Layer) -> sql.Composable:
 
 
 def resolve_id(conn: psycopg.Connection, layer: Layer, text: str) -> str:
-    """The feature id ``text`` names: a full id, or the start of exactly one id of the layer's features."""
+    """The feature id ``text`` names: a full id, the start of exactly one id of the layer's features, or the
+    external id (the id of the file it came from, e.g. ``SL-0001``) of exactly one of them."""
     text = text.strip()
     try:
         return str(uuid.UUID(text))
     except ValueError:
         pass
-    if not _PREFIX.fullmatch(text.lower()):
-        raise InvalidParameter(f"{text!r} is not a feature id",
-                               hint="give the id (a uuid such as 3f2b6c1e-…), or its first 8 characters")
-    rows = conn.execute(sql.SQL("SELECT id::text AS id FROM {} WHERE id::text LIKE %s ORDER BY id LIMIT 6").format(
-        _table(layer)), [text.lower() + "%"]).fetchall()
-    ids = [r["id"] if isinstance(r, dict) else r[0] for r in rows]
+    ids: list[str] = []
+    if _PREFIX.fullmatch(text.lower()):
+        rows = conn.execute(sql.SQL("SELECT id::text AS id FROM {} WHERE id::text LIKE %s ORDER BY id LIMIT 6"
+                                    ).format(_table(layer)), [text.lower() + "%"]).fetchall()
+        ids = [r["id"] if isinstance(r, dict) else r[0] for r in rows]
+    if not ids and "external_id" in {c.name for c in layer.columns}:
+        found = _by_external_id(conn, layer, text)
+        if found is not None:
+            return found
+    if not ids and not _PREFIX.fullmatch(text.lower()):
+        raise InvalidParameter(f"{text!r} is not a feature id, nor the external id of a {layer.name}",
+                               hint=f"give the id (a uuid such as 3f2b6c1e-…, or its first 8 characters: the id "
+                                    f"column of `netzatlas export {layer.name} FILE`) or the external id")
     if not ids:
         raise NotFound(f"no {layer.name} id starts with {text}",
                        hint="a feature deleted for good is found by its full id only")
@@ -42,6 +50,18 @@ def resolve_id(conn: psycopg.Connection, layer: Layer, text: str) -> str:
         shown = ", ".join(ids[:5]) + (", …" if len(ids) > 5 else "")
         raise InvalidParameter(f"several {layer.name} ids start with {text}: {shown}", hint="give more of the id")
     return ids[0]
+
+
+def _by_external_id(conn: psycopg.Connection, layer: Layer, text: str) -> str | None:
+    """The id of the one feature (deleted ones included) whose external id is ``text``; None when none has it."""
+    rows = conn.execute(sql.SQL("SELECT id::text AS id, source FROM {} WHERE external_id = %s ORDER BY source, id "
+                                "LIMIT 6").format(_table(layer)), [text]).fetchall()
+    found = [(r["id"], r["source"]) if isinstance(r, dict) else (r[0], r[1]) for r in rows]
+    if len(found) <= 1:
+        return found[0][0] if found else None
+    shown = ", ".join(f"{fid[:8]} (source {src})" for fid, src in found[:5]) + (", …" if len(found) > 5 else "")
+    raise InvalidParameter(f"{text!r} is the external id of several {layer.name} features: {shown}",
+                           hint="give the id of the one you mean (its first 8 characters are enough)")
 
 
 def history(conn: psycopg.Connection, layer: Layer, fid: str,

@@ -132,6 +132,10 @@ def _scaled(value: float, factor: float) -> float:
     return value / round(1 / factor) if factor < 1 else value * factor
 
 
+#: a number, perhaps its unit and words, then ``/``, ``;``, ``|``, ``&``, ``bzw.``, ``oder``, ``und``, another number
+_TWO_VALUES = re.compile(r"\d[^/;|&]*?\s*(?:/|;|\||&|\bbzw\.?|\boder\b|\bund\b)\s*[+-]?\d", re.IGNORECASE)
+
+
 def parse_number(text: Any, decimal: str | None = None, unit_suffix: str | None = None) -> float:
     """One number from text; ``decimal`` is ``,``, ``.`` or None (only unambiguous values are read).
 
@@ -147,10 +151,16 @@ def parse_number(text: Any, decimal: str | None = None, unit_suffix: str | None 
     s = str(text).strip().replace("\u2212", "-")
     if s.startswith("'"):  # Excel's mark for "keep as text" ('7,5), left in a cell by some exports
         s = s[1:].lstrip()
-    if len(s) > 1 and s.endswith("-") and s[-2].isdigit() and s[0].isdigit():  # 7,5- (SAP): minus after the number
-        value = parse_number(s[:-1], decimal, unit_suffix)
-        return -value if value else 0.0
-    return _parse_text(s, decimal, unit_suffix)
+    try:
+        if len(s) > 1 and s.endswith("-") and s[-2].isdigit() and s[0].isdigit():  # 7,5- (SAP): minus after it
+            value = parse_number(s[:-1], decimal, unit_suffix)
+            return -value if value else 0.0
+        return _parse_text(s, decimal, unit_suffix)
+    except ValueProblem:
+        if len(s) <= 200 and _TWO_VALUES.search(s):  # 11/22 kW, 8 bzw. 10 m: looked for only when unreadable
+            raise ValueProblem("two values in one cell: a column holds one number per row (a feature per value, "
+                               "or the other value in a column of its own)") from None
+        raise
 
 
 def _parse_text(s: str, decimal: str | None, unit_suffix: str | None) -> float:

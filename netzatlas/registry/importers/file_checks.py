@@ -15,6 +15,7 @@ import posixpath
 import re
 import shutil
 import zipfile
+import zlib
 from collections.abc import Iterable, Iterator
 from pathlib import Path, PurePosixPath
 from typing import IO, Any
@@ -48,6 +49,10 @@ def refuse_web_page(p: Path) -> None:
         )
 
 
+#: archives other than zip (and gzip, read): refused by what they are, not as a damaged file
+_ARCHIVES = ((b"7z\xbc\xaf\x27\x1c", "7-Zip (.7z)"), (b"Rar!\x1a\x07", "RAR"))
+
+
 def refuse_not_data(p: Path) -> None:
     """A web service's error answer saved as the data file (an OGC ``ExceptionReport``) and formats this
     installation cannot read (Parquet) are refused as such, not as a damaged file."""
@@ -58,6 +63,12 @@ def refuse_not_data(p: Path) -> None:
             f"{p.name}: is a (Geo)Parquet file, which this installation cannot read",
             hint="export it as GeoPackage or FlatGeobuf (QGIS: Export → Save Features As…; or "
                  "ogr2ogr -f GPKG out.gpkg in.parquet) and import that",
+        )
+    archive = next((kind for sig, kind in _ARCHIVES if head.startswith(sig)), None)
+    if archive:
+        raise FileFormatError(
+            f"{p.name}: is a {archive} archive, which cannot be read",
+            hint="unpack it (7-Zip opens it) and import the file inside, or ask for a .zip",
         )
     script = _SCRIPT.match(head.lstrip(b"\xef\xbb\xbf \t\r\n"))
     if script:
@@ -567,3 +578,107 @@ def is_topojson(p: Path) -> bool:
     with p.open("rb") as fh:
         head = fh.read(4096)
     return re.search(rb'"type"\s*:\s*"Topology"', head) is not None
+
+
+# ---------------------------------------------------------------- gzip, UTF-16 JSON, .tab text, JSON syntax
+
+_JSON_SUFFIXES = (".geojson", ".json", ".geojsonl", ".geojsons", ".ndjson", ".jsonl")
+
+
+@contextlib.contextmanager
+def unwrapped(p: Path) -> Iterator[tuple[Path, str | None]]:
+    """The file to read and a note: a gzip-compressed file (``lamps.csv.gz``) unpacked to a scratch folder under its
+    inner name; a GeoJSON in UTF-16 with its byte-order mark (Windows PowerShell's ``Out-File``) re-written as UTF-8;
+    any other file as it is."""
+    import gzip
+    import tempfile
+
+    head = b""
+    if p.is_file():
+        with p.open("rb") as fh:
+            head = fh.read(2)
+    utf16 = head in (b"\xff\xfe", b"\xfe\xff") and p.suffix.lower() in _JSON_SUFFIXES
+    if head != b"\x1f\x8b" and not utf16:
+        yield p, None
+        return
+    inner = p.stem if p.suffix.lower() in (".gz", ".gzip") else p.name
+    with tempfile.TemporaryDirectory(prefix="netzatlas-") as tmp:
+        q = Path(tmp) / inner
+        if utf16:
+            q.write_text(p.read_bytes().decode("utf-16"), encoding="utf-8")
+            yield q, f"{p.name}: UTF-16 text (as Windows PowerShell writes it) read as UTF-8"
+            return
+        try:
+            with gzip.open(p) as src, q.open("wb") as dst:
+                shutil.copyfileobj(src, dst, 1 << 20)
+        except (OSError, EOFError, zlib.error) as exc:
+            raise FileFormatError(f"{p.name}: a damaged gzip file ({exc})",
+                                  hint="download it again (the download was cut off?)") from None
+        with q.open("rb") as fh:
+            block = fh.read(512)
+        if not block:
+            raise FileFormatError(f"{p.name}: the gzip file holds an empty file")
+        if block[257:262] == b"ustar" or p.suffix.lower() == ".tgz":
+            raise FileFormatError(f"{p.name}: is a tar archive (.tar.gz), which cannot be read",
+                                  hint="unpack it and import the file inside, or ask for a .zip")
+        yield q, f"{p.name}: gzip-compressed: read {inner} inside"
+
+
+def is_tab_text(p: Path) -> bool:
+    """A ``.tab`` file that is a tab-separated text export, not a MapInfo table (which starts with ``!table``)."""
+    with p.open("rb") as fh:
+        head = fh.read(4096)
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return True
+    return not head.lstrip(b"\xef\xbb\xbf \t\r\n").lower().startswith(b"!table") and b"\x00" not in head
+
+
+def refuse_json_syntax(p: Path) -> None:
+    """A GeoJSON GDAL cannot open because it is not valid JSON (a ``//`` comment, a comma before ``]``): refused
+    with the line and column, as an editor shows them."""
+    import json
+
+    if p.suffix.lower() not in (".geojson", ".json") or p.stat().st_size > 50_000_000:
+        return
+    try:
+        text = p.read_bytes().decode("utf-8-sig")
+        json.loads(text)
+    except UnicodeDecodeError:
+        return
+    except json.JSONDecodeError as exc:
+        if not text.lstrip().startswith(("{", "[", "//", "/*")):
+            return  # not JSON at all: GDAL's words
+        rest, pos = text[exc.pos:].lstrip(), exc.pos
+        why = exc.msg
+        if not rest or (exc.msg.startswith("Unterminated string") and "\n" not in text[exc.pos:].rstrip()):
+            why, pos = "the file ends before the JSON does (the download was cut off?)", len(text.rstrip())
+        elif rest.startswith(("//", "/*")):
+            why, pos = "a comment (//), which JSON does not allow", exc.pos + len(text[exc.pos:]) - len(rest)
+        elif rest[:1] in ("]", "}") and text[:exc.pos].rstrip().endswith(","):
+            why, pos = "a comma before a closing bracket, which JSON does not allow", text.rindex(",", 0, exc.pos)
+        line, column = text.count("\n", 0, pos) + 1, pos - text.rfind("\n", 0, pos)
+        raise FileFormatError(f"{p.name}: cannot be read: not valid JSON at line {line}, column {column}: {why}",
+                              hint="correct it in a text editor, or export the file again as GeoJSON") from None
+
+
+_CRS_MEMBER = re.compile(rb'"crs"\s*:\s*(null|\{\s*"type"\s*:\s*"(\w+)")')
+_LINKED_EPSG = re.compile(rb'"href"\s*:\s*"[^"]*?(?:epsg[/:.]+|EPSG::?)(\d{4,5})\b', re.IGNORECASE)
+
+
+def geojson_crs_member(p: Path) -> tuple[str, str | None]:
+    """What a GeoJSON's top-level ``crs`` member (GeoJSON 2008) is: ``("name", None)``, ``("link", "EPSG:25832"
+    or None)`` (a link GDAL does not follow), ``("null", None)`` or ``("absent", None)`` (RFC 7946: lon/lat)."""
+    with p.open("rb") as fh:
+        head = fh.read(1 << 16)
+    if head.startswith(b"\xef\xbb\xbf"):
+        head = head[3:]
+    m = _CRS_MEMBER.search(head[: head.find(b'"features"') if b'"features"' in head else None])
+    if m is None:
+        return "absent", None
+    if m.group(1) == b"null":
+        return "null", None
+    kind = m.group(2).decode().lower()
+    if kind != "link":
+        return kind, None
+    code = _LINKED_EPSG.search(head, m.end())
+    return "link", f"EPSG:{int(code.group(1))}" if code else None

@@ -26,12 +26,16 @@ number 32 in front (as Gauss-Krüger ones without their zone digit). Degrees/min
 such, written with a degree sign or with their parts apart (``6 05 02.0 E``). Vector files: a geometry GEOS cannot
 build (a line of one vertex, a polygon ring not closed) is refused by row, the other features read; a
 GeometryCollection of one geometry is that geometry, of polygons only a MultiPolygon; integer fields with gaps stay
-whole numbers (a house number ``12``, not ``12.0``).
+whole numbers (a house number ``12``, not ``12.0``). Also: a gzip-compressed file (``lamps.csv.gz``: read from
+inside), a GeoJSON in UTF-16 (Windows PowerShell), a tab-separated text named ``.tab`` (not MapInfo), zero-width
+characters in header names, a GeoJSON 2008 ``crs`` link naming an EPSG code, ``--crs`` for a GeoJSON that declares no
+CRS, postcodes of four digits (``1067`` → ``01067``: the zero a number column dropped; other digit counts refused).
 
 What cannot be read safely is refused by :mod:`netzatlas.registry.importers.file_checks` (web pages, a web service's
 error answer, Parquet, doubled or unnamed header columns, password zips, zips in zips in zips, a web map's JavaScript,
-a Strict Open XML workbook) or here (a second table below the first, numbers a .dbf holds as ``*****``, also in a zip,
-a fixed-width text export, an .xlsb workbook, ids Excel wrote in scientific notation).
+a Strict Open XML workbook, 7-Zip/RAR/tar archives, a GeoJSON with comments or trailing commas: by line and column)
+or here (a second table below the first, numbers a .dbf holds as ``*****``, also in a zip, a fixed-width text export,
+an .xlsb workbook, ids Excel wrote in scientific notation).
 A reader's per-row problem (an unreadable coordinate) goes into the ``_problem`` column and is reported with the row.
 
 The parts: :mod:`~netzatlas.registry.importers.text_tables` (CSV / TXT and the tidying shared with spreadsheets),
@@ -258,6 +262,7 @@ def _read_vector_file(p: Path, src: str | Path, layer: str | None, encoding: str
         if file_checks.json_array(p):
             raise FileFormatError(f"{p.name}: is a JSON list of features, not a GeoJSON FeatureCollection",
                                   hint='wrap the list: {"type": "FeatureCollection", "features": [...]}') from None
+        file_checks.refuse_json_syntax(p)
         detail = str(exc).split(":")[-1].strip() if "not recognized" not in str(exc) else "format not recognized"
         if "no such file" in detail.lower():  # GDAL's answer for a file no driver recognises
             detail = "format not recognized"
@@ -366,7 +371,7 @@ def _kind(p: Path) -> str:
         return "ods"
     if p.suffix.lower() == ".xls" and head[:4] != b"PK\x03\x04":  # a web application's text export named .xls
         return "text"
-    if p.suffix.lower() in TEXT_SUFFIXES:
+    if p.suffix.lower() in TEXT_SUFFIXES or (p.suffix.lower() == ".tab" and file_checks.is_tab_text(p)):
         return "text"
     if p.suffix.lower() in XLSX_SUFFIXES:
         return "xlsx"
@@ -398,9 +403,20 @@ def read_any(
     decimal: str | None = None,
 ) -> gpd.GeoDataFrame:
     """Read a vector file, a CSV or an XLSX sheet into a GeoDataFrame with a ``_row`` column (the file's line,
-    sheet row or feature number). ``attrs["notes"]``: what was noticed and handled (for the import report)."""
+    sheet row or feature number). ``attrs["notes"]``: what was noticed and handled (for the import report).
+    A gzip-compressed file is read from inside; a GeoJSON in UTF-16 (as Windows PowerShell writes it) as UTF-8."""
     p = Path(path)
     _check_path(p)
+    with file_checks.unwrapped(p) as (q, note):
+        gdf = _read_any(q, layer=layer, crs=crs, x_column=x_column, y_column=y_column, encoding=encoding, sep=sep,
+                        sheet=sheet, decimal=decimal)
+    if note:
+        gdf.attrs["notes"].insert(0, note)
+    return gdf
+
+
+def _read_any(p: Path, *, layer: str | None, crs: str | None, x_column: str | None, y_column: str | None,
+              encoding: str | None, sep: str | None, sheet: str | None, decimal: str | None) -> gpd.GeoDataFrame:
     if p.is_file():
         file_checks.refuse_web_page(p)
         file_checks.refuse_not_data(p)
@@ -423,7 +439,8 @@ def read_any(
         if kind == "xlsx" and p.suffix.lower() not in XLSX_SUFFIXES:
             notes.append(f"{p.name}: is an Excel workbook (XLSX) under a {p.suffix} name: read as XLSX")
         if kind == "text" and p.suffix.lower() not in TEXT_SUFFIXES:
-            notes.append(f"{p.name}: is a text table, not an Excel workbook, under a {p.suffix} name: read as text")
+            other = "a MapInfo table" if p.suffix.lower() == ".tab" else "an Excel workbook"
+            notes.append(f"{p.name}: is a text table, not {other}, under a {p.suffix} name: read as text")
         if kind in ("text", "xlsx", "ods"):
             df, first = (read_csv_table(p, encoding, sep, notes) if kind == "text" else read_xlsx(p, sheet, notes)
                          if kind == "xlsx" else read_ods(p, sheet, notes))
@@ -470,6 +487,7 @@ def _read_geofile(p: Path, layer: str | None, crs: str | None, encoding: str | N
             ".geojson", ".json") else ""
         raise FileFormatError(f"{p.name}: the features have no geometry",
                               hint=f"{json_hint}for a table with coordinate columns use a .csv or .xlsx file")
+    gdf, crs = _geojson_default_crs(gdf, p, crs, notes)
     if crs is not None:
         if gdf.crs is not None and gdf.crs != pyproj.CRS.from_user_input(crs):
             raise CRSError(f"{p.name} declares {gdf.crs.to_string()} but --crs {crs} was given",
@@ -490,6 +508,39 @@ def _read_geofile(p: Path, layer: str | None, crs: str | None, encoding: str | N
         gdf[ROW_COLUMN] = np.arange(1, len(gdf) + 1)
     _dbf_overflow(overflow, gdf)
     return gdf
+
+
+def _geojson_default_crs(gdf: gpd.GeoDataFrame, p: Path, crs: str | None,
+                         notes: list[str]) -> tuple[gpd.GeoDataFrame, str | None]:
+    """A GeoJSON whose EPSG:4326 is only GDAL's default (no ``crs`` member, ``"crs": null``, or a GeoJSON 2008 link
+    GDAL does not follow): a link naming an EPSG code is that CRS; ``--crs`` is then the CRS (with a note); and
+    coordinates that cannot be lon/lat are refused naming the cause. Returns the frame and the ``--crs`` left to
+    check."""
+    if p.suffix.lower() not in (".geojson", ".json") or gdf.crs is None or gdf.crs.to_epsg() != 4326:
+        return gdf, crs
+    kind, linked = file_checks.geojson_crs_member(p)
+    if kind not in ("absent", "null", "link"):
+        return gdf, crs
+    if kind == "link" and linked and crs is None:
+        notes.append(f"{p.name}: its \"crs\" member links {linked}: read in it")
+        return gdf.set_crs(linked, allow_override=True), None
+    if crs is not None:
+        given = pyproj.CRS.from_user_input(crs)
+        if kind == "link" and linked and given != pyproj.CRS.from_user_input(linked):
+            raise CRSError(f"{p.name} links {linked} in its \"crs\" member but --crs {crs} was given",
+                           hint="drop --crs to use the file's CRS")
+        if given.to_epsg() != 4326:
+            notes.append(f"{p.name}: declares no CRS GDAL reads (a GeoJSON is lon/lat unless it says otherwise): "
+                         f"read in {crs} as given")
+        return gdf.set_crs(given, allow_override=True), None
+    bounds = gdf.geometry.dropna().total_bounds if gdf.geometry.notna().any() else None
+    if bounds is not None and np.isfinite(bounds).all() and (abs(bounds[[0, 2]]).min() > 180
+                                                           or abs(bounds[[1, 3]]).min() > 90):
+        what = "a \"crs\" member linking to a CRS it does not name" if kind == "link" else "no CRS"
+        raise CRSError(f"{p.name}: the coordinates lie outside the range of lon/lat (e.g. {bounds[0]:.10g}, "
+                       f"{bounds[1]:.10g}), but the file declares {what}, so it would be read as lon/lat",
+                       hint="pass the CRS they are in, e.g. --crs EPSG:25832 (UTM 32N)")
+    return gdf, crs
 
 
 def _collections(gdf: gpd.GeoDataFrame, name: str, notes: list[str]) -> gpd.GeoDataFrame:
@@ -606,6 +657,47 @@ def apply_mapping(gdf: gpd.GeoDataFrame, mapping: dict[str, str], path: str | Pa
     if gdf.attrs.get("table"):
         _refuse_scientific_ids(out, name, found)
         out = _whole_number_ids(out)
+    if "postcode" in out.columns:
+        out = _postcodes(out, name)
+    return out
+
+
+def _postcodes(gdf: gpd.GeoDataFrame, name: str) -> gpd.GeoDataFrame:
+    """German postcodes have five digits. Four digits are one whose leading zero a spreadsheet or a number field
+    dropped (``1067`` for Dresden's ``01067``; no postcode has four): read with it, with a note, as the charging
+    register's are. Other digit counts (``520``) are refused by row; text with letters (``D-52062``) stays."""
+    col = gdf["postcode"]
+    numeric = pd.api.types.is_numeric_dtype(col.dtype) and not pd.api.types.is_bool_dtype(col.dtype)
+    if numeric:
+        whole = col.notna() & (col.astype(float) % 1 == 0)
+        text = col.astype(object).where(~whole, col.where(whole).astype("Int64").astype(str)).astype("string")
+    else:
+        text = col.astype("string")
+        odd = (text.str.len() != 5).fillna(False).astype(bool)  # the usual file: all five characters, left alone
+        if not odd.any():
+            return gdf
+        text = text.where(~odd, text.str.strip())
+    digits = text.str.fullmatch(r"\d+").fillna(False).astype(bool)
+    lengths = text.str.len().fillna(0).astype(int)
+    short, wrong = digits & (lengths == 4), digits & ~lengths.isin([4, 5])
+    if not numeric and not short.any() and not wrong.any():
+        return gdf
+    out = gdf.copy()
+    fixed = text.where(~short, text.str.zfill(5))
+    out["postcode"] = fixed.astype(object).where(fixed.notna(), None)
+    if short.any():
+        first = short.idxmax()
+        out.attrs["id_notes"] = [*gdf.attrs.get("id_notes", []),
+                                 f"{name}: {int(short.sum()):,} postcode(s) of four digits read with their leading "
+                                 f"zero, lost where they were numbers (e.g. {text[first]} → {fixed[first]})"]
+    if wrong.any():
+        problems = (out[PROBLEM_COLUMN].astype(object) if PROBLEM_COLUMN in out.columns
+                    else pd.Series(None, index=out.index, dtype=object))
+        why = ("column postcode: '" + text[wrong] + "' has " + lengths[wrong].astype(str)
+               + " digits (a German postcode has 5)").astype(object)
+        free = problems.isna()
+        problems = problems.where(~(wrong & free), why.reindex(problems.index))
+        out[PROBLEM_COLUMN] = problems.astype(object).where(problems.notna(), None)
     return out
 
 

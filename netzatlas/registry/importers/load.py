@@ -25,7 +25,7 @@ import shapely
 
 from netzatlas.bulk import gc_paused
 from netzatlas.config import get_settings
-from netzatlas.errors import ConfigError, ImportRejected, InvalidInput, Reject
+from netzatlas.errors import ConfigError, ImportRejected, InvalidInput, InvalidParameter, Reject
 from netzatlas.registry import store
 from netzatlas.registry.db import connect, get_layer, value_lists
 from netzatlas.registry.validate import prepare
@@ -141,6 +141,32 @@ def _other_sources(layer: str, gdf: gpd.GeoDataFrame, source: str) -> str | None
     return (f"{layer}: the file's column 'source' names other sources than {source!r}: {shown}; all its features "
             f"are imported under --source {source} (the column is not stored). To edit and import one source of an "
             f"export, export it alone: netzatlas export {layer} FILE --source NAME")
+
+
+#: the columns by which a file is recognised as a netzatlas export (every export writes them; few other files have
+#: a ``version`` beside ``source`` and ``external_id``)
+EXPORT_COLUMNS = ("source", "external_id", "version")
+
+
+def export_source(gdf: pd.DataFrame, layer: str, label: str) -> str | None:
+    """The source a netzatlas export of one source comes back under when no ``--source`` is given: the one value of
+    its ``source`` column (so an export edited and saved under another name updates its features instead of
+    storing them a second time under the file's name). None for a file that is no export. An export of several
+    sources is refused: under one source its features would all be stored again."""
+    if not set(EXPORT_COLUMNS) <= set(gdf.columns):
+        return None
+    values = gdf["source"].dropna().astype(str).str.strip()
+    counts = values[values != ""].value_counts()
+    if len(counts) == 1:
+        return str(counts.index[0])
+    if counts.empty:
+        return None
+    shown = ", ".join(f"{k} ({v:,})" for k, v in counts.head(4).items()) + (" …" if len(counts) > 4 else "")
+    raise InvalidParameter(
+        f"{label}: a netzatlas export of {len(counts)} sources ({shown}); imported under one source, each of its "
+        f"features would be stored a second time",
+        hint=f"export and import one source at a time (netzatlas export {layer} FILE --source NAME, then netzatlas "
+             f"import file FILE --layer {layer}), or give --source to import all of them as one new source")
 
 
 def _deleted_warning(layer: str, held_back: dict[str, str]) -> str:

@@ -56,10 +56,24 @@ def _decode(path: Path, raw: bytes, encoding: str | None) -> str:
             f"{path.name}: line {line} is not valid {shown} (byte 0x{raw[exc.start]:02x})",
             hint="the file is in another encoding: pass --encoding "
                  + ("mac_roman (its lines end as on an old Mac: Excel for Mac's 'CSV (Macintosh)'), or latin-1"
-                    if mac else "latin-1 (or cp1252, as Windows and Excel write)"),
+                    if mac else "cp850 (its umlauts are those of DOS code page 850, as Access, dBASE and older "
+                                "host exports write them: ö is byte 0x94)" if _dos_umlauts(raw)
+                    else "latin-1 (or cp1252, as Windows and Excel write)"),
         ) from None
     text = text.replace("\ufeff", "")  # also a BOM inside: files joined by copying
     return text[:-1] if text.endswith("\x1a") else text  # DOS end-of-file mark (Ctrl-Z) of old tools
+
+
+#: bytes of DOS code page 850 for German and common West European letters (ä ö ü Ä Ö Ü ß é è à ç …)
+_CP850_LETTERS = frozenset(b"\x81\x82\x83\x84\x85\x87\x88\x89\x8a\x8b\x8c\x8d\x8e\x90\x93\x94\x95\x96\x97\x99"
+                           b"\x9a\xa0\xa1\xa2\xa3\xa4\xa5\xe1")
+
+
+def _dos_umlauts(raw: bytes) -> bool:
+    """Whether the bytes above 127 are all letters of code page 850, among them a German umlaut (0x81 ü, 0x84 ä,
+    0x94 ö, 0x8e Ä, 0x99 Ö, 0x9a Ü) — a cp1252 file's umlauts lie above 0xC0."""
+    high = {b for b in raw[:1 << 20] if b > 127}
+    return bool(high) and high <= _CP850_LETTERS and bool(high & set(b"\x81\x84\x94\x8e\x99\x9a"))
 
 
 def _separator(header: str, given: str | None) -> str:
@@ -221,7 +235,7 @@ def tidy(df: pd.DataFrame, path: Path, notes: list[str], first_line: int | None 
 
     ``first_line``: the file line (sheet row) of the first data row; given, a second table below the first (after an
     empty row, a row of names only) is refused."""
-    df.columns = _one_line_names([str(c).strip() for c in df.columns], path, notes)
+    df.columns = _one_line_names(_visible_names([str(c) for c in df.columns], path, notes), path, notes)
     empty_cols = [c for c in df.columns if (c.startswith("Unnamed:") or c == "") and df[c].isna().all()]
     if empty_cols:
         df = df.drop(columns=empty_cols)
@@ -238,6 +252,21 @@ def tidy(df: pd.DataFrame, path: Path, notes: list[str], first_line: int | None 
     if df.empty:
         raise FileFormatError(f"{path.name}: the file has a header but no rows")
     return df
+
+
+#: characters a header name can hold that no one sees (copied from a web page or a PDF): removed
+_INVISIBLE = re.compile("[\u200b\u200c\u200d\u2060\ufeff\u00ad]")
+
+
+def _visible_names(names: list[str], path: Path, notes: list[str]) -> list[str]:
+    """Header names as they show: zero-width spaces and joiners, word joiners, a BOM inside and soft hyphens removed
+    (``id`` after a U+200B is ``id``), no-break spaces as spaces; stripped."""
+    out = [_INVISIBLE.sub("", n).replace("\u00a0", " ").replace("\u202f", " ").strip() for n in names]
+    changed = [o for n, o in zip(names, out, strict=True) if n.strip() != o]
+    if changed:
+        notes.append(f"{path.name}: invisible characters (zero-width spaces, no-break spaces) removed from header "
+                     f"name(s): {', '.join(map(repr, changed[:6]))}")
+    return out
 
 
 def _one_line_names(names: list[str], path: Path, notes: list[str]) -> list[str]:
