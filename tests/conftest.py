@@ -253,3 +253,15 @@ def netzatlas_home(home: Path) -> Iterator[Path]:
         else:
             os.environ["NETZATLAS_HOME"] = old
         get_settings.cache_clear()
+
+
+def remove_source_rows(db_url: str, source_like: str) -> Iterator[None]:
+    """The body of a module's clean-up fixture (``yield from``): after the module, the rows it imported (``source
+    LIKE source_like``) leave every asset layer, so no twins of its features are left for later tests."""
+    yield
+    from netzatlas.registry.db import ASSET_LAYERS, connect
+
+    with connect(db_url) as c:
+        for t in ASSET_LAYERS:
+            c.execute(f"DELETE FROM registry.{t} WHERE source LIKE %s", [source_like])
+        c.commit()

@@ -17,6 +17,7 @@ import pyproj
 import pytest
 
 from netzatlas.registry import transforms
+from tests.conftest import remove_source_rows
 from tests.test_inputs_holdout import _run
 from tests.test_inputs_holdout3 import assert_quiet_import, check_entry, refused
 from tests.test_inputs_holdout3 import ok as _ok
@@ -124,13 +125,7 @@ REFUSED = [
 @pytest.fixture(scope="module", autouse=True)
 def _remove_rows(db_url):
     """This module's rows are removed afterwards (no twins of the Markt lamps left for later tests)."""
-    yield
-    from netzatlas.registry.db import ASSET_LAYERS, connect
-
-    with connect(db_url) as c:
-        for t in ASSET_LAYERS:
-            c.execute(f"DELETE FROM registry.{t} WHERE source LIKE 'c6-%%'")
-        c.commit()
+    yield from remove_source_rows(db_url, "c6-%")
 
 
 def _reference(lonlat: list[tuple[float, float]]) -> list[tuple[float, float]]:

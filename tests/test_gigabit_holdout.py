@@ -291,7 +291,7 @@ def test_report_into_a_folder_with_spaces_and_umlauts_numbers_in_german(base, co
             assert f"<td>{n:,}</td>" not in page  # never the English thousands separator in a table
     assert "imperial: false" in (out / "map.html").read_text(encoding="utf-8")
     assert "OpenStreetMap" in page and "ODbL" in page
-    assert not [p for p in out.iterdir() if p.name.startswith(".report-")]
+    assert not [p for p in out.iterdir() if p.name.startswith(".")]  # no scratch folder of the staged write left
 
 
 def test_an_older_report_in_the_folder_is_replaced_whole(base, conn, tmp_path):
@@ -362,6 +362,49 @@ def test_report_into_a_read_only_folder_is_refused(base, tmp_path):
     assert "no permission to write into" in text and "Traceback" not in text
     assert list(ro.iterdir()) == []
     shutil.rmtree(top)
+
+
+def test_report_where_no_folder_can_be_made_is_refused_before_the_work(base, tmp_path, monkeypatch):
+    """/proc exists, but not even root can make a folder there: refused with the system's reason before the funding
+    areas are computed (it was refused only when the report was written)."""
+    def never(*_a, **_k):  # noqa: ANN002, ANN003, ANN202
+        raise AssertionError("the funding areas were computed although the report cannot be written")
+
+    monkeypatch.setattr("netzatlas.gigabit.funding_areas.funding_areas", never)
+    _refused(_cli("report", "--snapshot", "holdout-base", "--out", "/proc/netzatlas-bericht"),
+             "cannot write into /proc/netzatlas-bericht: No such file or directory / kann nicht schreiben")
+    assert not Path("/proc/netzatlas-bericht").exists()
+
+
+@pytest.mark.skipif(os.geteuid() != 0 or not shutil.which("runuser"), reason="needs root to run as nobody")
+@pytest.mark.parametrize("command,needle", [
+    (["gigabit", "report", "--snapshot", "holdout-base"], "no permission to write into {out} / keine Schreibrechte"),
+    (["charging", "gaps"], "the output folder {out} cannot be written: Permission denied ({out})")])
+def test_report_below_a_folder_one_may_not_look_into_is_refused(base, command, needle):
+    """As the user 'nobody': --out below a folder closed to others (its contents cannot even be listed) is refused
+    with the folder's name, never a traceback (the charging report's check raised PermissionError)."""
+    import tempfile
+
+    top = Path(tempfile.mkdtemp(prefix="holdout-closed-"))
+    top.chmod(0o755)
+    closed, home = top / "geschlossen", top / "home"
+    (closed / "bericht").mkdir(parents=True)
+    home.mkdir()
+    closed.chmod(0o700)
+    home.chmod(0o777)
+    out = closed / "bericht" / "neu"
+    env = {**os.environ, "NETZATLAS_HOME": str(home), "MPLCONFIGDIR": str(home), "HOME": str(home),
+           "COLUMNS": "300", "NO_COLOR": "1"}
+    exe = str(Path(sys.executable).with_name("netzatlas"))
+    try:
+        r = subprocess.run(["runuser", "-u", "nobody", "--", exe, *command, "--out", str(out)], capture_output=True,
+                           text=True, env=env, timeout=300)
+        text = " ".join((r.stdout + r.stderr).split())
+        assert r.returncode == 2, text
+        assert needle.format(out=out) in text and "Traceback" not in text, text
+        assert list((closed / "bericht").iterdir()) == []
+    finally:
+        shutil.rmtree(top)
 
 
 # ---------------------------------------------------------------------------------------- missing snapshots
@@ -464,7 +507,7 @@ def test_api_funding_areas_refuse_nan_and_infinity(base, client, api_keys, field
                 f'"eur_per_m": 100, "eur_per_connection": 800, "{field}": {bad}}}}}')
         r = client.post("/processes/gigabit-funding-areas/execution", headers=h, content=body)
         assert r.status_code == 400, r.text
-        assert f"{field} must be a finite number" in r.json()["detail"]
+        assert f"input '{field}' must be a finite number, got {bad.lower()[:3]}" in r.json()["detail"], r.text
 
 
 def test_api_funding_areas_of_an_umlaut_snapshot_link_to_their_collection(base, client, api_keys):
@@ -483,20 +526,27 @@ def test_api_funding_areas_of_an_umlaut_snapshot_link_to_their_collection(base, 
 
 
 # ------------------------------------------------------------------------------------------------ other registries
-@contextmanager
-def scratch_registry() -> Iterator[str]:
-    """A fresh, migrated database of its own (an empty registry), the CLI pointed at it for the duration."""
-    from netzatlas.config import get_settings
+def new_registry(prefix: str = "netzatlas_holdout") -> tuple[str, str]:
+    """A fresh, migrated database of its own (an empty registry) on the embedded test cluster: its URL and name
+    (drop it with ``_cluster().drop_database(name)``)."""
     from netzatlas.registry import migrate
     from tests.conftest import _cluster
 
     if os.environ.get("NETZATLAS_TEST_DATABASE_URL"):
         pytest.skip("needs the embedded test cluster")
     cluster = _cluster()
-    name = f"netzatlas_holdout_{uuid.uuid4().hex[:8]}"
+    name = f"{prefix}_{uuid.uuid4().hex[:8]}"
     cluster.ensure_database(name)
     url = cluster.url(name)
     migrate.upgrade(url)
+    return url, name
+
+
+@contextmanager
+def use(url: str) -> Iterator[str]:
+    """The CLI pointed at ``url`` for the duration."""
+    from netzatlas.config import get_settings
+
     old = os.environ["NETZATLAS_DATABASE_URL"]
     os.environ["NETZATLAS_DATABASE_URL"] = url
     get_settings.cache_clear()
@@ -505,7 +555,19 @@ def scratch_registry() -> Iterator[str]:
     finally:
         os.environ["NETZATLAS_DATABASE_URL"] = old
         get_settings.cache_clear()
-        cluster.drop_database(name)
+
+
+@contextmanager
+def scratch_registry() -> Iterator[str]:
+    """A fresh, migrated database of its own (an empty registry), the CLI pointed at it for the duration."""
+    from tests.conftest import _cluster
+
+    url, name = new_registry()
+    try:
+        with use(url):
+            yield url
+    finally:
+        _cluster().drop_database(name)
 
 
 STREETS = ['Am Bach; "Mühle"', "=HYPERLINK(\"http://x\")", "Öllerweg"]

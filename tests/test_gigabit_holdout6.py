@@ -10,12 +10,9 @@ from __future__ import annotations
 
 import csv
 import io
-import os
 import re
 import subprocess
-import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import date, timedelta
 
 import pyogrio
@@ -23,7 +20,7 @@ import pytest
 
 from netzatlas.gigabit.classify_common import horizon_end
 from tests.conftest import auth
-from tests.test_gigabit_holdout import _flat, _one, _refused, base  # noqa: F401 - ``base``: the module fixture
+from tests.test_gigabit_holdout import _flat, _one, _refused, base, new_registry, use  # noqa: F401 - ``base``: the module fixture
 from tests.test_gigabit_journey import _cli
 
 REF = date(2026, 11, 26)
@@ -33,23 +30,14 @@ _DBS: list[str] = []
 
 # ------------------------------------------------------------------------------------------------ scratch registries
 def _scratch(name: str, build) -> str:  # noqa: ANN001 - build(url) fills the registry
-    """A fresh, migrated database per name, built once per module run (dropped at the module's end)."""
-    if name in _URLS:
-        return _URLS[name]
-    from netzatlas.registry import migrate
-    from tests.conftest import _cluster
-
-    if os.environ.get("NETZATLAS_TEST_DATABASE_URL"):
-        pytest.skip("needs the embedded test cluster")
-    cluster = _cluster()
-    db = f"netzatlas_h6_{name}_{uuid.uuid4().hex[:6]}"
-    cluster.ensure_database(db)
-    _DBS.append(db)
-    url = cluster.url(db)
-    migrate.upgrade(url)
-    build(url)
-    _URLS[name] = url
-    return url
+    """A fresh, migrated database per name (``new_registry``), built once per module run (dropped at the module's
+    end)."""
+    if name not in _URLS:
+        url, db = new_registry(f"netzatlas_h6_{name}")
+        _DBS.append(db)
+        build(url)
+        _URLS[name] = url
+    return _URLS[name]
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -61,21 +49,6 @@ def _drop_scratch_databases() -> Iterator[None]:
     while _DBS:
         _cluster().drop_database(_DBS.pop())
     _URLS.clear()
-
-
-@contextmanager
-def use(url: str) -> Iterator[str]:
-    """The CLI pointed at ``url`` for the duration."""
-    from netzatlas.config import get_settings
-
-    old = os.environ["NETZATLAS_DATABASE_URL"]
-    os.environ["NETZATLAS_DATABASE_URL"] = url
-    get_settings.cache_clear()
-    try:
-        yield url
-    finally:
-        os.environ["NETZATLAS_DATABASE_URL"] = old
-        get_settings.cache_clear()
 
 
 def _row(url: str, query: str, params: list | None = None) -> list[dict]:

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import remove_source_rows
 from tests.data.corpus.make_holdout7 import huge_polygon
 from tests.test_import_corpus import FILES
 from tests.test_inputs_holdout3 import assert_quiet_import, check_entry, refused
@@ -149,13 +150,7 @@ def _source(entry: dict) -> str:
 @pytest.fixture(scope="module", autouse=True)
 def _remove_rows(db_url):
     """This module's rows are removed afterwards (no twins of the corpus features left for later tests)."""
-    yield
-    from netzatlas.registry.db import ASSET_LAYERS, connect
-
-    with connect(db_url) as c:
-        for t in ASSET_LAYERS:
-            c.execute(f"DELETE FROM registry.{t} WHERE source LIKE 'h7-%%'")
-        c.commit()
+    yield from remove_source_rows(db_url, "h7-%")
 
 
 def test_generated_files_are_here_and_small():

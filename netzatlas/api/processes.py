@@ -8,6 +8,8 @@ registry stay).
 
 from __future__ import annotations
 
+import logging
+import math
 import threading
 import uuid
 from collections.abc import Callable, Iterator
@@ -23,9 +25,11 @@ from fastapi.responses import JSONResponse, Response
 from netzatlas.api.auth import Principal
 from netzatlas.api.deps import get_principal, get_state
 from netzatlas.api.features import base_url
-from netzatlas.api.state import CURRENT_ACTOR, CURRENT_CALLER, ApiState
+from netzatlas.api.state import CURRENT_ACTOR, CURRENT_CALLER, CURRENT_PRINCIPAL, ApiState
 from netzatlas.config import get_settings
 from netzatlas.errors import InvalidParameter, NetzatlasError, NotFound, TooManyRequests, Unauthorized
+
+_log = logging.getLogger("netzatlas.api")
 
 router = APIRouter()
 Progress = Callable[[float, str], None]
@@ -65,6 +69,8 @@ class Job:
     actor: str | None = None     # who, for the history of the results it writes
     admin: bool = False          # started with an admin key (may change records of any organization)
     failure: NetzatlasError | None = None  # the error that failed it (a refusal is answered as such)
+    fault: Exception | None = None  # an unexpected error (a server fault: answered as a 500, logged)
+    principal: Principal | None = None  # the key that started it (what the process may show it)
 
 
 PROCESSES: dict[str, Process] = {}
@@ -117,6 +123,14 @@ def _get(process_id: str) -> Process:
     return PROCESSES[process_id]
 
 
+def _finite(v: float) -> bool:
+    """Whether a number is finite as a float (an integer too large for one is not)."""
+    try:
+        return math.isfinite(v)
+    except OverflowError:
+        return False
+
+
 def _validate_inputs(p: Process, given: dict[str, Any]) -> dict[str, Any]:
     unknown = set(given) - set(p.inputs)
     if unknown:
@@ -136,6 +150,10 @@ def _validate_inputs(p: Process, given: dict[str, Any]) -> dict[str, Any]:
               "integer": isinstance(v, int) and not isinstance(v, bool), "boolean": isinstance(v, bool)}.get(t, True)
         if not ok:
             raise InvalidParameter(f"input {name!r} must be a {t}, got {v!r}")
+        if isinstance(v, str) and "\x00" in v:  # no text in PostgreSQL holds one (was "failed: DataError: …")
+            raise InvalidParameter(f"input {name!r} holds a NUL character (\\x00)")
+        if t in ("number", "integer") and not _finite(v):  # Python's JSON takes NaN, Infinity and 10**4000
+            raise InvalidParameter(f"input {name!r} must be a finite number, got {str(v)[:40]}")
         if "enum" in schema and v not in schema["enum"]:
             raise InvalidParameter(f"input {name!r} must be one of {schema['enum']}, got {v!r}")
         if "minimum" in schema and v < schema["minimum"]:
@@ -157,18 +175,21 @@ def _run(job: Job, p: Process, inputs: dict[str, Any], state: ApiState) -> None:
     job.status = "running"
     try:
         caller = CURRENT_CALLER.set((job.org, job.admin))
+        who = CURRENT_PRINCIPAL.set(job.principal)
         try:
             with actor(job.actor):
                 job.result = p.func(inputs, progress, state)
         finally:
+            CURRENT_PRINCIPAL.reset(who)
             CURRENT_CALLER.reset(caller)
         job.status, job.progress = "successful", 100.0
     except JobDismissed:
         job.status = "dismissed"
     except NetzatlasError as exc:
         job.status, job.error, job.failure = "failed", str(exc), exc
-    except Exception as exc:  # reported in the job status, not as a 500
-        job.status, job.error = "failed", f"{type(exc).__name__}: {exc}"
+    except Exception as exc:  # a fault of the server: logged; the caller learns no internal message
+        _log.exception("process %s (job %s) failed", p.id, job.id)
+        job.status, job.error, job.fault = "failed", "an unexpected error occurred; it has been logged", exc
     job.finished = datetime.now(UTC).isoformat(timespec="seconds")
 
 
@@ -195,7 +216,7 @@ async def execute(process_id: str, request: Request, prefer: str | None = Header
         raise InvalidParameter("the body must look like {\"inputs\": {...}}")
     inputs = _validate_inputs(p, body.get("inputs", {}))
     job = Job(id=uuid.uuid4().hex, process_id=p.id, org=principal.org, key_id=principal.key_id,
-              actor=principal.actor, admin=principal.admin)
+              actor=principal.actor, admin=principal.admin, principal=principal)
     _admit(job)
     b = base_url(request)
     if prefer and "respond-async" in prefer:
@@ -207,6 +228,8 @@ async def execute(process_id: str, request: Request, prefer: str | None = Header
     await anyio.to_thread.run_sync(_run, job, p, inputs, state)
     if isinstance(job.failure, NetzatlasError):  # its own status: 403, 404 (an unknown request), 409, 503, …
         raise job.failure
+    if job.fault is not None:  # a 500 (problems.CatchUnexpected), not a 400 that blames the caller
+        raise job.fault
     if job.status != "successful":
         raise InvalidParameter(f"{p.id} failed: {job.error}")
     return JSONResponse(job.result, headers={"Location": f"{b}/jobs/{job.id}"})

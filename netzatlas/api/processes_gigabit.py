@@ -8,8 +8,10 @@ from urllib.parse import quote
 
 import geopandas as gpd
 
+from netzatlas.api.auth import Principal
+from netzatlas.api.authz import shown_actor
 from netzatlas.api.processes import Process, Progress, register_process
-from netzatlas.api.state import ApiState
+from netzatlas.api.state import CURRENT_PRINCIPAL, ApiState
 from netzatlas.gigabit.classify_common import check_snapshot_name, parse_reference_date
 from netzatlas.gigabit.funding_areas import FundingAreaParams, funding_areas
 from netzatlas.gigabit.programmes import load_programme, shipped
@@ -29,8 +31,11 @@ def snapshots_process(inputs: dict[str, Any], progress: Progress, state: ApiStat
     with state.pool.connection() as conn:
         snaps = gigabit_store.list_snapshots(conn)
     rows = [{k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in dict(s).items()} for s in snaps]
+    caller = CURRENT_PRINCIPAL.get()
     for r in rows:
         r["collection"] = _collection("gigabit_result", r["id"])
+        # who made it as the change feed shows people: in full to admins, read:staff and the maker's organization
+        r["created_by"] = shown_actor(caller if isinstance(caller, Principal) else Principal(), r.get("created_by"))
     return {"snapshots": rows, "newest": rows[0]["id"] if rows else None}
 
 
@@ -49,12 +54,13 @@ def classify_process(inputs: dict[str, Any], progress: Progress, state: ApiState
     return {"snapshot": snap, "programme": p.id, "reference_date": str(ref), "addresses": n,
             "eligible": sum(r["eligible"] for r in rows), "classes": rows, "warnings": [warning] if warning else [],
             "collection": _collection("gigabit_result", snap),
-            "tiles": "/collections/gigabit_result/tiles/WebMercatorQuad", "simulated": sim,
+            "tiles": f"/collections/gigabit_result/tiles/WebMercatorQuad?snapshot_id={quote(snap, safe='')}",
+            "simulated": sim,
             "note": SIMULATED_NOTE if sim else None}
 
 
 def funding_process(inputs: dict[str, Any], progress: Progress, state: ApiState) -> dict[str, Any]:
-    snap = inputs["snapshot"]
+    snap = check_snapshot_name(inputs["snapshot"])  # a NUL reached PostgreSQL ("DataError: … NUL") as a 400
     params = FundingAreaParams(link_distance_m=inputs["link_distance_m"], min_addresses=inputs["min_addresses"],
                                max_addresses=inputs.get("max_addresses", 1500),
                                max_cost_eur=inputs.get("max_cost_eur"),

@@ -94,6 +94,9 @@ CURRENT_ACTOR: ContextVar[str | None] = ContextVar("netzatlas_process_actor", de
 #: the organization of the key running the current process and whether it is an admin key (records a process
 #: changes, such as a mast request, may only be changed by their owner organization or an admin)
 CURRENT_CALLER: ContextVar[tuple[str | None, bool]] = ContextVar("netzatlas_process_caller", default=(None, False))
+#: the key running the current process (an ``api.auth.Principal``; None outside a job): what a process answers
+#: may depend on it, such as whose names it shows (``authz.shown_actor``)
+CURRENT_PRINCIPAL: ContextVar[object | None] = ContextVar("netzatlas_process_principal", default=None)
 
 
 class ActorPool(ConnectionPool):

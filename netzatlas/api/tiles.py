@@ -11,8 +11,9 @@ from __future__ import annotations
 
 from functools import lru_cache
 from typing import Any
+from urllib.parse import quote
 
-from fastapi import APIRouter, Depends, Path, Request
+from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import JSONResponse, Response
 from psycopg import sql
 
@@ -63,36 +64,56 @@ def web_mercator_quad() -> dict[str, Any]:
     }
 
 
-def _tileset(b: str, cid: str) -> dict[str, Any]:
+def _tileset(b: str, cid: str, query: str = "") -> dict[str, Any]:
+    """``query``: ``?snapshot_id=…`` for a result collection's tiles of one snapshot (kept in every link)."""
     return {"title": TITLES.get(cid, cid), "dataType": "vector", "crs": "http://www.opengis.net/def/crs/EPSG/0/3857",
             "tileMatrixSetURI": TMS_URI,
-            "links": [{"href": f"{b}/collections/{cid}/tiles/{TMS}", "rel": "self", "type": "application/json"},
+            "links": [{"href": f"{b}/collections/{cid}/tiles/{TMS}{query}", "rel": "self",
+                       "type": "application/json"},
                       {"href": f"{b}/tileMatrixSets/{TMS}",
                        "rel": "http://www.opengis.net/def/rel/ogc/1.0/tiling-scheme", "type": "application/json"},
-                      {"href": f"{b}/collections/{cid}/tiles/{TMS}/{{tileMatrix}}/{{tileRow}}/{{tileCol}}",
+                      {"href": f"{b}/collections/{cid}/tiles/{TMS}/{{tileMatrix}}/{{tileRow}}/{{tileCol}}{query}",
                        "rel": "item", "type": MVT, "templated": True}]}
 
 
+#: the query parameter that picks one snapshot of a result collection (the items' ``?snapshot_id=`` alike); without
+#: it a result collection's tiles draw every snapshot kept, one over the other
+SNAPSHOT = Query(None, max_length=200, description="Result collections (gigabit_result, funding_area_result, …): "
+                 "only the features of this snapshot (as the items' ?snapshot_id=).")
+
+
+def _snapshot_query(layer: Any, snapshot_id: str | None) -> str:
+    """``?snapshot_id=…`` for the links, after checking the collection has snapshots at all."""
+    if snapshot_id is None:
+        return ""
+    if "snapshot_id" not in {c.name for c in layer.columns}:
+        raise InvalidParameter(f"{layer.name} has no snapshots: snapshot_id does not apply",
+                               hint="snapshot_id picks one snapshot of a result collection such as gigabit_result")
+    return f"?snapshot_id={quote(snapshot_id, safe='')}"
+
+
 @router.get("/collections/{collection_id}/tiles", summary="Vector tilesets of a collection")
-def tilesets(collection_id: str, request: Request, state: ApiState = Depends(get_state),
-             principal: Principal = Depends(get_principal)) -> dict[str, Any]:
-    readable(state, state.layer(collection_id), principal)
-    return {"links": [], "tilesets": [_tileset(base_url(request), collection_id)]}
+def tilesets(collection_id: str, request: Request, snapshot_id: str | None = SNAPSHOT,
+             state: ApiState = Depends(get_state), principal: Principal = Depends(get_principal)) -> dict[str, Any]:
+    layer = state.layer(collection_id)
+    readable(state, layer, principal)
+    return {"links": [], "tilesets": [_tileset(base_url(request), collection_id, _snapshot_query(layer, snapshot_id))]}
 
 
 @router.get("/collections/{collection_id}/tiles/WebMercatorQuad", summary="Tileset metadata")
-def tileset(collection_id: str, request: Request, state: ApiState = Depends(get_state),
-            principal: Principal = Depends(get_principal)) -> JSONResponse:
+def tileset(collection_id: str, request: Request, snapshot_id: str | None = SNAPSHOT,
+            state: ApiState = Depends(get_state), principal: Principal = Depends(get_principal)) -> JSONResponse:
     layer = state.layer(collection_id)
     readable(state, layer, principal)
-    doc = _tileset(base_url(request), collection_id)
+    query = _snapshot_query(layer, snapshot_id)
+    doc = _tileset(base_url(request), collection_id, query)
     cols = [c.name for c in layer.columns if c.name in TILE_COLUMNS]
     doc["layers"] = [{"id": collection_id, "dataType": "vector",
                       "geometryType": (layer.geometry_type or "").lower().replace("multi", ""),
                       "propertiesSchema": {"type": "object", "properties": {c: {} for c in ["id", *cols]}}}]
     # TileJSON-style keys so web maps can use this document directly
     doc.update({"tilejson": "3.0.0", "tiles": [f"{base_url(request)}/collections/{collection_id}/tiles/{TMS}/"
-                                              "{z}/{y}/{x}"], "minzoom": 0, "maxzoom": 22,
+                                              "{z}/{y}/{x}" + query], "minzoom": 0, "maxzoom": 22,
                 "vector_layers": [{"id": collection_id, "fields": {c: "" for c in ["id", *cols]}}]})
     return JSONResponse(doc)
 
@@ -115,9 +136,11 @@ def crs_domain(srid: int) -> tuple[float, float, float, float]:
 
 
 def tile_query(state: ApiState, collection_id: str, hide: set[str], *, extent: int = 4096,
-               max_features: int = MAX_FEATURES_PER_TILE, max_bytes: int | None = None) -> sql.Composable:
+               max_features: int = MAX_FEATURES_PER_TILE, max_bytes: int | None = None,
+               snapshot: bool = False) -> sql.Composable:
     """The tile (``tile``, null when over ``max_bytes``) and its size (``nb``). Text values are cut to
-    TILE_TEXT_CHARS characters, so a long stored text (accepted before the limits existed) cannot swell a tile."""
+    TILE_TEXT_CHARS characters, so a long stored text (accepted before the limits existed) cannot swell a tile.
+    ``snapshot``: only the features of the snapshot ``%(snapshot_id)s``."""
     layer = state.layer(collection_id)
     cols = [c for c in layer.columns if c.name in TILE_COLUMNS and c.name not in hide and c.name not in HIDDEN]
     values = [sql.SQL(", left(t.{c}, {n}) AS {c}" if c.data_type == "text" else ", t.{c}").format(
@@ -128,17 +151,19 @@ def tile_query(state: ApiState, collection_id: str, hide: set[str], *, extent: i
         "{w}, {s}, {e}, {n}, 4326), 3857)), ST_XMax(e3857) - ST_XMin(e3857)), {srid}) AS env FROM b), "
         "q AS (SELECT ST_AsMVTGeom(ST_Transform(t.geom, 3857), e.e3857, {extent}, {buffer}, true) AS geom, "
         "t.id::text AS id{cols} "
-        "FROM {tbl} t, e WHERE t.geom && e.env AND t.deleted_at IS NULL LIMIT {lim}), "
+        "FROM {tbl} t, e WHERE t.geom && e.env AND t.deleted_at IS NULL{snap} LIMIT {lim}), "
         "m AS (SELECT ST_AsMVT(q, {name}, {extent}, 'geom') AS tile FROM q WHERE q.geom IS NOT NULL) "
         "SELECT CASE WHEN octet_length(m.tile) <= {max} THEN m.tile END AS tile, octet_length(m.tile) AS nb FROM m"
     ).format(srid=sql.Literal(layer.srid), tbl=sql.Identifier("registry", layer.name),
              **{k: sql.Literal(v) for k, v in zip("wsen", crs_domain(layer.srid or state.storage_srid), strict=True)},
              cols=sql.SQL("").join(values), extent=sql.Literal(extent), buffer=sql.Literal(extent // 64),
+             snap=sql.SQL(" AND t.snapshot_id = %(snapshot_id)s" if snapshot else ""),
              lim=sql.Literal(max_features), name=sql.Literal(collection_id),
              max=sql.Literal(max_bytes if max_bytes is not None else get_settings().limit_tile_bytes))
 
 
-def render_tile(state: ApiState, collection_id: str, hide: set[str], z: int, x: int, y: int) -> bytes:
+def render_tile(state: ApiState, collection_id: str, hide: set[str], z: int, x: int, y: int,
+                snapshot_id: str | None = None) -> bytes:
     """The MVT bytes of a tile, never more than ``limit_tile_bytes``: when the full tile is larger, it is built
     again thinned (THIN_EXTENT grid, at most THIN_FEATURES features); when that is still too large, ResultTooLarge
     (400) asks for a higher zoom level. The oversized tile itself never leaves the database."""
@@ -147,7 +172,8 @@ def render_tile(state: ApiState, collection_id: str, hide: set[str], z: int, x: 
     with state.pool.connection() as conn:
         for extent, features in ((4096, MAX_FEATURES_PER_TILE), (THIN_EXTENT, THIN_FEATURES)):
             row = conn.execute(tile_query(state, collection_id, hide, extent=extent, max_features=features,
-                                          max_bytes=max_bytes), {"z": z, "x": x, "y": y}).fetchone()
+                                          max_bytes=max_bytes, snapshot=snapshot_id is not None),
+                               {"z": z, "x": x, "y": y, "snapshot_id": snapshot_id}).fetchone()
             if row is None or row["nb"] is None:
                 return b""
             if row["tile"] is not None:
@@ -158,17 +184,30 @@ def render_tile(state: ApiState, collection_id: str, hide: set[str], z: int, x: 
                                                                 "(NETZATLAS_LIMIT_TILE_BYTES)")
 
 
+def cache_control(state: ApiState, collection_id: str, hide: set[str]) -> str:
+    """``public`` (a shared cache may keep it for everyone) only for a tile anyone gets alike: a collection anonymous
+    callers may read, without values anonymous callers do not see. Else ``private``: a proxy kept the tiles of a
+    confidential collection (gigabit_result) and served them to callers without a key."""
+    anonymous = Principal()
+    shared = authz.can_read(state, anonymous, collection_id) and not (
+        {c for c in authz.value_policy(state, anonymous, collection_id)[0] if c in TILE_COLUMNS} - hide)
+    return "public, max-age=60" if shared else "private, max-age=60"
+
+
 @router.get("/collections/{collection_id}/tiles/WebMercatorQuad/{z}/{y}/{x}", summary="A vector tile (MVT)",
             response_class=Response, responses={200: {"content": {MVT: {}}}, 204: {"description": "empty tile"}})
 def tile(collection_id: str, z: int = Path(..., ge=0, le=24), y: int = Path(..., ge=0), x: int = Path(..., ge=0),
-         state: ApiState = Depends(get_state), principal: Principal = Depends(get_principal)) -> Response:
+         snapshot_id: str | None = SNAPSHOT, state: ApiState = Depends(get_state),
+         principal: Principal = Depends(get_principal)) -> Response:
     layer = state.layer(collection_id)
     readable(state, layer, principal)
+    _snapshot_query(layer, snapshot_id)
     n = 2 ** z
     if x >= n or y >= n:
         raise InvalidParameter(f"tile {z}/{y}/{x} is outside the tile matrix (row and column must be < {n})")
-    data = render_tile(state, collection_id, authz.value_policy(state, principal, layer.name)[0], z, x, y)
-    headers = {"Cache-Control": "public, max-age=60"}
+    hide = authz.value_policy(state, principal, layer.name)[0]
+    data = render_tile(state, collection_id, hide, z, x, y, snapshot_id)
+    headers = {"Cache-Control": cache_control(state, collection_id, hide)}
     if not data:
         return Response(status_code=204, headers=headers)
     return Response(data, media_type=MVT, headers=headers)

@@ -2,15 +2,15 @@
 
 Order: every file is read and checked first (a bad row refuses the run before the database is touched); then, in
 one transaction, the register is read, every file matched, the supply written, the summaries and report rows
-stored and the report files written to a temporary folder; the transaction commits only when all of that worked,
-and only then are the files moved into the output folder. A refusal leaves the database and the folder as before.
+stored and the report files written to a hidden scratch folder in the output folder
+(:func:`netzatlas.reports.staging.staged_outputs`); the transaction commits only when all of that worked, and only
+then are the files moved over the older ones. A refusal leaves the database and the folder as before.
 """
 
 from __future__ import annotations
 
+import contextlib
 import re
-import shutil
-import uuid
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -23,6 +23,7 @@ from rich.table import Table
 from netzatlas.cli._common import console, err_console
 from netzatlas.errors import ImportRejected, InvalidParameter, Reject
 from netzatlas.registry.importers.load import Progress
+from netzatlas.reports.staging import staged_outputs
 
 
 @dataclass
@@ -138,12 +139,11 @@ def run(paths: list[Path], operators: list[str], opt: MevOptions,
     n_answers, done = sum(len(f) for f in frames), 0
     out_dir = opt.out or get_settings().output_dir / "mev" / _slug(opt.mev)
     batch_id = store.new_batch_id("mev")
-    tmp = out_dir / f".tmp-{batch_id}-{uuid.uuid4().hex[:6]}"
     summaries: list[dict[str, object]] = []
     notes: list[list[str]] = []
-    files: list[Path] = []
+    created = not out_dir.exists()
     try:
-        with gc_paused(), connect() as conn, conn.transaction():
+        with staged_outputs(out_dir) as tmp, gc_paused(), connect() as conn, conn.transaction():
             store.begin_batch(conn, batch_id, kind="mev", source=f"mev:{opt.mev}", target="broadband_supply")
             progress("reading the register", 0, 0)
             register, srid = gigabit_store.read_register(conn)
@@ -176,21 +176,22 @@ def run(paths: list[Path], operators: list[str], opt: MevOptions,
                     other = pd.concat([other, plans.assign(address_id=plans["address_id"].astype(str))[
                         ["address_id", "operator", "status", "binding"]]], ignore_index=True)
                 slug = _slug(operator)
-                files.append(write_german_csv(o.unmatched, tmp / f"{slug}_unmatched.csv"))
-                files.append(write_german_csv(o.conflicts, tmp / f"{slug}_conflicts.csv"))
-                files.append(write_german_csv(pd.DataFrame([summary]), tmp / f"{slug}_summary.csv", sort=False))
+                write_german_csv(o.unmatched, tmp / f"{slug}_unmatched.csv")
+                write_german_csv(o.conflicts, tmp / f"{slug}_conflicts.csv")
+                write_german_csv(pd.DataFrame([summary]), tmp / f"{slug}_summary.csv", sort=False)
                 res = store.UpsertResult("broadband_supply", created=counts["created"], updated=counts["updated"],
                                          unchanged=counts["unchanged"])
                 results.append(res)
                 done += len(answers)
                 progress("matching and writing the answers", done, n_answers)
-            files.append(write_german_csv(pd.DataFrame(summaries), tmp / "summary.csv", sort=False))
+            write_german_csv(pd.DataFrame(summaries), tmp / "summary.csv", sort=False)
             store.finish_batch(conn, batch_id, results, {"mev": opt.mev, "files": [p.name for p in paths]})
-        out_dir.mkdir(parents=True, exist_ok=True)
-        for f in files:
-            f.replace(out_dir / f.name)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+        # (the staged files move into out_dir once the transaction has committed: the blocks end in that order)
+    except BaseException:
+        if created:  # a refused run leaves no output folder it made itself
+            with contextlib.suppress(OSError):
+                out_dir.rmdir()
+        raise
     for s, n in zip(summaries, notes, strict=True):
         s["out"], s["read_notes"] = str(out_dir), n
     return summaries

@@ -132,7 +132,8 @@ def simulate_cmd(seed: int = typer.Option(2021, "--seed", help="Random seed (the
 
 @app.command("mev-import")
 @friendly_errors
-def mev_import(paths: list[Path] = typer.Argument(..., help="Answer files, one per operator: CSV, xlsx or GeoPackage."),
+def mev_import(paths: list[Path] = typer.Argument(..., help="Answer files, one per operator: CSV, xlsx, ODS or "
+                                                                 "GeoPackage."),
                operator: list[str] = typer.Option(None, "--operator",
                                                   help="The operator who answered; once per file, in order (default: "
                                                        "the file's betreiber/operator column)."),
@@ -144,8 +145,9 @@ def mev_import(paths: list[Path] = typer.Argument(..., help="Answer files, one p
                                                 "a value that reads two ways is refused)."),
                encoding: str = typer.Option(None, "--encoding", help="Force the CSV encoding (default: detected)."),
                separator: str = typer.Option(None, "--separator", help="Force the CSV separator: ';', ',' or tab."),
-               sheet: str = typer.Option(None, "--sheet", help="xlsx: the sheet to read; GeoPackage: the layer "
-                                         "(default: the one sheet or layer holding answer columns)."),
+               sheet: str = typer.Option(None, "--sheet", help="xlsx / ODS: the sheet to read (case and spaces "
+                                         "aside); GeoPackage: the layer (default: the one sheet or layer holding "
+                                         "answer columns)."),
                out: Path = typer.Option(None, "--out", help="Report folder (default NETZATLAS_HOME/output/mev/<mev>)."),
                replaces: str = typer.Option(None, "--replaces", help="An earlier market exploration this one "
                                             "supersedes (e.g. mev-2025): the answers there of this run's operators "
@@ -352,7 +354,7 @@ def report_cmd(snapshot: str = typer.Option(None, "--snapshot", help="The snapsh
         atlas = compare_with_atlas(res, _atlas_shares())
         update(3, description="writing")
         ctx = ReportContext(snapshot=snap, warning=warning, coverage=coverage, sources=sources,  # with the routing
-                            assumptions=areas.attrs["assumptions"],
+                            assumptions=areas.attrs["assumptions"], routing=areas.attrs.get("routing"),
                             unassigned=areas.attrs.get("unassigned", 0))
         rep = write_report(classified, areas, per_cell, atlas, p, target, note=SIMULATED_NOTE if simulated else None,
                            roads=roads, reference_date=d, context=ctx)

@@ -40,6 +40,24 @@ _NODE_GRID_M = 0.01  # road vertices closer than this are one node
 
 
 @dataclass(frozen=True)
+class Routing:
+    """How the trenches were routed (``attrs["routing"]``): ``way`` for programs; ``de`` and ``en`` the report
+    prints side by side, ``en`` the GeoPackage's and the API's ``method`` (``attrs["assumptions"]["method"]``)."""
+
+    way: str
+    de: str
+    en: str
+
+    def bilingual(self) -> str:
+        return f"{self.de} / {self.en}"
+
+
+ALONG_ROADS = Routing("roads", "entlang der Straßen", "along the roads")
+STRAIGHT_LINES = Routing("straight_lines", "Luftlinie zwischen den Adressen (das Register enthält keine Straßen)",
+                         "straight lines between addresses (the registry has no roads)")
+
+
+@dataclass(frozen=True)
 class FundingAreaParams:
     link_distance_m: float = 150.0       # addresses closer than this along the roads belong together
     min_addresses: int = 5               # smaller areas are not worth an application
@@ -260,10 +278,10 @@ def funding_areas(addresses: gpd.GeoDataFrame, roads: gpd.GeoDataFrame, params: 
     xy = np.c_[elig.geometry.x, elig.geometry.y]
     if g.n == 0:  # no roads in the registry: straight lines between the addresses stand in for them (stated)
         g, node, road_dist = _address_graph(xy, p.link_distance_m)
-        method = "straight lines between addresses (the registry has no roads)"
+        routing = STRAIGHT_LINES
     else:
         node, road_dist = _snap(xy, g)
-        method = "along the roads"
+        routing = ALONG_ROADS
     elig["_node"] = node
     elig["lead_in_m"] = np.minimum(road_dist, p.max_lead_in_m)
     socio = elig.get("socio_economic", pd.Series(None, index=elig.index))
@@ -351,7 +369,8 @@ def funding_areas(addresses: gpd.GeoDataFrame, roads: gpd.GeoDataFrame, params: 
     out = out[[*COLUMNS, "geometry"]]
     out.attrs["unassigned"] = unassigned
     out.attrs["members"] = members
-    out.attrs["assumptions"] = {**p.assumptions(), "method": method}
+    out.attrs["assumptions"] = {**p.assumptions(), "method": routing.en}
+    out.attrs["routing"] = routing
     return out
 
 

@@ -1,21 +1,21 @@
 """Market-exploration procedure (Markterkundungsverfahren, MEV): one operator's answer file → validated rows.
 
 Accepted files (:mod:`netzatlas.gigabit.mev_read`): CSV (``;``, ``,`` or tab; UTF-8, UTF-8 with BOM, Windows-1252 /
-Latin-1; title lines above the header, ``sep=;``, trailing separators and empty rows are fine), xlsx (first sheet
-or a named one), GeoPackage / GeoJSON / Shapefile / FlatGeobuf points (the layer named with ``sheet``, else the one
-with answer columns). Columns (German or English names, case, spaces and units in brackets ignored):
-address id (optional), street, house number, suffix, postcode, city, current download / upload (reliably
-available, Mbit/s unless a unit is written in the cell or the header), current technology, planned technology,
-planned download / upload, planned date (the milestone), binding (yes/no), pre-marketing (Vorvermarktung,
-optional, kept as written), both-sided range (optional yes/no), lon/lat or Rechtswert/Hochwert (UTM; optional, then
-street and number may be missing). A file may hold planned columns only (no current technology and speeds);
-the Gigabitbüro template's names (Versorgung Ist / Plan Download, Technologie Ist / Plan, Eigenwirtschaftlich
-verbindlich) are understood; a dash in a cell means "nothing". Also: one "Download/Upload" column ("100/40"), one
-"Adresse" column ("Königstraße 12 a", also "…, 52064 Aachen"); one "PLZ/Ort" column ("52064 Aachen"); "1 Gbit/s
-symmetrisch"; totals lines at the end are dropped with a note. An operator column (Betreiber, Anbieter) naming
-several operators, or another one than ``--operator``, refuses the file (spellings, abbreviations and known names of
-one operator — "DG" / "Deutsche Glasfaser", ``OPERATOR_ALIASES`` — are one); so do speeds in one column pair per
-technology ("FTTH Download", "Kabel Download") and lon/lat pairs that are swapped.
+Latin-1; title lines above the header, ``sep=;``, trailing separators and empty rows are fine), xlsx and ODS (the sheet
+with the answer header, or a named one), GeoPackage / GeoJSON / Shapefile / FlatGeobuf points (the layer named with
+``sheet``, else the one with answer columns). Columns (German or English names, case, spaces and units in brackets
+ignored): address id (optional), street, house number, suffix, postcode, city, current download / upload (reliably
+available, Mbit/s unless a unit is written in the cell or the header), current technology, planned technology, planned
+download / upload, planned date (the milestone), binding (yes/no), pre-marketing (Vorvermarktung, optional, kept as
+written), both-sided range (optional yes/no), lon/lat or Rechtswert/Hochwert (UTM; optional, then street and number may
+be missing). A file may hold planned columns only (no current technology and speeds); the Gigabitbüro template's names
+(Versorgung Ist / Plan Download, Technologie Ist / Plan, Eigenwirtschaftlich verbindlich) are understood; a dash in a
+cell means "nothing". Also: one "Download/Upload" column ("100/40"), one "Adresse" column ("Königstraße 12 a", also "…,
+52064 Aachen"); one "PLZ/Ort" column ("52064 Aachen"); "1 Gbit/s symmetrisch"; totals lines at the end are dropped with
+a note. An operator column (Betreiber, Anbieter) naming several operators, or another one than ``--operator``, refuses
+the file (spellings, abbreviations and known names of one operator — "DG" / "Deutsche Glasfaser", ``OPERATOR_ALIASES`` —
+are one); so do speeds in one column pair per technology ("FTTH Download", "Kabel Download") and lon/lat pairs that are
+swapped.
 
 Numbers and dates are read by :mod:`netzatlas.gigabit.numbers`; a value that reads two ways is refused, never
 guessed. Every problem is reported with its row, column and value; one bad row refuses the file.

@@ -11,7 +11,9 @@ the sheet with the answer header (an explanation sheet with a sample header is p
 and spaces aside), the same header search; a formula cell without a stored result reads as its formula ("=A1*2"),
 to be refused with that reason; merged cells fill every cell they cover; Excel's text mark written into a cell
 ("'52064") dropped; footer lines ("Stand: …") and an Excel table's totals row dropped, rows hidden by a filter kept
-(they are data), each noted. ODS is refused with what to do (save as xlsx or CSV).
+(they are data), each noted. ODS (LibreOffice): read by the registry's ODS reader, then as an xlsx sheet (first the
+sheet with the answer header, or ``sheet``). A house-number range in two columns ("Hausnummer von" / "bis") is read
+as one range; a second header row naming the same columns in another language ("Street" over "Straße") dropped.
 GeoPackage, GeoJSON, Shapefile, FlatGeobuf: points (3D, MultiPoints of one part too) with lon/lat taken from them; of
 several layers the one named (``sheet``) or the one with answer columns. Every cell stays as it was written (text),
 so numbers and dates are read by :mod:`netzatlas.gigabit.numbers` with their row.
@@ -23,7 +25,7 @@ import csv
 import io
 import re
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -199,6 +201,30 @@ def _two_row_header(upper: list[str], lower: list[str], known: set[str]) -> list
     return _unique([x or f"Unnamed: {i}" for i, x in enumerate(out)])
 
 
+def _canonical(name: str) -> str:
+    from netzatlas.gigabit.mev import ALIASES  # (mev imports this module: looked up when a file is read)
+
+    key = normalise_header(name)
+    return next((k for k, names in ALIASES.items() if key in names), key)
+
+
+def _header_translated(upper: list[str], lower: list[str], known: set[str]) -> list[str] | None:
+    """The column names of a header written twice, in two languages ("Street", "House number" over "Straße",
+    "Hausnummer"): every filled cell of the row below names a known column, at least two, and the one of the same
+    column above where both do; None otherwise. A name known only in one of the rows is taken from it."""
+    n = max(len(upper), len(lower))
+    up = [str(c).strip() for c in upper] + [""] * (n - len(upper))
+    low = [str(c).strip() for c in lower] + [""] * (n - len(lower))
+    filled = [c for c in low if c]
+    if len(filled) < 2 or any(normalise_header(c) not in known for c in filled) or _known_count(up, known) < 2:
+        return None
+    if any(u and lo and normalise_header(u) in known and _canonical(u) != _canonical(lo) for u, lo in zip(up, low,
+                                                                                                        strict=True)):
+        return None  # another column below a name: no translation
+    names = [u if normalise_header(u) in known or not lo else lo for u, lo in zip(up, low, strict=True)]
+    return _unique([x or f"Unnamed: {i}" for i, x in enumerate(names)])
+
+
 def _groups_over(above: list[str], header: list[str], known: set[str]) -> list[str] | None:
     """The names of a header that names a column twice ("Download" under Ist and under Planung) read under a row of
     column groups above it that names no column ("Ist-Versorgung", "Planung"; see :func:`_two_row_header`); None
@@ -247,17 +273,52 @@ def read_table(path: Path, *, known: set[str], encoding: str | None = None, sepa
     if p.stat().st_size == 0:
         raise FileFormatError(f"{p.name}: the file is empty")
     suffix = p.suffix.lower()
-    if suffix in (".ods", ".fods"):
-        raise FileFormatError(f"{p.name}: is an OpenDocument spreadsheet (ODS), which is not read",
-                              hint="open it in LibreOffice and save it as xlsx (Excel 2007-365) or as CSV")
+    known = known | NUMBER_FROM | NUMBER_TO  # "Hausnummer von" / "bis" mark a header too
+    if suffix == ".fods":
+        raise FileFormatError(f"{p.name}: is a flat OpenDocument spreadsheet (FODS), which is not read",
+                              hint="open it in LibreOffice and save it as ODS, xlsx (Excel 2007-365) or CSV")
+    if suffix == ".ods":
+        return _number_span(_read_ods(p, known, sheet))
     if suffix in (".xlsx", ".xlsm", ".xls"):
-        return _read_excel(p, known, sheet)
+        return _number_span(_read_excel(p, known, sheet))
     if suffix in GEO_FORMATS:
-        return _read_geo(p, GEO_FORMATS[suffix], known, sheet)
+        return _number_span(_read_geo(p, GEO_FORMATS[suffix], known, sheet))
     text, enc = _decode(p.read_bytes(), encoding, p.name)
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     sep, skip = _pick_separator(text, separator, p.name)
-    return _read_csv_text(text, sep, skip, enc, known, p.name)
+    return _number_span(_read_csv_text(text, sep, skip, enc, known, p.name))
+
+
+#: Headers of a house-number range written in two columns ("Hausnummer von" / "Hausnummer bis")
+NUMBER_FROM = {"hausnummer_von", "hausnr_von", "hnr_von", "nr_von", "house_number_from", "house_no_from"}
+NUMBER_TO = {"hausnummer_bis", "hausnr_bis", "hnr_bis", "nr_bis", "house_number_to", "house_no_to"}
+
+
+def _cell_text(v: object) -> str:
+    if v is None or (isinstance(v, float) and np.isnan(v)):
+        return ""
+    if isinstance(v, float) and v.is_integer():
+        return str(int(v))
+    return str(v).strip()
+
+
+def _number_span(t: RawTable) -> RawTable:
+    """A house-number range in two columns ("Hausnummer von" 12, "Hausnummer bis" 16) read as the one number column
+    the matching reads ("12-16"; "bis" blank or the same number: 12 alone), with a note; where the file has a
+    house-number column as well, the two are left as they are."""
+    cols = {normalise_header(c): c for c in t.frame.columns}
+    lo, hi = next((cols[k] for k in cols if k in NUMBER_FROM), None), next((cols[k] for k in cols if k in NUMBER_TO),
+                                                                          None)
+    if lo is None or hi is None or any(k in cols for k in ("hausnummer", "house_number", "hnr", "hausnr", "nr")):
+        return t
+    a, b = t.frame[lo].map(_cell_text), t.frame[hi].map(_cell_text)
+    span = [x if not y or y == x else (y if not x else f"{x}-{y}") for x, y in zip(a, b, strict=True)]
+    at = list(t.frame.columns).index(lo)
+    df = t.frame.drop(columns=[lo, hi])
+    df.insert(min(at, df.shape[1]), "Hausnummer", span)
+    t.frame = df
+    t.notes.append(f"columns {lo!r} / {hi!r} read as one house-number range")
+    return t
 
 
 def _read_csv_text(text: str, sep: str, skip: int, enc: str, known: set[str], name: str) -> RawTable:
@@ -267,6 +328,8 @@ def _read_csv_text(text: str, sep: str, skip: int, enc: str, known: set[str], na
     first_line = skip + hidx  # 0-based line of the header
     cells = [next(csv.reader([line], delimiter=sep, quotechar='"'), []) for line in head_lines[hidx:hidx + 2]]
     names = _two_row_header(cells[0], cells[1], known) if len(cells) == 2 else None
+    translated = _header_translated(cells[0], cells[1], known) if len(cells) == 2 and not names else None
+    names = names or translated
     if names:  # the header's second row names the columns: the data start a line later
         first_line += 1
     elif hidx and cells:  # a row of column groups above the header
@@ -296,7 +359,14 @@ def _read_csv_text(text: str, sep: str, skip: int, enc: str, known: set[str], na
     notes = [f"encoding {enc}", f"separator {'tab' if sep == chr(9) else sep}"]
     if hidx:
         notes.append(f"header on line {first_line + 1}")
-    return _tidy(RawTable(df, rows, enc, sep, None, notes))
+    if translated:
+        notes.append(f"line {first_line + 1}: a second header row naming the same columns: dropped")
+    t = _tidy(RawTable(df, rows, enc, sep, None, notes))
+    if '="' in text:  # Excel's ="01067" (a text formula keeping leading zeros): the registry reads it as its text
+        from netzatlas.registry.importers.text_tables import _excel_text_formulas
+
+        t.frame = _excel_text_formulas(t.frame, Path(name), t.notes)
+    return t
 
 
 def _refuse_beyond_header(df: pd.DataFrame, width: int, first_row: int, name: str) -> None:
@@ -336,13 +406,22 @@ def _read_excel(p: Path, known: set[str], sheet: str | None) -> RawTable:
         raise
     except Exception as exc:  # openpyxl raises many kinds on broken files
         raise FileFormatError(f"{p.name}: cannot be read as xlsx ({exc})") from exc
+    return _sheet_table(p, grid, name, sheet, known, extras)
+
+
+def _sheet_table(p: Path, grid: pd.DataFrame, name: object, sheet: str | None, known: set[str],
+                 extras: SheetExtras) -> RawTable:
+    """A sheet's cells (xlsx, ods) as the answer table: the header searched as in a CSV, text marks, footer lines
+    and totals rows dropped, hidden rows noted."""
     if grid.empty:
         raise FileFormatError(f"{p.name}: sheet {name!r} is empty")
     head = [["" if pd.isna(c) else str(c) for c in r] for r in grid.head(HEADER_SEARCH_LINES + 1).itertuples(
         index=False)]
     hidx = _header_index(head[:HEADER_SEARCH_LINES], known)
     header = [c.strip() for c in head[hidx]] if head else []
-    if hidx + 1 < len(head) and (two := _two_row_header(head[hidx], head[hidx + 1], known)):
+    translated = None
+    if hidx + 1 < len(head) and (two := _two_row_header(head[hidx], head[hidx + 1], known)
+                                 or (translated := _header_translated(head[hidx], head[hidx + 1], known))):
         header, hidx = two, hidx + 1
     elif hidx and (groups := _groups_over(head[hidx - 1], head[hidx], known)):  # a row of column groups above
         header = groups
@@ -351,12 +430,64 @@ def _read_excel(p: Path, known: set[str], sheet: str | None) -> RawTable:
     df.columns = header
     rows = pd.Series(range(hidx + 2, hidx + 2 + len(df)), index=df.index)
     notes = [f"sheet {name!r}"] + ([f"header on row {hidx + 1}"] if hidx else [])
+    if translated:
+        notes.append(f"row {hidx + 1}: a second header row naming the same columns: dropped")
     if sheet is not None and sheet != name:
         notes.append(f"--sheet {sheet!r} read as sheet {name!r}")
     df = df.apply(_without_text_mark) if len(df) else df
     t = _tidy(RawTable(df, rows, None, None, str(name), notes))
     t.frame, t.rows = _footer_dropped(t.frame, t.rows, t.notes)
     return _excel_rows_noted(t, extras)
+
+
+def _read_ods(p: Path, known: set[str], sheet: str | None) -> RawTable:
+    """A LibreOffice (ODS) workbook read by the registry's ODS reader (GDAL, every cell as the sheet holds it): the
+    sheet ``--sheet`` names (case and spaces aside) or the one with the answer header, then as an xlsx sheet."""
+    import pyogrio
+
+    from netzatlas.registry.importers import sheets
+
+    _refuse_xlsx_named_ods(p)
+    try:
+        names: list[object] = [str(n) for n in pyogrio.list_layers(p)[:, 0]]
+    except Exception:
+        raise FileFormatError(f"{p.name}: cannot be read as an OpenDocument spreadsheet (ODS)",
+                              hint="open it in LibreOffice and save it again, or save it as xlsx (Excel 2007-365) "
+                                   "or as CSV") from None
+    if not names:
+        raise FileFormatError(f"{p.name}: the spreadsheet holds no sheet with cells")
+    grids: dict[object, pd.DataFrame] = {}
+
+    def grid_of(n: object) -> pd.DataFrame:
+        if n not in grids:
+            cells = sheets._ods_sheet(p, str(n), {"OGR_ODS_HEADERS": "DISABLE"})  # every row as text, the header too
+            grids[n] = pd.DataFrame([[None if pd.isna(v) else sheets._ods_number(v) for v in r]
+                                     for r in cells.itertuples(index=False)], dtype=object)
+        return grids[n]
+
+    if sheet is not None:
+        name = _sheet_named(names, sheet, p.name)
+    else:
+        name = _pick_sheet(names, lambda n: grid_of(n).head(HEADER_SEARCH_LINES), known, p.name)
+    t = _sheet_table(p, grid_of(name), name, sheet, known, SheetExtras())
+    t.notes.insert(0, "OpenDocument spreadsheet (ODS)")
+    return t
+
+
+def _refuse_xlsx_named_ods(p: Path) -> None:
+    """An Excel workbook saved under an .ods name (GDAL would read it as xlsx, without the xlsx checks) is refused,
+    saying what it is."""
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(p) as z:
+            xlsx = "xl/workbook.xml" in z.namelist()
+    except (zipfile.BadZipFile, OSError):
+        return  # (GDAL's refusal names it)
+    if xlsx:
+        raise FileFormatError(f"{p.name}: is an Excel workbook (xlsx) named like an OpenDocument spreadsheet (.ods)",
+                              hint=f"rename it to {p.stem}.xlsx, or open it in LibreOffice and save it as xlsx or "
+                                   "ODS")
 
 
 def _sheet_named(names: list[object], sheet: str, file_name: str) -> object:
@@ -540,10 +671,17 @@ def _has_header(grid: pd.DataFrame, known: set[str]) -> bool:
 
 def _answer_sheet(book: pd.ExcelFile, names: list[object], known: set[str], file_name: str) -> object:
     """The one sheet with an answer header (a "Legende" sheet first is skipped); several → refused."""
+    return _pick_sheet(names, lambda n: pd.read_excel(book, sheet_name=n, header=None, dtype=object,
+                                                      nrows=HEADER_SEARCH_LINES), known, file_name)
+
+
+def _pick_sheet(names: list[object], head: Callable[[object], pd.DataFrame], known: set[str],
+                file_name: str) -> object:
+    """Of ``names``, the one sheet whose first rows (``head(name)``) hold an answer header (see
+    :func:`_answer_sheet`)."""
     if len(names) == 1:
         return names[0]
-    hits = [n for n in names if _has_header(pd.read_excel(book, sheet_name=n, header=None, dtype=object,
-                                                           nrows=HEADER_SEARCH_LINES), known)]
+    hits = [n for n in names if _has_header(head(n), known)]
     if len(hits) > 1:  # an explanation sheet with a sample header ("Erläuterungen", "Beispiel") is no answer
         answers = [n for n in hits if not _EXPLANATION.search(normalise_header(n))]
         hits = answers if len(answers) == 1 else hits

@@ -2,7 +2,7 @@
 and the report files in the form German Excel opens (pure; the database side is in registry.gigabit_store).
 
 CSV files: ``;`` separated, decimal comma, UTF-8 with BOM, sorted by street and house number (numerically: 2 before
-10, 12 before 12a).
+10, 12 before 12a); a text cell Excel would run as a formula (``=``, ``+``, ``-``, ``@``) written with a leading ``'``.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ import pandas as pd
 
 from netzatlas.gigabit.addressmatch import METHODS, Matching, RegisterIndex, conflicts, index_register, match
 from netzatlas.gigabit.mev import supply_rows, vorvermarktung_flag
+from netzatlas.reports.outputs import inert
 
 __all__ = ["FileOutcome", "REPORT_COLUMNS", "build_outcome", "summary_row", "write_german_csv"]
 
@@ -143,7 +144,8 @@ def _sort_key(df: pd.DataFrame) -> pd.DataFrame:
 
 
 def write_german_csv(df: pd.DataFrame, path: Path, *, sort: bool = True) -> Path:
-    """``;``, decimal comma, UTF-8 with BOM, CRLF-free; sorted by street and number; German column titles."""
+    """``;``, decimal comma, UTF-8 with BOM; sorted by street and number; German column titles; formula-like text
+    made inert (:func:`netzatlas.reports.outputs.inert`)."""
     out = df.drop(columns=[c for c in ("x", "y") if c in df.columns])
     if sort and len(out) and "street" in out:
         k = _sort_key(out)
@@ -152,6 +154,8 @@ def write_german_csv(df: pd.DataFrame, path: Path, *, sort: bool = True) -> Path
     for c in out.columns:
         if out[c].dtype == bool:
             out[c] = out[c].map({True: "ja", False: "nein"})
+        elif out[c].dtype == object or pd.api.types.is_string_dtype(out[c]):
+            out[c] = out[c].map(inert)  # an operator's "=HYPERLINK(…)" or "@…" stays text in Excel
     path.parent.mkdir(parents=True, exist_ok=True)
     out.to_csv(path, sep=";", decimal=",", index=False, encoding="utf-8-sig", lineterminator="\r\n")
     return path

@@ -12,12 +12,10 @@ from __future__ import annotations
 
 import base64
 import io
-import os
 import re
-import shutil
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import folium
 import geopandas as gpd
@@ -34,6 +32,10 @@ from netzatlas.gigabit.programmes import Programme  # noqa: E402
 from netzatlas.reports.maps import MapLayer, MetricScale, OfflineMap, legend_html, save_map  # noqa: E402
 from netzatlas.reports.outputs import inert  # noqa: E402 - one rule against formula cells for every CSV
 from netzatlas.reports.safe_html import PAGE_CSP, escape_frame, meta_tag, text  # noqa: E402
+from netzatlas.reports.staging import Wording, staged_outputs, writable_folder  # noqa: E402
+
+if TYPE_CHECKING:
+    from netzatlas.gigabit.funding_areas import Routing
 
 #: class → colour: the shared cartography (the web map and the QGIS style use the same)
 COLORS = {c.value: c.color for c in style("gigabit_result").classes}
@@ -77,11 +79,6 @@ ASSUMPTION_LABELS = {
     "street_classes": ("Straßenklassen (OSM highway) / road classes", ""),
     "method": ("Trassenführung / trench routing", ""),
 }
-#: how the trenches were routed, as the report states it (``funding_areas``' ``method``)
-METHODS = {"along the roads": "entlang der Straßen / along the roads",
-           "straight lines between addresses (the registry has no roads)":
-               "Luftlinie zwischen den Adressen (das Register enthält keine Straßen) / straight lines between "
-               "addresses (the registry has no roads)"}
 #: what each kind of import is, with its licence (attribution as the licences ask)
 SOURCE_ATTRIBUTION = {
     "osm": "OpenStreetMap — © OpenStreetMap-Mitwirkende / contributors, ODbL 1.0 (opendatacommons.org/licenses/odbl)",
@@ -109,6 +106,7 @@ class ReportContext:
     sources: list[dict] = field(default_factory=list)
     assumptions: dict | None = None
     unassigned: int = 0
+    routing: Routing | None = None  # how the trenches were routed (``funding_areas``' ``attrs["routing"]``)
 
 
 def clean_source(s: str) -> str:
@@ -276,14 +274,20 @@ def _sources_html(programme: Programme, sources: list[dict]) -> str:
     return "<ul>" + "".join(items) + "</ul>"
 
 
-def _assumptions_html(assumptions: dict | None, unassigned: int) -> str:
+def _assumptions_html(assumptions: dict | None, unassigned: int, routing: Routing | None = None) -> str:
+    """The cost assumptions as a table; the trench routing in German and English (``routing``: its parts)."""
     if not assumptions:
         return ""
     rows = []
     for k, (label, unit) in ASSUMPTION_LABELS.items():
         if k in assumptions:
             v = assumptions[k]
-            shown = "keine Grenze / no limit" if v is None else METHODS.get(v, v) if k == "method" else de_number(v)
+            if v is None:
+                shown = "keine Grenze / no limit"
+            elif k == "method":  # built from the routing's parts; a caller without them: the text it gave
+                shown = routing.bilingual() if routing else v
+            else:
+                shown = de_number(v)
             rows.append(f"<tr><td>{text(label)}</td><td>{text(shown)} {text(unit)}</td></tr>")
     return ("<h3>Annahmen der Kostenschätzung / cost assumptions</h3><table class='t a'>" + "".join(rows)
             + "</table><p>Kosten = Trassenmeter × €/m + Anschlüsse × €/Anschluss; Trasse = Straßenabschnitte, die die "
@@ -318,27 +322,20 @@ def _with_total(tab: pd.DataFrame) -> pd.DataFrame:
     return pd.concat([tab.astype(object), pd.DataFrame([total], dtype=object)], ignore_index=True)[list(tab.columns)]
 
 
+#: the gigabit report's refusals of its folder, in German and English as the report is
+WORDING = Wording(is_file="{target} is a file, not a folder / ist eine Datei, kein Ordner",
+                  below_file="{target} lies below the file {path} / liegt unter einer Datei",
+                  no_permission="no permission to write into {path} / keine Schreibrechte",
+                  unwritable="cannot write into {target}: {error} / kann nicht schreiben",
+                  made_file="{target} is a file, not a folder / ist eine Datei, kein Ordner",
+                  cannot_create="cannot write into {target}: {error} / kann nicht schreiben",
+                  cannot_stage="cannot write into {target}: {error} / kann nicht schreiben")
+
+
 def check_out_dir(out_dir: Path) -> Path:
     """The report folder, refused before any work when it cannot hold the report: a file, a path below a file, or
     a folder without write permission."""
-    out_dir = Path(out_dir)
-    try:
-        if out_dir.exists() and not out_dir.is_dir():
-            raise InvalidParameter(f"{out_dir} is a file, not a folder / ist eine Datei, kein Ordner",
-                                   hint="give a folder with --out")
-        probe = out_dir
-        while not probe.exists() and probe != probe.parent:
-            probe = probe.parent
-    except PermissionError:  # a folder one may not even look into
-        raise InvalidParameter(f"no permission to write into {out_dir} / keine Schreibrechte",
-                               hint="give a folder you may write to with --out") from None
-    if not probe.is_dir():
-        raise InvalidParameter(f"{out_dir} lies below the file {probe} / liegt unter einer Datei",
-                               hint="give a folder with --out")
-    if not os.access(probe, os.W_OK | os.X_OK):
-        raise InvalidParameter(f"no permission to write into {probe} / keine Schreibrechte",
-                               hint="give a folder you may write to with --out")
-    return out_dir
+    return writable_folder(Path(out_dir), WORDING)
 
 
 def write_report(classified: gpd.GeoDataFrame, areas: gpd.GeoDataFrame, cells: gpd.GeoDataFrame,
@@ -346,27 +343,16 @@ def write_report(classified: gpd.GeoDataFrame, areas: gpd.GeoDataFrame, cells: g
                  roads: gpd.GeoDataFrame | None = None, reference_date: object = None,
                  context: ReportContext | None = None) -> GigabitReport:
     """Write report.html (+ map.html), gigabit.gpkg and eligible_addresses.csv into ``out_dir``: all of them or
-    none — they are written into a hidden folder inside it first and moved into place together, so a failure
-    leaves the files of an earlier run as they were (never half of a new report beside half of an old one)."""
+    none — they are written into a hidden folder inside it first and moved into place together
+    (``staging.staged_outputs``), so a failure leaves the files of an earlier run as they were (never half of a new
+    report beside half of an old one)."""
     out_dir = check_out_dir(out_dir)
     try:
-        out_dir.mkdir(parents=True, exist_ok=True)
-        work = Path(tempfile.mkdtemp(prefix=".report-", dir=out_dir))
-    except OSError as exc:
-        raise InvalidParameter(f"cannot write into {out_dir}: {exc.strerror or exc} / kann nicht schreiben",
-                               hint="give a folder you may write to with --out") from None
-    try:
-        _write_report(classified, areas, cells, atlas_comparison, programme, work, note=note, roads=roads,
-                      reference_date=reference_date, context=context)
-        for item in sorted(work.iterdir(), key=lambda x: x.name == "report.html"):  # the page last
-            dest = out_dir / item.name
-            if item.is_dir() and dest.is_dir():  # the map's Leaflet assets: the copy of this run
-                shutil.rmtree(dest)
-            os.replace(item, dest)
+        with staged_outputs(out_dir, wording=WORDING) as work:
+            _write_report(classified, areas, cells, atlas_comparison, programme, work, note=note, roads=roads,
+                          reference_date=reference_date, context=context)
     except OSError as exc:
         raise InvalidParameter(f"cannot write the report into {out_dir}: {exc.strerror or exc}") from None
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
     return GigabitReport(*(out_dir / n for n in ("report.html", "gigabit.gpkg", "eligible_addresses.csv")))
 
 
@@ -439,7 +425,7 @@ plan within {text(f"{programme.horizon_years:g}")} years will; overdue plans do 
 {_coverage_html(ctx.coverage)}{_table(atlas_comparison)}
 <h2>Karte / map</h2><iframe title="Karte / map" src="{text(map_file.name)}"></iframe>
 <h2>Fördergebiete / funding areas ({len(areas)})</h2>
-{_assumptions_html(ctx.assumptions, ctx.unassigned)}{_table(area_tab, max_rows=None)}
+{_assumptions_html(ctx.assumptions, ctx.unassigned, ctx.routing)}{_table(area_tab, max_rows=None)}
 <h2>Je Postleitzahl / per postcode</h2>{_table(by_plz)}
 <h2>Je 100-m-Zelle (Anteile wie im Breitbandatlas), die 40 mit den meisten förderfähigen Adressen / per 100 m cell,
 top 40 by eligible addresses</h2>{_table(cell_tab)}
