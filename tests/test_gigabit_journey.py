@@ -116,6 +116,19 @@ def test_report_files_a_council_can_read(journey):
     assert streets == sorted(streets)
 
 
+def test_the_report_speaks_german_and_english_alike(journey):
+    """A new user found the German rule sentence half English ("wenn kein Netz 1000 Mbit/s down and 200 up
+    liefert"), the SIMULATED banner in English only and the Stichtag in ISO beside a German "erstellt am"."""
+    import html
+
+    steps, out = journey
+    page = " ".join(html.unescape(re.sub(r"<[^>]+>", " ", (out / "report.html").read_text(encoding="utf-8"))).split())
+    german = page[page.index("Förderfähig ist eine Adresse"):page.index(" / an address is eligible")]
+    assert "Mbit/s im Download" in german and " down" not in german and " and " not in german, german
+    assert "Versorgung für die Demo SIMULIERT" in page and "Broadband supply is SIMULATED" in page
+    assert re.search(r"Stichtag / reference date \d\d\.\d\d\.\d{4}", page), page[:800]
+
+
 def test_report_defaults_to_the_newest_snapshot(journey, tmp_path):
     result = _cli("report", "--out", str(tmp_path))
     assert result.exit_code == 0, result.output

@@ -31,6 +31,18 @@ class Threshold(BaseModel):
             return f"{self.down_mbps:g} Mbit/s symmetric"
         return f"{self.down_mbps:g} Mbit/s down" + (f" and {self.up_mbps:g} up" if self.up_mbps else "")
 
+    def text_de(self) -> str:
+        """The same in German (for the report's German sentence)."""
+        if self.up_mbps and self.up_mbps == self.down_mbps:
+            return f"{_de(self.down_mbps)} Mbit/s symmetrisch"
+        return f"{_de(self.down_mbps)} Mbit/s im Download" + (
+            f" und {_de(self.up_mbps)} Mbit/s im Upload" if self.up_mbps else "")
+
+
+def _de(v: float) -> str:
+    """A number as German text writes it (decimal comma)."""
+    return f"{v:g}".replace(".", ",")
+
 
 class SocioEconomic(BaseModel):
     """Socio-economic focal points (schools, hospitals, businesses …) and the rule that makes them eligible.
@@ -93,6 +105,9 @@ class Programme(BaseModel):
 
     def thresholds_text(self) -> str:
         return " or ".join(t.text() for t in self.served_if)
+
+    def thresholds_text_de(self) -> str:
+        return " oder ".join(t.text_de() for t in self.served_if)
 
     def validity_warning(self, reference_date: date) -> str | None:
         """A sentence when ``reference_date`` lies outside the programme's validity, else None."""

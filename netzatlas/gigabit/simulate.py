@@ -17,7 +17,9 @@ import pandas as pd
 
 from netzatlas.errors import InvalidInput
 
-SIMULATED_NOTE = ("Broadband supply is SIMULATED for the demo (operators' per-address answers are not public): "
+SIMULATED_NOTE = ("Versorgung für die Demo SIMULIERT (die Antworten der Betreiber je Adresse sind nicht öffentlich), "
+                  "Straße für Straße an die Breitbandatlas-Anteile der Gemeinde (Mitte 2021) angepasst / "
+                  "Broadband supply is SIMULATED for the demo (operators' per-address answers are not public): "
                   "calibrated to the Breitbandatlas shares of the municipality (mid 2021), street by street.")
 
 

@@ -300,7 +300,8 @@ def _assumptions_html(assumptions: dict | None, unassigned: int, routing: Routin
 
 def _snapshot_html(snap: dict | None, programme: Programme, reference_date: object) -> str:
     cells = [("Programm / programme", f"{programme.title} ({programme.title_en})"),
-             ("Stichtag / reference date", str(reference_date or ""))]
+             ("Stichtag / reference date", reference_date.strftime("%d.%m.%Y") if hasattr(reference_date, "strftime")
+              else str(reference_date or ""))]
     if snap:
         created = snap.get("created_at")
         cells = [("Stand / snapshot", snap.get("id")), *cells,
@@ -415,7 +416,7 @@ def _write_report(classified: gpd.GeoDataFrame, areas: gpd.GeoDataFrame, cells: 
 <h1>Gigabit-Förderung: weiße und graue Flecken / gigabit funding: white and grey spots</h1>
 {_snapshot_html(ctx.snapshot, programme, reference_date)}
 {banners}
-<p>Förderfähig ist eine Adresse, wenn kein Netz {text(programme.thresholds_text())} liefert und keine {plan}Planung
+<p>Förderfähig ist eine Adresse, wenn kein Netz {text(programme.thresholds_text_de())} liefert und keine {plan}Planung
 innerhalb von {text(f"{programme.horizon_years:g}")} Jahren es tun wird; überfällige Planungen zählen nicht /
 an address is eligible when no network delivers {text(programme.thresholds_text())} and no {'binding ' if plan else ''}
 plan within {text(f"{programme.horizon_years:g}")} years will; overdue plans do not count.</p>
