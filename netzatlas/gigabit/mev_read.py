@@ -363,9 +363,9 @@ def _read_csv_text(text: str, sep: str, skip: int, enc: str, known: set[str], na
         notes.append(f"line {first_line + 1}: a second header row naming the same columns: dropped")
     t = _tidy(RawTable(df, rows, enc, sep, None, notes))
     if '="' in text:  # Excel's ="01067" (a text formula keeping leading zeros): the registry reads it as its text
-        from netzatlas.registry.importers.text_tables import _excel_text_formulas
+        from netzatlas.registry.importers.text_tables import excel_text_formulas
 
-        t.frame = _excel_text_formulas(t.frame, Path(name), t.notes)
+        t.frame = excel_text_formulas(t.frame, Path(name), t.notes)
     return t
 
 
@@ -460,8 +460,8 @@ def _read_ods(p: Path, known: set[str], sheet: str | None) -> RawTable:
 
     def grid_of(n: object) -> pd.DataFrame:
         if n not in grids:
-            cells = sheets._ods_sheet(p, str(n), {"OGR_ODS_HEADERS": "DISABLE"})  # every row as text, the header too
-            grids[n] = pd.DataFrame([[None if pd.isna(v) else sheets._ods_number(v) for v in r]
+            cells = sheets.ods_sheet(p, str(n), {"OGR_ODS_HEADERS": "DISABLE"})  # every row as text, the header too
+            grids[n] = pd.DataFrame([[None if pd.isna(v) else sheets.ods_number(v) for v in r]
                                      for r in cells.itertuples(index=False)], dtype=object)
         return grids[n]
 

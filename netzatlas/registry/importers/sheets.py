@@ -124,11 +124,11 @@ def read_ods(path: Path, sheet: str | None, notes: list[str]) -> tuple[pd.DataFr
     if sheet is None and len(names) > 1:
         notes.append(f"{path.name}: read the first sheet {name!r} (others: {', '.join(names[1:])}; choose one "
                      "with --sheet)")
-    cells = _ods_sheet(path, name, {"OGR_ODS_HEADERS": "DISABLE"})  # every row, the header too, as text
+    cells = ods_sheet(path, name, {"OGR_ODS_HEADERS": "DISABLE"})  # every row, the header too, as text
     rows = [[None if pd.isna(v) else v for v in r] for r in cells.itertuples(index=False)]
     h = _header_row(rows, path, name)
     if h == 0 and len(rows) > 1:  # the header in the first row: GDAL's typed columns, as ever
-        df = _ods_sheet(path, name, {})
+        df = ods_sheet(path, name, {})
         df = pd.DataFrame(df).astype(object).where(df.notna(), None)
         df.index = pd.RangeIndex(len(df))
         df = tidy(df, path, notes)
@@ -136,7 +136,7 @@ def read_ods(path: Path, sheet: str | None, notes: list[str]) -> tuple[pd.DataFr
         if h:
             notes.append(f"{path.name}: header on sheet row {h + 1} (the row(s) above were taken as a title)")
         try:
-            df = _cells_frame([[_ods_number(v) for v in r] for r in rows], h, path, notes)
+            df = _cells_frame([[ods_number(v) for v in r] for r in rows], h, path, notes)
         except FileFormatError as exc:
             if sheet is not None or len(names) == 1 or "header but no rows" not in exc.message:
                 raise
@@ -146,7 +146,7 @@ def read_ods(path: Path, sheet: str | None, notes: list[str]) -> tuple[pd.DataFr
     return df, h + 2
 
 
-def _ods_sheet(path: Path, name: str, config: dict[str, str]) -> pd.DataFrame:
+def ods_sheet(path: Path, name: str, config: dict[str, str]) -> pd.DataFrame:
     """One sheet of an ODS document read by GDAL with the ``config`` options (``OGR_ODS_HEADERS``)."""
     before = {k: pyogrio.get_gdal_config_option(k) for k in config}
     pyogrio.set_gdal_config_options(config)
@@ -162,7 +162,7 @@ def _ods_sheet(path: Path, name: str, config: dict[str, str]) -> pd.DataFrame:
 _ODS_NUMBER = re.compile(r"-?(?:0|[1-9]\d*)(?:\.\d+)?(?:E-?\d+)?")
 
 
-def _ods_number(v: Any) -> Any:
+def ods_number(v: Any) -> Any:
     """A cell GDAL gave as text in a column that also holds the header: a number cell's stored value (``7.5``,
     ``6.0838999999999999``: always a point, no grouping) → the number; other text (``007``, ``7,5``) as written."""
     if not isinstance(v, str) or not _ODS_NUMBER.fullmatch(v):

@@ -136,7 +136,7 @@ def read_csv_table(path: Path, encoding: str | None, sep: str | None, notes: lis
     if "---" in text or "===" in text:
         df = _ruling_lines(df, path, notes)
     if '="' in text:
-        df = _excel_text_formulas(df, path, notes)
+        df = excel_text_formulas(df, path, notes)
     again = file_checks.repeated_header(df)
     if again is not None:
         raise FileFormatError(f"{path.name}: line {again + first_line + 1} repeats the header (two files joined "
@@ -209,7 +209,7 @@ def _database_nulls(df: pd.DataFrame, path: Path, notes: list[str]) -> pd.DataFr
 _EXCEL_TEXT = re.compile(r'="(.*)"')
 
 
-def _excel_text_formulas(df: pd.DataFrame, path: Path, notes: list[str]) -> pd.DataFrame:
+def excel_text_formulas(df: pd.DataFrame, path: Path, notes: list[str]) -> pd.DataFrame:
     """Cells written as ``="007"`` (Excel's way to keep leading zeros in a CSV) → their text ``007``."""
     n = 0
     for c in df.columns:
