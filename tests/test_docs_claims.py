@@ -316,13 +316,15 @@ def test_gigabit_compare_counts_the_changes_as_the_docs_say(db_url):
         assert _netzatlas("gigabit", "classify", "--date", "2026-06-01", "--snapshot", "nachher").exit_code == 0
         res = _netzatlas("gigabit", "compare", "vorher", "nachher")
         assert res.exit_code == 0, res.output
-        assert "18 addresses changed" in res.output and re.search(r"weiß\W+gigabitfähig\W+1\W+0\W+18", res.output)
+        assert "18 addresses changed" in res.output, res.output
+        assert re.search(r"weiß / white\W+gigabitfähig / gigabit\W+ja / yes\W+nein / no\W+18", res.output), res.output
         assert not any(s in res.output for s in ("Öllerweg", "Mühle", "HYPERLINK")), res.output  # _street_registry's
         missing = _netzatlas("gigabit", "compare", "mev-2025", "nachher")
         assert missing.exit_code == 2 and "there is no snapshot 'mev-2025'" in missing.output, missing.output
     readme = _readme_command("netzatlas gigabit compare mev-2025 mev-2026")  # the comment is cut off: read the line
     line = next(ln for ln in DOCS["README.md"].splitlines() if ln.startswith(readme))
     assert "how many addresses changed" in line and "needs both snapshots" in line, line
+    assert "--out FILE.csv" in line, line  # the addresses themselves
     gigabit = re.sub(r"\s+", " ", DOCS["docs/gigabit.md"])
     assert "compare <a> <b>` lists" not in gigabit and "`compare A B` lists" not in gigabit
     assert "compare <a> <b>` counts the addresses whose class or eligibility changed" in gigabit

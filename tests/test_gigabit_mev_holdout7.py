@@ -500,7 +500,7 @@ def test_without_replaces_the_earlier_answer_still_counts(aachen_loaded, conn, t
     a, b = _classes(conn, "mev7-Op2-stand-2025", ids), _classes(conn, "mev7-Op2-stand-2026", ids)
     assert a[ids[2]] == b[ids[2]] and a[ids[1]] == b[ids[1]]
     cmp = _cli("compare", "mev7-Op2-stand-2025", "mev7-Op2-stand-2026")
-    assert "1 addresses changed" in cmp.output, cmp.output
+    assert "1 address changed" in cmp.output, cmp.output
 
 
 @pytest.mark.parametrize("replaces,needles", [

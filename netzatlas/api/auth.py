@@ -27,6 +27,7 @@ class Principal:
     scopes: frozenset[str] = field(default_factory=frozenset)
     key_id: str | None = None
     name: str | None = None
+    prefix: str | None = None  # the key's prefix as `netzatlas keys list` shows it
 
     @property
     def anonymous(self) -> bool:
@@ -60,7 +61,9 @@ class Principal:
 
     @property
     def actor(self) -> str:
-        return "anonymous" if self.anonymous else f"{self.org}:{self.name or self.key_id}"
+        """Who the history records: ``org:name``, or ``org:prefix`` for a key without a name (as `keys list` shows
+        them)."""
+        return "anonymous" if self.anonymous else f"{self.org}:{self.name or self.prefix or self.key_id}"
 
 
 ANONYMOUS = Principal()
@@ -114,7 +117,8 @@ def verify(conn: psycopg.Connection, token: str | None) -> Principal:
     if row["expired"]:
         raise Unauthorized(f"the API key expired on {row['expires_at']:%Y-%m-%d %H:%M %Z}",
                            hint="ask an administrator for a new key (netzatlas keys create … --expires …)")
-    return Principal(org=row["org"], scopes=frozenset(row["scopes"]), key_id=str(row["id"]), name=row["name"])
+    return Principal(org=row["org"], scopes=frozenset(row["scopes"]), key_id=str(row["id"]), name=row["name"],
+                     prefix=parts[1])
 
 
 def token_from_headers(authorization: str | None, x_api_key: str | None) -> str | None:

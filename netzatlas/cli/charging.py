@@ -11,6 +11,10 @@ from netzatlas.reports.staging import writable_folder
 
 #: the imports a charging report names in its header (with their vintage)
 SOURCE_KINDS = ("osm", "zensus", "boundary", "charging-register", "ocpi", "vehicles")
+#: what the siting's residents are (the gigabit report counts the 1 km cells: a slightly different total)
+RESIDENTS_COUNTED = ("Zensus 2011 estimate of the 100 m cells whose centre lies inside the municipal boundary "
+                     "(each 1 km cell's count shared by dwellings); the gigabit report's inhabitants are the counts "
+                     "of the 1 km cells whose centre lies inside, a slightly different total")
 
 app = typer.Typer(help="Ladeinfrastruktur (public charging): distance from homes to the nearest charger, charge "
                        "points and kW per 1,000 inhabitants, gaps, and siting of new locations.",
@@ -103,6 +107,7 @@ def siting_cmd(k: int = typer.Option(10, "--k", help="Number of new charging loc
     r = s.result
     console.print(f"residents within {radius_m:g} m of a charger: {r.covered_weight:,.0f} of {r.total_weight:,.0f} "
                   f"({r.share:.1%}) with {len(chargers)} chargers kept and {len(r.chosen)} new locations")
+    console.print(f"residents: {RESIDENTS_COUNTED}", markup=False, highlight=False)
     console.print(f"gap certificate: {gap_certificate(r, s.exact)}")
     if len(r.chosen) < k:
         console.print(f"{k} locations were asked for; {len(r.chosen)} bring residents within reach, more would add "

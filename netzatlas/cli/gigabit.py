@@ -208,6 +208,10 @@ def classify_cmd(programme: str = PROGRAMME, ref: str = REF,
             else:
                 counts = gigabit_snapshots.classify_counts(conn, p, d)
             update(1)
+    from netzatlas.gigabit.classify_common import CLASSES
+
+    order = list(CLASSES)  # the report's order: weiß, hellgrau, dunkelgrau, schwarz, gigabitfähig
+    counts = sorted(counts, key=lambda r: order.index(r["class_de"]) if r["class_de"] in order else len(order))
     print_report_table(f"{escape(p.title_en)} — reference date {d}",
                        [{"class": f"{r['class_de']} / {r['class_en']}", "addresses": r["addresses"],
                          "eligible": r["eligible"], "overdue plans": r["overdue_plans"],
@@ -259,26 +263,105 @@ def _snapshot_programme(conn, snap: dict, programme: str | None):  # noqa: ANN00
 @app.command("compare")
 @friendly_errors
 def compare_cmd(a: str = typer.Argument(..., help="Earlier snapshot."),
-                b: str = typer.Argument(..., help="Later snapshot.")) -> None:
-    """Which addresses changed class or eligibility between two snapshots."""
+                b: str = typer.Argument(..., help="Later snapshot."),
+                out: Path = typer.Option(None, "--out", help="Write the changed addresses to this CSV for German "
+                                         "Excel (street, number, postcode, class and eligibility before / after).")
+                ) -> None:
+    """Which addresses changed class or eligibility between two snapshots: how many per change (class and
+    eligibility before → after); ``--out FILE.csv`` lists the addresses."""
     from netzatlas.registry import gigabit_store
     from netzatlas.registry.db import connect
 
+    if out is not None and out.is_dir():
+        raise InvalidParameter(f"{out} is a folder; --out takes the CSV file to write", hint="e.g. --out changes.csv")
     with connect() as conn:
         for name in (a, b):  # a misspelt name is refused, not read as "nothing changed"
             gigabit_store.get_snapshot(conn, name)
         diff = gigabit_store.compare_snapshots(conn, a, b)
+        if out is not None:
+            written = _write_changes(conn, diff, out)
     if diff.empty:
-        console.print("no address changed class or eligibility")
-        return
-    moves = diff.groupby(["class_a", "class_b", "eligible_a", "eligible_b"]).size().reset_index(name="addresses")
-    print_report_table(f"{escape(a)} → {escape(b)}: {len(diff):,} addresses changed", moves.to_dict("records"))
+        console.print("no address changed class or eligibility / keine Adresse hat Klasse oder Förderfähigkeit "
+                      "geändert")
+    else:
+        print_report_table(f"{escape(a)} → {escape(b)}: {_addresses(len(diff))} changed / geändert",
+                           _change_rows(diff))
+    if out is not None:
+        console.print(f"[green]CSV[/]: {escape(str(written))} ({_addresses(len(diff))})")
+    elif not diff.empty:
+        console.print("the addresses: --out FILE.csv / die Adressen: --out DATEI.csv", markup=False)
+
+
+def _addresses(n: int) -> str:
+    return f"{n:,} address" if n == 1 else f"{n:,} addresses"
+
+
+def _class_label(value: str) -> str:
+    from netzatlas.gigabit.classify_common import CLASSES
+
+    return f"{value} / {CLASSES[value]}" if value in CLASSES else str(value)
+
+
+def _change_rows(diff) -> list[dict[str, object]]:  # noqa: ANN001 - a DataFrame
+    """The changes counted per class and eligibility before → after, in the class order, headers German / English."""
+    from netzatlas.gigabit.classify_common import CLASSES
+
+    order = {c: i for i, c in enumerate(CLASSES)}
+    moves = diff.groupby(["class_a", "class_b", "eligible_a", "eligible_b"]).size().reset_index(name="n")
+    moves = moves.sort_values(["class_a", "class_b", "eligible_a", "eligible_b"],
+                              key=lambda s: s.map(order) if s.name.startswith("class") else s, kind="stable")
+    yes = {True: "ja / yes", False: "nein / no"}
+    return [{"Klasse vorher / class before": _class_label(r.class_a),
+             "Klasse nachher / class after": _class_label(r.class_b),
+             "förderfähig vorher / eligible before": yes[bool(r.eligible_a)],
+             "förderfähig nachher / eligible after": yes[bool(r.eligible_b)],
+             "Adressen / addresses": int(r.n)} for r in moves.itertuples()]
+
+
+def _write_changes(conn, diff, out: Path) -> Path:  # noqa: ANN001
+    """The changed addresses as the MEV reports' CSV (``;``, UTF-8 with BOM, German titles, ja/nein, sorted by
+    street and number)."""
+    import pandas as pd
+
+    from netzatlas.gigabit.mev_report import write_german_csv
+
+    ids = diff["address_id"].tolist()
+    where = pd.DataFrame(conn.execute(
+        "SELECT id::text AS address_id, house_number_suffix, postcode, city FROM registry.fibre_address "
+        "WHERE id = ANY(%s::uuid[])", [ids]).fetchall(),
+        columns=["address_id", "house_number_suffix", "postcode", "city"])
+    rows = diff.merge(where, on="address_id", how="left")
+    table = pd.DataFrame({
+        "address_id": rows["address_id"], "street": rows["street"], "house_number": rows["house_number"],
+        "house_number_suffix": rows["house_number_suffix"], "postcode": rows["postcode"], "city": rows["city"],
+        "Klasse vorher": rows["class_a"], "Klasse nachher": rows["class_b"],
+        "förderfähig vorher": rows["eligible_a"].astype(bool), "förderfähig nachher": rows["eligible_b"].astype(bool),
+        "Grund nachher": rows["reason_b"]})
+    return write_german_csv(table, out)
+
+
+def _newest(snaps: list[dict]) -> dict:
+    """The snapshot ``report`` takes by default: the newest reference date (Stichtag); of several with that date the
+    one classified last."""
+    return max(snaps, key=lambda s: (s["reference_date"], s["created_at"]))
+
+
+def _why_newest(snap: dict, snaps: list[dict]) -> str:
+    """Why the default snapshot was taken, naming the others of its reference date."""
+    same = [s["id"] for s in snaps if s["reference_date"] == snap["reference_date"] and s["id"] != snap["id"]]
+    if len(snaps) == 1:
+        return ": the only one kept"
+    if not same:
+        return f": the newest by reference date of {len(snaps)} kept (another: --snapshot NAME)"
+    return (f": the newest by reference date, of those the one classified last (also of that date: "
+            f"{', '.join(repr(s) for s in same[:5])}{' …' if len(same) > 5 else ''}; choose with --snapshot NAME)")
 
 
 @app.command("report")
 @friendly_errors
-def report_cmd(snapshot: str = typer.Option(None, "--snapshot", help="The snapshot to report (default: the newest; "
-                                            "with none kept yet, the registry is classified now)."),
+def report_cmd(snapshot: str = typer.Option(None, "--snapshot", help="The snapshot to report (default: the newest by "
+                                            "reference date, of those the one classified last; with none kept "
+                                            "yet, the registry is classified now)."),
                programme: str = typer.Option(None, "--programme", "-p", help="Without --snapshot: classify now "
                                              "under this programme (default gigabit-rl-2.0-2024); with --snapshot: "
                                              "the YAML file of the snapshot's own programme."),
@@ -323,7 +406,7 @@ def report_cmd(snapshot: str = typer.Option(None, "--snapshot", help="The snapsh
             snaps = gigabit_store.list_snapshots(conn)
             # a snapshot: the one named, or the newest unless a programme or date asks to classify now
             if snapshot is not None or (snaps and programme is None and ref is None):
-                snap = gigabit_store.get_snapshot(conn, snapshot)
+                snap = gigabit_store.get_snapshot(conn, snapshot) if snapshot is not None else _newest(snaps)
                 d = snap["reference_date"]
                 if ref is not None and _date(ref) != d:
                     raise InvalidParameter(f"snapshot {snap['id']!r} has the reference date {d}; --date classifies "
@@ -364,7 +447,8 @@ def report_cmd(snapshot: str = typer.Option(None, "--snapshot", help="The snapsh
                        "classified now under ") + f"{escape(p.id)}, reference date {d}, not kept "
                       "(keep one with `netzatlas gigabit classify --snapshot NAME`)")
     else:
-        console.print(f"snapshot {snap['id']!r} ({snap['programme']}, reference date {d})", markup=False)
+        console.print(f"snapshot {snap['id']!r} ({snap['programme']}, reference date {d})"
+                      + ("" if snapshot is not None else _why_newest(snap, snaps)), markup=False)
     if warning:
         console.print(f"[bold yellow]Warnung / warning:[/] {escape(warning)}")
     console.print(f"eligible addresses: {int(res['eligible'].sum()):,}; funding areas: {len(areas)} "

@@ -310,6 +310,16 @@ def _load_request(conn, request_id: str):  # noqa: ANN001, ANN202
                           r["received_on"], r["status"], r.get("coordination_weeks") or 8)
 
 
+def candidate_rows(ranked) -> list[dict[str, object]]:  # noqa: ANN001 - a DataFrame
+    """The evaluated candidates as printed: labelled columns, people as whole numbers (thousands separated), the
+    distance in whole metres."""
+    return [{"rank": int(r.rank), "candidate": r.label, "kind": r.kind,
+             "distance to centre (m)": int(round(float(r.distance_to_centre_m))),
+             "people newly covered outdoor": int(round(float(r.people_newly_covered_outdoor))),
+             "people newly covered indoor": int(round(float(r.people_newly_covered_indoor))),
+             "score": f"{float(r.score):.3f}"} for r in ranked.itertuples()]
+
+
 @request_app.command("evaluate")
 @friendly_errors
 def request_evaluate(request_id: str = typer.Argument(...), threshold: float = THRESHOLD,
@@ -372,10 +382,8 @@ def request_evaluate(request_id: str = typer.Argument(...), threshold: float = T
                                   "own_network": [list(g) for g in groups], "criteria": criteria},
                                  default=str), str(report), request_id])
         conn.commit()
-    cols = ["rank", "label", "kind", "distance_to_centre_m", "people_newly_covered_outdoor",
-            "people_newly_covered_indoor", "score"]
     if len(ranked):
-        print_report_table(f"Candidates in the search ring ({len(ranked)})", ranked[cols].head(10).to_dict("records"))
+        print_report_table(f"Candidates in the search ring ({len(ranked)})", candidate_rows(ranked.head(10)))
     else:
         console.print(f"[yellow]No candidate site[/] (city site, public building, streetlight, existing mast) lies "
                       f"inside the {req.radius_m:g} m search ring: the city has no alternative of its own to offer "

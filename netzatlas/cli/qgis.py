@@ -58,13 +58,15 @@ def project(
         spec, left_out = build_spec(conn, service, user)
     write_project(out, project_xml(spec))
     editable = sum(1 for s in spec.layers if not s.read_only)
-    console.print(f"{out}: {len(spec.layers)} layers ({editable} editable), {len(spec.relations)} relations, "
-                  f"service '{service}'", highlight=False)
+    layers, relations = len(spec.layers), len(spec.relations)
+    console.print(escape(f"{out}: {layers} layer{'' if layers == 1 else 's'} ({editable} editable), {relations} "
+                         f"relation{'' if relations == 1 else 's'}, service '{service}'"), highlight=False)
     if left_out:
         console.print(f"[dim]{user} may not read {', '.join(left_out)}: left out of the project[/]",
                       highlight=False)
     if not user:
         console.print("[dim]no --user: QGIS asks for the login when it opens the project[/]", highlight=False)
     console.print("[dim]" + escape("the password is not stored: add a line to ~/.pgpass "
-                                   f"({params['host']}:{params['port']}:{params['dbname']}:LOGIN:PASSWORD, mode 600)"
+                                   f"({params['host']}:{params['port']}:{params['dbname']}:{user or 'LOGIN'}:PASSWORD, "
+                                   "mode 600)"
                                    " or enter it when QGIS asks") + "[/]", highlight=False)
