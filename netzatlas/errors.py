@@ -34,6 +34,10 @@ class MissingDependency(NetzatlasError, RuntimeError):
     """A system program or extension is missing; the message names the install command."""
 
 
+class StorageUnavailable(NetzatlasError, OSError):
+    """The server cannot write its files (disk full, quota, read-only): the run is undone; worth trying later."""
+
+
 class InvalidInput(NetzatlasError, ValueError):
     """Input data or a parameter is invalid."""
 
@@ -137,6 +141,7 @@ HTTP_STATUS: dict[type[NetzatlasError], int] = {
     ConfigError: 500,
     MissingDependency: 503,
     DatabaseUnavailable: 503,
+    StorageUnavailable: 507,
     NetzatlasError: 500,
 }
 

@@ -400,3 +400,7 @@ def test_result_tiles_draw_one_snapshot(api, keys11, db_url):
     body = _problem(api.get(f"/collections/streetlight/tiles/WebMercatorQuad/16/{y}/{x}", headers=h,
                             params={"snapshot_id": snaps[0]}), 400)
     assert "streetlight has no snapshots" in body["detail"], body
+    for bad in ("a\x00b", "a\nb", " api11"):  # a NUL was a 500 (it reached PostgreSQL)
+        _problem(api.get(tile, headers=h, params={"snapshot_id": bad}), 400)
+        _problem(api.get("/collections/gigabit_result/tiles/WebMercatorQuad", headers=h,
+                         params={"snapshot_id": bad}), 400)

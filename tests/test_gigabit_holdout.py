@@ -427,7 +427,7 @@ def test_report_with_a_programme_or_date_classifies_now_instead_of_the_newest_sn
     assert r.exit_code == 0, r.output
     assert "the registry was classified now under bund-2015, reference date 2019-06-01, not kept" in _flat(r)
     page = (tmp_path / "report.html").read_text(encoding="utf-8")
-    assert "2019-06-01" in page and "Bundesförderprogramm Breitband" in page
+    assert "01.06.2019" in page and "Bundesförderprogramm Breitband" in page  # the Stichtag as German dates read
     _refused(_cli("report", "--snapshot", "holdout-base", "--date", "2020-01-01", "--out", str(tmp_path)),
              "has the reference date 2026-11-26")
 

@@ -371,3 +371,31 @@ def test_a_second_import_replaces_the_reports_and_leaves_no_scratch_folder(reg, 
         assert row["Hausnummer"] == n
     assert sorted(p.name for p in out.iterdir()) == ["Holdout8-Twice_conflicts.csv", "Holdout8-Twice_summary.csv",
                                                      "Holdout8-Twice_unmatched.csv", "summary.csv"]
+
+
+def test_report_files_that_cannot_be_moved_after_the_commit_are_said_so(reg, tmp_path, monkeypatch):
+    """The supply is committed before the report files move into the folder; when that move fails (the folder was
+    made read-only meanwhile) the user got a raw OSError traceback, and the docstring claimed "the database as
+    before". Now: exit 2, a sentence saying the answers WERE imported (batch named) and how to get the files."""
+    from netzatlas.reports import staging
+
+    real_replace = staging.os.replace  # (staging.os is the os module: patched for every caller until undone)
+    path = tmp_path / "move.csv"
+    path.write_text(HDR + f"{KS};3;01067;100;40;VDSL\n", encoding="utf-8")
+
+    def refuse(src, dst):  # noqa: ANN001
+        raise PermissionError(13, "Permission denied", str(dst))
+
+    monkeypatch.setattr(staging.os, "replace", refuse)
+    result = _run(str(path), "--operator", "Holdout8-Move", "--mev", f"{MEV}-move", "--out", str(tmp_path / "o"))
+    out = " ".join(result.output.split())
+    assert result.exit_code == 2, out
+    assert "the answers were imported (batch mev-" in out and "could not be moved into" in out, out
+    assert "import the same files again" in out, out
+    monkeypatch.setattr(staging.os, "replace", real_replace)
+    n = reg.execute("SELECT count(*) AS n FROM registry.broadband_supply WHERE source = %s AND deleted_at IS NULL",
+                    [f"mev:{MEV}-move:Holdout8-Move"]).fetchone()["n"]
+    reg.rollback()
+    assert n == 1   # committed, as the message says
+    again = _run(str(path), "--operator", "Holdout8-Move", "--mev", f"{MEV}-move", "--out", str(tmp_path / "o"))
+    assert again.exit_code == 0 and (tmp_path / "o" / "summary.csv").exists(), again.output

@@ -57,3 +57,18 @@ def test_neither_id_nor_external_id_says_both(db_url):
     out = " ".join(res.output.split())
     assert res.exit_code == 2 and "is not a feature id, nor the external id of a streetlight" in out, out
     assert "netzatlas export streetlight FILE" in out, out
+
+
+def test_an_external_id_that_also_starts_an_id_is_never_guessed(db_url, conn, unique_source):
+    """Lamp numbers are often digits only: `8464` is the external id of one lamp and the start of another's id.
+    `db history` showed the other lamp (exit 0, no word) and `db restore` would have restored it."""
+    stem = uuid.uuid4().hex[:4]
+    other = insert_lamp(conn, f"{unique_source}-o", "O1", fid=f"{stem}0000-0000-4000-8000-000000000000")
+    mine = insert_lamp(conn, f"{unique_source}-m", stem)
+    res = cli("db", "history", "streetlight", stem)
+    out = " ".join(res.output.split())
+    assert res.exit_code == 2, out
+    assert f"'{stem}' is the external id of streetlight {mine[:8]} and the start of the id {other[:8]}" in out, out
+    assert mine in out, out   # the hint gives the whole id to use
+    res = cli("db", "restore", "streetlight", stem, "--version", "1")
+    assert res.exit_code == 2 and "is the external id of" in " ".join(res.output.split())

@@ -157,7 +157,8 @@ def test_a_failed_api_coverage_run_leaves_the_last_rasters_and_holes(client, api
         monkeypatch.setattr(pm, "write_cog", disk_full)
         r = client.post("/processes/mobile-coverage-holes/execution", headers=h,
                         json={"inputs": {"resolution_m": 50, "threshold_dbm": -95}})
-    assert r.status_code >= 400 and "No space left on device" in r.text, r.text
+    assert r.status_code == 507 and "No space left on device" in r.text, r.text  # the disk said, not a 500
+    assert "nothing of this run was kept" in r.json()["detail"], r.text
     assert len(written) == 2
     assert _coverage_state(conn) == before
     assert _files(out) == files and not list(out.glob(".partial-*"))
@@ -192,8 +193,11 @@ def test_the_small_cell_process_describes_and_takes_a_spacing(client, api_keys, 
 
 @pytest.mark.parametrize("body, says", [('{"inputs": {"min_spacing_m": -5}}', ">= 0"),
                                         ('{"inputs": {"min_spacing_m": "150 m"}}', "must be a number"),
-                                        ('{"inputs": {"min_spacing_m": NaN}}', "spacings must be >= 0 m (finite)"),
-                                        ('{"inputs": {"min_spacing_m": Infinity}}', "must be >= 0 m (finite)")])
+                                        # refused per input now, before the process runs (api round 11)
+                                        ('{"inputs": {"min_spacing_m": NaN}}',
+                                         "input 'min_spacing_m' must be a finite number, got nan"),
+                                        ('{"inputs": {"min_spacing_m": Infinity}}',
+                                         "input 'min_spacing_m' must be a finite number, got inf")])
 def test_the_small_cell_process_refuses_a_spacing_the_cli_refuses(client, api_keys, aachen_loaded, body, says):
     r = client.post("/processes/small-cell-screening/execution", content=body,
                     headers={**auth(api_keys["analyst"]), "Content-Type": "application/json"})

@@ -28,7 +28,8 @@ _TMS_PATH = re.compile(r"(?:/collections/[^/]+/tiles|/tileMatrixSets)/(?!WebMerc
 TITLES = {400: "Bad request", 401: "Unauthorized", 403: "Forbidden", 404: "Not found", 405: "Method not allowed",
           406: "Not acceptable", 409: "Conflict", 412: "Precondition failed", 413: "Payload too large",
           415: "Unsupported media type", 422: "Unprocessable content", 428: "Precondition required",
-          429: "Too many requests", 500: "Internal server error", 503: "Service unavailable"}
+          429: "Too many requests", 500: "Internal server error", 503: "Service unavailable",
+          507: "Insufficient storage"}
 
 
 def problem(status: int, detail: str, *, instance: str | None = None, hint: str | None = None,

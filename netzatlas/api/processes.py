@@ -8,6 +8,7 @@ registry stay).
 
 from __future__ import annotations
 
+import errno
 import logging
 import math
 import threading
@@ -27,9 +28,18 @@ from netzatlas.api.deps import get_principal, get_state
 from netzatlas.api.features import base_url
 from netzatlas.api.state import CURRENT_ACTOR, CURRENT_CALLER, CURRENT_PRINCIPAL, ApiState
 from netzatlas.config import get_settings
-from netzatlas.errors import InvalidParameter, NetzatlasError, NotFound, TooManyRequests, Unauthorized
+from netzatlas.errors import (
+    InvalidParameter,
+    NetzatlasError,
+    NotFound,
+    StorageUnavailable,
+    TooManyRequests,
+    Unauthorized,
+)
 
 _log = logging.getLogger("netzatlas.api")
+#: errors of the server's disk (full, over quota, read-only): answered as such (507), not as a bug
+_STORAGE_ERRNOS = (errno.ENOSPC, errno.EDQUOT, errno.EROFS)
 
 router = APIRouter()
 Progress = Callable[[float, str], None]
@@ -189,7 +199,14 @@ def _run(job: Job, p: Process, inputs: dict[str, Any], state: ApiState) -> None:
         job.status, job.error, job.failure = "failed", str(exc), exc
     except Exception as exc:  # a fault of the server: logged; the caller learns no internal message
         _log.exception("process %s (job %s) failed", p.id, job.id)
-        job.status, job.error, job.fault = "failed", "an unexpected error occurred; it has been logged", exc
+        if isinstance(exc, OSError) and exc.errno in _STORAGE_ERRNOS:  # the server's disk: said, worth a retry
+            job.failure = StorageUnavailable(f"{p.id} failed: the server cannot write its files "
+                                             f"({exc.strerror or exc}); nothing of this run was kept",
+                                             hint="try again later, or ask the administrator to free disk space")
+            job.status, job.error = "failed", str(job.failure)
+        else:  # kept without its traceback (whose frames would keep the process's data alive in JOBS)
+            job.status, job.error = "failed", "an unexpected error occurred; it has been logged"
+            job.fault = exc.with_traceback(None)
     job.finished = datetime.now(UTC).isoformat(timespec="seconds")
 
 
@@ -229,7 +246,8 @@ async def execute(process_id: str, request: Request, prefer: str | None = Header
     if isinstance(job.failure, NetzatlasError):  # its own status: 403, 404 (an unknown request), 409, 503, …
         raise job.failure
     if job.fault is not None:  # a 500 (problems.CatchUnexpected), not a 400 that blames the caller
-        raise job.fault
+        fault, job.fault = job.fault, None
+        raise fault
     if job.status != "successful":
         raise InvalidParameter(f"{p.id} failed: {job.error}")
     return JSONResponse(job.result, headers={"Location": f"{b}/jobs/{job.id}"})

@@ -89,7 +89,9 @@ def _snapshot_query(layer: Any, snapshot_id: str | None) -> str:
     if "snapshot_id" not in {c.name for c in layer.columns}:
         raise InvalidParameter(f"{layer.name} has no snapshots: snapshot_id does not apply",
                                hint="snapshot_id picks one snapshot of a result collection such as gigabit_result")
-    return f"?snapshot_id={quote(snapshot_id, safe='')}"
+    from netzatlas.gigabit.classify_common import check_snapshot_name
+
+    return f"?snapshot_id={quote(check_snapshot_name(snapshot_id), safe='')}"  # a NUL reached PostgreSQL (a 500)
 
 
 @router.get("/collections/{collection_id}/tiles", summary="Vector tilesets of a collection")

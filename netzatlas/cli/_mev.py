@@ -21,7 +21,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from netzatlas.cli._common import console, err_console
-from netzatlas.errors import ImportRejected, InvalidParameter, Reject
+from netzatlas.errors import ImportRejected, InvalidParameter, NetzatlasError, Reject
 from netzatlas.registry.importers.load import Progress
 from netzatlas.reports.staging import staged_outputs
 
@@ -142,6 +142,7 @@ def run(paths: list[Path], operators: list[str], opt: MevOptions,
     summaries: list[dict[str, object]] = []
     notes: list[list[str]] = []
     created = not out_dir.exists()
+    body_done = False  # the transaction's work is done: an error after it comes from the commit or the move
     try:
         with staged_outputs(out_dir) as tmp, gc_paused(), connect() as conn, conn.transaction():
             store.begin_batch(conn, batch_id, kind="mev", source=f"mev:{opt.mev}", target="broadband_supply")
@@ -186,8 +187,15 @@ def run(paths: list[Path], operators: list[str], opt: MevOptions,
                 progress("matching and writing the answers", done, n_answers)
             write_german_csv(pd.DataFrame(summaries), tmp / "summary.csv", sort=False)
             store.finish_batch(conn, batch_id, results, {"mev": opt.mev, "files": [p.name for p in paths]})
+            body_done = True
         # (the staged files move into out_dir once the transaction has committed: the blocks end in that order)
-    except BaseException:
+    except BaseException as exc:
+        if body_done and isinstance(exc, OSError):  # committed: said so, never "refused" (and no traceback)
+            raise NetzatlasError(
+                f"the answers were imported (batch {batch_id}), but the report files could not be moved into "
+                f"{out_dir}: {exc.strerror or exc}",
+                hint="the supply and the reports are in the database (API collections mev_*): make the folder "
+                     "writable and import the same files again to write them (nothing else changes)") from None
         if created:  # a refused run leaves no output folder it made itself
             with contextlib.suppress(OSError):
                 out_dir.rmdir()

@@ -95,6 +95,16 @@ def collected_warnings(notes: list[str]) -> Iterator[None]:
             notes.append(text)
 
 
+def file_source(path: Path) -> str:
+    """The default source of a file: its name without extension — of a gzipped file the name inside
+    (``lampen.csv.gz`` → ``lampen``, the same source as ``lampen.csv``)."""
+    name = path.name
+    for packed in (".gz", ".gzip"):
+        if name.lower().endswith(packed):
+            name = name[: -len(packed)]
+    return Path(name).stem or path.stem
+
+
 @app.command("file")
 @friendly_errors
 def import_file(
@@ -150,7 +160,7 @@ def import_file(
         gdf = apply_mapping(gdf, mapping, path, layer_columns=columns, layer=layer)
         gdf, renamed = case_matched_columns(gdf, columns)
         notes += gdf.attrs.get("id_notes", []) + renamed + truncated_columns(gdf.columns, columns)
-        report = load_layers({layer: gdf}, source=source or path.stem, kind="file", owner_org=owner,
+        report = load_layers({layer: gdf}, source=source or file_source(path), kind="file", owner_org=owner,
                              skip_invalid=skip_invalid, label=path.name, progress=update,
                              decimal=gdf.attrs.get("decimal"))
     show(report, f"{path.name} → {layer}", notes)

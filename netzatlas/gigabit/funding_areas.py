@@ -41,10 +41,9 @@ _NODE_GRID_M = 0.01  # road vertices closer than this are one node
 
 @dataclass(frozen=True)
 class Routing:
-    """How the trenches were routed (``attrs["routing"]``): ``way`` for programs; ``de`` and ``en`` the report
-    prints side by side, ``en`` the GeoPackage's and the API's ``method`` (``attrs["assumptions"]["method"]``)."""
+    """How the trenches were routed (``attrs["routing"]``): ``de`` and ``en`` the report prints side by side,
+    ``en`` the GeoPackage's and the API's ``method`` (``attrs["assumptions"]["method"]``)."""
 
-    way: str
     de: str
     en: str
 
@@ -52,8 +51,8 @@ class Routing:
         return f"{self.de} / {self.en}"
 
 
-ALONG_ROADS = Routing("roads", "entlang der Straßen", "along the roads")
-STRAIGHT_LINES = Routing("straight_lines", "Luftlinie zwischen den Adressen (das Register enthält keine Straßen)",
+ALONG_ROADS = Routing("entlang der Straßen", "along the roads")
+STRAIGHT_LINES = Routing("Luftlinie zwischen den Adressen (das Register enthält keine Straßen)",
                          "straight lines between addresses (the registry has no roads)")
 
 

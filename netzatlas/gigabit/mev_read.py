@@ -309,7 +309,7 @@ def _number_span(t: RawTable) -> RawTable:
     cols = {normalise_header(c): c for c in t.frame.columns}
     lo, hi = next((cols[k] for k in cols if k in NUMBER_FROM), None), next((cols[k] for k in cols if k in NUMBER_TO),
                                                                           None)
-    if lo is None or hi is None or any(k in cols for k in ("hausnummer", "house_number", "hnr", "hausnr", "nr")):
+    if lo is None or hi is None or any(_canonical(c) == "house_number" for c in t.frame.columns):
         return t
     a, b = t.frame[lo].map(_cell_text), t.frame[hi].map(_cell_text)
     span = [x if not y or y == x else (y if not x else f"{x}-{y}") for x, y in zip(a, b, strict=True)]

@@ -35,10 +35,14 @@ def resolve_id(conn: psycopg.Connection, layer: Layer, text: str) -> str:
         rows = conn.execute(sql.SQL("SELECT id::text AS id FROM {} WHERE id::text LIKE %s ORDER BY id LIMIT 6"
                                     ).format(_table(layer)), [text.lower() + "%"]).fetchall()
         ids = [r["id"] if isinstance(r, dict) else r[0] for r in rows]
-    if not ids and "external_id" in {c.name for c in layer.columns}:
-        found = _by_external_id(conn, layer, text)
-        if found is not None:
-            return found
+    found = _by_external_id(conn, layer, text) if "external_id" in {c.name for c in layer.columns} else None
+    if found is not None and ids and ids != [found]:  # a lamp number 8464 and an id 846458f5-…: never guess
+        raise InvalidParameter(
+            f"{text!r} is the external id of {layer.name} {found[:8]} and the start of the id {ids[0][:8]}"
+            + (" (and others)" if len(ids) > 1 else ""),
+            hint=f"give more of the id: {found} for the feature with external id {text}")
+    if found is not None:
+        return found
     if not ids and not _PREFIX.fullmatch(text.lower()):
         raise InvalidParameter(f"{text!r} is not a feature id, nor the external id of a {layer.name}",
                                hint=f"give the id (a uuid such as 3f2b6c1e-…, or its first 8 characters: the id "

@@ -65,6 +65,8 @@ def refuse_not_data(p: Path) -> None:
                  "ogr2ogr -f GPKG out.gpkg in.parquet) and import that",
         )
     archive = next((kind for sig, kind in _ARCHIVES if head.startswith(sig)), None)
+    if head[257:262] == b"ustar":  # a plain tar (also one named .csv: its first block would be read as a header)
+        archive = "tar (.tar)"
     if archive:
         raise FileFormatError(
             f"{p.name}: is a {archive} archive, which cannot be read",
@@ -605,7 +607,11 @@ def unwrapped(p: Path) -> Iterator[tuple[Path, str | None]]:
     with tempfile.TemporaryDirectory(prefix="netzatlas-") as tmp:
         q = Path(tmp) / inner
         if utf16:
-            q.write_text(p.read_bytes().decode("utf-16"), encoding="utf-8")
+            try:
+                q.write_text(p.read_bytes().decode("utf-16"), encoding="utf-8")
+            except UnicodeDecodeError as exc:  # cut off mid-character (an odd number of bytes), or damaged
+                raise FileFormatError(f"{p.name}: damaged UTF-16 text ({exc.reason} at byte {exc.start:,})",
+                                      hint="export or download it again (the file was cut off?)") from None
             yield q, f"{p.name}: UTF-16 text (as Windows PowerShell writes it) read as UTF-8"
             return
         try:

@@ -128,16 +128,27 @@ def _record_fingerprint(conn: psycopg.Connection, layer: str, source: str, diges
         [layer, source, digest, n, batch])
 
 
+def _source_counts(gdf: pd.DataFrame) -> pd.Series:
+    """How many features each value of a file's own ``source`` column names (blank values left out), most first."""
+    values = gdf["source"].dropna().astype(str).str.strip()
+    return values[values != ""].value_counts()
+
+
+def _shown(counts: pd.Series, n: int) -> str:
+    """``osm (900), lamps (4) …``: the first ``n`` of ``counts``."""
+    return ", ".join(f"{k} ({v:,})" for k, v in counts.head(n).items()) + (" …" if len(counts) > n else "")
+
+
 def _other_sources(layer: str, gdf: gpd.GeoDataFrame, source: str) -> str | None:
     """A file's own ``source`` column (an export of a whole layer has one) naming other sources than the import's:
     their features are imported under the import's source, and the column is not stored — said, not silent."""
     if "source" not in gdf.columns:
         return None
-    counts = gdf["source"].dropna().astype(str).str.strip()
-    counts = counts[(counts != "") & (counts != source)].value_counts()
+    counts = _source_counts(gdf)
+    counts = counts[counts.index != source]
     if counts.empty:
         return None
-    shown = ", ".join(f"{k} ({v:,})" for k, v in counts.head(3).items()) + (" …" if len(counts) > 3 else "")
+    shown = _shown(counts, 3)
     return (f"{layer}: the file's column 'source' names other sources than {source!r}: {shown}; all its features "
             f"are imported under --source {source} (the column is not stored). To edit and import one source of an "
             f"export, export it alone: netzatlas export {layer} FILE --source NAME")
@@ -155,13 +166,12 @@ def export_source(gdf: pd.DataFrame, layer: str, label: str) -> str | None:
     sources is refused: under one source its features would all be stored again."""
     if not set(EXPORT_COLUMNS) <= set(gdf.columns):
         return None
-    values = gdf["source"].dropna().astype(str).str.strip()
-    counts = values[values != ""].value_counts()
+    counts = _source_counts(gdf)
     if len(counts) == 1:
         return str(counts.index[0])
     if counts.empty:
         return None
-    shown = ", ".join(f"{k} ({v:,})" for k, v in counts.head(4).items()) + (" …" if len(counts) > 4 else "")
+    shown = _shown(counts, 4)
     raise InvalidParameter(
         f"{label}: a netzatlas export of {len(counts)} sources ({shown}); imported under one source, each of its "
         f"features would be stored a second time",

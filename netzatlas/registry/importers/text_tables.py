@@ -71,9 +71,13 @@ _CP850_LETTERS = frozenset(b"\x81\x82\x83\x84\x85\x87\x88\x89\x8a\x8b\x8c\x8d\x8
 
 def _dos_umlauts(raw: bytes) -> bool:
     """Whether the bytes above 127 are all letters of code page 850, among them a German umlaut (0x81 ü, 0x84 ä,
-    0x94 ö, 0x8e Ä, 0x99 Ö, 0x9a Ü) — a cp1252 file's umlauts lie above 0xC0."""
+    0x94 ö, 0x8e Ä, 0x99 Ö, 0x9a Ü) — a cp1252 file's umlauts lie above 0xC0; its German quotes „…“ are 0x84 and
+    0x93, so those two alone are no evidence of cp850."""
     high = {b for b in raw[:1 << 20] if b > 127}
-    return bool(high) and high <= _CP850_LETTERS and bool(high & set(b"\x81\x84\x94\x8e\x99\x9a"))
+    umlauts = high & set(b"\x81\x84\x94\x8e\x99\x9a")
+    if umlauts == {0x84} and 0x93 in high:  # „…“ of a cp1252 text (0x84 / 0x93), not cp850's ä and ô
+        return False
+    return bool(high) and high <= _CP850_LETTERS and bool(umlauts)
 
 
 def _separator(header: str, given: str | None) -> str:
