@@ -104,6 +104,11 @@ def test_compare_lists_the_changed_addresses_with_readable_headers(snapshots, co
     assert streets == sorted(streets)  # sorted by street (and number), as the MEV reports
     folder = _cli("compare", "fix11-2023", "fix11-2024", "--out", str(tmp_path))
     assert folder.exit_code == 2 and "is a folder" in _flat(folder), folder.output
+    above = tmp_path / "belegt"
+    above.write_text("a file, not a folder", encoding="utf-8")
+    blocked = _cli("compare", "fix11-2023", "fix11-2024", "--out", str(above / "changes.csv"))
+    assert blocked.exit_code == 2 and "Traceback" not in blocked.output, blocked.output   # was a NotADirectoryError
+    assert str(above) in _flat(blocked), blocked.output
 
 
 def test_compare_of_one_address_says_address(aachen_loaded, tmp_path):

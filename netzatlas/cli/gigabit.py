@@ -274,6 +274,10 @@ def compare_cmd(a: str = typer.Argument(..., help="Earlier snapshot."),
 
     if out is not None and out.is_dir():
         raise InvalidParameter(f"{out} is a folder; --out takes the CSV file to write", hint="e.g. --out changes.csv")
+    if out is not None:  # its folder checked before anything runs (a read-only one was a traceback)
+        from netzatlas.reports.staging import writable_folder
+
+        writable_folder(out.parent)
     with connect() as conn:
         for name in (a, b):  # a misspelt name is refused, not read as "nothing changed"
             gigabit_store.get_snapshot(conn, name)
