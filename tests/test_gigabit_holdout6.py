@@ -620,7 +620,7 @@ def test_a_snapshot_chosen_by_name_with_its_date_in_german_form(areas_snap, tmp_
         assert "snapshot 'a-older' (gigabit-rl-2.0-2023, reference date 2024-01-15)" in _flat(r)
         page = (tmp_path / "report.html").read_text(encoding="utf-8")
         assert "<td>a-older</td>" in page and "Gigabit-Richtlinie des Bundes 2.0 (31.03.2023)" in page
-        assert "<td>2024-01-15</td>" in page
+        assert "<td>15.01.2024</td>" in page   # the Stichtag as German dates read (as "erstellt am")
         who = _row(areas_snap, "SELECT created_by, created_at FROM registry.gigabit_snapshot WHERE id = 'a-older'")[0]
         if who["created_by"]:
             assert f"<td>{who['created_by']}</td>" in page
