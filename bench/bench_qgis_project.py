@@ -181,6 +181,8 @@ def main() -> None:
         report(json.loads(line), folder)
     finally:
         _cli("users", "remove", login, env=env)
+        for secret in ("password", "pgpass"):  # the images stay for the user to look at; the login's secrets not
+            (folder / secret).unlink(missing_ok=True)
 
 
 def report(r: dict, folder: Path) -> None:
