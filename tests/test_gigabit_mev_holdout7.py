@@ -350,6 +350,13 @@ def _notes(conn, mev: str) -> str:  # noqa: ANN001
     return r["read_notes"]
 
 
+def imported_notes(conn, path: Path, operator: str, mev: str, out: Path, options: list[str]):  # noqa: ANN001, ANN201
+    """Import one answer file (it must import: exit 0) and return the CLI result and the import record's notes."""
+    result = _run(str(path), "--operator", operator, "--mev", mev, "--out", str(out), *options)
+    assert result.exit_code == 0, result.output
+    return result, _notes(conn, mev)
+
+
 @pytest.mark.parametrize("case,needles", [
     ("autofilter_hidden_rows", ["2 row(s) hidden in the sheet by a filter (row 3, 5): imported, hidden rows are "
                                 "data"]),
@@ -363,11 +370,8 @@ def test_what_was_left_out_or_kept_is_noted(aachen_loaded, conn, tmp_path, case,
     """The import record says what the reader dropped (footer, totals) or kept although hidden; the printed summary
     says so for hidden rows."""
     make, options, _ = IMPORTED[case]
-    mev = f"{MEV}-notes-{case}"[:60]
-    result = _run(str(make(tmp_path)), "--operator", "Holdout7-Notes", "--mev", mev, "--out", str(tmp_path / "o"),
-                  *options)
-    assert result.exit_code == 0, result.output
-    notes = _notes(conn, mev)
+    result, notes = imported_notes(conn, make(tmp_path), "Holdout7-Notes", f"{MEV}-notes-{case}"[:60],
+                                   tmp_path / "o", options)
     for n in needles:
         assert n in notes, (n, notes)
     flat = " ".join(result.output.split())

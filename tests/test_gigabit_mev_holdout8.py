@@ -30,6 +30,7 @@ from xml.sax.saxutils import escape
 import pytest
 
 from tests.test_gigabit_mev_holdout import _bytes, _text, assert_imported
+from tests.test_gigabit_mev_holdout7 import imported_notes
 from tests.test_gigabit_mev_journey import _run, _state, assert_refused
 
 MEV = "mev-holdout8"
@@ -263,12 +264,6 @@ def test_refused(reg, tmp_path, case):
     assert not out.exists()  # a refused run leaves no output folder it made itself
 
 
-def _notes(conn, mev: str) -> str:  # noqa: ANN001
-    (r,) = conn.execute("SELECT read_notes FROM registry.mev_import WHERE mev_id = %s", [mev]).fetchall()
-    conn.rollback()
-    return r["read_notes"]
-
-
 @pytest.mark.parametrize("case,needles", [
     ("ods_answer_sheet_behind_notes", ["OpenDocument spreadsheet (ODS)", "sheet 'Antwort'"]),
     ("ods_sheet_named_in_other_case", ["--sheet 'VODAFONE' read as sheet 'Vodafone'"]),
@@ -282,11 +277,8 @@ def _notes(conn, mev: str) -> str:  # noqa: ANN001
 ])
 def test_how_the_file_was_read_is_noted(reg, tmp_path, case, needles):
     make, options, _ = IMPORTED[case]
-    mev = f"{MEV}-notes-{case}"[:60]
-    result = _run(str(make(tmp_path)), "--operator", "Holdout8-Notes", "--mev", mev, "--out", str(tmp_path / "o"),
-                  *options)
-    assert result.exit_code == 0, result.output
-    notes = _notes(reg, mev)
+    _, notes = imported_notes(reg, make(tmp_path), "Holdout8-Notes", f"{MEV}-notes-{case}"[:60], tmp_path / "o",
+                              options)
     for n in needles:
         assert n in notes, (n, notes)
 
