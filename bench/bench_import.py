@@ -141,9 +141,10 @@ def raw_copy_main(url: str, source: str, table: str) -> None:
 
 def server_breakdown(url: str, table: str, source: str) -> dict[str, float]:
     """Seconds of the server's part of a first load, statement by statement, each alone: the rows the CLI just wrote
-    (copied out in id order) are loaded again into the emptied table, inside a transaction that is rolled back, with
-    the spatial index dropped as the import does — with every trigger, without the history trigger, without any
-    trigger; then the spatial index is built. Differences: what the history rows and the other triggers cost."""
+    (copied out in id order, in the binary form the CLI sends) are loaded again into the emptied table, inside a
+    transaction that is rolled back, with the spatial index dropped as the import does — with every trigger, without
+    the history trigger, without any trigger; then the spatial index is built. Differences: what the history rows
+    and the other triggers cost."""
     import psycopg
 
     skip = {"version", "created_at", "updated_at", "updated_by", "deleted_at"}
@@ -156,7 +157,8 @@ def server_breakdown(url: str, table: str, source: str) -> dict[str, float]:
                              "AND indexdef ~ 'USING (gist|spgist) '", [schema, name]).fetchone()
         col_list = ", ".join(f'"{c}"' for c in cols)
         buf = io.BytesIO()
-        with conn.cursor().copy(f"COPY (SELECT {col_list} FROM {table} WHERE source = %s ORDER BY id) TO STDOUT",
+        with conn.cursor().copy(f"COPY (SELECT {col_list} FROM {table} WHERE source = %s ORDER BY id) TO STDOUT "
+                                "(FORMAT binary)",
                                 [source]) as cp:
             for block in cp:
                 buf.write(block)
@@ -171,7 +173,7 @@ def server_breakdown(url: str, table: str, source: str) -> dict[str, float]:
                 if disable:
                     conn.execute(f"ALTER TABLE {table} DISABLE TRIGGER {disable}")
                 t0 = time.perf_counter()
-                with conn.cursor().copy(f"COPY {table} ({col_list}) FROM STDIN") as cp:
+                with conn.cursor().copy(f"COPY {table} ({col_list}) FROM STDIN (FORMAT binary)") as cp:
                     cp.write(data)
                 copied = time.perf_counter() - t0
                 t0 = time.perf_counter()

@@ -63,8 +63,7 @@ def test_every_layer_has_the_shared_columns_and_a_spatial_index(conn):
         assert cat[name].srid == 25832
         idx = conn.execute("SELECT indexdef FROM pg_indexes WHERE schemaname='registry' AND tablename=%s",
                            [name]).fetchall()
-        method = "spgist" if cat[name].geometry_type.upper() == "POINT" else "gist"  # revision 0011
-        assert any(f"USING {method} (geom)" in r["indexdef"] for r in idx), (name, idx)
+        assert any("USING gist (geom)" in r["indexdef"] for r in idx), (name, idx)  # points too (revision 0026)
 
 
 def test_downgrading_below_0010_writes_the_derived_after_images_down(db_url):
@@ -82,3 +81,39 @@ def test_downgrading_below_0010_writes_the_derived_after_images_down(db_url):
         assert stored == [("INSERT", "8"), ("UPDATE", "9")]
         migrate.upgrade(url)
         assert migrate.is_current(url)
+
+
+def _point_index_methods(url: str) -> set[str]:
+    """The access methods of the point layers' spatial indexes (streetlight, wlan_hotspot, …)."""
+    with psycopg.connect(url) as conn:
+        return {r[0] for r in conn.execute(
+            "SELECT am.amname FROM geometry_columns g JOIN pg_class c ON c.relname = g.f_table_name "
+            "AND c.relnamespace = 'registry'::regnamespace JOIN pg_index i ON i.indrelid = c.oid "
+            "JOIN pg_class ic ON ic.oid = i.indexrelid JOIN pg_am am ON am.oid = ic.relam "
+            "WHERE g.f_table_schema = 'registry' AND upper(g.type) = 'POINT' AND am.amname IN ('gist', 'spgist')"
+        ).fetchall()}
+
+
+def test_point_layers_swap_their_spatial_index_with_revision_0026(db_url):
+    """0026 gives point layers GiST (sorted build after a bulk load); below it they have SP-GiST (0011), and a layer
+    made by create_layer follows the revision it was made at."""
+    with _scratch_database() as url:
+        migrate.upgrade(url)
+        assert _point_index_methods(url) == {"gist"}
+        migrate.downgrade(url, "0025")
+        assert _point_index_methods(url) == {"spgist"}
+        with psycopg.connect(url, autocommit=True) as conn:
+            conn.execute("SELECT registry.create_layer('probe_point', 'Point', '', 25832)")
+            method = conn.execute("SELECT am.amname FROM pg_index i JOIN pg_class ic ON ic.oid = i.indexrelid "
+                                  "JOIN pg_am am ON am.oid = ic.relam "
+                                  "WHERE i.indrelid = 'registry.probe_point'::regclass AND am.amname <> 'btree'"
+                                  ).fetchone()[0]
+            assert method == "spgist"
+            conn.execute("DROP TABLE registry.probe_point CASCADE")
+        migrate.upgrade(url)
+        assert _point_index_methods(url) == {"gist"}
+        with psycopg.connect(url, autocommit=True) as conn:
+            conn.execute("SELECT registry.create_layer('probe_point', 'Point', '', 25832)")
+            assert "USING gist (geom)" in conn.execute(
+                "SELECT indexdef FROM pg_indexes WHERE schemaname = 'registry' AND tablename = 'probe_point' "
+                "AND indexdef ~ 'USING (gist|spgist)'").fetchone()[0]

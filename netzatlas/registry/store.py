@@ -21,6 +21,9 @@ from psycopg import sql
 from psycopg.rows import tuple_row
 
 from netzatlas.errors import NotFound, Reject
+from netzatlas.registry.copy_binary import HEADER as BINARY_HEADER
+from netzatlas.registry.copy_binary import TRAILER as BINARY_TRAILER
+from netzatlas.registry.copy_binary import copy_binary
 from netzatlas.registry.copy_text import copy_csv
 from netzatlas.registry.db import Layer
 
@@ -80,32 +83,63 @@ def _to_copy_buffer(frame: pd.DataFrame, columns: list[str], types: dict[str, st
 COPY_ROWS = 50_000
 
 
+class _NotBinary(Exception):
+    """A piece of the frame has values binary COPY does not take (see :mod:`copy_binary`): written as CSV instead."""
+
+
 def _copy(conn: psycopg.Connection, table: sql.Composable, frame: pd.DataFrame, columns: list[str],
           types: dict[str, str], sent: Callable[[int], None] | None = None) -> None:
     """COPY ``frame[columns]`` into ``table``, in pieces of :data:`COPY_ROWS` rows; ``sent(rows)``: the rows the
     server has taken so far, after each piece.
 
+    Binary where every column allows it (the server then parses no text: :mod:`copy_binary`), else CSV. The binary
+    attempt runs in a savepoint: a piece found not to fit ends it, and the rows go again as CSV.
     A piece is sent by a second thread while the next one is formatted here: without it, sending blocks until the
     server has read nearly all of the piece, so formatting and the server's work would take turns instead of
     running side by side. At most two pieces are held at once."""
-    copy_sql = sql.SQL("COPY {} ({}) FROM STDIN (FORMAT csv)").format(
-        table, sql.SQL(", ").join(sql.Identifier(c) for c in columns))
-    with conn.cursor() as cur, cur.copy(copy_sql) as cp:
-        if len(frame) <= COPY_ROWS:
-            cp.write(_to_copy_buffer(frame, columns, types))
+    if copy_binary(frame.iloc[:0], columns, types) is not None:  # the columns' types allow it
+        try:
+            with conn.transaction():
+                _copy_pieces(conn, table, frame, columns, types, sent, binary=True)
             return
-        # (leaving this block waits for the piece on its way, also after an error, before the COPY is ended)
-        with ThreadPoolExecutor(1, thread_name_prefix="netzatlas-copy") as sender:
-            on_way: Future | None = None
-            for start in range(0, len(frame), COPY_ROWS):
-                piece = _to_copy_buffer(frame.iloc[start:start + COPY_ROWS], columns, types)
+        except _NotBinary:
+            pass
+    _copy_pieces(conn, table, frame, columns, types, sent, binary=False)
+
+
+def _copy_pieces(conn: psycopg.Connection, table: sql.Composable, frame: pd.DataFrame, columns: list[str],
+                 types: dict[str, str], sent: Callable[[int], None] | None, binary: bool) -> None:
+    copy_sql = sql.SQL("COPY {} ({}) FROM STDIN (FORMAT {})").format(
+        table, sql.SQL(", ").join(sql.Identifier(c) for c in columns), sql.SQL("binary" if binary else "csv"))
+
+    def piece_of(rows: pd.DataFrame) -> bytes:
+        if not binary:
+            return _to_copy_buffer(rows, columns, types)
+        data = copy_binary(rows, columns, types)
+        if data is None:
+            raise _NotBinary
+        return data
+
+    with conn.cursor() as cur, cur.copy(copy_sql) as cp:
+        if binary:
+            cp.write(BINARY_HEADER)
+        if len(frame) <= COPY_ROWS:
+            cp.write(piece_of(frame))
+        else:
+            # (leaving this block waits for the piece on its way, also after an error, before the COPY is ended)
+            with ThreadPoolExecutor(1, thread_name_prefix="netzatlas-copy") as sender:
+                on_way: Future | None = None
+                for start in range(0, len(frame), COPY_ROWS):
+                    piece = piece_of(frame.iloc[start:start + COPY_ROWS])
+                    if on_way is not None:
+                        on_way.result()  # the previous piece is with the server (or its error is raised here)
+                        if sent is not None:
+                            sent(start)
+                    on_way = sender.submit(cp.write, piece)
                 if on_way is not None:
-                    on_way.result()  # the previous piece is with the server (or its error is raised here)
-                    if sent is not None:
-                        sent(start)
-                on_way = sender.submit(cp.write, piece)
-            if on_way is not None:
-                on_way.result()
+                    on_way.result()
+        if binary:
+            cp.write(BINARY_TRAILER)
 
 
 def upsert(
