@@ -65,6 +65,7 @@ import pyogrio
 import pyproj
 import yaml
 
+from netzatlas.bulk import gc_paused
 from netzatlas.errors import CRSError, FileFormatError, InvalidParameter
 from netzatlas.registry import textvalues
 from netzatlas.registry.importers import file_checks
@@ -407,7 +408,7 @@ def read_any(
     A gzip-compressed file is read from inside; a GeoJSON in UTF-16 (as Windows PowerShell writes it) as UTF-8."""
     p = Path(path)
     _check_path(p)
-    with file_checks.unwrapped(p) as (q, note):
+    with gc_paused(), file_checks.unwrapped(p) as (q, note):  # (a million geometries: no collector walks over them)
         gdf = _read_any(q, layer=layer, crs=crs, x_column=x_column, y_column=y_column, encoding=encoding, sep=sep,
                         sheet=sheet, decimal=decimal)
     if note:
