@@ -143,10 +143,11 @@ def import_file(
         read_any,
         truncated_columns,
     )
-    from netzatlas.registry.importers.load import export_source, load_layers
+    from netzatlas.registry.importers.load import export_source, load_layers, prefetch_municipality_boundary
 
     notes: list[str] = []
     mapping = load_mapping(mapping_file, map_)
+    prefetch_municipality_boundary()  # (read beside the file: the location check needs it after the read)
     with connect() as conn:
         columns = [c.name for c in get_layer(conn, layer).data_columns]
     with rows_progress(f"reading {path.name}", quiet) as update, collected_warnings(notes):

@@ -12,6 +12,7 @@ duplicate every feature). ``progress(phase, done, total)`` is called with rows d
 from __future__ import annotations
 
 import hashlib
+import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -86,14 +87,32 @@ def _boundary(path: str, ars: str | None) -> shapely.Geometry | None:
     return shapely.union_all(gdf.to_crs("EPSG:4326").geometry.values)
 
 
+_boundary_lock = threading.Lock()
+
+
 def municipality_boundary_4326() -> shapely.Geometry | None:
     """The configured municipality (used to reject coordinates that are evidently wrong).
 
     The boundary file may hold one municipality, or many with an ``ARS`` column (VG250), in which
-    case ``NETZATLAS_MUNICIPALITY_ARS`` selects one.
+    case ``NETZATLAS_MUNICIPALITY_ARS`` selects one. (Waits for a read :func:`prefetch_municipality_boundary`
+    started instead of reading the file a second time.)
     """
     s = get_settings()
-    return _boundary(str(s.municipality_boundary), s.municipality_ars)
+    with _boundary_lock:
+        return _boundary(str(s.municipality_boundary), s.municipality_ars)
+
+
+def prefetch_municipality_boundary() -> None:
+    """Read the municipality's boundary in a thread while the caller reads its file (VG250 for all of Germany:
+    ~0.2 s). A failure is left for :func:`municipality_boundary_4326` to raise where the boundary is needed."""
+
+    def read() -> None:
+        try:
+            municipality_boundary_4326()
+        except Exception:  # noqa: BLE001 — raised again, with its message, by the call that needs the boundary
+            pass
+
+    threading.Thread(target=read, name="netzatlas-boundary", daemon=True).start()
 
 
 def fingerprint(frame: pd.DataFrame) -> str:
