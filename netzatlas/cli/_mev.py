@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import re
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -158,33 +159,44 @@ def run(paths: list[Path], operators: list[str], opt: MevOptions,
             other = gigabit_store.read_other_supply(conn, [f["operator"].iloc[0] for f in frames],
                                                     sources + list(replaced.values()))
             results = []
-            for answers, source, path in zip(frames, sources, paths, strict=True):
-                progress("matching and writing the answers", done, n_answers)
-                operator = str(answers["operator"].iloc[0])
+
+            def outcome(k: int, existing: pd.DataFrame):  # noqa: ANN202 - a mev_report.FileOutcome
+                answers = frames[k]
                 _add_xy(answers, srid)
-                o = build_outcome(answers, register_index, operator=operator, file_name=path.name, source=source,
-                                  tolerance_m=opt.tolerance_m, existing=other)
-                _refuse_if_nothing_matches(o)
-                summary = summary_row(o)
-                o.notes += _withdraw_replaced(conn, replaced.get(operator), opt.replaces, there)  # (kept in read_notes)
-                counts = gigabit_store.write_mev_outcome(conn, o, mev_id=opt.mev, batch_id=batch_id, summary=summary)
-                summary |= counts
-                summaries.append(summary)
-                notes.append(list(o.notes))
-                s = o.supply
-                if len(s):  # this file's binding plans count against the next files
-                    plans = s[(s["status"] == "planned") & s["binding"].astype(bool)]
-                    other = pd.concat([other, plans.assign(address_id=plans["address_id"].astype(str))[
-                        ["address_id", "operator", "status", "binding"]]], ignore_index=True)
-                slug = _slug(operator)
-                write_german_csv(o.unmatched, tmp / f"{slug}_unmatched.csv")
-                write_german_csv(o.conflicts, tmp / f"{slug}_conflicts.csv")
-                write_german_csv(pd.DataFrame([summary]), tmp / f"{slug}_summary.csv", sort=False)
-                res = store.UpsertResult("broadband_supply", created=counts["created"], updated=counts["updated"],
-                                         unchanged=counts["unchanged"])
-                results.append(res)
-                done += len(answers)
-                progress("matching and writing the answers", done, n_answers)
+                return build_outcome(answers, register_index, operator=str(answers["operator"].iloc[0]),
+                                     file_name=paths[k].name, source=sources[k], tolerance_m=opt.tolerance_m,
+                                     existing=existing)
+
+            # the next file is matched in a worker thread while this one is written (the database works, Python
+            # waits): the same outcome from the same inputs, taken (and refused, if so) in the same order as before
+            with ThreadPoolExecutor(max_workers=1, thread_name_prefix="mev-match") as ahead:
+                pending: Future | None = None
+                for k, answers in enumerate(frames):
+                    progress("matching and writing the answers", done, n_answers)
+                    operator = str(answers["operator"].iloc[0])
+                    o = pending.result() if pending is not None else outcome(k, other)
+                    pending = None
+                    _refuse_if_nothing_matches(o)
+                    summary = summary_row(o)
+                    s = o.supply
+                    if len(s):  # this file's binding plans count against the next files
+                        plans = s[(s["status"] == "planned") & s["binding"].astype(bool)]
+                        other = pd.concat([other, plans.assign(address_id=plans["address_id"].astype(str))[
+                            ["address_id", "operator", "status", "binding"]]], ignore_index=True)
+                    if k + 1 < len(frames):
+                        pending = ahead.submit(outcome, k + 1, other)
+                    o.notes += _withdraw_replaced(conn, replaced.get(operator), opt.replaces, there)  # (read_notes)
+                    counts = gigabit_store.write_mev_outcome(conn, o, mev_id=opt.mev, batch_id=batch_id,
+                                                             summary=summary)
+                    summary |= counts
+                    summaries.append(summary)
+                    notes.append(list(o.notes))
+                    _write_reports(tmp, operator, o, summary)
+                    res = store.UpsertResult("broadband_supply", created=counts["created"], updated=counts["updated"],
+                                             unchanged=counts["unchanged"])
+                    results.append(res)
+                    done += len(answers)
+                    progress("matching and writing the answers", done, n_answers)
             write_german_csv(pd.DataFrame(summaries), tmp / "summary.csv", sort=False)
             store.finish_batch(conn, batch_id, results, {"mev": opt.mev, "files": [p.name for p in paths]})
             body_done = True
@@ -203,6 +215,16 @@ def run(paths: list[Path], operators: list[str], opt: MevOptions,
     for s, n in zip(summaries, notes, strict=True):
         s["out"], s["read_notes"] = str(out_dir), n
     return summaries
+
+
+def _write_reports(tmp: Path, operator: str, o, summary: dict[str, object]) -> None:  # noqa: ANN001
+    """One operator's report files (unmatched rows, conflicts, summary) in the scratch folder."""
+    from netzatlas.gigabit.mev_report import write_german_csv
+
+    slug = _slug(operator)
+    write_german_csv(o.unmatched, tmp / f"{slug}_unmatched.csv")
+    write_german_csv(o.conflicts, tmp / f"{slug}_conflicts.csv")
+    write_german_csv(pd.DataFrame([summary]), tmp / f"{slug}_summary.csv", sort=False)
 
 
 def _replaced_sources(conn, replaces: str | None,  # noqa: ANN001
