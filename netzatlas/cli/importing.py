@@ -147,10 +147,12 @@ def import_file(
 
     notes: list[str] = []
     mapping = load_mapping(mapping_file, map_)
-    prefetch_municipality_boundary()  # (read beside the file: the location check needs it after the read)
     with connect() as conn:
         columns = [c.name for c in get_layer(conn, layer).data_columns]
     with rows_progress(f"reading {path.name}", quiet) as update, collected_warnings(notes):
+        # read beside the file (the location check needs it after the read); inside the warnings' block, so that a
+        # warning of the boundary's read is a note of the report, as when load_layers read it
+        prefetch_municipality_boundary()
         gdf = read_any(path, layer=file_layer, crs=crs, x_column=x_column, y_column=y_column, encoding=encoding,
                        sep=sep, sheet=sheet, decimal=decimal)
         notes += gdf.attrs.get("notes", [])

@@ -107,6 +107,8 @@ def _hex(s: pd.Series, width: int | None = None) -> Fields | None:
         data = np.frombuffer(bytes.fromhex(text), dtype=np.uint8)
     except ValueError:  # not hex (or an odd digit count): CSV, and the server's message
         return None
+    if 2 * len(data) != len(text):  # fromhex skips whitespace, the server does not: CSV, and its message
+        return None
     if width == 16:
         lengths = np.full(len(values), 16, dtype=np.int64)
     else:

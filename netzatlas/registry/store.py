@@ -97,6 +97,8 @@ def _copy(conn: psycopg.Connection, table: sql.Composable, frame: pd.DataFrame, 
     A piece is sent by a second thread while the next one is formatted here: without it, sending blocks until the
     server has read nearly all of the piece, so formatting and the server's work would take turns instead of
     running side by side. At most two pieces are held at once."""
+    if sent is not None:  # (the CSV after a binary attempt given up counts from the start again: no step back)
+        sent = _never_back(sent)
     if copy_binary(frame.iloc[:0], columns, types) is not None:  # the columns' types allow it
         try:
             with conn.transaction():
@@ -105,6 +107,19 @@ def _copy(conn: psycopg.Connection, table: sql.Composable, frame: pd.DataFrame, 
         except _NotBinary:
             pass
     _copy_pieces(conn, table, frame, columns, types, sent, binary=False)
+
+
+def _never_back(sent: Callable[[int], None]) -> Callable[[int], None]:
+    """``sent``, called only with a count above the highest one before."""
+    highest = 0
+
+    def report(rows: int) -> None:
+        nonlocal highest
+        if rows > highest:
+            highest = rows
+            sent(rows)
+
+    return report
 
 
 def _copy_pieces(conn: psycopg.Connection, table: sql.Composable, frame: pd.DataFrame, columns: list[str],
