@@ -99,7 +99,7 @@ class ServerCPU:
         return sum(self.seen.values()) if self.seen else None
 
 
-def timed(cmd: list[str], env: dict[str, str] | None = None, url: str | None = None
+def timed(cmd: list[str], env: dict[str, str] | None = None, url: str | None = None, exit_code: int = 0
           ) -> tuple[float, float, str, float, float | None]:
     """(seconds, peak RSS in MB, output, CPU seconds, server CPU seconds) of one child process, measured by the
     kernel (wait4; the server's backends from /proc, see :class:`ServerCPU`)."""
@@ -114,7 +114,7 @@ def timed(cmd: list[str], env: dict[str, str] | None = None, url: str | None = N
     if server:
         server.__exit__(None, None, None)
     proc.returncode = os.waitstatus_to_exitcode(status)
-    if proc.returncode != 0:
+    if proc.returncode != exit_code:
         raise SystemExit(f"failed ({proc.returncode}): {' '.join(cmd)}\n{out[-3000:]}")
     return seconds, usage.ru_maxrss / 1024, out, usage.ru_utime + usage.ru_stime, server.seconds if server else None
 
@@ -249,6 +249,16 @@ def compare(name: str, url: str, path: str, gdal_path: str, layer: str, mapping:
     return runs
 
 
+def refused(url: str, path: str, n: int) -> None:
+    """The same million refused as a user meets it: the municipality set to Aachen, so every point lies about
+    100 km outside and gets its row's reason (exit code 2, nothing written)."""
+    env = {**os.environ, "NETZATLAS_DATABASE_URL": url, "COLUMNS": "120", "NETZATLAS_MUNICIPALITY_ARS": "053340002002"}
+    s, mb, out, _, _ = timed([sys.executable, "-m", "netzatlas.cli.main", "import", "file", path, "--layer",
+                              "streetlight", "--source", "bench-refused", "--map", "external_id=lamp_id"], env, url,
+                             exit_code=2)
+    print(f"{'  refused (every row outside the municipality)':50}{s:>9.2f}{n / s:>11,.0f}{'':21}{mb:>20.0f}")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--points", type=int, default=1_000_000, help="size of the generated file (0: skip it)")
@@ -279,6 +289,7 @@ def main() -> None:
                            "streetlight", ["--map", "external_id=lamp_id", "--map", "height_m=hoehe",
                                            "--map", "lamp_type=typ"], args.points, "bench-points")
             print(f"  peak memory of the import: {runs[0].peak_mb:,.0f} MB (goal <= {GOAL_PEAK_MB_1M:,} MB)")
+            refused(url, str(big), args.points)
             print_breakdown(server_breakdown(url, "registry.streetlight", "bench-points"))
 
 

@@ -360,7 +360,8 @@ def check_location(
         return reasons
     far_idx = gdf.index[far]
     orig = gdf.geometry[far_idx].representative_point()
-    swapped = orig.map(lambda p: shapely.Point(p.y, p.x)).set_crs(gdf.crs, allow_override=True)
+    swapped = gpd.GeoSeries(shapely.points(shapely.get_y(orig.values), shapely.get_x(orig.values)),
+                            index=orig.index, crs=gdf.crs)
     try:
         swapped_inside = shapely.distance(swapped.to_crs(geoms_m.crs).values, bnd) <= max_outside_m
     except Exception:
@@ -370,16 +371,17 @@ def check_location(
     unit, scaled = _other_unit(orig[~swapped_inside], gdf.crs, bnd, geoms_m.crs, max_outside_m)
     axes = ("latitude and longitude" if gdf.crs.is_geographic
             else "easting and northing (Rechtswert/Hochwert)")
-    for idx, dd, sw in zip(far_idx, dist[far], swapped_inside, strict=True):
-        where = "cannot be placed" if not np.isfinite(dd) else f"lies {dd / 1000:,.1f} km outside the municipality"
-        if sw:
-            reasons[idx] = f"{where}: {axes} look swapped (x/y columns exchanged?)"
-        elif zone and idx in fits:
-            reasons[idx] = f"{where}: likely a wrong CRS (read as {crs_name}): {zone}"
-        elif unit and idx in scaled:
-            reasons[idx] = f"{where}: {unit}"
-        else:
-            reasons[idx] = f"{where}: likely a wrong CRS (read as {crs_name}) or swapped axes"
+    far_dist = dist[far]  # texts built column-wise: a file read in a wrong CRS has a reason on every row
+    known = np.isfinite(far_dist)
+    where = np.full(len(far_dist), "cannot be placed", dtype=object)
+    where[known] = [f"lies {v:,.1f} km outside the municipality" for v in (far_dist[known] / 1000).tolist()]
+    cause = np.full(len(far_dist), f": likely a wrong CRS (read as {crs_name}) or swapped axes", dtype=object)
+    if unit:
+        cause[far_idx.isin(list(scaled))] = f": {unit}"
+    if zone:
+        cause[far_idx.isin(list(fits))] = f": likely a wrong CRS (read as {crs_name}): {zone}"
+    cause[np.asarray(swapped_inside, dtype=bool)] = f": {axes} look swapped (x/y columns exchanged?)"
+    reasons[far_idx] = where + cause
     return reasons
 
 
@@ -737,6 +739,8 @@ def prepare(
     step(1.0)
     columns = ["external_id", *typed, "properties"] + (["geom"] if layer.geometry_type else [])
     bad = reasons.series.notna()
-    rejects = [Reject(row=rows[i].item() if hasattr(rows[i], "item") else rows[i], reason=reasons.series[i],
-                      external_id=df.at[i, "external_id"]) for i in df.index[bad]]
+    mask = bad.to_numpy()
+    rejects = [Reject(row=row, reason=why, external_id=ext) for row, why, ext in zip(
+        rows.to_numpy()[mask].tolist(), reasons.series.to_numpy()[mask].tolist(),
+        df["external_id"].to_numpy()[mask].tolist(), strict=True)]
     return Prepared(frame=pd.DataFrame(df.loc[~bad, columns]), rejects=rejects, columns=columns, notes=notes)
