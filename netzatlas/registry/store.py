@@ -343,7 +343,12 @@ def _copy_new(conn: psycopg.Connection, layer: Layer, target: sql.Composable, fr
     for k, v in fixed.items():
         out[k] = json.dumps(v) if isinstance(v, (dict, list)) else v
     rebuild = _drop_secondary_indexes(conn, layer, len(out))
+    if len(out) >= REBUILD_MIN_ROWS:
+        _fresh_file_if_empty(conn, layer)
+    history = _bulk_history_table(conn, len(out))
     _copy(conn, target, out, list(out.columns), {**types, "id": "uuid"}, progress)
+    if history is not None:
+        _index_bulk_history(conn, history)
     for ddl in rebuild:
         conn.execute(ddl)
     if progress is not None:
@@ -398,6 +403,80 @@ def _drop_secondary_indexes(conn: psycopg.Connection, layer: Layer, incoming: in
         ddl = []
     conn.execute("SELECT set_config('lock_timeout', %s, true)", [previous])
     return list(ddl)
+
+
+#: a first load at least this large writes its history rows into a history table of its own (revision 0027)
+BULK_HISTORY_MIN_ROWS = 100_000
+
+
+def _bulk_history_table(conn: psycopg.Connection, incoming: int) -> sql.Composable | None:
+    """For :data:`BULK_HISTORY_MIN_ROWS` new rows or more: a new, unindexed child of ``audit.change``, named in
+    ``netzatlas.history_table`` for this transaction, so the layer's insert trigger writes the load's history rows
+    there (one per feature, as always; every reader of ``audit.change`` sees them). Its indexes are built after
+    the COPY (:func:`_index_bulk_history`): one sorted build each instead of a million inserts into four indexes
+    of the shared table; on the embedded cluster (``wal_level = minimal``) its pages skip the WAL as well.
+
+    Creating the child takes ``audit.change``'s SHARE UPDATE EXCLUSIVE lock until the commit: two such loads at
+    once take turns there (ordinary writes, readers and the change feed do not wait)."""
+    if incoming < BULK_HISTORY_MIN_ROWS:
+        return None
+    name = f"change_bulk_{uuid.uuid4().hex[:16]}"
+    table = sql.SQL("audit.{}").format(sql.Identifier(name))
+    batch = _scalar(conn.execute("SELECT audit.batch_id() AS v").fetchone())
+    # every row of the load carries its batch id: a CHECK says so, and a query for another batch skips the table
+    # (constraint exclusion) — the BRIN of revision 0024 would only repeat it
+    check = (sql.SQL("CHECK (batch_id = {})").format(sql.Literal(batch)) if batch is not None
+             else sql.SQL(""))
+    conn.execute(sql.SQL("CREATE TABLE {} ({}) INHERITS (audit.change)").format(table, check))
+    conn.execute(sql.SQL("COMMENT ON TABLE {} IS {}").format(
+        table, sql.Literal("history rows of one bulk load (a child of audit.change, revision 0027)")))
+    conn.execute("SELECT set_config('netzatlas.history_table', %s, true)", [f"audit.{name}"])
+    return table
+
+
+def _index_bulk_history(conn: psycopg.Connection, table: sql.Composable) -> None:
+    """The load is written: later statements log into ``audit.change`` again, and the child gets the indexes the
+    history's readers use: the key, revision 0010's (row_id, seq), 0012's (xact, seq); 0024's batch BRIN only
+    where no CHECK names the batch (a load without a batch id)."""
+    conn.execute("SELECT set_config('netzatlas.history_table', '', true)")
+    conn.execute(sql.SQL("ALTER TABLE {} ADD PRIMARY KEY (seq)").format(table))
+    conn.execute(sql.SQL("CREATE INDEX ON {} (row_id, seq)").format(table))
+    conn.execute(sql.SQL("CREATE INDEX ON {} (xact, seq)").format(table))
+    if not _scalar(conn.execute("SELECT EXISTS (SELECT 1 FROM pg_constraint WHERE conrelid = %s::regclass "
+                                "AND contype = 'c' AND coninhcount = 0) AS v", [table.as_string(conn)]).fetchone()):
+        conn.execute(sql.SQL("CREATE INDEX ON {} USING brin (batch_id text_bloom_ops) "
+                             "WITH (pages_per_range = 32, autosummarize = on)").format(table))
+
+
+def _fresh_file_if_empty(conn: psycopg.Connection, layer: Layer) -> None:
+    """Give an entirely empty layer table a new file before a large first load, where that spares the WAL.
+
+    With ``wal_level = minimal`` (the embedded cluster) PostgreSQL writes the rows of a table whose file was made in
+    the same transaction without logging each page twice (the file is synced at the commit). ``TRUNCATE`` of a table
+    with no row at all (deleted ones included) changes nothing a reader could see; it is skipped when the table has
+    a row, another table's foreign key points at it, or its lock is not granted within 2 s."""
+    if _scalar(conn.execute("SELECT current_setting('wal_level') AS v").fetchone()) != "minimal":
+        return
+    table = sql.SQL("{}.{}").format(sql.Identifier(layer.schema), sql.Identifier(layer.name))
+    if _scalar(conn.execute("SELECT EXISTS (SELECT 1 FROM pg_constraint WHERE contype = 'f' "
+                            "AND confrelid = %s::regclass) AS v", [f'{layer.schema}."{layer.name}"']).fetchone()):
+        return
+    previous = _scalar(conn.execute("SELECT current_setting('lock_timeout') AS v").fetchone())
+    try:
+        with conn.transaction():  # a savepoint: anything in the way leaves the table as it is
+            conn.execute("SELECT set_config('lock_timeout', '2s', true)")
+            conn.execute(sql.SQL("LOCK TABLE {} IN ACCESS EXCLUSIVE MODE").format(table))
+            if _scalar(conn.execute(sql.SQL("SELECT NOT EXISTS (SELECT 1 FROM {}) AS v").format(table)).fetchone()):
+                conn.execute(sql.SQL("TRUNCATE {}").format(table))
+    except (psycopg.errors.LockNotAvailable, psycopg.errors.InsufficientPrivilege):
+        pass
+    finally:
+        conn.execute("SELECT set_config('lock_timeout', %s, true)", [previous])
+
+
+def _scalar(row: object) -> object:
+    """The one value of a row, whichever row factory the connection has (dict rows or tuples)."""
+    return next(iter(row.values())) if isinstance(row, dict) else row[0]  # type: ignore[index]
 
 
 def _has_deleted(conn: psycopg.Connection, target: sql.Composable, source: str) -> bool:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import threading
 from collections.abc import Callable, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -123,6 +124,15 @@ def fingerprint(frame: pd.DataFrame) -> str:
     cols = [c for c in ("external_id", "geom") if c in frame.columns]
     hashed = np.sort(pd.util.hash_pandas_object(frame[cols], index=False, categorize=False).to_numpy())
     return hashlib.sha256(hashed.tobytes()).hexdigest()
+
+
+def _digest_in_thread(frame: pd.DataFrame) -> Future[str]:
+    """:func:`fingerprint` of ``frame``, computed by a thread of its own (``.result()`` waits for it)."""
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="netzatlas-fingerprint")
+    try:
+        return pool.submit(fingerprint, frame)
+    finally:
+        pool.shutdown(wait=False)  # the submitted work runs on; the thread ends with it
 
 
 def _same_features_elsewhere(conn: psycopg.Connection, layer: str, source: str, digest: str, n: int
@@ -270,15 +280,18 @@ def load_layers(
             for name, (layer, prep) in prepared.items():
                 if progress:
                     progress(f"writing {name}", done, total)
-                digest = fingerprint(prep.frame) if len(prep.frame) else None
-                if digest is not None:
-                    warning = _same_features_elsewhere(conn, name, source, digest, len(prep.frame))
-                    if warning:
-                        report.warnings.append(warning)
+                # the fingerprint is computed in a thread while the rows are written (the client mostly waits for
+                # the server then); the check looks at other sources only, so after the write is as good as before
+                digesting = _digest_in_thread(prep.frame) if len(prep.frame) else None
                 written = None if progress is None else (
                     lambda rows, name=name, done=done: progress(f"writing {name}", done + rows, total))
                 res = store.upsert(conn, layer, prep.frame, prep.columns, source=source, owner_org=owner_org,
                                    hold_back_deleted=True, progress=written)
+                digest = None if digesting is None else digesting.result()
+                if digest is not None:
+                    warning = _same_features_elsewhere(conn, name, source, digest, len(prep.frame))
+                    if warning:
+                        report.warnings.append(warning)
                 res.rejected = prep.rejects
                 if res.held_back:
                     report.warnings.append(_deleted_warning(name, res.held_back))
