@@ -72,6 +72,14 @@ def test_a_large_first_load_through_the_cli_keeps_every_history_row_and_everythi
             assert _value(c, "SELECT count(*) FROM registry.streetlight WHERE source = 'lamps'") == N
             assert _value(c, "SELECT pg_relation_filenode('registry.streetlight')") != file_before, \
                 "the empty table got a new file (written without WAL, synced at the commit)"
+            keys = {r["conname"]: r["d"] for r in c.execute(
+                "SELECT conname, pg_get_constraintdef(oid) AS d FROM pg_constraint "
+                "WHERE conrelid = 'registry.streetlight'::regclass AND contype IN ('p', 'u')").fetchall()}
+            assert keys == {"streetlight_pkey": "PRIMARY KEY (id)",
+                            "streetlight_source_external_id_key": "UNIQUE (source, external_id)"}, \
+                "the keys, dropped for the COPY into the emptied table, are back as they were"
+            with pytest.raises(psycopg.errors.UniqueViolation):
+                c.execute("INSERT INTO registry.streetlight (source, external_id) VALUES ('lamps', 'SL-000001')")
             batch = _value(c, "SELECT id FROM audit.batch ORDER BY started_at DESC LIMIT 1")
             (child,) = _children(c)
             assert child.startswith("audit.change_bulk_")
@@ -252,3 +260,29 @@ def test_revision_0027_down_moves_the_load_tables_rows_into_audit_change_and_up_
         from tests.conftest import _cluster
 
         _cluster().drop_database(name)
+
+
+def test_keys_built_after_the_copy_still_refuse_a_duplicate_and_nothing_is_written(db_url, monkeypatch):
+    """Should rows that break a key reach the COPY into an emptied table (validation makes that impossible for
+    files: this calls the writer directly), adding the key again fails, the transaction with it: the table, its
+    keys and the history are as before."""
+    import pandas as pd
+
+    from netzatlas.registry.validate import ewkb_hex
+
+    monkeypatch.setattr(store, "REBUILD_MIN_ROWS", 1)
+    monkeypatch.setattr(store, "BULK_HISTORY_MIN_ROWS", 1)
+    with scratch_registry() as url:
+        with connect(url) as c:
+            layer = get_layer(c, "streetlight")
+            srid = _value(c, "SELECT Find_SRID('registry', 'streetlight', 'geom')")
+            geoms = gpd.GeoSeries([Point(6.08, 50.77), Point(6.081, 50.77)], crs=4326).to_crs(srid)
+            frame = pd.DataFrame({"external_id": ["same", "same"], "geom": ewkb_hex(geoms.values, srid)})
+            c.commit()
+            with pytest.raises(psycopg.errors.UniqueViolation), c.transaction():
+                store.upsert(c, layer, frame, ["external_id", "geom"], source="dup")
+            keys = _value(c, "SELECT count(*) FROM pg_constraint WHERE conrelid = 'registry.streetlight'::regclass "
+                             "AND contype IN ('p', 'u')")
+            assert keys == 2
+            assert _value(c, "SELECT count(*) FROM registry.streetlight") == 0
+            assert _value(c, "SELECT count(*) FROM audit.change") == 0 and _children(c) == []

@@ -85,3 +85,23 @@ def test_a_writer_locks_the_codes_it_uses_like_a_foreign_key(db_url, unique_sour
         with psycopg.connect(db_url, autocommit=True) as admin:
             admin.execute("DELETE FROM registry.streetlight WHERE source = %s", [unique_source])
             admin.execute("DELETE FROM registry.vl_status WHERE code = %s", [code])
+
+
+def test_a_large_write_is_checked_by_its_distinct_codes_and_names_the_first_unknown_one(conn, unique_source):
+    """Revision 0028: the codes of a statement are collected with a hashed DISTINCT (no sort of every value); the
+    check is the same — nulls are no code, the first unknown code in alphabetical order is the one named, and a
+    write of known codes only passes."""
+    definition = conn.execute("SELECT pg_get_functiondef('registry.check_value_references()'::regprocedure) AS d"
+                              ).fetchone()["d"]
+    assert "SELECT DISTINCT n.%1$I::text" in definition and "array_agg(DISTINCT" not in definition
+    many = (f"INSERT INTO registry.streetlight (source, external_id, status, owner_org, geom) "
+            f"SELECT %s, 'm' || i, CASE WHEN i = 20000 THEN %s WHEN i = 30000 THEN %s WHEN i %% 2 = 0 "
+            f"THEN 'active' ELSE 'planned' END, CASE WHEN i %% 3 = 0 THEN 'city' END, {POINT} "
+            f"FROM generate_series(1, 50000) i")
+    with pytest.raises(psycopg.errors.ForeignKeyViolation) as exc, conn.transaction():
+        conn.execute(many, [unique_source, "zz-unbekannt", "aa-unbekannt"])
+    assert "status 'aa-unbekannt' is not in the value list" in str(exc.value)
+    conn.execute(many, [unique_source, "active", "planned"])
+    n = conn.execute("SELECT count(*) AS n, count(owner_org) AS owned FROM registry.streetlight WHERE source = %s",
+                     [unique_source]).fetchone()
+    assert (n["n"], n["owned"]) == (50000, 16666)
