@@ -20,6 +20,7 @@ from netzatlas.registry import migrate, store
 from netzatlas.registry.db import connect, get_layer
 from netzatlas.registry.importers.load import load_layers
 from tests.test_gigabit_holdout import new_registry, scratch_registry
+from tests.test_gigabit_mev_speed12 import reg  # noqa: F401 — the scratch register of 320 addresses (a fixture)
 
 ROOT = Path(__file__).resolve().parent.parent
 N = store.BULK_HISTORY_MIN_ROWS  # the smallest load that gets a history table of its own
@@ -286,3 +287,33 @@ def test_keys_built_after_the_copy_still_refuse_a_duplicate_and_nothing_is_writt
             assert keys == 2
             assert _value(c, "SELECT count(*) FROM registry.streetlight") == 0
             assert _value(c, "SELECT count(*) FROM audit.change") == 0 and _children(c) == []
+
+
+def test_a_large_first_market_exploration_keeps_its_history_rows_in_a_table_of_their_own(reg, tmp_path,  # noqa: F811
+                                                                                           monkeypatch):
+    """`gigabit mev-import`: the first answers of an operator (here with the threshold at 1) write their INSERT rows
+    into a history table of their own; the next answers' changes go to audit.change itself; the history reads as
+    one (the counts the storage tests expect)."""
+    from tests.test_gigabit_mev_speed12 import MEV, SOURCE, _answers
+    from tests.test_gigabit_mev_storage import _run as _mev
+
+    monkeypatch.setattr(store, "BULK_HISTORY_MIN_ROWS", 1)
+    before = _children(reg)
+    first = _mev(str(_answers(tmp_path / "a.csv")), "--operator", "Telekom", "--mev", MEV, "--out",
+                 str(tmp_path / "a"))
+    assert first.exit_code == 0, first.output
+    planned = len(range(0, 320, 3))
+    (child,) = sorted(set(_children(reg)) - set(before))
+    assert _value(reg, f"SELECT count(*) FROM ONLY {child} WHERE table_name = 'registry.broadband_supply' "
+                       "AND operation = 'INSERT'") == 320 + planned
+    reg.rollback()
+    second = _mev(str(_answers(tmp_path / "b.csv", leave_out=40, faster=10)), "--operator", "Telekom", "--mev", MEV,
+                  "--out", str(tmp_path / "b"))
+    assert second.exit_code == 0, second.output
+    assert sorted(set(_children(reg)) - set(before)) == [child]
+    ops = {r["operation"]: r["n"] for r in reg.execute(
+        "SELECT c.operation, count(*) AS n FROM audit.change c JOIN registry.broadband_supply s ON s.id = c.row_id "
+        "WHERE s.source = %s GROUP BY 1", [SOURCE]).fetchall()}
+    reg.rollback()
+    gone_plans = len([i for i in range(280, 320) if i % 3 == 0])
+    assert ops == {"INSERT": 320 + planned, "UPDATE": 10, "DELETE": 40 + gone_plans}

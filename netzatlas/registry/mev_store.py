@@ -29,6 +29,7 @@ import psycopg
 from psycopg import sql
 
 from netzatlas.errors import ConstraintViolation
+from netzatlas.registry import store
 from netzatlas.registry.copy_text import copy_csv
 
 __all__ = ["SupplyCounts", "default_holds", "write_partition"]
@@ -252,14 +253,18 @@ def write_partition(conn: psycopg.Connection, frame: pd.DataFrame, source: str, 
         rows = frame.assign(id=[str(u) for u in _uuids(len(frame))], source=source, updated_by=actor)
         _copy_fixed(conn, new, rows)
         _check_values(conn, new, cols, rows, _without_default(conn))
+        # a large first import's history rows go to a history table of their own, indexed once (revision 0027)
+        bulk = store.new_history_table(conn) if len(frame) >= store.BULK_HISTORY_MIN_ROWS else None
         conn.execute(
             sql.SQL(
-                "INSERT INTO audit.change (table_name, row_id, operation, version, before, after, "
+                "INSERT INTO {} (table_name, row_id, operation, version, before, after, "
                 "changed_by, batch_id) SELECT %s, n.id, 'INSERT', n.version, NULL, NULL, w.actor, "
                 "w.batch FROM {} n, " + who
-            ).format(new),
+            ).format(bulk or sql.SQL("audit.change"), new),
             [TABLE],
         )
+        if bulk is not None:
+            store.index_history_table(conn, bulk)
         counts = SupplyCounts(created=len(frame), updated=0, unchanged=0, withdrawn=0)
     else:
         counts = _rebuild(conn, frame, source, new, sql.SQL(old), cols, values, actor, who)

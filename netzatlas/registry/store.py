@@ -421,6 +421,14 @@ def _bulk_history_table(conn: psycopg.Connection, incoming: int) -> sql.Composab
     once take turns there (ordinary writes, readers and the change feed do not wait)."""
     if incoming < BULK_HISTORY_MIN_ROWS:
         return None
+    table = new_history_table(conn)
+    conn.execute("SELECT set_config('netzatlas.history_table', %s, true)", [table.as_string(conn)])
+    return table
+
+
+def new_history_table(conn: psycopg.Connection) -> sql.Composable:
+    """A new, unindexed child of ``audit.change`` for one bulk write's history rows (revision 0027), with a CHECK
+    on the current batch id; give it its indexes with :func:`index_history_table` once it is filled."""
     name = f"change_bulk_{uuid.uuid4().hex[:16]}"
     table = sql.SQL("audit.{}").format(sql.Identifier(name))
     batch = _scalar(conn.execute("SELECT audit.batch_id() AS v").fetchone())
@@ -431,15 +439,18 @@ def _bulk_history_table(conn: psycopg.Connection, incoming: int) -> sql.Composab
     conn.execute(sql.SQL("CREATE TABLE {} ({}) INHERITS (audit.change)").format(table, check))
     conn.execute(sql.SQL("COMMENT ON TABLE {} IS {}").format(
         table, sql.Literal("history rows of one bulk load (a child of audit.change, revision 0027)")))
-    conn.execute("SELECT set_config('netzatlas.history_table', %s, true)", [f"audit.{name}"])
     return table
 
 
 def _index_bulk_history(conn: psycopg.Connection, table: sql.Composable) -> None:
-    """The load is written: later statements log into ``audit.change`` again, and the child gets the indexes the
-    history's readers use: the key, revision 0010's (row_id, seq), 0012's (xact, seq); 0024's batch BRIN only
-    where no CHECK names the batch (a load without a batch id)."""
+    """The load is written: later statements log into ``audit.change`` again; the child gets its indexes."""
     conn.execute("SELECT set_config('netzatlas.history_table', '', true)")
+    index_history_table(conn, table)
+
+
+def index_history_table(conn: psycopg.Connection, table: sql.Composable) -> None:
+    """The indexes the history's readers use, built once on a filled history table: the key, revision 0010's
+    (row_id, seq), 0012's (xact, seq); 0024's batch BRIN only where no CHECK names the batch (no batch id)."""
     conn.execute(sql.SQL("ALTER TABLE {} ADD PRIMARY KEY (seq)").format(table))
     conn.execute(sql.SQL("CREATE INDEX ON {} (row_id, seq)").format(table))
     conn.execute(sql.SQL("CREATE INDEX ON {} (xact, seq)").format(table))
