@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import uuid
 from pathlib import Path
 
 import geopandas as gpd
@@ -219,7 +220,8 @@ def test_small_loads_and_tables_with_rows_keep_the_shared_history_and_their_file
 
 
 def test_a_table_other_tables_point_at_keeps_its_file(db_url):
-    """mobile_site is the target of the antennas' foreign key: never truncated, even when empty."""
+    """mobile_site is the target of the antennas' foreign key: never truncated, even when empty; nor a table whose
+    row-level security applies to the importing role (an empty-looking table may hide rows)."""
     with scratch_registry() as url:
         with connect(url) as c:
             layer = get_layer(c, "mobile_site")
@@ -228,7 +230,17 @@ def test_a_table_other_tables_point_at_keeps_its_file(db_url):
             assert _value(c, "SELECT pg_relation_filenode('registry.mobile_site')") == before
             lamps = get_layer(c, "streetlight")
             before = _value(c, "SELECT pg_relation_filenode('registry.streetlight')")
-            store._fresh_file_if_empty(c, lamps)
+            with c.transaction(force_rollback=True):  # a role row-level security applies to: rows may be hidden
+                role = f"nz_rls_{uuid.uuid4().hex[:8]}"
+                c.execute(f"CREATE ROLE {role} NOLOGIN")
+                c.execute(f"GRANT USAGE ON SCHEMA registry TO {role}")
+                c.execute(f"GRANT SELECT, TRUNCATE ON registry.streetlight TO {role}")
+                c.execute("ALTER TABLE registry.streetlight ENABLE ROW LEVEL SECURITY")
+                c.execute(f"SET LOCAL ROLE {role}")
+                assert store._fresh_file_if_empty(c, lamps) is False
+                c.execute("RESET ROLE")
+                assert _value(c, "SELECT pg_relation_filenode('registry.streetlight')") == before
+            assert store._fresh_file_if_empty(c, lamps) is True
             assert _value(c, "SELECT pg_relation_filenode('registry.streetlight')") != before
             c.rollback()
 

@@ -466,7 +466,8 @@ def _fresh_file_if_empty(conn: psycopg.Connection, layer: Layer) -> bool:
     With ``wal_level = minimal`` (the embedded cluster) PostgreSQL writes the rows of a table whose file was made in
     the same transaction without logging each page twice (the file is synced at the commit). ``TRUNCATE`` of a table
     with no row at all (deleted ones included) changes nothing a reader could see; it is skipped when the table has
-    a row, another table's foreign key points at it, or its lock is not granted within 2 s. Whether it was done."""
+    a row, row-level security could hide one from this role, another table's foreign key points at it, or its lock
+    is not granted within 2 s. Whether it was done."""
     if _scalar(conn.execute("SELECT current_setting('wal_level') AS v").fetchone()) != "minimal":
         return False
     table = sql.SQL("{}.{}").format(sql.Identifier(layer.schema), sql.Identifier(layer.name))
@@ -479,7 +480,10 @@ def _fresh_file_if_empty(conn: psycopg.Connection, layer: Layer) -> bool:
         with conn.transaction():  # a savepoint: anything in the way leaves the table as it is
             conn.execute("SELECT set_config('lock_timeout', '2s', true)")
             conn.execute(sql.SQL("LOCK TABLE {} IN ACCESS EXCLUSIVE MODE").format(table))
-            if _scalar(conn.execute(sql.SQL("SELECT NOT EXISTS (SELECT 1 FROM {}) AS v").format(table)).fetchone()):
+            # (only where no row-level security hides rows from this role: "empty" must mean empty)
+            if _scalar(conn.execute(sql.SQL("SELECT NOT row_security_active({}::regclass) AND NOT EXISTS "
+                                            "(SELECT 1 FROM {}) AS v").format(sql.Literal(table.as_string(conn)),
+                                                                               table)).fetchone()):
                 conn.execute(sql.SQL("TRUNCATE {}").format(table))
                 done = True
     except (psycopg.errors.LockNotAvailable, psycopg.errors.InsufficientPrivilege):
