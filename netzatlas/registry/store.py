@@ -10,8 +10,9 @@ import binascii
 import json
 import os
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -393,17 +394,26 @@ def _drop_secondary_indexes(conn: psycopg.Connection, layer: Layer, incoming: in
         n = n["count"] if isinstance(n, dict) else n[0]
     if incoming < n:
         return []
-    previous = conn.execute("SELECT current_setting('lock_timeout') AS v").fetchone()
-    previous = previous["v"] if isinstance(previous, dict) else previous[0]
     try:
-        with conn.transaction():  # a savepoint: a lock not granted leaves the indexes as they are
-            conn.execute("SELECT set_config('lock_timeout', '2s', true)")
+        with _waiting_briefly(conn):  # a lock not granted leaves the indexes as they are
             for name in names:
                 conn.execute(sql.SQL("DROP INDEX {}").format(sql.SQL(name)))
     except psycopg.errors.LockNotAvailable:
         ddl = []
-    conn.execute("SELECT set_config('lock_timeout', %s, true)", [previous])
     return list(ddl)
+
+
+@contextmanager
+def _waiting_briefly(conn: psycopg.Connection) -> Iterator[None]:
+    """A savepoint in which a lock not granted within 2 s raises ``LockNotAvailable`` (the savepoint's work is
+    undone); the transaction's ``lock_timeout`` is as before afterwards."""
+    previous = _scalar(conn.execute("SELECT current_setting('lock_timeout') AS v").fetchone())
+    try:
+        with conn.transaction():
+            conn.execute("SELECT set_config('lock_timeout', '2s', true)")
+            yield
+    finally:
+        conn.execute("SELECT set_config('lock_timeout', %s, true)", [previous])
 
 
 #: a first load at least this large writes its history rows into a history table of its own (revision 0027)
@@ -474,11 +484,9 @@ def _fresh_file_if_empty(conn: psycopg.Connection, layer: Layer) -> bool:
     if _scalar(conn.execute("SELECT EXISTS (SELECT 1 FROM pg_constraint WHERE contype = 'f' "
                             "AND confrelid = %s::regclass) AS v", [f'{layer.schema}."{layer.name}"']).fetchone()):
         return False
-    previous = _scalar(conn.execute("SELECT current_setting('lock_timeout') AS v").fetchone())
     done = False
     try:
-        with conn.transaction():  # a savepoint: anything in the way leaves the table as it is
-            conn.execute("SELECT set_config('lock_timeout', '2s', true)")
+        with _waiting_briefly(conn):  # anything in the way leaves the table as it is
             conn.execute(sql.SQL("LOCK TABLE {} IN ACCESS EXCLUSIVE MODE").format(table))
             # (only where no row-level security hides rows from this role: "empty" must mean empty)
             if _scalar(conn.execute(sql.SQL("SELECT NOT row_security_active({}::regclass) AND NOT EXISTS "
@@ -488,8 +496,6 @@ def _fresh_file_if_empty(conn: psycopg.Connection, layer: Layer) -> bool:
                 done = True
     except (psycopg.errors.LockNotAvailable, psycopg.errors.InsufficientPrivilege):
         done = False
-    finally:
-        conn.execute("SELECT set_config('lock_timeout', %s, true)", [previous])
     return done
 
 

@@ -5,10 +5,11 @@ same statement (DESIGN.md: every insert, update and delete writes a row to the c
 changes is where a bulk load's rows lie: ``store._copy_new`` creates ``audit.change_bulk_<hex>`` (``INHERITS
 (audit.change)``) in the import's transaction and names it in the transaction-local setting
 ``netzatlas.history_table``; the insert trigger then writes into it. The new table has no index while it fills
-(its four indexes are built once afterwards, as sorted builds) and, on the embedded cluster (``wal_level =
-minimal``), its pages are not written to the WAL twice. For a million features: 5.6 s of history rows in the
-shared table (heap, primary key, (row_id, seq), (xact, seq), BRIN, 382 MB of WAL) against ~1.5 s + 1 s of index
-builds (measured on the same server, bench/bench_import.py prints the breakdown).
+(its key, (row_id, seq) and (xact, seq) are built once afterwards; a CHECK on the batch id stands in for the
+batch BRIN) and, on the embedded cluster (``wal_level = minimal``), its pages are not written to the WAL twice.
+For a million features: 5.6 s of history rows in the shared table (heap, primary key, (row_id, seq), (xact, seq),
+BRIN, 382 MB of WAL) against ~1.5 s + 1 s of index builds (measured on the same server, bench/bench_import.py
+prints the breakdown).
 
 Every reader queries ``audit.change``: PostgreSQL includes its children (the history of a row, the change feed in
 (xact, seq) order through each child's index, restore, ``netzatlas db history``). Sequence numbers come from the
