@@ -7,10 +7,11 @@ Every write goes through the tables' triggers, so versions increase and each cha
 from __future__ import annotations
 
 import binascii
+import itertools
 import json
 import os
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -103,11 +104,18 @@ def _copy(conn: psycopg.Connection, table: sql.Composable, frame: pd.DataFrame, 
     if copy_binary(frame.iloc[:0], columns, types) is not None:  # the columns' types allow it
         try:
             with conn.transaction():
-                _copy_pieces(conn, table, frame, columns, types, sent, binary=True)
+                _copy_pieces(conn, table, _slices(frame), columns, types, sent, binary=True)
             return
         except _NotBinary:
             pass
-    _copy_pieces(conn, table, frame, columns, types, sent, binary=False)
+    _copy_pieces(conn, table, _slices(frame), columns, types, sent, binary=False)
+
+
+def _slices(frame: pd.DataFrame) -> list[pd.DataFrame] | Iterator[pd.DataFrame]:
+    """``frame`` in pieces of :data:`COPY_ROWS` rows (a list of itself when it is one piece)."""
+    if len(frame) <= COPY_ROWS:
+        return [frame]
+    return (frame.iloc[start:start + COPY_ROWS] for start in range(0, len(frame), COPY_ROWS))
 
 
 def _never_back(sent: Callable[[int], None]) -> Callable[[int], None]:
@@ -123,8 +131,9 @@ def _never_back(sent: Callable[[int], None]) -> Callable[[int], None]:
     return report
 
 
-def _copy_pieces(conn: psycopg.Connection, table: sql.Composable, frame: pd.DataFrame, columns: list[str],
+def _copy_pieces(conn: psycopg.Connection, table: sql.Composable, pieces: Iterable[pd.DataFrame], columns: list[str],
                  types: dict[str, str], sent: Callable[[int], None] | None, binary: bool) -> None:
+    """COPY the frames ``pieces`` yields, one after the other, in one statement (see :func:`_copy`)."""
     copy_sql = sql.SQL("COPY {} ({}) FROM STDIN (FORMAT {})").format(
         table, sql.SQL(", ").join(sql.Identifier(c) for c in columns), sql.SQL("binary" if binary else "csv"))
 
@@ -139,19 +148,21 @@ def _copy_pieces(conn: psycopg.Connection, table: sql.Composable, frame: pd.Data
     with conn.cursor() as cur, cur.copy(copy_sql) as cp:
         if binary:
             cp.write(BINARY_HEADER)
-        if len(frame) <= COPY_ROWS:
-            cp.write(piece_of(frame))
+        if isinstance(pieces, list) and len(pieces) == 1:
+            cp.write(piece_of(pieces[0]))
         else:
             # (leaving this block waits for the piece on its way, also after an error, before the COPY is ended)
             with ThreadPoolExecutor(1, thread_name_prefix="netzatlas-copy") as sender:
                 on_way: Future | None = None
-                for start in range(0, len(frame), COPY_ROWS):
-                    piece = piece_of(frame.iloc[start:start + COPY_ROWS])
+                done = 0
+                for rows in pieces:
+                    piece = piece_of(rows)
                     if on_way is not None:
                         on_way.result()  # the previous piece is with the server (or its error is raised here)
                         if sent is not None:
-                            sent(start)
+                            sent(done)
                     on_way = sender.submit(cp.write, piece)
+                    done += len(rows)
                 if on_way is not None:
                     on_way.result()
         if binary:
@@ -186,14 +197,8 @@ def upsert(
     target = sql.SQL("{}.{}").format(sql.Identifier(layer.schema), sql.Identifier(layer.name))
     stage = sql.Identifier(f"_stage_{layer.name}")
     types = {c.name: c.data_type for c in layer.columns}
-    # one writer per (layer, source) at a time, so the insert / update split below is safe
-    conn.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", [f"{layer.name}|{source}"])
-    # the first organization to write under a source owns it (registry/sources.py); the API checks before this
-    if owner_org is not None:
-        conn.execute("INSERT INTO registry.source_owner (source, org) VALUES (%s, %s) ON CONFLICT DO NOTHING",
-                     [source, owner_org])
-    fixed = {"source": source, "owner_org": owner_org, **(extra_values or {})}
-    fixed = {k: v for k, v in fixed.items() if k not in columns and (v is not None or k == "source")}
+    _take_source(conn, layer, source, owner_org)
+    fixed = _fixed_values(columns, source, owner_org, extra_values)
     if _first_load(conn, layer, target, frame, columns, source):
         return _copy_new(conn, layer, target, frame, columns, fixed, types, result, return_ids, progress)
     conn.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(stage))
@@ -266,6 +271,22 @@ def upsert(
     return result
 
 
+def _take_source(conn: psycopg.Connection, layer: Layer, source: str, owner_org: str | None) -> None:
+    """One writer per (layer, source) at a time (so an insert / update split is safe); the first organization to
+    write under a source owns it (registry/sources.py; the API checks before this)."""
+    conn.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", [f"{layer.name}|{source}"])
+    if owner_org is not None:
+        conn.execute("INSERT INTO registry.source_owner (source, org) VALUES (%s, %s) ON CONFLICT DO NOTHING",
+                     [source, owner_org])
+
+
+def _fixed_values(columns: list[str], source: str, owner_org: str | None,
+                  extra_values: dict[str, object] | None = None) -> dict[str, object]:
+    """The values every written row gets that the frame does not hold (its source, its owner, …)."""
+    fixed = {"source": source, "owner_org": owner_org, **(extra_values or {})}
+    return {k: v for k, v in fixed.items() if k not in columns and (v is not None or k == "source")}
+
+
 #: how far (in metres) an incoming geometry may lie from the stored one and still be the same: a re-import of an
 #: export written in longitude/latitude (CSV and Excel to 8 decimals, GeoJSON to 7 as RFC 7946 advises, ≤ 7 mm
 #: here) changes nothing; any real move of an asset is far larger
@@ -304,6 +325,11 @@ def _first_load(conn: psycopg.Connection, layer: Layer, target: sql.Composable, 
     for col in layer.columns:
         if col.name in columns and not col.nullable and col.default and frame[col.name].isna().any():
             return False
+    return _source_is_new(conn, layer, target, source)
+
+
+def _source_is_new(conn: psycopg.Connection, layer: Layer, target: sql.Composable, source: str) -> bool:
+    """The source has no stored row in the layer (deleted ones included) and the table is a plain one."""
     row = conn.execute(
         sql.SQL("SELECT c.relkind = 'r' AND NOT EXISTS (SELECT 1 FROM {} t WHERE t.source = %s) AS fresh "
                 "FROM pg_class c WHERE c.oid = %s::regclass").format(target),
@@ -358,6 +384,81 @@ def _copy_new(conn: psycopg.Connection, layer: Layer, target: sql.Composable, fr
     result.created = len(frame)
     if return_ids:
         result.created_ids = dict(zip(out["external_id"].tolist(), ids, strict=True))
+    return result
+
+
+class PiecesAbandoned(Exception):
+    """A piece-by-piece first load (:func:`copy_new_in_pieces`) cannot go on: its rows need the whole-frame path.
+    Raised by the caller's pieces (or here); the caller rolls back the savepoint it wrote in and writes the usual
+    way."""
+
+
+def copy_new_in_pieces(conn: psycopg.Connection, layer: Layer, pieces: Iterable[pd.DataFrame], *, rows: int,
+                       source: str, owner_org: str | None = None,
+                       progress: Callable[[int], None] | None = None) -> UpsertResult:
+    """A source's first load of ``rows`` rows into a layer (:func:`upsert`'s first load), written as the caller
+    validates them: each frame ``pieces`` yields (the columns of the first one, the same in every one) is sent to
+    the server while the caller prepares the next, in one COPY (the triggers fire once, as for :func:`upsert`).
+
+    As :func:`upsert` writes such a load: ids made here in ascending order, the spatial index built after the COPY,
+    an entirely empty table given a new file and its keys built after the COPY, the history rows in a history table
+    of the load's own. Raises :class:`PiecesAbandoned` — to be rolled back by the caller's savepoint — when the
+    source has rows in the layer already, a piece leaves a NOT NULL column with a default empty or holds values
+    binary COPY does not take, or the pieces hold more rows than announced; a repeated key fails the COPY, or adding
+    the keys again after it (``UniqueViolation``)."""
+    if rows < REBUILD_MIN_ROWS:
+        raise PiecesAbandoned
+    target = sql.SQL("{}.{}").format(sql.Identifier(layer.schema), sql.Identifier(layer.name))
+    _take_source(conn, layer, source, owner_org)
+    if not _source_is_new(conn, layer, target, source):
+        raise PiecesAbandoned
+    rebuild = _drop_secondary_indexes(conn, layer, rows)
+    keys = _drop_keys(conn, target) if _fresh_file_if_empty(conn, layer) else []
+    history = _bulk_history_table(conn, rows)
+    # ids for every row, ascending across the pieces (the keys and the history's (row_id, seq) index are built from
+    # sorted input), made by a thread while the first piece is validated
+    with ThreadPoolExecutor(1, thread_name_prefix="netzatlas-ids") as maker:
+        making = maker.submit(sorted_uuids, rows)
+        flow = iter(pieces)
+        first = next(flow, None)
+        ids = making.result()
+    if first is None or "id" in first.columns:
+        raise PiecesAbandoned
+    columns = list(first.columns)
+    fixed = _fixed_values(columns, source, owner_org)
+    types = {**{c.name: c.data_type for c in layer.columns}, "id": "uuid"}
+    defaulted = [c.name for c in layer.columns
+                 if c.name in columns and not c.nullable and c.default and "nextval" not in c.default]
+    written = ["id", *columns, *fixed]
+    result = UpsertResult(layer.name)
+
+    def shaped(piece: pd.DataFrame) -> pd.DataFrame:
+        if list(piece.columns) != columns or any(piece[c].isna().any() for c in defaulted):
+            raise PiecesAbandoned
+        out = piece[columns].copy()
+        done = result.created
+        if done + len(out) > len(ids):
+            raise PiecesAbandoned
+        out.insert(0, "id", ids[done:done + len(out)])
+        for k, v in fixed.items():
+            out[k] = json.dumps(v) if isinstance(v, (dict, list)) else v
+        result.created += len(out)
+        return out
+
+    head = shaped(first)
+    if copy_binary(head.iloc[:0], written, types) is None:  # (the columns' types: binary COPY, as upsert's)
+        raise PiecesAbandoned
+    try:
+        _copy_pieces(conn, target, itertools.chain([head], (shaped(p) for p in flow)), written, types, progress,
+                     binary=True)
+    except _NotBinary:
+        raise PiecesAbandoned from None
+    if history is not None:
+        _index_bulk_history(conn, history)
+    for ddl in [*keys, *rebuild]:
+        conn.execute(ddl)
+    if progress is not None:
+        progress(result.created)
     return result
 
 

@@ -264,6 +264,12 @@ def numbers(series: pd.Series, decimal: str | None, column: str = "") -> tuple[p
     return pd.Series(values, index=series.index), pd.Series(reasons, index=series.index, dtype=object)
 
 
+def has_trailing_minus(series: pd.Series) -> bool:
+    """Whether a text value of the column writes the minus after the number (``7,5-``)."""
+    values = pd.Series([v for v in series.dropna().unique().tolist() if isinstance(v, str)], dtype=object)
+    return bool(len(values)) and bool(values.str.fullmatch(_TRAILING_MINUS).fillna(False).any())
+
+
 def _mixed_minus(raw: np.ndarray, slow: np.ndarray, is_str: np.ndarray) -> dict[Any, float | str]:
     """Reasons for the values with a minus after the number (``7,5-``) when other values of the column write it in
     front (``-3``): the column follows no one habit, so these are refused (keyed like :func:`numbers`' cache)."""

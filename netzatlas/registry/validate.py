@@ -52,6 +52,10 @@ class Prepared:
     rejects: list[Reject]
     columns: list[str]
     notes: list[str] = field(default_factory=list)
+    #: the note naming the CRS transformation (one of ``notes``), None when the rows needed none
+    transform_note: str | None = None
+    #: (min x, min y, max x, max y) of the finite geometries in the storage CRS, None without any
+    extent: tuple[float, float, float, float] | None = None
 
 
 def _row_labels(df: pd.DataFrame) -> pd.Series:
@@ -564,8 +568,10 @@ def _extent_4326(geoms: gpd.GeoSeries, srid: int, bounds: np.ndarray | None = No
 
 
 def _geometries(df: gpd.GeoDataFrame, layer: Layer, srid: int, reasons: _Reasons, boundary_4326: shapely.Geometry
-                | None, max_outside_m: float, repair: bool, notes: list[str] | None = None) -> pd.Series:
-    """Hex EWKB in the storage CRS per row (None where the geometry cannot be stored)."""
+                | None, max_outside_m: float, repair: bool, notes: list[str] | None = None,
+                seen: dict[str, Any] | None = None) -> pd.Series:
+    """Hex EWKB in the storage CRS per row (None where the geometry cannot be stored). ``seen`` receives the
+    transformation's note (``transform``) and the finite geometries' extent in the storage CRS (``extent``)."""
     if not isinstance(df, gpd.GeoDataFrame) or df.geometry.name not in df.columns:
         raise FileFormatError(f"the input for {layer.name} has no geometry")
     if df.crs is None:
@@ -582,6 +588,11 @@ def _geometries(df: gpd.GeoDataFrame, layer: Layer, srid: int, reasons: _Reasons
     how = describe_transform(df.crs, f"EPSG:{srid}", _extent_4326(geoms, srid, bounds))
     if how:
         notes.append(how)
+    if seen is not None:
+        finite = bounds[np.isfinite(bounds).all(axis=1)]
+        seen["transform"] = how or None
+        seen["extent"] = (float(finite[:, 0].min()), float(finite[:, 1].min()), float(finite[:, 2].max()),
+                          float(finite[:, 3].max())) if len(finite) else None
     reasons.add(greasons.notna(), greasons)
     out = greasons.isna() & ~geoms.isna() & ~np.isfinite(bounds).all(axis=1)
     reasons.add(out, f"coordinates cannot be transformed from {df.crs.to_string()} (outside the CRS's range)")
@@ -723,13 +734,12 @@ def prepare(
     df["external_id"] = _external_ids(df, rows, reasons)
     _nul_characters(df, reasons)
     step(0.1)
+    seen: dict[str, Any] = {}
     if layer.geometry_type:
-        df["geom"] = _geometries(df, layer, srid, reasons, boundary_4326, max_outside_m, repair, notes)
+        df["geom"] = _geometries(df, layer, srid, reasons, boundary_4326, max_outside_m, repair, notes, seen)
     step(0.6)  # (the geometries: the transform and the location check are most of the work)
     if decimal is None:
-        numeric = [c.name for c in layer.data_columns if c.data_type in INT_TYPES | FLOAT_TYPES
-                   and c.name in df.columns and _is_text(df[c.name])]
-        decimal = textvalues.detect_decimal(v for c in numeric for v in df[c].dropna().unique().tolist())
+        decimal = file_decimal(df, layer)
     typed, extras = _typed_columns(df, layer, reasons, decimal)
     _required(df, layer, reasons, partial)
     if value_lists:
@@ -743,4 +753,30 @@ def prepare(
     rejects = [Reject(row=row, reason=why, external_id=ext) for row, why, ext in zip(
         rows.to_numpy()[mask].tolist(), reasons.series.to_numpy()[mask].tolist(),
         df["external_id"].to_numpy()[mask].tolist(), strict=True)]
-    return Prepared(frame=pd.DataFrame(df.loc[~bad, columns]), rejects=rejects, columns=columns, notes=notes)
+    return Prepared(frame=pd.DataFrame(df.loc[~bad, columns]), rejects=rejects, columns=columns, notes=notes,
+                    transform_note=seen.get("transform"), extent=seen.get("extent"))
+
+
+def transform_note(crs: Any, srid: int, extents: list[tuple[float, float, float, float]]) -> str | None:
+    """The transformation's note :func:`prepare` gives for geometries of ``crs`` whose extents in the storage CRS
+    (pieces of one file, :attr:`Prepared.extent`) are ``extents``: the one of the whole file."""
+    box = np.array(extents, dtype=float).reshape(-1, 4)
+    return describe_transform(crs, f"EPSG:{srid}", _extent_4326(None, srid, box)) or None
+
+
+def _numeric_text_columns(df: pd.DataFrame, layer: Layer) -> list[str]:
+    """The layer's number columns the frame holds as text (to be parsed)."""
+    return [c.name for c in layer.data_columns if c.data_type in INT_TYPES | FLOAT_TYPES
+            and c.name in df.columns and _is_text(df[c.name])]
+
+
+def file_decimal(df: pd.DataFrame, layer: Layer) -> str | None:
+    """The decimal mark the frame's number columns show (:func:`textvalues.detect_decimal` over their values)."""
+    columns = _numeric_text_columns(df, layer)
+    return textvalues.detect_decimal(v for c in columns for v in df[c].dropna().unique().tolist())
+
+
+def has_trailing_minus(df: pd.DataFrame, layer: Layer) -> bool:
+    """Whether a number column holds a value with the minus after the number (``7,5-``): whether it is refused
+    depends on the other values of the whole column (:func:`textvalues.numbers`)."""
+    return any(textvalues.has_trailing_minus(df[c]) for c in _numeric_text_columns(df, layer))

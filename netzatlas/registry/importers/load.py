@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -29,8 +29,8 @@ from netzatlas.bulk import gc_paused
 from netzatlas.config import get_settings
 from netzatlas.errors import ConfigError, ImportRejected, InvalidInput, InvalidParameter, Reject
 from netzatlas.registry import store
-from netzatlas.registry.db import connect, get_layer, value_lists
-from netzatlas.registry.validate import prepare
+from netzatlas.registry.db import Layer, connect, get_layer, value_lists
+from netzatlas.registry.validate import PROBLEM_COLUMN, file_decimal, has_trailing_minus, prepare, transform_note
 
 Progress = Callable[[str, int, int], None]
 
@@ -117,13 +117,20 @@ def prefetch_municipality_boundary() -> None:
 
 
 def fingerprint(frame: pd.DataFrame) -> str:
-    """An order-independent digest of prepared rows: their external ids and geometries (hex EWKB).
+    """An order-independent digest of prepared rows: their external ids and geometries (hex EWKB)."""
+    return _digest([_row_hashes(frame)])
 
-    ``categorize=False``: the same hashes without first collecting the distinct values (ids and geometries are
-    nearly all distinct, so that pass only cost time: a fifth of it here)."""
+
+def _row_hashes(frame: pd.DataFrame) -> np.ndarray:
+    """One hash per row of its external id and geometry. ``categorize=False``: the same hashes without first
+    collecting the distinct values (ids and geometries are nearly all distinct, so that pass only cost time)."""
     cols = [c for c in ("external_id", "geom") if c in frame.columns]
-    hashed = np.sort(pd.util.hash_pandas_object(frame[cols], index=False, categorize=False).to_numpy())
-    return hashlib.sha256(hashed.tobytes()).hexdigest()
+    return pd.util.hash_pandas_object(frame[cols], index=False, categorize=False).to_numpy()
+
+
+def _digest(hashes: list[np.ndarray]) -> str:
+    """:func:`fingerprint` from the row hashes of the frame's pieces (in any order)."""
+    return hashlib.sha256(np.sort(np.concatenate(hashes)).tobytes()).hexdigest()
 
 
 def _digest_in_thread(frame: pd.DataFrame) -> Future[str]:
@@ -217,6 +224,132 @@ def _deleted_warning(layer: str, held_back: dict[str, str]) -> str:
             f"`netzatlas db restore {layer} <id>` and import again")
 
 
+#: a single layer's first load of at least this many rows into an entirely empty table is validated piece by piece,
+#: each piece written while the next one is validated (:func:`_write_in_pieces`)
+PIECEWISE_MIN_ROWS = store.REBUILD_MIN_ROWS
+#: rows per validated piece: a quarter of the load, within these bounds
+PIECE_ROWS = (25_000, 50_000)
+
+
+@dataclass
+class _Piecewise:
+    """What a piece-by-piece load wrote and found (:func:`_write_in_pieces`)."""
+
+    result: store.UpsertResult
+    notes: list[str]
+    digest: str
+
+
+def _write_in_pieces(conn: psycopg.Connection, layer: Layer, gdf: gpd.GeoDataFrame, *, srid: int,
+                     boundary: shapely.Geometry | None, max_outside_m: float, repair: bool,
+                     codes: dict[str, set[str]], decimal: str | None, source: str, owner_org: str | None,
+                     progress: Callable[[int], None] | None) -> _Piecewise | None:
+    """A large first load of a source (:data:`PIECEWISE_MIN_ROWS` rows or more), validated and written piece by
+    piece in the order of its ids: the server copies one piece while the next is validated here, instead of
+    waiting for the whole file's validation.
+
+    The outcome is the whole-file path's or nothing: it runs in a savepoint and gives up (None, the savepoint rolled
+    back, the caller writes the usual way) at the first piece with a rejected row or a note of its own (heights
+    dropped, …), when the source has rows in the layer, or when the external ids repeat across pieces (the keys
+    refuse them). What depends on the whole file is decided on the whole file: the decimal mark; files with a
+    float id column or a minus after a number (refused or not by the other values of the column) go the usual way.
+    The transformation's note is computed for the whole file's extent, the fingerprint over every piece."""
+    n = len(gdf)
+    ids = gdf["external_id"] if "external_id" in gdf.columns else None
+    if (n < PIECEWISE_MIN_ROWS or ids is None or PROBLEM_COLUMN in gdf.columns
+            or pd.api.types.is_float_dtype(ids.dtype) or has_trailing_minus(gdf, layer)):
+        return None
+    if decimal is None:
+        decimal = file_decimal(gdf, layer)
+    size = max(PIECE_ROWS[0], min(PIECE_ROWS[1], -(-n // 4)))
+    hashing = ThreadPoolExecutor(max_workers=1, thread_name_prefix="netzatlas-fingerprint")
+    hashes: list[Future[np.ndarray]] = []
+    extents: list[tuple[float, float, float, float]] = []
+
+    order = _id_order(gdf["external_id"])
+
+    def validated() -> Iterator[pd.DataFrame]:
+        for start in range(0, n, size):
+            prep = prepare(gdf.iloc[order[start:start + size]], layer, srid=srid, boundary_4326=boundary,
+                           max_outside_m=max_outside_m, repair=repair, value_lists=codes, decimal=decimal)
+            if prep.rejects or any(note != prep.transform_note for note in prep.notes):
+                raise store.PiecesAbandoned
+            if prep.extent is not None:
+                extents.append(prep.extent)
+            hashes.append(hashing.submit(_row_hashes, prep.frame))
+            yield prep.frame
+
+    try:
+        with conn.transaction():
+            result = store.copy_new_in_pieces(conn, layer, validated(), rows=n, source=source,
+                                                owner_org=owner_org, progress=progress)
+    except (store.PiecesAbandoned, psycopg.errors.UniqueViolation):
+        return None
+    finally:
+        hashing.shutdown(wait=True)
+    notes = []
+    if layer.geometry_type and (how := transform_note(gdf.crs, srid, extents)):
+        notes.append(how)
+    return _Piecewise(result, notes, _digest([h.result() for h in hashes]))
+
+
+def _layer_for(conn: psycopg.Connection, name: str, owner_org: str | None) -> tuple[Layer, dict[str, set[str]]]:
+    """The layer and its value lists; an owner the registry does not know is refused."""
+    layer = get_layer(conn, name)
+    codes = value_lists(conn, layer)
+    if owner_org is not None and "owner_org" in codes and owner_org not in codes["owner_org"]:
+        raise InvalidInput(f"unknown organization {owner_org!r}",
+                           hint=f"known organizations: {', '.join(sorted(codes['owner_org']))}")
+    return layer, codes
+
+
+def _id_order(ids: pd.Series) -> np.ndarray:
+    """Row positions in the order of the ids as text — the order the usual path writes a first load in (sorted by
+    external id), so the table's ``(source, external_id)`` key is built from sorted input (a million ids in file
+    order cost the server ~2 s more to sort); file order where the ids do not compare."""
+    try:
+        return np.argsort(ids.astype(str).to_numpy(dtype=object), kind="stable")
+    except TypeError:
+        return np.arange(len(ids))
+
+
+def _one_layer_in_pieces(conn: psycopg.Connection, layers: Mapping[str, gpd.GeoDataFrame], *, source: str,
+                         owner_org: str | None, boundary: shapely.Geometry | None, repair: bool,
+                         decimal: str | None, progress: Progress | None) -> _Piecewise | None:
+    """:func:`_write_in_pieces` for the one layer of ``layers``, with the import's settings."""
+    settings = get_settings()
+    [(name, gdf)] = layers.items()
+    layer, codes = _layer_for(conn, name, owner_org)
+    written = None if progress is None else (
+        lambda rows: progress(f"validating and writing {name}", rows, len(gdf)))
+    return _write_in_pieces(conn, layer, gdf, srid=layer.srid or settings.storage_srid, boundary=boundary,
+                            max_outside_m=settings.max_distance_outside_km * 1000, repair=repair, codes=codes,
+                            decimal=decimal, source=source, owner_org=owner_org, progress=written)
+
+
+def _refuse(label: str, rejects: list[Reject], skip_invalid: bool, valid: int) -> None:
+    """Rejected rows refuse the import (all or nothing), unless ``skip_invalid`` — and no valid row refuses it all
+    the same: a refusal, not an empty success."""
+    if rejects and not skip_invalid:
+        raise ImportRejected(label, rejects)
+    if rejects and valid == 0:
+        raise ImportRejected(label, rejects,
+                             hint="no row is valid, so --skip-invalid leaves nothing to import: fix the rows "
+                                  "(the reasons above), or check --map, --crs and --decimal")
+
+
+def _report_piecewise(conn: psycopg.Connection, report: ImportReport, name: str, source: str, done: _Piecewise,
+                      batch_id: str) -> None:
+    """A piece-by-piece load in the report, with the fingerprint's check and record (as the usual path)."""
+    n = done.result.created
+    warning = _same_features_elsewhere(conn, name, source, done.digest, n)
+    if warning:
+        report.warnings.append(warning)
+    report.notes += done.notes
+    report.results.append(done.result)
+    _record_fingerprint(conn, name, source, done.digest, n, batch_id)
+
+
 def load_layers(
     layers: Mapping[str, gpd.GeoDataFrame],
     *,
@@ -251,14 +384,15 @@ def load_layers(
             all_rejects: list[Reject] = []
             n_rows = sum(len(g) for g in layers.values())
             done = 0
+            if len(layers) == 1 and (piecewise := _one_layer_in_pieces(
+                    conn, layers, source=source, owner_org=owner_org, boundary=boundary, repair=repair,
+                    decimal=decimal, progress=progress)) is not None:
+                _report_piecewise(conn, report, next(iter(layers)), source, piecewise, batch_id)
+                n_rows, layers = piecewise.result.created, {}
             for name, gdf in layers.items():
                 if progress:
                     progress(f"validating {name}", done, n_rows)
-                layer = get_layer(conn, name)
-                codes = value_lists(conn, layer)
-                if owner_org is not None and "owner_org" in codes and owner_org not in codes["owner_org"]:
-                    raise InvalidInput(f"unknown organization {owner_org!r}",
-                                       hint=f"known organizations: {', '.join(sorted(codes['owner_org']))}")
+                layer, codes = _layer_for(conn, name, owner_org)
                 shown = None if progress is None else (  # rows validated, by the share of the steps done
                     lambda share, name=name, done=done, n=len(gdf): progress(f"validating {name}",
                                                                              done + int(share * n), n_rows))
@@ -269,13 +403,8 @@ def load_layers(
                 report.notes += [f"{name}: {n}" for n in prep.notes] if len(layers) > 1 else prep.notes
                 done += len(gdf)
                 all_rejects += [Reject(r.row, f"[{name}] {r.reason}", r.external_id) for r in prep.rejects]
-            if all_rejects and not skip_invalid:
-                raise ImportRejected(label or source, all_rejects)
             total = sum(len(p.frame) for _, p in prepared.values())
-            if all_rejects and total == 0:  # --skip-invalid, but no row is valid: a refusal, not an empty success
-                raise ImportRejected(label or source, all_rejects,
-                                     hint="no row is valid, so --skip-invalid leaves nothing to import: fix the rows "
-                                          "(the reasons above), or check --map, --crs and --decimal")
+            _refuse(label or source, all_rejects, skip_invalid, total)
             done = 0
             for name, (layer, prep) in prepared.items():
                 if progress:
@@ -302,6 +431,6 @@ def load_layers(
             if after is not None:
                 report.notes += after(conn)
             if progress:
-                progress("done", total, total)
+                progress("done", total or n_rows, total or n_rows)
             store.finish_batch(conn, batch_id, report.results, details)
     return report
