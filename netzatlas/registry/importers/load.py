@@ -6,7 +6,7 @@ A run either writes everything or nothing. Rejected rows abort the run with a re
 Each layer's delivered features get a content fingerprint (``audit.import_fingerprint``, revision 0015); the same
 fingerprint under another source is reported as a warning (the same file imported under a new name would
 duplicate every feature). ``progress(phase, done, total)`` is called with rows done per phase (``validating``,
-``writing``).
+``writing``; ``validating and writing`` for a large first load written in pieces, :func:`_write_in_pieces`).
 """
 
 from __future__ import annotations
@@ -224,8 +224,8 @@ def _deleted_warning(layer: str, held_back: dict[str, str]) -> str:
             f"`netzatlas db restore {layer} <id>` and import again")
 
 
-#: a single layer's first load of at least this many rows into an entirely empty table is validated piece by piece,
-#: each piece written while the next one is validated (:func:`_write_in_pieces`)
+#: a source's first load of at least this many rows into one layer is validated piece by piece, each piece written
+#: while the next one is validated (:func:`_write_in_pieces`)
 PIECEWISE_MIN_ROWS = store.REBUILD_MIN_ROWS
 #: rows per validated piece: a quarter of the load, within these bounds
 PIECE_ROWS = (25_000, 50_000)
@@ -305,8 +305,8 @@ def _layer_for(conn: psycopg.Connection, name: str, owner_org: str | None) -> tu
 
 def _id_order(ids: pd.Series) -> np.ndarray:
     """Row positions in the order of the ids as text — the order the usual path writes a first load in (sorted by
-    external id), so the table's ``(source, external_id)`` key is built from sorted input (a million ids in file
-    order cost the server ~2 s more to sort); file order where the ids do not compare."""
+    external id: the ``(source, external_id)`` key grows at its end, or is built from sorted input); file order
+    where the ids do not compare."""
     try:
         return np.argsort(ids.astype(str).to_numpy(dtype=object), kind="stable")
     except TypeError:
