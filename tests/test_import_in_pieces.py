@@ -221,15 +221,18 @@ def test_a_table_with_rows_of_another_source_keeps_its_keys_and_gets_the_same_ro
 def test_the_same_features_under_a_new_source_are_still_named(registries, small, monkeypatch):
     """The fingerprint of the pieces is the whole file's: a second import of the same lamps under another source
     warns as before."""
-    lamps = _lamps()
-    for url in registries.values():
-        _empty(url)
-        load.load_layers({"streetlight": lamps.copy()}, source="lamps", kind="file", url=url)
-        with connect(url) as c:
-            c.execute("TRUNCATE registry.streetlight")  # (empty again, the fingerprint kept)
-            c.commit()
-        rep = load.load_layers({"streetlight": lamps.copy()}, source="lamps-2024", kind="file", url=url)
-        assert any("were imported on" in w and "'lamps'" in w for w in rep.warnings)
+    lamps, url = _lamps(), registries["pieces"]
+    _empty(url)
+    load.load_layers({"streetlight": lamps.copy()}, source="lamps", kind="file", url=url)
+    with connect(url) as c:
+        c.execute("TRUNCATE registry.streetlight")  # (empty again, the fingerprint kept)
+        c.commit()
+    done: list[object] = []
+    real = load._write_in_pieces
+    monkeypatch.setattr(load, "_write_in_pieces", lambda *a, **k: done.append(got := real(*a, **k)) or got)
+    rep = load.load_layers({"streetlight": lamps.copy()}, source="lamps-2024", kind="file", url=url)
+    assert done and done[0] is not None and rep.results[0].created == N  # written in pieces
+    assert any("were imported on" in w and "'lamps'" in w for w in rep.warnings)
 
 
 def test_an_error_in_a_piece_is_raised_and_leaves_nothing(registries, small, monkeypatch):
