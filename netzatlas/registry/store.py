@@ -320,12 +320,15 @@ def _first_load(conn: psycopg.Connection, layer: Layer, target: sql.Composable, 
     """Whether every row is new: the source has no stored row in the layer (deleted ones included), the table is a
     plain one (not partitioned), and no row leaves a NOT NULL column with a default empty (the stage path fills
     those in with the default)."""
-    if "id" in columns:
+    if "id" in columns or _defaults_left_empty(layer, frame, columns):
         return False
-    for col in layer.columns:
-        if col.name in columns and not col.nullable and col.default and frame[col.name].isna().any():
-            return False
     return _source_is_new(conn, layer, target, source)
+
+
+def _defaults_left_empty(layer: Layer, frame: pd.DataFrame, columns: list[str]) -> bool:
+    """Whether a row leaves a NOT NULL column with a default empty (only the stage path fills in the default)."""
+    return any(col.name in columns and not col.nullable and col.default and frame[col.name].isna().any()
+               for col in layer.columns)
 
 
 def _source_is_new(conn: psycopg.Connection, layer: Layer, target: sql.Composable, source: str) -> bool:
@@ -366,25 +369,41 @@ def _copy_new(conn: psycopg.Connection, layer: Layer, target: sql.Composable, fr
     the history and value-list triggers fire once, over all rows, as for the INSERT of the stage path."""
     out = frame[columns].sort_values("external_id", kind="stable")  # (source, external_id) index: appended too
     ids = sorted_uuids(len(out))
-    out.insert(0, "id", ids)
-    for k, v in fixed.items():
-        out[k] = json.dumps(v) if isinstance(v, (dict, list)) else v
-    rebuild = _drop_secondary_indexes(conn, layer, len(out))
-    keys: list[sql.Composable] = []
-    if len(out) >= REBUILD_MIN_ROWS and _fresh_file_if_empty(conn, layer):
-        keys = _drop_keys(conn, target)  # the table is empty and ours alone: its keys are built after the COPY too
-    history = _bulk_history_table(conn, len(out))
-    _copy(conn, target, out, list(out.columns), {**types, "id": "uuid"}, progress)
-    if history is not None:
-        _index_bulk_history(conn, history)
-    for ddl in [*keys, *rebuild]:
-        conn.execute(ddl)
+    _with_ids(out, ids, fixed)
+    with _new_rows(conn, layer, target, len(out)):
+        _copy(conn, target, out, list(out.columns), {**types, "id": "uuid"}, progress)
     if progress is not None:
         progress(len(out))
     result.created = len(frame)
     if return_ids:
         result.created_ids = dict(zip(out["external_id"].tolist(), ids, strict=True))
     return result
+
+
+def _with_ids(frame: pd.DataFrame, ids: list[str], fixed: dict[str, object]) -> pd.DataFrame:
+    """``frame`` (a frame of its own, changed in place) with the rows' ids in front and the values every row gets
+    (:func:`_fixed_values`) after."""
+    frame.insert(0, "id", ids)
+    for k, v in fixed.items():
+        frame[k] = json.dumps(v) if isinstance(v, (dict, list)) else v
+    return frame
+
+
+@contextmanager
+def _new_rows(conn: psycopg.Connection, layer: Layer, target: sql.Composable, rows: int) -> Iterator[None]:
+    """Around the COPY of a first load of ``rows`` rows: before it, the spatial index dropped (a large load), an
+    entirely empty table given a new file and its keys dropped, the history table of the load's own made; after it
+    (not after an error: the transaction goes), the history table's indexes, the keys and the indexes built."""
+    rebuild = _drop_secondary_indexes(conn, layer, rows)
+    keys: list[sql.Composable] = []
+    if rows >= REBUILD_MIN_ROWS and _fresh_file_if_empty(conn, layer):
+        keys = _drop_keys(conn, target)  # the table is empty and ours alone: its keys are built after the COPY too
+    history = _bulk_history_table(conn, rows)
+    yield
+    if history is not None:
+        _index_bulk_history(conn, history)
+    for ddl in [*keys, *rebuild]:
+        conn.execute(ddl)
 
 
 class PiecesAbandoned(Exception):
@@ -412,51 +431,38 @@ def copy_new_in_pieces(conn: psycopg.Connection, layer: Layer, pieces: Iterable[
     _take_source(conn, layer, source, owner_org)
     if not _source_is_new(conn, layer, target, source):
         raise PiecesAbandoned
-    rebuild = _drop_secondary_indexes(conn, layer, rows)
-    keys = _drop_keys(conn, target) if _fresh_file_if_empty(conn, layer) else []
-    history = _bulk_history_table(conn, rows)
-    # ids for every row, ascending across the pieces (the keys and the history's (row_id, seq) index are built from
-    # sorted input), made by a thread while the first piece is validated
-    with ThreadPoolExecutor(1, thread_name_prefix="netzatlas-ids") as maker:
-        making = maker.submit(sorted_uuids, rows)
-        flow = iter(pieces)
-        first = next(flow, None)
-        ids = making.result()
-    if first is None or "id" in first.columns:
-        raise PiecesAbandoned
-    columns = list(first.columns)
-    fixed = _fixed_values(columns, source, owner_org)
-    types = {**{c.name: c.data_type for c in layer.columns}, "id": "uuid"}
-    defaulted = [c.name for c in layer.columns
-                 if c.name in columns and not c.nullable and c.default and "nextval" not in c.default]
-    written = ["id", *columns, *fixed]
-    result = UpsertResult(layer.name)
-
-    def shaped(piece: pd.DataFrame) -> pd.DataFrame:
-        if list(piece.columns) != columns or any(piece[c].isna().any() for c in defaulted):
+    with _new_rows(conn, layer, target, rows):
+        # ids for every row, ascending across the pieces (the keys and the history's (row_id, seq) index are built
+        # from sorted input), made by a thread while the first piece is validated
+        with ThreadPoolExecutor(1, thread_name_prefix="netzatlas-ids") as maker:
+            making = maker.submit(sorted_uuids, rows)
+            flow = iter(pieces)
+            first = next(flow, None)
+            ids = making.result()
+        if first is None or "id" in first.columns:
             raise PiecesAbandoned
-        out = piece[columns].copy()
-        done = result.created
-        if done + len(out) > len(ids):
-            raise PiecesAbandoned
-        out.insert(0, "id", ids[done:done + len(out)])
-        for k, v in fixed.items():
-            out[k] = json.dumps(v) if isinstance(v, (dict, list)) else v
-        result.created += len(out)
-        return out
+        columns = list(first.columns)
+        fixed = _fixed_values(columns, source, owner_org)
+        types = {**{c.name: c.data_type for c in layer.columns}, "id": "uuid"}
+        written = ["id", *columns, *fixed]
+        result = UpsertResult(layer.name)
 
-    head = shaped(first)
-    if copy_binary(head.iloc[:0], written, types) is None:  # (the columns' types: binary COPY, as upsert's)
-        raise PiecesAbandoned
-    try:
-        _copy_pieces(conn, target, itertools.chain([head], (shaped(p) for p in flow)), written, types, progress,
-                     binary=True)
-    except _NotBinary:
-        raise PiecesAbandoned from None
-    if history is not None:
-        _index_bulk_history(conn, history)
-    for ddl in [*keys, *rebuild]:
-        conn.execute(ddl)
+        def shaped(piece: pd.DataFrame) -> pd.DataFrame:
+            done = result.created
+            if list(piece.columns) != columns or _defaults_left_empty(layer, piece, columns) \
+                    or done + len(piece) > len(ids):
+                raise PiecesAbandoned
+            result.created += len(piece)
+            return _with_ids(piece[columns].copy(), ids[done:done + len(piece)], fixed)
+
+        head = shaped(first)
+        if copy_binary(head.iloc[:0], written, types) is None:  # (the columns' types: binary COPY, as upsert's)
+            raise PiecesAbandoned
+        try:
+            _copy_pieces(conn, target, itertools.chain([head], (shaped(p) for p in flow)), written, types, progress,
+                         binary=True)
+        except _NotBinary:
+            raise PiecesAbandoned from None
     if progress is not None:
         progress(result.created)
     return result

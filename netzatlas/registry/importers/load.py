@@ -341,13 +341,18 @@ def _refuse(label: str, rejects: list[Reject], skip_invalid: bool, valid: int) -
 def _report_piecewise(conn: psycopg.Connection, report: ImportReport, name: str, source: str, done: _Piecewise,
                       batch_id: str) -> None:
     """A piece-by-piece load in the report, with the fingerprint's check and record (as the usual path)."""
-    n = done.result.created
-    warning = _same_features_elsewhere(conn, name, source, done.digest, n)
-    if warning:
-        report.warnings.append(warning)
+    _fingerprint_checked(conn, report, name, source, done.digest, done.result.created, batch_id)
     report.notes += done.notes
     report.results.append(done.result)
-    _record_fingerprint(conn, name, source, done.digest, n, batch_id)
+
+
+def _fingerprint_checked(conn: psycopg.Connection, report: ImportReport, name: str, source: str, digest: str, n: int,
+                         batch_id: str) -> None:
+    """The warning when the same features came under another source, and this run's fingerprint recorded."""
+    warning = _same_features_elsewhere(conn, name, source, digest, n)
+    if warning:
+        report.warnings.append(warning)
+    _record_fingerprint(conn, name, source, digest, n, batch_id)
 
 
 def load_layers(
@@ -416,17 +421,12 @@ def load_layers(
                     lambda rows, name=name, done=done: progress(f"writing {name}", done + rows, total))
                 res = store.upsert(conn, layer, prep.frame, prep.columns, source=source, owner_org=owner_org,
                                    hold_back_deleted=True, progress=written)
-                digest = None if digesting is None else digesting.result()
-                if digest is not None:
-                    warning = _same_features_elsewhere(conn, name, source, digest, len(prep.frame))
-                    if warning:
-                        report.warnings.append(warning)
+                if digesting is not None:
+                    _fingerprint_checked(conn, report, name, source, digesting.result(), len(prep.frame), batch_id)
                 res.rejected = prep.rejects
                 if res.held_back:
                     report.warnings.append(_deleted_warning(name, res.held_back))
                 report.results.append(res)
-                if digest is not None:
-                    _record_fingerprint(conn, name, source, digest, len(prep.frame), batch_id)
                 done += len(prep.frame)
             if after is not None:
                 report.notes += after(conn)
