@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import functools
+import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, TypeVar
 
-import psycopg
 import typer
 from rich.console import Console
 from rich.markup import escape
@@ -25,7 +25,6 @@ from rich.table import Table
 from rich.text import Text
 
 from netzatlas.errors import ImportRejected, NetzatlasError
-from netzatlas.registry.db import refusal
 
 # soft wrap: rich does not break long lines (file paths stay whole for copy and paste); the terminal wraps them
 console = Console(soft_wrap=True)
@@ -52,14 +51,30 @@ def friendly_errors(func: F) -> F:
             if exc.hint:
                 err_console.print(f"[yellow]Hint[/]: {escape(exc.hint)}")
             raise typer.Exit(2) from None
-        except (NetzatlasError, psycopg.errors.IntegrityError, psycopg.errors.DataError) as caught:
-            exc = caught if isinstance(caught, NetzatlasError) else refusal(caught)
+        except Exception as caught:
+            exc = _as_netzatlas_error(caught)
+            if exc is None:
+                raise
             err_console.print(f"[bold red]Error[/]: {escape(exc.message)}")
             if exc.hint:
                 err_console.print(f"[yellow]Hint[/]: {escape(exc.hint)}")
             raise typer.Exit(2) from None
 
     return wrapper  # type: ignore[return-value]
+
+
+def _as_netzatlas_error(exc: Exception) -> NetzatlasError | None:
+    """``exc`` as the error the user is shown: a netzatlas error as it is, a constraint or value the database refused
+    as :class:`ConstraintViolation` (with the words of :func:`netzatlas.registry.db.refusal`); None for anything else.
+    (psycopg is looked up, not imported: the CLI starts without it, and its errors come only once it is loaded.)"""
+    if isinstance(exc, NetzatlasError):
+        return exc
+    psycopg = sys.modules.get("psycopg")
+    if psycopg is not None and isinstance(exc, (psycopg.errors.IntegrityError, psycopg.errors.DataError)):
+        from netzatlas.registry.db import refusal
+
+        return refusal(exc)
+    return None
 
 
 class RateColumn(ProgressColumn):

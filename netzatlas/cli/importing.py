@@ -135,26 +135,30 @@ def import_file(
     quiet: bool = Quiet,
 ) -> None:
     """Import a vector file, CSV or XLSX into one layer, with a column mapping."""
-    from netzatlas.registry.db import connect, get_layer
     from netzatlas.registry.importers.files import (
         apply_mapping,
         case_matched_columns,
         load_mapping,
-        read_any,
+        read_in_background,
         truncated_columns,
     )
-    from netzatlas.registry.importers.load import export_source, load_layers, prefetch_municipality_boundary
 
     notes: list[str] = []
     mapping = load_mapping(mapping_file, map_)
-    with connect() as conn:
-        columns = [c.name for c in get_layer(conn, layer).data_columns]
     with rows_progress(f"reading {path.name}", quiet) as update, collected_warnings(notes):
+        # the file is read while the database's modules load and the layer's columns are asked for (a wrong
+        # --layer is said without waiting for the read)
+        file = read_in_background(path, layer=file_layer, crs=crs, x_column=x_column, y_column=y_column,
+                                  encoding=encoding, sep=sep, sheet=sheet, decimal=decimal)
+        from netzatlas.registry.db import connect, get_layer
+        from netzatlas.registry.importers.load import export_source, load_layers, prefetch_municipality_boundary
+
+        with connect() as conn:
+            columns = [c.name for c in get_layer(conn, layer).data_columns]
         # read beside the file (the location check needs it after the read); inside the warnings' block, so that a
         # warning of the boundary's read is a note of the report, as when load_layers read it
         prefetch_municipality_boundary()
-        gdf = read_any(path, layer=file_layer, crs=crs, x_column=x_column, y_column=y_column, encoding=encoding,
-                       sep=sep, sheet=sheet, decimal=decimal)
+        gdf = file()
         notes += gdf.attrs.get("notes", [])
         if source is None and (source := export_source(gdf, layer, path.name)) is not None:
             notes.append(f"{path.name}: a netzatlas export of source {source!r} (its column 'source'): imported "

@@ -143,7 +143,11 @@ def catalogue(conn: psycopg.Connection) -> dict[str, Layer]:
     geo: dict[str, tuple[str | None, int | None]] = {}
     desc: dict[str, str | None] = {}
     with conn.cursor(row_factory=dict_row) as cur:
-        for r in cur.execute(_CATALOGUE_SQL, {"names": names}):
+        try:
+            rows = cur.execute(_CATALOGUE_SQL, {"names": names}).fetchall()
+        except psycopg.errors.UndefinedTable:  # not even PostGIS's catalogue: a database never set up
+            raise _no_registry(conn) from None
+        for r in rows:
             cols.setdefault(r["table_name"], []).append(
                 Column(r["column_name"], r["udt_name"], r["nullable"], r["has_default"], r["column_default"])
             )
@@ -161,8 +165,20 @@ def catalogue(conn: psycopg.Connection) -> dict[str, Layer]:
     return out
 
 
+def _no_registry(conn: psycopg.Connection) -> DatabaseUnavailable:
+    """The error for a database without the registry's tables (never migrated), with the command that makes them."""
+    return DatabaseUnavailable(
+        f"the database {conn.info.dbname!r} holds no netzatlas registry (its tables were never created)",
+        hint="create them with `netzatlas db upgrade` (the embedded database: `netzatlas db start`; a demo registry "
+             "to try things on: `netzatlas demo`)")
+
+
 def get_layer(conn: psycopg.Connection, name: str) -> Layer:
+    """The layer ``name``; an unknown name is refused with the known ones, a database without the registry's
+    tables (never migrated) with the command that creates them."""
     layers = catalogue(conn)
+    if not layers:
+        raise _no_registry(conn)
     if name not in layers:
         raise NotFound(f"unknown layer {name!r}", hint=f"known layers: {', '.join(sorted(layers))}")
     return layers[name]

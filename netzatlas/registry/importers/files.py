@@ -53,8 +53,10 @@ import difflib
 import glob
 import re
 import tempfile
+import threading
 import warnings
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future
 from pathlib import Path
 from typing import Any
 
@@ -414,6 +416,23 @@ def read_any(
     if note:
         gdf.attrs["notes"].insert(0, note)
     return gdf
+
+
+def read_in_background(path: str | Path, **options: Any) -> Callable[[], gpd.GeoDataFrame]:
+    """:func:`read_any` started in a thread of its own: GDAL reads without Python's lock, so the caller's work
+    meanwhile (loading its modules, asking the database) costs no time. The function returned waits for the file
+    and returns it, or raises the read's error. A daemon thread: a caller that fails before it asks for the file
+    does not wait for the read."""
+    future: Future[gpd.GeoDataFrame] = Future()
+
+    def read() -> None:
+        try:
+            future.set_result(read_any(path, **options))
+        except BaseException as exc:  # noqa: BLE001 — raised to the caller by future.result()
+            future.set_exception(exc)
+
+    threading.Thread(target=read, name="netzatlas-read", daemon=True).start()
+    return future.result
 
 
 def _read_any(p: Path, *, layer: str | None, crs: str | None, x_column: str | None, y_column: str | None,
