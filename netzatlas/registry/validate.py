@@ -9,6 +9,7 @@ from __future__ import annotations
 import binascii
 import json
 import math
+import threading
 import warnings
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -25,6 +26,7 @@ from shapely.validation import explain_validity
 from netzatlas.errors import CRSError, FileFormatError, Reject
 from netzatlas.registry import textvalues
 from netzatlas.registry.db import COMPUTED, SYSTEM_COLUMNS, Layer
+from netzatlas.registry.row_columns import PROBLEM_COLUMN, ROW_COLUMN
 from netzatlas.registry.transforms import describe_transform
 
 INT_TYPES = {"int2", "int4", "int8"}
@@ -36,9 +38,6 @@ NON_NEGATIVE = {"dwellings", "height_m", "range_m", "charge_points", "power_kw",
 #: the largest value a column can mean; beyond it the value is in a smaller unit (watts in a kW column: 22000 for
 #: 22 kW). 4,000 kW lies above the megawatt chargers for trucks (MCS, up to 3,750 kW).
 PLAUSIBLE_MAX = {"power_kw": 4_000.0}
-ROW_COLUMN = "_row"
-#: a reader's own per-row problem (e.g. an unreadable coordinate), reported as the row's reason
-PROBLEM_COLUMN = "_problem"
 TYPE_NAMES = {"int2": "whole number", "int4": "whole number", "int8": "whole number", "float4": "number",
               "float8": "number", "numeric": "number", "bool": "yes/no value",
               "date": "date (dd.mm.yyyy or yyyy-mm-dd)"}
@@ -326,33 +325,47 @@ def _polygonal(g: shapely.Geometry) -> shapely.Geometry:
 def check_location(
     gdf: gpd.GeoDataFrame, boundary_4326: shapely.Geometry | None, max_outside_m: float,
     metric: gpd.GeoSeries | None = None, metric_bounds: np.ndarray | None = None,
+    metric_xy: np.ndarray | None = None, metric_crs: str | None = None,
 ) -> pd.Series:
     """Reasons per row for features far outside the municipality.
 
     ``metric`` may pass the geometries already transformed to a projected CRS (saves a transform), and
-    ``metric_bounds`` their bounds (``shapely.bounds``, one row per geometry).
+    ``metric_bounds`` their bounds (``shapely.bounds``, one row per geometry); or, for 2D points that are all there,
+    ``metric_xy`` their transformed coordinates (n × 2) in ``metric_crs`` (points are made only for those outside).
     """
     reasons = pd.Series([None] * len(gdf), index=gdf.index, dtype=object)
     if boundary_4326 is None or gdf.crs is None or len(gdf) == 0:
         return reasons
-    try:
-        geoms_m = metric if metric is not None else gdf.geometry.to_crs("EPSG:3035")
-    except Exception as exc:  # pyproj cannot transform: the CRS is unusable
-        raise CRSError(f"cannot transform from {gdf.crs}: {exc}") from exc
-    bnd = gpd.GeoSeries([boundary_4326], crs="EPSG:4326").to_crs(geoms_m.crs).iloc[0]
-    valid = (~geoms_m.isna() & ~geoms_m.is_empty).values
-    if not valid.any():
-        return reasons
-    dist = np.full(len(geoms_m), np.inf)
-    vals = np.asarray(geoms_m.values[valid])
-    bounds = shapely.bounds(vals) if metric is None or metric_bounds is None else metric_bounds[valid]
+    if metric_xy is not None:
+        crs_m = pyproj.CRS.from_user_input(metric_crs)
+        valid = np.ones(len(gdf), dtype=bool)
+        bounds = np.hstack([metric_xy, metric_xy])
+    else:
+        try:
+            geoms_m = metric if metric is not None else gdf.geometry.to_crs("EPSG:3035")
+        except Exception as exc:  # pyproj cannot transform: the CRS is unusable
+            raise CRSError(f"cannot transform from {gdf.crs}: {exc}") from exc
+        crs_m = geoms_m.crs
+        valid = (~geoms_m.isna() & ~geoms_m.is_empty).values
+        if not valid.any():
+            return reasons
+        vals = np.asarray(geoms_m.values[valid])
+        bounds = shapely.bounds(vals) if metric is None or metric_bounds is None else metric_bounds[valid]
+    bnd = gpd.GeoSeries([boundary_4326], crs="EPSG:4326").to_crs(crs_m).iloc[0]
+    dist = np.full(len(gdf), np.inf)
     finite = np.isfinite(bounds).all(axis=1)
-    d = np.full(len(vals), np.inf)
+    d = np.full(len(bounds), np.inf)
     shapely.prepare(bnd)  # most features lie inside or near: prepared tests, distances only for the far ones
-    inside = np.zeros(len(vals), dtype=bool)
-    inside[finite] = shapely.intersects(bnd, vals[finite])
+    inside = np.zeros(len(bounds), dtype=bool)
+    if metric_xy is not None:
+        inside[finite] = shapely.intersects_xy(bnd, metric_xy[finite, 0], metric_xy[finite, 1])
+    else:
+        inside[finite] = shapely.intersects(bnd, vals[finite])
     d[inside] = 0.0
     rest = np.flatnonzero(finite & ~inside)  # outside: near enough (prepared test), distances only for the far
+    if metric_xy is not None:  # the points outside, made now (as few as the file has far away)
+        vals = np.empty(len(bounds), dtype=object)
+        vals[rest] = shapely.points(metric_xy[rest])
     near = _surely_near(vals[rest], bnd, max_outside_m)
     unsure = np.flatnonzero(~near)
     near[unsure] = shapely.dwithin(vals[rest[unsure]], bnd, max_outside_m)
@@ -367,12 +380,12 @@ def check_location(
     swapped = gpd.GeoSeries(shapely.points(shapely.get_y(orig.values), shapely.get_x(orig.values)),
                             index=orig.index, crs=gdf.crs)
     try:
-        swapped_inside = shapely.distance(swapped.to_crs(geoms_m.crs).values, bnd) <= max_outside_m
+        swapped_inside = shapely.distance(swapped.to_crs(crs_m).values, bnd) <= max_outside_m
     except Exception:
         swapped_inside = np.zeros(len(far_idx), dtype=bool)
     crs_name = gdf.crs.to_string()
-    zone, fits = _other_zone(orig[~swapped_inside], gdf.crs, bnd, geoms_m.crs, max_outside_m)
-    unit, scaled = _other_unit(orig[~swapped_inside], gdf.crs, bnd, geoms_m.crs, max_outside_m)
+    zone, fits = _other_zone(orig[~swapped_inside], gdf.crs, bnd, crs_m, max_outside_m)
+    unit, scaled = _other_unit(orig[~swapped_inside], gdf.crs, bnd, crs_m, max_outside_m)
     axes = ("latitude and longitude" if gdf.crs.is_geographic
             else "easting and northing (Rechtswert/Hochwert)")
     far_dist = dist[far]  # texts built column-wise: a file read in a wrong CRS has a reason on every row
@@ -578,13 +591,18 @@ def _geometries(df: gpd.GeoDataFrame, layer: Layer, srid: int, reasons: _Reasons
         raise CRSError("the input has no coordinate reference system", hint="pass --crs EPSG:xxxx")
     notes = notes if notes is not None else []
     geoms, greasons = _check_geometry(df.geometry, layer, repair, notes)
+    xy = _point_coordinates(geoms)
     try:
         with warnings.catch_warnings():  # PROJ's "best transformation not available": said in the note instead
             warnings.simplefilter("ignore")
-            geoms = geoms.to_crs(epsg=srid)
+            if xy is None:
+                geoms = geoms.to_crs(epsg=srid)
+            else:  # points: their coordinates transformed, no point made again (as costly as the transformation)
+                xy = _transformed(xy, df.crs, srid)
     except Exception as exc:
         raise CRSError(f"cannot transform from {df.crs}: {exc}") from exc
-    bounds = shapely.bounds(np.asarray(geoms.values))  # (once: the extent, the transform's check, the location)
+    # (once: the extent, the transform's check, the location)
+    bounds = shapely.bounds(np.asarray(geoms.values)) if xy is None else np.hstack([xy, xy])
     how = describe_transform(df.crs, f"EPSG:{srid}", _extent_4326(geoms, srid, bounds))
     if how:
         notes.append(how)
@@ -594,15 +612,58 @@ def _geometries(df: gpd.GeoDataFrame, layer: Layer, srid: int, reasons: _Reasons
         seen["extent"] = (float(finite[:, 0].min()), float(finite[:, 1].min()), float(finite[:, 2].max()),
                           float(finite[:, 3].max())) if len(finite) else None
     reasons.add(greasons.notna(), greasons)
-    out = greasons.isna() & ~geoms.isna() & ~np.isfinite(bounds).all(axis=1)
+    present = ~geoms.isna() if xy is None else pd.Series(True, index=df.index)
+    out = greasons.isna() & present & ~np.isfinite(bounds).all(axis=1)
     reasons.add(out, f"coordinates cannot be transformed from {df.crs.to_string()} (outside the CRS's range)")
-    located = check_location(df, boundary_4326, max_outside_m, metric=geoms, metric_bounds=bounds)
+    if xy is None:
+        located = check_location(df, boundary_4326, max_outside_m, metric=geoms, metric_bounds=bounds)
+    else:
+        located = check_location(df, boundary_4326, max_outside_m, metric_xy=xy, metric_crs=f"EPSG:{srid}")
     reasons.add(located.notna(), located)
+    if xy is not None:
+        return pd.Series(_points_ewkb_hex(xy, srid), index=df.index, dtype=object)
     ok = ~geoms.isna() & ~geoms.is_empty
     hexes = pd.Series([None] * len(df), index=df.index, dtype=object)
     if ok.any():
         hexes[ok] = ewkb_hex(np.asarray(geoms[ok].values), srid)
     return hexes
+
+
+def _point_coordinates(geoms: gpd.GeoSeries) -> np.ndarray | None:
+    """The coordinates (n × 2) when every geometry is a 2D point that is there (not missing, not empty) — the usual
+    point file — else None (the geometries are transformed as they are)."""
+    arr = np.asarray(geoms.values)
+    if not len(arr) or not (shapely.get_type_id(arr) == _TYPE_IDS["POINT"]).all() or shapely.has_z(arr).any():
+        return None
+    xy = shapely.get_coordinates(arr)
+    return xy if len(xy) == len(arr) else None
+
+
+def _transformed(xy: np.ndarray, crs: pyproj.CRS, srid: int) -> np.ndarray:
+    """Coordinates ``xy`` from ``crs`` into EPSG ``srid`` — by the transformer ``GeoSeries.to_crs`` uses (the same
+    numbers); unchanged where the CRS is that one."""
+    target = pyproj.CRS.from_epsg(srid)
+    if crs.is_exact_same(target):
+        return xy
+    x, y = _transformer(crs, target).transform(xy[:, 0], xy[:, 1])
+    return np.column_stack([x, y])
+
+
+_TRANSFORMERS = threading.local()
+
+
+def _transformer(src: pyproj.CRS, dst: pyproj.CRS) -> pyproj.Transformer:
+    """The transformer from ``src`` to ``dst`` (x/y order), made once per thread (a PROJ object is not shared
+    between threads: the API validates in several)."""
+    made = getattr(_TRANSFORMERS, "made", None)
+    if made is None:
+        made = _TRANSFORMERS.made = {}
+    key = (src, dst)
+    if key not in made:
+        if len(made) >= 16:
+            made.clear()
+        made[key] = pyproj.Transformer.from_crs(src, dst, always_xy=True)
+    return made[key]
 
 
 _POINT_EWKB = np.dtype([("order", "u1"), ("type", "<u4"), ("srid", "<u4"), ("x", "<f8"), ("y", "<f8")])
@@ -614,14 +675,18 @@ def ewkb_hex(geoms: np.ndarray, srid: int) -> np.ndarray:
     if len(geoms) and (shapely.get_type_id(geoms) == 0).all() and not shapely.has_z(geoms).any():
         xy = shapely.get_coordinates(geoms)
         if len(xy) == len(geoms):
-            rec = np.empty(len(geoms), dtype=_POINT_EWKB)
-            rec["order"], rec["type"], rec["srid"] = 1, 0x20000001, srid  # little endian, point | has-SRID flag
-            rec["x"], rec["y"] = xy[:, 0], xy[:, 1]
-            hexed = binascii.hexlify(rec.tobytes()).upper().decode("ascii")
-            width = 2 * _POINT_EWKB.itemsize
-            return np.fromiter((hexed[i:i + width] for i in range(0, len(hexed), width)), dtype=object,
-                               count=len(geoms))
+            return _points_ewkb_hex(xy, srid)
     return shapely.to_wkb(shapely.set_srid(geoms, srid), hex=True, include_srid=True)
+
+
+def _points_ewkb_hex(xy: np.ndarray, srid: int) -> np.ndarray:
+    """Hex EWKB of the 2D points with coordinates ``xy`` (n × 2), packed with numpy."""
+    rec = np.empty(len(xy), dtype=_POINT_EWKB)
+    rec["order"], rec["type"], rec["srid"] = 1, 0x20000001, srid  # little endian, point | has-SRID flag
+    rec["x"], rec["y"] = xy[:, 0], xy[:, 1]
+    hexed = binascii.hexlify(rec.tobytes()).upper().decode("ascii")
+    width = 2 * _POINT_EWKB.itemsize
+    return np.fromiter((hexed[i:i + width] for i in range(0, len(hexed), width)), dtype=object, count=len(xy))
 
 
 def _known_codes(df: pd.DataFrame, columns: list[str], value_lists: Mapping[str, set[str]], reasons: _Reasons) -> None:

@@ -74,7 +74,7 @@ from netzatlas.registry.importers import file_checks
 from netzatlas.registry.importers.sheets import XLSX_SUFFIXES, on_first_sheet, read_ods, read_xlsx
 from netzatlas.registry.importers.text_tables import TEXT_SUFFIXES, check_encoding, read_csv_table
 from netzatlas.registry.importers.xy_columns import check_crs, find_column, table_to_gdf
-from netzatlas.registry.validate import PROBLEM_COLUMN, ROW_COLUMN
+from netzatlas.registry.row_columns import PROBLEM_COLUMN, ROW_COLUMN
 
 ID_NAMES = ("external_id", "id", "fid", "objectid", "uuid", "gml_id")
 #: targets a mapping may name besides the layer's columns

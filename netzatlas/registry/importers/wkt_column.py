@@ -10,7 +10,7 @@ import pandas as pd
 import shapely
 
 from netzatlas.errors import CRSError, FileFormatError
-from netzatlas.registry.validate import PROBLEM_COLUMN
+from netzatlas.registry.row_columns import PROBLEM_COLUMN
 
 WKT_NAMES = ("wkt", "ewkt", "geom", "geometry", "the_geom", "wkb_geometry", "geometrie", "shape")
 _SRID = r"^\s*SRID=(\d+)\s*;\s*"

@@ -16,7 +16,7 @@ from netzatlas.errors import CRSError, FileFormatError
 from netzatlas.registry import textvalues
 from netzatlas.registry.importers import wkt_column
 from netzatlas.registry.importers.text_tables import text_column
-from netzatlas.registry.validate import PROBLEM_COLUMN
+from netzatlas.registry.row_columns import PROBLEM_COLUMN
 
 LON_NAMES = ("lon", "lng", "long", "longitude", "laengengrad", "längengrad", "lengtegraad", "x_wgs84")
 LAT_NAMES = ("lat", "latitude", "breitengrad", "breedtegraad", "y_wgs84")
