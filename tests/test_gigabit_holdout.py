@@ -570,6 +570,23 @@ def scratch_registry() -> Iterator[str]:
         _cluster().drop_database(name)
 
 
+@contextmanager
+def scratch_register(addresses: object, source: str) -> Iterator[object]:
+    """A scratch registry holding ``addresses`` (a GeoDataFrame for ``fibre_address``, loaded under ``source``) and
+    a connection to it, rolled back and closed afterwards."""
+    from netzatlas.registry.db import connect
+    from netzatlas.registry.importers.load import load_layers
+
+    with scratch_registry() as url:
+        load_layers({"fibre_address": addresses}, source=source, kind="test", url=url)
+        c = connect(url)
+        try:
+            yield c
+        finally:
+            c.rollback()
+            c.close()
+
+
 STREETS = ['Am Bach; "Mühle"', "=HYPERLINK(\"http://x\")", "Öllerweg"]
 
 

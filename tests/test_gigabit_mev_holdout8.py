@@ -51,23 +51,15 @@ def reg(db_url) -> Iterator[object]:
     import geopandas as gpd
     from shapely.geometry import Point
 
-    from netzatlas.registry.db import connect
-    from netzatlas.registry.importers.load import load_layers
-    from tests.test_gigabit_holdout import scratch_registry
+    from tests.test_gigabit_holdout import scratch_register
 
     rows = [(k, s, n) for k, (s, top) in enumerate(((KS, 12), (SJ, 6), (BH, 12))) for n in range(1, top + 1)]
-    with scratch_registry() as url:
-        addrs = gpd.GeoDataFrame({"external_id": [f"DD{k}-{n}" for k, _, n in rows],
-                                  "street": [s for _, s, _ in rows], "house_number": [str(n) for _, _, n in rows],
-                                  "postcode": "01067", "city": "Dresden"},
-                                 geometry=[Point(*_point(k, n)) for k, _, n in rows], crs=4326)
-        load_layers({"fibre_address": addrs}, source="holdout8-register", kind="test", url=url)
-        c = connect(url)
-        try:
-            yield c
-        finally:
-            c.rollback()
-            c.close()
+    addrs = gpd.GeoDataFrame({"external_id": [f"DD{k}-{n}" for k, _, n in rows],
+                              "street": [s for _, s, _ in rows], "house_number": [str(n) for _, _, n in rows],
+                              "postcode": "01067", "city": "Dresden"},
+                             geometry=[Point(*_point(k, n)) for k, _, n in rows], crs=4326)
+    with scratch_register(addrs, "holdout8-register") as c:
+        yield c
 
 
 # ------------------------------------------------------------------------------------------------ ODS workbooks

@@ -32,24 +32,14 @@ def reg(db_url) -> Iterator[object]:
     import geopandas as gpd
     from shapely.geometry import Point
 
-    from netzatlas.registry.db import connect
-    from netzatlas.registry.importers.load import load_layers
-    from tests.test_gigabit_holdout import scratch_registry
+    from tests.test_gigabit_holdout import scratch_register
 
     rows = [(k, s, n) for k, s in enumerate(STREETS) for n in NUMBERS]
-    with scratch_registry() as url:
-        addrs = gpd.GeoDataFrame({"external_id": [f"S{k}-{n}" for k, _, n in rows], "street": [s for _, s, _ in rows],
-                                  "house_number": [str(n) for _, _, n in rows], "postcode": "52062",
-                                  "city": "Aachen"},
-                                 geometry=[Point(LON + n * 3e-4 + k * 1e-5, LAT + k * 2e-3) for k, _, n in rows],
-                                 crs=4326)
-        load_layers({"fibre_address": addrs}, source="speed12-register", kind="test", url=url)
-        c = connect(url)
-        try:
-            yield c
-        finally:
-            c.rollback()
-            c.close()
+    addrs = gpd.GeoDataFrame({"external_id": [f"S{k}-{n}" for k, _, n in rows], "street": [s for _, s, _ in rows],
+                              "house_number": [str(n) for _, _, n in rows], "postcode": "52062", "city": "Aachen"},
+                             geometry=[Point(LON + n * 3e-4 + k * 1e-5, LAT + k * 2e-3) for k, _, n in rows], crs=4326)
+    with scratch_register(addrs, "speed12-register") as c:
+        yield c
 
 
 def _answers(path: Path, *, leave_out: int = 0, faster: int = 0) -> Path:
