@@ -31,27 +31,24 @@ def run_main(body: str, start: str = "cli.main()") -> subprocess.CompletedProces
                           env={**os.environ, "PYTHONPATH": str(ROOT)})
 
 
-def test_output_threads_and_exit_handlers_complete_and_the_teardown_is_left_out():
+def test_output_threads_and_exit_handlers_complete_and_the_teardown_is_left_out(tmp_path):
+    mark = tmp_path / "thread-mark"
     res = run_main("""
         @app.command()
         def go(n: int = 200_000):
             atexit.register(lambda: sys.stdout.write("exit handler ran\\n"))
             def late():
                 time.sleep(0.5)
-                with open(os.environ["MARK"], "w") as fh:
+                with open(MARK, "w") as fh:
                     fh.write("thread finished")
             threading.Thread(target=late).start()  # not a daemon: waited for, as at a usual exit
             sys.stdout.write("x" * n)  # no newline: only a flush sends it
-        """.replace('os.environ["MARK"]', repr(str(ROOT / ".pytest-cli-exit-mark"))))
-    mark = ROOT / ".pytest-cli-exit-mark"
-    try:
-        assert res.returncode == 0, res.stderr.decode()
-        out = res.stdout.decode()
-        assert out.startswith("x" * 200_000) and out.endswith("exit handler ran\n")
-        assert mark.read_text() == "thread finished"
-        assert b"torn down" not in res.stderr  # the objects were not freed one by one
-    finally:
-        mark.unlink(missing_ok=True)
+        """.replace("MARK", repr(str(mark))))
+    assert res.returncode == 0, res.stderr.decode()
+    out = res.stdout.decode()
+    assert out.startswith("x" * 200_000) and out.endswith("exit handler ran\n")
+    assert mark.read_text() == "thread finished"
+    assert b"torn down" not in res.stderr  # the objects were not freed one by one
 
 
 def test_the_usual_exit_would_free_them():
