@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import math
 import os
+import threading
 import warnings
 from functools import lru_cache
 from pathlib import Path
@@ -115,6 +116,23 @@ def _describe(src_wkt: str, dst_wkt: str, area: tuple[float, float, float, float
         text += (f"; a more accurate one ({better[0].accuracy:g} m) needs the grid(s) {', '.join(grids)} "
                  "(Debian: apt-get install proj-data)")
     return text
+
+
+_TRANSFORMERS = threading.local()
+
+
+def transformer(src: pyproj.CRS, dst: pyproj.CRS) -> pyproj.Transformer:
+    """The transformer from ``src`` to ``dst`` in x/y order (the one ``GeoSeries.to_crs`` makes), made once per
+    thread (a PROJ object is not shared between threads: the API validates in several)."""
+    made = getattr(_TRANSFORMERS, "made", None)
+    if made is None:
+        made = _TRANSFORMERS.made = {}
+    key = (src, dst)
+    if key not in made:
+        if len(made) >= 16:
+            made.clear()
+        made[key] = pyproj.Transformer.from_crs(src, dst, always_xy=True)
+    return made[key]
 
 
 def describe_transform(src: pyproj.CRS | str, dst: pyproj.CRS | str,

@@ -9,7 +9,6 @@ from __future__ import annotations
 import binascii
 import json
 import math
-import threading
 import warnings
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -27,7 +26,7 @@ from netzatlas.errors import CRSError, FileFormatError, Reject
 from netzatlas.registry import textvalues
 from netzatlas.registry.db import COMPUTED, SYSTEM_COLUMNS, Layer
 from netzatlas.registry.row_columns import PROBLEM_COLUMN, ROW_COLUMN
-from netzatlas.registry.transforms import describe_transform
+from netzatlas.registry.transforms import describe_transform, transformer
 
 INT_TYPES = {"int2", "int4", "int8"}
 INT_LIMITS = {"int2": 2**15 - 1, "int4": 2**31 - 1, "int8": 2**53}  # int8: as far as a float holds it exactly
@@ -574,7 +573,7 @@ def _extent_4326(geoms: gpd.GeoSeries, srid: int, bounds: np.ndarray | None = No
     if not len(b):
         return None
     try:
-        t = pyproj.Transformer.from_crs(srid, 4326, always_xy=True)
+        t = transformer(pyproj.CRS.from_epsg(srid), pyproj.CRS.from_epsg(4326))
         return t.transform_bounds(b[:, 0].min(), b[:, 1].min(), b[:, 2].max(), b[:, 3].max())
     except Exception:  # outside the CRS's range: no area, all operations considered
         return None
@@ -645,25 +644,10 @@ def _transformed(xy: np.ndarray, crs: pyproj.CRS, srid: int) -> np.ndarray:
     target = pyproj.CRS.from_epsg(srid)
     if crs.is_exact_same(target):
         return xy
-    x, y = _transformer(crs, target).transform(xy[:, 0], xy[:, 1])
+    x, y = transformer(crs, target).transform(xy[:, 0], xy[:, 1])
     return np.column_stack([x, y])
 
 
-_TRANSFORMERS = threading.local()
-
-
-def _transformer(src: pyproj.CRS, dst: pyproj.CRS) -> pyproj.Transformer:
-    """The transformer from ``src`` to ``dst`` (x/y order), made once per thread (a PROJ object is not shared
-    between threads: the API validates in several)."""
-    made = getattr(_TRANSFORMERS, "made", None)
-    if made is None:
-        made = _TRANSFORMERS.made = {}
-    key = (src, dst)
-    if key not in made:
-        if len(made) >= 16:
-            made.clear()
-        made[key] = pyproj.Transformer.from_crs(src, dst, always_xy=True)
-    return made[key]
 
 
 _POINT_EWKB = np.dtype([("order", "u1"), ("type", "<u4"), ("srid", "<u4"), ("x", "<f8"), ("y", "<f8")])
